@@ -1,0 +1,150 @@
+package exchange
+
+import "time"
+
+// Facts is what one probe reads from a live server (domain.md §2). It is also the wire
+// format: the probe script writes it as JSON and the simulator encodes it from its host
+// model, so the two sides share these tags and cannot drift apart.
+type Facts struct {
+	// Server is the computer name as Exchange and the cluster know it.
+	Server string `json:"server"`
+	FQDN   string `json:"fqdn"`
+	// Product is "5.5", "2000", "2003" or "2007".
+	Product string `json:"product"`
+	// Build is the live build: ExSetup.exe (2007) or STORE.EXE (5.5/2000/2003) file version.
+	Build string `json:"build"`
+	// BootTime changes on every reboot; apply uses it to see a reboot happen.
+	BootTime time.Time `json:"boot_time"`
+
+	OS            OSFacts           `json:"os"`
+	Prerequisites PrerequisiteFacts `json:"prerequisites"`
+
+	// UpdateRollups are the installed rollup patches (2007) as Windows Installer lists them.
+	UpdateRollups []InstalledUpdate `json:"update_rollups"`
+	// InterimUpdates are interim updates (2007) and hotfixes (5.5/2000/2003), by KB.
+	InterimUpdates []InstalledUpdate `json:"interim_updates"`
+
+	// Roles: ClientAccess, HubTransport, Mailbox, UnifiedMessaging, Edge (2007);
+	// FrontEnd, BackEnd (2000/2003).
+	Roles          []string `json:"roles"`
+	InternetFacing bool     `json:"internet_facing"`
+
+	Cluster *ClusterFacts `json:"cluster"`
+	Setup   SetupFacts    `json:"setup"`
+
+	// PendingReboot lists why a reboot is pending: PendingFileRenameOperations,
+	// CBS RebootPending, WindowsUpdate RebootRequired. Empty: none.
+	PendingReboot []string `json:"pending_reboot"`
+
+	Backups BackupFacts `json:"backups"`
+
+	// Services are the Exchange and IIS services.
+	Services []ServiceFacts `json:"services"`
+	// ThirdPartyServices hook into Exchange: backup agents, file-level antivirus, SNMP, monitoring.
+	ThirdPartyServices []ServiceFacts `json:"third_party_services"`
+
+	UMLanguagePacks []string `json:"um_language_packs"`
+	// OWALogonCustomized: Logon.aspx differs from the one setup installed.
+	OWALogonCustomized bool `json:"owa_logon_customized"`
+	// RevocationCheck is true when "check for publisher's certificate revocation" is on for
+	// the probing account (WinTrust State without bit 0x200).
+	RevocationCheck bool `json:"revocation_check"`
+	InternetAccess  bool `json:"internet_access"`
+	// RemoteStreamingBackup is "Enable Remote Streaming Backup" (MSExchangeIS ParametersSystem);
+	// nil when the value is absent.
+	RemoteStreamingBackup *bool `json:"remote_streaming_backup"`
+}
+
+// OSFacts describes Windows.
+type OSFacts struct {
+	Caption     string `json:"caption"`
+	Version     string `json:"version"`
+	ServicePack int    `json:"service_pack"`
+}
+
+// PrerequisiteFacts are the setup prerequisites of domain.md §2.8.
+type PrerequisiteFacts struct {
+	// DotNet20ServicePack is the .NET Framework 2.0 service pack level, -1 when not installed.
+	DotNet20ServicePack int `json:"dotnet20_service_pack"`
+	// WindowsInstaller is msi.dll's version, e.g. "4.5.6001.22159".
+	WindowsInstaller string `json:"windows_installer"`
+	// TimeZoneUpdate931836 is installed.
+	TimeZoneUpdate931836 bool `json:"time_zone_update_931836"`
+	// FQDNSet: the computer's primary DNS suffix is set.
+	FQDNSet bool `json:"fqdn_set"`
+	// SingleLabelDomain: the AD domain has a single-label DNS name (unsupported).
+	SingleLabelDomain bool `json:"single_label_domain"`
+	// LocalAdministrator: the connecting account is in the local Administrators group.
+	LocalAdministrator bool `json:"local_administrator"`
+}
+
+// InstalledUpdate is one installed patch or hotfix.
+type InstalledUpdate struct {
+	KB          string `json:"kb"`
+	DisplayName string `json:"display_name"`
+	// PatchCode is the Windows Installer patch GUID (2007 rollups and interim updates).
+	PatchCode string `json:"patch_code,omitempty"`
+}
+
+// ClusterFacts places a server in a cluster.
+type ClusterFacts struct {
+	// Name is the clustered mailbox server (2007) or Exchange Virtual Server (2000/2003).
+	Name string `json:"name"`
+	// Type is ccr, scc, evs-active-passive, evs-active-active or cluster-5.5.
+	Type  string   `json:"type"`
+	Nodes []string `json:"nodes"`
+	// ActiveNode owns the CMS/EVS now.
+	ActiveNode string `json:"active_node"`
+	// Active is true when this server is ActiveNode.
+	Active bool `json:"active"`
+	// ClusterServiceRunning is the state of the cluster service on this node.
+	ClusterServiceRunning bool `json:"cluster_service_running"`
+}
+
+// SetupFacts tells whether setup is healthy, interrupted or running (domain.md §2.6).
+type SetupFacts struct {
+	// Watermarks lists roles whose setup key holds an Action or Watermark value.
+	Watermarks []SetupWatermark `json:"watermarks"`
+	// Running: an ExSetup / setup process runs now.
+	Running bool `json:"running"`
+	// StaleCMSKey: the CMS key remains (a forgotten /upgradeCMS).
+	StaleCMSKey bool `json:"stale_cms_key"`
+}
+
+// SetupWatermark is one interrupted role setup.
+type SetupWatermark struct {
+	Role      string `json:"role"`
+	Action    string `json:"action"`
+	Watermark string `json:"watermark"`
+}
+
+// BackupFacts are the last backups (domain.md §2.9). A nil time means never.
+type BackupFacts struct {
+	Databases   []DatabaseBackup `json:"databases"`
+	SystemState *time.Time       `json:"system_state"`
+}
+
+// DatabaseBackup is the last full backup of one database.
+type DatabaseBackup struct {
+	Name     string     `json:"name"`
+	LastFull *time.Time `json:"last_full"`
+}
+
+// ServiceFacts is one Windows service.
+type ServiceFacts struct {
+	Name string `json:"name"`
+	// State: Running, Stopped, StartPending, StopPending, Paused.
+	State string `json:"state"`
+	// StartMode: Auto, Manual, Disabled.
+	StartMode string `json:"start_mode"`
+}
+
+// HasRole reports whether the server holds role.
+func (f Facts) HasRole(role string) bool {
+	for _, r := range f.Roles {
+		if r == role {
+			return true
+		}
+	}
+	return false
+}

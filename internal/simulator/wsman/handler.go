@@ -1,0 +1,42 @@
+// Package wsman is a WS-Management endpoint: enough of the WinRM shell protocol (Create,
+// Command, Send, Receive, Signal, Delete) for the real masterzen/winrm client to run commands
+// against it. It knows nothing of Exchange: each command goes to a Handler.
+package wsman
+
+import (
+	"context"
+	"io"
+)
+
+// Command is one command a client started in a shell.
+type Command struct {
+	// User is the authenticated user name.
+	User string
+	// ShellID and CommandID identify the command on the wire.
+	ShellID, CommandID string
+	// CommandLine is the command and its arguments joined by single spaces.
+	CommandLine string
+	// Stdin yields what the client sends, and io.EOF after the client's last chunk
+	// (End="true") or once the command is signalled to stop.
+	Stdin io.Reader
+}
+
+// Result is what the command printed and its exit code.
+type Result struct {
+	Stdout, Stderr []byte
+	ExitCode       int
+}
+
+// Handler runs commands. Run is called once per command, in its own goroutine, as soon as
+// the command is created; ctx is cancelled when the client signals terminate or deletes the
+// shell. A handler that takes long makes Receive answer with the w:TimedOut fault real
+// WinRM uses, which the client retries.
+type Handler interface {
+	Run(ctx context.Context, cmd Command) Result
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(ctx context.Context, cmd Command) Result
+
+// Run calls f.
+func (f HandlerFunc) Run(ctx context.Context, cmd Command) Result { return f(ctx, cmd) }
