@@ -1,0 +1,49 @@
+// Package scripts holds the only PowerShell the provider runs: a shared prelude and one body
+// per operation, embedded at build time. Targets PowerShell 2.0.
+package scripts
+
+import (
+	"embed"
+	"io/fs"
+	"sort"
+	"strings"
+)
+
+//go:embed *.ps1
+var files embed.FS
+
+// Prelude is the text every operation starts with (JSON writer, result and fault helpers).
+func Prelude() string { return mustRead("prelude.ps1") }
+
+// Body returns the script of operation op and whether it exists.
+func Body(op string) (string, bool) {
+	b, err := files.ReadFile(op + ".ps1")
+	if err != nil || op == "prelude" {
+		return "", false
+	}
+	return normalize(b), true
+}
+
+// Operations lists the operation names, sorted.
+func Operations() []string {
+	entries, _ := fs.Glob(files, "*.ps1")
+	var ops []string
+	for _, e := range entries {
+		if name := strings.TrimSuffix(e, ".ps1"); name != "prelude" {
+			ops = append(ops, name)
+		}
+	}
+	sort.Strings(ops)
+	return ops
+}
+
+func mustRead(name string) string {
+	b, err := files.ReadFile(name)
+	if err != nil {
+		panic(err)
+	}
+	return normalize(b)
+}
+
+// normalize makes line endings LF so a checkout with CRLF renders the same script.
+func normalize(b []byte) string { return strings.ReplaceAll(string(b), "\r\n", "\n") }
