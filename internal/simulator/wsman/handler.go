@@ -6,6 +6,7 @@ package wsman
 import (
 	"context"
 	"io"
+	"time"
 )
 
 // Command is one command a client started in a shell.
@@ -40,3 +41,17 @@ type HandlerFunc func(ctx context.Context, cmd Command) Result
 
 // Run calls f.
 func (f HandlerFunc) Run(ctx context.Context, cmd Command) Result { return f(ctx, cmd) }
+
+// Options configure a Server.
+type Options struct {
+	// Handler runs every command.
+	Handler Handler
+	// Authenticate checks HTTP Basic credentials; a request that fails gets 401.
+	Authenticate func(user, password string) bool
+	// MaxShellsPerUser is WinRM's quota on open shells per user; 0 means 5, as on
+	// Windows Server 2008 R2. Creating one more answers the quota fault real WinRM sends.
+	MaxShellsPerUser int
+	// ReceiveTimeout is how long a Receive waits for output before answering the
+	// w:TimedOut fault that the client retries; 0 means one second.
+	ReceiveTimeout time.Duration
+}
