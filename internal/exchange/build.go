@@ -23,13 +23,28 @@ func ParseBuild(s string) (Build, error) {
 	nums := make([]int, 4)
 	nums[3] = -1
 	for i, p := range parts {
+		// Only ASCII digits: strconv.Atoi alone would also take "+5" and "-0". Leading
+		// zeros are fine, file versions print them ("08.01.0393.001").
 		n, err := strconv.Atoi(p)
-		if err != nil || n < 0 || p == "" || (len(p) > 1 && p[0] == '+') {
-			return Build{}, fmt.Errorf("build %q: part %q is not a whole number", s, p)
+		if err != nil || !allDigits(p) {
+			return Build{}, fmt.Errorf("build %q: part %q is not a whole number; expected major.minor.build[.revision], e.g. 8.3.83.6", s, p)
 		}
 		nums[i] = n
 	}
 	return Build{Major: nums[0], Minor: nums[1], Build: nums[2], Revision: nums[3]}, nil
+}
+
+// allDigits reports whether p is non-empty and only ASCII digits.
+func allDigits(p string) bool {
+	if p == "" {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		if p[i] < '0' || p[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // MustParseBuild is for literals in tests and embedded data known to be valid.
