@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // singleQuotes are every character PowerShell treats as a single quote. Inside a
@@ -18,12 +19,16 @@ const singleQuotes = "'\u2018\u2019\u201a\u201b"
 func isSingleQuote(r rune) bool { return strings.ContainsRune(singleQuotes, r) }
 
 // Literal renders v as a PowerShell 2.0 literal that evaluates to v and never to code.
-// Supported: string, int, int64, bool, []string and nil.
+// Supported: string, int, int64, bool, []string and nil. Strings must be valid UTF-8: the
+// script travels as UTF-8 text, where an invalid byte could only become U+FFFD, another value.
 func Literal(v any) (string, error) {
 	switch x := v.(type) {
 	case nil:
 		return "$null", nil
 	case string:
+		if !utf8.ValidString(x) {
+			return "", fmt.Errorf("wire: string %q is not valid UTF-8", x)
+		}
 		return quote(x), nil
 	case bool:
 		if x {
@@ -37,9 +42,12 @@ func Literal(v any) (string, error) {
 	case []string:
 		parts := make([]string, len(x))
 		for i, s := range x {
+			if !utf8.ValidString(s) {
+				return "", fmt.Errorf("wire: list item %q is not valid UTF-8", s)
+			}
 			parts[i] = quote(s)
 		}
-		// The leading comma keeps a one-element array an array.
+		// @(...) is an array even with one element or none.
 		return "@(" + strings.Join(parts, ",") + ")", nil
 	default:
 		return "", fmt.Errorf("wire: no PowerShell literal for %T", v)

@@ -148,6 +148,9 @@ func Pack(script string) []byte {
 	return []byte(base64.StdEncoding.EncodeToString(buf.Bytes()) + "\r\n")
 }
 
+// maxScript bounds what Unpack inflates: a script over it is refused, never cut short.
+const maxScript = 16 << 20
+
 // Unpack is Pack's inverse, for the simulator: it checks the command line is CommandLine and
 // returns the script text from stdin.
 func Unpack(commandLine string, stdin []byte) (string, error) {
@@ -162,9 +165,12 @@ func Unpack(commandLine string, stdin []byte) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("wire: stdin is not gzip: %w", err)
 	}
-	text, err := io.ReadAll(io.LimitReader(zr, 16<<20))
+	text, err := io.ReadAll(io.LimitReader(zr, maxScript+1))
 	if err != nil {
 		return "", fmt.Errorf("wire: stdin: %w", err)
+	}
+	if len(text) > maxScript {
+		return "", fmt.Errorf("wire: script over %d bytes", maxScript)
 	}
 	return string(text), nil
 }

@@ -1,0 +1,122 @@
+// Command render-scripts writes every piece of PowerShell the provider runs into a folder, so
+// a syntax checker (tools/pscheck) checks exactly what runs:
+//
+//	<op>.ps1            each embedded script as it is (prelude.ps1 and one per operation)
+//	bootstrap.ps1       the command line's PowerShell (wire.Bootstrap)
+//	<op>.rendered.ps1   each operation rendered by wire.Script.Render with awkward parameters
+//
+// Usage: go run ./tools/render-scripts -out DIR
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+
+	"github.com/buildlevel/terraform-provider-exchange/internal/remote/scripts"
+	"github.com/buildlevel/terraform-provider-exchange/internal/remote/wire"
+)
+
+// sampleParams are rendered into every operation: every kind of value Literal writes, with
+// strings that would break out of a badly quoted literal (the five PowerShell single quotes,
+// double quotes, $ and $(...), backticks, newlines, a here-string opener, a comment).
+func sampleParams() []wire.Param {
+	return []wire.Param{
+		{Name: "Server", Value: "EX01"},
+		{Name: "Quotes", Value: "it's \u2018a\u2019 \u201aquote\u201b \"double\" ''"},
+		{Name: "QuoteOnly", Value: "'"},
+		{Name: "UnicodeQuoteEnds", Value: "\u2019start and end\u2018"},
+		{Name: "Dollar", Value: "$env:COMPUTERNAME $(Remove-Item C:\\ -Recurse) ${x}"},
+		{Name: "Backtick", Value: "a`b`n`'c`"},
+		{Name: "Lines", Value: "line one\nline two\r\nline three\n'@\n\"@\n# not a comment\n"},
+		{Name: "Empty", Value: ""},
+		{Name: "List", Value: []string{"KB930809", "it's", "\u2018x\u2019", "$(whoami)", "a\nb"}},
+		{Name: "OneItem", Value: []string{"only"}},
+		{Name: "NoItems", Value: []string{}},
+		{Name: "Count", Value: 42},
+		{Name: "Negative", Value: -7},
+		{Name: "Big", Value: int64(9007199254740993)},
+		{Name: "Yes", Value: true},
+		{Name: "No", Value: false},
+		{Name: "Nothing", Value: nil},
+	}
+}
+
+func main() {
+	out := flag.String("out", "", "folder to write the scripts into (created if missing)")
+	flag.Parse()
+	if *out == "" {
+		fmt.Fprintln(os.Stderr, "usage: render-scripts -out DIR")
+		os.Exit(2)
+	}
+	if err := run(*out); err != nil {
+		fmt.Fprintln(os.Stderr, "render-scripts:", err)
+		os.Exit(1)
+	}
+}
+
+func run(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	write := func(name, text string) error {
+		return os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644)
+	}
+	if err := write("prelude.ps1", scripts.Prelude()); err != nil {
+		return err
+	}
+	if err := write("bootstrap.ps1", wire.Bootstrap()+"\n"); err != nil {
+		return err
+	}
+	ops := scripts.Operations()
+	if len(ops) == 0 {
+		return fmt.Errorf("no operations embedded")
+	}
+	params := sampleParams()
+	for _, op := range ops {
+		body, ok := scripts.Body(op)
+		if !ok {
+			return fmt.Errorf("operation %s has no body", op)
+		}
+		if err := write(op+".ps1", body); err != nil {
+			return err
+		}
+		s := wire.Script{Operation: op, Params: params, Prelude: scripts.Prelude(), Body: body}
+		text, err := s.Render()
+		if err != nil {
+			return fmt.Errorf("render %s: %w", op, err)
+		}
+		// What is checked must also read back as what was rendered.
+		back, err := wire.Parse(text)
+		if err != nil {
+			return fmt.Errorf("parse rendered %s: %w", op, err)
+		}
+		if err := sameParams(params, back.Params); err != nil {
+			return fmt.Errorf("rendered %s: %w", op, err)
+		}
+		if err := write(op+".rendered.ps1", text); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sameParams compares rendered parameters with parsed ones (Parse returns int64 for ints).
+func sameParams(want, got []wire.Param) error {
+	if len(want) != len(got) {
+		return fmt.Errorf("%d parameters rendered, %d parsed", len(want), len(got))
+	}
+	for i, p := range want {
+		w := p.Value
+		switch x := w.(type) {
+		case int:
+			w = int64(x)
+		}
+		if got[i].Name != p.Name || !reflect.DeepEqual(w, got[i].Value) {
+			return fmt.Errorf("parameter %s: rendered %#v, parsed %s = %#v", p.Name, w, got[i].Name, got[i].Value)
+		}
+	}
+	return nil
+}
