@@ -1,0 +1,253 @@
+package simulator
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/buildlevel/terraform-provider-exchange/internal/remote/scripts"
+	"github.com/buildlevel/terraform-provider-exchange/internal/remote/wire"
+	"github.com/buildlevel/terraform-provider-exchange/internal/simulator/wsman"
+)
+
+// Handler runs the provider's operations for one host: it is the wsman.Handler behind that
+// host's endpoint. It is a referee: it performs an operation only when the command is
+// exactly the provider's bootstrap and the script is exactly the embedded prelude and body
+// with well-formed parameters. Anything else is rejected, so a test can never pass against
+// a script the simulator did not really understand.
+type Handler struct {
+	host    *Host
+	journal *journal
+	latency time.Duration
+	// password is the fleet's: it must never reach the journal.
+	password string
+}
+
+var _ wsman.Handler = (*Handler)(nil)
+
+// operation is what the simulator knows of one script: its parameters and what it does.
+type operation struct {
+	params []paramSpec
+	// run performs the operation; a non-nil fault is reported through the envelope as the
+	// script's Write-Fault would.
+	run func(h *Handler, p map[string]any) (result any, fault *wire.Fault)
+}
+
+// paramSpec is one parameter an operation takes. kind is "string", "int", "bool" or
+// "strings", matching what wire.Parse returns (string, int64, bool, []string).
+type paramSpec struct {
+	name     string
+	kind     string
+	required bool
+}
+
+var operations = map[string]operation{
+	"probe": {params: []paramSpec{{name: "Server", kind: "string", required: true}}, run: probe},
+}
+
+// Run executes one command. A result or a fault exits 0 (the fault travels in the
+// envelope, as the real prelude's Write-Fault does); a rejection exits 1 with the reason on
+// stderr, as an unexpected error in the real prelude would.
+func (h *Handler) Run(ctx context.Context, cmd wsman.Command) wsman.Result {
+	stdin, err := io.ReadAll(cmd.Stdin)
+	if err != nil {
+		return h.reject("", nil, fmt.Sprintf("reading stdin: %v", err))
+	}
+	text, err := wire.Unpack(cmd.CommandLine, stdin)
+	if err != nil {
+		reason := err.Error()
+		if strings.TrimSpace(cmd.CommandLine) != wire.CommandLine {
+			reason = fmt.Sprintf("unknown command line %q: only the provider's fixed powershell.exe bootstrap (wire.CommandLine) is understood", truncate(cmd.CommandLine, 80))
+		}
+		return h.reject("", nil, reason)
+	}
+	script, err := wire.Parse(text)
+	if err != nil {
+		return h.reject("", nil, err.Error())
+	}
+	params := map[string]any{}
+	for _, p := range script.Params {
+		params[p.Name] = p.Value
+	}
+	op, modelled := operations[script.Operation]
+	body, known := scripts.Body(script.Operation)
+	switch {
+	case !known:
+		return h.reject(script.Operation, params, fmt.Sprintf("unknown operation %q: the provider has no script of that name", script.Operation))
+	case !modelled:
+		return h.reject(script.Operation, params, fmt.Sprintf("operation %q is not modelled by the simulator yet", script.Operation))
+	}
+	if script.Prelude != scripts.Prelude() {
+		return h.reject(script.Operation, params, "the prelude is not the embedded prelude.ps1: "+firstDifference(script.Prelude, scripts.Prelude()))
+	}
+	if script.Body != body {
+		return h.reject(script.Operation, params, fmt.Sprintf("the body is not the embedded %s.ps1: %s", script.Operation, firstDifference(script.Body, body)))
+	}
+	if reason := checkParams(op.params, params); reason != "" {
+		return h.reject(script.Operation, params, reason)
+	}
+
+	if h.latency > 0 {
+		select {
+		case <-time.After(h.latency):
+		case <-ctx.Done():
+			// Not performed, so not journaled: the journal lists what happened to hosts.
+			return wsman.Result{Stderr: []byte("simulator: cancelled before the operation ran\n"), ExitCode: 1}
+		}
+	}
+
+	result, fault := op.run(h, params)
+	var stdout string
+	entry := Entry{Server: h.host.name, Operation: script.Operation, Params: h.redact(params)}
+	if fault != nil {
+		stdout, err = wire.EncodeFault(script.Operation, fault.Code, fault.Message)
+		entry.Outcome, entry.Detail = faultPrefix+fault.Code, fault.Message
+	} else {
+		stdout, err = wire.EncodeResult(script.Operation, result)
+		entry.Outcome = outcomeOK
+	}
+	if err != nil {
+		// Only a model that cannot be encoded gets here: a simulator bug, said loudly.
+		return h.reject(script.Operation, params, "encoding the result: "+err.Error())
+	}
+	entry.Detail = h.scrub(entry.Detail)
+	h.journal.record(entry)
+	return wsman.Result{Stdout: []byte(stdout)}
+}
+
+func (h *Handler) reject(op string, params map[string]any, reason string) wsman.Result {
+	reason = h.scrub(reason)
+	h.journal.record(Entry{Server: h.host.name, Operation: op, Params: h.redact(params), Outcome: outcomeRejected, Detail: reason})
+	return wsman.Result{Stderr: []byte("simulator: rejected: " + reason + "\n"), ExitCode: 1}
+}
+
+// redact copies params for the journal, hiding anything that looks like or is a secret.
+func (h *Handler) redact(params map[string]any) map[string]any {
+	out := make(map[string]any, len(params))
+	for k, v := range params {
+		lk := strings.ToLower(k)
+		secret := strings.Contains(lk, "password") || strings.Contains(lk, "secret")
+		switch x := v.(type) {
+		case string:
+			secret = secret || (h.password != "" && x == h.password)
+		case []string:
+			for _, s := range x {
+				secret = secret || (h.password != "" && s == h.password)
+			}
+		}
+		if secret {
+			v = "<redacted>"
+		}
+		out[k] = v
+	}
+	return out
+}
+
+func (h *Handler) scrub(s string) string {
+	if h.password == "" {
+		return s
+	}
+	return strings.ReplaceAll(s, h.password, "<redacted>")
+}
+
+// checkParams returns why params do not fit specs, or "".
+func checkParams(specs []paramSpec, params map[string]any) string {
+	for name := range params {
+		if !hasSpec(specs, name) {
+			return fmt.Sprintf("unexpected parameter %q", name)
+		}
+	}
+	for _, s := range specs {
+		v, ok := params[s.name]
+		if !ok {
+			if s.required {
+				return fmt.Sprintf("missing parameter %q", s.name)
+			}
+			continue
+		}
+		var fits bool
+		switch s.kind {
+		case "string":
+			_, fits = v.(string)
+		case "int":
+			_, fits = v.(int64)
+		case "bool":
+			_, fits = v.(bool)
+		case "strings":
+			_, fits = v.([]string)
+		}
+		if v == nil && !s.required {
+			fits = true
+		}
+		if !fits {
+			return fmt.Sprintf("parameter %q must be a %s literal, got %T", s.name, s.kind, v)
+		}
+	}
+	return ""
+}
+
+func hasSpec(specs []paramSpec, name string) bool {
+	for _, s := range specs {
+		if s.name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// firstDifference says where got first departs from want, by line, so a rejection shows
+// which edit or which stale copy of a script the simulator saw.
+func firstDifference(got, want string) string {
+	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
+	for i := 0; i < len(g) || i < len(w); i++ {
+		switch {
+		case i >= len(g):
+			return fmt.Sprintf("line %d is missing (%d lines instead of %d)", i+1, len(g), len(w))
+		case i >= len(w):
+			return fmt.Sprintf("line %d is extra (%d lines instead of %d)", i+1, len(g), len(w))
+		case g[i] != w[i]:
+			return fmt.Sprintf("line %d differs: got %q, want %q", i+1, truncate(g[i], 60), truncate(w[i], 60))
+		}
+	}
+	return "they differ"
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "..."
+}
+
+// probe answers the host's facts, or the wrong_server fault the real probe writes when
+// $Param_Server names another computer. As in probe.ps1: the name is trimmed and compared
+// by its host label only ("ex01.contoso.local" is EX01), an empty name is not checked, and
+// the CMS/EVS name means the node that owns it now (a passive node says where it is active).
+func probe(h *Handler, p map[string]any) (any, *wire.Fault) {
+	requested := strings.TrimSpace(p["Server"].(string))
+	host := h.host
+	short := hostLabel(requested)
+	if requested == "" || strings.EqualFold(short, host.name) {
+		return host.Facts(), nil
+	}
+	if c := host.cluster; c != nil && strings.EqualFold(short, c.name) {
+		active := c.activeNode()
+		if strings.EqualFold(active, host.name) {
+			return host.Facts(), nil
+		}
+		return nil, &wire.Fault{Code: "wrong_server", Message: fmt.Sprintf(
+			"this host is %s, a passive node of %s; %s is active on %s", host.name, c.name, c.name, active)}
+	}
+	return nil, &wire.Fault{Code: "wrong_server", Message: fmt.Sprintf("this host is %s, not %s", host.name, requested)}
+}
+
+// hostLabel is the first label of a DNS name ("ex01.contoso.local" -> "ex01").
+func hostLabel(name string) string {
+	if i := strings.IndexByte(name, '.'); i > 0 {
+		return name[:i]
+	}
+	return name
+}

@@ -1,0 +1,238 @@
+package simulator
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/buildlevel/terraform-provider-exchange/internal/exchange"
+)
+
+func loadFixture(t *testing.T) *Fleet {
+	t.Helper()
+	f, err := LoadFleet("testdata/fleet.json")
+	if err != nil {
+		t.Fatalf("LoadFleet: %v", err)
+	}
+	return f
+}
+
+func TestLoadFleetFixture(t *testing.T) {
+	f := loadFixture(t)
+	if len(f.Servers) != 10 || len(f.Clusters) != 2 {
+		t.Fatalf("got %d servers, %d clusters; want 10, 2", len(f.Servers), len(f.Clusters))
+	}
+	if f.Credentials.Username != `CONTOSO\svc-exchange` || f.Credentials.Password != "Sim-Passw0rd!" {
+		t.Errorf("credentials = %#v", f.Credentials)
+	}
+	if s := fmt.Sprintf("%v %+v %#v", f.Credentials, f.Credentials, f); strings.Contains(s, "Sim-Passw0rd!") {
+		t.Errorf("formatting the fleet shows the password: %s", s)
+	}
+
+	ex01, _ := f.Server("ex01")
+	if ex01.FQDN != "ex01.contoso.local" || ex01.Address.String() != "127.0.10.11" || !ex01.InternetFacing {
+		t.Errorf("EX01 = %+v", ex01)
+	}
+	if ex01.OS != (exchange.OSFacts{Caption: "Microsoft Windows Server 2003 R2 Enterprise x64 Edition", Version: "5.2.3790", ServicePack: 2}) {
+		t.Errorf("EX01 OS default = %+v", ex01.OS)
+	}
+	wantPrereq := exchange.PrerequisiteFacts{DotNet20ServicePack: 1, WindowsInstaller: "4.5.6001.22159", TimeZoneUpdate931836: true, FQDNSet: true, LocalAdministrator: true}
+	if ex01.Prerequisites != wantPrereq {
+		t.Errorf("EX01 prerequisites default = %+v, want %+v", ex01.Prerequisites, wantPrereq)
+	}
+	if len(ex01.Databases) != 0 || !ex01.InternetAccess || !ex01.RevocationCheck || ex01.RemoteStreamingBackup != nil {
+		t.Errorf("EX01 defaults wrong: %+v", ex01)
+	}
+
+	ex04, _ := f.Server("EX04")
+	if ex04.InternetAccess || !slices.Equal(ex04.UMLanguagePacks, []string{"de-DE"}) {
+		t.Errorf("EX04 = %+v", ex04)
+	}
+	be01, _ := f.Server("BE01")
+	if !slices.Equal(be01.Databases, []string{`First Storage Group\Mailbox Store (BE01)`}) {
+		t.Errorf("BE01 databases default = %q", be01.Databases)
+	}
+	ex2k, _ := f.Server("EX2K01")
+	if !slices.Equal(ex2k.Roles, []string{"BackEnd"}) || ex2k.OS.Caption != "Microsoft Windows 2000 Server" || ex2k.LastSystemStateBackup != nil {
+		t.Errorf("EX2K01 = %+v", ex2k)
+	}
+	ex55, _ := f.Server("EX55")
+	if !ex55.PendingReboot || !slices.Equal(ex55.DisabledServices, []string{"MSExchangeMTA"}) || len(ex55.Roles) != 0 {
+		t.Errorf("EX55 = %+v", ex55)
+	}
+	ex02, _ := f.Server("EX02")
+	if want := time.Date(2024, 5, 1, 23, 30, 0, 0, time.UTC); ex02.LastFullBackup == nil || !ex02.LastFullBackup.Equal(want) {
+		t.Errorf("EX02 last full backup = %v", ex02.LastFullBackup)
+	}
+
+	cms, ok := f.ClusterOf("EX03")
+	if !ok || cms.Name != "CMS01" || cms.Type != "ccr" || cms.Active != "EX02" || !slices.Equal(cms.Nodes, []string{"EX02", "EX03"}) {
+		t.Errorf("cluster of EX03 = %+v, %v", cms, ok)
+	}
+}
+
+func TestLoadFleetUnknownFieldNamesFileServerAndField(t *testing.T) {
+	_, err := LoadFleet("testdata/bad-unknown-field.json")
+	want := `testdata/bad-unknown-field.json: servers[2] ("EX03"): unknown field "intenet_facing" (did you mean "internet_facing"?)`
+	if err == nil || err.Error() != want {
+		t.Fatalf("error = %v\nwant    %s", err, want)
+	}
+}
+
+// baseFleet is a small valid fleet as plain JSON values, for cases to break one thing in.
+func baseFleet() map[string]any {
+	server := func(name, addr string, roles ...any) map[string]any {
+		return map[string]any{"name": name, "address": addr, "product": "2007", "build": "8.1.393.1", "roles": roles}
+	}
+	return map[string]any{
+		"credentials": map[string]any{"username": "admin", "password": "pw"},
+		"servers": []any{
+			server("EX01", "127.0.10.11", "ClientAccess", "HubTransport"),
+			server("EX02", "127.0.10.12", "Mailbox"),
+			server("EX03", "127.0.10.13", "Mailbox"),
+			map[string]any{"name": "FE01", "address": "127.0.20.11", "product": "2003", "build": "6.5.7638.2", "roles": []any{"FrontEnd"}},
+		},
+		"clusters": []any{
+			map[string]any{"name": "CMS01", "type": "ccr", "nodes": []any{"EX02", "EX03"}, "active": "EX02"},
+		},
+	}
+}
+
+func srv(doc map[string]any, i int) map[string]any { return doc["servers"].([]any)[i].(map[string]any) }
+func cls(doc map[string]any, i int) map[string]any {
+	return doc["clusters"].([]any)[i].(map[string]any)
+}
+
+func TestParseFleetProblems(t *testing.T) {
+	cases := []struct {
+		name   string
+		change func(d map[string]any)
+		want   string
+	}{
+		{"unknown server field", func(d map[string]any) { srv(d, 2)["intenet_facing"] = true },
+			`servers[2] ("EX03"): unknown field "intenet_facing" (did you mean "internet_facing"?)`},
+		{"unknown top-level field", func(d map[string]any) { d["server"] = []any{} },
+			`unknown field "server" (did you mean "servers"?)`},
+		{"unknown os field", func(d map[string]any) { srv(d, 0)["os"] = map[string]any{"capton": "x"} },
+			`servers[0] ("EX01"): os: unknown field "capton" (did you mean "caption"?)`},
+		{"unknown cluster field", func(d map[string]any) { cls(d, 0)["activ"] = "EX02" },
+			`clusters[0] ("CMS01"): unknown field "activ" (did you mean "active"?)`},
+		{"wrong type", func(d map[string]any) { srv(d, 1)["pending_reboot"] = "yes" },
+			`servers[1] ("EX02"): field "pending_reboot" must be true or false, not a string "yes"`},
+		{"duplicate name", func(d map[string]any) { srv(d, 0)["name"] = "ex02" },
+			`servers[1] ("EX02"): name "EX02" is already used by servers[0] ("ex02") (names are compared ignoring case): rename one of them`},
+		{"bad name", func(d map[string]any) { srv(d, 0)["name"] = "EX_01" },
+			`servers[0] ("EX_01"): name "EX_01" is not a Windows computer name: use 1 to 15 letters, digits or hyphens, not all digits`},
+		{"address outside loopback", func(d map[string]any) { srv(d, 0)["address"] = "10.0.0.1" },
+			`servers[0] ("EX01"): address "10.0.0.1" is not in 127.0.0.0/8: the simulator listens on loopback addresses only; use e.g. 127.0.10.11`},
+		{"address not IPv4", func(d map[string]any) { srv(d, 0)["address"] = "::1" },
+			`servers[0] ("EX01"): address "::1" is not an IPv4 address: use one in 127.0.0.0/8, e.g. 127.0.10.11`},
+		{"duplicate address", func(d map[string]any) { srv(d, 3)["address"] = "127.0.10.11" },
+			`servers[3] ("FE01"): address 127.0.10.11 is already used by servers[0] ("EX01"): every server needs its own address`},
+		{"build does not fit product", func(d map[string]any) { srv(d, 0)["build"] = "6.5.7638" },
+			`servers[0] ("EX01"): build "6.5.7638" does not fit product "2007": Exchange 2007 builds start with 8. (e.g. 8.3.83.6); fix the build or the product`},
+		{"2003 build on 2000", func(d map[string]any) { srv(d, 3)["product"] = "2000" },
+			`servers[3] ("FE01"): build "6.5.7638.2" does not fit product "2000": Exchange 2000 builds start with 6.0. (e.g. 6.0.6249); fix the build or the product`},
+		{"unparsable build", func(d map[string]any) { srv(d, 0)["build"] = "8.1" },
+			`servers[0] ("EX01"): build "8.1" is not of the form major.minor.build[.revision], e.g. 8.3.83.6`},
+		{"unknown product", func(d map[string]any) { srv(d, 0)["product"] = "2010" },
+			`servers[0] ("EX01"): product "2010" is not known: use one of "5.5", "2000", "2003", "2007"`},
+		{"role of another product", func(d map[string]any) { srv(d, 0)["roles"] = []any{"FrontEnd"} },
+			`servers[0] ("EX01"): role "FrontEnd" is not an Exchange 2007 role: use ClientAccess, HubTransport, Mailbox, UnifiedMessaging, Edge (spelled exactly so)`},
+		{"edge with other roles", func(d map[string]any) { srv(d, 0)["roles"] = []any{"Edge", "HubTransport"} },
+			`servers[0] ("EX01"): the Edge role cannot share a server with other roles: make the Edge Transport server its own server`},
+		{"internet facing without client access", func(d map[string]any) { srv(d, 1)["internet_facing"] = true },
+			`servers[1] ("EX02"): internet_facing is true but the server has neither the ClientAccess nor the FrontEnd role: remove internet_facing or add the role`},
+		{"bad KB", func(d map[string]any) { srv(d, 1)["interim_updates"] = []any{"970543"} },
+			`servers[1] ("EX02"): interim_updates: "970543" is not a KB number: write it as KB followed by digits, e.g. KB970543`},
+		{"bad time", func(d map[string]any) { srv(d, 1)["last_full_backup"] = "2024-05-01" },
+			`servers[1] ("EX02"): last_full_backup "2024-05-01" is not an RFC 3339 time: write it like "2024-05-01T22:00:00Z", or null for never`},
+		{"watermark on a role not held", func(d map[string]any) { srv(d, 1)["setup_watermark"] = "ClientAccess" },
+			`servers[1] ("EX02"): setup_watermark "ClientAccess" is not a role of this server: name one of Mailbox`},
+		{"unknown disabled service", func(d map[string]any) { srv(d, 3)["disabled_services"] = []any{"MSExchangeUM"} },
+			`servers[3] ("FE01"): disabled_services: "MSExchangeUM" is not an Exchange service of this server: use one of MSExchangeIS, MSExchangeSA, MSExchangeMTA, RESvc, SMTPSVC, W3SVC, IISADMIN`},
+		{"cluster node not in fleet", func(d map[string]any) { cls(d, 0)["nodes"] = []any{"EX02", "EX09"} },
+			`clusters[0] ("CMS01"): node "EX09" is not a server in this fleet: add it to servers or remove it from nodes`},
+		{"active not in nodes", func(d map[string]any) { cls(d, 0)["active"] = "EX01" },
+			`clusters[0] ("CMS01"): active "EX01" is not one of nodes (EX02, EX03): name one of them`},
+		{"one node", func(d map[string]any) { cls(d, 0)["nodes"] = []any{"EX02"} },
+			`clusters[0] ("CMS01"): a cluster needs at least two nodes; nodes lists 1`},
+		{"ccr node with other roles", func(d map[string]any) { srv(d, 2)["roles"] = []any{"Mailbox", "HubTransport"} },
+			`clusters[0] ("CMS01"): node "EX03" holds roles HubTransport, Mailbox, but a clustered mailbox server's nodes hold the Mailbox role only`},
+		{"cluster type for another product", func(d map[string]any) { cls(d, 0)["type"] = "evs-active-passive" },
+			"clusters[0] (\"CMS01\"): node \"EX02\" runs Exchange 2007, but a evs-active-passive cluster needs Exchange 2000/2003 nodes\n" +
+				"clusters[0] (\"CMS01\"): node \"EX03\" runs Exchange 2007, but a evs-active-passive cluster needs Exchange 2000/2003 nodes"},
+		{"cluster name taken by a server", func(d map[string]any) { cls(d, 0)["name"] = "ex01" },
+			`clusters[0] ("ex01"): name "ex01" is already used by servers[0] ("EX01"): a cluster's network name differs from every server and cluster name`},
+		{"missing credentials", func(d map[string]any) { delete(d, "credentials") },
+			`credentials: missing: add "credentials": {"username": "...", "password": "..."}`},
+		{"several problems at once", func(d map[string]any) {
+			srv(d, 0)["address"] = "10.0.0.1"
+			srv(d, 3)["build"] = "8.1.393.1"
+		}, `servers[0] ("EX01"): address "10.0.0.1" is not in 127.0.0.0/8: the simulator listens on loopback addresses only; use e.g. 127.0.10.11` + "\n" +
+			`servers[3] ("FE01"): build "8.1.393.1" does not fit product "2003": Exchange 2003 builds start with 6.5. (e.g. 6.5.7638); fix the build or the product`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d := baseFleet()
+			tc.change(d)
+			raw, _ := json.Marshal(d)
+			_, err := ParseFleet(strings.NewReader(string(raw)))
+			if err == nil {
+				t.Fatalf("no error; want\n%s", tc.want)
+			}
+			if err.Error() != tc.want {
+				t.Fatalf("error:\n%s\nwant:\n%s", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseFleetBaseIsValid(t *testing.T) {
+	raw, _ := json.Marshal(baseFleet())
+	if _, err := ParseFleet(strings.NewReader(string(raw))); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestParseFleetSyntaxErrorHasLineAndColumn(t *testing.T) {
+	_, err := ParseFleet(strings.NewReader("{\n  \"servers\": [\n    {\"name\": \"EX01\",}\n  ]\n}"))
+	want := "line 3, column 21: invalid character '}' looking for beginning of object key string"
+	if err == nil || err.Error() != want {
+		t.Fatalf("error = %v, want %s", err, want)
+	}
+}
+
+func TestParseFleetDefaultsPerProduct(t *testing.T) {
+	d := baseFleet()
+	srv(d, 1)["build"] = "8.2.176.2"
+	srv(d, 2)["build"] = "8.2.176.2"
+	srv(d, 1)["prerequisites"] = map[string]any{"fqdn_set": false, "dotnet20_service_pack": 1}
+	srv(d, 1)["os"] = map[string]any{"service_pack": 1}
+	raw, _ := json.Marshal(d)
+	f, err := ParseFleet(strings.NewReader(string(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex02, _ := f.Server("EX02")
+	ex03, _ := f.Server("EX03")
+	fe01, _ := f.Server("FE01")
+	if ex02.FQDN != "ex02" || ex02.Prerequisites.FQDNSet || ex02.Prerequisites.DotNet20ServicePack != 1 {
+		t.Errorf("EX02 stated prerequisites not kept: fqdn %q, %+v", ex02.FQDN, ex02.Prerequisites)
+	}
+	if ex02.OS.ServicePack != 1 || ex02.OS.Caption == "" {
+		t.Errorf("EX02 os not merged with the default: %+v", ex02.OS)
+	}
+	if ex03.Prerequisites.DotNet20ServicePack != 2 {
+		t.Errorf("EX03 at SP2: .NET 2.0 default = SP%d, want SP2", ex03.Prerequisites.DotNet20ServicePack)
+	}
+	if !slices.Equal(ex03.Databases, []string{`First Storage Group\Mailbox Database`}) {
+		t.Errorf("EX03 databases default = %q", ex03.Databases)
+	}
+	if fe01.OS.Caption != "Microsoft Windows Server 2003 Enterprise Edition" || len(fe01.Databases) != 0 {
+		t.Errorf("FE01 = %+v", fe01)
+	}
+}

@@ -1,0 +1,244 @@
+package simulator
+
+import (
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/buildlevel/terraform-provider-exchange/internal/exchange"
+)
+
+// Host is one simulated server: the state its probe answers come from. It is safe for
+// concurrent use; operations and tests read and change it through its methods.
+type Host struct {
+	name    string
+	address netip.Addr
+	// cluster is shared by the nodes of one cluster; nil when the host is not clustered.
+	cluster *clusterState
+
+	mu    sync.Mutex
+	state State
+}
+
+// State is everything a host is, as the probe reads it. Later operations (installs,
+// reboots, cluster moves) change it; tests change it "by hand" through (*Host).Update.
+type State struct {
+	FQDN    string
+	Product string
+	Build   exchange.Build
+	// BootTime changes on every reboot.
+	BootTime      time.Time
+	OS            exchange.OSFacts
+	Prerequisites exchange.PrerequisiteFacts
+
+	Roles          []string
+	InternetFacing bool
+
+	// InterimUpdates are installed interim updates (2007) or hotfixes (5.5/2000/2003), by KB.
+	InterimUpdates []string
+	// UpdateRollups stays empty for now: the servicing work adds the model of installed
+	// rollups (derived from the build and changed by installs) and fills it.
+	UpdateRollups []exchange.InstalledUpdate
+
+	Databases         []exchange.DatabaseBackup
+	SystemStateBackup *time.Time
+
+	Services           []exchange.ServiceFacts
+	ThirdPartyServices []exchange.ServiceFacts
+
+	SetupWatermarks []exchange.SetupWatermark
+	SetupRunning    bool
+	StaleCMSKey     bool
+
+	// PendingReboot holds the reasons a reboot is pending (PendingFileRenameOperations, ...).
+	PendingReboot []string
+
+	UMLanguagePacks       []string
+	OWALogonCustomized    bool
+	RevocationCheck       bool
+	InternetAccess        bool
+	RemoteStreamingBackup *bool
+
+	// ClusterServiceRunning is this node's cluster service; meaningful on cluster nodes only.
+	ClusterServiceRunning bool
+}
+
+// clusterState is one CMS/EVS, shared by its nodes so that a move is seen by all of them.
+type clusterState struct {
+	name  string
+	typ   string
+	nodes []string
+
+	mu     sync.Mutex
+	active string
+}
+
+func (c *clusterState) activeNode() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.active
+}
+
+func newHost(s Server, c *clusterState, boot time.Time) *Host {
+	st := State{
+		FQDN:                  s.FQDN,
+		Product:               s.Product,
+		Build:                 s.Build,
+		BootTime:              boot,
+		OS:                    s.OS,
+		Prerequisites:         s.Prerequisites,
+		Roles:                 slices.Clone(s.Roles),
+		InternetFacing:        s.InternetFacing,
+		InterimUpdates:        slices.Clone(s.InterimUpdates),
+		UpdateRollups:         []exchange.InstalledUpdate{},
+		Databases:             []exchange.DatabaseBackup{},
+		SystemStateBackup:     clonePtr(s.LastSystemStateBackup),
+		Services:              []exchange.ServiceFacts{},
+		ThirdPartyServices:    []exchange.ServiceFacts{},
+		SetupWatermarks:       []exchange.SetupWatermark{},
+		SetupRunning:          s.SetupRunning,
+		StaleCMSKey:           s.StaleCMSKey,
+		PendingReboot:         []string{},
+		UMLanguagePacks:       slices.Clone(s.UMLanguagePacks),
+		OWALogonCustomized:    s.OWACustomized,
+		RevocationCheck:       s.RevocationCheck,
+		InternetAccess:        s.InternetAccess,
+		RemoteStreamingBackup: clonePtr(s.RemoteStreamingBackup),
+		ClusterServiceRunning: c != nil,
+	}
+	for _, db := range s.Databases {
+		st.Databases = append(st.Databases, exchange.DatabaseBackup{Name: db, LastFull: clonePtr(s.LastFullBackup)})
+	}
+	for _, name := range exchangeServices(s.Product, s.Roles) {
+		svc := exchange.ServiceFacts{Name: name, State: "Running", StartMode: "Auto"}
+		if slices.Contains(s.DisabledServices, name) {
+			svc.State, svc.StartMode = "Stopped", "Disabled"
+		}
+		st.Services = append(st.Services, svc)
+	}
+	for _, name := range s.ThirdPartyServices {
+		st.ThirdPartyServices = append(st.ThirdPartyServices, exchange.ServiceFacts{Name: name, State: "Running", StartMode: "Auto"})
+	}
+	if s.SetupWatermark != "" {
+		// Illustrative values: what matters (domain.md §2.6) is that the role's setup key
+		// holds an Action and a Watermark at all.
+		st.SetupWatermarks = append(st.SetupWatermarks, exchange.SetupWatermark{
+			Role: s.SetupWatermark, Action: "BuildToBuildUpgrade", Watermark: "InstallFiles",
+		})
+	}
+	if s.PendingReboot {
+		st.PendingReboot = append(st.PendingReboot, "PendingFileRenameOperations")
+	}
+	return &Host{name: s.Name, address: s.Address, cluster: c, state: st}
+}
+
+// Name is the computer name as the fleet spells it.
+func (h *Host) Name() string { return h.name }
+
+// Address is the loopback address the host listens on.
+func (h *Host) Address() netip.Addr { return h.address }
+
+// State returns a copy of the host's state.
+func (h *Host) State() State {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.state.clone()
+}
+
+// Update changes the host's state under its lock, e.g. a test setting a build by hand:
+//
+//	sim.Host("EX01").Update(func(s *simulator.State) { s.Build = exchange.MustParseBuild("8.1.436.0") })
+func (h *Host) Update(fn func(s *State)) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	fn(&h.state)
+}
+
+// Facts is what the probe operation answers: the host's state in the wire format. Slices
+// are never nil, so the JSON shows [] rather than null, as the real probe writes.
+func (h *Host) Facts() exchange.Facts {
+	s := h.State()
+	f := exchange.Facts{
+		Server:             h.name,
+		FQDN:               s.FQDN,
+		Product:            s.Product,
+		Build:              s.Build.String(),
+		BootTime:           s.BootTime,
+		OS:                 s.OS,
+		Prerequisites:      s.Prerequisites,
+		UpdateRollups:      nonNil(s.UpdateRollups),
+		InterimUpdates:     []exchange.InstalledUpdate{},
+		Roles:              nonNil(s.Roles),
+		InternetFacing:     s.InternetFacing,
+		Setup:              exchange.SetupFacts{Watermarks: nonNil(s.SetupWatermarks), Running: s.SetupRunning, StaleCMSKey: s.StaleCMSKey},
+		PendingReboot:      nonNil(s.PendingReboot),
+		Backups:            exchange.BackupFacts{Databases: nonNil(s.Databases), SystemState: s.SystemStateBackup},
+		Services:           nonNil(s.Services),
+		ThirdPartyServices: nonNil(s.ThirdPartyServices),
+		UMLanguagePacks:    nonNil(s.UMLanguagePacks),
+		OWALogonCustomized: s.OWALogonCustomized,
+		RevocationCheck:    s.RevocationCheck,
+		InternetAccess:     s.InternetAccess,
+
+		RemoteStreamingBackup: s.RemoteStreamingBackup,
+	}
+	for _, kb := range s.InterimUpdates {
+		f.InterimUpdates = append(f.InterimUpdates, exchange.InstalledUpdate{KB: kb, DisplayName: interimUpdateName(s.Product, kb)})
+	}
+	if c := h.cluster; c != nil {
+		active := c.activeNode()
+		f.Cluster = &exchange.ClusterFacts{
+			Name:                  c.name,
+			Type:                  c.typ,
+			Nodes:                 slices.Clone(c.nodes),
+			ActiveNode:            active,
+			Active:                strings.EqualFold(active, h.name),
+			ClusterServiceRunning: s.ClusterServiceRunning,
+		}
+	}
+	return f
+}
+
+// interimUpdateName is the display name under which Add/Remove Programs lists the update.
+func interimUpdateName(product, kb string) string {
+	if product == "2007" {
+		return "Interim Update for Exchange Server 2007 (" + kb + ")"
+	}
+	return "Hotfix for Exchange Server " + product + " (" + kb + ")"
+}
+
+func (s State) clone() State {
+	c := s
+	c.Roles = slices.Clone(s.Roles)
+	c.InterimUpdates = slices.Clone(s.InterimUpdates)
+	c.UpdateRollups = slices.Clone(s.UpdateRollups)
+	c.Databases = make([]exchange.DatabaseBackup, len(s.Databases))
+	for i, db := range s.Databases {
+		c.Databases[i] = exchange.DatabaseBackup{Name: db.Name, LastFull: clonePtr(db.LastFull)}
+	}
+	c.SystemStateBackup = clonePtr(s.SystemStateBackup)
+	c.Services = slices.Clone(s.Services)
+	c.ThirdPartyServices = slices.Clone(s.ThirdPartyServices)
+	c.SetupWatermarks = slices.Clone(s.SetupWatermarks)
+	c.PendingReboot = slices.Clone(s.PendingReboot)
+	c.UMLanguagePacks = slices.Clone(s.UMLanguagePacks)
+	c.RemoteStreamingBackup = clonePtr(s.RemoteStreamingBackup)
+	return c
+}
+
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	v := *p
+	return &v
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

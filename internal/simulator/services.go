@@ -1,0 +1,59 @@
+package simulator
+
+import "slices"
+
+// exchangeServices lists the Windows service names of the Exchange and IIS services a
+// server runs, from its product and roles, in a fixed order.
+//
+// The lists are conventional, not exhaustive: they hold the services servicing cares about
+// (those an install stops, and the ones domain.md §2.10 asks to verify afterwards). Real
+// servers run more (MSExchangeMailSubmission, MSExchangeTransportLogSearch,
+// MSExchangeAntispamUpdate, MSExchangeMonitoring, ...), and on real Exchange 2007 the POP3
+// and IMAP4 services start Manual; here every listed service starts Running/Auto so that
+// "all services started" is the healthy baseline. Extend the lists when a rule needs it.
+func exchangeServices(product string, roles []string) []string {
+	has := func(r string) bool { return slices.Contains(roles, r) }
+	var s []string
+	switch product {
+	case "2007":
+		if has("Edge") {
+			// The Edge Transport server is outside the domain: no AD topology service;
+			// its configuration lives in ADAM.
+			s = append(s, "ADAM_MSExchange", "MSExchangeEdgeCredential", "MSExchangeTransport")
+			break
+		}
+		s = append(s, "MSExchangeADTopology", "MSExchangeServiceHost")
+		if has("Mailbox") {
+			s = append(s, "MSExchangeIS", "MSExchangeSA", "MSExchangeRepl", "MSExchangeSearch", "MSExchangeMailboxAssistants")
+		}
+		if has("HubTransport") {
+			s = append(s, "MSExchangeTransport", "MSExchangeEdgeSync")
+		}
+		if has("ClientAccess") {
+			// The File Distribution Service runs on Client Access servers too (OAB, UM prompts).
+			s = append(s, "MSExchangeFDS", "MSExchangeIMAP4", "MSExchangePOP3")
+		}
+		if has("UnifiedMessaging") {
+			s = append(s, "MSExchangeFDS", "MSExchangeUM")
+		}
+		if has("ClientAccess") || has("Mailbox") {
+			s = append(s, "W3SVC", "IISADMIN")
+		}
+	case "2000", "2003":
+		// Front-ends run the same services as back-ends: the store just holds no mailboxes.
+		s = []string{"MSExchangeIS", "MSExchangeSA", "MSExchangeMTA", "RESvc", "SMTPSVC", "W3SVC", "IISADMIN"}
+	case "5.5":
+		s = []string{"MSExchangeIS", "MSExchangeSA", "MSExchangeMTA", "MSExchangeDS"}
+	}
+	return dedupe(s)
+}
+
+func dedupe(s []string) []string {
+	out := []string{}
+	for _, x := range s {
+		if !slices.Contains(out, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}
