@@ -1,0 +1,61 @@
+# The demo: a small Exchange organisation served by the bundled simulator (make demo).
+# A 2007 site (internet-facing CAS, CAS, Hub, a CCR mailbox cluster, UM) and a 2003
+# front-end/back-end pair. The plan reads every server once and shows its build.
+terraform {
+  required_providers {
+    exchange = {
+      source = "buildlevel/exchange"
+    }
+  }
+}
+
+# Username, password, port and the simulator's CA come from EXCHANGE_* environment
+# variables (tools/demo.sh sets them), as they would from a CI secret store.
+provider "exchange" {}
+
+locals {
+  # Server name => where to reach it. Each simulated server has its own loopback address.
+  servers = {
+    CAS01  = "127.0.10.11"
+    CAS02  = "127.0.10.12"
+    HUB01  = "127.0.10.21"
+    MBX01A = "127.0.10.31"
+    MBX01B = "127.0.10.32"
+    UM01   = "127.0.10.41"
+    FE01   = "127.0.10.51"
+    BE01   = "127.0.10.52"
+  }
+}
+
+data "exchange_server" "all" {
+  for_each = local.servers
+  server   = each.key
+  address  = each.value
+}
+
+# The level the 2007 servers should reach: the newest rollup of SP3, from the catalog.
+data "exchange_build" "target_2007" {
+  product      = "2007"
+  service_pack = 3
+}
+
+output "builds" {
+  description = "Each server's live build and its name in the build catalog."
+  value       = { for name, s in data.exchange_server.all : name => "${s.build}  ${s.level}" }
+}
+
+output "target_2007" {
+  value = "${data.exchange_build.target_2007.name} (${data.exchange_build.target_2007.build})"
+}
+
+output "attention" {
+  description = "What would stop or slow a servicing run today."
+  value = {
+    for name, s in data.exchange_server.all : name => compact([
+      length(s.setup.watermarks) > 0 ? "interrupted setup" : "",
+      length(s.pending_reboot) > 0 ? "reboot pending" : "",
+      length(s.interim_updates) > 0 ? "interim updates: ${join(", ", [for u in s.interim_updates : u.kb])}" : "",
+      s.cluster != null ? "node of ${s.cluster.name} (${s.cluster.active ? "active" : "passive"})" : "",
+    ])
+  }
+}

@@ -1,0 +1,114 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/buildlevel/terraform-provider-exchange/internal/exchange"
+	"github.com/buildlevel/terraform-provider-exchange/internal/remote"
+	"github.com/buildlevel/terraform-provider-exchange/internal/remote/wire"
+)
+
+// providerData is what Configure hands to every resource and data source.
+type providerData struct {
+	client *remote.Client
+	probes *probeCache
+}
+
+// probeCache holds one probe per server for the life of the provider process, which is one
+// Terraform command: every resource and data source naming a server shares it, and
+// concurrent readers wait for the one probe in flight (single-flight) instead of starting
+// their own. Errors are kept too, so an unreachable server costs one timeout, not one per
+// resource. Forget drops a server after an apply changed it.
+type probeCache struct {
+	prober interface {
+		Probe(context.Context, remote.Target) (exchange.Facts, error)
+	}
+	group singleflight.Group
+
+	mu      sync.Mutex
+	results map[string]probeResult
+}
+
+type probeResult struct {
+	facts exchange.Facts
+	err   error
+}
+
+func newProbeCache(p interface {
+	Probe(context.Context, remote.Target) (exchange.Facts, error)
+}) *probeCache {
+	return &probeCache{prober: p, results: map[string]probeResult{}}
+}
+
+func probeKey(t remote.Target) string {
+	return strings.ToLower(t.Server) + "@" + strings.ToLower(t.Address)
+}
+
+// Facts returns the server's facts, probing it at most once per run.
+func (c *probeCache) Facts(ctx context.Context, t remote.Target) (exchange.Facts, error) {
+	key := probeKey(t)
+	c.mu.Lock()
+	if r, ok := c.results[key]; ok {
+		c.mu.Unlock()
+		return r.facts, r.err
+	}
+	c.mu.Unlock()
+	v, _, _ := c.group.Do(key, func() (any, error) {
+		c.mu.Lock()
+		if r, ok := c.results[key]; ok {
+			c.mu.Unlock()
+			return r, nil
+		}
+		c.mu.Unlock()
+		tflog.Debug(ctx, "probing Exchange server", map[string]any{"server": t.Server, "address": t.Address})
+		facts, err := c.prober.Probe(ctx, t)
+		r := probeResult{facts: facts, err: err}
+		// A cancelled caller must not poison the cache for the others.
+		if !errors.Is(err, context.Canceled) {
+			c.mu.Lock()
+			c.results[key] = r
+			c.mu.Unlock()
+		}
+		return r, nil
+	})
+	r := v.(probeResult)
+	return r.facts, r.err
+}
+
+// Forget drops what is known of a server, so the next reader probes it again.
+func (c *probeCache) Forget(t remote.Target) {
+	c.mu.Lock()
+	delete(c.results, probeKey(t))
+	c.mu.Unlock()
+}
+
+// remoteDiagnostic turns an error from a server into one diagnostic: a summary naming the
+// server and a detail saying what happened and what to do.
+func remoteDiagnostic(t remote.Target, err error) diag.Diagnostic {
+	var fault *wire.Fault
+	if errors.As(err, &fault) {
+		switch fault.Code {
+		case "wrong_server":
+			return diag.NewErrorDiagnostic(fmt.Sprintf("Address of server %s answers as another server", t.Server),
+				fmt.Sprintf("%s. Check address (%q) for server %q: it must reach that server, or leave address unset to connect by name.",
+					fault.Message, t.Address, t.Server))
+		case "not_exchange":
+			return diag.NewErrorDiagnostic(fmt.Sprintf("Server %s has no Exchange installed", t.Server),
+				fault.Message+". Check that server names an Exchange server.")
+		}
+		return diag.NewErrorDiagnostic(fmt.Sprintf("Reading server %s failed", t.Server), fault.Error())
+	}
+	var rerr *remote.Error
+	if errors.As(err, &rerr) {
+		return diag.NewErrorDiagnostic(fmt.Sprintf("Cannot read Exchange server %s", t.Server), rerr.Error())
+	}
+	return diag.NewErrorDiagnostic(fmt.Sprintf("Cannot read Exchange server %s", t.Server), err.Error())
+}

@@ -1,0 +1,241 @@
+// Package provider is the Terraform glue: schemas, plan-time checks and diagnostics. It
+// never builds PowerShell (internal/remote does) and never decides what servicing is
+// allowed (internal/exchange does).
+package provider
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/provider"
+	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/buildlevel/terraform-provider-exchange/internal/remote"
+)
+
+// New returns the provider factory for providerserver.
+func New(version string) func() provider.Provider {
+	return func() provider.Provider { return &exchangeProvider{version: version} }
+}
+
+type exchangeProvider struct {
+	version string
+}
+
+var _ provider.Provider = (*exchangeProvider)(nil)
+
+type providerModel struct {
+	Username              types.String `tfsdk:"username"`
+	Password              types.String `tfsdk:"password"`
+	HTTPS                 types.Bool   `tfsdk:"https"`
+	Port                  types.Int64  `tfsdk:"port"`
+	Insecure              types.Bool   `tfsdk:"insecure"`
+	CACertificate         types.String `tfsdk:"ca_certificate"`
+	Auth                  types.String `tfsdk:"auth"`
+	Timeout               types.String `tfsdk:"timeout"`
+	MaxConnectionsPerHost types.Int64  `tfsdk:"max_connections_per_host"`
+}
+
+// Defaults, and the environment variables that stand in for unset attributes.
+const (
+	defaultTimeout               = 5 * time.Minute
+	defaultMaxConnectionsPerHost = 2
+)
+
+func (p *exchangeProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
+	resp.TypeName = "exchange"
+	resp.Version = p.version
+}
+
+func (p *exchangeProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *provider.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Keeps Microsoft Exchange servers at a declared build level. " +
+			"The provider reaches every server over WinRM (WS-Management) with the settings below; " +
+			"each attribute can also come from the environment variable named in its description.",
+		Attributes: map[string]schema.Attribute{
+			"username": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "Account used for WinRM on every server, e.g. `CORP\\\\svc-exchange` " +
+					"(a local administrator with read access to the Exchange organisation). Env: `EXCHANGE_USERNAME`.",
+			},
+			"password": schema.StringAttribute{
+				Optional:            true,
+				Sensitive:           true,
+				MarkdownDescription: "Password of `username`. Never logged. Env: `EXCHANGE_PASSWORD`.",
+			},
+			"https": schema.BoolAttribute{
+				Optional:            true,
+				MarkdownDescription: "Use WinRM over HTTPS. Default `true`. Env: `EXCHANGE_HTTPS`.",
+			},
+			"port": schema.Int64Attribute{
+				Optional:            true,
+				MarkdownDescription: "WinRM port. Default `5986` with HTTPS, `5985` without. Env: `EXCHANGE_PORT`.",
+				Validators:          []validator.Int64{int64validator.Between(1, 65535)},
+			},
+			"insecure": schema.BoolAttribute{
+				Optional: true,
+				MarkdownDescription: "Skip verification of the servers' TLS certificates. Default `false`; " +
+					"use `ca_certificate` instead wherever you can. Env: `EXCHANGE_INSECURE`.",
+			},
+			"ca_certificate": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "PEM-encoded CA certificate(s) that issued the servers' WinRM certificates, e.g. `file(\"corp-ca.pem\")`. " +
+					"When set, these are the only trusted roots (the system's trust store is not consulted). Env: `EXCHANGE_CA_CERTIFICATE`.",
+			},
+			"auth": schema.StringAttribute{
+				Optional:            true,
+				MarkdownDescription: "WinRM authentication: `basic` or `ntlm`. Default `basic`. Env: `EXCHANGE_AUTH`.",
+				Validators:          []validator.String{stringvalidator.OneOf(string(remote.AuthBasic), string(remote.AuthNTLM))},
+			},
+			"timeout": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "Budget for one remote operation including retries of transient failures, " +
+					"as a Go duration (`90s`, `5m`). Default `5m`. Env: `EXCHANGE_TIMEOUT`.",
+				Validators: []validator.String{durationValidator{}},
+			},
+			"max_connections_per_host": schema.Int64Attribute{
+				Optional: true,
+				MarkdownDescription: "Most WinRM shells the provider opens at once on one server. Default `2`; " +
+					"keep it below the server's `MaxShellsPerUser` (5 on Windows Server 2008 R2). " +
+					"Env: `EXCHANGE_MAX_CONNECTIONS_PER_HOST`.",
+				Validators: []validator.Int64{int64validator.Between(1, 4)},
+			},
+		},
+	}
+}
+
+func (p *exchangeProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
+	var m providerModel
+	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	cfg, diags := m.remoteConfig()
+	resp.Diagnostics.Append(diags...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	client, err := remote.New(cfg)
+	if err != nil {
+		resp.Diagnostics.AddError("Invalid WinRM settings", err.Error())
+		return
+	}
+	data := &providerData{client: client, probes: newProbeCache(client)}
+	resp.DataSourceData = data
+	resp.ResourceData = data
+}
+
+// remoteConfig merges the attributes with their environment variables and defaults.
+func (m providerModel) remoteConfig() (remote.Config, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	cfg := remote.Config{
+		Username:              stringOr(m.Username, "EXCHANGE_USERNAME", ""),
+		Password:              stringOr(m.Password, "EXCHANGE_PASSWORD", ""),
+		CACertificate:         []byte(stringOr(m.CACertificate, "EXCHANGE_CA_CERTIFICATE", "")),
+		Auth:                  remote.Auth(stringOr(m.Auth, "EXCHANGE_AUTH", string(remote.AuthBasic))),
+		MaxConnectionsPerHost: defaultMaxConnectionsPerHost,
+		Timeout:               defaultTimeout,
+	}
+	var ok bool
+	if cfg.HTTPS, ok = boolOr(m.HTTPS, "EXCHANGE_HTTPS", true, &diags, "https"); !ok {
+		return cfg, diags
+	}
+	if cfg.Insecure, ok = boolOr(m.Insecure, "EXCHANGE_INSECURE", false, &diags, "insecure"); !ok {
+		return cfg, diags
+	}
+	defaultPort := int64(5986)
+	if !cfg.HTTPS {
+		defaultPort = 5985
+	}
+	port, ok := intOr(m.Port, "EXCHANGE_PORT", defaultPort, &diags, "port")
+	if !ok {
+		return cfg, diags
+	}
+	cfg.Port = int(port)
+	conns, ok := intOr(m.MaxConnectionsPerHost, "EXCHANGE_MAX_CONNECTIONS_PER_HOST", defaultMaxConnectionsPerHost, &diags, "max_connections_per_host")
+	if !ok {
+		return cfg, diags
+	}
+	cfg.MaxConnectionsPerHost = int(conns)
+	if t := stringOr(m.Timeout, "EXCHANGE_TIMEOUT", ""); t != "" {
+		d, err := parseDuration(t)
+		if err != nil {
+			diags.AddAttributeError(path.Root("timeout"), "Invalid timeout", err.Error())
+			return cfg, diags
+		}
+		cfg.Timeout = d
+	}
+	if cfg.Username == "" {
+		diags.AddAttributeError(path.Root("username"), "Missing WinRM username",
+			"Set username in the provider block or the EXCHANGE_USERNAME environment variable.")
+	}
+	if cfg.Password == "" {
+		diags.AddAttributeError(path.Root("password"), "Missing WinRM password",
+			"Set password in the provider block (from a variable marked sensitive) or the EXCHANGE_PASSWORD environment variable.")
+	}
+	return cfg, diags
+}
+
+func stringOr(v types.String, env, def string) string {
+	if !v.IsNull() && !v.IsUnknown() {
+		return v.ValueString()
+	}
+	if e, ok := os.LookupEnv(env); ok && e != "" {
+		return e
+	}
+	return def
+}
+
+func boolOr(v types.Bool, env string, def bool, diags *diag.Diagnostics, attr string) (bool, bool) {
+	if !v.IsNull() && !v.IsUnknown() {
+		return v.ValueBool(), true
+	}
+	if e, ok := os.LookupEnv(env); ok && e != "" {
+		b, err := strconv.ParseBool(e)
+		if err != nil {
+			diags.AddAttributeError(path.Root(attr), "Invalid "+env,
+				fmt.Sprintf("%s=%q is not a boolean: use true or false.", env, e))
+			return false, false
+		}
+		return b, true
+	}
+	return def, true
+}
+
+func intOr(v types.Int64, env string, def int64, diags *diag.Diagnostics, attr string) (int64, bool) {
+	if !v.IsNull() && !v.IsUnknown() {
+		return v.ValueInt64(), true
+	}
+	if e, ok := os.LookupEnv(env); ok && e != "" {
+		n, err := strconv.ParseInt(e, 10, 64)
+		if err != nil || n < 1 || n > 65535 {
+			diags.AddAttributeError(path.Root(attr), "Invalid "+env,
+				fmt.Sprintf("%s=%q is not a valid %s: use a whole number.", env, e, attr))
+			return 0, false
+		}
+		return n, true
+	}
+	return def, true
+}
+
+func (p *exchangeProvider) Resources(context.Context) []func() resource.Resource {
+	return nil
+}
+
+func (p *exchangeProvider) DataSources(context.Context) []func() datasource.DataSource {
+	return []func() datasource.DataSource{
+		newServerDataSource,
+		newBuildDataSource,
+	}
+}

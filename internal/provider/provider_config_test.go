@@ -1,0 +1,58 @@
+package provider
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/types"
+)
+
+func TestRemoteConfigDefaultsAndEnvironment(t *testing.T) {
+	t.Setenv("EXCHANGE_USERNAME", "CORP\\svc")
+	t.Setenv("EXCHANGE_PASSWORD", "from-env")
+	t.Setenv("EXCHANGE_HTTPS", "false")
+	cfg, diags := providerModel{}.remoteConfig()
+	if diags.HasError() {
+		t.Fatal(diags)
+	}
+	if cfg.Username != "CORP\\svc" || cfg.Password != "from-env" {
+		t.Fatalf("credentials from the environment not used: %q", cfg.Username)
+	}
+	if cfg.HTTPS || cfg.Port != 5985 {
+		t.Fatalf("https=false must default the port to 5985, got https=%v port=%d", cfg.HTTPS, cfg.Port)
+	}
+	if cfg.Timeout != 5*time.Minute || cfg.MaxConnectionsPerHost != 2 || cfg.Auth != "basic" || cfg.Insecure {
+		t.Fatalf("defaults: %+v", cfg)
+	}
+
+	// An attribute wins over its environment variable.
+	cfg, diags = providerModel{Username: types.StringValue("CORP\\other"), HTTPS: types.BoolValue(true)}.remoteConfig()
+	if diags.HasError() || cfg.Username != "CORP\\other" || cfg.Port != 5986 {
+		t.Fatalf("attribute must win: %+v %v", cfg, diags)
+	}
+}
+
+func TestRemoteConfigErrorsNameTheSetting(t *testing.T) {
+	t.Setenv("EXCHANGE_USERNAME", "")
+	t.Setenv("EXCHANGE_PASSWORD", "")
+	t.Setenv("EXCHANGE_PORT", "fifty")
+	_, diags := providerModel{}.remoteConfig()
+	if !diags.HasError() || !strings.Contains(diags[0].Detail(), `EXCHANGE_PORT="fifty"`) {
+		t.Fatalf("want an error naming EXCHANGE_PORT, got %v", diags)
+	}
+	t.Setenv("EXCHANGE_PORT", "")
+	_, diags = providerModel{Timeout: types.StringValue("soon")}.remoteConfig()
+	if !diags.HasError() || !strings.Contains(diags[0].Detail(), "90s, 5m") {
+		t.Fatalf("want a duration error, got %v", diags)
+	}
+	_, diags = providerModel{}.remoteConfig()
+	var msgs []string
+	for _, d := range diags {
+		msgs = append(msgs, d.Summary()+": "+d.Detail())
+	}
+	all := strings.Join(msgs, "\n")
+	if !strings.Contains(all, "EXCHANGE_USERNAME") || !strings.Contains(all, "EXCHANGE_PASSWORD") {
+		t.Fatalf("missing credentials must say where to set them:\n%s", all)
+	}
+}
