@@ -1,0 +1,185 @@
+package exchange
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Step actions: stable, machine-readable names a policy over `terraform show -json` can use.
+// Each step of a plan is one of these; the executor runs it idempotently.
+const (
+	// ActionVerifyBackups re-checks the backup precondition at apply time.
+	ActionVerifyBackups = "verify_backups"
+	// ActionReboot restarts the server (Params["when"]: "always" or "if_required") and waits
+	// until it answers with a new boot time.
+	ActionReboot = "reboot"
+	// ActionSaveCustomizations moves OWA Logon.aspx (and the other customisations an
+	// update overwrites) aside; ActionRestoreCustomizations puts them back.
+	ActionSaveCustomizations    = "save_customizations"
+	ActionRestoreCustomizations = "restore_customizations"
+	// ActionRemoveInterimUpdate uninstalls an interim update/hotfix (Params: kb, patch_code).
+	ActionRemoveInterimUpdate = "remove_interim_update"
+	// ActionInstallInterimUpdate installs one (Params: kb, package_path).
+	ActionInstallInterimUpdate = "install_interim_update"
+	// ActionRemoveUMLanguagePack / ActionAddUMLanguagePack (Params: language, path).
+	ActionRemoveUMLanguagePack = "remove_um_language_pack"
+	ActionAddUMLanguagePack    = "add_um_language_pack"
+	// ActionStopService / ActionStartService stop and start a third-party service (Params: service).
+	ActionStopService  = "stop_service"
+	ActionStartService = "start_service"
+	// ActionDisableRevocationCheck / ActionEnableRevocationCheck for the installing account.
+	ActionDisableRevocationCheck = "disable_revocation_check"
+	ActionEnableRevocationCheck  = "enable_revocation_check"
+	// ActionInstallServicePack runs Setup.com /mode:upgrade (Params: service_pack, media_path, build).
+	ActionInstallServicePack = "install_service_pack"
+	// ActionInstallUpdateRollup installs the rollup .msp (Params: rollup, package_path, build, kb).
+	ActionInstallUpdateRollup = "install_update_rollup"
+	// ActionUninstallUpdateRollup removes an installed rollup (Params: kb, patch_code, build).
+	ActionUninstallUpdateRollup = "uninstall_update_rollup"
+	// ActionStartExchangeServices sets every Exchange service an install left Disabled back
+	// to Automatic and starts every Exchange service that is not running.
+	ActionStartExchangeServices = "start_exchange_services"
+	// ActionSetRemoteStreamingBackup re-applies "Enable Remote Streaming Backup" = 1.
+	ActionSetRemoteStreamingBackup = "set_remote_streaming_backup"
+	// ActionVerifyBuild reads the build again and compares it with Params["build"].
+	ActionVerifyBuild = "verify_build"
+)
+
+// Step is one thing an apply does to one server, in order.
+type Step struct {
+	Action string
+	// Server is the server (or cluster node) the step touches.
+	Server string
+	// Description is what a reviewer reads, e.g. "remove interim update KB123456".
+	Description string
+	// Downtime: the step interrupts the server's Exchange service.
+	Downtime bool
+	// Reboot: the step restarts (or may restart) the server.
+	Reboot bool
+	// Params are what the executor needs (kb, service, path, build, ...). Values are data
+	// for operations, never code.
+	Params map[string]string
+}
+
+func (s Step) String() string { return s.Server + ": " + s.Description }
+
+// Plan is the ordered steps that bring one server from its facts to the desired level.
+type Plan struct {
+	Server string
+	Steps  []Step
+	// Warnings are advisable but not enforced (e.g. a waived backup check).
+	Warnings []string
+	// Target is the release the server reaches; zero when nothing is installed.
+	Target Release
+	// After is what the server's facts will be once the plan has run, for a later plan in
+	// the same Terraform run (an update rollup after a service pack on the same server).
+	After Facts
+}
+
+// Empty reports whether the plan changes nothing.
+func (p Plan) Empty() bool { return len(p.Steps) == 0 }
+
+// Actions lists the steps' actions, for tests and compact logs.
+func (p Plan) Actions() []string {
+	out := make([]string, len(p.Steps))
+	for i, s := range p.Steps {
+		out[i] = s.Action
+	}
+	return out
+}
+
+// Refusal is why a plan cannot be made: what is wrong on which server, and what to do.
+type Refusal struct {
+	Server string
+	// Attribute is the configuration attribute at fault, when one is ("service_pack").
+	Attribute string
+	// Problem says what is wrong; Action says what the user should do.
+	Problem, Action string
+}
+
+func (r Refusal) Error() string {
+	return fmt.Sprintf("server %s: %s. %s", r.Server, r.Problem, r.Action)
+}
+
+// Refusals are every reason a plan was refused, so a user fixes them all in one round.
+type Refusals []Refusal
+
+func (rs Refusals) Error() string {
+	msgs := make([]string, len(rs))
+	for i, r := range rs {
+		msgs[i] = r.Error()
+	}
+	return strings.Join(msgs, "\n")
+}
+
+// BackupPolicy is the backup precondition of a servicing change (domain.md §5.2).
+type BackupPolicy struct {
+	// MaxDatabaseAge: every database's last full backup must be younger; 0 = not checked.
+	MaxDatabaseAge time.Duration
+	// MaxSystemStateAge: the last system-state backup must be younger; 0 = not checked.
+	MaxSystemStateAge time.Duration
+	// WaiverReason, when set, waives the check; the reason is kept and shown as a warning.
+	WaiverReason string
+}
+
+// RevocationCheck modes for the installing account (domain.md §2.13, §5.7).
+const (
+	RevocationAuto   = "auto"   // turn the check off only when the server has no internet access
+	RevocationAlways = "always" // always turn it off for the install and back on after
+	RevocationNever  = "never"  // leave it as it is
+)
+
+// Options are what every servicing request shares.
+type Options struct {
+	Backup BackupPolicy
+	// StopServices are third-party services to stop before and start after the install.
+	// nil means every running third-party service the probe found.
+	StopServices []string
+	// RemoveInterimUpdates are the KBs the user allows the apply to remove.
+	RemoveInterimUpdates []string
+	// RevocationCheck is RevocationAuto, RevocationAlways or RevocationNever ("" = auto).
+	RevocationCheck string
+	// PreserveOWACustomizations moves a customised Logon.aspx aside and back (default true
+	// in the provider).
+	PreserveOWACustomizations bool
+	// Now is the time backups are measured against.
+	Now time.Time
+}
+
+// ServicePackRequest asks for a service pack level on one server.
+type ServicePackRequest struct {
+	Server      string
+	ServicePack int
+	// MediaPath is the SP setup media (folder with Setup.com) on the server or a share.
+	MediaPath string
+	// UMLanguagePackPath is the folder with the UM language packs for the new SP; needed
+	// when the server has UM language packs (they are removed before and re-added after).
+	UMLanguagePackPath string
+	Options
+}
+
+// UpdateRollupRequest asks for an update rollup on one server.
+type UpdateRollupRequest struct {
+	Server string
+	// ServicePack is the SP level the rollup is for; -1 means the server's live level.
+	ServicePack int
+	// Rollup and ReRelease name the rollup ("8-v3" is 8, 3); Latest asks for the newest.
+	Rollup, ReRelease int
+	Latest            bool
+	// PackagePath is the rollup's .msp on the server or a share.
+	PackagePath string
+	// KB is the rollup's KB when the catalog does not state one (user-supplied).
+	KB string
+	Options
+}
+
+// InterimUpdateRequest asks for an interim update or hotfix to be present or absent.
+type InterimUpdateRequest struct {
+	Server  string
+	KB      string
+	Present bool
+	// PackagePath is the update's package (.msp/.exe); needed when Present.
+	PackagePath string
+	Options
+}
