@@ -53,6 +53,85 @@ type Facts struct {
 	// RemoteStreamingBackup is "Enable Remote Streaming Backup" (MSExchangeIS ParametersSystem);
 	// nil when the value is absent.
 	RemoteStreamingBackup *bool `json:"remote_streaming_backup"`
+
+	// Jobs are the installer runs this provider started on the server (from their job
+	// records under HKLM\SOFTWARE\BuildLevel\ExchangeProvider\Jobs). An apply attaches to
+	// a running or finished job with the same id instead of starting setup twice.
+	Jobs []Job `json:"jobs"`
+	// Lock is the servicing lock an apply holds on the server; nil when free.
+	Lock *Lock `json:"lock"`
+	// Leftovers is what an earlier apply changed and has not put back, because it was
+	// interrupted (HKLM\SOFTWARE\BuildLevel\ExchangeProvider\Leftovers). The next plan
+	// puts it back.
+	Leftovers Leftovers `json:"leftovers"`
+}
+
+// Leftovers are an interrupted apply's changes that are still in place.
+type Leftovers struct {
+	// StoppedServices were stopped by an apply and not started again.
+	StoppedServices []string `json:"stopped_services"`
+	// SavedCustomizations: customisations were moved aside and not restored.
+	SavedCustomizations bool `json:"saved_customizations"`
+	// RevocationCheckOff: an apply turned the revocation check off and not back on.
+	RevocationCheckOff bool `json:"revocation_check_off"`
+}
+
+// Empty reports whether nothing is left over.
+func (l Leftovers) Empty() bool {
+	return len(l.StoppedServices) == 0 && !l.SavedCustomizations && !l.RevocationCheckOff
+}
+
+// Job states.
+const (
+	JobRunning   = "running"
+	JobSucceeded = "succeeded"
+	JobFailed    = "failed"
+)
+
+// Job is the record of one detached installer run on a server.
+type Job struct {
+	// ID is derived from the step (action and target), so the same step always has the
+	// same id: see JobID.
+	ID     string `json:"id"`
+	Action string `json:"action"`
+	State  string `json:"state"`
+	// ExitCode of the installer; meaningful once not running.
+	ExitCode int    `json:"exit_code"`
+	LogPath  string `json:"log_path"`
+	// Error is the failure the installer reported, e.g. "FileInUse: STORE.EXE".
+	Error    string     `json:"error"`
+	Started  time.Time  `json:"started"`
+	Finished *time.Time `json:"finished"`
+	// RebootRequired: the installer asked for a reboot (exit code 3010 or its log).
+	RebootRequired bool `json:"reboot_required"`
+}
+
+// Lock is the servicing lock on a server.
+type Lock struct {
+	Owner    string    `json:"owner"`
+	Acquired time.Time `json:"acquired"`
+	Expires  time.Time `json:"expires"`
+}
+
+// JobID names the job of an installing step: the action and what it installs or removes,
+// e.g. "install_service_pack-8.3.83.6" or "remove_interim_update-KB123456".
+func JobID(s Step) string {
+	for _, k := range []string{"build", "kb", "language"} {
+		if v := s.Params[k]; v != "" {
+			return s.Action + "-" + v
+		}
+	}
+	return s.Action
+}
+
+// Job returns the job with id, if the server has its record.
+func (f Facts) Job(id string) (Job, bool) {
+	for _, j := range f.Jobs {
+		if j.ID == id {
+			return j, true
+		}
+	}
+	return Job{}, false
 }
 
 // OSFacts describes Windows.

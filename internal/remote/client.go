@@ -65,7 +65,9 @@ func (c *Client) Probe(ctx context.Context, t Target) (exchange.Facts, error) {
 // *Error; a script's fault is reachable with errors.As(err, **wire.Fault).
 //
 // Scripts should be safe to run again: a failure after the command started (a lost
-// connection while reading its output) is retried like any other transient failure.
+// connection while reading its output) is retried like any other transient failure, except
+// for the operations in notRetriedAfterStart, whose failure after the server accepted the
+// command is returned at once (the error says the operation may have run).
 func (c *Client) Run(ctx context.Context, t Target, op string, params []wire.Param, out any) error {
 	body, ok := scripts.Body(op)
 	if !ok {
@@ -122,6 +124,12 @@ func (c *Client) Run(ctx context.Context, t Target, op string, params []wire.Par
 		if !v.retry {
 			return e
 		}
+		if r.started && notRetriedAfterStart[op] {
+			e.MayHaveRun = true
+			e.msg += fmt.Sprintf(" Operation %s was not retried: the server had accepted it, so it may have run, and running it twice could do harm; check the server before running it again.", op)
+			tflog.Debug(ctx, "remote: not retrying an operation that may have run", with(fields, "attempt", attempt, "kind", string(v.kind), "error", e.Error()))
+			return e
+		}
 		if v.quota {
 			// Our own idle shells count against the quota too.
 			n := h.closeIdle()
@@ -141,6 +149,20 @@ func (c *Client) Run(ctx context.Context, t Target, op string, params []wire.Par
 			return c.stopped(ctx, fl, last)
 		}
 	}
+}
+
+// notRetriedAfterStart lists the operations that must not run twice: once the server has
+// accepted the command (its script may have run, in part or in full), a transient failure
+// is returned instead of retried. A failure before that (no connection, no shell, the
+// command refused) is still retried: nothing ran. Every other operation is read-only or
+// idempotent (it checks before it acts, or, like job_start, finds the job it started), so a
+// second run is harmless.
+//
+// OpReboot: a retry after the restart was scheduled could restart the server twice (the
+// second time in the middle of the boot the caller waits for, or after the caller has
+// moved on to the next step).
+var notRetriedAfterStart = map[string]bool{
+	wire.OpReboot: true,
 }
 
 // attempt runs the command once. The work happens in its own goroutine because the WinRM

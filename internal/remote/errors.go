@@ -52,6 +52,10 @@ type Error struct {
 	Kind      Kind
 	// Err is the underlying error (a *wire.Fault, context.Canceled, a network error, ...).
 	Err error
+	// MayHaveRun: the server accepted the command before the failure, and the operation is
+	// one that is not retried after that (see notRetriedAfterStart): it may have run. For
+	// OpReboot, the server may be restarting.
+	MayHaveRun bool
 
 	msg string // after "server X (addr): ", already redacted
 }

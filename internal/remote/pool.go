@@ -106,6 +106,9 @@ type execResult struct {
 	err            error
 	// badShell: the command finished but releasing it failed, so its shell is not reused.
 	badShell bool
+	// started: the server accepted the command, so its script may have run (in part or in
+	// full) even when the attempt failed afterwards.
+	started bool
 }
 
 // execute runs the command line with stdin on a shell of this host, waiting for a slot
@@ -126,6 +129,7 @@ func (h *host) execute(ctx context.Context, stdin []byte) execResult {
 			return execResult{err: err}
 		}
 		r, started := h.runOn(ctx, ps, stdin)
+		r.started = started
 		if r.err == nil && !r.badShell {
 			h.putIdle(ps)
 			return r

@@ -4,6 +4,7 @@
 //	<op>.ps1            each embedded script as it is (prelude.ps1 and one per operation)
 //	bootstrap.ps1       the command line's PowerShell (wire.Bootstrap)
 //	<op>.rendered.ps1   each operation rendered by wire.Script.Render with awkward parameters
+//	job_start.wrapper.ps1  the wrapper job_start runs detached (-EncodedCommand)
 //
 // Usage: go run ./tools/render-scripts -out DIR
 package main
@@ -14,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 
 	"github.com/buildlevel/terraform-provider-exchange/internal/remote/scripts"
 	"github.com/buildlevel/terraform-provider-exchange/internal/remote/wire"
@@ -41,7 +43,40 @@ func sampleParams() []wire.Param {
 		{Name: "Yes", Value: true},
 		{Name: "No", Value: false},
 		{Name: "Nothing", Value: nil},
+		// The parameters of the operations of wire/ops.go, with the same awkward values.
+		{Name: "Owner", Value: "apply-1 it's \u2019$(whoami)\u2018"},
+		{Name: "TTLSeconds", Value: 3600},
+		{Name: "Release", Value: false},
+		{Name: "Name", Value: "BackupExecRPCService'; Stop-Computer #"},
+		{Name: "Action", Value: "stop\u2019 + $(Remove-Item C:\\)"},
+		{Name: "Enabled", Value: true},
+		{Name: "ID", Value: "install_service_pack-8.3.83.6'\n$x"},
+		{Name: "MediaPath", Value: "\\\\files\\media\\E2007 SP3\\'\u201b; & calc"},
+		{Name: "PackagePath", Value: "C:\\Updates\\Exchange2007-KB2530488-x64-EN.msp\" /q"},
+		{Name: "PatchCode", Value: "{9A3B1C2D-0000-4000-8000-00C04F000000}"},
+		{Name: "KB", Value: "KB2530488"},
+		{Name: "Language", Value: "de-DE`n"},
 	}
+}
+
+// wrapperStart and wrapperEnd delimit the wrapper job_start.ps1 runs detached (a
+// single-quoted here-string): it is checked on its own too, as powershell.exe parses it.
+const (
+	wrapperStart = "\n$jobWrapper = @'\n"
+	wrapperEnd   = "\n'@\n"
+)
+
+// jobWrapper returns the detached wrapper of job_start.ps1 with a sample token in place.
+func jobWrapper(body string) (string, error) {
+	_, after, ok := strings.Cut(body, wrapperStart)
+	if !ok {
+		return "", fmt.Errorf("job_start.ps1 has no $jobWrapper here-string")
+	}
+	wrapper, _, ok := strings.Cut(after, wrapperEnd)
+	if !ok {
+		return "", fmt.Errorf("job_start.ps1: the $jobWrapper here-string does not end")
+	}
+	return strings.Replace(wrapper, "@@TOKEN@@", "0123456789abcdef0123456789abcdef", 1) + "\n", nil
 }
 
 func main() {
@@ -98,6 +133,15 @@ func run(dir string) error {
 		}
 		if err := write(op+".rendered.ps1", text); err != nil {
 			return err
+		}
+		if op == "job_start" {
+			wrapper, err := jobWrapper(body)
+			if err != nil {
+				return err
+			}
+			if err := write(op+".wrapper.ps1", wrapper); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

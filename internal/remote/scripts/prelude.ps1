@@ -200,6 +200,282 @@ function Stop-ExOperation {
     exit 0
 }
 
+# ---------------------------------------------------------------------------------------
+# Shared by several operations. Pure additions: nothing above depends on them, and an
+# operation that does not call them is unaffected.
+
+# The provider's own registry key: HKLM\<this>\Jobs\<id> holds one record per detached
+# installer run (job_start, job_status, probe), HKLM\<this>\Lock the servicing lock (lock,
+# probe). Times are stored as text, yyyy-MM-ddTHH:mm:ssZ (UTC), read back by
+# ConvertFrom-ExIsoTime.
+$ExProviderKey = 'SOFTWARE\BuildLevel\ExchangeProvider'
+$ExIsoFormat = "yyyy'-'MM'-'dd'T'HH':'mm':'ss'Z'"
+
+function ConvertTo-ExIsoTime {
+    param([datetime]$Time)
+    return $Time.ToUniversalTime().ToString($ExIsoFormat, $ExInvariant)
+}
+
+# ConvertFrom-ExIsoTime returns a UTC DateTime, or $null for '' or text of another shape.
+function ConvertFrom-ExIsoTime {
+    param([string]$Text)
+    if ($null -eq $Text -or $Text -eq '') { return $null }
+    $styles = [System.Globalization.DateTimeStyles]::AssumeUniversal -bor [System.Globalization.DateTimeStyles]::AdjustToUniversal
+    $parsed = [datetime]::MinValue
+    if ([datetime]::TryParseExact($Text, $ExIsoFormat, $ExInvariant, $styles, [ref]$parsed)) { return $parsed }
+    return $null
+}
+
+# Test-ExExchangeService: is this Win32_Service one of the Exchange services of
+# domain.md 2.10 (name MSExchange*, display name "Microsoft Exchange ...", the 2000/2003
+# routing engine RESvc, POP3Svc, IMAP4Svc, the 2007 search msftesql-Exchange) or an IIS
+# service Exchange needs (W3SVC, IISADMIN, SMTPSVC)? Used by probe and exchange_services,
+# so both see the same list.
+$ExExchangeServiceNames = @('RESvc', 'POP3Svc', 'IMAP4Svc', 'msftesql-Exchange', 'W3SVC', 'IISADMIN', 'SMTPSVC')
+function Test-ExExchangeService {
+    param($Service)
+    $name = [string]$Service.Name
+    if ($name -like 'MSExchange*' -or [string]$Service.DisplayName -like 'Microsoft Exchange*') { return $true }
+    foreach ($n in $ExExchangeServiceNames) {
+        if ([string]::Equals($name, $n, [System.StringComparison]::OrdinalIgnoreCase)) { return $true }
+    }
+    return $false
+}
+
+# New-ExServiceFacts writes a Win32_Service as exchange.ServiceFacts. Win32_Service State is
+# "Running", "Stopped", "Start Pending", ...; Facts spell it without the space
+# ("StartPending"). StartMode is already "Auto", "Manual" or "Disabled".
+function New-ExServiceFacts {
+    param($Service)
+    return @{
+        'name'       = [string]$Service.Name
+        'state'      = ([string]$Service.State).Replace(' ', '')
+        'start_mode' = [string]$Service.StartMode
+    }
+}
+
+# Get-ExServiceReturnText: the meaning of a Win32_Service method's ReturnValue (StartService,
+# StopService, ChangeStartMode; Microsoft documentation of the Win32_Service class).
+function Get-ExServiceReturnText {
+    param([int]$Code)
+    $texts = @('success', 'not supported', 'access denied', 'dependent services are running',
+        'invalid service control', 'the service cannot accept the control', 'the service is not active',
+        'the service did not respond in time', 'unknown failure', 'the service executable was not found',
+        'the service is already running', 'the service database is locked', 'a dependency was deleted',
+        'a dependency failed to start', 'the service is disabled', 'the service logon failed',
+        'the service is marked for deletion', 'the service has no thread', 'circular dependency',
+        'duplicate name', 'invalid name', 'invalid parameter', 'invalid service account',
+        'the service exists', 'the service is already paused')
+    if ($Code -ge 0 -and $Code -lt $texts.Length) { return ('' + $Code + ' (' + $texts[$Code] + ')') }
+    return ('' + $Code)
+}
+
+# Test-ExProcessAlive: does the process with this id still run, and is it the same process
+# (its Win32_Process CreationDate equals the one recorded when it started)? Process ids are
+# reused, above all after a reboot. The WQL filter holds only an integer.
+function Test-ExProcessAlive {
+    param([int]$ProcessId, [string]$CreationDate)
+    if ($ProcessId -le 0) { return $false }
+    try {
+        $found = @(Get-WmiObject -Class Win32_Process -Filter ('ProcessId = ' + $ProcessId) -ErrorAction Stop)
+        foreach ($p in $found) {
+            if ($CreationDate -eq '' -or [string]$p.CreationDate -eq $CreationDate) { return $true }
+        }
+        return $false
+    } catch {
+        # Cannot tell: do not declare a running job dead.
+        return $true
+    }
+}
+
+# Read-ExJob reads the job record HKLM\<ExProviderKey>\Jobs\<Id> as exchange.Job, or $null
+# when there is none. $Id is a registry key name (callers validate it: no backslash). The
+# record's values: Action, State, ExitCode, LogPath, Error, Started, Finished,
+# RebootRequired (what exchange.Job shows), and the wrapper's Pid and ProcessCreated.
+# A record still "running" whose wrapper process is gone (the server restarted, or the
+# process was killed, before it wrote its result) is reported as failed: nothing will ever
+# finish it. A record without a Pid is being started by job_start right now (it writes the
+# Pid a moment later) unless it is older than two minutes.
+function Read-ExJob {
+    param([string]$Id)
+    $key = $null
+    try {
+        $key = [Microsoft.Win32.Registry]::LocalMachine.OpenSubKey($ExProviderKey + '\Jobs\' + $Id)
+        if ($null -eq $key) { return $null }
+        $state = [string]$key.GetValue('State', '')
+        $exitCode = 0
+        try { $exitCode = [int]$key.GetValue('ExitCode', 0) } catch { $exitCode = 0 }
+        $reboot = $false
+        try { $reboot = ([int]$key.GetValue('RebootRequired', 0) -ne 0) } catch { $reboot = $false }
+        $started = ConvertFrom-ExIsoTime ([string]$key.GetValue('Started', ''))
+        $finished = ConvertFrom-ExIsoTime ([string]$key.GetValue('Finished', ''))
+        $logPath = [string]$key.GetValue('LogPath', '')
+        $errorText = [string]$key.GetValue('Error', '')
+        if ($state -eq '' -or $state -eq 'running') {
+            $state = 'running'
+            $processId = 0
+            try { $processId = [int]$key.GetValue('Pid', 0) } catch { $processId = 0 }
+            $alive = $true
+            if ($processId -gt 0) {
+                $alive = Test-ExProcessAlive $processId ([string]$key.GetValue('ProcessCreated', ''))
+            } elseif ($null -eq $started -or $started.AddMinutes(2) -lt [datetime]::UtcNow) {
+                $alive = $false
+            }
+            if (-not $alive) {
+                $state = 'failed'
+                $errorText = 'the job ended without recording a result (the server restarted or its process was stopped while the installer ran)'
+                if ($logPath -ne '') { $errorText = $errorText + '; see ' + $logPath }
+            }
+        }
+        return @{
+            'id'              = $Id
+            'action'          = [string]$key.GetValue('Action', '')
+            'state'           = $state
+            'exit_code'       = $exitCode
+            'log_path'        = $logPath
+            'error'           = $errorText
+            'started'         = $started
+            'finished'        = $finished
+            'reboot_required' = $reboot
+        }
+    } finally {
+        if ($null -ne $key) { $key.Close() }
+    }
+}
+
+# Get-ExJobs reads every job record, sorted by id ("return ," keeps the list whole).
+function Get-ExJobs {
+    $jobs = New-Object System.Collections.ArrayList
+    $key = $null
+    $names = @()
+    try {
+        $key = [Microsoft.Win32.Registry]::LocalMachine.OpenSubKey($ExProviderKey + '\Jobs')
+        if ($null -ne $key) { $names = @($key.GetSubKeyNames()) }
+    } finally {
+        if ($null -ne $key) { $key.Close() }
+    }
+    [System.Array]::Sort($names, [System.StringComparer]::OrdinalIgnoreCase)
+    foreach ($name in $names) {
+        $job = Read-ExJob $name
+        if ($null -ne $job) { [void]$jobs.Add($job) }
+    }
+    return ,$jobs
+}
+
+# Read-ExLock reads HKLM\<ExProviderKey>\Lock as exchange.Lock, or $null when free (no key,
+# or no owner). An expired lock is still returned: the caller compares Expires.
+function Read-ExLock {
+    $key = $null
+    try {
+        $key = [Microsoft.Win32.Registry]::LocalMachine.OpenSubKey($ExProviderKey + '\Lock')
+        if ($null -eq $key) { return $null }
+        $owner = [string]$key.GetValue('Owner', '')
+        if ($owner -eq '') { return $null }
+        return @{
+            'owner'    = $owner
+            'acquired' = (ConvertFrom-ExIsoTime ([string]$key.GetValue('Acquired', '')))
+            'expires'  = (ConvertFrom-ExIsoTime ([string]$key.GetValue('Expires', '')))
+        }
+    } finally {
+        if ($null -ne $key) { $key.Close() }
+    }
+}
+
+# Leftovers: what an apply changed on the server and must put back, recorded on the server
+# so that a later plan finds it if the apply is interrupted (exchange.Leftovers; the probe
+# reads it). HKLM\<ExProviderKey>\Leftovers: StoppedServices (REG_MULTI_SZ, services the
+# service operation stopped), RevocationCheckOff (DWORD 1: revocation_check turned the check
+# off). Whether customisations are aside is not recorded here: the saved copy's existence
+# says it (customizations.ps1, Get-ExSavedLogonPath).
+function Get-ExStoppedServices {
+    $list = New-Object System.Collections.ArrayList
+    $key = $null
+    try {
+        $key = [Microsoft.Win32.Registry]::LocalMachine.OpenSubKey($ExProviderKey + '\Leftovers')
+        if ($null -ne $key) {
+            foreach ($n in @($key.GetValue('StoppedServices', @()))) {
+                if ([string]$n -ne '') { [void]$list.Add([string]$n) }
+            }
+        }
+    } finally {
+        if ($null -ne $key) { $key.Close() }
+    }
+    return ,$list
+}
+
+# Set-ExStoppedService adds (or with -Started removes) a service name, case-insensitively.
+function Set-ExStoppedService {
+    param([string]$Name, [switch]$Started)
+    $list = New-Object System.Collections.ArrayList
+    foreach ($n in (Get-ExStoppedServices)) {
+        if (-not [string]::Equals($n, $Name, [System.StringComparison]::OrdinalIgnoreCase)) { [void]$list.Add($n) }
+    }
+    if (-not $Started) { [void]$list.Add($Name) }
+    $key = [Microsoft.Win32.Registry]::LocalMachine.CreateSubKey($ExProviderKey + '\Leftovers')
+    try {
+        $key.SetValue('StoppedServices', [string[]]$list.ToArray([string]), [Microsoft.Win32.RegistryValueKind]::MultiString)
+    } finally {
+        $key.Close()
+    }
+}
+
+function Get-ExLeftoverFlag {
+    param([string]$Name)
+    $key = $null
+    try {
+        $key = [Microsoft.Win32.Registry]::LocalMachine.OpenSubKey($ExProviderKey + '\Leftovers')
+        if ($null -eq $key) { return $false }
+        return ([int]$key.GetValue($Name, 0) -ne 0)
+    } finally {
+        if ($null -ne $key) { $key.Close() }
+    }
+}
+
+function Set-ExLeftoverFlag {
+    param([string]$Name, [bool]$Value)
+    $key = [Microsoft.Win32.Registry]::LocalMachine.CreateSubKey($ExProviderKey + '\Leftovers')
+    try {
+        $key.SetValue($Name, [int]$Value, [Microsoft.Win32.RegistryValueKind]::DWord)
+    } finally {
+        $key.Close()
+    }
+}
+
+# Get-ExSavedLogonPath: where customizations.ps1 keeps the OWA logon page it moved aside.
+function Get-ExSavedLogonPath {
+    return [System.IO.Path]::Combine([string]$env:SystemRoot, 'Temp\ExchangeProvider\customizations\owa_logon\logon.aspx')
+}
+
+# Enter-ExMutex / Exit-ExMutex serialise the read-check-write of the lock and of job records
+# between concurrent operations on this server (two applies, or a retried command).
+$ExMutexName = 'Global\BuildLevelExchangeProvider'
+function Enter-ExMutex {
+    $mutex = New-Object System.Threading.Mutex($false, $ExMutexName)
+    $owned = $false
+    try {
+        $owned = $mutex.WaitOne(30000, $false)
+    } catch {
+        # AbandonedMutexException: the previous holder ended without releasing it, and the
+        # mutex is ours now. PowerShell may wrap it, so look through the inner exceptions.
+        $ex = $_.Exception
+        while ($null -ne $ex -and -not ($ex -is [System.Threading.AbandonedMutexException])) { $ex = $ex.InnerException }
+        if ($null -eq $ex) { throw }
+        $owned = $true
+    }
+    if (-not $owned) {
+        $mutex.Close()
+        Stop-ExOperation 'busy' 'another provider operation on this server holds its mutex; try again'
+    }
+    return $mutex
+}
+function Exit-ExMutex {
+    param($Mutex)
+    if ($null -ne $Mutex) {
+        try { $Mutex.ReleaseMutex() } catch { }
+        $Mutex.Close()
+    }
+}
+
 # Any terminating error nobody caught (with ErrorActionPreference Stop, that is every error
 # not handled on purpose) becomes the fault "unexpected" with the exception's message and
 # the script line, and exit code 1.

@@ -247,16 +247,7 @@ function Get-ExService {
     return $null
 }
 
-# Win32_Service State is "Running", "Stopped", "Start Pending", ...; Facts spell it without
-# the space ("StartPending"). StartMode is already "Auto", "Manual" or "Disabled".
-function New-ExServiceFacts {
-    param($Service)
-    return @{
-        'name'       = [string]$Service.Name
-        'state'      = ([string]$Service.State).Replace(' ', '')
-        'start_mode' = [string]$Service.StartMode
-    }
-}
+# New-ExServiceFacts (prelude.ps1) writes one as exchange.ServiceFacts.
 
 # ---------------------------------------------------------------------------------------
 # Cluster [domain.md 2.5, seed 001, 004]: the Windows cluster WMI provider (namespace
@@ -725,9 +716,8 @@ if ($product -eq '2007' -and ($roles -contains 'Mailbox' -or $roles -contains 'C
 # ---------------------------------------------------------------------------------------
 # Services [domain.md 2.10]: every Exchange service (name MSExchange*, or display name
 # "Microsoft Exchange ...", plus the 2000/2003 routing engine RESvc, POP3Svc, IMAP4Svc and the
-# 2007 search msftesql-Exchange) and the IIS services W3SVC, IISADMIN, SMTPSVC.
-
-$exchangeServiceNames = @('RESvc', 'POP3Svc', 'IMAP4Svc', 'msftesql-Exchange', 'W3SVC', 'IISADMIN', 'SMTPSVC')
+# 2007 search msftesql-Exchange) and the IIS services W3SVC, IISADMIN, SMTPSVC: the rule is
+# Test-ExExchangeService in prelude.ps1, shared with exchange_services.
 
 # Third-party services that hook into Exchange [domain.md 2.14, seed 001, 004]: a
 # conservative list of well-known service NAMES (not display names, which are localised),
@@ -756,9 +746,7 @@ $thirdParty = New-Object System.Collections.ArrayList
 # @(...): in PowerShell 2.0 "foreach" over $null runs its body once.
 foreach ($s in @($allServices | Sort-Object -Property Name)) {
     $sName = [string]$s.Name
-    $isExchange = ($sName -like 'MSExchange*') -or ([string]$s.DisplayName -like 'Microsoft Exchange*')
-    foreach ($n in $exchangeServiceNames) { if (Test-ExSameName $sName $n) { $isExchange = $true } }
-    if ($isExchange) {
+    if (Test-ExExchangeService $s) {
         [void]$services.Add((New-ExServiceFacts $s))
         continue
     }
@@ -894,6 +882,35 @@ if ($null -ne $rsb) {
 }
 
 # ---------------------------------------------------------------------------------------
+# This provider's own state on the server (docs/architecture.md, "Long-running work"):
+# the job records of detached installer runs, HKLM\SOFTWARE\BuildLevel\ExchangeProvider\Jobs\<id>
+# (values Action, State, ExitCode, LogPath, Error, Started, Finished, RebootRequired), and
+# the servicing lock, HKLM\SOFTWARE\BuildLevel\ExchangeProvider\Lock (Owner, Acquired,
+# Expires), null when free (no lock, or an expired one). Read-ExJob and Read-ExLock
+# (prelude.ps1) write them as exchange.Job and exchange.Lock; a running job whose process is
+# gone reads as failed.
+
+$jobs = New-Object System.Collections.ArrayList
+try { $jobs = Get-ExJobs } catch { }
+# An expired lock is free: reported as none (lock.ps1 lets anyone take it).
+$lock = $null
+try {
+    $lock = Read-ExLock
+    if ($null -ne $lock -and ($null -eq $lock['expires'] -or $lock['expires'] -le [datetime]::UtcNow)) { $lock = $null }
+} catch { }
+
+# Leftovers of an interrupted apply (exchange.Leftovers): services the service operation
+# stopped and did not start again, and the revocation check it turned off, from
+# HKLM\SOFTWARE\BuildLevel\ExchangeProvider\Leftovers; customisations moved aside and not
+# restored: the saved copy of the OWA logon page exists (customizations.ps1).
+$stoppedServices = New-Object System.Collections.ArrayList
+try { $stoppedServices = Get-ExStoppedServices } catch { }
+$revocationOff = $false
+try { $revocationOff = Get-ExLeftoverFlag 'RevocationCheckOff' } catch { }
+$savedCustomizations = $false
+try { $savedCustomizations = [System.IO.File]::Exists((Get-ExSavedLogonPath)) } catch { }
+
+# ---------------------------------------------------------------------------------------
 # The result: keys are exactly the json tags of exchange.Facts and its nested structs.
 
 $facts = @{
@@ -937,6 +954,13 @@ $facts = @{
     'revocation_check'     = $revocationCheck
     'internet_access'      = $internetAccess
     'remote_streaming_backup' = $remoteStreaming
+    'jobs'                 = $jobs
+    'lock'                 = $lock
+    'leftovers'            = @{
+        'stopped_services'     = $stoppedServices
+        'saved_customizations' = $savedCustomizations
+        'revocation_check_off' = $revocationOff
+    }
 }
 
 Write-Result $ExOperation $facts

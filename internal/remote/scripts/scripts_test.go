@@ -1,12 +1,19 @@
 package scripts_test
 
 import (
+	"encoding/base64"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf16"
 
 	"github.com/buildlevel/terraform-provider-exchange/internal/exchange"
 	"github.com/buildlevel/terraform-provider-exchange/internal/remote/scripts"
@@ -180,8 +187,8 @@ func jsonTags(t reflect.Type, seen map[reflect.Type]bool, tags map[string]bool) 
 var keyRE = regexp.MustCompile(`'([a-z0-9_]+)'\s*=`)
 
 // The probe writes exchange.Facts: every json tag of the struct and its nested structs must
-// be a key of a hashtable in probe.ps1 ('tag' = ...), and every snake_case key there must be
-// one of those tags. Adding a Go field without updating the script fails here.
+// be a key of a hashtable in probe.ps1 or a prelude function it calls ('tag' = ...), and every
+// snake_case key in probe.ps1 must be one of those tags. Adding a Go field without updating the script fails here.
 func TestProbeWritesEveryFactsField(t *testing.T) {
 	tags := map[string]bool{}
 	jsonTags(reflect.TypeOf(exchange.Facts{}), map[reflect.Type]bool{}, tags)
@@ -192,14 +199,12 @@ func TestProbeWritesEveryFactsField(t *testing.T) {
 	if !ok {
 		t.Fatal("no probe.ps1")
 	}
-	c := code(body)
-	keys := map[string]bool{}
-	for _, m := range keyRE.FindAllStringSubmatch(c, -1) {
-		keys[m[1]] = true
-	}
+	// Keys the probe writes itself, and those of the prelude functions it calls (the job,
+	// lock and service shapes it shares with other operations).
+	keys, all := calledKeys(t, body)
 	var missing, unknown []string
 	for tag := range tags {
-		if !keys[tag] {
+		if !all[tag] {
 			missing = append(missing, tag)
 		}
 	}
@@ -265,6 +270,394 @@ func TestRenderedScriptsParseBack(t *testing.T) {
 		stdin := wire.Pack(text)
 		if got, err := wire.Unpack(wire.CommandLine, stdin); err != nil || got != text {
 			t.Errorf("%s: Pack/Unpack: %v", op, err)
+		}
+	}
+}
+
+// ---------------------------------------------------------------------------------------
+// The operations of wire/ops.go: one script each, naming its operation, reading exactly its
+// parameters, writing exactly its result type's keys.
+
+// opConsts reads wire/ops.go and returns its Op* constants (name -> value) and their doc
+// comments, so an operation added there without a script fails here.
+func opConsts(t *testing.T) (map[string]string, map[string]string) {
+	t.Helper()
+	fset := token.NewFileSet()
+	file, err := parser.ParseFile(fset, filepath.Join("..", "wire", "ops.go"), nil, parser.ParseComments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	values, docs := map[string]string{}, map[string]string{}
+	for _, decl := range file.Decls {
+		gen, ok := decl.(*ast.GenDecl)
+		if !ok || gen.Tok != token.CONST {
+			continue
+		}
+		for _, spec := range gen.Specs {
+			vs := spec.(*ast.ValueSpec)
+			for i, name := range vs.Names {
+				if !strings.HasPrefix(name.Name, "Op") || i >= len(vs.Values) {
+					continue
+				}
+				lit, ok := vs.Values[i].(*ast.BasicLit)
+				if !ok || lit.Kind != token.STRING {
+					t.Fatalf("ops.go: %s is not a string literal", name.Name)
+				}
+				v, _ := strconv.Unquote(lit.Value)
+				values[name.Name] = v
+				if vs.Doc != nil {
+					docs[v] = vs.Doc.Text()
+				}
+			}
+		}
+	}
+	if len(values) < 10 {
+		t.Fatalf("only %d Op constants found in ops.go", len(values))
+	}
+	return values, docs
+}
+
+// opContract is each operation's parameters (as ops.go names them) and result type.
+var opContract = map[string]struct {
+	params []string
+	result any
+}{
+	wire.OpProbe:                 {[]string{"Server"}, exchange.Facts{}},
+	wire.OpLock:                  {[]string{"Owner", "TTLSeconds", "Release"}, wire.LockResult{}},
+	wire.OpService:               {[]string{"Name", "Action"}, wire.ServiceResult{}},
+	wire.OpExchangeServices:      {nil, wire.ExchangeServicesResult{}},
+	wire.OpRevocationCheck:       {[]string{"Enabled"}, wire.SettingResult{}},
+	wire.OpRemoteStreamingBackup: {[]string{"Enabled"}, wire.SettingResult{}},
+	wire.OpCustomizations:        {[]string{"Action"}, wire.CustomizationsResult{}},
+	wire.OpJobStart:              {[]string{"ID", "Action", "MediaPath", "PackagePath", "PatchCode", "KB", "Language"}, exchange.Job{}},
+	wire.OpJobStatus:             {[]string{"ID"}, exchange.Job{}},
+	wire.OpReboot:                {nil, wire.RebootResult{}},
+}
+
+var parenRE = regexp.MustCompile(`\([^()]*\)`)
+
+// docParams reads the parameter names out of an ops.go comment: "Params: A (string), B." or
+// "No params".
+func docParams(doc string) ([]string, bool) {
+	text := strings.Join(strings.Fields(doc), " ")
+	if strings.Contains(text, "No params") {
+		return nil, true
+	}
+	_, after, ok := strings.Cut(text, "Params: ")
+	if !ok {
+		return nil, false
+	}
+	for parenRE.MatchString(after) {
+		after = parenRE.ReplaceAllString(after, "")
+	}
+	after, _, _ = strings.Cut(after, ".")
+	var names []string
+	for _, p := range strings.Split(after, ",") {
+		names = append(names, strings.TrimSpace(p))
+	}
+	return names, true
+}
+
+func TestEveryOperationHasAScript(t *testing.T) {
+	values, docs := opConsts(t)
+	ops := map[string]bool{}
+	for constName, op := range values {
+		ops[op] = true
+		if _, ok := scripts.Body(op); !ok {
+			t.Errorf("wire.%s = %q has no script %s.ps1", constName, op, op)
+		}
+		c, ok := opContract[op]
+		if !ok {
+			t.Errorf("wire.%s = %q: add it to opContract in this test", constName, op)
+			continue
+		}
+		params, ok := docParams(docs[op])
+		if !ok {
+			t.Errorf("wire.%s: its comment names no Params", constName)
+		} else if !reflect.DeepEqual(params, c.params) {
+			t.Errorf("wire.%s: ops.go names params %q, this test %q", constName, params, c.params)
+		}
+	}
+	for _, op := range scripts.Operations() {
+		if !ops[op] {
+			t.Errorf("script %s.ps1 is not an operation of wire/ops.go", op)
+		}
+	}
+}
+
+var paramRefRE = regexp.MustCompile(`\$Param_([A-Za-z0-9_]+)`)
+
+// Each script reads exactly the parameters its operation has, by their exact names.
+func TestScriptsReadTheirParameters(t *testing.T) {
+	for op, c := range opContract {
+		body, ok := scripts.Body(op)
+		if !ok {
+			continue // TestEveryOperationHasAScript reports it
+		}
+		used := map[string]bool{}
+		for _, m := range paramRefRE.FindAllStringSubmatch(code(body), -1) {
+			used[m[1]] = true
+		}
+		for _, p := range c.params {
+			if !used[p] {
+				t.Errorf("%s.ps1 never reads $Param_%s", op, p)
+			}
+			delete(used, p)
+		}
+		for p := range used {
+			t.Errorf("%s.ps1 reads $Param_%s, which %s does not have", op, p, op)
+		}
+	}
+	if refs := paramRefRE.FindAllString(code(scripts.Prelude()), -1); len(refs) > 0 {
+		t.Errorf("prelude.ps1 reads parameters %v: only operation bodies may", refs)
+	}
+}
+
+var preludeFuncRE = regexp.MustCompile(`(?m)^function ([A-Za-z][A-Za-z0-9-]*) \{\n`)
+
+// preludeFunctions returns each prelude function's text (from "function" to its closing
+// brace at the start of a line).
+func preludeFunctions(t *testing.T) map[string]string {
+	t.Helper()
+	p := code(scripts.Prelude())
+	funcs := map[string]string{}
+	for _, loc := range preludeFuncRE.FindAllStringSubmatchIndex(p, -1) {
+		name := p[loc[2]:loc[3]]
+		end := strings.Index(p[loc[1]:], "\n}\n")
+		if end < 0 {
+			t.Fatalf("prelude.ps1: function %s has no closing brace at the start of a line", name)
+		}
+		funcs[name] = p[loc[0] : loc[1]+end+3]
+	}
+	if len(funcs) < 10 {
+		t.Fatalf("only %d prelude functions found", len(funcs))
+	}
+	return funcs
+}
+
+// calledKeys returns the result keys a body writes itself and those of the prelude
+// functions it calls (transitively).
+func calledKeys(t *testing.T, body string) (own, all map[string]bool) {
+	t.Helper()
+	funcs := preludeFunctions(t)
+	own, all = map[string]bool{}, map[string]bool{}
+	for _, m := range keyRE.FindAllStringSubmatch(code(body), -1) {
+		own[m[1]] = true
+		all[m[1]] = true
+	}
+	seen := map[string]bool{}
+	var visit func(text string)
+	visit = func(text string) {
+		for name, fn := range funcs {
+			if seen[name] || !regexp.MustCompile(`(^|[^A-Za-z0-9-])`+regexp.QuoteMeta(name)+`($|[^A-Za-z0-9-])`).MatchString(text) {
+				continue
+			}
+			seen[name] = true
+			for _, m := range keyRE.FindAllStringSubmatch(fn, -1) {
+				all[m[1]] = true
+			}
+			visit(fn)
+		}
+	}
+	visit(code(body))
+	return own, all
+}
+
+// Every result key a script writes is a json tag of its operation's result type, and every
+// tag is written (by the script or a prelude function it calls).
+func TestResultKeysMatchResultTypes(t *testing.T) {
+	for op, c := range opContract {
+		body, ok := scripts.Body(op)
+		if !ok {
+			continue
+		}
+		tags := map[string]bool{}
+		jsonTags(reflect.TypeOf(c.result), map[reflect.Type]bool{}, tags)
+		own, all := calledKeys(t, body)
+		var missing, unknown []string
+		for tag := range tags {
+			if !all[tag] {
+				missing = append(missing, tag)
+			}
+		}
+		for key := range own {
+			if !tags[key] {
+				unknown = append(unknown, key)
+			}
+		}
+		sort.Strings(missing)
+		sort.Strings(unknown)
+		if len(missing) > 0 {
+			t.Errorf("%s.ps1 writes no key for these json tags of %T: %v", op, c.result, missing)
+		}
+		if len(unknown) > 0 {
+			t.Errorf("%s.ps1 writes keys that %T does not have: %v", op, c.result, unknown)
+		}
+	}
+}
+
+// The prelude's result shapes (exchange.Job, exchange.Lock, exchange.ServiceFacts) use only
+// json tags of the result types.
+func TestPreludeKeysAreResultTags(t *testing.T) {
+	tags := map[string]bool{}
+	for _, c := range opContract {
+		jsonTags(reflect.TypeOf(c.result), map[reflect.Type]bool{}, tags)
+	}
+	for _, m := range keyRE.FindAllStringSubmatch(code(scripts.Prelude()), -1) {
+		if !tags[m[1]] {
+			t.Errorf("prelude.ps1 writes key %q, a json tag of no result type", m[1])
+		}
+	}
+}
+
+// The faults ops.go names are the codes the scripts write.
+func TestOperationFaultCodes(t *testing.T) {
+	for op, codes := range map[string][]string{
+		wire.OpService:   {"not_found"},
+		wire.OpJobStart:  {"setup_running", "watermark", "refused"},
+		wire.OpJobStatus: {"not_found"},
+	} {
+		body, _ := scripts.Body(op)
+		for _, code := range codes {
+			if !strings.Contains(body, "Stop-ExOperation '"+code+"'") {
+				t.Errorf("%s.ps1 never faults with %q", op, code)
+			}
+		}
+	}
+	body, _ := scripts.Body(wire.OpJobStart)
+	if !strings.Contains(body, "Stop-ExOperation 'refused' ('package not found: ' + $Path)") {
+		t.Error(`job_start.ps1 lacks the "package not found: <path>" refusal`)
+	}
+}
+
+// jobWrapper returns the wrapper job_start.ps1 runs detached (its here-string).
+func jobWrapper(t *testing.T) string {
+	t.Helper()
+	body, _ := scripts.Body(wire.OpJobStart)
+	_, after, ok := strings.Cut(body, "\n$jobWrapper = @'\n")
+	if !ok {
+		t.Fatal("job_start.ps1 has no $jobWrapper = @' here-string")
+	}
+	wrapper, _, ok := strings.Cut(after, "\n'@\n")
+	if !ok {
+		t.Fatal("job_start.ps1: the $jobWrapper here-string does not end")
+	}
+	return wrapper
+}
+
+func encodeUTF16Base64(s string) string {
+	u := utf16.Encode([]rune(s))
+	b := make([]byte, 2*len(u))
+	for i, c := range u {
+		b[2*i], b[2*i+1] = byte(c), byte(c>>8)
+	}
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// The detached wrapper travels in Win32_Process.Create's command line as -EncodedCommand:
+// it must stay well under cmd.exe's 8191 characters (docs/architecture.md) even with a long
+// %SystemRoot%, and the only thing job_start puts into it is its own token.
+func TestJobWrapperCommandLine(t *testing.T) {
+	wrapper := jobWrapper(t)
+	if n := strings.Count(wrapper, "@@TOKEN@@"); n != 1 {
+		t.Fatalf("the wrapper holds the token placeholder %d times, want once", n)
+	}
+	if strings.Contains(wrapper, "$Param_") {
+		t.Error("the wrapper reads a parameter: values must reach it through the job record")
+	}
+	body, _ := scripts.Body(wire.OpJobStart)
+	for _, want := range []string{
+		"$wrapper = $jobWrapper.Replace('@@TOKEN@@', $token)",
+		"$token = [guid]::NewGuid().ToString('N')",
+		"if ($token -cnotmatch '^[0-9a-f]{32}\\z')",
+		"[System.Text.Encoding]::Unicode.GetBytes($wrapper)",
+		"$commandLine = $powershell + ' -NoProfile -NonInteractive -EncodedCommand ' + $encoded",
+		"([wmiclass]'Win32_Process').Create($commandLine,",
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("job_start.ps1 lacks %q", want)
+		}
+	}
+	// The longest command line: a 64-character %SystemRoot%.
+	systemRoot := `D:\` + strings.Repeat("W", 61)
+	line := systemRoot + `\System32\WindowsPowerShell\v1.0\powershell.exe -NoProfile -NonInteractive -EncodedCommand ` +
+		encodeUTF16Base64(strings.Replace(wrapper, "@@TOKEN@@", strings.Repeat("f", 32), 1))
+	const limit = 6500 // cmd.exe drops lines over 8191; keep a wide margin
+	t.Logf("wrapper: %d characters; command line: %d characters", len(wrapper), len(line))
+	if len(line) > limit {
+		t.Errorf("the wrapper's command line has %d characters; keep it under %d", len(line), limit)
+	}
+}
+
+// packGUID is the Windows Installer packed form of a {GUID}: the first three groups
+// reversed, each byte of the last eight with its two hex digits swapped.
+func packGUID(guid string) string {
+	g := strings.ToUpper(strings.Trim(guid, "{}"))
+	parts := strings.Split(g, "-")
+	rev := func(s string) string {
+		r := []byte(s)
+		for i, j := 0, len(r)-1; i < j; i, j = i+1, j-1 {
+			r[i], r[j] = r[j], r[i]
+		}
+		return string(r)
+	}
+	swap := func(s string) string {
+		var b strings.Builder
+		for i := 0; i+1 < len(s); i += 2 {
+			b.WriteByte(s[i+1])
+			b.WriteByte(s[i])
+		}
+		return b.String()
+	}
+	return rev(parts[0]) + rev(parts[1]) + rev(parts[2]) + swap(parts[3]) + swap(parts[4])
+}
+
+// The product code job_start removes Exchange 2007 updates from is the product whose packed
+// code domain.md 2.2 (and the probe) reads the patches under.
+func TestExchange2007ProductCode(t *testing.T) {
+	const packed = "461C2B4266EDEF444B864AD6D9E5B613"
+	body, _ := scripts.Body(wire.OpJobStart)
+	m := regexp.MustCompile(`\$exchange2007ProductCode = '(\{[0-9A-F-]{36}\})'`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatal("job_start.ps1 has no $exchange2007ProductCode")
+	}
+	if got := packGUID(m[1]); got != packed {
+		t.Errorf("%s packs to %s, want %s", m[1], got, packed)
+	}
+	if probe, _ := scripts.Body(wire.OpProbe); !strings.Contains(code(probe), `Products\`+packed+`\Patches`) {
+		t.Errorf("probe.ps1 does not read the patches of %s", packed)
+	}
+	if !strings.Contains(body, "'/package', $exchange2007ProductCode, '/uninstall', $patchCode") {
+		t.Error("job_start.ps1 does not uninstall patches from $exchange2007ProductCode")
+	}
+}
+
+// The installers run with fixed argument lists; user values only as whole arguments.
+func TestJobInstallerCommands(t *testing.T) {
+	body, _ := scripts.Body(wire.OpJobStart)
+	c := code(body)
+	for _, want := range []string{
+		"$arguments = @('/mode:upgrade')",
+		"[System.IO.Path]::Combine($mediaPath, 'Setup.com')",
+		"[System.IO.Path]::Combine($mediaPath, 'i386\\update.exe')",
+		"$arguments = @('/q')",
+		"$arguments = @('/update', $packagePath, '/quiet', '/norestart', '/l*v', $msiLog)",
+		"$arguments = @('/quiet', '/norestart')",
+		"$arguments = @('/AddUmLanguagePack:' + $language, '/s:' + $source)",
+		"$arguments = @('/RemoveUmLanguagePack:' + $language, '/s:' + $source)",
+		"'ExchangeSetupLogs\\ExchangeSetup.log'",
+	} {
+		if !strings.Contains(c, want) {
+			t.Errorf("job_start.ps1 lacks %q", want)
+		}
+	}
+	for _, action := range []string{
+		exchange.ActionInstallServicePack, exchange.ActionInstallUpdateRollup, exchange.ActionUninstallUpdateRollup,
+		exchange.ActionInstallInterimUpdate, exchange.ActionRemoveInterimUpdate,
+		exchange.ActionRemoveUMLanguagePack, exchange.ActionAddUMLanguagePack,
+	} {
+		if !strings.Contains(c, "'"+action+"'") {
+			t.Errorf("job_start.ps1 does not handle %s", action)
 		}
 	}
 }

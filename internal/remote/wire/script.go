@@ -27,7 +27,7 @@ const (
 	paramPrefix   = "$Param_"
 )
 
-var nameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9]*$`)
+var nameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]*$`)
 
 // Script is an operation ready to run: its name, parameters, the shared prelude and the body.
 type Script struct {

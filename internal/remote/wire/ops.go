@@ -1,0 +1,112 @@
+package wire
+
+import (
+	"time"
+
+	"github.com/buildlevel/terraform-provider-exchange/internal/exchange"
+)
+
+// The operations the provider runs and their parameters and results. The script of an
+// operation is internal/remote/scripts/<name>.ps1; the simulator implements the same
+// names with the same parameters, and both sides encode the result types below.
+const (
+	// OpProbe reads exchange.Facts. Params: Server.
+	OpProbe = "probe"
+
+	// OpLock takes or releases the servicing lock. Params: Owner (string), TTLSeconds
+	// (int), Release (bool). Taking succeeds when the lock is free, expired or already
+	// Owner's; result LockResult.
+	OpLock = "lock"
+
+	// OpService stops or starts one service and waits for it. Params: Name (string),
+	// Action ("stop" or "start"). Idempotent; result ServiceResult. Fault "not_found".
+	OpService = "service"
+
+	// OpExchangeServices sets every Exchange service that is Disabled to Automatic and
+	// starts every Exchange service not running. No params; result ExchangeServicesResult.
+	OpExchangeServices = "exchange_services"
+
+	// OpRevocationCheck turns the publisher's certificate revocation check on or off for
+	// the connecting account. Params: Enabled (bool). Result SettingResult.
+	OpRevocationCheck = "revocation_check"
+
+	// OpRemoteStreamingBackup sets "Enable Remote Streaming Backup". Params: Enabled
+	// (bool). Result SettingResult.
+	OpRemoteStreamingBackup = "remote_streaming_backup"
+
+	// OpCustomizations saves (moves aside) or restores the customisations an update
+	// overwrites. Params: Action ("save" or "restore"). Idempotent; result CustomizationsResult.
+	OpCustomizations = "customizations"
+
+	// OpJobStart starts an installer detached from the WinRM connection, recording a job
+	// under its ID; if a job with that ID exists (running or finished) it is returned
+	// instead and nothing is started — unless that job failed: then a new run starts under
+	// the same ID (the failed run's log stays where it was). Params: ID, Action (an exchange.Action* installing
+	// action), MediaPath, PackagePath, PatchCode, KB, Language (strings; "" when not used).
+	// A job whose record says running while its installer process is gone (a reboot
+	// interrupted it) is failed first. Result exchange.Job. Faults: "setup_running" (another setup runs),
+	// "watermark" (an interrupted setup must be cleared first), "refused" (the installer
+	// refuses: wrong SP for a rollup, package not found, ...).
+	OpJobStart = "job_start"
+
+	// OpJobStatus reads one job record. Params: ID. Result exchange.Job; fault "not_found".
+	OpJobStatus = "job_status"
+
+	// OpReboot asks Windows to restart in a few seconds. No params; result RebootResult.
+	// The caller then waits until a probe answers with a newer boot time.
+	OpReboot = "reboot"
+)
+
+// Service actions of OpService and customisation actions of OpCustomizations.
+const (
+	ActionStop    = "stop"
+	ActionStart   = "start"
+	ActionSave    = "save"
+	ActionRestore = "restore"
+)
+
+// LockResult answers OpLock.
+type LockResult struct {
+	// Held: the caller holds the lock now (false after a release, or when another owns it).
+	Held bool `json:"held"`
+	// Owner holds the lock now ("" when free).
+	Owner   string    `json:"owner"`
+	Expires time.Time `json:"expires"`
+}
+
+// ServiceResult answers OpService.
+type ServiceResult struct {
+	Name      string `json:"name"`
+	Before    string `json:"before"`
+	After     string `json:"after"`
+	StartMode string `json:"start_mode"`
+}
+
+// ExchangeServicesResult answers OpExchangeServices.
+type ExchangeServicesResult struct {
+	// Enabled lists services whose start mode went from Disabled to Auto.
+	Enabled []string `json:"enabled"`
+	// Started lists services that were started.
+	Started []string `json:"started"`
+	// Failed lists services that would not start, with the reason.
+	Failed   []string                `json:"failed"`
+	Services []exchange.ServiceFacts `json:"services"`
+}
+
+// SettingResult answers OpRevocationCheck and OpRemoteStreamingBackup.
+type SettingResult struct {
+	Before bool `json:"before"`
+	After  bool `json:"after"`
+}
+
+// CustomizationsResult answers OpCustomizations.
+type CustomizationsResult struct {
+	// Items lists what was saved or restored (e.g. "owa_logon"); empty when nothing was to do.
+	Items []string `json:"items"`
+}
+
+// RebootResult answers OpReboot.
+type RebootResult struct {
+	// BootTime is the boot time before the restart; a later probe shows a newer one.
+	BootTime time.Time `json:"boot_time"`
+}
