@@ -1,0 +1,560 @@
+package exchange
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// This file holds the rules of domain.md §3 and the pre-checks of §5.1–5.2: what must be
+// true of a server before anything is installed on it. Each rule adds a Refusal (what is
+// wrong and what to do) or a warning to the planning it runs in; every rule runs, so a user
+// sees every problem in one round.
+
+// planning collects what one plan is made of while it is made.
+type planning struct {
+	f      Facts
+	cat    *Catalog
+	opts   Options
+	server string
+
+	refusals Refusals
+	warnings []string
+
+	// busy: an installer job of ours is running on the server now (the apply attaches to it).
+	busy bool
+	// stop lists the third-party services to stop before the install and start after it.
+	stop []string
+}
+
+func newPlanning(f Facts, requested string, opts Options, cat *Catalog) *planning {
+	if cat == nil {
+		cat = DefaultCatalog()
+	}
+	server := f.Server
+	if server == "" {
+		server = requested
+	}
+	p := &planning{f: f, cat: cat, opts: opts, server: server}
+	for _, j := range f.Jobs {
+		if j.State == JobRunning {
+			p.busy = true
+		}
+	}
+	return p
+}
+
+// refuse records a refusal: what is wrong (problem) and what the user should do (action).
+// Refusal.Error prints "server X: <problem>. <action>", so the action starts a sentence.
+func (p *planning) refuse(attribute, problem, action string) {
+	if action != "" {
+		action = strings.ToUpper(action[:1]) + action[1:]
+	}
+	p.refusals = append(p.refusals, Refusal{Server: p.server, Attribute: attribute, Problem: problem, Action: action})
+}
+
+func (p *planning) warn(format string, args ...any) {
+	p.warnings = append(p.warnings, fmt.Sprintf(format, args...))
+}
+
+// err is the plan's error: nil, or every refusal.
+func (p *planning) err() error {
+	if len(p.refusals) == 0 {
+		return nil
+	}
+	return p.refusals
+}
+
+// product checks that the facts name a product the provider knows and a build that reads.
+func (p *planning) product() (productInfo, Build, bool) {
+	info, ok := productByName(p.f.Product)
+	if !ok {
+		p.refuse("", fmt.Sprintf("the server reports Exchange product %q, which this provider does not know (known: %s)", p.f.Product, productNames()),
+			"check that the server runs Exchange 5.5, 2000, 2003 or 2007 and that the probe can read it")
+		return productInfo{}, Build{}, false
+	}
+	b, err := ParseBuild(p.f.Build)
+	if err != nil {
+		p.refuse("", fmt.Sprintf("the live Exchange build could not be read: %v", err),
+			"check that the probe can read the ExSetup.exe (2007) or STORE.EXE (5.5/2000/2003) file version")
+		return info, Build{}, false
+	}
+	return info, b, true
+}
+
+// liveServicePack is the SP the live build belongs to: its exact release's, or else the
+// nearest lower release's of the same version line (a hotfix or interim update raises the
+// file version without changing the SP).
+func liveServicePack(f Facts, cat *Catalog) (int, bool) {
+	if r, ok := LiveLevel(f, cat); ok {
+		return r.Level.ServicePack, true
+	}
+	b, err := ParseBuild(f.Build)
+	if err != nil {
+		return 0, false
+	}
+	sp, found := 0, false
+	for _, r := range cat.Releases(f.Product) { // oldest first
+		if r.Build.Major == b.Major && r.Build.Minor == b.Minor && !b.Less(r.Build) {
+			sp, found = r.Level.ServicePack, true
+		}
+	}
+	return sp, found
+}
+
+// --- Server state (domain.md §2.5, §2.6, §5.1) ---
+
+// checkCluster: a cluster node is serviced by exchange_cluster_upgrade, which moves the
+// clustered mailbox server / virtual servers and stops the cluster service (domain.md §6).
+func (p *planning) checkCluster(resource string) {
+	c := p.f.Cluster
+	if c == nil {
+		return
+	}
+	role := "a passive node"
+	if c.Active {
+		role = "the active node"
+	}
+	p.refuse("", fmt.Sprintf("the server is %s of cluster %s (%s, nodes %s); servicing cluster nodes is exchange_cluster_upgrade's job, not %s's: nodes must be upgraded one at a time with the clustered server moved off them and the cluster service stopped",
+		role, c.Name, c.Type, strings.Join(c.Nodes, ", "), resource),
+		fmt.Sprintf("remove this %s resource and declare the cluster %s with an exchange_cluster_upgrade resource", resource, c.Name))
+}
+
+// checkSetupState refuses an interrupted setup (Action/Watermark values), a setup that runs
+// and is not a job of ours, and a stale CMS key. While a job of ours runs, its watermark
+// and process are expected: the apply attaches to the job.
+func (p *planning) checkSetupState() {
+	s := p.f.Setup
+	if !p.busy {
+		for _, w := range s.Watermarks {
+			var vals []string
+			if w.Action != "" {
+				vals = append(vals, fmt.Sprintf("Action = %q", w.Action))
+			}
+			if w.Watermark != "" {
+				vals = append(vals, fmt.Sprintf("Watermark = %q", w.Watermark))
+			}
+			p.refuse("", fmt.Sprintf("an interrupted Exchange setup left %s under HKLM\\SOFTWARE\\Microsoft\\Exchange\\v8.0\\%s: setup refuses to start again until it is cleared",
+				strings.Join(vals, ", "), w.Role),
+				fmt.Sprintf("finish or roll back the interrupted %s setup as its log C:\\ExchangeSetupLogs\\ExchangeSetup.log shows (run the same Setup.com command again, or remove the role), then plan again", w.Role))
+		}
+		if s.Running {
+			p.refuse("", "an Exchange setup or installer that this provider did not start is running now; several setup instances block each other",
+				"wait for it to finish (or find who runs it), then plan again")
+		}
+	}
+	if s.StaleCMSKey {
+		p.refuse("", "the CMS setup key of a clustered mailbox server is still present: /upgradeCMS was forgotten after an earlier upgrade",
+			"run Setup.com /upgradeCMS for the clustered mailbox server (or remove the stale CMS key if the server is no longer clustered), then plan again")
+	}
+}
+
+// checkLock only warns: the executor takes the servicing lock at apply time and waits for
+// or fails on a lock held by another apply.
+func (p *planning) checkLock() {
+	l := p.f.Lock
+	if l == nil || (!l.Expires.IsZero() && !l.Expires.After(p.opts.Now)) {
+		return
+	}
+	until := "without expiry"
+	if !l.Expires.IsZero() {
+		until = "until " + fmtTime(l.Expires)
+	}
+	p.warn("the server's servicing lock is held by %s %s (taken %s): an apply waits for it and fails if it is still held",
+		l.Owner, until, fmtTime(l.Acquired))
+}
+
+// checkRunningJobs warns about a running job of ours that this plan does not attach to.
+func (p *planning) checkRunningJobs(steps []Step) {
+	ids := map[string]bool{}
+	for _, s := range steps {
+		ids[JobID(s)] = true
+	}
+	for _, j := range p.f.Jobs {
+		if j.State == JobRunning && !ids[j.ID] {
+			p.warn("job %s (%s) started at %s is still running and is not part of this plan: the apply waits for it before it starts anything",
+				j.ID, j.Action, fmtTime(j.Started))
+		}
+	}
+}
+
+// --- Interim updates (domain.md §1, §5.4) ---
+
+// interimUpdatesToRemove: on Exchange 2007 every interim update must be removed before an
+// update rollup or service pack is installed (or a rollup removed: the interim update fits
+// only the build it was made for). Each must be allowed in remove_interim_updates.
+func (p *planning) interimUpdatesToRemove(target string) []InstalledUpdate {
+	if p.f.Product != "2007" {
+		return nil
+	}
+	allowed := map[string]bool{}
+	for _, kb := range p.opts.RemoveInterimUpdates {
+		allowed[normalizeKB(kb)] = true
+	}
+	var remove []InstalledUpdate
+	for _, iu := range p.f.InterimUpdates {
+		if !allowed[normalizeKB(iu.KB)] {
+			name := iu.KB
+			if iu.DisplayName != "" {
+				name += " (" + iu.DisplayName + ")"
+			}
+			p.refuse("remove_interim_updates",
+				fmt.Sprintf("interim update %s is installed; every interim update must be removed before %s is installed, and it is not in remove_interim_updates", name, target),
+				fmt.Sprintf("add %q to remove_interim_updates, and check in its KB article whether %s contains its fix or whether a replacement interim update for the new build is needed", iu.KB, target))
+			continue
+		}
+		remove = append(remove, iu)
+	}
+	return remove
+}
+
+// normalizeKB writes a KB as "KB123456" ("kb123456" and "123456" are the same update).
+func normalizeKB(kb string) string {
+	kb = strings.ToUpper(strings.TrimSpace(kb))
+	if allDigits(kb) {
+		return "KB" + kb
+	}
+	return kb
+}
+
+// --- Prerequisites (domain.md §2.8) ---
+
+// prerequisiteScope says which prerequisites apply to what a plan installs.
+type prerequisiteScope int
+
+const (
+	// scopeInstaller: an interim update or hotfix; only the account's rights matter.
+	scopeInstaller prerequisiteScope = iota
+	// scopeServicing: a service pack or update rollup; the product's prerequisites apply.
+	scopeServicing
+)
+
+// checkPrerequisites refuses what domain.md §2.8 lists as missing, each only where it
+// applies: targetSP is the SP level the server will run.
+func (p *planning) checkPrerequisites(scope prerequisiteScope, targetSP int, target string) {
+	pr := p.f.Prerequisites
+	if !pr.LocalAdministrator {
+		p.refuse("", "the account the provider connects with is not a local administrator of the server; installing updates needs local administrator rights (and, on Exchange 2007, read access to the Exchange organisation in Active Directory and server-level rights)",
+			"connect with an account in the server's local Administrators group")
+	}
+	if scope != scopeServicing || p.f.Product != "2007" {
+		return
+	}
+	if targetSP >= 2 {
+		if v, ok := windowsInstallerVersion(pr.WindowsInstaller); !ok || v[0] < 4 || v[0] == 4 && v[1] < 5 {
+			have := "could not be read"
+			if pr.WindowsInstaller != "" {
+				have = "is " + pr.WindowsInstaller
+			}
+			p.refuse("", fmt.Sprintf("Windows Installer (msi.dll) %s; %s needs Windows Installer 4.5 (Exchange 2007 SP2 and later are WiX-built packages)", have, target),
+				"install Windows Installer 4.5 on the server and reboot, then plan again")
+		}
+	}
+	if pr.DotNet20ServicePack < 1 {
+		have := "is not installed"
+		if pr.DotNet20ServicePack == 0 {
+			have = "is installed without its service pack"
+		}
+		p.refuse("", fmt.Sprintf(".NET Framework 2.0 %s; %s needs .NET Framework 2.0 SP1 (a CLR that supports generatePublisherEvidence; without it some Exchange services do not start after the update)", have, target),
+			"install .NET Framework 2.0 SP1 on the server, then plan again")
+	}
+	if strings.HasPrefix(p.f.OS.Version, "5.2") && p.f.OS.ServicePack < 2 {
+		p.refuse("", fmt.Sprintf("the server runs Windows Server 2003 %s (%s); Exchange 2007 servicing needs Windows Server 2003 SP2", spName(p.f.OS.ServicePack), p.f.OS.Version),
+			"install Windows Server 2003 SP2 and reboot, then plan again")
+	}
+	if !pr.TimeZoneUpdate931836 {
+		p.refuse("", fmt.Sprintf("the time-zone update 931836 is not installed; %s needs it", target),
+			"install update KB931836 on the server, then plan again")
+	}
+	if !pr.FQDNSet {
+		p.refuse("", "the server's fully qualified domain name is not set (no primary DNS suffix); Exchange setup can hang without it",
+			"set the computer's primary DNS suffix (System Properties, Computer Name, More) and reboot, then plan again")
+	}
+	if pr.SingleLabelDomain {
+		p.refuse("", "the server's Active Directory domain has a single-label DNS name, which Exchange 2007 setup does not support",
+			"see KB300684 on configuring Windows for domains with single-label DNS names; the domain must be fixed before Exchange 2007 can be serviced")
+	}
+}
+
+// windowsInstallerVersion reads major.minor of msi.dll's version.
+func windowsInstallerVersion(s string) ([2]int, bool) {
+	parts := strings.Split(strings.TrimSpace(s), ".")
+	if len(parts) < 2 || !allDigits(parts[0]) || !allDigits(parts[1]) {
+		return [2]int{}, false
+	}
+	major, err1 := strconv.Atoi(parts[0])
+	minor, err2 := strconv.Atoi(parts[1])
+	return [2]int{major, minor}, err1 == nil && err2 == nil
+}
+
+// --- Backups (domain.md §2.9, §5.2) ---
+
+// verifyBackups checks r.Backup against the facts and returns the verify_backups step that
+// re-checks it at apply time. A waiver turns refusals into one warning.
+func (p *planning) verifyBackups() Step {
+	b := p.opts.Backup
+	params := map[string]string{
+		"max_database_age":     durationParam(b.MaxDatabaseAge),
+		"max_system_state_age": durationParam(b.MaxSystemStateAge),
+	}
+	step := Step{Action: ActionVerifyBackups, Server: p.server, Params: params}
+	if b.WaiverReason != "" {
+		params["waiver_reason"] = b.WaiverReason
+		step.Description = "backup check waived: " + b.WaiverReason
+		p.warn("the backup check is waived (%s): nothing ensures a recent full backup of every database and of the system state before the install", b.WaiverReason)
+		return step
+	}
+	if b.MaxDatabaseAge <= 0 && b.MaxSystemStateAge <= 0 {
+		step.Description = "backups are not checked (no maximum backup age is set); " + p.backupsFound()
+		p.warn("no maximum backup age is set: the plan does not check that the databases and the system state were backed up before the install")
+		return step
+	}
+	if p.opts.Now.IsZero() {
+		p.refuse("backup", "the plan has no current time to measure backup ages against", "this is a provider error: report it")
+		return step
+	}
+	var limits []string
+	if b.MaxDatabaseAge > 0 {
+		limits = append(limits, "every database's last full backup younger than "+fmtDuration(b.MaxDatabaseAge))
+		for _, db := range p.f.Backups.Databases {
+			if db.LastFull == nil {
+				p.refuse("backup", fmt.Sprintf("database %q has never had a full backup", db.Name),
+					fmt.Sprintf("take a full backup of %q before the install (or set the backup waiver with a reason)", db.Name))
+				continue
+			}
+			if age := p.opts.Now.Sub(*db.LastFull); age >= b.MaxDatabaseAge {
+				p.refuse("backup", fmt.Sprintf("the last full backup of database %q is %s old (%s), older than the %s allowed",
+					db.Name, fmtDuration(age), fmtTime(*db.LastFull), fmtDuration(b.MaxDatabaseAge)),
+					fmt.Sprintf("take a full backup of %q before the install (or raise max_database_age, or set the backup waiver with a reason)", db.Name))
+			}
+		}
+	}
+	if b.MaxSystemStateAge > 0 {
+		limits = append(limits, "the system state younger than "+fmtDuration(b.MaxSystemStateAge))
+		switch ss := p.f.Backups.SystemState; {
+		case ss == nil:
+			p.refuse("backup", "no system-state backup of the server was found",
+				"take a system-state backup of the server before the install (or set the backup waiver with a reason)")
+		case p.opts.Now.Sub(*ss) >= b.MaxSystemStateAge:
+			p.refuse("backup", fmt.Sprintf("the last system-state backup is %s old (%s), older than the %s allowed",
+				fmtDuration(p.opts.Now.Sub(*ss)), fmtTime(*ss), fmtDuration(b.MaxSystemStateAge)),
+				"take a system-state backup of the server before the install (or raise max_system_state_age, or set the backup waiver with a reason)")
+		}
+	}
+	step.Description = "verify backups: " + strings.Join(limits, " and ") + "; " + p.backupsFound()
+	return step
+}
+
+// backupsFound summarises the backups the probe found: oldest and newest database backup
+// and the system state.
+func (p *planning) backupsFound() string {
+	var dated []DatabaseBackup
+	var never []string
+	for _, db := range p.f.Backups.Databases {
+		if db.LastFull == nil {
+			never = append(never, db.Name)
+		} else {
+			dated = append(dated, db)
+		}
+	}
+	sort.SliceStable(dated, func(i, j int) bool { return dated[i].LastFull.Before(*dated[j].LastFull) })
+	var parts []string
+	switch len(dated) {
+	case 0:
+	case 1:
+		parts = append(parts, fmt.Sprintf("database %s last backed up %s", dated[0].Name, p.when(*dated[0].LastFull)))
+	default:
+		o, n := dated[0], dated[len(dated)-1]
+		parts = append(parts, fmt.Sprintf("oldest database backup %s %s, newest %s %s", o.Name, p.when(*o.LastFull), n.Name, p.when(*n.LastFull)))
+	}
+	if len(never) > 0 {
+		parts = append(parts, "never backed up: "+strings.Join(never, ", "))
+	}
+	if len(p.f.Backups.Databases) == 0 {
+		parts = append(parts, "no databases on this server")
+	}
+	if ss := p.f.Backups.SystemState; ss != nil {
+		parts = append(parts, "system state "+p.when(*ss))
+	} else {
+		parts = append(parts, "no system-state backup")
+	}
+	return "found: " + strings.Join(parts, "; ")
+}
+
+// when is "at 2024-05-01 22:00 UTC (3h old)", the age only when the plan knows the time.
+func (p *planning) when(t time.Time) string {
+	s := "at " + fmtTime(t)
+	if !p.opts.Now.IsZero() && !t.After(p.opts.Now) {
+		s += " (" + fmtDuration(p.opts.Now.Sub(t)) + " old)"
+	}
+	return s
+}
+
+// durationParam is a duration for Params: Go's form ("24h0m0s"), "0" when not checked.
+func durationParam(d time.Duration) string {
+	if d <= 0 {
+		return "0"
+	}
+	return d.String()
+}
+
+// fmtDuration writes a duration for people: "3d 4h", "36h" is "1d 12h", "90m" is "1h 30m".
+func fmtDuration(d time.Duration) string {
+	if d < time.Minute {
+		return "under a minute"
+	}
+	days := int(d / (24 * time.Hour))
+	hours := int(d % (24 * time.Hour) / time.Hour)
+	mins := int(d % time.Hour / time.Minute)
+	var parts []string
+	if days > 0 {
+		parts = append(parts, strconv.Itoa(days)+"d")
+	}
+	if hours > 0 {
+		parts = append(parts, strconv.Itoa(hours)+"h")
+	}
+	if mins > 0 && days == 0 {
+		parts = append(parts, strconv.Itoa(mins)+"m")
+	}
+	if len(parts) == 0 {
+		return strconv.Itoa(days) + "d"
+	}
+	return strings.Join(parts, " ")
+}
+
+func fmtTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
+
+// --- Request attributes ---
+
+// servicesToStop decides which third-party services are stopped before the install and
+// started after it (domain.md §5.6): the ones named in stop_services, or when none are
+// named every running third-party service the probe found. Only running ones are stopped,
+// so only they are started again.
+func (p *planning) servicesToStop() {
+	if p.opts.StopServices == nil {
+		for _, s := range p.f.ThirdPartyServices {
+			if s.State == "Running" {
+				p.stop = append(p.stop, s.Name)
+			}
+		}
+		return
+	}
+	var unknown []string
+	for _, name := range p.opts.StopServices {
+		s, ok := findService(p.f.ThirdPartyServices, name)
+		if !ok {
+			s, ok = findService(p.f.Services, name)
+		}
+		if !ok {
+			unknown = append(unknown, name)
+			continue
+		}
+		if s.State == "Running" {
+			p.stop = append(p.stop, s.Name)
+		}
+	}
+	if len(unknown) > 0 {
+		var known []string
+		for _, s := range p.f.ThirdPartyServices {
+			known = append(known, s.Name)
+		}
+		knownText := "the probe found no third-party services"
+		if len(known) > 0 {
+			knownText = "third-party services found: " + strings.Join(known, ", ")
+		}
+		p.refuse("stop_services", fmt.Sprintf("stop_services names %s, which is neither a third-party service nor an Exchange service on the server", quoteList(unknown)),
+			fmt.Sprintf("use the service's name as Windows knows it (%s), or remove it from stop_services", knownText))
+	}
+}
+
+func findService(list []ServiceFacts, name string) (ServiceFacts, bool) {
+	for _, s := range list {
+		if strings.EqualFold(s.Name, name) {
+			return s, true
+		}
+	}
+	return ServiceFacts{}, false
+}
+
+func quoteList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = strconv.Quote(n)
+	}
+	return strings.Join(q, ", ")
+}
+
+// revocationOff decides whether the certificate revocation check is turned off for the
+// install (domain.md §2.13, §5.7), and why. The CRL wait is an Exchange 2007 setup problem
+// (it checks the signature of every assembly it compiles), so "auto" acts on 2007 only.
+func (p *planning) revocationOff() (bool, string) {
+	if !p.f.RevocationCheck {
+		return false, ""
+	}
+	switch p.opts.RevocationCheck {
+	case RevocationAlways:
+		return true, "revocation_check = \"always\""
+	case RevocationAuto, "":
+		if !p.f.InternetAccess && p.f.Product == "2007" {
+			return true, "the server has no internet access, and without it the installer waits on the certificate revocation (CRL) check for minutes per file"
+		}
+	}
+	return false, ""
+}
+
+// checkRevocationMode refuses a revocation_check mode the planner does not know.
+func (p *planning) checkRevocationMode() {
+	switch p.opts.RevocationCheck {
+	case RevocationAuto, RevocationAlways, RevocationNever, "":
+	default:
+		p.refuse("revocation_check", fmt.Sprintf("revocation_check is %q", p.opts.RevocationCheck),
+			fmt.Sprintf("write %q, %q or %q", RevocationAuto, RevocationAlways, RevocationNever))
+	}
+}
+
+// --- Installed update rollups (domain.md §1, §2.2) ---
+
+// rollupNamePattern reads "Update Rollup 9 for Exchange Server 2007 Service Pack 1 (KB…)"
+// and the RTM form without "Service Pack"; "-v3" / "v3" mark a re-release.
+var rollupNamePattern = regexp.MustCompile(`(?i)update\s+rollup\s+(\d+)(?:\s*-?\s*v(\d+))?\b.*?\bexchange(?:\s+server)?\s+2007(?:\s+service\s+pack\s+(\d+))?`)
+
+// installedRollupLevel tells which rollup an installed patch is: by its KB when the catalog
+// states it, else by its display name.
+func (p *planning) installedRollupLevel(u InstalledUpdate) (Level, bool) {
+	if kb := normalizeKB(u.KB); kb != "" {
+		for _, r := range p.cat.Releases("2007") {
+			if r.KB == kb && r.Level.UpdateRollup > 0 {
+				return r.Level, true
+			}
+		}
+	}
+	m := rollupNamePattern.FindStringSubmatch(u.DisplayName)
+	if m == nil {
+		return Level{}, false
+	}
+	l := Level{Product: "2007"}
+	l.UpdateRollup, _ = strconv.Atoi(m[1])
+	if m[2] != "" {
+		l.ReRelease, _ = strconv.Atoi(m[2])
+	}
+	if m[3] != "" {
+		l.ServicePack, _ = strconv.Atoi(m[3])
+	}
+	return l, l.UpdateRollup > 0
+}
+
+// rollupDisplayName is how Windows Installer lists a 2007 rollup (domain.md §1); a
+// re-release is written as users write it ("Update Rollup 8-v3"), which installedRollupLevel reads back.
+func rollupDisplayName(l Level, kb string) string {
+	s := "Update Rollup " + FormatRollup(l.UpdateRollup, l.ReRelease) + " for Exchange Server 2007"
+	if l.ServicePack > 0 {
+		s += " Service Pack " + strconv.Itoa(l.ServicePack)
+	}
+	if kb != "" {
+		s += " (" + kb + ")"
+	}
+	return s
+}
