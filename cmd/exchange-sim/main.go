@@ -4,6 +4,7 @@
 //
 //	exchange-sim -fleet FILE [-journal FILE] [-http-port 5985] [-https-port 5986]
 //	             [-ca-out FILE] [-ready-file FILE] [-latency 0s]
+//	             [-install-duration 2s] [-reboot-duration 1s]
 //	exchange-sim -fleet FILE -check
 package main
 
@@ -18,6 +19,7 @@ import (
 	"path/filepath"
 	"syscall"
 	"text/tabwriter"
+	"time"
 
 	"github.com/buildlevel/terraform-provider-exchange/internal/simulator"
 )
@@ -42,8 +44,11 @@ func run(args []string, stdout, stderr io.Writer, stop <-chan os.Signal) int {
 	caOut := fs.String("ca-out", "", "write the CA certificate (PEM) that signed the servers' certificates to `file`")
 	readyFile := fs.String("ready-file", "", "once listening, write HTTP_PORT=, HTTPS_PORT= and PID= lines to `file`; removed on exit")
 	latency := fs.Duration("latency", 0, "delay added to every operation, e.g. 200ms")
+	installDuration := fs.Duration("install-duration", 2*time.Second, "how long a service pack install runs (rollups half, interim updates and UM language packs a quarter)")
+	rebootDuration := fs.Duration("reboot-duration", time.Second, "how long a rebooting server stays unreachable")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: exchange-sim -fleet FILE [-journal FILE] [-http-port 5985] [-https-port 5986] [-ca-out FILE] [-ready-file FILE]")
+		fmt.Fprintln(stderr, "                    [-latency 0s] [-install-duration 2s] [-reboot-duration 1s]")
 		fmt.Fprintln(stderr, "       exchange-sim -fleet FILE -check")
 		fs.PrintDefaults()
 	}
@@ -53,6 +58,15 @@ func run(args []string, stdout, stderr io.Writer, stop <-chan os.Signal) int {
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "exchange-sim: unexpected argument %q\n", fs.Arg(0))
 		return 2
+	}
+	for _, d := range []struct {
+		flag  string
+		value time.Duration
+	}{{"-latency", *latency}, {"-install-duration", *installDuration}, {"-reboot-duration", *rebootDuration}} {
+		if d.value < 0 || (d.flag != "-latency" && d.value == 0) {
+			fmt.Fprintf(stderr, "exchange-sim: %s %s: give a positive duration, e.g. 2s\n", d.flag, d.value)
+			return 2
+		}
 	}
 	if *fleetPath == "" {
 		fmt.Fprintln(stderr, "exchange-sim: -fleet is required: name the fleet file to simulate")
@@ -69,12 +83,14 @@ func run(args []string, stdout, stderr io.Writer, stop <-chan os.Signal) int {
 	}
 
 	opts := simulator.Options{
-		HTTPPort:     max(*httpPort, 0),
-		HTTPSPort:    max(*httpsPort, 0),
-		DisableHTTP:  *httpPort < 0,
-		DisableHTTPS: *httpsPort < 0,
-		Latency:      *latency,
-		Log:          log.New(stderr, "exchange-sim: ", log.LstdFlags),
+		HTTPPort:        max(*httpPort, 0),
+		HTTPSPort:       max(*httpsPort, 0),
+		DisableHTTP:     *httpPort < 0,
+		DisableHTTPS:    *httpsPort < 0,
+		Latency:         *latency,
+		InstallDuration: *installDuration,
+		RebootDuration:  *rebootDuration,
+		Log:             log.New(stderr, "exchange-sim: ", log.LstdFlags),
 	}
 	switch *journalPath {
 	case "":

@@ -44,6 +44,19 @@ func TestCheck(t *testing.T) {
 	}
 }
 
+func TestBadDurationsExit2(t *testing.T) {
+	for _, args := range [][]string{
+		{"-fleet", fixture, "-install-duration", "0s"},
+		{"-fleet", fixture, "-reboot-duration", "-1s"},
+		{"-fleet", fixture, "-latency", "-5ms"},
+	} {
+		var out, errOut bytes.Buffer
+		if code := run(args, &out, &errOut, nil); code != 2 || !strings.Contains(errOut.String(), "give a positive duration") {
+			t.Errorf("%q: exit %d, %q", args, code, errOut.String())
+		}
+	}
+}
+
 func TestBadFleetExits2WithTheProblem(t *testing.T) {
 	var out, errOut bytes.Buffer
 	bad := "../../internal/simulator/testdata/bad-unknown-field.json"

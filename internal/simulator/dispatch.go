@@ -32,8 +32,25 @@ type operation struct {
 	params []paramSpec
 	// run performs the operation; a non-nil fault is reported through the envelope as the
 	// script's Write-Fault would.
-	run func(h *Handler, p map[string]any) (result any, fault *wire.Fault)
+	run func(h *Handler, c *call) (result any, fault *wire.Fault)
 }
+
+// call is one operation being run: its parameters, and what run wants journaled or done
+// besides the result.
+type call struct {
+	params map[string]any
+	// commandID is the WS-Management command running the operation.
+	commandID string
+	// outcome and detail replace the journal's "ok" and "" of a successful run (e.g.
+	// "attached"); a fault's are its code and message.
+	outcome, detail string
+	// after runs once the result is journaled, outside the host's lock.
+	after []func()
+}
+
+func (c *call) str(name string) string    { s, _ := c.params[name].(string); return s }
+func (c *call) boolean(name string) bool  { b, _ := c.params[name].(bool); return b }
+func (c *call) integer(name string) int64 { n, _ := c.params[name].(int64); return n }
 
 // paramSpec is one parameter an operation takes. kind is "string", "int", "bool" or
 // "strings", matching what wire.Parse returns (string, int64, bool, []string).
@@ -43,8 +60,38 @@ type paramSpec struct {
 	required bool
 }
 
+func strParam(name string) paramSpec  { return paramSpec{name: name, kind: "string", required: true} }
+func intParam(name string) paramSpec  { return paramSpec{name: name, kind: "int", required: true} }
+func boolParam(name string) paramSpec { return paramSpec{name: name, kind: "bool", required: true} }
+
+// operations are the operations of wire/ops.go, by name, with their parameters.
 var operations = map[string]operation{
-	"probe": {params: []paramSpec{{name: "Server", kind: "string", required: true}}, run: probe},
+	wire.OpProbe:                 {params: []paramSpec{strParam("Server")}, run: probe},
+	wire.OpLock:                  {params: []paramSpec{strParam("Owner"), intParam("TTLSeconds"), boolParam("Release")}, run: opLock},
+	wire.OpService:               {params: []paramSpec{strParam("Name"), strParam("Action")}, run: opService},
+	wire.OpExchangeServices:      {run: opExchangeServices},
+	wire.OpRevocationCheck:       {params: []paramSpec{boolParam("Enabled")}, run: opRevocationCheck},
+	wire.OpRemoteStreamingBackup: {params: []paramSpec{boolParam("Enabled")}, run: opRemoteStreamingBackup},
+	wire.OpCustomizations:        {params: []paramSpec{strParam("Action")}, run: opCustomizations},
+	wire.OpJobStart: {params: []paramSpec{strParam("ID"), strParam("Action"), strParam("MediaPath"), strParam("PackagePath"),
+		strParam("PatchCode"), strParam("KB"), strParam("Language")}, run: opJobStart},
+	wire.OpJobStatus: {params: []paramSpec{strParam("ID")}, run: opJobStatus},
+	wire.OpReboot:    {run: opReboot},
+}
+
+// testScripts are script bodies for operations whose real script does not exist yet in
+// internal/remote/scripts, by operation name. Tests only: the package's own tests set it
+// to exercise an operation before its script lands. An embedded script always wins, so
+// once the real one exists the test's stand-in is no longer accepted.
+var testScripts map[string]string
+
+// scriptBody is the body the simulator accepts for op.
+func scriptBody(op string) (string, bool) {
+	if body, ok := scripts.Body(op); ok {
+		return body, true
+	}
+	body, ok := testScripts[op]
+	return body, ok
 }
 
 // Run executes one command. A result or a fault exits 0 (the fault travels in the
@@ -72,7 +119,7 @@ func (h *Handler) Run(ctx context.Context, cmd wsman.Command) wsman.Result {
 		params[p.Name] = p.Value
 	}
 	op, modelled := operations[script.Operation]
-	body, known := scripts.Body(script.Operation)
+	body, known := scriptBody(script.Operation)
 	switch {
 	case !known:
 		return h.reject(script.Operation, params, fmt.Sprintf("unknown operation %q: the provider has no script of that name", script.Operation))
@@ -98,7 +145,8 @@ func (h *Handler) Run(ctx context.Context, cmd wsman.Command) wsman.Result {
 		}
 	}
 
-	result, fault := op.run(h, params)
+	c := &call{params: params, commandID: cmd.CommandID}
+	result, fault := op.run(h, c)
 	var stdout string
 	entry := Entry{Server: h.host.name, Operation: script.Operation, Params: h.redact(params)}
 	if fault != nil {
@@ -106,7 +154,10 @@ func (h *Handler) Run(ctx context.Context, cmd wsman.Command) wsman.Result {
 		entry.Outcome, entry.Detail = faultPrefix+fault.Code, fault.Message
 	} else {
 		stdout, err = wire.EncodeResult(script.Operation, result)
-		entry.Outcome = outcomeOK
+		entry.Outcome, entry.Detail = outcomeOK, c.detail
+		if c.outcome != "" {
+			entry.Outcome = c.outcome
+		}
 	}
 	if err != nil {
 		// Only a model that cannot be encoded gets here: a simulator bug, said loudly.
@@ -114,6 +165,9 @@ func (h *Handler) Run(ctx context.Context, cmd wsman.Command) wsman.Result {
 	}
 	entry.Detail = h.scrub(entry.Detail)
 	h.journal.record(entry)
+	for _, f := range c.after {
+		f()
+	}
 	return wsman.Result{Stdout: []byte(stdout)}
 }
 
@@ -226,8 +280,8 @@ func truncate(s string, n int) string {
 // $Param_Server names another computer. As in probe.ps1: the name is trimmed and compared
 // by its host label only ("ex01.contoso.local" is EX01), an empty name is not checked, and
 // the CMS/EVS name means the node that owns it now (a passive node says where it is active).
-func probe(h *Handler, p map[string]any) (any, *wire.Fault) {
-	requested := strings.TrimSpace(p["Server"].(string))
+func probe(h *Handler, c *call) (any, *wire.Fault) {
+	requested := strings.TrimSpace(c.str("Server"))
 	host := h.host
 	short := hostLabel(requested)
 	if requested == "" || strings.EqualFold(short, host.name) {

@@ -21,6 +21,9 @@ type Fleet struct {
 	Credentials Credentials
 	Servers     []Server
 	Clusters    []Cluster
+	// Packages says what the installer packages and setup media at each path install
+	// (the file's top-level `packages`); paths are compared ignoring case.
+	Packages map[string]Package
 }
 
 // Credentials are the one account every simulated server accepts (HTTP Basic).
@@ -69,6 +72,14 @@ type Server struct {
 	RemoteStreamingBackup *bool
 	OS                    exchange.OSFacts
 	Prerequisites         exchange.PrerequisiteFacts
+
+	// Faults are armed on the host at start (see Fault).
+	Faults []Fault
+	// MissingPaths are package or media paths absent on this server.
+	MissingPaths []string
+	// DisabledAfterInstall are the Exchange services an SP or RU install leaves Disabled on
+	// this server; nil means the simulator's default (Options.DisabledAfterInstall).
+	DisabledAfterInstall []string
 }
 
 // Cluster is a 2007 clustered mailbox server (CMS) or a 2000/2003 Exchange Virtual Server
@@ -108,9 +119,10 @@ func (f *Fleet) ClusterOf(server string) (Cluster, bool) {
 // The documents as written in the file. Pointers tell "absent" (take the default) from a
 // stated zero value.
 type fleetDoc struct {
-	Credentials json.RawMessage   `json:"credentials"`
-	Servers     []json.RawMessage `json:"servers"`
-	Clusters    []json.RawMessage `json:"clusters"`
+	Credentials json.RawMessage            `json:"credentials"`
+	Servers     []json.RawMessage          `json:"servers"`
+	Clusters    []json.RawMessage          `json:"clusters"`
+	Packages    map[string]json.RawMessage `json:"packages"`
 }
 
 type credentialsDoc struct {
@@ -119,34 +131,38 @@ type credentialsDoc struct {
 }
 
 type serverDoc struct {
-	Name                  string          `json:"name"`
-	Address               string          `json:"address"`
-	FQDN                  *string         `json:"fqdn"`
-	Product               string          `json:"product"`
-	Build                 string          `json:"build"`
-	Roles                 []string        `json:"roles"`
-	InternetFacing        bool            `json:"internet_facing"`
-	InterimUpdates        []string        `json:"interim_updates"`
-	UMLanguagePacks       []string        `json:"um_language_packs"`
-	LastFullBackup        *string         `json:"last_full_backup"`
-	LastSystemStateBackup *string         `json:"last_system_state_backup"`
-	ThirdPartyServices    []string        `json:"third_party_services"`
-	SetupWatermark        *string         `json:"setup_watermark"`
-	PendingReboot         bool            `json:"pending_reboot"`
-	OWACustomized         bool            `json:"owa_customized"`
-	InternetAccess        *bool           `json:"internet_access"`
-	OS                    json.RawMessage `json:"os"`
-	Prerequisites         json.RawMessage `json:"prerequisites"`
-	Databases             []string        `json:"databases"`
-	SetupRunning          bool            `json:"setup_running"`
-	StaleCMSKey           bool            `json:"stale_cms_key"`
-	RemoteStreamingBackup *bool           `json:"remote_streaming_backup"`
-	RevocationCheck       *bool           `json:"revocation_check"`
-	DisabledServices      []string        `json:"disabled_services"`
+	Name                  string            `json:"name"`
+	Address               string            `json:"address"`
+	FQDN                  *string           `json:"fqdn"`
+	Product               string            `json:"product"`
+	Build                 string            `json:"build"`
+	Roles                 []string          `json:"roles"`
+	InternetFacing        bool              `json:"internet_facing"`
+	InterimUpdates        []string          `json:"interim_updates"`
+	UMLanguagePacks       []string          `json:"um_language_packs"`
+	LastFullBackup        *string           `json:"last_full_backup"`
+	LastSystemStateBackup *string           `json:"last_system_state_backup"`
+	ThirdPartyServices    []string          `json:"third_party_services"`
+	SetupWatermark        *string           `json:"setup_watermark"`
+	PendingReboot         bool              `json:"pending_reboot"`
+	OWACustomized         bool              `json:"owa_customized"`
+	InternetAccess        *bool             `json:"internet_access"`
+	OS                    json.RawMessage   `json:"os"`
+	Prerequisites         json.RawMessage   `json:"prerequisites"`
+	Databases             []string          `json:"databases"`
+	SetupRunning          bool              `json:"setup_running"`
+	StaleCMSKey           bool              `json:"stale_cms_key"`
+	RemoteStreamingBackup *bool             `json:"remote_streaming_backup"`
+	RevocationCheck       *bool             `json:"revocation_check"`
+	DisabledServices      []string          `json:"disabled_services"`
+	Faults                []json.RawMessage `json:"faults"`
+	MissingPaths          []string          `json:"missing_paths"`
+	DisabledAfterInstall  []string          `json:"disabled_after_install"`
 
-	// Decoded from OS and Prerequisites.
+	// Decoded from OS, Prerequisites and Faults.
 	os     osDoc
 	prereq prerequisitesDoc
+	faults []Fault
 }
 
 type osDoc struct {
@@ -234,6 +250,23 @@ func parseFleet(source string, r io.Reader) (*Fleet, error) {
 				problems = append(problems, at+": prerequisites: "+err.Error())
 			}
 		}
+		for j, raw := range servers[i].Faults {
+			var f Fault
+			if err := decodeObject(raw, &f); err != nil {
+				problems = append(problems, fmt.Sprintf("%s: faults[%d]: %s", at, j, err))
+				continue
+			}
+			servers[i].faults = append(servers[i].faults, f)
+		}
+	}
+	packages := map[string]Package{}
+	for _, path := range sortedKeys(doc.Packages) {
+		var p Package
+		if err := decodeObject(doc.Packages[path], &p); err != nil {
+			problems = append(problems, fmt.Sprintf("packages[%q]: %s", path, err))
+			continue
+		}
+		packages[path] = p
 	}
 	clusters := make([]clusterDoc, len(doc.Clusters))
 	for i, raw := range doc.Clusters {
@@ -246,7 +279,26 @@ func parseFleet(source string, r io.Reader) (*Fleet, error) {
 	}
 
 	v := &validator{}
-	fleet := &Fleet{Credentials: Credentials{Username: creds.Username, Password: creds.Password}}
+	fleet := &Fleet{Credentials: Credentials{Username: creds.Username, Password: creds.Password}, Packages: map[string]Package{}}
+	seenPath := map[string]string{}
+	for _, path := range sortedKeys(packages) {
+		at := fmt.Sprintf("packages[%q]", path)
+		if strings.TrimSpace(path) == "" {
+			v.add("%s: the path is empty: key each package by the path a job names, e.g. \"D:\\Exchange2007SP3\"", at)
+			continue
+		}
+		if prev, dup := seenPath[normalizePath(path)]; dup {
+			v.add("%s: the same path as %q (paths are compared ignoring case and trailing separators): keep one", at, prev)
+			continue
+		}
+		seenPath[normalizePath(path)] = path
+		p, err := packages[path].normalize()
+		if err != nil {
+			v.add("%s: %v", at, err)
+			continue
+		}
+		fleet.Packages[path] = p
+	}
 	if creds.Username == "" {
 		v.add("credentials: username is empty: set the account name the provider will connect with")
 	}
@@ -503,6 +555,34 @@ func (v *validator) server(at string, d serverDoc, names, addresses map[string]s
 
 	s.Prerequisites = v.prerequisites(at, d, s.Build)
 
+	for j, f := range d.faults {
+		n, err := f.normalize()
+		if err != nil {
+			v.add("%s: faults[%d]: %v", at, j, err)
+			continue
+		}
+		s.Faults = append(s.Faults, n)
+	}
+	s.MissingPaths = v.uniqueList(at, "missing_paths", d.MissingPaths, func(p string) string {
+		if strings.TrimSpace(p) == "" {
+			return "a path is empty"
+		}
+		return ""
+	})
+	if d.DisabledAfterInstall != nil {
+		s.DisabledAfterInstall = []string{}
+		for _, n := range d.DisabledAfterInstall {
+			i := slices.IndexFunc(services, func(e string) bool { return strings.EqualFold(e, n) })
+			if i < 0 {
+				v.add("%s: disabled_after_install: %q is not an Exchange service of this server: use one of %s", at, n, strings.Join(services, ", "))
+				continue
+			}
+			if !slices.Contains(s.DisabledAfterInstall, services[i]) {
+				s.DisabledAfterInstall = append(s.DisabledAfterInstall, services[i])
+			}
+		}
+	}
+
 	switch {
 	case d.FQDN == nil && s.Prerequisites.FQDNSet:
 		s.FQDN = strings.ToLower(d.Name) + "." + defaultDomain
@@ -741,6 +821,15 @@ func (v *validator) cluster(at string, d clusterDoc, fleet *Fleet, names map[str
 		}
 	}
 	return c, len(v.problems) == before
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 func orName(name, fallback string) string {

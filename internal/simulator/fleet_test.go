@@ -74,6 +74,18 @@ func TestLoadFleetFixture(t *testing.T) {
 	}
 }
 
+func TestLoadFleetFixturePackages(t *testing.T) {
+	f := loadFixture(t)
+	sp3, ok := f.Packages[`\\files\exchange\2007-SP3`]
+	if len(f.Packages) != 6 || !ok || sp3 != (Package{Kind: PackageServicePack, Product: "2007", ServicePack: 3}) {
+		t.Errorf("packages %+v", f.Packages)
+	}
+	ex04, _ := f.Server("EX04")
+	if len(ex04.MissingPaths) != 1 || ex04.Faults != nil || ex04.DisabledAfterInstall != nil {
+		t.Errorf("EX04 %+v", ex04)
+	}
+}
+
 func TestLoadFleetUnknownFieldNamesFileServerAndField(t *testing.T) {
 	_, err := LoadFleet("testdata/bad-unknown-field.json")
 	want := `testdata/bad-unknown-field.json: servers[2] ("EX03"): unknown field "intenet_facing" (did you mean "internet_facing"?)`
@@ -167,6 +179,34 @@ func TestParseFleetProblems(t *testing.T) {
 				"clusters[0] (\"CMS01\"): node \"EX03\" runs Exchange 2007, but a evs-active-passive cluster needs Exchange 2000/2003 nodes"},
 		{"cluster name taken by a server", func(d map[string]any) { cls(d, 0)["name"] = "ex01" },
 			`clusters[0] ("ex01"): name "ex01" is already used by servers[0] ("EX01"): a cluster's network name differs from every server and cluster name`},
+		{"unknown fault", func(d map[string]any) { srv(d, 0)["faults"] = []any{map[string]any{"kind": "disk_full"}} },
+			`servers[0] ("EX01"): faults[0]: fault kind "disk_full" is not known: use one of file_in_use, setup_abort, drop_connection, no_reboot_return`},
+		{"fault count where none is taken", func(d map[string]any) {
+			srv(d, 0)["faults"] = []any{map[string]any{"kind": "drop_connection", "count": 2}, map[string]any{"kind": "file_in_use", "count": 2}}
+		}, `servers[0] ("EX01"): faults[1]: fault file_in_use takes no count`},
+		{"misspelt fault field", func(d map[string]any) { srv(d, 0)["faults"] = []any{map[string]any{"knd": "file_in_use"}} },
+			`servers[0] ("EX01"): faults[0]: unknown field "knd" (did you mean "kind"?)`},
+		{"unknown service left disabled", func(d map[string]any) { srv(d, 1)["disabled_after_install"] = []any{"MSExchangeTransport"} },
+			`servers[1] ("EX02"): disabled_after_install: "MSExchangeTransport" is not an Exchange service of this server: use one of MSExchangeADTopology, MSExchangeServiceHost, MSExchangeIS, MSExchangeSA, MSExchangeRepl, MSExchangeSearch, MSExchangeMailboxAssistants, W3SVC, IISADMIN`},
+		{"misspelt package field", func(d map[string]any) {
+			d["packages"] = map[string]any{`D:\SP3`: map[string]any{"kind": "service_pack", "servce_pack": 3}}
+		}, `packages["D:\\SP3"]: unknown field "servce_pack" (did you mean "service_pack"?)`},
+		{"unknown package kind", func(d map[string]any) {
+			d["packages"] = map[string]any{`D:\SP3`: map[string]any{"kind": "hotfix", "service_pack": 3}}
+		}, `packages["D:\\SP3"]: kind "hotfix" is not known: use one of service_pack, update_rollup, interim_update, um_language_pack`},
+		{"rollup not in the catalog", func(d map[string]any) {
+			d["packages"] = map[string]any{`D:\RU.msp`: map[string]any{"kind": "update_rollup", "service_pack": 2, "update_rollup": 9}}
+		}, `packages["D:\\RU.msp"]: Exchange 2007 SP2 has no Update Rollup 9; known update rollups: 1, 2, 3, 4, 5`},
+		{"rollup KB against the catalog", func(d map[string]any) {
+			d["packages"] = map[string]any{`D:\RU7.msp`: map[string]any{"kind": "update_rollup", "service_pack": 0, "update_rollup": 7, "kb": "KB123456"}}
+		}, `packages["D:\\RU7.msp"]: kb KB123456: the catalog states KB953469 for Exchange 2007 RTM Update Rollup 7`},
+		{"interim update without KB", func(d map[string]any) {
+			d["packages"] = map[string]any{`D:\IU.msp`: map[string]any{"kind": "interim_update", "service_pack": 1, "update_rollup": 9}}
+		}, `packages["D:\\IU.msp"]: an interim update needs its kb`},
+		{"one path twice", func(d map[string]any) {
+			d["packages"] = map[string]any{`D:\SP3`: map[string]any{"kind": "service_pack", "service_pack": 3},
+				`d:\sp3\`: map[string]any{"kind": "service_pack", "service_pack": 3}}
+		}, `packages["d:\\sp3\\"]: the same path as "D:\\SP3" (paths are compared ignoring case and trailing separators): keep one`},
 		{"missing credentials", func(d map[string]any) { delete(d, "credentials") },
 			`credentials: missing: add "credentials": {"username": "...", "password": "..."}`},
 		{"several problems at once", func(d map[string]any) {

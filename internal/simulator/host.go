@@ -3,6 +3,7 @@ package simulator
 import (
 	"net/netip"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -20,6 +21,26 @@ type Host struct {
 
 	mu    sync.Mutex
 	state State
+
+	// What the host lives in: clock, journal, durations, packages. Shared by the hosts of
+	// one simulator; a host made outside Start gets one of its own.
+	env *env
+	// endpoint and net are set by Start; nil for a host without listeners (unit tests),
+	// where faults and reboots touch only the state.
+	endpoint endpointControl
+	net      netControl
+
+	// Servicing, guarded by mu.
+	jobs   map[string]*jobRun // running installer jobs by ID
+	faults []Fault            // armed faults, in the order they were injected
+	// missing are normalised paths that are not there on this host (Options.MissingPaths,
+	// the fleet's missing_paths, SetPathMissing).
+	missing map[string]bool
+	// disabledAfterInstall: Exchange services an SP or RU install leaves Disabled; nil
+	// means the simulator's default (Options.DisabledAfterInstall).
+	disabledAfterInstall []string
+	power                power
+	rebootCommand        string // the WinRM command id of the reboot op being answered
 }
 
 // State is everything a host is, as the probe reads it. Later operations (installs,
@@ -37,9 +58,11 @@ type State struct {
 	InternetFacing bool
 
 	// InterimUpdates are installed interim updates (2007) or hotfixes (5.5/2000/2003), by KB.
+	// A 2007 interim update's patch code is InterimUpdatePatchCode(kb).
 	InterimUpdates []string
-	// UpdateRollups stays empty for now: the servicing work adds the model of installed
-	// rollups (derived from the build and changed by installs) and fills it.
+	// UpdateRollups are the installed 2007 rollup patches. At load they are derived from the
+	// build (RollupsFor); installs and uninstalls change them. Setting Build by hand does
+	// not: use (*Host).SetBuild to change both.
 	UpdateRollups []exchange.InstalledUpdate
 
 	Databases         []exchange.DatabaseBackup
@@ -55,14 +78,32 @@ type State struct {
 	// PendingReboot holds the reasons a reboot is pending (PendingFileRenameOperations, ...).
 	PendingReboot []string
 
-	UMLanguagePacks       []string
-	OWALogonCustomized    bool
-	RevocationCheck       bool
-	InternetAccess        bool
-	RemoteStreamingBackup *bool
+	UMLanguagePacks    []string
+	OWALogonCustomized bool
+	// OWALogonAbsent: the live OWA logon page was moved aside (customizations save) and
+	// not yet replaced by an install or a restore.
+	OWALogonAbsent bool
+	// OWALogonSaved: a saved copy of the logon page exists; OWALogonSavedCustomized: it
+	// is a customised one (what a restore brings back).
+	OWALogonSaved           bool
+	OWALogonSavedCustomized bool
+	RevocationCheck         bool
+	InternetAccess          bool
+	RemoteStreamingBackup   *bool
 
 	// ClusterServiceRunning is this node's cluster service; meaningful on cluster nodes only.
 	ClusterServiceRunning bool
+
+	// Jobs are the records of the installer jobs started on the host (job_start), in the
+	// order they were started; a running job's record is updated when it finishes.
+	Jobs []exchange.Job
+	// Lock is the servicing lock, nil when never taken or released. An expired lock is
+	// free: the probe then reports none.
+	Lock *exchange.Lock
+	// LockServices are the Exchange services as they were when the lock was first taken
+	// (lock.ps1's ServiceStartModes): exchange_services puts services back by them. Kept
+	// while the lock is expired, dropped when it is released.
+	LockServices []exchange.ServiceFacts
 }
 
 // clusterState is one CMS/EVS, shared by its nodes so that a move is seen by all of them.
@@ -92,7 +133,7 @@ func newHost(s Server, c *clusterState, boot time.Time) *Host {
 		Roles:                 slices.Clone(s.Roles),
 		InternetFacing:        s.InternetFacing,
 		InterimUpdates:        slices.Clone(s.InterimUpdates),
-		UpdateRollups:         []exchange.InstalledUpdate{},
+		UpdateRollups:         RollupsFor(s.Product, s.Build),
 		Databases:             []exchange.DatabaseBackup{},
 		SystemStateBackup:     clonePtr(s.LastSystemStateBackup),
 		Services:              []exchange.ServiceFacts{},
@@ -129,10 +170,26 @@ func newHost(s Server, c *clusterState, boot time.Time) *Host {
 		})
 	}
 	if s.PendingReboot {
-		st.PendingReboot = append(st.PendingReboot, "PendingFileRenameOperations")
+		st.PendingReboot = append(st.PendingReboot, pendingRebootReason)
 	}
-	return &Host{name: s.Name, address: s.Address, cluster: c, state: st}
+	h := &Host{name: s.Name, address: s.Address, cluster: c, state: st, env: newEnv(Options{}, nil),
+		jobs: map[string]*jobRun{}, missing: map[string]bool{}}
+	for _, f := range s.Faults {
+		if n, err := f.normalize(); err == nil {
+			h.faults = append(h.faults, n)
+		}
+	}
+	for _, p := range s.MissingPaths {
+		h.missing[normalizePath(p)] = true
+	}
+	if s.DisabledAfterInstall != nil {
+		h.disabledAfterInstall = slices.Clone(s.DisabledAfterInstall)
+	}
+	return h
 }
+
+// pendingRebootReason is how the simulator reports a pending reboot.
+const pendingRebootReason = "PendingFileRenameOperations"
 
 // Name is the computer name as the fleet spells it.
 func (h *Host) Name() string { return h.name }
@@ -140,10 +197,11 @@ func (h *Host) Name() string { return h.name }
 // Address is the loopback address the host listens on.
 func (h *Host) Address() netip.Addr { return h.address }
 
-// State returns a copy of the host's state.
+// State returns a copy of the host's state, with every job that is due finished first.
 func (h *Host) State() State {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.settleLocked()
 	return h.state.clone()
 }
 
@@ -153,13 +211,27 @@ func (h *Host) State() State {
 func (h *Host) Update(fn func(s *State)) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.settleLocked()
 	fn(&h.state)
+}
+
+// SetBuild sets the live build and the installed update rollups that go with it
+// (RollupsFor), as if the server had been installed at b.
+func (h *Host) SetBuild(b exchange.Build) {
+	h.Update(func(s *State) {
+		s.Build = b
+		s.UpdateRollups = RollupsFor(s.Product, b)
+	})
 }
 
 // Facts is what the probe operation answers: the host's state in the wire format. Slices
 // are never nil, so the JSON shows [] rather than null, as the real probe writes.
 func (h *Host) Facts() exchange.Facts {
-	s := h.State()
+	h.mu.Lock()
+	h.settleLocked()
+	s := h.state.clone()
+	now := h.env.clock.Now()
+	h.mu.Unlock()
 	f := exchange.Facts{
 		Server:             h.name,
 		FQDN:               s.FQDN,
@@ -183,9 +255,20 @@ func (h *Host) Facts() exchange.Facts {
 		InternetAccess:     s.InternetAccess,
 
 		RemoteStreamingBackup: s.RemoteStreamingBackup,
+
+		Jobs: nonNil(s.Jobs),
+	}
+	// As the probe lists the job records: by id, ignoring case.
+	sort.SliceStable(f.Jobs, func(i, j int) bool { return strings.ToLower(f.Jobs[i].ID) < strings.ToLower(f.Jobs[j].ID) })
+	if s.Lock != nil && now.Before(s.Lock.Expires) {
+		f.Lock = s.Lock
 	}
 	for _, kb := range s.InterimUpdates {
-		f.InterimUpdates = append(f.InterimUpdates, exchange.InstalledUpdate{KB: kb, DisplayName: interimUpdateName(s.Product, kb)})
+		u := exchange.InstalledUpdate{KB: kb, DisplayName: interimUpdateName(s.Product, kb)}
+		if s.Product == "2007" {
+			u.PatchCode = InterimUpdatePatchCode(kb)
+		}
+		f.InterimUpdates = append(f.InterimUpdates, u)
 	}
 	if c := h.cluster; c != nil {
 		active := c.activeNode()
@@ -225,6 +308,16 @@ func (s State) clone() State {
 	c.PendingReboot = slices.Clone(s.PendingReboot)
 	c.UMLanguagePacks = slices.Clone(s.UMLanguagePacks)
 	c.RemoteStreamingBackup = clonePtr(s.RemoteStreamingBackup)
+	c.Jobs = make([]exchange.Job, len(s.Jobs))
+	for i, j := range s.Jobs {
+		j.Finished = clonePtr(j.Finished)
+		c.Jobs[i] = j
+	}
+	if s.Jobs == nil {
+		c.Jobs = nil
+	}
+	c.Lock = clonePtr(s.Lock)
+	c.LockServices = slices.Clone(s.LockServices)
 	return c
 }
 

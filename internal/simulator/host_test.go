@@ -60,9 +60,12 @@ func TestFactsOf2007MailboxInCCR(t *testing.T) {
 		Prerequisites: exchange.PrerequisiteFacts{
 			DotNet20ServicePack: 1, WindowsInstaller: "4.5.6001.22159", TimeZoneUpdate931836: true, FQDNSet: true, LocalAdministrator: true,
 		},
-		UpdateRollups:  []exchange.InstalledUpdate{},
-		InterimUpdates: []exchange.InstalledUpdate{{KB: "KB970543", DisplayName: "Interim Update for Exchange Server 2007 (KB970543)"}},
-		Roles:          []string{"Mailbox"},
+		// 8.1.393.1 is SP1 Update Rollup 9, whose KB the catalog does not state.
+		UpdateRollups: []exchange.InstalledUpdate{{DisplayName: "Update Rollup 9 for Exchange Server 2007 Service Pack 1",
+			PatchCode: RollupPatchCode(exchange.Level{Product: "2007", ServicePack: 1, UpdateRollup: 9})}},
+		InterimUpdates: []exchange.InstalledUpdate{{KB: "KB970543", DisplayName: "Interim Update for Exchange Server 2007 (KB970543)",
+			PatchCode: InterimUpdatePatchCode("KB970543")}},
+		Roles: []string{"Mailbox"},
 		Cluster: &exchange.ClusterFacts{
 			Name: "CMS01", Type: "ccr", Nodes: []string{"EX02", "EX03"}, ActiveNode: "EX02", Active: true, ClusterServiceRunning: true,
 		},
@@ -82,6 +85,7 @@ func TestFactsOf2007MailboxInCCR(t *testing.T) {
 		RevocationCheck:       true,
 		InternetAccess:        true,
 		RemoteStreamingBackup: &yes,
+		Jobs:                  []exchange.Job{},
 	}
 	got := hosts["EX02"].Facts()
 	if !reflect.DeepEqual(got, want) {
@@ -124,6 +128,7 @@ func TestFactsOf2003FrontEnd(t *testing.T) {
 		OWALogonCustomized: true,
 		RevocationCheck:    true,
 		InternetAccess:     true,
+		Jobs:               []exchange.Job{},
 	}
 	got := hosts["FE01"].Facts()
 	if !reflect.DeepEqual(got, want) {
@@ -134,17 +139,19 @@ func TestFactsOf2003FrontEnd(t *testing.T) {
 }
 
 func TestFactsJSONShowsEmptyListsNotNull(t *testing.T) {
-	raw, err := json.Marshal(fixtureHosts(t)["EDGE01"].Facts())
+	h := fixtureHosts(t)["EDGE01"]
+	h.SetBuild(exchange.MustParseBuild("8.1.240.6")) // SP1 itself: no rollups
+	raw, err := json.Marshal(h.Facts())
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := string(raw)
-	for _, field := range []string{"update_rollups", "interim_updates", "pending_reboot", "third_party_services", "um_language_packs", "watermarks", "databases"} {
+	for _, field := range []string{"update_rollups", "interim_updates", "pending_reboot", "third_party_services", "um_language_packs", "watermarks", "databases", "jobs"} {
 		if !strings.Contains(s, `"`+field+`":[]`) {
 			t.Errorf("%s is not [] in %s", field, s)
 		}
 	}
-	if !strings.Contains(s, `"cluster":null`) || !strings.Contains(s, `"system_state":null`) {
+	if !strings.Contains(s, `"cluster":null`) || !strings.Contains(s, `"system_state":null`) || !strings.Contains(s, `"lock":null`) {
 		t.Errorf("absent cluster or backup should be null: %s", s)
 	}
 }

@@ -9,7 +9,10 @@ import (
 	"time"
 )
 
-// Entry is one operation the simulator performed or rejected, in the order it happened.
+// Entry is one operation the simulator performed or rejected, in the order it happened,
+// or one event of the host itself: an installer starting or finishing (Operation
+// "installer", Params ID and Action, Detail "Setup.com /mode:upgrade started", "...
+// finished exit 3010"), a reboot going down or coming back (Operation "system").
 // Tests assert sequences on the journal (probe EX01, then remove KB..., then install ...).
 type Entry struct {
 	// Seq counts from 1 across the whole simulator.
@@ -20,7 +23,8 @@ type Entry struct {
 	// Params are the operation's parameters as the script received them (string, int64,
 	// bool, []string or nil); secrets are replaced by "<redacted>".
 	Params map[string]any `json:"params"`
-	// Outcome is "ok", "fault:<code>" or "rejected".
+	// Outcome is "ok", "fault:<code>" or "rejected"; "attached" for a job_start that found
+	// its job already there; "failed" for an installer that finished with an error.
 	Outcome string `json:"outcome"`
 	// Detail says why a fault or a rejection happened.
 	Detail string `json:"detail"`
@@ -29,7 +33,14 @@ type Entry struct {
 const (
 	outcomeOK       = "ok"
 	outcomeRejected = "rejected"
+	outcomeAttached = "attached"
+	outcomeFailed   = "failed"
 	faultPrefix     = "fault:"
+
+	// operationInstaller and operationSystem name the journal entries of events that are
+	// not operations: installer runs and reboots.
+	operationInstaller = "installer"
+	operationSystem    = "system"
 )
 
 // journal keeps every entry and, when w is set, writes each one as a JSON line at once so
@@ -39,13 +50,19 @@ type journal struct {
 	entries []Entry
 	w       io.Writer
 	err     error // first write error, reported by Close
+	// now stamps entries: the simulator's clock; nil is the wall clock.
+	now func() time.Time
 }
 
 func (j *journal) record(e Entry) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	e.Seq = len(j.entries) + 1
-	e.Time = time.Now().UTC()
+	if j.now != nil {
+		e.Time = j.now().UTC()
+	} else {
+		e.Time = time.Now().UTC()
+	}
 	if e.Params == nil {
 		e.Params = map[string]any{}
 	}

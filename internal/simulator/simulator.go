@@ -44,6 +44,25 @@ type Options struct {
 	// Log receives the HTTP servers' errors (e.g. TLS handshakes a client aborted);
 	// nil discards them.
 	Log *log.Logger
+
+	// Clock is the simulated time installs, locks, reboots and the journal use; nil is
+	// real time. Tests that decide when a job finishes pass a *ManualClock.
+	Clock Clock
+	// InstallDuration is how long a service pack job runs (default 2s); update rollup
+	// installs and uninstalls take half of it, interim updates and UM language packs a
+	// quarter.
+	InstallDuration time.Duration
+	// RebootDuration is how long a rebooting host stays unreachable (default 1s).
+	RebootDuration time.Duration
+	// Packages says what the files and folders a job_start names install, by path (added
+	// to the fleet's `packages`; see Package).
+	Packages map[string]Package
+	// MissingPaths are package or media paths absent on every host ("package not found").
+	MissingPaths []string
+	// DisabledAfterInstall are the Exchange services an SP or RU install leaves Disabled,
+	// as a silent install can (domain.md §2.10). nil means MSExchangeTransport; an empty,
+	// non-nil list means none. A server's `disabled_after_install` overrides it.
+	DisabledAfterInstall []string
 }
 
 // Simulator runs a fleet. Start it, point the provider at its addresses, Close it.
@@ -51,12 +70,13 @@ type Simulator struct {
 	fleet     *Fleet
 	hosts     []*Host
 	endpoints map[*Host]*wsman.Server
+	nets      map[*Host]*hostNet
 	journal   *journal
+	env       *env
+	errLog    *log.Logger
 	caPEM     []byte
 	httpPort  int
 	httpsPort int
-	servers   []*http.Server
-	listeners []net.Listener
 	fresh     *freshConns
 
 	serving sync.WaitGroup // Serve goroutines
@@ -81,8 +101,27 @@ func Start(f *Fleet, o Options) (*Simulator, error) {
 	s := &Simulator{
 		fleet:     f,
 		endpoints: map[*Host]*wsman.Server{},
+		nets:      map[*Host]*hostNet{},
 		journal:   &journal{w: o.Journal},
 		fresh:     &freshConns{conns: map[net.Conn]bool{}},
+	}
+	s.env = newEnv(o, s.journal)
+	for path, p := range f.Packages {
+		if err := s.env.packages.register(path, p); err != nil {
+			return nil, err
+		}
+	}
+	for path, p := range o.Packages {
+		if err := s.env.packages.register(path, p); err != nil {
+			return nil, err
+		}
+	}
+	for _, srv := range f.Servers {
+		for _, flt := range srv.Faults {
+			if _, err := flt.normalize(); err != nil {
+				return nil, fmt.Errorf("simulator: %s: %w", srv.Name, err)
+			}
+		}
 	}
 
 	clusters := map[string]*clusterState{} // lower-case node name -> its cluster
@@ -94,7 +133,7 @@ func Start(f *Fleet, o Options) (*Simulator, error) {
 	}
 	// Truncated to the second as WMI's LastBootUpTime is compared by people, and so the
 	// value survives any JSON round trip unchanged.
-	boot := time.Now().UTC().Truncate(time.Second)
+	boot := s.env.clock.Now().UTC().Truncate(time.Second)
 	auth := func(user, password string) bool {
 		// Windows account names ignore case; passwords do not.
 		okUser := strings.EqualFold(user, f.Credentials.Username)
@@ -104,30 +143,39 @@ func Start(f *Fleet, o Options) (*Simulator, error) {
 	var addrs []netip.Addr
 	for _, srv := range f.Servers {
 		h := newHost(srv, clusters[strings.ToLower(srv.Name)], boot)
+		h.env = s.env
+		for _, p := range o.MissingPaths {
+			h.missing[normalizePath(p)] = true
+		}
 		s.hosts = append(s.hosts, h)
 		addrs = append(addrs, srv.Address)
 		handler := &Handler{host: h, journal: s.journal, latency: o.Latency, password: f.Credentials.Password}
-		s.endpoints[h] = wsman.NewServer(wsman.Options{
+		ep := wsman.NewServer(wsman.Options{
 			Handler:          s.guard(handler),
 			Authenticate:     auth,
 			MaxShellsPerUser: o.MaxShellsPerUser,
 			ReceiveTimeout:   o.ReceiveTimeout,
 		})
+		s.endpoints[h] = ep
+		n := &hostNet{s: s, host: h, endpoint: ep}
+		s.nets[h] = n
+		h.endpoint, h.net = ep, n
 	}
 
-	errLog := o.Log
-	if errLog == nil {
-		errLog = log.New(io.Discard, "", 0)
+	s.errLog = o.Log
+	if s.errLog == nil {
+		s.errLog = log.New(io.Discard, "", 0)
 	}
-	serve := func(l net.Listener, h *Host) {
-		hs := &http.Server{Handler: s.endpoints[h], ReadHeaderTimeout: 10 * time.Second, ErrorLog: errLog, ConnState: s.fresh.track}
-		s.servers = append(s.servers, hs)
-		s.listeners = append(s.listeners, l)
-		s.serving.Add(1)
-		go func() {
-			defer s.serving.Done()
-			_ = hs.Serve(l) // returns http.ErrServerClosed on Close
-		}()
+	serve := func(l net.Listener, h *Host, cfg *tls.Config) {
+		n := s.nets[h]
+		ln := &listening{addr: l.Addr().String(), tls: cfg}
+		n.listening = append(n.listening, ln)
+		if cfg != nil {
+			l = tls.NewListener(l, cfg)
+		}
+		s.mu.Lock()
+		s.serveLocked(n, ln, l)
+		s.mu.Unlock()
 	}
 
 	if !o.DisableHTTP {
@@ -138,7 +186,7 @@ func Start(f *Fleet, o Options) (*Simulator, error) {
 		}
 		s.httpPort = port
 		for i, l := range ls {
-			serve(l, s.hosts[i])
+			serve(l, s.hosts[i], nil)
 		}
 	}
 	if !o.DisableHTTPS {
@@ -165,7 +213,7 @@ func Start(f *Fleet, o Options) (*Simulator, error) {
 				return nil, fmt.Errorf("simulator: certificate for %s: %w", srv.Name, err)
 			}
 			cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
-			serve(tls.NewListener(l, cfg), s.hosts[i])
+			serve(l, s.hosts[i], cfg)
 		}
 	}
 	return s, nil
@@ -241,6 +289,8 @@ func (s *Simulator) Close() error {
 		s.mu.Lock()
 		s.closed = true
 		s.mu.Unlock()
+		// No job finishes, no host goes down or comes back from now on.
+		s.env.close()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		for _, e := range s.endpoints {
@@ -248,13 +298,22 @@ func (s *Simulator) Close() error {
 			// connection goes idle for Shutdown.
 			e.Close()
 		}
-		for _, l := range s.listeners {
-			l.Close()
+		s.mu.Lock()
+		var servers []*http.Server
+		for _, n := range s.nets {
+			for _, ln := range n.listening {
+				if ln.hs != nil {
+					ln.l.Close()
+					servers = append(servers, ln.hs)
+					ln.hs, ln.l = nil, nil
+				}
+			}
 		}
+		s.mu.Unlock()
 		// Shutdown waits up to five seconds for connections that never sent a request
 		// (Go's HTTP client dials spares); nothing is lost by closing them now.
 		s.fresh.closeAll()
-		for _, hs := range s.servers {
+		for _, hs := range servers {
 			if hs.Shutdown(ctx) != nil {
 				hs.Close()
 			}
@@ -267,6 +326,164 @@ func (s *Simulator) Close() error {
 		}
 	})
 	return s.closeErr
+}
+
+// RegisterPackage says what the file or folder at path installs (see Package), for every
+// host; it replaces an earlier registration of the same path.
+func (s *Simulator) RegisterPackage(path string, p Package) error {
+	return s.env.packages.register(path, p)
+}
+
+// Clock is the clock the simulator runs on (Options.Clock, or real time).
+func (s *Simulator) Clock() Clock { return s.env.clock }
+
+// listening is one address a host serves on, and the server serving it while the host is up.
+type listening struct {
+	addr string
+	tls  *tls.Config // nil: plain HTTP
+	// hs and l are set while serving; guarded by Simulator.mu.
+	hs *http.Server
+	l  net.Listener
+}
+
+// serveLocked starts serving l for host n at ln. Called with s.mu held and !s.closed.
+func (s *Simulator) serveLocked(n *hostNet, ln *listening, l net.Listener) {
+	hs := &http.Server{Handler: n, ReadHeaderTimeout: 10 * time.Second, ErrorLog: s.errLog, ConnState: s.fresh.track}
+	ln.hs, ln.l = hs, l
+	s.serving.Add(1)
+	go func() {
+		defer s.serving.Done()
+		_ = hs.Serve(l) // returns http.ErrServerClosed on Close
+	}()
+}
+
+// hostNet is one host's side of the network: it serves the host's WS-Management endpoint,
+// takes its listeners down for a reboot and opens them again on the same addresses, and
+// tells when the answer of a given command has reached the client.
+type hostNet struct {
+	s         *Simulator
+	host      *Host
+	endpoint  *wsman.Server
+	listening []*listening // fixed after Start
+
+	mu        sync.Mutex
+	watchID   string // the command whose answer is awaited, "" when none
+	delivered func()
+}
+
+// ServeHTTP serves the endpoint and, while a reboot waits for its answer to be delivered,
+// watches for the Receive that carries that command's end. The watch is read when the
+// answer is written, not when the request arrives: the client's Receive is usually
+// waiting already when the reboot operation finishes.
+func (n *hostNet) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	cw := &captureWriter{ResponseWriter: w, n: n}
+	n.endpoint.ServeHTTP(cw, r)
+	if cw.watched == "" {
+		return
+	}
+	body := cw.buf.String()
+	marker := `CommandId="` + cw.watched + `" State="`
+	if i := strings.Index(body, marker); i >= 0 && strings.HasPrefix(body[i+len(marker):], stateDonePrefix) {
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+		n.fire(cw.watched)
+	}
+}
+
+// stateDonePrefix starts the CommandState of a finished command.
+const stateDonePrefix = "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/CommandState/Done"
+
+// captureWriter keeps a copy of what a handler writes while a delivery is awaited.
+type captureWriter struct {
+	http.ResponseWriter
+	n       *hostNet
+	watched string
+	buf     strings.Builder
+}
+
+func (c *captureWriter) Write(p []byte) (int, error) {
+	if c.watched == "" {
+		c.n.mu.Lock()
+		c.watched = c.n.watchID
+		c.n.mu.Unlock()
+	}
+	if c.watched != "" {
+		c.buf.Write(p)
+	}
+	return c.ResponseWriter.Write(p)
+}
+
+func (n *hostNet) awaitDelivery(commandID string, f func()) {
+	n.mu.Lock()
+	n.watchID, n.delivered = commandID, f
+	n.mu.Unlock()
+	// A client that gave up on the command never reads its answer: go down anyway.
+	n.s.env.realAfter(shutdownFallback, func() { n.fire(commandID) })
+}
+
+// fire runs the delivery callback of commandID once, a moment later so the answer leaves
+// the socket first.
+func (n *hostNet) fire(commandID string) {
+	n.mu.Lock()
+	f := n.delivered
+	if n.watchID != commandID || f == nil {
+		n.mu.Unlock()
+		return
+	}
+	n.watchID, n.delivered = "", nil
+	n.mu.Unlock()
+	n.s.env.realAfter(shutdownGrace, f)
+}
+
+// down closes the host's listeners and connections and drops its WinRM shells: new
+// connections are refused until up.
+func (n *hostNet) down() {
+	s := n.s
+	s.mu.Lock()
+	var servers []*http.Server
+	for _, ln := range n.listening {
+		if ln.hs != nil {
+			ln.l.Close()
+			servers = append(servers, ln.hs)
+			ln.hs, ln.l = nil, nil
+		}
+	}
+	s.mu.Unlock()
+	for _, hs := range servers {
+		hs.Close()
+	}
+	n.endpoint.Close()
+}
+
+// up listens again on every address the host served before down.
+func (n *hostNet) up() {
+	s := n.s
+	for _, ln := range n.listening {
+		var l net.Listener
+		var err error
+		for attempt := 0; attempt < 100; attempt++ {
+			if l, err = net.Listen("tcp", ln.addr); err == nil || !errors.Is(err, syscall.EADDRINUSE) {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if err != nil {
+			s.errLog.Printf("simulator: %s cannot listen on %s again after its reboot: %v", n.host.name, ln.addr, err)
+			continue
+		}
+		if ln.tls != nil {
+			l = tls.NewListener(l, ln.tls)
+		}
+		s.mu.Lock()
+		if s.closed || ln.hs != nil {
+			s.mu.Unlock()
+			l.Close()
+			continue
+		}
+		s.serveLocked(n, ln, l)
+		s.mu.Unlock()
+	}
 }
 
 // Fleet is the fleet the simulator was started with.

@@ -1,0 +1,747 @@
+package simulator
+
+import (
+	"fmt"
+	"net/http"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/buildlevel/terraform-provider-exchange/internal/exchange"
+	"github.com/buildlevel/terraform-provider-exchange/internal/remote/wire"
+)
+
+// The servicing operations of wire/ops.go, run against the host model. Each takes the
+// host's lock for its whole run, so an operation sees and leaves a consistent host, and
+// finishes the jobs that are due first.
+
+func opLock(h *Handler, c *call) (any, *wire.Fault) {
+	host := h.host
+	owner, ttl, release := c.str("Owner"), c.integer("TTLSeconds"), c.boolean("Release")
+	// As lock.ps1: an empty owner or a TTL that is not positive is the caller's mistake.
+	if strings.TrimSpace(owner) == "" {
+		return nil, &wire.Fault{Code: "invalid", Message: "the lock owner must not be empty"}
+	}
+	if !release && ttl <= 0 {
+		return nil, &wire.Fault{Code: "invalid", Message: fmt.Sprintf("the lock TTL must be a positive number of seconds, got %d", ttl)}
+	}
+	host.mu.Lock()
+	defer host.mu.Unlock()
+	host.settleLocked()
+	// The record stores whole seconds, as the probe reads them back.
+	now := host.env.clock.Now().UTC().Truncate(time.Second)
+	cur := host.state.Lock
+	mine := cur != nil && cur.Owner == owner
+	expired := cur != nil && !now.Before(cur.Expires)
+	if release {
+		if mine {
+			// Releasing removes the key, and the services record with it.
+			host.state.Lock, host.state.LockServices, cur = nil, nil, nil
+			c.detail = "released"
+		}
+		if cur == nil {
+			if c.detail == "" {
+				c.detail = "not held"
+			}
+			return wire.LockResult{}, nil
+		}
+		c.detail = fmt.Sprintf("not released: held by %s until %s", cur.Owner, cur.Expires.Format(time.RFC3339))
+		return wire.LockResult{Owner: cur.Owner, Expires: cur.Expires}, nil
+	}
+	if cur != nil && !mine && !expired {
+		c.detail = fmt.Sprintf("not taken: held by %s until %s", cur.Owner, cur.Expires.Format(time.RFC3339))
+		return wire.LockResult{Owner: cur.Owner, Expires: cur.Expires}, nil
+	}
+	lock := &exchange.Lock{Owner: owner, Acquired: now, Expires: now.Add(time.Duration(ttl) * time.Second)}
+	c.detail = "taken"
+	if mine {
+		lock.Acquired = cur.Acquired
+		c.detail = "renewed"
+	}
+	host.state.Lock = lock
+	if host.state.LockServices == nil {
+		// The services as they were before anything is serviced: exchange_services puts
+		// them back by this record. An expired lock's record stays (lock.ps1).
+		host.state.LockServices = slices.Clone(host.state.Services)
+	}
+	return wire.LockResult{Held: true, Owner: owner, Expires: lock.Expires}, nil
+}
+
+func opService(h *Handler, c *call) (any, *wire.Fault) {
+	host := h.host
+	name, action := c.str("Name"), c.str("Action")
+	if action != wire.ActionStop && action != wire.ActionStart {
+		return nil, &wire.Fault{Code: "invalid", Message: fmt.Sprintf(`the service action must be "stop" or "start", got %q`, action)}
+	}
+	host.mu.Lock()
+	defer host.mu.Unlock()
+	host.settleLocked()
+	var svc *exchange.ServiceFacts
+	if strings.TrimSpace(name) != "" {
+		svc = host.serviceLocked(name)
+	}
+	if svc == nil {
+		return nil, &wire.Fault{Code: "not_found", Message: fmt.Sprintf("no service named %q on %s", name, host.name)}
+	}
+	before := svc.State
+	if action == wire.ActionStart {
+		if svc.StartMode == "Disabled" && before != "Running" {
+			return nil, &wire.Fault{Code: "failed", Message: fmt.Sprintf(
+				"service %s is disabled; set its start mode before starting it", svc.Name)}
+		}
+		svc.State = "Running"
+	} else {
+		svc.State = "Stopped"
+	}
+	return wire.ServiceResult{Name: svc.Name, Before: before, After: svc.State, StartMode: svc.StartMode}, nil
+}
+
+// serviceLocked finds an Exchange or third-party service by name, ignoring case as Windows does.
+func (h *Host) serviceLocked(name string) *exchange.ServiceFacts {
+	for _, list := range [][]exchange.ServiceFacts{h.state.Services, h.state.ThirdPartyServices} {
+		for i := range list {
+			if strings.EqualFold(list[i].Name, name) {
+				return &list[i]
+			}
+		}
+	}
+	return nil
+}
+
+// opExchangeServices puts the Exchange services back in service as exchange_services.ps1
+// does: a Disabled service gets the start mode the lock recorded (Disabled then: stays;
+// Manual: Manual; otherwise Automatic), and every service that should run (Automatic, or
+// running when the lock recorded it) is started. The lists are in name order.
+func opExchangeServices(h *Handler, c *call) (any, *wire.Fault) {
+	host := h.host
+	host.mu.Lock()
+	defer host.mu.Unlock()
+	host.settleLocked()
+	res := wire.ExchangeServicesResult{Enabled: []string{}, Started: []string{}, Failed: []string{}}
+	installing := ""
+	for _, r := range host.jobs {
+		if r.services != nil {
+			installing = r.id
+		}
+	}
+	recorded := map[string]exchange.ServiceFacts{}
+	for _, svc := range host.state.LockServices {
+		recorded[strings.ToLower(svc.Name)] = svc
+	}
+	order := make([]int, len(host.state.Services))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool {
+		return host.state.Services[order[a]].Name < host.state.Services[order[b]].Name
+	})
+	for _, i := range order {
+		svc := &host.state.Services[i]
+		if installing != "" {
+			// Setup stopped them and starts them itself: starting them under a running
+			// installer is what the referee refuses.
+			if svc.State != "Running" && svc.StartMode != "Disabled" {
+				res.Failed = append(res.Failed, fmt.Sprintf("%s: setup is running (job %s)", svc.Name, installing))
+			}
+			continue
+		}
+		rec, hasRecord := recorded[strings.ToLower(svc.Name)]
+		if svc.StartMode == "Disabled" && !(hasRecord && rec.StartMode == "Disabled") {
+			svc.StartMode = "Auto"
+			if hasRecord && rec.StartMode == "Manual" {
+				svc.StartMode = "Manual"
+			}
+			res.Enabled = append(res.Enabled, svc.Name)
+		}
+		shouldRun := svc.StartMode == "Auto" || (hasRecord && rec.State == "Running" && svc.StartMode != "Disabled")
+		if svc.State != "Running" && shouldRun {
+			svc.State = "Running"
+			res.Started = append(res.Started, svc.Name)
+		}
+	}
+	for _, i := range order {
+		res.Services = append(res.Services, host.state.Services[i])
+	}
+	if res.Services == nil {
+		res.Services = []exchange.ServiceFacts{}
+	}
+	return res, nil
+}
+
+func opRevocationCheck(h *Handler, c *call) (any, *wire.Fault) {
+	host := h.host
+	host.mu.Lock()
+	defer host.mu.Unlock()
+	before := host.state.RevocationCheck
+	host.state.RevocationCheck = c.boolean("Enabled")
+	return wire.SettingResult{Before: before, After: host.state.RevocationCheck}, nil
+}
+
+func opRemoteStreamingBackup(h *Handler, c *call) (any, *wire.Fault) {
+	host := h.host
+	host.mu.Lock()
+	defer host.mu.Unlock()
+	host.settleLocked()
+	if host.serviceLocked("MSExchangeIS") == nil {
+		return nil, &wire.Fault{Code: "not_found", Message: fmt.Sprintf(
+			`no Information Store on %s (no HKLM\SYSTEM\CurrentControlSet\Services\MSExchangeIS)`, host.name)}
+	}
+	before := host.state.RemoteStreamingBackup != nil && *host.state.RemoteStreamingBackup
+	after := c.boolean("Enabled")
+	if before != after {
+		// Written only when it differs: "off" with no value stays without one.
+		host.state.RemoteStreamingBackup = &after
+	}
+	return wire.SettingResult{Before: before, After: after}, nil
+}
+
+// owaLogonItem is the customisation the simulator models (OWA Logon.aspx).
+const owaLogonItem = "owa_logon"
+
+// opCustomizations moves the OWA logon page aside and back as customizations.ps1 does, on
+// an Exchange 2007 Client Access server (elsewhere there is no page and nothing to do):
+// save moves the live page to the saved copy when there is no saved copy yet (the live
+// page is then absent, and the probe no longer sees a customisation); restore copies the
+// saved page over the live one and drops the saved copy.
+func opCustomizations(h *Handler, c *call) (any, *wire.Fault) {
+	host := h.host
+	action := c.str("Action")
+	if action != wire.ActionSave && action != wire.ActionRestore {
+		return nil, &wire.Fault{Code: "invalid", Message: fmt.Sprintf(`the customizations action must be "save" or "restore", got %q`, action)}
+	}
+	host.mu.Lock()
+	defer host.mu.Unlock()
+	host.settleLocked()
+	s := &host.state
+	items := []string{}
+	if s.Product != "2007" || !slices.Contains(s.Roles, "ClientAccess") {
+		return wire.CustomizationsResult{Items: items}, nil
+	}
+	switch {
+	case action == wire.ActionSave && !s.OWALogonSaved && !s.OWALogonAbsent:
+		s.OWALogonSaved, s.OWALogonSavedCustomized = true, s.OWALogonCustomized
+		s.OWALogonAbsent, s.OWALogonCustomized = true, false
+		items = append(items, owaLogonItem)
+	case action == wire.ActionRestore && s.OWALogonSaved:
+		s.OWALogonCustomized, s.OWALogonAbsent = s.OWALogonSavedCustomized, false
+		s.OWALogonSaved, s.OWALogonSavedCustomized = false, false
+		items = append(items, owaLogonItem)
+	}
+	return wire.CustomizationsResult{Items: items}, nil
+}
+
+// jobIDRE is what job_status.ps1 accepts as a job id.
+var jobIDRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
+
+func opJobStatus(h *Handler, c *call) (any, *wire.Fault) {
+	host := h.host
+	id := c.str("ID")
+	if !jobIDRE.MatchString(id) {
+		return nil, &wire.Fault{Code: "invalid", Message: fmt.Sprintf(`"%s" is not a job id (letters, digits, dot, dash and underscore, at most 128)`, id)}
+	}
+	host.mu.Lock()
+	defer host.mu.Unlock()
+	host.settleLocked()
+	for _, j := range host.state.Jobs {
+		if j.ID == id {
+			j.Finished = clonePtr(j.Finished)
+			return j, nil
+		}
+	}
+	return nil, &wire.Fault{Code: "not_found", Message: fmt.Sprintf("no job %s on %s", id, host.name)}
+}
+
+func opReboot(h *Handler, c *call) (any, *wire.Fault) {
+	host := h.host
+	host.mu.Lock()
+	defer host.mu.Unlock()
+	host.settleLocked()
+	res := wire.RebootResult{BootTime: host.state.BootTime}
+	// As reboot.ps1: a restart now would break an install.
+	for _, r := range host.jobs {
+		return nil, &wire.Fault{Code: "setup_running", Message: fmt.Sprintf(
+			"job %s (%s) is still running; restarting now would interrupt it", r.id, r.action)}
+	}
+	if host.state.SetupRunning {
+		return nil, &wire.Fault{Code: "setup_running", Message: "Exchange setup (ExSetup) is running; restarting now would interrupt it"}
+	}
+	if host.power != powerUp {
+		c.detail = "a restart is already under way"
+		return res, nil
+	}
+	host.power = powerGoingDown
+	_, noReturn := host.takeFaultLocked(FaultNoRebootReturn)
+	c.detail = "restart requested"
+	down := func() { host.shutdown(noReturn) }
+	c.after = append(c.after, func() {
+		// The host goes down once this answer has reached the client, as Windows does a
+		// few seconds after shutdown /r; without listeners (unit tests) at once.
+		if host.net != nil {
+			host.net.awaitDelivery(c.commandID, down)
+		} else {
+			down()
+		}
+	})
+	return res, nil
+}
+
+// jobSpec is what a job_start asks for.
+type jobSpec struct {
+	ID, Action, MediaPath, PackagePath, PatchCode, KB, Language string
+}
+
+// installing actions job_start runs, in job_start.ps1's order.
+var jobActions = []string{
+	exchange.ActionInstallServicePack, exchange.ActionInstallUpdateRollup, exchange.ActionInstallInterimUpdate,
+	exchange.ActionUninstallUpdateRollup, exchange.ActionRemoveInterimUpdate,
+	exchange.ActionRemoveUMLanguagePack, exchange.ActionAddUMLanguagePack,
+}
+
+// What job_start.ps1 accepts as parameter values (PowerShell's -match ignores case).
+var (
+	patchCodeRE = regexp.MustCompile(`^\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}$`)
+	jobKBRE     = regexp.MustCompile(`(?i)^KB[0-9]{4,8}$`)
+	languageRE  = regexp.MustCompile(`^[A-Za-z]{2,3}-[A-Za-z]{2,4}$`)
+)
+
+// Where the simulated Windows keeps things, as job_start.ps1 computes them.
+const (
+	systemRoot       = `C:\WINDOWS`
+	exchangeSetupLog = `C:\ExchangeSetupLogs\ExchangeSetup.log`
+	msiexecExe       = systemRoot + `\System32\msiexec.exe`
+)
+
+// opJobStart runs job_start.ps1's steps: (1) a record under the ID that is running or
+// succeeded is returned and nothing starts (a failed one is run again, its record
+// replaced); then the parameters are checked (fault invalid); (2) another installation
+// running -> setup_running; (3) a setup watermark -> watermark; (4) the installer and
+// package must exist -> refused "package not found: <path>". Beyond what the script
+// checks, the simulator refuses (fault refused) what the installer itself would refuse,
+// instead of starting a job that fails: an SP not above the live one, an RU for another
+// SP, interim updates or UM language packs in the way, a pending restart before an SP.
+func opJobStart(h *Handler, c *call) (any, *wire.Fault) {
+	host := h.host
+	spec := jobSpec{ID: c.str("ID"), Action: c.str("Action"), MediaPath: strings.TrimSpace(c.str("MediaPath")),
+		PackagePath: strings.TrimSpace(c.str("PackagePath")), PatchCode: strings.TrimSpace(c.str("PatchCode")),
+		KB: strings.TrimSpace(c.str("KB")), Language: strings.TrimSpace(c.str("Language"))}
+	invalid := func(format string, args ...any) (any, *wire.Fault) {
+		return nil, &wire.Fault{Code: "invalid", Message: fmt.Sprintf(format, args...)}
+	}
+	if !jobIDRE.MatchString(spec.ID) {
+		return invalid(`"%s" is not a job id (letters, digits, dot, dash and underscore, at most 128)`, spec.ID)
+	}
+
+	host.mu.Lock()
+	defer host.mu.Unlock()
+	host.settleLocked()
+	s := &host.state
+	if j, ok := host.jobRecordLocked(spec.ID); ok && j.State != exchange.JobFailed {
+		// Idempotent: the job runs or ran; nothing is started.
+		c.outcome, c.detail = outcomeAttached, fmt.Sprintf("job %s exists (%s): nothing started", j.ID, j.State)
+		j.Finished = clonePtr(j.Finished)
+		return j, nil
+	}
+
+	if !slices.Contains(jobActions, spec.Action) {
+		return invalid(`"%s" is not an installing action (%s)`, spec.Action, strings.Join(jobActions, ", "))
+	}
+	for _, p := range [][2]string{{"MediaPath", spec.MediaPath}, {"PackagePath", spec.PackagePath}} {
+		if strings.ContainsFunc(p[1], func(r rune) bool { return r < 32 || r == '"' }) {
+			return invalid(`%s "%s" holds a double quote or a control character`, p[0], p[1])
+		}
+	}
+	switch {
+	case spec.PatchCode != "" && !patchCodeRE.MatchString(spec.PatchCode):
+		return invalid(`"%s" is not a Windows Installer patch code ({GUID})`, spec.PatchCode)
+	case spec.KB != "" && !jobKBRE.MatchString(spec.KB):
+		return invalid(`"%s" is not a KB number (KBnnnnnn)`, spec.KB)
+	case spec.Language != "" && !languageRE.MatchString(spec.Language):
+		return invalid(`"%s" is not a culture name (e.g. de-DE)`, spec.Language)
+	}
+
+	for _, r := range host.jobs {
+		return nil, &wire.Fault{Code: "setup_running", Message: fmt.Sprintf("job %s (%s) is still running", r.id, r.action)}
+	}
+	if s.SetupRunning {
+		return nil, &wire.Fault{Code: "setup_running", Message: "a setup process is running: ExSetup (process id 4242)"}
+	}
+	if len(s.SetupWatermarks) > 0 {
+		w := s.SetupWatermarks[0]
+		return nil, &wire.Fault{Code: "watermark", Message: fmt.Sprintf(
+			`HKLM\SOFTWARE\Microsoft\Exchange\v8.0\%s holds Action = %s, Watermark = %s: an Exchange setup was interrupted; finish or clear it before setup can run again`,
+			w.Role, w.Action, w.Watermark)}
+	}
+	now := host.env.clock.Now().UTC().Truncate(time.Second) // records hold whole seconds
+	r, code, why := host.planJobLocked(spec, now)
+	if why != "" {
+		return nil, &wire.Fault{Code: code, Message: why}
+	}
+
+	r.id, r.action = spec.ID, spec.Action
+	duration := host.env.installDuration
+	switch spec.Action {
+	case exchange.ActionInstallServicePack:
+	case exchange.ActionInstallUpdateRollup, exchange.ActionUninstallUpdateRollup:
+		duration /= 2
+	default:
+		duration /= 4
+	}
+	r.due = now.Add(duration)
+	if f, ok := host.takeFaultLocked(FaultFileInUse); ok {
+		r.fail = f.Kind
+	} else if r.servicePack {
+		if f, ok := host.takeFaultLocked(FaultSetupAbort); ok {
+			r.fail = f.Kind
+		}
+	}
+	if r.services != nil {
+		r.services = host.stopExchangeServicesLocked()
+	}
+	if r.setup {
+		s.SetupRunning = true
+	}
+	job := exchange.Job{ID: spec.ID, Action: spec.Action, State: exchange.JobRunning, Started: now, LogPath: r.logPath}
+	// A failed run's record is replaced whole.
+	s.Jobs = slices.DeleteFunc(s.Jobs, func(j exchange.Job) bool { return j.ID == spec.ID })
+	s.Jobs = append(s.Jobs, job)
+	host.jobs[spec.ID] = r
+	host.env.journal.record(Entry{Server: host.name, Operation: operationInstaller,
+		Params: map[string]any{"ID": spec.ID, "Action": spec.Action}, Outcome: outcomeOK, Detail: r.command + " started"})
+	host.env.after(duration, func() {
+		host.mu.Lock()
+		defer host.mu.Unlock()
+		host.settleLocked()
+	})
+	if f, ok := host.takeFaultLocked(FaultDropConnection); ok && host.endpoint != nil {
+		ep := host.endpoint
+		c.after = append(c.after, func() { ep.FailNext(f.Count, http.StatusServiceUnavailable) })
+	}
+	c.detail = "started"
+	return job, nil
+}
+
+// commandLine joins an executable and its arguments as job_start.ps1 quotes them for
+// Windows: an argument with a space, a tab or a quote, or an empty one, in double quotes.
+func commandLine(exe string, args ...string) string {
+	parts := []string{exe}
+	for _, a := range args {
+		if a != "" && !strings.ContainsAny(a, " \t\"") {
+			parts = append(parts, a)
+			continue
+		}
+		trailing := len(a) - len(strings.TrimRight(a, `\`))
+		parts = append(parts, `"`+a+strings.Repeat(`\`, trailing)+`"`)
+	}
+	return strings.Join(parts, " ")
+}
+
+// joinPath joins Windows path parts.
+func joinPath(dir, name string) string { return strings.TrimRight(dir, `\/`) + `\` + name }
+
+// planJobLocked decides whether the installer would run spec on this host, and what it
+// does when it succeeds. A refusal comes with its fault code and says why, as job_start.ps1,
+// the installer or setup would.
+func (h *Host) planJobLocked(spec jobSpec, now time.Time) (*jobRun, string, string) {
+	s := &h.state
+	cat := exchange.DefaultCatalog()
+	live, known := releaseAtOrBelow(s.Product, s.Build)
+	liveSP := live.Level.ServicePack
+	if !known && s.Product == "2007" {
+		liveSP = s.Build.Minor
+	}
+	product := "Exchange " + s.Product
+	leaveDisabled := h.disabledAfterInstall
+	if leaveDisabled == nil {
+		leaveDisabled = h.env.disabledAfterInstall
+	}
+	leaveDisabled = slices.Clone(leaveDisabled)
+	msiLog := systemRoot + `\Temp\ExchangeProvider\jobs\` + spec.ID + "-" + now.Format("20060102150405") + ".log"
+
+	const refused = "refused"
+	notFound := func(path string) (*jobRun, string, string) {
+		return nil, refused, "package not found: " + path
+	}
+	// exists: the path is there (registered and not missing on this host).
+	exists := func(path string) bool { _, ok := h.packageAtLocked(path); return ok }
+	// pkgAt: what the package at path is, or why it is not a package of kind what here.
+	pkgAt := func(path, what string) (Package, string) {
+		p, _ := h.packageAtLocked(path)
+		switch {
+		case p.Kind != what:
+			return p, fmt.Sprintf("%s holds a %s, not a %s", path, p.Kind, what)
+		case p.Product != s.Product:
+			return p, fmt.Sprintf("%s is for Exchange %s; the server runs %s", path, p.Product, product)
+		}
+		return p, ""
+	}
+	interimBlock := func(what string) string {
+		if s.Product != "2007" || len(s.InterimUpdates) == 0 {
+			return ""
+		}
+		if len(s.InterimUpdates) == 1 {
+			return fmt.Sprintf("interim update %s must be removed first: it blocks the installation of %s", s.InterimUpdates[0], what)
+		}
+		return fmt.Sprintf("interim updates %s must be removed first: they block the installation of %s", strings.Join(s.InterimUpdates, ", "), what)
+	}
+	// msiPackage: the installer command of an update package, as job_start.ps1 builds it.
+	msiPackage := func() (string, string, string) {
+		switch strings.ToLower(filepathExt(spec.PackagePath)) {
+		case ".msp":
+			return commandLine(msiexecExe, "/update", spec.PackagePath, "/quiet", "/norestart", "/l*v", msiLog), msiLog, ""
+		case ".exe":
+			log := ""
+			if spec.KB != "" {
+				log = systemRoot + `\` + spec.KB + ".log"
+			}
+			return commandLine(spec.PackagePath, "/quiet", "/norestart"), log, ""
+		}
+		return "", "", "package " + spec.PackagePath + " is neither an .msp nor an .exe"
+	}
+
+	switch spec.Action {
+	case exchange.ActionInstallServicePack:
+		if spec.MediaPath == "" {
+			return nil, refused, "no media path: a service pack installs from its setup media"
+		}
+		exe, args, logPath := joinPath(spec.MediaPath, "Setup.com"), []string{"/mode:upgrade"}, exchangeSetupLog
+		if s.Product != "2007" {
+			exe, args, logPath = joinPath(spec.MediaPath, `i386\update.exe`), []string{"/q"}, `C:\Exchange Server Setup Progress.log`
+		}
+		if !exists(spec.MediaPath) {
+			return notFound(exe)
+		}
+		p, why := pkgAt(spec.MediaPath, PackageServicePack)
+		if why != "" {
+			return nil, refused, why
+		}
+		target, err := cat.Find(s.Product, p.ServicePack, 0, 0)
+		if err != nil {
+			return nil, refused, err.Error()
+		}
+		switch {
+		case p.ServicePack <= liveSP:
+			return nil, refused, fmt.Sprintf("the server already runs %s %s; %s is not newer (a service pack cannot be uninstalled)",
+				product, spName(liveSP), spName(p.ServicePack))
+		case interimBlock(target.Level.String()) != "":
+			return nil, refused, interimBlock(target.Level.String())
+		case s.Product == "2007" && len(s.UMLanguagePacks) > 0:
+			return nil, refused, fmt.Sprintf("UM language packs %s must be removed first (Setup.com /RemoveUmLanguagePack)", strings.Join(s.UMLanguagePacks, ", "))
+		case len(s.PendingReboot) > 0:
+			return nil, refused, "a restart from a previous installation is pending: restart the server first"
+		}
+		return &jobRun{command: commandLine(exe, args...), logPath: logPath, setup: true, servicePack: true, services: []exchange.ServiceFacts{},
+			apply: func(s *State) (int, bool) {
+				s.Build = target.Build
+				s.UpdateRollups = []exchange.InstalledUpdate{}
+				s.InterimUpdates = []string{}
+				if s.RemoteStreamingBackup != nil {
+					off := false
+					s.RemoteStreamingBackup = &off // SP1 resets it (domain.md §2.11)
+				}
+				afterInstall(s, leaveDisabled)
+				return 3010, true
+			}}, "", ""
+
+	case exchange.ActionInstallUpdateRollup:
+		if !exists(spec.PackagePath) {
+			return notFound(spec.PackagePath)
+		}
+		command, logPath, why := msiPackage()
+		if why != "" {
+			return nil, refused, why
+		}
+		p, why := pkgAt(spec.PackagePath, PackageUpdateRollup)
+		if why != "" {
+			return nil, refused, why
+		}
+		target, err := cat.Find(p.Product, p.ServicePack, p.UpdateRollup, p.ReRelease)
+		if err != nil {
+			return nil, refused, err.Error()
+		}
+		target.KB = p.KB
+		code := RollupPatchCode(target.Level)
+		switch {
+		case p.ServicePack != liveSP:
+			return nil, refused, fmt.Sprintf("this update rollup is for Exchange %s %s; the server runs %s", p.Product, spName(p.ServicePack), spName(liveSP))
+		case slices.ContainsFunc(s.UpdateRollups, func(u exchange.InstalledUpdate) bool { return strings.EqualFold(u.PatchCode, code) }):
+			return nil, refused, fmt.Sprintf("%s is already installed", rollupDisplayName(target.Level, target.KB))
+		case !s.Build.Less(target.Build):
+			return nil, refused, fmt.Sprintf("the server's build %s is already at or above %s (build %s)", s.Build, target.Level, target.Build)
+		case interimBlock(target.Level.String()) != "":
+			return nil, refused, interimBlock(target.Level.String())
+		}
+		return &jobRun{command: command, logPath: logPath, setup: true, services: []exchange.ServiceFacts{},
+			apply: func(s *State) (int, bool) {
+				s.Build = target.Build
+				s.UpdateRollups = append(s.UpdateRollups, installedRollup(target))
+				afterInstall(s, leaveDisabled)
+				return 3010, true
+			}}, "", ""
+
+	case exchange.ActionInstallInterimUpdate:
+		if !exists(spec.PackagePath) {
+			return notFound(spec.PackagePath)
+		}
+		command, logPath, why := msiPackage()
+		if why != "" {
+			return nil, refused, why
+		}
+		p, why := pkgAt(spec.PackagePath, PackageInterimUpdate)
+		if why != "" {
+			return nil, refused, why
+		}
+		if slices.ContainsFunc(s.InterimUpdates, func(kb string) bool { return strings.EqualFold(kb, p.KB) }) {
+			return nil, refused, fmt.Sprintf("interim update %s is already installed", p.KB)
+		}
+		if !known || p.level() != live.Level {
+			runs := "build " + s.Build.String()
+			if known {
+				runs = live.Level.String()
+			}
+			return nil, refused, fmt.Sprintf("interim update %s is for %s; the server runs %s", p.KB, p.level(), runs)
+		}
+		kb := p.KB
+		return &jobRun{command: command, logPath: logPath,
+			apply: func(s *State) (int, bool) {
+				s.InterimUpdates = append(s.InterimUpdates, kb)
+				return 0, false
+			}}, "", ""
+
+	case exchange.ActionUninstallUpdateRollup, exchange.ActionRemoveInterimUpdate:
+		if spec.PatchCode == "" {
+			return nil, refused, "no Windows Installer patch code for " + spec.KB +
+				": only Exchange 2007 updates (.msp) can be removed by the provider; remove this one by hand"
+		}
+		if s.Product != "2007" {
+			return nil, refused, "removing an update by patch code needs Exchange Server 2007 (no ExSetup.exe under MsiInstallPath)"
+		}
+		command := commandLine(msiexecExe, "/package", exchangeProductCode, "/uninstall", strings.ToUpper(spec.PatchCode), "/quiet", "/norestart", "/l*v", msiLog)
+		if spec.Action == exchange.ActionUninstallUpdateRollup {
+			i := slices.IndexFunc(s.UpdateRollups, func(u exchange.InstalledUpdate) bool { return strings.EqualFold(u.PatchCode, spec.PatchCode) })
+			if i < 0 {
+				return nil, refused, fmt.Sprintf("update rollup %s is not installed", spec.PatchCode)
+			}
+			patch := s.UpdateRollups[i].PatchCode
+			return &jobRun{command: command, logPath: msiLog, setup: true, services: []exchange.ServiceFacts{},
+				apply: func(s *State) (int, bool) {
+					s.UpdateRollups = slices.DeleteFunc(s.UpdateRollups, func(u exchange.InstalledUpdate) bool { return u.PatchCode == patch })
+					s.Build = buildWithRollups(s, liveSP)
+					restartServices(s, nil)
+					return 0, false
+				}}, "", ""
+		}
+		i := slices.IndexFunc(s.InterimUpdates, func(kb string) bool { return strings.EqualFold(InterimUpdatePatchCode(kb), spec.PatchCode) })
+		if i < 0 {
+			return nil, refused, fmt.Sprintf("interim update %s is not installed", orName(spec.KB, spec.PatchCode))
+		}
+		kb := s.InterimUpdates[i]
+		return &jobRun{command: command, logPath: msiLog,
+			apply: func(s *State) (int, bool) {
+				s.InterimUpdates = slices.DeleteFunc(s.InterimUpdates, func(k string) bool { return k == kb })
+				return 0, false
+			}}, "", ""
+
+	case exchange.ActionAddUMLanguagePack, exchange.ActionRemoveUMLanguagePack:
+		if spec.Language == "" {
+			return nil, "invalid", "no language: a UM language pack is named by its culture (e.g. de-DE)"
+		}
+		if spec.MediaPath == "" {
+			return nil, refused, "no media path: UM language packs are added and removed with Setup.com from the Exchange media"
+		}
+		setup := joinPath(spec.MediaPath, "Setup.com")
+		if !exists(spec.MediaPath) {
+			return notFound(setup)
+		}
+		lang, ok := canonicalCulture(spec.Language)
+		if s.Product != "2007" || !slices.Contains(s.Roles, "UnifiedMessaging") {
+			return nil, refused, fmt.Sprintf("%s has no Unified Messaging role: UM language packs cannot be added or removed", h.name)
+		}
+		if !ok {
+			return nil, refused, fmt.Sprintf("%s is not a UM language", spec.Language)
+		}
+		source := spec.PackagePath
+		i := slices.IndexFunc(s.UMLanguagePacks, func(l string) bool { return strings.EqualFold(l, lang) })
+		if spec.Action == exchange.ActionRemoveUMLanguagePack {
+			args := []string{"/RemoveUmLanguagePack:" + spec.Language}
+			if source != "" {
+				args = append(args, "/s:"+source)
+			}
+			if i < 0 {
+				return nil, refused, fmt.Sprintf("UM language pack %s is not installed", lang)
+			}
+			installed := s.UMLanguagePacks[i]
+			return &jobRun{command: commandLine(setup, args...), logPath: exchangeSetupLog, setup: true,
+				apply: func(s *State) (int, bool) {
+					s.UMLanguagePacks = slices.DeleteFunc(s.UMLanguagePacks, func(l string) bool { return l == installed })
+					return 0, false
+				}}, "", ""
+		}
+		if source == "" {
+			source = spec.MediaPath
+		}
+		if !exists(source) {
+			return notFound(source)
+		}
+		if i >= 0 {
+			return nil, refused, fmt.Sprintf("UM language pack %s is already installed", s.UMLanguagePacks[i])
+		}
+		p, why := pkgAt(source, PackageUMLanguagePack)
+		switch {
+		case why != "":
+			return nil, refused, why
+		case p.ServicePack != liveSP:
+			return nil, refused, fmt.Sprintf("the UM language packs at %s are for Exchange %s %s; the server runs %s", source, p.Product, spName(p.ServicePack), spName(liveSP))
+		case p.Language != "" && !strings.EqualFold(p.Language, lang):
+			return nil, refused, fmt.Sprintf("%s holds the %s UM language pack, not %s", source, p.Language, lang)
+		}
+		return &jobRun{command: commandLine(setup, "/AddUmLanguagePack:"+spec.Language, "/s:"+source), logPath: exchangeSetupLog, setup: true,
+			apply: func(s *State) (int, bool) {
+				s.UMLanguagePacks = append(s.UMLanguagePacks, lang)
+				return 0, false
+			}}, "", ""
+	}
+	return nil, "invalid", fmt.Sprintf("%s is not an installing action", spec.Action)
+}
+
+// filepathExt is a Windows path's extension (".msp").
+func filepathExt(p string) string {
+	base := p[strings.LastIndexAny(p, `\/`)+1:]
+	if i := strings.LastIndexByte(base, '.'); i >= 0 {
+		return base[i:]
+	}
+	return ""
+}
+
+// canonicalCulture writes a culture name as Windows does (de-de is de-DE).
+func canonicalCulture(s string) (string, bool) {
+	lang, region, ok := strings.Cut(strings.TrimSpace(s), "-")
+	c := strings.ToLower(lang) + "-" + strings.ToUpper(region)
+	return c, ok && cultureRE.MatchString(c)
+}
+
+// buildWithRollups is the build a 2007 server runs with its remaining rollups: the highest
+// one's, or the SP's own.
+func buildWithRollups(s *State, sp int) exchange.Build {
+	cat := exchange.DefaultCatalog()
+	best, _ := cat.Find(s.Product, sp, 0, 0)
+	for _, u := range s.UpdateRollups {
+		l, ok := rollupLevel(s.Product, u)
+		if !ok || l.ServicePack != sp {
+			continue
+		}
+		if r, err := cat.Find(l.Product, l.ServicePack, l.UpdateRollup, l.ReRelease); err == nil && best.Build.Less(r.Build) {
+			best = r
+		}
+	}
+	return best.Build
+}
+
+// spName is "RTM" for 0, "SPn" otherwise.
+func spName(sp int) string {
+	if sp == 0 {
+		return "RTM"
+	}
+	return fmt.Sprintf("SP%d", sp)
+}
