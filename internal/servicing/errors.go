@@ -1,0 +1,108 @@
+package servicing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/buildlevel/terraform-provider-exchange/internal/exchange"
+)
+
+// StepError is a step that failed (or was interrupted), what was undone, and what to do.
+// Error() is one paragraph for a Terraform diagnostic's detail.
+type StepError struct {
+	Server string
+	// Index is the step's position, 1-based as in the message ("step 7 of 14"); Total the
+	// plan's number of steps.
+	Index, Total int
+	Step         exchange.Step
+	// Job is the installer job of the step, when it has one (exit code, log path, error).
+	Job *exchange.Job
+	// Err is the cause. errors.Is(err, context.Canceled) holds when the apply was interrupted;
+	// a script's fault is reachable with errors.As(err, **wire.Fault).
+	Err error
+	// Recovery lists what was undone after the failure, best effort; an entry that starts
+	// with "could not" is an undo that failed.
+	Recovery []string
+	// Left lists what this run changed and deliberately did not undo (an installer may still
+	// be running, the server does not answer, or another apply took over).
+	Left []string
+	// Next says what the user should do.
+	Next string
+
+	leftWhy string
+}
+
+func (e *StepError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "server %s: step %d of %d (%s) ", e.Server, e.Index, e.Total, describe(e.Step))
+	if errors.Is(e.Err, context.Canceled) || errors.Is(e.Err, context.DeadlineExceeded) {
+		b.WriteString("stopped: ")
+	} else {
+		b.WriteString("failed: ")
+	}
+	b.WriteString(sentence(errText(e.Err)))
+	if len(e.Recovery) > 0 {
+		label := "Recovered"
+		for _, r := range e.Recovery {
+			if strings.HasPrefix(r, "could not") {
+				label = "Recovery"
+			}
+		}
+		b.WriteString(" " + label + ": " + sentence(strings.Join(e.Recovery, "; ")))
+	}
+	if len(e.Left) > 0 {
+		why := ""
+		if e.leftWhy != "" {
+			why = " (" + e.leftWhy + ")"
+		}
+		b.WriteString(" Not undone" + why + ": " + sentence(strings.Join(e.Left, "; ")))
+	}
+	if e.Next != "" {
+		b.WriteString(" Next: " + sentence(e.Next))
+	}
+	return b.String()
+}
+
+// Unwrap returns the cause.
+func (e *StepError) Unwrap() error { return e.Err }
+
+// LockHeldError: another apply holds the server's servicing lock. Nothing was done.
+type LockHeldError struct {
+	Server  string
+	Owner   string
+	Expires time.Time
+}
+
+func (e *LockHeldError) Error() string {
+	return fmt.Sprintf("server %s: another apply (%s) holds the servicing lock until %s, so nothing was done. "+
+		"Wait until that apply has finished, then run terraform apply again. If that apply is dead "+
+		"(its Terraform process was killed), the lock expires by itself: wait until %s, then run terraform apply again.",
+		e.Server, orUnknown(e.Owner), formatTime(e.Expires), formatTime(e.Expires))
+}
+
+// describe is "action: description" for messages.
+func describe(s exchange.Step) string {
+	if s.Description == "" || s.Description == s.Action {
+		return s.Action
+	}
+	return s.Action + ": " + s.Description
+}
+
+func errText(err error) string {
+	if err == nil {
+		return "unknown error"
+	}
+	return err.Error()
+}
+
+// sentence ends s with a full stop.
+func sentence(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" || strings.HasSuffix(s, ".") || strings.HasSuffix(s, "!") || strings.HasSuffix(s, "?") {
+		return s
+	}
+	return s + "."
+}

@@ -1,0 +1,577 @@
+package servicing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/buildlevel/terraform-provider-exchange/internal/exchange"
+	"github.com/buildlevel/terraform-provider-exchange/internal/remote"
+	"github.com/buildlevel/terraform-provider-exchange/internal/remote/wire"
+)
+
+// Reboot step "when" values.
+const (
+	RebootAlways     = "always"
+	RebootIfRequired = "if_required"
+)
+
+// jobActions are the actions that run an installer as a detached job.
+var jobActions = map[string]bool{
+	exchange.ActionInstallServicePack:    true,
+	exchange.ActionInstallUpdateRollup:   true,
+	exchange.ActionUninstallUpdateRollup: true,
+	exchange.ActionInstallInterimUpdate:  true,
+	exchange.ActionRemoveInterimUpdate:   true,
+	exchange.ActionAddUMLanguagePack:     true,
+	exchange.ActionRemoveUMLanguagePack:  true,
+}
+
+// required lists, per action, the parameters a step must carry; a "|" means either one.
+var required = map[string][]string{
+	exchange.ActionVerifyBackups:            nil,
+	exchange.ActionReboot:                   {"when"},
+	exchange.ActionSaveCustomizations:       nil,
+	exchange.ActionRestoreCustomizations:    nil,
+	exchange.ActionStopService:              {"service"},
+	exchange.ActionStartService:             {"service"},
+	exchange.ActionDisableRevocationCheck:   nil,
+	exchange.ActionEnableRevocationCheck:    nil,
+	exchange.ActionSetRemoteStreamingBackup: nil,
+	exchange.ActionStartExchangeServices:    nil,
+	exchange.ActionVerifyBuild:              {"build"},
+	exchange.ActionInstallServicePack:       {"media_path"},
+	exchange.ActionInstallUpdateRollup:      {"package_path"},
+	exchange.ActionUninstallUpdateRollup:    {"patch_code|kb"},
+	exchange.ActionInstallInterimUpdate:     {"package_path"},
+	exchange.ActionRemoveInterimUpdate:      {"patch_code|kb"},
+	exchange.ActionAddUMLanguagePack:        {"language", "path"},
+	exchange.ActionRemoveUMLanguagePack:     {"language"},
+}
+
+// validate checks the whole plan before anything remote happens: a plan this executor cannot
+// run completely is a bug in the planner, and finding it at step 9 would leave the server
+// half-serviced.
+func validate(t remote.Target, plan exchange.Plan, o Options) error {
+	bad := func(i int, s exchange.Step, format string, args ...any) error {
+		return &StepError{Server: t.Server, Index: i + 1, Total: len(plan.Steps), Step: s,
+			Err:  fmt.Errorf(format, args...),
+			Next: "Nothing was done. This is a bug in the provider's plan: please report it with the planned steps."}
+	}
+	if o.Owner == "" && !plan.Empty() {
+		return fmt.Errorf("server %s: servicing needs a lock owner (Options.Owner); nothing was done. This is a bug in the provider: please report it", t.Server)
+	}
+	if plan.Server != "" && !strings.EqualFold(plan.Server, t.Server) {
+		return fmt.Errorf("server %s: the plan is for server %s; nothing was done. This is a bug in the provider: please report it", t.Server, plan.Server)
+	}
+	for i, s := range plan.Steps {
+		need, ok := required[s.Action]
+		if !ok {
+			return bad(i, s, "unknown action %q", s.Action)
+		}
+		if s.Server != "" && !strings.EqualFold(s.Server, t.Server) {
+			return bad(i, s, "the step is for server %s, not %s", s.Server, t.Server)
+		}
+		for _, p := range need {
+			if !hasAny(s.Params, strings.Split(p, "|")) {
+				return bad(i, s, "parameter %s is missing", strings.ReplaceAll(p, "|", " or "))
+			}
+		}
+		switch s.Action {
+		case exchange.ActionReboot:
+			if w := s.Params["when"]; w != RebootAlways && w != RebootIfRequired {
+				return bad(i, s, "parameter when is %q, want %q or %q", w, RebootAlways, RebootIfRequired)
+			}
+		case exchange.ActionVerifyBuild:
+			if _, err := exchange.ParseBuild(s.Params["build"]); err != nil {
+				return bad(i, s, "parameter build: %v", err)
+			}
+		}
+	}
+	return nil
+}
+
+func hasAny(params map[string]string, keys []string) bool {
+	for _, k := range keys {
+		if params[k] != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// stepFailure is a step's error with what the StepError needs beyond it.
+type stepFailure struct {
+	err  error
+	job  *exchange.Job
+	next string
+}
+
+func (f *stepFailure) Error() string { return f.err.Error() }
+func (f *stepFailure) Unwrap() error { return f.err }
+
+// runStep runs one step. Every operation is idempotent on the server, so running a step again
+// after an interrupted apply is safe.
+func (x *executor) runStep(ctx context.Context, s exchange.Step) error {
+	switch s.Action {
+	case exchange.ActionVerifyBackups:
+		x.logf(s, "backups: checked against fresh facts when this apply re-planned; nothing to do on the server")
+		return nil
+
+	case exchange.ActionSaveCustomizations, exchange.ActionRestoreCustomizations:
+		action := wire.ActionSave
+		if s.Action == exchange.ActionRestoreCustomizations {
+			action = wire.ActionRestore
+		} else {
+			x.customSaved = true // before the call: a restore is harmless if the save did not happen
+		}
+		var res wire.CustomizationsResult
+		if err := x.r.Run(ctx, x.t, wire.OpCustomizations, []wire.Param{{Name: "Action", Value: action}}, &res); err != nil {
+			if isFault(err) && action == wire.ActionSave {
+				x.customSaved = false
+			}
+			return err
+		}
+		if action == wire.ActionRestore {
+			x.customSaved = false
+		}
+		x.logf(s, "customisations %s: %s", map[string]string{wire.ActionSave: "saved", wire.ActionRestore: "restored"}[action], listOrNothing(res.Items))
+		return nil
+
+	case exchange.ActionStopService:
+		name := s.Params["service"]
+		x.stopped = appendOnce(x.stopped, name) // before the call: starting it again is harmless
+		res, err := x.service(ctx, name, wire.ActionStop)
+		if err != nil {
+			if isFault(err) {
+				x.stopped = remove(x.stopped, name)
+			}
+			return err
+		}
+		x.report.Stopped = append(x.report.Stopped, name)
+		x.logf(s, "service %s: %s -> %s", name, orUnknown(res.Before), orUnknown(res.After))
+		return nil
+
+	case exchange.ActionStartService:
+		name := s.Params["service"]
+		res, err := x.service(ctx, name, wire.ActionStart)
+		if err != nil {
+			return err
+		}
+		x.stopped = remove(x.stopped, name)
+		x.report.Restarted = append(x.report.Restarted, name)
+		x.logf(s, "service %s: %s -> %s", name, orUnknown(res.Before), orUnknown(res.After))
+		return nil
+
+	case exchange.ActionDisableRevocationCheck, exchange.ActionEnableRevocationCheck:
+		enable := s.Action == exchange.ActionEnableRevocationCheck
+		if !enable {
+			x.revocationOff = true
+		}
+		var res wire.SettingResult
+		if err := x.r.Run(ctx, x.t, wire.OpRevocationCheck, []wire.Param{{Name: "Enabled", Value: enable}}, &res); err != nil {
+			if isFault(err) && !enable {
+				x.revocationOff = false
+			}
+			return err
+		}
+		if enable {
+			x.revocationOff = false
+		}
+		x.logf(s, "certificate revocation check: %s -> %s", onOff(res.Before), onOff(res.After))
+		return nil
+
+	case exchange.ActionSetRemoteStreamingBackup:
+		var res wire.SettingResult
+		if err := x.r.Run(ctx, x.t, wire.OpRemoteStreamingBackup, []wire.Param{{Name: "Enabled", Value: true}}, &res); err != nil {
+			return err
+		}
+		x.logf(s, "Enable Remote Streaming Backup: %s -> %s", onOff(res.Before), onOff(res.After))
+		return nil
+
+	case exchange.ActionStartExchangeServices:
+		var res wire.ExchangeServicesResult
+		if err := x.r.Run(ctx, x.t, wire.OpExchangeServices, nil, &res); err != nil {
+			return err
+		}
+		x.logf(s, "Exchange services: set to Automatic %s; started %s", listOrNothing(res.Enabled), listOrNothing(res.Started))
+		if len(res.Failed) > 0 {
+			return &stepFailure{
+				err: fmt.Errorf("Exchange services did not start: %s", strings.Join(res.Failed, "; ")),
+				next: "Find out why they do not start (the System and Application event logs on the server), " +
+					"start them, then run terraform apply again; the apply continues from the remaining steps.",
+			}
+		}
+		return nil
+
+	case exchange.ActionReboot:
+		return x.reboot(ctx, s)
+
+	case exchange.ActionVerifyBuild:
+		return x.verifyBuild(ctx, s)
+	}
+	if jobActions[s.Action] {
+		return x.runJob(ctx, s)
+	}
+	// validate rejects unknown actions before the lock; this is a safety net.
+	return fmt.Errorf("unknown action %q", s.Action)
+}
+
+func (x *executor) service(ctx context.Context, name, action string) (wire.ServiceResult, error) {
+	var res wire.ServiceResult
+	err := x.r.Run(ctx, x.t, wire.OpService, []wire.Param{{Name: "Name", Value: name}, {Name: "Action", Value: action}}, &res)
+	return res, err
+}
+
+// jobSpec is what OpJobStart needs to start (or find) a step's installer job.
+type jobSpec struct {
+	ID, Action, MediaPath, PackagePath, PatchCode, KB, Language string
+}
+
+// jobSpecOf maps a step's parameters onto the job_start parameters.
+func jobSpecOf(s exchange.Step) jobSpec {
+	p := s.Params
+	spec := jobSpec{
+		ID:          exchange.JobID(s),
+		Action:      s.Action,
+		MediaPath:   p["media_path"],
+		PackagePath: p["package_path"],
+		PatchCode:   p["patch_code"],
+		KB:          p["kb"],
+		Language:    p["language"],
+	}
+	if (s.Action == exchange.ActionAddUMLanguagePack || s.Action == exchange.ActionRemoveUMLanguagePack) && spec.MediaPath == "" {
+		spec.MediaPath = p["path"]
+	}
+	return spec
+}
+
+func (j jobSpec) params() []wire.Param {
+	return []wire.Param{
+		{Name: "ID", Value: j.ID},
+		{Name: "Action", Value: j.Action},
+		{Name: "MediaPath", Value: j.MediaPath},
+		{Name: "PackagePath", Value: j.PackagePath},
+		{Name: "PatchCode", Value: j.PatchCode},
+		{Name: "KB", Value: j.KB},
+		{Name: "Language", Value: j.Language},
+	}
+}
+
+// runJob starts the step's installer job (or attaches to the one with its id) and waits for it.
+func (x *executor) runJob(ctx context.Context, s exchange.Step) error {
+	spec := jobSpecOf(s)
+	called := x.clk.Now()
+	// From here until the job is seen finished an installer may run: nothing may be undone.
+	// A job_start whose answer was lost may have started it.
+	x.job = &exchange.Job{ID: spec.ID, Action: s.Action, State: exchange.JobRunning}
+	var job exchange.Job
+	if err := x.r.Run(ctx, x.t, wire.OpJobStart, spec.params(), &job); err != nil {
+		var f *wire.Fault
+		if errors.As(err, &f) {
+			x.job = nil // the server answered: nothing was started
+			return &stepFailure{err: fmt.Errorf("the installer did not start: %w", f), next: faultNext(f)}
+		}
+		if ctx.Err() != nil {
+			return err
+		}
+		return &stepFailure{
+			err: fmt.Errorf("could not start the installer (job %s): %w", spec.ID, err),
+			next: "The installer may or may not have started, so nothing was undone. Once the server answers, " +
+				"run terraform apply again: it attaches to the job if it started and continues from the remaining steps.",
+		}
+	}
+	if job.ID == "" {
+		job.ID = spec.ID
+	}
+	x.job = &job
+	// A record that is already finished is an earlier run's.
+	earlier := job.State != exchange.JobRunning
+	if earlier || job.Started.Before(called.Add(-attachSlack)) {
+		x.logf(s, "attaching to job %s (%s) started at %s", job.ID, job.State, formatTime(job.Started))
+	} else {
+		x.logf(s, "started job %s; the installer runs on the server, log %s", job.ID, orUnknown(job.LogPath))
+	}
+
+	job, err := x.waitJob(ctx, s, job)
+	if err != nil {
+		return err
+	}
+	x.job = nil
+	switch job.State {
+	case exchange.JobSucceeded:
+		if job.RebootRequired {
+			x.rebootRequired = true
+		}
+		x.logf(s, "job %s succeeded (exit code %d%s)", job.ID, job.ExitCode, map[bool]string{true: ", reboot required"}[job.RebootRequired])
+		return nil
+	case exchange.JobFailed:
+		msg := fmt.Sprintf("installer exit code %d", job.ExitCode)
+		if job.Error != "" {
+			msg += " (" + job.Error + ")"
+		}
+		if job.LogPath != "" {
+			msg += "; log " + job.LogPath
+		}
+		next := nextFixAndRerun
+		if earlier {
+			// job_start returns an existing record, failed or not, instead of starting again.
+			msg = fmt.Sprintf("an earlier run of this installer (job %s, started at %s) failed, and the server returned its record instead of running it again: %s",
+				job.ID, formatTime(job.Started), msg)
+			next = fmt.Sprintf("Read the log and fix the cause. Then delete the failed job's record on the server (job %s under %s), "+
+				"so that the installer runs again, and run terraform apply again; the apply continues from the remaining steps.", job.ID, jobsKey)
+		} else if strings.HasPrefix(job.Error, "FileInUse") {
+			next = "Another program held a file the installer had to replace (often an antivirus or backup agent): " +
+				"stop it during servicing (add its service to the services to stop), then run terraform apply again; " +
+				"the apply continues from the remaining steps."
+		}
+		return &stepFailure{err: errors.New(msg), job: &job, next: next}
+	default:
+		return &stepFailure{
+			err:  fmt.Errorf("job %s reports state %q, which this provider does not know", job.ID, job.State),
+			job:  &job,
+			next: "The provider and its scripts disagree: report this as a bug. Check the installer log on the server before running terraform apply again.",
+		}
+	}
+}
+
+// waitJob polls the job every PollInterval until it is not running, within JobTimeout.
+// Transient transport errors are expected (an install restarts services and may drop
+// WinRM connections) and polling goes on; a fault or a permanent error stops it.
+func (x *executor) waitJob(ctx context.Context, s exchange.Step, job exchange.Job) (exchange.Job, error) {
+	deadline := x.clk.Now().Add(x.o.JobTimeout)
+	var lastErr error
+	for job.State == exchange.JobRunning {
+		if !x.clk.Now().Before(deadline) {
+			msg := fmt.Sprintf("the installer (job %s, started at %s) was still running after %s", job.ID, formatTime(job.Started), x.o.JobTimeout)
+			if lastErr != nil {
+				msg = fmt.Sprintf("the state of the installer (job %s, started at %s) could not be read for %s; last error: %v", job.ID, formatTime(job.Started), x.o.JobTimeout, lastErr)
+			}
+			return job, &stepFailure{
+				err: errors.New(msg),
+				job: &job,
+				next: fmt.Sprintf("Nothing was undone because the installer may still be running. Check it on the server (log %s); "+
+					"once it has finished, run terraform apply again: it attaches to the job and continues from the remaining steps.", orUnknown(job.LogPath)),
+			}
+		}
+		if err := x.clk.Sleep(ctx, x.o.PollInterval); err != nil {
+			return job, err
+		}
+		var st exchange.Job
+		err := x.r.Run(ctx, x.t, wire.OpJobStatus, []wire.Param{{Name: "ID", Value: job.ID}}, &st)
+		if err != nil {
+			if ctx.Err() != nil {
+				return job, err
+			}
+			if !transient(err) {
+				return job, &stepFailure{
+					err: fmt.Errorf("could not read the state of the installer (job %s): %w", job.ID, err),
+					job: &job,
+					next: fmt.Sprintf("Nothing was undone because the installer may still be running. Check it on the server (log %s); "+
+						"once it has finished, run terraform apply again: it attaches to the job and continues from the remaining steps.", orUnknown(job.LogPath)),
+				}
+			}
+			if lastErr == nil {
+				x.logf(s, "job %s: the server does not answer (%v); the installer keeps running, polling goes on", job.ID, err)
+			}
+			lastErr = err
+			continue
+		}
+		if lastErr != nil {
+			x.logf(s, "job %s: the server answers again", job.ID)
+			lastErr = nil
+		}
+		if st.ID == "" {
+			st.ID = job.ID
+		}
+		job = st
+		x.job = &job
+		if err := x.refreshLock(ctx, s); err != nil {
+			return job, err
+		}
+	}
+	return job, nil
+}
+
+// transient reports whether a failed poll may succeed later: the transport could not reach
+// the server, WinRM failed the request, or the script wrote no result (PowerShell did not
+// start on a server busy installing). A script's fault, bad credentials or TLS, and a result
+// that does not decode are not.
+func transient(err error) bool {
+	if isFault(err) {
+		return false
+	}
+	var re *remote.Error
+	if errors.As(err, &re) {
+		switch re.Kind {
+		case remote.KindUnreachable, remote.KindTimeout, remote.KindServer, remote.KindQuota:
+			return true
+		case remote.KindProtocol:
+			return errors.Is(err, wire.ErrNoResult)
+		}
+	}
+	return false
+}
+
+func isFault(err error) bool {
+	var f *wire.Fault
+	return errors.As(err, &f)
+}
+
+// reboot restarts the server when the step says so and waits until it answers with a newer
+// boot time.
+func (x *executor) reboot(ctx context.Context, s exchange.Step) error {
+	// Read the server first: whether a reboot is pending, and the boot time to wait past
+	// should the restart command's answer be lost.
+	f, err := x.r.Probe(ctx, x.t)
+	if err != nil {
+		return fmt.Errorf("could not read the server before restarting it: %w", err)
+	}
+	x.report.Facts = f
+	if s.Params["when"] == RebootIfRequired && !x.rebootRequired {
+		if len(f.PendingReboot) == 0 {
+			x.logf(s, "no reboot needed")
+			return nil
+		}
+		x.logf(s, "a reboot is pending (%s)", strings.Join(f.PendingReboot, ", "))
+	} else if x.rebootRequired {
+		x.logf(s, "the installer asked for a reboot")
+	}
+
+	var res wire.RebootResult
+	if err := x.r.Run(ctx, x.t, wire.OpReboot, nil, &res); err != nil {
+		// The transport does not send a restart twice; when the server took the command and
+		// the answer was lost, it is restarting: wait for it as if the answer had come.
+		var re *remote.Error
+		if !errors.As(err, &re) || !re.MayHaveRun {
+			return fmt.Errorf("could not restart the server: %w", err)
+		}
+		x.logf(s, "the answer to the restart command was lost (%v); the server may be restarting", err)
+		res.BootTime = f.BootTime
+	}
+	x.down = true
+	x.logf(s, "restarting (booted at %s); waiting up to %s for it to answer again", formatTime(res.BootTime), x.o.RebootTimeout)
+	deadline := x.clk.Now().Add(x.o.RebootTimeout)
+	var lastErr error
+	for {
+		if !x.clk.Now().Before(deadline) {
+			msg := fmt.Sprintf("the server did not come back within %s after the restart", x.o.RebootTimeout)
+			if lastErr != nil {
+				msg += fmt.Sprintf(" (last error: %v)", lastErr)
+			} else {
+				msg += " (it still answers with the boot time from before the restart)"
+			}
+			return &stepFailure{
+				err: errors.New(msg),
+				next: "Check the server's console: it may hang at shutdown, apply updates or wait at a boot prompt. " +
+					"Once it answers over WinRM, run terraform apply again; the apply continues from the remaining steps.",
+			}
+		}
+		if err := x.clk.Sleep(ctx, x.o.PollInterval); err != nil {
+			return err
+		}
+		pctx, cancel := context.WithTimeout(ctx, max(deadline.Sub(x.clk.Now()), time.Second))
+		f, err := x.r.Probe(pctx, x.t)
+		cancel()
+		if err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
+			if lastErr == nil {
+				x.logf(s, "the server does not answer while it restarts (%v); waiting", err)
+			}
+			lastErr = err
+			continue
+		}
+		lastErr = nil
+		if !f.BootTime.After(res.BootTime) {
+			continue // not down yet
+		}
+		x.down = false
+		x.rebootRequired = false
+		x.report.Facts = f
+		x.logf(s, "the server is back (booted at %s)", formatTime(f.BootTime))
+		return x.refreshLock(ctx, s)
+	}
+}
+
+// verifyBuild reads the build again and compares it with the step's.
+func (x *executor) verifyBuild(ctx context.Context, s exchange.Step) error {
+	want, _ := exchange.ParseBuild(s.Params["build"]) // validated
+	f, err := x.r.Probe(ctx, x.t)
+	if err != nil {
+		return fmt.Errorf("could not read the build: %w", err)
+	}
+	x.report.Facts = f
+	got, err := exchange.ParseBuild(f.Build)
+	if err != nil {
+		return fmt.Errorf("the server reports a build this provider cannot read: %w", err)
+	}
+	if !got.SameBuild(want) {
+		return &stepFailure{
+			err: fmt.Errorf("the server runs build %s, not %s", got, want),
+			next: "The installer reported success but the build is not the target: check the setup logs on the server " +
+				`(C:\ExchangeSetupLogs) and the installed updates, then run terraform plan and terraform apply again.`,
+		}
+	}
+	x.logf(s, "build %s as planned", got)
+	return nil
+}
+
+// faultNext is the advice for a job_start fault.
+func faultNext(f *wire.Fault) string {
+	switch f.Code {
+	case "watermark":
+		return "An earlier Exchange setup was interrupted and left an Action/Watermark value under " +
+			`HKLM\SOFTWARE\Microsoft\Exchange\v8.0\<Role>; setup refuses to start until it is cleared. ` +
+			"On the server's console run the interrupted setup again (e.g. Setup.com /mode:upgrade from the same media) " +
+			"until it completes and the values are gone, then run terraform apply again."
+	case "setup_running":
+		return "Another setup or installer runs on the server (not one this provider started). " +
+			"Wait until it has finished (or end it if it hangs), then run terraform apply again."
+	case "refused":
+		return "Fix what the installer refused (the package path, its fit to the server's level), " +
+			"then run terraform plan and terraform apply again."
+	}
+	return nextFixAndRerun
+}
+
+// jobsKey is where the server keeps the job records (see exchange.Facts.Jobs).
+const jobsKey = `HKLM\SOFTWARE\BuildLevel\ExchangeProvider\Jobs`
+
+const nextFixAndRerun = "Fix the cause and run terraform apply again; the apply continues from the remaining steps."
+
+func appendOnce(list []string, s string) []string {
+	for _, v := range list {
+		if strings.EqualFold(v, s) {
+			return list
+		}
+	}
+	return append(list, s)
+}
+
+func remove(list []string, s string) []string {
+	out := list[:0:0]
+	for _, v := range list {
+		if !strings.EqualFold(v, s) {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+func listOrNothing(items []string) string {
+	if len(items) == 0 {
+		return "nothing"
+	}
+	return strings.Join(items, ", ")
+}
