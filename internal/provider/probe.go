@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
@@ -18,8 +19,16 @@ import (
 
 // providerData is what Configure hands to every resource and data source.
 type providerData struct {
-	client *remote.Client
-	probes *probeCache
+	client   *remote.Client
+	probes   *probeCache
+	registry *planRegistry
+	// lockOwner names this provider on the servers it services; pollInterval is how often
+	// a running installer or a rebooting server is checked.
+	lockOwner    string
+	pollInterval time.Duration
+
+	applyMu  sync.Mutex
+	applying map[string]*sync.Mutex
 }
 
 // probeCache holds one probe per server for the life of the provider process, which is one

@@ -45,12 +45,14 @@ type providerModel struct {
 	Auth                  types.String `tfsdk:"auth"`
 	Timeout               types.String `tfsdk:"timeout"`
 	MaxConnectionsPerHost types.Int64  `tfsdk:"max_connections_per_host"`
+	PollInterval          types.String `tfsdk:"poll_interval"`
 }
 
 // Defaults, and the environment variables that stand in for unset attributes.
 const (
 	defaultTimeout               = 5 * time.Minute
 	defaultMaxConnectionsPerHost = 2
+	defaultPollInterval          = 15 * time.Second
 )
 
 func (p *exchangeProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
@@ -111,6 +113,12 @@ func (p *exchangeProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 					"Env: `EXCHANGE_MAX_CONNECTIONS_PER_HOST`.",
 				Validators: []validator.Int64{int64validator.Between(1, 4)},
 			},
+			"poll_interval": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "How often an apply checks a running installer or a rebooting server, as a Go duration. " +
+					"Default `15s`. Env: `EXCHANGE_POLL_INTERVAL`.",
+				Validators: []validator.String{durationValidator{}},
+			},
 		},
 	}
 }
@@ -122,6 +130,14 @@ func (p *exchangeProvider) Configure(ctx context.Context, req provider.Configure
 		return
 	}
 	cfg, diags := m.remoteConfig()
+	pollInterval := defaultPollInterval
+	if p := stringOr(m.PollInterval, "EXCHANGE_POLL_INTERVAL", ""); p != "" {
+		d, err := parseDuration(p)
+		if err != nil {
+			diags.AddAttributeError(path.Root("poll_interval"), "Invalid poll_interval", err.Error())
+		}
+		pollInterval = d
+	}
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
@@ -131,7 +147,8 @@ func (p *exchangeProvider) Configure(ctx context.Context, req provider.Configure
 		resp.Diagnostics.AddError("Invalid WinRM settings", err.Error())
 		return
 	}
-	data := &providerData{client: client, probes: newProbeCache(client)}
+	data := &providerData{client: client, probes: newProbeCache(client), registry: newPlanRegistry(),
+		lockOwner: lockOwner(), pollInterval: pollInterval}
 	resp.DataSourceData = data
 	resp.ResourceData = data
 }
@@ -230,7 +247,11 @@ func intOr(v types.Int64, env string, def int64, diags *diag.Diagnostics, attr s
 }
 
 func (p *exchangeProvider) Resources(context.Context) []func() resource.Resource {
-	return nil
+	return []func() resource.Resource{
+		newServicePackResource,
+		newUpdateRollupResource,
+		newInterimUpdateResource,
+	}
 }
 
 func (p *exchangeProvider) DataSources(context.Context) []func() datasource.DataSource {

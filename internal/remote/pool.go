@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,6 +41,7 @@ type pooledShell struct {
 	shell     *winrm.Shell
 	id        string
 	idleSince time.Time
+	reaper    *time.Timer // deletes the shell once idle for idleTTL
 }
 
 // Timing of the WinRM conversation.
@@ -49,9 +51,11 @@ const (
 	operationTimeout = 30 * time.Second
 	// responseHeaderTimeout bounds the wait for any answer; it must exceed operationTimeout.
 	responseHeaderTimeout = operationTimeout + 30*time.Second
-	// defaultIdleTTL: idle shells older than this are closed rather than reused, well
-	// before WinRM's own shell idle timeout (3 minutes or more) can expire them.
-	defaultIdleTTL = 60 * time.Second
+	// defaultIdleTTL: an idle shell is deleted on the server this long after its last
+	// command. Reuse pays within a burst of operations (an apply's steps); across bursts a
+	// kept shell only costs quota: the provider process ends without a chance to close it,
+	// and WinRM keeps an abandoned shell for hours while MaxShellsPerUser may be 5.
+	defaultIdleTTL = 2 * time.Second
 	// stdinChunk is the most script bytes one Send carries. Base64 grows it by a third, and
 	// WinRM on Windows 2003/2008 refuses envelopes over MaxEnvelopeSizekb = 150.
 	stdinChunk = 64 << 10
@@ -163,6 +167,7 @@ func (h *host) take(ctx context.Context) (*pooledShell, bool, error) {
 			continue
 		}
 		ps = last
+		ps.reaper.Stop()
 		break
 	}
 	h.mu.Unlock()
@@ -203,7 +208,21 @@ func (h *host) putIdle(ps *pooledShell) {
 	}
 	ps.idleSince = time.Now()
 	h.idle = append(h.idle, ps)
+	ps.reaper = time.AfterFunc(h.idleTTL, func() { h.expire(ps) })
 	h.mu.Unlock()
+}
+
+// expire deletes a shell that stayed idle for idleTTL, unless it was taken meanwhile.
+func (h *host) expire(ps *pooledShell) {
+	h.mu.Lock()
+	i := slices.Index(h.idle, ps)
+	if i < 0 {
+		h.mu.Unlock()
+		return
+	}
+	h.idle = slices.Delete(h.idle, i, i+1)
+	h.mu.Unlock()
+	h.discard(ps)
 }
 
 // discard deletes a shell on the server, best effort: it may be gone already.

@@ -1,0 +1,22 @@
+# A hotfix that must be on an Exchange 2003 back-end server.
+resource "exchange_interim_update" "be01_hotfix" {
+  server       = "BE01"
+  kb           = "KB123456"
+  package_path = "\\\\fileserver\\media\\hotfixes\\KB123456.exe"
+
+  backup {
+    max_database_age     = "24h"
+    max_system_state_age = "168h"
+  }
+}
+
+# One that must not be there.
+resource "exchange_interim_update" "mbx_old_iu" {
+  server  = "MBX01"
+  kb      = "KB654321"
+  present = false
+
+  backup {
+    max_database_age = "24h"
+  }
+}

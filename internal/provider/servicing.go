@@ -1,0 +1,321 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"reflect"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/objectvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/buildlevel/terraform-provider-exchange/internal/exchange"
+	"github.com/buildlevel/terraform-provider-exchange/internal/remote"
+	"github.com/buildlevel/terraform-provider-exchange/internal/servicing"
+)
+
+// The servicing resources (service pack, update rollup, interim update) share this: the
+// backup precondition, service handling, the computed plan, and the apply loop. Each
+// resource adds what it installs and asks the planner (internal/exchange) for the steps.
+
+// servicingModel holds the attributes every servicing resource has.
+type servicingModel struct {
+	ID                        types.String   `tfsdk:"id"`
+	Server                    types.String   `tfsdk:"server"`
+	Address                   types.String   `tfsdk:"address"`
+	Backup                    *backupModel   `tfsdk:"backup"`
+	StopServices              types.List     `tfsdk:"stop_services"`
+	RevocationCheck           types.String   `tfsdk:"revocation_check"`
+	PreserveOWACustomizations types.Bool     `tfsdk:"preserve_owa_customizations"`
+	PlannedSteps              types.List     `tfsdk:"planned_steps"`
+	Warnings                  types.List     `tfsdk:"warnings"`
+	Timeouts                  timeouts.Value `tfsdk:"timeouts"`
+}
+
+type backupModel struct {
+	MaxDatabaseAge    types.String `tfsdk:"max_database_age"`
+	MaxSystemStateAge types.String `tfsdk:"max_system_state_age"`
+	WaiverReason      types.String `tfsdk:"waiver_reason"`
+}
+
+type stepModel struct {
+	Action      string            `tfsdk:"action"`
+	Server      string            `tfsdk:"server"`
+	Description string            `tfsdk:"description"`
+	Downtime    bool              `tfsdk:"downtime"`
+	Reboot      bool              `tfsdk:"reboot"`
+	Params      map[string]string `tfsdk:"params"`
+}
+
+var stepType = types.ObjectType{AttrTypes: map[string]attr.Type{
+	"action":      types.StringType,
+	"server":      types.StringType,
+	"description": types.StringType,
+	"downtime":    types.BoolType,
+	"reboot":      types.BoolType,
+	"params":      types.MapType{ElemType: types.StringType},
+}}
+
+// servicingAttributes are the schema attributes of servicingModel.
+func servicingAttributes() map[string]schema.Attribute {
+	computedString := func(desc string) schema.StringAttribute {
+		return schema.StringAttribute{Computed: true, MarkdownDescription: desc}
+	}
+	return map[string]schema.Attribute{
+		"id": schema.StringAttribute{Computed: true, MarkdownDescription: "The resource's id.",
+			PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
+		"server": schema.StringAttribute{Required: true,
+			MarkdownDescription: "The Exchange server's name, as Exchange knows it. Changing it replaces the resource.",
+			PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()}},
+		"address": schema.StringAttribute{Optional: true,
+			MarkdownDescription: "Where to connect (host name or IP address). Default: `server`."},
+		"stop_services": schema.ListAttribute{Optional: true, ElementType: types.StringType,
+			MarkdownDescription: "Third-party services (backup agents, file-level antivirus, monitoring) to stop before the " +
+				"install and start again after it. Default: every running third-party service the server reports. " +
+				"`[]` stops none.",
+			Validators: []validator.List{listvalidator.UniqueValues(), listvalidator.ValueStringsAre(stringvalidator.LengthAtLeast(1))}},
+		"revocation_check": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(exchange.RevocationAuto),
+			MarkdownDescription: "Publisher's certificate revocation check of the installing account during the install: " +
+				"`auto` (default) turns it off only when the server has no internet access (the installer would wait on every " +
+				"signed file), `always` turns it off, `never` leaves it. It is turned back on afterwards.",
+			Validators: []validator.String{stringvalidator.OneOf(exchange.RevocationAuto, exchange.RevocationAlways, exchange.RevocationNever)}},
+		"preserve_owa_customizations": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
+			MarkdownDescription: "Move a customised OWA `Logon.aspx` aside before the install and back after it (an update " +
+				"overwrites it and OWA shows a blank page). Default `true`."},
+		"planned_steps": schema.ListNestedAttribute{Computed: true,
+			MarkdownDescription: "The ordered steps an apply runs on the server, as the plan shows them for review. " +
+				"After an apply it holds the steps that ran. Each step has a stable `action` (e.g. `remove_interim_update`, " +
+				"`install_service_pack`, `reboot`) for policy checks over `terraform show -json`.",
+			NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+				"action":      computedString("Machine-readable action."),
+				"server":      computedString("The server the step touches."),
+				"description": computedString("What the step does, for a reviewer."),
+				"downtime":    schema.BoolAttribute{Computed: true, MarkdownDescription: "The step interrupts Exchange service."},
+				"reboot":      schema.BoolAttribute{Computed: true, MarkdownDescription: "The step restarts (or may restart) the server."},
+				"params":      schema.MapAttribute{Computed: true, ElementType: types.StringType, MarkdownDescription: "The step's parameters (KB, build, path, service)."},
+			}}},
+		"warnings": schema.ListAttribute{Computed: true, ElementType: types.StringType,
+			MarkdownDescription: "What is advisable but not enforced for the planned change (also shown as plan warnings)."},
+	}
+}
+
+func backupBlock() schema.Block {
+	return schema.SingleNestedBlock{
+		MarkdownDescription: "Backup precondition, checked at plan and again at apply: the last full backup of every " +
+			"database on the server and the last system-state backup must be younger than these ages. Required: set the " +
+			"ages, or waive the check with a written `waiver_reason`, which is kept in state.",
+		Attributes: map[string]schema.Attribute{
+			"max_database_age": schema.StringAttribute{Optional: true,
+				MarkdownDescription: "Maximum age of every database's last full backup, e.g. `24h`.",
+				Validators:          []validator.String{durationValidator{}}},
+			"max_system_state_age": schema.StringAttribute{Optional: true,
+				MarkdownDescription: "Maximum age of the last system-state backup, e.g. `168h`.",
+				Validators:          []validator.String{durationValidator{}}},
+			"waiver_reason": schema.StringAttribute{Optional: true,
+				MarkdownDescription: "Waives the backup check; say why (e.g. the change ticket). Shown as a warning in every plan.",
+				Validators:          []validator.String{stringvalidator.LengthAtLeast(10)}},
+		},
+		Validators: []validator.Object{
+			objectvalidator.IsRequired(),
+			objectvalidator.AtLeastOneOf(path.MatchRelative().AtName("max_database_age"), path.MatchRelative().AtName("waiver_reason")),
+		},
+	}
+}
+
+func timeoutsBlock(ctx context.Context) schema.Block {
+	return timeouts.Block(ctx, timeouts.Opts{Create: true, Update: true, Delete: true})
+}
+
+// policy reads the backup block.
+func (b *backupModel) policy() exchange.BackupPolicy {
+	var p exchange.BackupPolicy
+	if b == nil {
+		return p
+	}
+	p.MaxDatabaseAge, _ = parseDuration(b.MaxDatabaseAge.ValueString())
+	p.MaxSystemStateAge, _ = parseDuration(b.MaxSystemStateAge.ValueString())
+	p.WaiverReason = b.WaiverReason.ValueString()
+	return p
+}
+
+// options builds the planner's shared options from the model.
+func (m *servicingModel) options(ctx context.Context, diags *diag.Diagnostics) exchange.Options {
+	o := exchange.Options{
+		Backup:                    m.Backup.policy(),
+		RevocationCheck:           m.RevocationCheck.ValueString(),
+		PreserveOWACustomizations: m.PreserveOWACustomizations.IsNull() || m.PreserveOWACustomizations.ValueBool(),
+		Now:                       time.Now().UTC(),
+	}
+	if !m.StopServices.IsNull() {
+		o.StopServices = []string{}
+		diags.Append(m.StopServices.ElementsAs(ctx, &o.StopServices, false)...)
+	}
+	return o
+}
+
+func (m *servicingModel) target() remote.Target { return targetOf(m.Server, m.Address) }
+
+// knownInputs reports whether everything the planner needs is known at plan time.
+func knownInputs(values ...attr.Value) bool {
+	for _, v := range values {
+		if v.IsUnknown() {
+			return false
+		}
+	}
+	return true
+}
+
+func stepsValue(ctx context.Context, steps []exchange.Step, diags *diag.Diagnostics) types.List {
+	models := make([]stepModel, len(steps))
+	for i, s := range steps {
+		params := s.Params
+		if params == nil {
+			params = map[string]string{}
+		}
+		models[i] = stepModel{Action: s.Action, Server: s.Server, Description: s.Description,
+			Downtime: s.Downtime, Reboot: s.Reboot, Params: params}
+	}
+	v, d := types.ListValueFrom(ctx, stepType, models)
+	diags.Append(d...)
+	return v
+}
+
+func stepsOf(ctx context.Context, v types.List, diags *diag.Diagnostics) []stepModel {
+	var out []stepModel
+	if v.IsNull() || v.IsUnknown() {
+		return out
+	}
+	diags.Append(v.ElementsAs(ctx, &out, false)...)
+	return out
+}
+
+func stringsValue(ctx context.Context, s []string, diags *diag.Diagnostics) types.List {
+	if s == nil {
+		s = []string{}
+	}
+	v, d := types.ListValueFrom(ctx, types.StringType, s)
+	diags.Append(d...)
+	return v
+}
+
+// refusalDiagnostics turns the planner's refusals into one error each, on the attribute at
+// fault where there is one.
+func refusalDiagnostics(err error, diags *diag.Diagnostics) {
+	var rs exchange.Refusals
+	switch e := err.(type) {
+	case exchange.Refusals:
+		rs = e
+	case exchange.Refusal:
+		rs = exchange.Refusals{e}
+	default:
+		diags.AddError("Cannot plan the change", err.Error())
+		return
+	}
+	for _, r := range rs {
+		summary := fmt.Sprintf("Server %s: %s", r.Server, r.Problem)
+		if r.Attribute != "" {
+			diags.AddAttributeError(path.Root(r.Attribute), summary, r.Action)
+		} else {
+			diags.AddError(summary, r.Action)
+		}
+	}
+}
+
+// sameSteps compares what the steps do (action, server, parameters), not their wording,
+// which may mention times that move between plan and apply.
+func sameSteps(planned []stepModel, now []exchange.Step) bool {
+	if len(planned) != len(now) {
+		return false
+	}
+	for i, p := range planned {
+		n := now[i]
+		params := n.Params
+		if params == nil {
+			params = map[string]string{}
+		}
+		if p.Action != n.Action || !strings.EqualFold(p.Server, n.Server) || !reflect.DeepEqual(p.Params, params) {
+			return false
+		}
+	}
+	return true
+}
+
+func describeSteps(steps []exchange.Step) string {
+	var b strings.Builder
+	for i, s := range steps {
+		fmt.Fprintf(&b, "\n  %d. %s", i+1, s.Description)
+	}
+	return b.String()
+}
+
+func describeStepModels(steps []stepModel) string {
+	var b strings.Builder
+	for i, s := range steps {
+		fmt.Fprintf(&b, "\n  %d. %s", i+1, s.Description)
+	}
+	return b.String()
+}
+
+// planRegistry remembers, within one Terraform run, the service pack planned for each
+// server, so an update rollup that references the service pack resource (and so is planned
+// after it) plans against the server as it will be, and a rollup planned before a service
+// pack on the same server is caught.
+type planRegistry struct {
+	mu           sync.Mutex
+	servicePacks map[string]exchange.Plan
+	rollups      map[string]bool
+}
+
+func newPlanRegistry() *planRegistry {
+	return &planRegistry{servicePacks: map[string]exchange.Plan{}, rollups: map[string]bool{}}
+}
+
+func (r *planRegistry) addServicePack(server string, p exchange.Plan) (rollupPlannedFirst bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.servicePacks[strings.ToLower(server)] = p
+	return r.rollups[strings.ToLower(server)]
+}
+
+func (r *planRegistry) addRollup(server string) (exchange.Plan, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.rollups[strings.ToLower(server)] = true
+	p, ok := r.servicePacks[strings.ToLower(server)]
+	return p, ok
+}
+
+// executorOptions are how the provider runs plans on servers.
+func (d *providerData) executorOptions(ctx context.Context, server string) servicing.Options {
+	return servicing.Options{
+		Owner:        d.lockOwner,
+		PollInterval: d.pollInterval,
+		Log: func(s exchange.Step, msg string) {
+			tflog.Info(ctx, msg, map[string]any{"server": server, "action": s.Action})
+		},
+	}
+}
+
+func lockOwner() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "unknown-host"
+	}
+	return "terraform-provider-exchange@" + host
+}

@@ -1,0 +1,101 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/buildlevel/terraform-provider-exchange/internal/exchange"
+	"github.com/buildlevel/terraform-provider-exchange/internal/remote"
+	"github.com/buildlevel/terraform-provider-exchange/internal/servicing"
+)
+
+// replanFunc plans a resource's change against fresh facts.
+type replanFunc func(exchange.Facts) (exchange.Plan, error)
+
+// applySteps runs a planned change: it reads the server again, plans again (so the backup
+// precondition and every refusal are enforced at apply too), refuses to act when the steps
+// differ from the reviewed plan, and runs them. It returns the server's facts afterwards.
+func (d *providerData) applySteps(ctx context.Context, t remote.Target, planned types.List, replan replanFunc, diags *diag.Diagnostics) (exchange.Facts, bool) {
+	defer d.serverLock(t)()
+	d.probes.Forget(t)
+	facts, err := d.probes.Facts(ctx, t)
+	if err != nil {
+		diags.Append(remoteDiagnostic(t, err))
+		return facts, false
+	}
+	plan, err := replan(facts)
+	if err != nil {
+		refusalDiagnostics(err, diags)
+		return facts, false
+	}
+	reviewed := stepsOf(ctx, planned, diags)
+	if !sameSteps(reviewed, plan.Steps) {
+		diags.AddError(fmt.Sprintf("Server %s changed since the plan", t.Server),
+			fmt.Sprintf("The steps this apply would run differ from the plan you reviewed, so nothing was done. "+
+				"Run terraform plan again and review the new steps.\nReviewed:%s\nNow:%s",
+				describeStepModels(reviewed), orNone(describeSteps(plan.Steps))))
+		return facts, false
+	}
+	if plan.Empty() {
+		return facts, true
+	}
+	_, err = servicing.Apply(ctx, d.client, t, plan, d.executorOptions(ctx, t.Server))
+	// Whatever happened, the server is not what the cache says any more.
+	d.probes.Forget(t)
+	if err != nil {
+		diags.AddError(fmt.Sprintf("Servicing server %s stopped", t.Server), err.Error())
+		return facts, false
+	}
+	after, err := d.probes.Facts(ctx, t)
+	if err != nil {
+		diags.Append(remoteDiagnostic(t, err))
+		return facts, false
+	}
+	return after, true
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return " (nothing to do)"
+	}
+	return s
+}
+
+// applyFresh runs a plan made moments ago from fresh facts (destroy has no reviewed steps
+// to compare with; its plan was shown as a warning).
+func (d *providerData) applyFresh(ctx context.Context, t remote.Target, plan exchange.Plan, diags *diag.Diagnostics) {
+	if plan.Empty() {
+		return
+	}
+	defer d.serverLock(t)()
+	_, err := servicing.Apply(ctx, d.client, t, plan, d.executorOptions(ctx, t.Server))
+	d.probes.Forget(t)
+	if err != nil {
+		diags.AddError(fmt.Sprintf("Servicing server %s stopped", t.Server), err.Error())
+	}
+}
+
+// serverLock serialises the applies of one provider process on one server: two resources
+// for the same server without a dependency between them run one after the other. (The
+// lock on the server, taken by the executor, keeps other processes and hosts out; its
+// owner names this host, so an apply killed here can be resumed at once.)
+func (d *providerData) serverLock(t remote.Target) (unlock func()) {
+	d.applyMu.Lock()
+	if d.applying == nil {
+		d.applying = map[string]*sync.Mutex{}
+	}
+	key := strings.ToLower(t.Server)
+	mu, ok := d.applying[key]
+	if !ok {
+		mu = &sync.Mutex{}
+		d.applying[key] = mu
+	}
+	d.applyMu.Unlock()
+	mu.Lock()
+	return mu.Unlock
+}

@@ -1,0 +1,99 @@
+package provider
+
+import (
+	"context"
+	"regexp"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/buildlevel/terraform-provider-exchange/internal/exchange"
+)
+
+// defaultInstallTimeout bounds one apply of a servicing resource; a service pack on a large
+// mailbox server can take hours (domain.md §5.8).
+const defaultInstallTimeout = 6 * time.Hour
+
+func kbValidator() validator.String {
+	return stringvalidator.RegexMatches(regexp.MustCompile(`^KB[0-9]+$`), "must be a KB number such as KB123456")
+}
+
+// applyPlanToModel puts a plan into the planned model. With steps, the plan shows them (and
+// each resource marks what it reads from the server unknown until the apply has run).
+// Without steps, planned_steps keeps the state's value (the steps of the last apply), so a
+// server at its level plans no change.
+func applyPlanToModel(ctx context.Context, m, state *servicingModel, p exchange.Plan, diags *diag.Diagnostics) {
+	m.ID = m.Server
+	m.Warnings = stringsValue(ctx, p.Warnings, diags)
+	for _, w := range p.Warnings {
+		diags.AddWarning("Server "+p.Server+": "+w, "")
+	}
+	if p.Empty() {
+		if !state.PlannedSteps.IsNull() && !state.PlannedSteps.IsUnknown() {
+			m.PlannedSteps = state.PlannedSteps
+			m.Warnings = state.Warnings
+		} else {
+			m.PlannedSteps = stepsValue(ctx, nil, diags)
+		}
+		return
+	}
+	m.PlannedSteps = stepsValue(ctx, p.Steps, diags)
+	// The same steps as the last apply (the server was put back by hand) would be hidden by
+	// Terraform's diff as unchanged: say them here so the reviewer sees them.
+	if sameSteps(stepsOf(ctx, state.PlannedSteps, diags), p.Steps) {
+		diags.AddWarning("Server "+p.Server+": the planned steps are the same as the last apply's",
+			"The server no longer matches the configuration (changed by hand?). This apply will run:"+describeSteps(p.Steps))
+	}
+}
+
+// live is what a resource reads from the server into its plan: unknown when the plan has
+// steps (the apply changes it), the state's value when the plan has none (only a refresh
+// updates what was read), the fresh value when there is no state yet.
+func live[T interface{ IsNull() bool }](p exchange.Plan, state, fresh, unknown T) T {
+	switch {
+	case !p.Empty():
+		return unknown
+	case !state.IsNull():
+		return state
+	default:
+		return fresh
+	}
+}
+
+// read refreshes the live attributes: `terraform plan -refresh-only` shows a server changed
+// by hand as a change of live_build.
+func (d *providerData) read(ctx context.Context, m *servicingModel, diags *diag.Diagnostics) (exchange.Facts, bool) {
+	t := m.target()
+	facts, err := d.probes.Facts(ctx, t)
+	if err != nil {
+		diags.Append(remoteDiagnostic(t, err))
+		return facts, false
+	}
+	if m.ID.IsNull() {
+		m.ID = m.Server
+	}
+	if m.PlannedSteps.IsNull() {
+		m.PlannedSteps = stepsValue(ctx, nil, diags)
+	}
+	if m.Warnings.IsNull() {
+		m.Warnings = stringsValue(ctx, nil, diags)
+	}
+	if m.RevocationCheck.IsNull() {
+		m.RevocationCheck = types.StringValue(exchange.RevocationAuto)
+	}
+	if m.PreserveOWACustomizations.IsNull() {
+		m.PreserveOWACustomizations = types.BoolValue(true)
+	}
+	return facts, true
+}
+
+// importServer imports a servicing resource by server name.
+func importServer(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("server"), req.ID)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
+}
