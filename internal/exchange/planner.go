@@ -55,7 +55,13 @@ func PlanServicePack(f Facts, r ServicePackRequest, cat *Catalog) (Plan, error) 
 				liveSP, spName(r.ServicePack), spName(r.ServicePack)))
 		return empty, p.err()
 	case r.ServicePack == liveSP:
-		return p.finished(), nil
+		var after []afterInstall
+		if base, err := p.cat.Find(f.Product, liveSP, 0, 0); err == nil {
+			after = append(after, afterInstall{
+				job:  JobID(Step{Action: ActionInstallServicePack, Params: map[string]string{"build": base.Build.String()}}),
+				what: "the service pack install", build: live, servicePack: true, umPath: r.UMLanguagePackPath})
+		}
+		return p.finished(after...), nil
 	}
 
 	if findErr != nil {
@@ -231,7 +237,11 @@ func PlanUpdateRollup(f Facts, r UpdateRollupRequest, cat *Catalog) (Plan, error
 		if err := p.err(); err != nil {
 			return empty, err
 		}
-		return p.finished(), nil
+		build := map[string]string{"build": target.Build.String()}
+		return p.finished(
+			afterInstall{job: JobID(Step{Action: ActionInstallUpdateRollup, Params: build}), what: "the update rollup install", build: live},
+			afterInstall{job: JobID(Step{Action: ActionUninstallUpdateRollup, Params: build}), what: "the update rollup uninstall", build: live},
+		), nil
 	}
 
 	targetName := "the update rollup"
@@ -447,7 +457,11 @@ func PlanInterimUpdate(f Facts, r InterimUpdateRequest, cat *Catalog) (Plan, err
 		}
 	}
 	if r.Present == isInstalled {
-		return p.finished(), nil
+		kbParam := map[string]string{"kb": kb}
+		return p.finished(
+			afterInstall{job: JobID(Step{Action: ActionInstallInterimUpdate, Params: kbParam}), what: "the " + kind + " install", build: live},
+			afterInstall{job: JobID(Step{Action: ActionRemoveInterimUpdate, Params: kbParam}), what: "the " + kind + " removal", build: live},
+		), nil
 	}
 
 	p.preChecks("exchange_interim_update", scopeInstaller, -1, kind+" "+kb)
@@ -774,24 +788,96 @@ func (p *planning) leftoverServices() []Step {
 	return steps
 }
 
-// finished is the plan for a server already at the desired level: nothing to install, but
-// what an interrupted apply left changed is put back.
-func (p *planning) finished() Plan {
+// finished is the plan for a server already at the desired level. Nothing is installed,
+// but an apply that stopped after its install (the server still holds the install's job
+// record: an apply that runs its whole plan clears them) left the rest of the procedure
+// undone — reboot, Exchange services, UM language packs, the build check — and an apply
+// interrupted anywhere may have left services stopped, customisations aside or the
+// revocation check off. All of that is planned here.
+func (p *planning) finished(after ...afterInstall) Plan {
 	f := p.f
 	plan := Plan{Server: p.server, After: f}
 	add := func(s Step) {
 		s.Server = p.server
 		plan.Steps = append(plan.Steps, s)
 	}
+	var done *afterInstall
+	for i := range after {
+		if j, ok := f.Job(after[i].job); ok && j.State == JobSucceeded {
+			done = &after[i]
+			break
+		}
+	}
+	if done != nil {
+		add(Step{Action: ActionReboot, Downtime: true, Reboot: true, Params: map[string]string{"when": "if_required"},
+			Description: fmt.Sprintf("continue after %s, which finished while no apply watched: reboot if it asked for it, and wait until the server answers", done.what)})
+		add(Step{Action: ActionStartExchangeServices,
+			Description: "set Exchange services the install left Disabled back to Automatic and start them"})
+	}
 	if f.Leftovers.SavedCustomizations {
 		add(Step{Action: ActionRestoreCustomizations,
 			Description: "put the customised OWA Logon.aspx back (an earlier apply moved it aside and was interrupted)"})
+	}
+	if done != nil && done.umPath != "" {
+		for _, j := range f.Jobs {
+			lang, ok := strings.CutPrefix(j.ID, ActionRemoveUMLanguagePack+"-")
+			if !ok || j.State != JobSucceeded || slices.ContainsFunc(f.UMLanguagePacks, func(l string) bool { return strings.EqualFold(l, lang) }) {
+				continue
+			}
+			add(p.umStep(ActionAddUMLanguagePack, "AddUmLanguagePack", lang, done.umPath,
+				"add UM language pack %s again (an earlier apply removed it before the service pack): %s"))
+		}
 	}
 	if f.Leftovers.RevocationCheckOff {
 		add(Step{Action: ActionEnableRevocationCheck,
 			Description: "turn the publisher's certificate revocation check back on (an earlier apply turned it off and was interrupted)"})
 	}
 	plan.Steps = append(plan.Steps, p.leftoverServices()...)
+	if done != nil {
+		if done.servicePack && f.Product == "2007" {
+			p.warn("an earlier apply stopped after the service pack: if the server had Enable Remote Streaming Backup = 1 (CCR reseeding needs it), set it again; the service pack resets it")
+		}
+		add(Step{Action: ActionVerifyBuild, Params: map[string]string{"build": done.build.String()},
+			Description: fmt.Sprintf("read the build again and compare it with %s", done.build)})
+		plan.Warnings = p.warnings
+	}
 	plan.After.Leftovers = Leftovers{}
 	return plan
+}
+
+// afterInstall names the install whose job record, when still on the server, means the
+// rest of its procedure is left to do.
+type afterInstall struct {
+	job         string // the install step's job id (JobID)
+	what        string // for the reviewer, e.g. "the service pack install (Setup.com /mode:upgrade)"
+	build       Build  // the build it reaches
+	servicePack bool
+	umPath      string // the UM language pack folder, for packs removed before a service pack
+}
+
+// RollupBeneath is the update rollup a 2007 server returns to when its live rollup is
+// uninstalled: the highest other rollup of the same service pack still installed, or 0.
+// Destroying an exchange_update_rollup removes what it installed, not the rollups that
+// were on the server before. ok is false when the live build is not an exact catalog
+// release (what is installed cannot be told).
+func RollupBeneath(f Facts, cat *Catalog) (ru, reRelease int, ok bool) {
+	if cat == nil {
+		cat = DefaultCatalog()
+	}
+	live, exact := LiveLevel(f, cat)
+	if !exact || live.Level.Product != "2007" {
+		return 0, 0, false
+	}
+	p := newPlanning(f, f.Server, Options{}, cat)
+	var best Level
+	for _, u := range f.UpdateRollups {
+		l, ok := p.installedRollupLevel(u)
+		if !ok || l.ServicePack != live.Level.ServicePack || !levelBefore(l, live.Level) {
+			continue
+		}
+		if levelBefore(best, l) {
+			best = l
+		}
+	}
+	return best.UpdateRollup, best.ReRelease, true
 }

@@ -914,3 +914,48 @@ func TestLeftoversOfAnInterruptedApplyArePutBack(t *testing.T) {
 		t.Fatalf("nothing to do, yet:%s", stepList(p))
 	}
 }
+
+func TestRollupBeneath(t *testing.T) {
+	rollup := func(ru, sp int) InstalledUpdate {
+		return InstalledUpdate{DisplayName: rollupDisplayName(Level{Product: "2007", ServicePack: sp, UpdateRollup: ru}, "")}
+	}
+	// SP3 RU10 live, RU5 installed before it: destroying the RU10 resource returns to RU5.
+	f := server("2007", "8.3.298.3", func(f *Facts) { f.UpdateRollups = []InstalledUpdate{rollup(5, 3), rollup(10, 3)} })
+	if ru, rr, ok := RollupBeneath(f, nil); !ok || ru != 5 || rr != 0 {
+		t.Fatalf("got %d-v%d %v, want 5", ru, rr, ok)
+	}
+	// Only the live rollup installed: back to the service pack itself.
+	f = server("2007", "8.3.298.3", func(f *Facts) { f.UpdateRollups = []InstalledUpdate{rollup(10, 3)} })
+	if ru, _, ok := RollupBeneath(f, nil); !ok || ru != 0 {
+		t.Fatalf("got %d %v, want 0", ru, ok)
+	}
+	// A build between catalog entries: what is installed cannot be told.
+	if _, _, ok := RollupBeneath(server("2007", "8.3.299.0"), nil); ok {
+		t.Fatal("an inexact build must not be guessed")
+	}
+}
+
+// The apply stopped after the service pack's installer finished (its job record is still
+// on the server, and the UM language pack it removed is not back): the plan continues
+// with the rest of §5 instead of calling the server done.
+func TestContinueAfterAnInstallThatFinishedUnwatched(t *testing.T) {
+	done := func(id string) Job { return Job{ID: id, State: JobSucceeded, ExitCode: 3010} }
+	f := server("2007", "8.3.83.6", func(f *Facts) {
+		f.Roles = []string{"Mailbox", "UnifiedMessaging"}
+		f.Jobs = []Job{done("remove_um_language_pack-de-DE"), done("install_service_pack-8.3.83.6")}
+		f.Leftovers = Leftovers{StoppedServices: []string{"BackupExecRPCService"}, RevocationCheckOff: true}
+		f.PendingReboot = []string{"PendingFileRenameOperations"}
+	})
+	p := mustPlan(t)(PlanServicePack(f, spRequest(3, func(r *ServicePackRequest) { r.UMLanguagePackPath = `D:\UM` }), DefaultCatalog()))
+	wantActions(t, p, ActionReboot, ActionStartExchangeServices, ActionAddUMLanguagePack,
+		ActionEnableRevocationCheck, ActionStartService, ActionVerifyBuild)
+	if s := step(t, p, ActionAddUMLanguagePack, 0); s.Params["language"] != "de-DE" || s.Params["path"] != `D:\UM` {
+		t.Fatalf("UM language pack step: %+v", s)
+	}
+
+	// Without the record (a finished apply cleared it) the same server needs nothing more.
+	f.Jobs, f.Leftovers = nil, Leftovers{}
+	if p := mustPlan(t)(PlanServicePack(f, spRequest(3), DefaultCatalog())); !p.Empty() {
+		t.Fatalf("nothing left to do, yet:%s", stepList(p))
+	}
+}

@@ -185,6 +185,8 @@ func describeCall(op string, p map[string]any) string {
 func (f *fakeRemote) do(op string, p map[string]any) (any, error) {
 	now := f.clk.Now()
 	switch op {
+	case wire.OpJobClear:
+		return wire.JobClearResult{Cleared: []string{}}, nil
 	case wire.OpProbe:
 		if f.rebooting {
 			if f.staleProbes > 0 {

@@ -148,6 +148,12 @@ func Apply(ctx context.Context, r Remote, t remote.Target, plan exchange.Plan, o
 		}
 		x.report.Done = append(x.report.Done, s)
 	}
+	// Every step ran: the job records of this plan are history. One left on the server
+	// tells the next plan that an apply stopped after that install (and what is left to do).
+	var cleared wire.JobClearResult
+	if err := x.r.Run(ctx, x.t, wire.OpJobClear, nil, &cleared); err != nil {
+		x.logf(x.applyStep(), "could not clear the finished job records (%v); the next plan may repeat the steps after them", err)
+	}
 	if err := x.releaseLock(ctx); err != nil {
 		// The lock expires by itself; the work is done, so this is not a failure.
 		x.logf(x.applyStep(), "could not release the servicing lock (%v); it expires by itself within %s", err, o.LockTTL)

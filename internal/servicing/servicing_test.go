@@ -103,7 +103,7 @@ func TestFullServicePackPlan(t *testing.T) {
 		"service start "+bexec,
 		"remote_streaming_backup true",
 		"probe",
-		"lock release",
+		"job_clear", "lock release",
 	)
 	assertCalls(t, f, want)
 	if len(rep.Done) != len(spPlan().Steps) {
@@ -188,7 +188,7 @@ func TestAttachToExistingJob(t *testing.T) {
 		"job_start " + spJob,
 		"job_status " + spJob, "job_status " + spJob, "job_status " + spJob,
 		"probe",
-		"lock release",
+		"job_clear", "lock release",
 	})
 	if len(f.started) != 0 {
 		t.Errorf("the fake started jobs %v; the existing job should have been attached to", f.started)
@@ -212,7 +212,7 @@ func TestAttachToFinishedJob(t *testing.T) {
 		t.Fatalf("Apply: %v", err)
 	}
 	// Finished: no polling; its reboot request carries over to the reboot step.
-	assertCalls(t, f, []string{"lock take", "job_start " + spJob, "probe", "reboot", "probe", "probe", "lock release"})
+	assertCalls(t, f, []string{"lock take", "job_start " + spJob, "probe", "reboot", "probe", "probe", "job_clear", "lock release"})
 	if !logs.has("attaching to job " + spJob + " (succeeded)") {
 		t.Errorf("no attach message in:\n%s", strings.Join(logs.msgs, "\n"))
 	}
@@ -364,7 +364,7 @@ func TestRebootWaitsThroughProbeErrors(t *testing.T) {
 		"probe", "probe", "probe", "probe", "probe", "probe", "probe", "probe",
 		"lock take",
 		"service start " + bexec,
-		"lock release",
+		"job_clear", "lock release",
 	})
 	if !rep.Facts.BootTime.After(t0) {
 		t.Errorf("Facts.BootTime = %v, want after %v", rep.Facts.BootTime, t0)
@@ -436,7 +436,7 @@ func TestIfRequiredRebootSkippedWhenNotNeeded(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Apply: %v", err)
 	}
-	assertCalls(t, f, []string{"lock take", "service stop " + bexec, "probe", "service start " + bexec, "lock release"})
+	assertCalls(t, f, []string{"lock take", "service stop " + bexec, "probe", "service start " + bexec, "job_clear", "lock release"})
 	if !logs.has("reboot|server EX01, step 2 of 3 (reboot): no reboot needed") {
 		t.Errorf("logs:\n%s", strings.Join(logs.msgs, "\n"))
 	}
@@ -449,7 +449,7 @@ func TestIfRequiredRebootWhenPending(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Apply: %v", err)
 	}
-	assertCalls(t, f, []string{"lock take", "service stop " + bexec, "probe", "reboot", "probe", "service start " + bexec, "lock release"})
+	assertCalls(t, f, []string{"lock take", "service stop " + bexec, "probe", "reboot", "probe", "service start " + bexec, "job_clear", "lock release"})
 }
 
 func TestInvalidPlanRejectedBeforeLock(t *testing.T) {
@@ -514,7 +514,7 @@ func TestTransientPollErrorsTolerated(t *testing.T) {
 	}
 	assertCalls(t, f, []string{"lock take", "job_start " + iuJob,
 		"job_status " + iuJob, "job_status " + iuJob, "job_status " + iuJob, "job_status " + iuJob, "job_status " + iuJob,
-		"lock release"})
+		"job_clear", "lock release"})
 	if !logs.has("polling goes on") || !logs.has("answers again") {
 		t.Errorf("logs:\n%s", strings.Join(logs.msgs, "\n"))
 	}
@@ -573,7 +573,7 @@ func TestLockRefreshedWhilePolling(t *testing.T) {
 	s := "job_status " + iuJob
 	assertCalls(t, f, []string{"lock take", "job_start " + iuJob,
 		s, s, "lock take", s, s, "lock take", s, s, "lock take",
-		"customizations save", "lock release"})
+		"customizations save", "job_clear", "lock release"})
 	if p := f.params[0]; p["TTLSeconds"] != int64(90) {
 		t.Errorf("TTLSeconds = %v", p["TTLSeconds"])
 	}
@@ -761,7 +761,7 @@ func TestRebootAnswerLost(t *testing.T) {
 		t.Fatalf("Apply: %v", err)
 	}
 	assertCalls(t, f, []string{"lock take", "service stop " + bexec, "probe", "reboot",
-		"probe", "probe", "probe", "service start " + bexec, "lock release"})
+		"probe", "probe", "probe", "service start " + bexec, "job_clear", "lock release"})
 	if !logs.has("answer to the restart command was lost") {
 		t.Errorf("logs:\n%s", strings.Join(logs.msgs, "\n"))
 	}

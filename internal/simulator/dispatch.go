@@ -76,6 +76,7 @@ var operations = map[string]operation{
 	wire.OpJobStart: {params: []paramSpec{strParam("ID"), strParam("Action"), strParam("MediaPath"), strParam("PackagePath"),
 		strParam("PatchCode"), strParam("KB"), strParam("Language")}, run: opJobStart},
 	wire.OpJobStatus: {params: []paramSpec{strParam("ID")}, run: opJobStatus},
+	wire.OpJobClear:  {run: opJobClear},
 	wire.OpReboot:    {run: opReboot},
 }
 

@@ -85,7 +85,12 @@ type State struct {
 	OWALogonAbsent bool
 	// OWALogonSaved: a saved copy of the logon page exists; OWALogonSavedCustomized: it
 	// is a customised one (what a restore brings back).
-	OWALogonSaved           bool
+	OWALogonSaved bool
+	// LeftoverStopped are the services the service operation stopped and has not started
+	// again; LeftoverRevocationOff: the revocation check operation turned the check off
+	// (service.ps1 and revocation_check.ps1 record both under ...\Leftovers).
+	LeftoverStopped         []string
+	LeftoverRevocationOff   bool
 	OWALogonSavedCustomized bool
 	RevocationCheck         bool
 	InternetAccess          bool
@@ -257,6 +262,12 @@ func (h *Host) Facts() exchange.Facts {
 		RemoteStreamingBackup: s.RemoteStreamingBackup,
 
 		Jobs: nonNil(s.Jobs),
+		// What an apply changed and has not put back, as the scripts record it.
+		Leftovers: exchange.Leftovers{
+			StoppedServices:     nonNil(slices.Clone(s.LeftoverStopped)),
+			SavedCustomizations: s.OWALogonSaved,
+			RevocationCheckOff:  s.LeftoverRevocationOff,
+		},
 	}
 	// As the probe lists the job records: by id, ignoring case.
 	sort.SliceStable(f.Jobs, func(i, j int) bool { return strings.ToLower(f.Jobs[i].ID) < strings.ToLower(f.Jobs[j].ID) })

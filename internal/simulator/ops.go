@@ -92,7 +92,13 @@ func opService(h *Handler, c *call) (any, *wire.Fault) {
 				"service %s is disabled; set its start mode before starting it", svc.Name)}
 		}
 		svc.State = "Running"
+		host.state.LeftoverStopped = slices.DeleteFunc(host.state.LeftoverStopped, func(n string) bool { return strings.EqualFold(n, svc.Name) })
 	} else {
+		// Recorded before stopping, and only a running service: one stopped by its owner
+		// stays theirs.
+		if before == "Running" && !slices.ContainsFunc(host.state.LeftoverStopped, func(n string) bool { return strings.EqualFold(n, svc.Name) }) {
+			host.state.LeftoverStopped = append(host.state.LeftoverStopped, svc.Name)
+		}
 		svc.State = "Stopped"
 	}
 	return wire.ServiceResult{Name: svc.Name, Before: before, After: svc.State, StartMode: svc.StartMode}, nil
@@ -176,6 +182,12 @@ func opRevocationCheck(h *Handler, c *call) (any, *wire.Fault) {
 	defer host.mu.Unlock()
 	before := host.state.RevocationCheck
 	host.state.RevocationCheck = c.boolean("Enabled")
+	switch {
+	case before && !host.state.RevocationCheck:
+		host.state.LeftoverRevocationOff = true
+	case host.state.RevocationCheck:
+		host.state.LeftoverRevocationOff = false
+	}
 	return wire.SettingResult{Before: before, After: host.state.RevocationCheck}, nil
 }
 
@@ -251,6 +263,24 @@ func opJobStatus(h *Handler, c *call) (any, *wire.Fault) {
 		}
 	}
 	return nil, &wire.Fault{Code: "not_found", Message: fmt.Sprintf("no job %s on %s", id, host.name)}
+}
+
+// opJobClear forgets every finished job record, as job_clear.ps1 does; running ones stay.
+func opJobClear(h *Handler, c *call) (any, *wire.Fault) {
+	host := h.host
+	host.mu.Lock()
+	defer host.mu.Unlock()
+	host.settleLocked()
+	res := wire.JobClearResult{Cleared: []string{}}
+	host.state.Jobs = slices.DeleteFunc(host.state.Jobs, func(j exchange.Job) bool {
+		if j.State == exchange.JobRunning {
+			return false
+		}
+		res.Cleared = append(res.Cleared, j.ID)
+		return true
+	})
+	sort.Strings(res.Cleared)
+	return res, nil
 }
 
 func opReboot(h *Handler, c *call) (any, *wire.Fault) {

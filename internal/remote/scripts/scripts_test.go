@@ -331,6 +331,7 @@ var opContract = map[string]struct {
 	wire.OpCustomizations:        {[]string{"Action"}, wire.CustomizationsResult{}},
 	wire.OpJobStart:              {[]string{"ID", "Action", "MediaPath", "PackagePath", "PatchCode", "KB", "Language"}, exchange.Job{}},
 	wire.OpJobStatus:             {[]string{"ID"}, exchange.Job{}},
+	wire.OpJobClear:              {nil, wire.JobClearResult{}},
 	wire.OpReboot:                {nil, wire.RebootResult{}},
 }
 

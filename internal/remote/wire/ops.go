@@ -52,6 +52,11 @@ const (
 	// OpJobStatus reads one job record. Params: ID. Result exchange.Job; fault "not_found".
 	OpJobStatus = "job_status"
 
+	// OpJobClear removes every finished (not running) job record. No params; result
+	// JobClearResult. An apply that ran its whole plan clears them, so a record still
+	// present tells the next plan that an apply stopped after that install.
+	OpJobClear = "job_clear"
+
 	// OpReboot asks Windows to restart in a few seconds. No params; result RebootResult.
 	// The caller then waits until a probe answers with a newer boot time.
 	OpReboot = "reboot"
@@ -103,6 +108,12 @@ type SettingResult struct {
 type CustomizationsResult struct {
 	// Items lists what was saved or restored (e.g. "owa_logon"); empty when nothing was to do.
 	Items []string `json:"items"`
+}
+
+// JobClearResult answers OpJobClear.
+type JobClearResult struct {
+	// Cleared are the ids of the records removed.
+	Cleared []string `json:"cleared"`
 }
 
 // RebootResult answers OpReboot.
