@@ -189,15 +189,20 @@ func (r *interimUpdateResource) Delete(context.Context, resource.DeleteRequest, 
 }
 
 func (r *interimUpdateResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	const form = "SERVER/KB or SERVER@ADDRESS/KB, e.g. EX01/KB123456"
 	server, kb, ok := strings.Cut(req.ID, "/")
-	if !ok || server == "" || !strings.HasPrefix(strings.ToUpper(kb), "KB") {
-		resp.Diagnostics.AddError("Invalid import id",
-			fmt.Sprintf("%q is not SERVER/KB: import an interim update as, e.g., EX01/KB123456.", req.ID))
+	if !ok || !strings.HasPrefix(strings.ToUpper(kb), "KB") {
+		resp.Diagnostics.AddError("Invalid import id", fmt.Sprintf("%q is not %s.", req.ID, form))
 		return
 	}
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("server"), server)...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("kb"), strings.ToUpper(kb))...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), server+"/"+strings.ToUpper(kb))...)
+	t, ok := importTarget(server, form, &resp.Diagnostics)
+	if !ok {
+		return
+	}
+	kb = strings.ToUpper(kb)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("kb"), kb)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), t.Server+"/"+kb)...)
+	setImportTarget(ctx, t, resp)
 }
 
 func installedValue(f exchange.Facts, kb string) types.Bool {

@@ -2,7 +2,9 @@ package provider
 
 import (
 	"context"
+	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
@@ -13,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/buildlevel/terraform-provider-exchange/internal/exchange"
+	"github.com/buildlevel/terraform-provider-exchange/internal/remote"
 )
 
 // defaultInstallTimeout bounds one apply of a servicing resource; a service pack on a large
@@ -92,8 +95,30 @@ func (d *providerData) read(ctx context.Context, m *servicingModel, diags *diag.
 	return facts, true
 }
 
-// importServer imports a servicing resource by server name.
+// importServer imports a servicing resource by server name, or SERVER@ADDRESS for a
+// server whose name does not resolve from where Terraform runs.
 func importServer(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("server"), req.ID)...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
+	server, ok := importTarget(req.ID, "SERVER or SERVER@ADDRESS, e.g. EX01 or EX01@10.0.0.5", &resp.Diagnostics)
+	if !ok {
+		return
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), server.Server)...)
+	setImportTarget(ctx, server, resp)
+}
+
+// importTarget reads SERVER or SERVER@ADDRESS.
+func importTarget(id, form string, diags *diag.Diagnostics) (remote.Target, bool) {
+	server, address, _ := strings.Cut(id, "@")
+	if server == "" || strings.ContainsAny(server, "/@ ") {
+		diags.AddError("Invalid import id", fmt.Sprintf("%q is not %s.", id, form))
+		return remote.Target{}, false
+	}
+	return remote.Target{Server: server, Address: address}, true
+}
+
+func setImportTarget(ctx context.Context, t remote.Target, resp *resource.ImportStateResponse) {
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("server"), t.Server)...)
+	if t.Address != "" {
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("address"), t.Address)...)
+	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
@@ -161,6 +162,14 @@ func (r *updateRollupResource) ModifyPlan(ctx context.Context, req resource.Modi
 	// A service pack planned earlier in this run (this rollup references it) changes the
 	// server first: plan against the server as the service pack leaves it.
 	if sp, ok := r.data.registry.addRollup(t.Server); ok && !sp.Empty() {
+		if m.ServicePack.IsNull() {
+			resp.Diagnostics.AddAttributeError(path.Root("service_pack"),
+				fmt.Sprintf("Server %s: a service pack is planned for this server in the same apply", t.Server),
+				"An update rollup cannot be installed with a service pack (no slipstream), and without a reference "+
+					"Terraform may run it first. Set service_pack = exchange_service_pack.<name>.service_pack so this "+
+					"rollup is planned and applied after the service pack.")
+			return
+		}
 		facts = sp.After
 	}
 	p, err := r.plan(ctx, &m, m.Rollup.ValueString(), facts)
@@ -193,7 +202,7 @@ func (r *updateRollupResource) modifyDestroyPlan(ctx context.Context, req resour
 		resp.Diagnostics.Append(remoteDiagnostic(state.target(), err))
 		return
 	}
-	p, err := r.plan(ctx, &state, "0", facts)
+	p, err := r.destroyPlan(ctx, &state, facts)
 	if err != nil {
 		refusalDiagnostics(err, &resp.Diagnostics)
 		return
@@ -287,12 +296,23 @@ func (r *updateRollupResource) Delete(ctx context.Context, req resource.DeleteRe
 	}
 	// The destroy plan was shown as a warning; planning again here enforces the backup
 	// precondition and every refusal at apply time too.
-	p, err := r.plan(ctx, &m, "0", facts)
+	p, err := r.destroyPlan(ctx, &m, facts)
 	if err != nil {
 		refusalDiagnostics(err, &resp.Diagnostics)
 		return
 	}
 	r.data.applyFresh(ctx, t, p, &resp.Diagnostics)
+}
+
+// destroyPlan uninstalls the rollup the resource manages, back to the rollup beneath it.
+func (r *updateRollupResource) destroyPlan(ctx context.Context, m *updateRollupModel, facts exchange.Facts) (exchange.Plan, error) {
+	ru, rr, ok := exchange.RollupBeneath(facts, exchange.DefaultCatalog())
+	if !ok {
+		return exchange.Plan{}, exchange.Refusal{Server: m.Server.ValueString(),
+			Problem: fmt.Sprintf("the live build %s is not an exact catalog release, so the rollup to uninstall cannot be told", facts.Build),
+			Action:  "uninstall the rollup by hand (Installed Updates), or set keep_on_destroy = true"}
+	}
+	return r.plan(ctx, m, exchange.FormatRollup(ru, rr), facts)
 }
 
 func (r *updateRollupResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
