@@ -1,0 +1,152 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/buildlevel/terraform-provider-exchange/internal/exchange"
+	"github.com/buildlevel/terraform-provider-exchange/internal/simulator"
+)
+
+func startServicingFleet(t *testing.T, install time.Duration) *simulator.Simulator {
+	t.Helper()
+	fleet := fmt.Sprintf(`{
+  "credentials": {"username": "LAB\\tester", "password": %q},
+  "packages": {
+    "D:\\SP3":      {"kind": "service_pack", "product": "2007", "service_pack": 3},
+    "D:\\RU10.msp": {"kind": "update_rollup", "service_pack": 3, "update_rollup": 10}
+  },
+  "servers": [
+    {"name": "EXS", "address": "127.0.32.1", "product": "2007", "build": "8.1.393.1", "roles": ["HubTransport"],
+     "third_party_services": ["BackupExecAgentAccelerator"], "last_system_state_backup": %q},
+    {"name": "EXR", "address": "127.0.32.2", "product": "2007", "build": "8.3.213.1", "roles": ["ClientAccess"],
+     "last_system_state_backup": %q}
+  ],
+  "clusters": []
+}`, password, time.Now().UTC().Add(-time.Hour).Format(time.RFC3339), time.Now().UTC().Add(-time.Hour).Format(time.RFC3339))
+	f, err := simulator.ParseFleet(strings.NewReader(fleet))
+	must(t, err)
+	sim, err := simulator.Start(f, simulator.Options{InstallDuration: install, RebootDuration: 300 * time.Millisecond})
+	must(t, err)
+	t.Cleanup(func() { _ = sim.Close() })
+	return sim
+}
+
+const servicingHeader = header + `
+locals {
+  backup = {
+    max_system_state_age = "168h"
+  }
+}
+`
+
+// `terraform plan -refresh-only` is the drift report: a rollup uninstalled by hand shows as
+// a change made outside Terraform, and the normal plan shows the steps to put it back.
+func TestRefreshOnlyReportsDrift(t *testing.T) {
+	providerDir := buildProvider(t)
+	sim := startServicingFleet(t, 300*time.Millisecond)
+	config := servicingHeader + `
+resource "exchange_update_rollup" "exr" {
+  server       = "EXR"
+  address      = "127.0.32.2"
+  rollup       = "10"
+  package_path = "D:\\RU10.msp"
+  backup {
+    max_system_state_age = "168h"
+    waiver_reason        = "Client Access server: no databases"
+  }
+}
+`
+	w := newWorkspace(t, providerDir, sim, config, "TF_VAR_password="+password, "EXCHANGE_POLL_INTERVAL=100ms")
+	if out, err := w.run("apply", "-auto-approve", "-input=false", "-no-color"); err != nil {
+		t.Fatalf("apply: %v\n%s", err, out)
+	}
+	sim.Host("EXR").SetBuild(exchange.MustParseBuild("8.3.213.1")) // RU10 uninstalled by hand
+
+	out, err := w.run("plan", "-refresh-only", "-input=false", "-no-color")
+	if err != nil {
+		t.Fatalf("plan -refresh-only: %v\n%s", err, out)
+	}
+	for _, want := range []string{"changed outside of Terraform", `live_rollup`, `"10" -> "5"`, `live_build`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the drift report lacks %q:\n%s", want, out)
+		}
+	}
+	out, err = w.run("plan", "-input=false", "-no-color")
+	if err != nil {
+		t.Fatalf("plan: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "install Update Rollup 10 for Exchange 2007 SP3 from D:\\RU10.msp") || !strings.Contains(out, "1 to change") {
+		t.Errorf("the plan must show the steps that put the rollup back:\n%s", out)
+	}
+}
+
+// An apply killed mid-install (terraform and the provider process, as a crash or an
+// operator's kill -9 would) leaves setup running on the server. Run again, the apply
+// attaches to that setup instead of starting it a second time, and finishes the procedure.
+func TestKilledApplyResumes(t *testing.T) {
+	providerDir := buildProvider(t)
+	sim := startServicingFleet(t, 4*time.Second)
+	config := servicingHeader + `
+resource "exchange_service_pack" "exs" {
+  server       = "EXS"
+  address      = "127.0.32.1"
+  service_pack = 3
+  media_path   = "D:\\SP3"
+  backup {
+    max_system_state_age = "168h"
+    max_database_age     = "24h"
+  }
+}
+`
+	w := newWorkspace(t, providerDir, sim, config, "TF_VAR_password="+password, "EXCHANGE_POLL_INTERVAL=100ms")
+	setupRuns := func() int {
+		n := 0
+		for _, e := range sim.Journal() {
+			if e.Operation == "installer" && strings.Contains(e.Detail, `D:\SP3\Setup.com /mode:upgrade started`) {
+				n++
+			}
+		}
+		return n
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, w.tf, "apply", "-auto-approve", "-input=false", "-no-color")
+	cmd.Dir, cmd.Env = w.dir, w.env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // the provider is in this group too
+	must(t, cmd.Start())
+	deadline := time.Now().Add(time.Minute)
+	for setupRuns() == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if setupRuns() != 1 {
+		t.Fatalf("setup never started: %v", sim.Journal())
+	}
+	must(t, syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL))
+	_ = cmd.Wait()
+	if job := sim.Host("EXS").Facts().Jobs; len(job) != 1 || job[0].State != exchange.JobRunning {
+		t.Fatalf("the killed apply's setup must still run on the server: %+v", job)
+	}
+
+	out, err := w.run("apply", "-auto-approve", "-input=false", "-no-color")
+	if err != nil {
+		t.Fatalf("the second apply: %v\n%s", err, out)
+	}
+	if !strings.Contains(out, "attach to the running") {
+		t.Errorf("the plan must say it attaches to the running setup:\n%s", out)
+	}
+	if n := setupRuns(); n != 1 {
+		t.Fatalf("setup ran %d times; want once", n)
+	}
+	f := sim.Host("EXS").Facts()
+	if f.Build != "8.3.83.6" || f.ThirdPartyServices[0].State != "Running" || len(f.Jobs) != 0 {
+		t.Fatalf("after the resumed apply: build %s, %s %s, jobs %+v", f.Build,
+			f.ThirdPartyServices[0].Name, f.ThirdPartyServices[0].State, f.Jobs)
+	}
+}
