@@ -134,3 +134,15 @@ func (c *Client) Reboot(ctx context.Context, t Target) (wire.RebootResult, error
 	err := c.Run(ctx, t, wire.OpReboot, nil, &res)
 	return res, err
 }
+
+// Discover lists the Exchange servers of the organisation as t sees them in Active
+// Directory. t may be any server of the organisation; nothing changes anywhere. The fault
+// "unavailable" (errors.As, *wire.Fault) means t cannot read Active Directory, e.g. WinRM
+// gave it no credentials for a second hop: name the servers explicitly then; "not_found"
+// means Active Directory holds no Exchange organisation. A clustered mailbox server or
+// Exchange Virtual Server is listed under its network name, not its nodes (wire.OpDiscover).
+func (c *Client) Discover(ctx context.Context, t Target) (wire.DiscoverResult, error) {
+	var res wire.DiscoverResult
+	err := c.Run(ctx, t, wire.OpDiscover, nil, &res)
+	return res, err
+}

@@ -54,6 +54,11 @@ func TestOperationWrappers(t *testing.T) {
 		wire.OpJobStart:              exchange.Job{ID: "install_service_pack-8.3.83.6", Action: exchange.ActionInstallServicePack, State: exchange.JobRunning, LogPath: `C:\ExchangeSetupLogs\ExchangeSetup.log`, Started: started},
 		wire.OpJobStatus:             exchange.Job{ID: "install_service_pack-8.3.83.6", Action: exchange.ActionInstallServicePack, State: exchange.JobSucceeded, ExitCode: 3010, Started: started, Finished: &finished, RebootRequired: true},
 		wire.OpReboot:                wire.RebootResult{BootTime: boot},
+		wire.OpDiscover: wire.DiscoverResult{Organization: "Contoso", Servers: []wire.DiscoveredServer{
+			{Name: "EX01", FQDN: "ex01.contoso.local", Product: "2007", Roles: []string{"ClientAccess", "HubTransport"}, Site: "Default-First-Site-Name"},
+			{Name: "FE01", FQDN: "fe01.contoso.local", Product: "2003", Roles: []string{"FrontEnd"}, Site: "First Routing Group"},
+			{Name: "EX55", FQDN: "", Product: "5.5", Roles: []string{}, Site: ""},
+		}},
 	}
 	f, calls := recordingFixture(t, func(op string) any { return answers[op] })
 	ctx := testCtx(t)
@@ -90,6 +95,8 @@ func TestOperationWrappers(t *testing.T) {
 			wire.OpJobStatus, map[string]any{"ID": spec.ID}},
 		{"Reboot", func() (any, error) { return f.client.Reboot(ctx, tg) },
 			wire.OpReboot, map[string]any{}},
+		{"Discover", func() (any, error) { return f.client.Discover(ctx, tg) },
+			wire.OpDiscover, map[string]any{}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			*calls = nil
@@ -147,6 +154,32 @@ func TestOperationFaultsReachTheCaller(t *testing.T) {
 	}
 	if re := asError(t, err); re.Kind != KindFault || re.Operation != wire.OpJobStatus || re.MayHaveRun {
 		t.Errorf("kind %s operation %s may-have-run %v", re.Kind, re.Operation, re.MayHaveRun)
+	}
+}
+
+// Discover's faults are final answers: returned once, as the fault, not retried.
+func TestDiscoverFaultsReachTheCaller(t *testing.T) {
+	for _, code := range []string{"unavailable", "not_found"} {
+		var commands atomic.Int32
+		f := newFixture(t, scriptHandler(t, func(ctx context.Context, s wire.Script, cmd wsman.Command) wsman.Result {
+			commands.Add(1)
+			out, err := wire.EncodeFault(s.Operation, code, "cannot read Active Directory from EX01: name the servers explicitly")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return wsman.Result{Stdout: []byte(out)}
+		}), false, wsman.Options{}, nil)
+		_, err := f.client.Discover(testCtx(t), f.target)
+		var fault *wire.Fault
+		if !errors.As(err, &fault) || fault.Code != code {
+			t.Fatalf("want a %s fault, got %v", code, err)
+		}
+		if re := asError(t, err); re.Kind != KindFault || re.Operation != wire.OpDiscover {
+			t.Errorf("%s: kind %s operation %s", code, re.Kind, re.Operation)
+		}
+		if n := commands.Load(); n != 1 {
+			t.Errorf("%s: discover ran %d times, want once", code, n)
+		}
 	}
 }
 

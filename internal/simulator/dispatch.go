@@ -78,6 +78,7 @@ var operations = map[string]operation{
 	wire.OpJobStatus: {params: []paramSpec{strParam("ID")}, run: opJobStatus},
 	wire.OpJobClear:  {run: opJobClear},
 	wire.OpReboot:    {run: opReboot},
+	wire.OpDiscover:  {run: opDiscover},
 }
 
 // testScripts are script bodies for operations whose real script does not exist yet in

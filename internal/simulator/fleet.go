@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/buildlevel/terraform-provider-exchange/internal/exchange"
 )
@@ -19,8 +21,11 @@ import (
 // simulator plays. docs/simulator.md describes the file format.
 type Fleet struct {
 	Credentials Credentials
-	Servers     []Server
-	Clusters    []Cluster
+	// Organization is the Exchange organisation's name, as discover reports it (the file's
+	// top-level `organization`, default "Contoso").
+	Organization string
+	Servers      []Server
+	Clusters     []Cluster
 	// Packages says what the installer packages and setup media at each path install
 	// (the file's top-level `packages`); paths are compared ignoring case.
 	Packages map[string]Package
@@ -80,7 +85,21 @@ type Server struct {
 	// DisabledAfterInstall are the Exchange services an SP or RU install leaves Disabled on
 	// this server; nil means the simulator's default (Options.DisabledAfterInstall).
 	DisabledAfterInstall []string
+
+	// Site is the Active Directory site (or routing group) discover reports for the server
+	// ("" for unknown); default DefaultSite.
+	Site string
+	// ADUnreachable: discover run on this server cannot read Active Directory and answers
+	// the fault "unavailable" (as over a second hop without credentials). The server is
+	// still listed when discover runs on another one.
+	ADUnreachable bool
 }
+
+// Defaults of the fleet's discovery fields.
+const (
+	DefaultOrganization = "Contoso"
+	DefaultSite         = "Default-First-Site-Name"
+)
 
 // Cluster is a 2007 clustered mailbox server (CMS) or a 2000/2003 Exchange Virtual Server
 // (EVS) or a 5.5 cluster, and the servers that are its nodes.
@@ -119,10 +138,11 @@ func (f *Fleet) ClusterOf(server string) (Cluster, bool) {
 // The documents as written in the file. Pointers tell "absent" (take the default) from a
 // stated zero value.
 type fleetDoc struct {
-	Credentials json.RawMessage            `json:"credentials"`
-	Servers     []json.RawMessage          `json:"servers"`
-	Clusters    []json.RawMessage          `json:"clusters"`
-	Packages    map[string]json.RawMessage `json:"packages"`
+	Credentials  json.RawMessage            `json:"credentials"`
+	Organization *string                    `json:"organization"`
+	Servers      []json.RawMessage          `json:"servers"`
+	Clusters     []json.RawMessage          `json:"clusters"`
+	Packages     map[string]json.RawMessage `json:"packages"`
 }
 
 type credentialsDoc struct {
@@ -158,6 +178,8 @@ type serverDoc struct {
 	Faults                []json.RawMessage `json:"faults"`
 	MissingPaths          []string          `json:"missing_paths"`
 	DisabledAfterInstall  []string          `json:"disabled_after_install"`
+	Site                  *string           `json:"site"`
+	ADUnreachable         bool              `json:"ad_unreachable"`
 
 	// Decoded from OS, Prerequisites and Faults.
 	os     osDoc
@@ -280,6 +302,7 @@ func parseFleet(source string, r io.Reader) (*Fleet, error) {
 
 	v := &validator{}
 	fleet := &Fleet{Credentials: Credentials{Username: creds.Username, Password: creds.Password}, Packages: map[string]Package{}}
+	fleet.Organization = v.organization(doc.Organization)
 	seenPath := map[string]string{}
 	for _, path := range sortedKeys(packages) {
 		at := fmt.Sprintf("packages[%q]", path)
@@ -583,6 +606,15 @@ func (v *validator) server(at string, d serverDoc, names, addresses map[string]s
 		}
 	}
 
+	s.Site = DefaultSite
+	if d.Site != nil {
+		if p := siteProblem(*d.Site); p != "" {
+			v.add("%s: site %q %s", at, *d.Site, p)
+		}
+		s.Site = *d.Site
+	}
+	s.ADUnreachable = d.ADUnreachable
+
 	switch {
 	case d.FQDN == nil && s.Prerequisites.FQDNSet:
 		s.FQDN = strings.ToLower(d.Name) + "." + defaultDomain
@@ -598,6 +630,34 @@ func (v *validator) server(at string, d serverDoc, names, addresses map[string]s
 	}
 
 	return s, len(v.problems) == before
+}
+
+// organizationRE is what Exchange 2007 setup accepts as an organisation name: letters,
+// digits, spaces and hyphens, at most 64, neither starting nor ending with a space.
+var organizationRE = regexp.MustCompile(`^[A-Za-z0-9-]([A-Za-z0-9 -]{0,62}[A-Za-z0-9-])?$`)
+
+func (v *validator) organization(name *string) string {
+	if name == nil {
+		return DefaultOrganization
+	}
+	if !organizationRE.MatchString(*name) {
+		v.add(`organization %q is not an Exchange organisation name: use 1 to 64 letters, digits, spaces or hyphens, not starting or ending with a space, e.g. "Contoso"`, *name)
+	}
+	return *name
+}
+
+// siteProblem says what is wrong with a site or routing group name, or "". "" is allowed:
+// discover then reports the site as unknown.
+func siteProblem(site string) string {
+	switch {
+	case strings.TrimSpace(site) != site:
+		return "starts or ends with a space: remove it"
+	case utf8.RuneCountInString(site) > 64:
+		return "is longer than 64 characters: shorten it"
+	case strings.IndexFunc(site, unicode.IsControl) >= 0:
+		return "holds a control character: remove it"
+	}
+	return ""
 }
 
 func buildPrefix(p product) string {

@@ -207,6 +207,20 @@ func TestParseFleetProblems(t *testing.T) {
 			d["packages"] = map[string]any{`D:\SP3`: map[string]any{"kind": "service_pack", "service_pack": 3},
 				`d:\sp3\`: map[string]any{"kind": "service_pack", "service_pack": 3}}
 		}, `packages["d:\\sp3\\"]: the same path as "D:\\SP3" (paths are compared ignoring case and trailing separators): keep one`},
+		{"organization with other characters", func(d map[string]any) { d["organization"] = "Contoso, Ltd." },
+			`organization "Contoso, Ltd." is not an Exchange organisation name: use 1 to 64 letters, digits, spaces or hyphens, not starting or ending with a space, e.g. "Contoso"`},
+		{"empty organization", func(d map[string]any) { d["organization"] = "" },
+			`organization "" is not an Exchange organisation name: use 1 to 64 letters, digits, spaces or hyphens, not starting or ending with a space, e.g. "Contoso"`},
+		{"organization not a string", func(d map[string]any) { d["organization"] = 7 },
+			`field "organization" must be a string or null, not the number 7`},
+		{"site with a trailing space", func(d map[string]any) { srv(d, 0)["site"] = "Branch " },
+			`servers[0] ("EX01"): site "Branch " starts or ends with a space: remove it`},
+		{"site with a control character", func(d map[string]any) { srv(d, 0)["site"] = "Bra\nch" },
+			`servers[0] ("EX01"): site "Bra\nch" holds a control character: remove it`},
+		{"long site", func(d map[string]any) { srv(d, 0)["site"] = strings.Repeat("s", 65) },
+			`servers[0] ("EX01"): site "` + strings.Repeat("s", 65) + `" is longer than 64 characters: shorten it`},
+		{"misspelt ad_unreachable", func(d map[string]any) { srv(d, 1)["ad_unreacheable"] = true },
+			`servers[1] ("EX02"): unknown field "ad_unreacheable" (did you mean "ad_unreachable"?)`},
 		{"missing credentials", func(d map[string]any) { delete(d, "credentials") },
 			`credentials: missing: add "credentials": {"username": "...", "password": "..."}`},
 		{"several problems at once", func(d map[string]any) {
@@ -235,6 +249,43 @@ func TestParseFleetBaseIsValid(t *testing.T) {
 	raw, _ := json.Marshal(baseFleet())
 	if _, err := ParseFleet(strings.NewReader(string(raw))); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// organization, site and ad_unreachable: defaults, and stated values kept.
+func TestParseFleetDiscoveryFields(t *testing.T) {
+	f := loadFixture(t)
+	if f.Organization != DefaultOrganization {
+		t.Errorf("organization default %q, want %q", f.Organization, DefaultOrganization)
+	}
+	for _, s := range f.Servers {
+		if s.Site != DefaultSite || s.ADUnreachable {
+			t.Errorf("%s: site %q ad_unreachable %v, want the defaults", s.Name, s.Site, s.ADUnreachable)
+		}
+	}
+
+	d := baseFleet()
+	d["organization"] = "Fabrikam Mail-2"
+	srv(d, 0)["site"] = "Branch-Site"
+	srv(d, 1)["site"] = ""
+	srv(d, 2)["ad_unreachable"] = true
+	raw, _ := json.Marshal(d)
+	f, err := ParseFleet(strings.NewReader(string(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ex01, _ := f.Server("EX01")
+	ex02, _ := f.Server("EX02")
+	ex03, _ := f.Server("EX03")
+	switch {
+	case f.Organization != "Fabrikam Mail-2":
+		t.Errorf("organization %q", f.Organization)
+	case ex01.Site != "Branch-Site" || ex01.ADUnreachable:
+		t.Errorf("EX01 site %q ad_unreachable %v", ex01.Site, ex01.ADUnreachable)
+	case ex02.Site != "":
+		t.Errorf("EX02 site %q, want \"\" (unknown) as stated", ex02.Site)
+	case ex03.Site != DefaultSite || !ex03.ADUnreachable:
+		t.Errorf("EX03 site %q ad_unreachable %v", ex03.Site, ex03.ADUnreachable)
 	}
 }
 

@@ -41,6 +41,11 @@ type Host struct {
 	disabledAfterInstall []string
 	power                power
 	rebootCommand        string // the WinRM command id of the reboot op being answered
+
+	// What discover reports of the host and whether discover run on it reaches Active
+	// Directory (the fleet's site and ad_unreachable); fixed at start.
+	site          string
+	adUnreachable bool
 }
 
 // State is everything a host is, as the probe reads it. Later operations (installs,
@@ -178,7 +183,7 @@ func newHost(s Server, c *clusterState, boot time.Time) *Host {
 		st.PendingReboot = append(st.PendingReboot, pendingRebootReason)
 	}
 	h := &Host{name: s.Name, address: s.Address, cluster: c, state: st, env: newEnv(Options{}, nil),
-		jobs: map[string]*jobRun{}, missing: map[string]bool{}}
+		jobs: map[string]*jobRun{}, missing: map[string]bool{}, site: s.Site, adUnreachable: s.ADUnreachable}
 	for _, f := range s.Faults {
 		if n, err := f.normalize(); err == nil {
 			h.faults = append(h.faults, n)

@@ -41,6 +41,11 @@ type env struct {
 	rebootDuration       time.Duration
 	disabledAfterInstall []string
 	packages             *packageRegistry
+	// organization and hosts are the directory discover reads: the organisation's name and
+	// every host of the simulator. Set by Start before any host serves; a host made
+	// outside Start has none and discovers itself alone.
+	organization string
+	hosts        []*Host
 
 	mu     sync.Mutex
 	closed bool

@@ -162,6 +162,13 @@ func Start(f *Fleet, o Options) (*Simulator, error) {
 		h.endpoint, h.net = ep, n
 	}
 
+	// The directory discover reads: every host, whatever the host discover runs on.
+	s.env.organization = f.Organization
+	if s.env.organization == "" {
+		s.env.organization = DefaultOrganization
+	}
+	s.env.hosts = append([]*Host(nil), s.hosts...)
+
 	s.errLog = o.Log
 	if s.errLog == nil {
 		s.errLog = log.New(io.Discard, "", 0)

@@ -333,6 +333,7 @@ var opContract = map[string]struct {
 	wire.OpJobStatus:             {[]string{"ID"}, exchange.Job{}},
 	wire.OpJobClear:              {nil, wire.JobClearResult{}},
 	wire.OpReboot:                {nil, wire.RebootResult{}},
+	wire.OpDiscover:              {nil, wire.DiscoverResult{}},
 }
 
 var parenRE = regexp.MustCompile(`\([^()]*\)`)
@@ -517,6 +518,7 @@ func TestOperationFaultCodes(t *testing.T) {
 		wire.OpService:   {"not_found"},
 		wire.OpJobStart:  {"setup_running", "watermark", "refused"},
 		wire.OpJobStatus: {"not_found"},
+		wire.OpDiscover:  {"not_found", "unavailable"},
 	} {
 		body, _ := scripts.Body(op)
 		for _, code := range codes {
@@ -660,5 +662,67 @@ func TestJobInstallerCommands(t *testing.T) {
 		if !strings.Contains(c, "'"+action+"'") {
 			t.Errorf("job_start.ps1 does not handle %s", action)
 		}
+	}
+}
+
+// discover.ps1 reads the Exchange server objects the way wire.OpDiscover documents, and
+// spells roles as the probe does, in the probe's order.
+func TestDiscoverReadsActiveDirectory(t *testing.T) {
+	body, ok := scripts.Body(wire.OpDiscover)
+	if !ok {
+		t.Fatal("no discover.ps1")
+	}
+	c := code(body)
+	for _, want := range []string{
+		"New-Object System.DirectoryServices.DirectoryEntry('LDAP://RootDSE')",
+		"$rootDse.Properties['configurationNamingContext'].Value",
+		"$servicesDn = 'CN=Services,' + $configNC",
+		"$exchangeDn = 'CN=Microsoft Exchange,' + $servicesDn",
+		"'(objectClass=msExchOrganizationContainer)' 'OneLevel'",
+		"'(objectCategory=msExchExchangeServer)' 'Subtree'",
+		"if ($text -like 'ncacn_ip_tcp:*') {",
+		"$fqdn = $text.Substring(13).Trim()",
+		"if ($major -eq 8) { return '2007' }",
+		"if ($major -eq 6 -and $minor -eq 5) { return '2003' }",
+		"if ($major -eq 6 -and $minor -eq 0) { return '2000' }",
+		"if ($major -eq 5 -and $minor -eq 5) { return '5.5' }",
+		"if ($null -ne $legacyRole -and [int]$legacyRole -eq 1) { [void]$roles.Add('FrontEnd') } else { [void]$roles.Add('BackEnd') }",
+		"if ((Get-ExHResult $_.Exception) -eq $ExNoSuchObject) { Stop-ExOperation 'not_found' $notFound }",
+		"[System.Array]::Sort($keyArray, $itemArray, [System.StringComparer]::OrdinalIgnoreCase)",
+	} {
+		if !strings.Contains(c, want) {
+			t.Errorf("discover.ps1 lacks %q", want)
+		}
+	}
+	if n := len("ncacn_ip_tcp:"); n != 13 {
+		t.Errorf("the ncacn_ip_tcp: prefix is %d characters", n)
+	}
+	m := regexp.MustCompile(`\$ExNoSuchObject = (-?\d+)`).FindStringSubmatch(c)
+	if m == nil {
+		t.Fatal("discover.ps1 has no $ExNoSuchObject")
+	}
+	if v, err := strconv.ParseInt(m[1], 10, 32); err != nil || uint32(int32(v)) != 0x80072030 {
+		t.Errorf("$ExNoSuchObject = %s, want 0x80072030 as a signed 32-bit number", m[1])
+	}
+
+	// msExchCurrentServerRoles bits, and the order: the probe's $roleKeys order.
+	bits := regexp.MustCompile(`@\((\d+), '([A-Za-z]+)'\)`).FindAllStringSubmatch(c, -1)
+	var order []string
+	got := map[string]string{}
+	for _, b := range bits {
+		order = append(order, b[2])
+		got[b[1]] = b[2]
+	}
+	wantBits := map[string]string{"2": "Mailbox", "4": "ClientAccess", "16": "UnifiedMessaging", "32": "HubTransport", "64": "Edge"}
+	if !reflect.DeepEqual(got, wantBits) {
+		t.Errorf("role bits %v, want %v", got, wantBits)
+	}
+	probe, _ := scripts.Body(wire.OpProbe)
+	var probeOrder []string
+	for _, m := range regexp.MustCompile(`@\('[A-Za-z]+Role', '([A-Za-z]+)'\)`).FindAllStringSubmatch(code(probe), -1) {
+		probeOrder = append(probeOrder, m[1])
+	}
+	if !reflect.DeepEqual(order, probeOrder) {
+		t.Errorf("discover.ps1 lists roles in the order %v, probe.ps1 in %v", order, probeOrder)
 	}
 }

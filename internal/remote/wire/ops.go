@@ -60,6 +60,18 @@ const (
 	// OpReboot asks Windows to restart in a few seconds. No params; result RebootResult.
 	// The caller then waits until a probe answers with a newer boot time.
 	OpReboot = "reboot"
+
+	// OpDiscover lists the Exchange servers of the organisation as the server it runs on
+	// sees them in Active Directory: the Exchange server objects of the configuration
+	// partition, sorted by name ignoring case. No params; result DiscoverResult. Read-only:
+	// nothing on any server changes. A clustered mailbox server (2007) or Exchange Virtual
+	// Server (2000/2003) is one server object named after its network name, and its nodes
+	// have none: probe that name to learn the nodes (exchange.Facts.Cluster). (The
+	// simulator lists the fleet's servers, cluster nodes included.) Faults: "not_found"
+	// (Active Directory holds no Exchange organisation), "unavailable" (Active Directory
+	// cannot be read from there, e.g. WinRM passed no credentials for a second hop: name the
+	// servers explicitly instead).
+	OpDiscover = "discover"
 )
 
 // Service actions of OpService and customisation actions of OpCustomizations.
@@ -120,4 +132,33 @@ type JobClearResult struct {
 type RebootResult struct {
 	// BootTime is the boot time before the restart; a later probe shows a newer one.
 	BootTime time.Time `json:"boot_time"`
+}
+
+// DiscoverResult answers OpDiscover.
+type DiscoverResult struct {
+	// Organization is the Exchange organisation's name.
+	Organization string `json:"organization"`
+	// Servers are sorted by name, ignoring case; never nil.
+	Servers []DiscoveredServer `json:"servers"`
+}
+
+// DiscoveredServer is one Exchange server object of Active Directory.
+type DiscoveredServer struct {
+	// Name is the computer name as Exchange knows it (the server object's name; for a
+	// cluster, the CMS or EVS network name).
+	Name string `json:"name"`
+	// FQDN is the DNS name Exchange records for the server (its ncacn_ip_tcp network
+	// address); "" when Active Directory records none.
+	FQDN string `json:"fqdn"`
+	// Product is "5.5", "2000", "2003" or "2007", from the version Active Directory records
+	// (serialNumber, what AdminDisplayVersion shows); "" when none is recorded or it is
+	// another version (Exchange 2010 and later, which this provider does not service).
+	Product string `json:"product"`
+	// Roles are spelled as exchange.Facts.Roles: ClientAccess, HubTransport, Mailbox,
+	// UnifiedMessaging, Edge (2007, in this order); FrontEnd or BackEnd (2000/2003). Empty
+	// (never nil) when Active Directory does not say, always for Exchange 5.5.
+	Roles []string `json:"roles"`
+	// Site is the Active Directory site (2007) or routing group (2000/2003) of the server;
+	// "" when unknown.
+	Site string `json:"site"`
 }

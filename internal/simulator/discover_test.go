@@ -1,0 +1,225 @@
+package simulator
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/buildlevel/terraform-provider-exchange/internal/remote"
+	"github.com/buildlevel/terraform-provider-exchange/internal/remote/scripts"
+	"github.com/buildlevel/terraform-provider-exchange/internal/remote/wire"
+)
+
+// startDiscoverFleet starts the fleet d (as plain JSON values) and a client for it over HTTP.
+func startDiscoverFleet(t *testing.T, d map[string]any) (*Simulator, *remote.Client, context.Context) {
+	t.Helper()
+	raw, _ := json.Marshal(d)
+	fleet, err := ParseFleet(strings.NewReader(string(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim, err := Start(fleet, Options{DisableHTTPS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := sim.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	client, err := remote.New(remote.Config{Username: fleet.Credentials.Username, Password: fleet.Credentials.Password,
+		Port: sim.HTTPPort(), Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return sim, client, ctx
+}
+
+// TestEndToEndDiscover: the real client and the real discover.ps1 (the simulator accepts
+// nothing else) list the whole fixture fleet from any one of its servers.
+func TestEndToEndDiscover(t *testing.T) {
+	sim := startFixture(t, Options{DisableHTTPS: true})
+	fleet := sim.Fleet()
+	client, err := remote.New(remote.Config{Username: fleet.Credentials.Username, Password: fleet.Credentials.Password,
+		Port: sim.HTTPPort(), Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	// A live change shows: discovery reads each host as it is now.
+	sim.Host("EX04").Update(func(s *State) { s.FQDN = "ex04.branch.contoso.local" })
+
+	got, err := client.Discover(ctx, remote.Target{Server: "FE01", Address: sim.Addr("FE01")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Organization != "Contoso" {
+		t.Errorf("organization %q, want the default Contoso", got.Organization)
+	}
+	want := []wire.DiscoveredServer{
+		{Name: "BE01", FQDN: "be01.contoso.local", Product: "2003", Roles: []string{"BackEnd"}},
+		{Name: "BE02", FQDN: "be02.contoso.local", Product: "2003", Roles: []string{"BackEnd"}},
+		{Name: "EDGE01", FQDN: "edge01.contoso.local", Product: "2007", Roles: []string{"Edge"}},
+		{Name: "EX01", FQDN: "ex01.contoso.local", Product: "2007", Roles: []string{"ClientAccess", "HubTransport"}},
+		{Name: "EX02", FQDN: "ex02.contoso.local", Product: "2007", Roles: []string{"Mailbox"}},
+		{Name: "EX03", FQDN: "ex03.contoso.local", Product: "2007", Roles: []string{"Mailbox"}},
+		{Name: "EX04", FQDN: "ex04.branch.contoso.local", Product: "2007", Roles: []string{"UnifiedMessaging"}},
+		{Name: "EX2K01", FQDN: "ex2k01.contoso.local", Product: "2000", Roles: []string{"BackEnd"}},
+		// Active Directory records no role for Exchange 5.5.
+		{Name: "EX55", FQDN: "ex55.contoso.local", Product: "5.5", Roles: []string{}},
+		{Name: "FE01", FQDN: "fe01.contoso.local", Product: "2003", Roles: []string{"FrontEnd"}},
+	}
+	for i := range want {
+		want[i].Site = DefaultSite
+	}
+	if !equalJSON(t, got.Servers, want) {
+		t.Errorf("servers\n%s\nwant\n%s", mustJSON(t, got.Servers), mustJSON(t, want))
+	}
+
+	// The same answer from another server: the organisation, not the host, is listed.
+	other, err := client.Discover(ctx, remote.Target{Server: "EX55", Address: sim.Addr("EX55")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !equalJSON(t, other, got) {
+		t.Errorf("discover on EX55 = %s, on FE01 %s", mustJSON(t, other), mustJSON(t, got))
+	}
+
+	var entries []string
+	for _, e := range sim.Journal() {
+		entries = append(entries, e.Server+" "+e.Operation+" "+e.Outcome+" "+e.Detail)
+	}
+	if want := []string{"FE01 discover ok 10 servers in Contoso", "EX55 discover ok 10 servers in Contoso"}; !slices.Equal(entries, want) {
+		t.Errorf("journal %q, want %q", entries, want)
+	}
+}
+
+// A fleet's organization, site and ad_unreachable reach the provider; a server that cannot
+// read Active Directory answers "unavailable" and is still listed by the others.
+func TestEndToEndDiscoverFleetFields(t *testing.T) {
+	d := baseFleet()
+	d["organization"] = "Fabrikam Mail"
+	srv(d, 0)["site"] = "Branch-Site"
+	srv(d, 3)["site"] = "First Routing Group"
+	srv(d, 1)["site"] = ""
+	srv(d, 2)["ad_unreachable"] = true
+	srv(d, 0)["name"] = "ex01" // sorted ignoring case, spelled as the fleet spells it
+	sim, client, ctx := startDiscoverFleet(t, d)
+
+	got, err := client.Discover(ctx, remote.Target{Server: "EX02", Address: sim.Addr("EX02")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := wire.DiscoverResult{Organization: "Fabrikam Mail", Servers: []wire.DiscoveredServer{
+		{Name: "ex01", FQDN: "ex01.contoso.local", Product: "2007", Roles: []string{"ClientAccess", "HubTransport"}, Site: "Branch-Site"},
+		{Name: "EX02", FQDN: "ex02.contoso.local", Product: "2007", Roles: []string{"Mailbox"}, Site: ""},
+		{Name: "EX03", FQDN: "ex03.contoso.local", Product: "2007", Roles: []string{"Mailbox"}, Site: DefaultSite},
+		{Name: "FE01", FQDN: "fe01.contoso.local", Product: "2003", Roles: []string{"FrontEnd"}, Site: "First Routing Group"},
+	}}
+	if !equalJSON(t, got, want) {
+		t.Errorf("discover\n%s\nwant\n%s", mustJSON(t, got), mustJSON(t, want))
+	}
+
+	_, err = client.Discover(ctx, remote.Target{Server: "EX03", Address: sim.Addr("EX03")})
+	var fault *wire.Fault
+	if !errors.As(err, &fault) || fault.Code != "unavailable" {
+		t.Fatalf("discover on EX03: %v, want the unavailable fault", err)
+	}
+	for _, part := range []string{
+		"cannot read Active Directory from EX03 (reading CN=Services,CN=Configuration,DC=contoso,DC=local: ",
+		"no credentials for a second hop",
+		"name the servers explicitly (one resource or data source per server) instead of discovering them",
+	} {
+		if !strings.Contains(fault.Message, part) {
+			t.Errorf("fault message %q lacks %q", fault.Message, part)
+		}
+	}
+	var re *remote.Error
+	if !errors.As(err, &re) || re.Kind != remote.KindFault || re.Operation != wire.OpDiscover {
+		t.Errorf("error %v: want a fault of discover", err)
+	}
+
+	var entries []string
+	for _, e := range sim.Journal() {
+		entries = append(entries, e.Server+" "+e.Operation+" "+e.Outcome)
+	}
+	if want := []string{"EX02 discover ok", "EX03 discover fault:unavailable"}; !slices.Equal(entries, want) {
+		t.Errorf("journal %q, want %q", entries, want)
+	}
+}
+
+// The simulator's "unavailable" text is the one discover.ps1 writes: the same fixed parts.
+func TestDiscoverUnavailableMatchesTheScript(t *testing.T) {
+	body, ok := scripts.Body(wire.OpDiscover)
+	if !ok {
+		t.Fatal("no discover.ps1")
+	}
+	for _, part := range []string{
+		"Stop-ExOperation 'unavailable' ('cannot read Active Directory from ' + $computer + ' (' + $What + ': ' +",
+		"(Get-ExReason $Problem) + '). No domain controller answers, or the account the provider connects as ' +",
+		"'has no credentials for a second hop (WinRM with NTLM or Kerberos passes none on without CredSSP ' +",
+		"'or delegation): ' + $ExHint)",
+		"$ExHint = 'name the servers explicitly (one resource or data source per server) instead of discovering them'",
+		"$servicesDn = 'CN=Services,' + $configNC",
+		"Stop-ExUnavailable ('reading ' + $servicesDn) $_",
+	} {
+		if !strings.Contains(body, part) {
+			t.Errorf("discover.ps1 lacks %q", part)
+		}
+	}
+	h := newHost(Server{Name: "EX01", FQDN: "ex01.fabrikam.example", Product: "2007", ADUnreachable: true}, nil, time.Now())
+	_, fault := opDiscover(&Handler{host: h}, &call{})
+	if fault == nil {
+		t.Fatal("no fault")
+	}
+	want := "cannot read Active Directory from EX01 (reading CN=Services,CN=Configuration,DC=fabrikam,DC=example: " +
+		"An operations error occurred. (0x80072020) "
+	if !strings.HasPrefix(fault.Message, want) {
+		t.Errorf("message %q, want it to start %q", fault.Message, want)
+	}
+	if tail := "). No domain controller answers, or the account the provider connects as has no credentials for a second hop " +
+		"(WinRM with NTLM or Kerberos passes none on without CredSSP or delegation): " +
+		"name the servers explicitly (one resource or data source per server) instead of discovering them"; !strings.HasSuffix(fault.Message, tail) {
+		t.Errorf("message %q, want it to end %q", fault.Message, tail)
+	}
+}
+
+// A host made outside Start discovers itself alone, in the default organisation.
+func TestDiscoverStandaloneHost(t *testing.T) {
+	h := newHost(Server{Name: "EX09", FQDN: "ex09", Product: "2007", Roles: []string{"Mailbox"}, Site: "S1"}, nil, time.Now())
+	c := &call{}
+	res, fault := opDiscover(&Handler{host: h}, c)
+	if fault != nil {
+		t.Fatal(fault)
+	}
+	want := wire.DiscoverResult{Organization: DefaultOrganization, Servers: []wire.DiscoveredServer{
+		{Name: "EX09", FQDN: "ex09", Product: "2007", Roles: []string{"Mailbox"}, Site: "S1"}}}
+	if !equalJSON(t, res, want) {
+		t.Errorf("%s, want %s", mustJSON(t, res), mustJSON(t, want))
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// equalJSON compares as the wire does, so [] and null differ.
+func equalJSON(t *testing.T, a, b any) bool {
+	t.Helper()
+	return mustJSON(t, a) == mustJSON(t, b)
+}
