@@ -19,7 +19,7 @@ import (
 
 // providerData is what Configure hands to every resource and data source.
 type providerData struct {
-	client   *remote.Client
+	client   addressBook
 	probes   *probeCache
 	registry *planRegistry
 	// lockOwner names this provider on the servers it services; pollInterval is how often
@@ -29,6 +29,7 @@ type providerData struct {
 
 	applyMu  sync.Mutex
 	applying map[string]*sync.Mutex
+	targets  map[string]remote.Target // where organisation servers were reached
 }
 
 // probeCache holds one probe per server for the life of the provider process, which is one
@@ -107,8 +108,8 @@ func remoteDiagnostic(t remote.Target, err error) diag.Diagnostic {
 		switch fault.Code {
 		case "wrong_server":
 			return diag.NewErrorDiagnostic(fmt.Sprintf("Address of server %s answers as another server", t.Server),
-				fmt.Sprintf("%s. Check address (%q) for server %q: it must reach that server, or leave address unset to connect by name.",
-					fault.Message, t.Address, t.Server))
+				fmt.Sprintf("%s. Check the address of server %q (the resource's address, or the provider's addresses map): it must reach that server.",
+					fault.Message, t.Server))
 		case "not_exchange":
 			return diag.NewErrorDiagnostic(fmt.Sprintf("Server %s has no Exchange installed", t.Server),
 				fault.Message+". Check that server names an Exchange server.")

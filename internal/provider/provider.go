@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
@@ -46,6 +47,15 @@ type providerModel struct {
 	Timeout               types.String `tfsdk:"timeout"`
 	MaxConnectionsPerHost types.Int64  `tfsdk:"max_connections_per_host"`
 	PollInterval          types.String `tfsdk:"poll_interval"`
+	Addresses             types.Map    `tfsdk:"addresses"`
+}
+
+func (m providerModel) addresses(ctx context.Context, diags *diag.Diagnostics) map[string]string {
+	out := map[string]string{}
+	if !m.Addresses.IsNull() && !m.Addresses.IsUnknown() {
+		diags.Append(m.Addresses.ElementsAs(ctx, &out, false)...)
+	}
+	return out
 }
 
 // Defaults, and the environment variables that stand in for unset attributes.
@@ -113,6 +123,13 @@ func (p *exchangeProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 					"Env: `EXCHANGE_MAX_CONNECTIONS_PER_HOST`.",
 				Validators: []validator.Int64{int64validator.Between(1, 4)},
 			},
+			"addresses": schema.MapAttribute{
+				Optional:    true,
+				ElementType: types.StringType,
+				MarkdownDescription: "Where to reach servers whose names do not resolve from where Terraform runs: server " +
+					"name => host name or IP address. Used by every resource and data source that names the server " +
+					"without an `address` of its own, and for servers `exchange_organization` discovers.",
+			},
 			"poll_interval": schema.StringAttribute{
 				Optional: true,
 				MarkdownDescription: "How often an apply checks a running installer or a rebooting server, as a Go duration. " +
@@ -147,7 +164,11 @@ func (p *exchangeProvider) Configure(ctx context.Context, req provider.Configure
 		resp.Diagnostics.AddError("Invalid WinRM settings", err.Error())
 		return
 	}
-	data := &providerData{client: client, probes: newProbeCache(client), registry: newPlanRegistry(),
+	book := addressBook{client: client, addresses: map[string]string{}}
+	for name, addr := range m.addresses(ctx, &resp.Diagnostics) {
+		book.addresses[strings.ToLower(name)] = addr
+	}
+	data := &providerData{client: book, probes: newProbeCache(book), registry: newPlanRegistry(),
 		lockOwner: lockOwner(), pollInterval: pollInterval}
 	resp.DataSourceData = data
 	resp.ResourceData = data
@@ -251,6 +272,7 @@ func (p *exchangeProvider) Resources(context.Context) []func() resource.Resource
 		newServicePackResource,
 		newUpdateRollupResource,
 		newInterimUpdateResource,
+		newOrganizationUpgradeResource,
 	}
 }
 
@@ -258,5 +280,6 @@ func (p *exchangeProvider) DataSources(context.Context) []func() datasource.Data
 	return []func() datasource.DataSource{
 		newServerDataSource,
 		newBuildDataSource,
+		newOrganizationDataSource,
 	}
 }

@@ -27,7 +27,11 @@ func TestAccServerDataSource(t *testing.T) {
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testProviders,
 		Steps: []resource.TestStep{{
-			Config: providerConfig(sim, "") + `
+			Config: providerConfig(sim, `addresses = { MBX7B = "127.0.41.2" }`) + `
+# No address: the provider's addresses map says where MBX7B is.
+data "exchange_server" "mbx_b" {
+  server = "MBX7B"
+}
 data "exchange_server" "mbx" {
   server  = "MBX7A"
   address = "127.0.41.1"
@@ -42,6 +46,7 @@ data "exchange_server" "odd" {
 }
 `,
 			Check: resource.ComposeAggregateTestCheckFunc(
+				resource.TestCheckResourceAttr("data.exchange_server.mbx_b", "cluster.active", "true"),
 				resource.TestCheckResourceAttr("data.exchange_server.mbx", "product", "2007"),
 				resource.TestCheckResourceAttr("data.exchange_server.mbx", "build", "8.1.393.1"),
 				resource.TestCheckResourceAttr("data.exchange_server.mbx", "level", "Exchange 2007 SP1 Update Rollup 9"),

@@ -147,6 +147,10 @@ func (r *servicePackResource) ModifyPlan(ctx context.Context, req resource.Modif
 				"so Terraform plans and applies it after the service pack.")
 		return
 	}
+	r.data.checkOrder(ctx, t, facts, p, false, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
 	applyPlanToModel(ctx, &m.servicingModel, &state.servicingModel, p, &resp.Diagnostics)
 	m.LiveServicePack = live(p, state.LiveServicePack, liveServicePack(facts), types.Int64Unknown())
 	m.LiveLevel = live(p, state.LiveLevel, liveServicePackName(facts), types.StringUnknown())

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -272,24 +273,27 @@ func describeStepModels(steps []stepModel) string {
 	return b.String()
 }
 
-// planRegistry remembers, within one Terraform run, the service pack planned for each
-// server, so an update rollup that references the service pack resource (and so is planned
-// after it) plans against the server as it will be, and a rollup planned before a service
-// pack on the same server is caught.
+// planRegistry remembers, within one Terraform run, what is planned for each server: so an
+// update rollup that references the service pack resource of its server (and so is
+// planned after it) plans against the server as the service pack leaves it, a rollup
+// planned before a service pack on the same server is caught, and the order guard knows
+// which servers this run upgrades before the one being planned.
 type planRegistry struct {
 	mu           sync.Mutex
 	servicePacks map[string]exchange.Plan
 	rollups      map[string]bool
+	reaches      map[string][]exchange.Level // levels plans of this run bring each server to
 }
 
 func newPlanRegistry() *planRegistry {
-	return &planRegistry{servicePacks: map[string]exchange.Plan{}, rollups: map[string]bool{}}
+	return &planRegistry{servicePacks: map[string]exchange.Plan{}, rollups: map[string]bool{}, reaches: map[string][]exchange.Level{}}
 }
 
 func (r *planRegistry) addServicePack(server string, p exchange.Plan) (rollupPlannedFirst bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.servicePacks[strings.ToLower(server)] = p
+	r.reachLocked(server, p)
 	return r.rollups[strings.ToLower(server)]
 }
 
@@ -299,6 +303,35 @@ func (r *planRegistry) addRollup(server string) (exchange.Plan, bool) {
 	r.rollups[strings.ToLower(server)] = true
 	p, ok := r.servicePacks[strings.ToLower(server)]
 	return p, ok
+}
+
+// reach records the level a plan of this run brings a server to.
+func (r *planRegistry) reach(server string, p exchange.Plan) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.reachLocked(server, p)
+}
+
+func (r *planRegistry) reachLocked(server string, p exchange.Plan) {
+	if !p.Empty() && p.Target.Level.Product != "" {
+		key := strings.ToLower(server)
+		r.reaches[key] = append(r.reaches[key], p.Target.Level)
+	}
+}
+
+// plannedTo reports whether a plan of this run (made before now) brings server to t, a
+// concrete level (a "latest" target is resolved by the caller).
+func (r *planRegistry) plannedTo(server string, t exchange.Target) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	want := [3]int{t.ServicePack, t.UpdateRollup, t.ReRelease}
+	for _, l := range r.reaches[strings.ToLower(server)] {
+		got := [3]int{l.ServicePack, l.UpdateRollup, l.ReRelease}
+		if l.Product == t.Product && slices.Compare(got[:], want[:]) >= 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // executorOptions are how the provider runs plans on servers.

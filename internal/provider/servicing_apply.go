@@ -44,6 +44,11 @@ func (d *providerData) applySteps(ctx context.Context, t remote.Target, planned 
 	if plan.Empty() {
 		return facts, true
 	}
+	// The order across servers again, against what the servers run now.
+	d.checkOrder(ctx, t, facts, plan, true, diags)
+	if diags.HasError() {
+		return facts, false
+	}
 	_, err = servicing.Apply(ctx, d.client, t, plan, d.executorOptions(ctx, t.Server))
 	// Whatever happened, the server is not what the cache says any more.
 	d.probes.Forget(t)

@@ -177,6 +177,11 @@ func (r *updateRollupResource) ModifyPlan(ctx context.Context, req resource.Modi
 		refusalDiagnostics(err, &resp.Diagnostics)
 		return
 	}
+	r.data.checkOrder(ctx, t, facts, p, false, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	r.data.registry.reach(t.Server, p)
 	applyPlanToModel(ctx, &m.servicingModel, &state.servicingModel, p, &resp.Diagnostics)
 	build, level := liveBuild(facts)
 	m.LiveRollup = live(p, state.LiveRollup, liveRollup(facts), types.StringUnknown())

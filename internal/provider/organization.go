@@ -1,0 +1,181 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/buildlevel/terraform-provider-exchange/internal/exchange"
+	"github.com/buildlevel/terraform-provider-exchange/internal/remote"
+	"github.com/buildlevel/terraform-provider-exchange/internal/remote/wire"
+)
+
+// The organisation: its servers (listed, or discovered through one server), their facts
+// (probed concurrently, each once per run through the probe cache) and the order in which
+// they must be serviced (exchange.Order, domain.md §4).
+
+// defaultProbeParallelism bounds concurrent probes of a fleet: Terraform's own parallelism
+// (10) does not apply inside one data source.
+const defaultProbeParallelism = 16
+
+// discover lists the organisation's servers as the given server sees them in AD.
+func (d *providerData) discover(ctx context.Context, through remote.Target) ([]remote.Target, error) {
+	var res wire.DiscoverResult
+	if err := d.client.Run(ctx, through, wire.OpDiscover, nil, &res); err != nil {
+		return nil, err
+	}
+	targets := make([]remote.Target, 0, len(res.Servers))
+	for _, s := range res.Servers {
+		// An explicit address only for the server discovery went through; the others are
+		// reached by the provider's addresses map, else by name.
+		t := remote.Target{Server: s.Name}
+		if strings.EqualFold(s.Name, through.Server) {
+			t.Address = through.Address
+		}
+		targets = append(targets, t)
+	}
+	return targets, nil
+}
+
+// probeAll reads every server concurrently; the errors name each server that failed.
+func (d *providerData) probeAll(ctx context.Context, targets []remote.Target, parallelism int) ([]exchange.Facts, error) {
+	if parallelism < 1 {
+		parallelism = defaultProbeParallelism
+	}
+	facts := make([]exchange.Facts, len(targets))
+	errs := make([]error, len(targets))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(parallelism)
+	for i, t := range targets {
+		g.Go(func() error {
+			facts[i], errs[i] = d.probes.Facts(gctx, t)
+			return nil // every server is tried; failures are reported together
+		})
+	}
+	_ = g.Wait()
+	var msgs []string
+	for i, err := range errs {
+		if err != nil {
+			msgs = append(msgs, fmt.Sprintf("%s: %v", targets[i].Server, err))
+		}
+	}
+	if len(msgs) > 0 {
+		return facts, fmt.Errorf("%d of %d servers could not be read:\n%s", len(msgs), len(targets), strings.Join(msgs, "\n"))
+	}
+	return facts, nil
+}
+
+// targetFor finds the organisation target of a product.
+func targetFor(targets []exchange.Target, product string) (exchange.Target, bool) {
+	for _, t := range targets {
+		if t.Product == product {
+			return t, true
+		}
+	}
+	return exchange.Target{}, false
+}
+
+// predecessorGuard checks, for a servicing resource, that the servers which must be
+// serviced before this one (domain.md §4) are at the target already, or are planned to
+// reach it earlier in this run. It returns the names of those that are not, with their
+// levels. Discovery goes through the server itself (Active Directory lists the
+// organisation); a server whose organisation cannot be read gets a warning, not a refusal.
+func (d *providerData) predecessorGuard(ctx context.Context, t remote.Target, self exchange.Facts, target exchange.Target, atApply bool) (behind []string, warning string) {
+	org, err := d.discover(ctx, t)
+	if err != nil {
+		return nil, fmt.Sprintf("the order across servers (domain.md §4) was not checked: the organisation could not be read through %s (%v); "+
+			"make sure the servers that come before it (internet-facing CAS, CAS, Hub Transport, Mailbox, UM; front-ends before back-ends) are serviced first", t.Server, err)
+	}
+	facts, err := d.probeAll(ctx, org, 0)
+	if err != nil {
+		return nil, fmt.Sprintf("the order across servers was not checked: %v", err)
+	}
+	byName := map[string]exchange.Facts{}
+	for _, f := range facts {
+		byName[strings.ToLower(f.Server)] = f
+	}
+	byName[strings.ToLower(self.Server)] = self
+	all := make([]exchange.Facts, 0, len(byName))
+	for _, f := range byName {
+		all = append(all, f)
+	}
+	type predecessor struct {
+		name   string
+		target exchange.Target
+	}
+	var preds []predecessor
+	for _, name := range exchange.PredecessorsOf(self.Server, all) {
+		preds = append(preds, predecessor{name, target})
+	}
+	// Every Exchange 2003 server at SP2 before any Exchange 2007 server goes to SP1 [004].
+	if exchange.Requires2003SP2(target) {
+		below, _ := exchange.Exchange2003BelowSP2(all, exchange.DefaultCatalog())
+		for _, name := range below {
+			preds = append(preds, predecessor{name, exchange.Target{Product: "2003", ServicePack: 2}})
+		}
+	}
+	for _, pr := range preds {
+		name, pt := pr.name, pr.target
+		f := byName[strings.ToLower(name)]
+		ok, err := exchange.Reached(f, pt, exchange.DefaultCatalog())
+		if err != nil || ok {
+			continue
+		}
+		if !atApply && d.registry.plannedTo(name, pt) {
+			continue // upgraded earlier in this apply
+		}
+		level, _, _ := levelOf(f.Build, exchange.DefaultCatalog())
+		behind = append(behind, fmt.Sprintf("%s (%s)", name, level.ValueString()))
+	}
+	sort.Strings(behind)
+	return behind, ""
+}
+
+// installs reports whether a plan installs or removes something (a clean-up plan after an
+// interrupted apply does not, and is not held up by the order across servers).
+func installs(p exchange.Plan) bool {
+	for _, s := range p.Steps {
+		switch s.Action {
+		case exchange.ActionInstallServicePack, exchange.ActionInstallUpdateRollup, exchange.ActionUninstallUpdateRollup,
+			exchange.ActionInstallInterimUpdate, exchange.ActionRemoveInterimUpdate:
+			return true
+		}
+	}
+	return false
+}
+
+// levelTarget is the organisation target a plan reaches.
+func levelTarget(p exchange.Plan) exchange.Target {
+	l := p.Target.Level
+	return exchange.Target{Product: l.Product, ServicePack: l.ServicePack, UpdateRollup: l.UpdateRollup, ReRelease: l.ReRelease}
+}
+
+// checkOrder refuses a plan that would service a server before the servers that must come
+// first (domain.md §4), naming them; at apply only their live levels count.
+func (d *providerData) checkOrder(ctx context.Context, t remote.Target, self exchange.Facts, p exchange.Plan, atApply bool, diags *diag.Diagnostics) {
+	if !installs(p) || p.Target.Level.Product == "" {
+		return
+	}
+	behind, warning := d.predecessorGuard(ctx, t, self, levelTarget(p), atApply)
+	if warning != "" {
+		diags.AddWarning(fmt.Sprintf("Server %s: order across servers not checked", t.Server), warning)
+	}
+	if len(behind) == 0 {
+		return
+	}
+	when := "are not at it and are not upgraded earlier in this apply"
+	if atApply {
+		when = "are not at it yet"
+	}
+	diags.AddAttributeError(path.Root("server"),
+		fmt.Sprintf("Server %s must wait: servers that come before it %s", t.Server, "are below "+p.Target.Level.String()),
+		fmt.Sprintf("By the order across servers (internet-facing Client Access, other Client Access, Hub Transport, Mailbox, "+
+			"Unified Messaging; front-ends before back-ends; Exchange 2003 at SP2 before Exchange 2007 SP1), these servers "+
+			"come before %s and %s: %s. Upgrade them first: use exchange_organization_upgrade, or make this resource "+
+			"depend on theirs (depends_on) so they are planned and applied earlier.", t.Server, when, strings.Join(behind, ", ")))
+}

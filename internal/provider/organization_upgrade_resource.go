@@ -1,0 +1,525 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/resourcevalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/int64default"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/buildlevel/terraform-provider-exchange/internal/exchange"
+	"github.com/buildlevel/terraform-provider-exchange/internal/servicing"
+)
+
+func newOrganizationUpgradeResource() resource.Resource { return &organizationUpgradeResource{} }
+
+// organizationUpgradeResource services a whole organisation in the order of domain.md §4:
+// one resource, so that the order is the provider's to keep (not hand-written depends_on
+// between for_each instances), servers of one wave run in parallel, and a failure stops
+// the later waves with one report of what was done, what failed and what was not started.
+type organizationUpgradeResource struct {
+	data *providerData
+}
+
+var _ resource.ResourceWithModifyPlan = (*organizationUpgradeResource)(nil)
+
+type orgTargetModel struct {
+	Product            types.String `tfsdk:"product"`
+	ServicePack        types.Int64  `tfsdk:"service_pack"`
+	UpdateRollup       types.String `tfsdk:"update_rollup"`
+	MediaPath          types.String `tfsdk:"media_path"`
+	PackagePath        types.String `tfsdk:"package_path"`
+	UMLanguagePackPath types.String `tfsdk:"um_language_pack_path"`
+	KB                 types.String `tfsdk:"kb"`
+}
+
+type orgStepModel struct {
+	Wave        int64             `tfsdk:"wave"`
+	Action      string            `tfsdk:"action"`
+	Server      string            `tfsdk:"server"`
+	Description string            `tfsdk:"description"`
+	Downtime    bool              `tfsdk:"downtime"`
+	Reboot      bool              `tfsdk:"reboot"`
+	Params      map[string]string `tfsdk:"params"`
+}
+
+var orgStepType = types.ObjectType{AttrTypes: map[string]attr.Type{
+	"wave": types.Int64Type, "action": types.StringType, "server": types.StringType, "description": types.StringType,
+	"downtime": types.BoolType, "reboot": types.BoolType, "params": types.MapType{ElemType: types.StringType},
+}}
+
+var waveType = types.ObjectType{AttrTypes: map[string]attr.Type{
+	"index": types.Int64Type, "name": types.StringType, "reason": types.StringType,
+	"servers": types.ListType{ElemType: types.StringType},
+}}
+
+type organizationUpgradeModel struct {
+	ID                        types.String     `tfsdk:"id"`
+	DiscoverThrough           *serverRefModel  `tfsdk:"discover_through"`
+	Servers                   []serverRefModel `tfsdk:"servers"`
+	Targets                   []orgTargetModel `tfsdk:"targets"`
+	Parallelism               types.Int64      `tfsdk:"parallelism"`
+	RemoveInterimUpdates      types.List       `tfsdk:"remove_interim_updates"`
+	StopServices              types.List       `tfsdk:"stop_services"`
+	RevocationCheck           types.String     `tfsdk:"revocation_check"`
+	PreserveOWACustomizations types.Bool       `tfsdk:"preserve_owa_customizations"`
+	Backup                    *backupModel     `tfsdk:"backup"`
+	Waves                     types.List       `tfsdk:"waves"`
+	PlannedSteps              types.List       `tfsdk:"planned_steps"`
+	Warnings                  types.List       `tfsdk:"warnings"`
+	Timeouts                  timeouts.Value   `tfsdk:"timeouts"`
+}
+
+func (r *organizationUpgradeResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_organization_upgrade"
+}
+
+func (r *organizationUpgradeResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.data = configuredData(req.ProviderData, &resp.Diagnostics)
+}
+
+func (r *organizationUpgradeResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	ref := map[string]schema.Attribute{
+		"server":  schema.StringAttribute{Required: true, MarkdownDescription: "The server's name, as Exchange knows it."},
+		"address": schema.StringAttribute{Optional: true, MarkdownDescription: "Where to connect; default: the provider's `addresses`, else `server`."},
+	}
+	str := func(desc string) schema.StringAttribute {
+		return schema.StringAttribute{Optional: true, MarkdownDescription: desc, Validators: []validator.String{stringvalidator.LengthAtLeast(1)}}
+	}
+	computedStr := func(desc string) schema.StringAttribute {
+		return schema.StringAttribute{Computed: true, MarkdownDescription: desc}
+	}
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Services a whole Exchange organisation to target levels in the order the servers must be serviced " +
+			"(see `exchange_organization`): the plan shows the waves and every server's steps; the apply runs the waves in order, " +
+			"the servers of one wave in parallel up to `parallelism`, and a failure stops the later waves with a report of which " +
+			"servers were done, which failed and which were not started. Clustered servers are not serviced here.",
+		Attributes: map[string]schema.Attribute{
+			"id": computedStr("The organisation's servers, joined."),
+			"discover_through": schema.SingleNestedAttribute{Optional: true, Attributes: ref,
+				MarkdownDescription: "A server through which to discover the organisation's servers in Active Directory."},
+			"servers": schema.ListNestedAttribute{Optional: true, NestedObject: schema.NestedAttributeObject{Attributes: ref},
+				MarkdownDescription: "The servers, when not discovered.", Validators: []validator.List{listvalidator.SizeAtLeast(1)}},
+			"targets": schema.ListNestedAttribute{Required: true, Validators: []validator.List{listvalidator.SizeAtLeast(1)},
+				MarkdownDescription: "The level each product must reach, with the media and packages to get there.",
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"product": schema.StringAttribute{Required: true, MarkdownDescription: "`5.5`, `2000`, `2003` or `2007`.",
+						Validators: []validator.String{stringvalidator.OneOf(exchange.Products...)}},
+					"service_pack": schema.Int64Attribute{Required: true, MarkdownDescription: "Service pack level (0 = RTM).",
+						Validators: []validator.Int64{int64validator.Between(0, 4)}},
+					"update_rollup": schema.StringAttribute{Optional: true,
+						MarkdownDescription: "Exchange 2007: `latest`, a rollup (`9`, `8-v3`) or `0` (default): installed after the service pack.",
+						Validators:          []validator.String{rollupValidator{}}},
+					"media_path":            str("Service pack setup media, as `exchange_service_pack.media_path`, reachable from every server."),
+					"package_path":          str("Update rollup package, as `exchange_update_rollup.package_path`."),
+					"um_language_pack_path": str("UM language packs for the new service pack."),
+					"kb":                    str("The rollup's KB where the catalog does not state it."),
+				}}},
+			"parallelism": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(1),
+				MarkdownDescription: "How many servers of one wave are serviced at once. Default 1.",
+				Validators:          []validator.Int64{int64validator.Between(1, 64)}},
+			"remove_interim_updates": schema.ListAttribute{Optional: true, ElementType: types.StringType,
+				MarkdownDescription: "Interim updates (KBs) this change may remove, on any server.",
+				Validators:          []validator.List{listvalidator.ValueStringsAre(kbValidator())}},
+			"stop_services": schema.ListAttribute{Optional: true, ElementType: types.StringType,
+				MarkdownDescription: "Third-party services to stop and restart on each server; default: every running one each server reports."},
+			"revocation_check": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(exchange.RevocationAuto),
+				MarkdownDescription: "As `exchange_service_pack.revocation_check`.",
+				Validators:          []validator.String{stringvalidator.OneOf(exchange.RevocationAuto, exchange.RevocationAlways, exchange.RevocationNever)}},
+			"preserve_owa_customizations": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
+				MarkdownDescription: "As `exchange_service_pack.preserve_owa_customizations`."},
+			"waves": schema.ListNestedAttribute{Computed: true, MarkdownDescription: "The waves of the planned change, in order.",
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"index":   schema.Int64Attribute{Computed: true, MarkdownDescription: "1-based position."},
+					"name":    computedStr("What the wave is."),
+					"reason":  computedStr("Why it is where it is."),
+					"servers": schema.ListAttribute{Computed: true, ElementType: types.StringType, MarkdownDescription: "Its servers."},
+				}}},
+			"planned_steps": schema.ListNestedAttribute{Computed: true,
+				MarkdownDescription: "Every server's steps, wave by wave (as `exchange_service_pack.planned_steps`, with the `wave`).",
+				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+					"wave":        schema.Int64Attribute{Computed: true, MarkdownDescription: "The wave of the step's server."},
+					"action":      computedStr("Machine-readable action."),
+					"server":      computedStr("The server the step touches."),
+					"description": computedStr("What the step does."),
+					"downtime":    schema.BoolAttribute{Computed: true, MarkdownDescription: "The step interrupts Exchange service."},
+					"reboot":      schema.BoolAttribute{Computed: true, MarkdownDescription: "The step restarts (or may restart) the server."},
+					"params":      schema.MapAttribute{Computed: true, ElementType: types.StringType, MarkdownDescription: "Parameters."},
+				}}},
+			"warnings": schema.ListAttribute{Computed: true, ElementType: types.StringType, MarkdownDescription: "Advisories of the planned change."},
+		},
+		Blocks: map[string]schema.Block{"backup": backupBlock(), "timeouts": timeoutsBlock(ctx)},
+	}
+}
+
+func (r *organizationUpgradeResource) ConfigValidators(context.Context) []resource.ConfigValidator {
+	return []resource.ConfigValidator{resourcevalidator.ExactlyOneOf(path.MatchRoot("discover_through"), path.MatchRoot("servers"))}
+}
+
+// serverPlan is what one server gets: a service pack plan, then a rollup plan.
+type serverPlan struct {
+	wave   int
+	server string
+	plans  []exchange.Plan
+}
+
+// orgPlan is the whole organisation's plan.
+type orgPlan struct {
+	ordering exchange.Ordering
+	servers  []serverPlan // in wave order
+	warnings []string
+}
+
+func (o orgPlan) steps() []orgStepModel {
+	out := []orgStepModel{}
+	for _, sp := range o.servers {
+		for _, p := range sp.plans {
+			for _, s := range p.Steps {
+				params := s.Params
+				if params == nil {
+					params = map[string]string{}
+				}
+				out = append(out, orgStepModel{Wave: int64(sp.wave), Action: s.Action, Server: s.Server,
+					Description: s.Description, Downtime: s.Downtime, Reboot: s.Reboot, Params: params})
+			}
+		}
+	}
+	return out
+}
+
+// plan reads the organisation and plans every server below its target, wave by wave.
+func (r *organizationUpgradeResource) plan(ctx context.Context, m *organizationUpgradeModel, diags *diag.Diagnostics) (orgPlan, bool) {
+	var o orgPlan
+	facts, ok := r.data.organizationFacts(ctx, m.DiscoverThrough, m.Servers, 0, diags)
+	if !ok {
+		return o, false
+	}
+	var tms []targetModel
+	for _, t := range m.Targets {
+		tms = append(tms, targetModel{Product: t.Product, ServicePack: t.ServicePack, UpdateRollup: t.UpdateRollup})
+	}
+	targets, ok := organizationTargets(tms, diags)
+	if !ok {
+		return o, false
+	}
+	ordering, err := exchange.Order(facts, targets, exchange.DefaultCatalog())
+	if err != nil {
+		diags.AddAttributeError(path.Root("targets"), "Cannot order the organisation", err.Error())
+		return o, false
+	}
+	o.ordering = ordering
+	byName := map[string]exchange.Facts{}
+	for _, f := range facts {
+		byName[strings.ToLower(f.Server)] = f
+	}
+	opts := exchange.Options{
+		Backup:                    m.Backup.policy(),
+		RevocationCheck:           m.RevocationCheck.ValueString(),
+		PreserveOWACustomizations: m.PreserveOWACustomizations.IsNull() || m.PreserveOWACustomizations.ValueBool(),
+		Now:                       time.Now().UTC(),
+	}
+	if !m.RemoveInterimUpdates.IsNull() {
+		diags.Append(m.RemoveInterimUpdates.ElementsAs(ctx, &opts.RemoveInterimUpdates, false)...)
+	}
+	if !m.StopServices.IsNull() {
+		opts.StopServices = []string{}
+		diags.Append(m.StopServices.ElementsAs(ctx, &opts.StopServices, false)...)
+	}
+	var refusals exchange.Refusals
+	for _, w := range ordering.Waves {
+		for _, name := range w.Servers {
+			f := byName[strings.ToLower(name)]
+			sp := serverPlan{wave: w.Index, server: f.Server}
+			tm := orgTargetFor(m.Targets, f.Product)
+			spPlan, err := exchange.PlanServicePack(f, exchange.ServicePackRequest{Server: f.Server,
+				ServicePack: int(tm.ServicePack.ValueInt64()), MediaPath: tm.MediaPath.ValueString(),
+				UMLanguagePackPath: tm.UMLanguagePackPath.ValueString(), Options: opts}, exchange.DefaultCatalog())
+			if err != nil {
+				refusals = appendRefusals(refusals, err)
+				continue
+			}
+			if !spPlan.Empty() {
+				sp.plans = append(sp.plans, spPlan)
+			}
+			if ru := tm.UpdateRollup.ValueString(); ru != "" && ru != "0" && f.Product == "2007" {
+				req := exchange.UpdateRollupRequest{Server: f.Server, ServicePack: int(tm.ServicePack.ValueInt64()),
+					PackagePath: tm.PackagePath.ValueString(), KB: tm.KB.ValueString(), Options: opts}
+				if strings.EqualFold(ru, latest) {
+					req.Latest = true
+				} else {
+					req.Rollup, req.ReRelease, _ = exchange.ParseRollup(ru) // validated
+				}
+				ruPlan, err := exchange.PlanUpdateRollup(spPlan.After, req, exchange.DefaultCatalog())
+				if err != nil {
+					refusals = appendRefusals(refusals, err)
+					continue
+				}
+				if !ruPlan.Empty() {
+					sp.plans = append(sp.plans, ruPlan)
+				}
+			}
+			for _, p := range sp.plans {
+				for _, w := range p.Warnings {
+					o.warnings = append(o.warnings, f.Server+": "+w)
+				}
+			}
+			if len(sp.plans) > 0 {
+				o.servers = append(o.servers, sp)
+			}
+		}
+	}
+	if len(refusals) > 0 {
+		refusalDiagnostics(refusals, diags)
+		return o, false
+	}
+	return o, !diags.HasError()
+}
+
+func orgTargetFor(ts []orgTargetModel, product string) orgTargetModel {
+	for _, t := range ts {
+		if t.Product.ValueString() == product {
+			return t
+		}
+	}
+	return orgTargetModel{}
+}
+
+func appendRefusals(rs exchange.Refusals, err error) exchange.Refusals {
+	switch e := err.(type) {
+	case exchange.Refusals:
+		return append(rs, e...)
+	case exchange.Refusal:
+		return append(rs, e)
+	}
+	return append(rs, exchange.Refusal{Problem: err.Error()})
+}
+
+func (r *organizationUpgradeResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if r.data == nil || req.Plan.Raw.IsNull() {
+		if req.Plan.Raw.IsNull() {
+			resp.Diagnostics.AddWarning("The servers stay at their levels",
+				"Destroying an exchange_organization_upgrade resource only removes it from Terraform: service packs cannot be "+
+					"uninstalled, and rollups installed by the organisation upgrade stay.")
+		}
+		return
+	}
+	var m, state organizationUpgradeModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
+	if !req.State.Raw.IsNull() {
+		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	o, ok := r.plan(ctx, &m, &resp.Diagnostics)
+	if !ok {
+		return
+	}
+	m.ID = types.StringValue(orgID(o.ordering))
+	for _, w := range o.warnings {
+		resp.Diagnostics.AddWarning(w, "")
+	}
+	steps := o.steps()
+	if len(steps) == 0 && !state.PlannedSteps.IsNull() && !state.PlannedSteps.IsUnknown() {
+		// At the targets: keep the last apply's record, so no change is planned.
+		m.PlannedSteps, m.Waves, m.Warnings = state.PlannedSteps, state.Waves, state.Warnings
+	} else {
+		var d diag.Diagnostics
+		m.PlannedSteps, d = types.ListValueFrom(ctx, orgStepType, steps)
+		resp.Diagnostics.Append(d...)
+		m.Waves = wavesValue(ctx, o, &resp.Diagnostics)
+		m.Warnings = stringsValue(ctx, o.warnings, &resp.Diagnostics)
+	}
+	resp.Diagnostics.Append(resp.Plan.Set(ctx, &m)...)
+}
+
+func orgID(o exchange.Ordering) string {
+	var names []string
+	for _, w := range o.Waves {
+		names = append(names, w.Servers...)
+	}
+	names = append(names, o.UpToDate...)
+	for n := range o.Unplanned {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ",")
+}
+
+// wavesValue lists the waves that have work.
+func wavesValue(ctx context.Context, o orgPlan, diags *diag.Diagnostics) types.List {
+	busy := map[int]bool{}
+	for _, s := range o.servers {
+		busy[s.wave] = true
+	}
+	out := []waveModel{}
+	for _, w := range o.ordering.Waves {
+		if busy[w.Index] {
+			out = append(out, waveModel{Index: int64(w.Index), Name: w.Name, Reason: w.Reason, Servers: nonNil(w.Servers)})
+		}
+	}
+	v, d := types.ListValueFrom(ctx, waveType, out)
+	diags.Append(d...)
+	return v
+}
+
+func (r *organizationUpgradeResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var m organizationUpgradeModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
+	timeout, d := m.Timeouts.Create(ctx, defaultInstallTimeout)
+	resp.Diagnostics.Append(d...)
+	r.apply(ctx, &m, timeout, resp.State.Set, &resp.Diagnostics)
+}
+
+func (r *organizationUpgradeResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var m organizationUpgradeModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
+	timeout, d := m.Timeouts.Update(ctx, defaultInstallTimeout)
+	resp.Diagnostics.Append(d...)
+	r.apply(ctx, &m, timeout, resp.State.Set, &resp.Diagnostics)
+}
+
+// apply re-reads and re-plans the organisation, refuses if the steps differ from the plan,
+// then runs the waves.
+func (r *organizationUpgradeResource) apply(ctx context.Context, m *organizationUpgradeModel, timeout time.Duration,
+	set func(context.Context, any) diag.Diagnostics, diags *diag.Diagnostics) {
+	if diags.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	// Apply runs in a provider process of its own: these are fresh facts, not the plan's.
+	o, ok := r.plan(ctx, m, diags)
+	if !ok {
+		return
+	}
+	var reviewed []orgStepModel
+	if !m.PlannedSteps.IsNull() && !m.PlannedSteps.IsUnknown() {
+		diags.Append(m.PlannedSteps.ElementsAs(ctx, &reviewed, false)...)
+	}
+	if !sameOrgSteps(reviewed, o.steps()) {
+		diags.AddError("The organisation changed since the plan",
+			"The steps this apply would run differ from the plan you reviewed, so nothing was done. Run terraform plan again and review the new steps.")
+		return
+	}
+	if err := r.runWaves(ctx, m, o); err != nil {
+		diags.AddError("The organisation upgrade stopped", err.Error())
+		return
+	}
+	diags.Append(set(ctx, m)...)
+}
+
+func sameOrgSteps(a, b []orgStepModel) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Wave != b[i].Wave || a[i].Action != b[i].Action || !strings.EqualFold(a[i].Server, b[i].Server) ||
+			fmt.Sprint(a[i].Params) != fmt.Sprint(b[i].Params) {
+			return false
+		}
+	}
+	return true
+}
+
+// runWaves runs the waves in order; within one, up to parallelism servers at once. A wave
+// with a failure is finished (its other servers run to their end) and the later waves are
+// not started.
+func (r *organizationUpgradeResource) runWaves(ctx context.Context, m *organizationUpgradeModel, o orgPlan) error {
+	parallelism := int(m.Parallelism.ValueInt64())
+	if parallelism < 1 {
+		parallelism = 1
+	}
+	var (
+		mu      sync.Mutex
+		done    []string
+		failed  []string
+		reasons []string
+	)
+	waves := map[int][]serverPlan{}
+	var order []int
+	for _, sp := range o.servers {
+		if _, ok := waves[sp.wave]; !ok {
+			order = append(order, sp.wave)
+		}
+		waves[sp.wave] = append(waves[sp.wave], sp)
+	}
+	for i, w := range order {
+		g := errgroup.Group{}
+		g.SetLimit(parallelism)
+		for _, sp := range waves[w] {
+			g.Go(func() error {
+				err := r.runServer(ctx, sp)
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					failed = append(failed, sp.server)
+					reasons = append(reasons, err.Error())
+				} else {
+					done = append(done, sp.server)
+				}
+				return nil
+			})
+		}
+		_ = g.Wait()
+		if len(failed) > 0 || ctx.Err() != nil {
+			var notStarted []string
+			for _, later := range order[i+1:] {
+				for _, sp := range waves[later] {
+					notStarted = append(notStarted, sp.server)
+				}
+			}
+			sort.Strings(done)
+			sort.Strings(failed)
+			return fmt.Errorf("wave %d failed.\nDone: %s.\nFailed: %s.\nNot started: %s.\n\n%s\n\nFix the cause and run terraform apply again: "+
+				"servers already at their target are skipped, and the upgrade continues with the wave that failed.",
+				w, listOrNone(done), listOrNone(failed), listOrNone(notStarted), strings.Join(reasons, "\n\n"))
+		}
+	}
+	return nil
+}
+
+func listOrNone(s []string) string {
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, ", ")
+}
+
+// runServer services one server: its service pack plan, then its rollup plan.
+func (r *organizationUpgradeResource) runServer(ctx context.Context, sp serverPlan) error {
+	t := r.data.targetOfServer(sp.server)
+	defer r.data.serverLock(t)()
+	for _, p := range sp.plans {
+		if _, err := servicing.Apply(ctx, r.data.client, t, p, r.data.executorOptions(ctx, t.Server)); err != nil {
+			return err
+		}
+		r.data.probes.Forget(t)
+	}
+	return nil
+}
+
+func (r *organizationUpgradeResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	// The organisation is read at plan time; the state keeps the last apply's record.
+}
+
+func (r *organizationUpgradeResource) Delete(context.Context, resource.DeleteRequest, *resource.DeleteResponse) {
+}
