@@ -15,8 +15,14 @@ trap cleanup EXIT
 
 http_port=${DEMO_HTTP_PORT:-15985}
 https_port=${DEMO_HTTPS_PORT:-15986}
-"$root/bin/exchange-sim" -fleet "$root/examples/demo/fleet.json" -journal "$work/journal.jsonl" \
-  -http-port "$http_port" -https-port "$https_port" -ca-out "$work/ca.pem" -ready-file "$work/ready" &
+# The fleet's backups are dated relative to now, so the backup precondition holds whenever
+# the demo runs.
+backup_time=$(date -u -d '-3 hours' +%Y-%m-%dT%H:%M:%SZ)
+sed -E "s/(\"last_(full|system_state)_backup\": *)\"[^\"]*\"/\1\"$backup_time\"/g" \
+  "$root/examples/demo/fleet.json" > "$work/fleet.json"
+"$root/bin/exchange-sim" -fleet "$work/fleet.json" -journal "$work/journal.jsonl" \
+  -http-port "$http_port" -https-port "$https_port" -ca-out "$work/ca.pem" -ready-file "$work/ready" \
+  -install-duration 3s -reboot-duration 2s &
 sim_pid=$!
 for _ in $(seq 100); do [ -f "$work/ready" ] && break; sleep 0.1; done
 [ -f "$work/ready" ] || { echo "the simulator did not start" >&2; exit 1; }
@@ -33,14 +39,19 @@ export TF_CLI_CONFIG_FILE="$work/terraformrc" TF_IN_AUTOMATION=1
 # The demo fleet's credentials (demo only); a real configuration takes them from a secret store.
 export EXCHANGE_USERNAME='CONTOSO\exadmin' EXCHANGE_PASSWORD='demo-only-not-a-secret'
 export EXCHANGE_PORT="$https_port" EXCHANGE_CA_CERTIFICATE="$(cat "$work/ca.pem")"
+export EXCHANGE_POLL_INTERVAL=500ms
 
 # No `terraform init`: with dev_overrides Terraform uses bin/ directly, and init would
 # still ask the public registry for the provider, which an offline machine cannot reach.
 cp "$root/examples/demo/main.tf" "$work/"
 cd "$work"
-echo "== terraform plan (reads every server once over WinRM/HTTPS)"
+echo "== terraform plan (reads every server once over WinRM/HTTPS, plans Update Rollup 10 on CAS01)"
 "$tf" plan -input=false -out=demo.tfplan
-echo "== terraform apply"
+echo "== terraform apply (runs the reviewed steps on CAS01)"
 "$tf" apply -input=false demo.tfplan
 echo "== the simulator's journal: operations per server during plan and apply"
 sed -n 's/.*"server":"\([^"]*\)","operation":"\([^"]*\)".*/\1 \2/p' journal.jsonl | sort | uniq -c
+echo "== CAS01's installer runs, as the simulator recorded them"
+grep '"operation":"installer"' journal.jsonl | sed -n 's/.*"detail":"\([^"]*\)".*/  \1/p' | sed 's/\\\\/\\/g'
+echo "== a second plan: no resource changes; the builds output now shows CAS01 at Update Rollup 10"
+"$tf" plan -input=false -compact-warnings | grep -E 'CAS01|No changes|Plan:|no differences|Changes to Outputs' || true

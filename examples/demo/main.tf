@@ -10,8 +10,11 @@ terraform {
 }
 
 # Username, password, port and the simulator's CA come from EXCHANGE_* environment
-# variables (tools/demo.sh sets them), as they would from a CI secret store.
-provider "exchange" {}
+# variables (tools/demo.sh sets them), as they would from a CI secret store. The names of
+# the simulated servers do not resolve: the addresses map says where each one is.
+provider "exchange" {
+  addresses = local.servers
+}
 
 locals {
   # Server name => where to reach it. Each simulated server has its own loopback address.
@@ -30,7 +33,6 @@ locals {
 data "exchange_server" "all" {
   for_each = local.servers
   server   = each.key
-  address  = each.value
 }
 
 # The level the 2007 servers should reach: the newest rollup of SP3, from the catalog.
@@ -58,4 +60,24 @@ output "attention" {
       s.cluster != null ? "node of ${s.cluster.name} (${s.cluster.active ? "active" : "passive"})" : "",
     ])
   }
+}
+
+# A servicing change to review: Update Rollup 10 on the internet-facing Client Access
+# server, which comes first in the order across servers. The plan lists every step; the
+# apply runs them against the simulator (installs take seconds there, hours for real).
+resource "exchange_update_rollup" "cas01" {
+  server       = "CAS01"
+  rollup       = "10"
+  package_path = "\\\\files\\exchange\\E2007SP1-RU10-x64.msp"
+
+  backup {
+    # A Client Access server holds no databases; its system state must be recent.
+    max_system_state_age = "168h"
+    max_database_age     = "24h"
+  }
+}
+
+output "cas01_steps" {
+  description = "What the apply ran on CAS01, step by step."
+  value       = [for s in exchange_update_rollup.cas01.planned_steps : "${s.action}: ${s.description}"]
 }

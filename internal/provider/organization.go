@@ -112,8 +112,9 @@ func (d *providerData) predecessorGuard(ctx context.Context, t remote.Target, se
 	for _, name := range exchange.PredecessorsOf(self.Server, all) {
 		preds = append(preds, predecessor{name, target})
 	}
-	// Every Exchange 2003 server at SP2 before any Exchange 2007 server goes to SP1 [004].
-	if exchange.Requires2003SP2(target) {
+	// Every Exchange 2003 server at SP2 before any Exchange 2007 server goes to SP1 [004]:
+	// only a server that goes to SP1 now (a rollup on a server at SP1 already does not).
+	if live, ok := exchange.LiveLevel(self, exchange.DefaultCatalog()); exchange.Requires2003SP2(target) && ok && live.Level.ServicePack < 1 {
 		below, _ := exchange.Exchange2003BelowSP2(all, exchange.DefaultCatalog())
 		for _, name := range below {
 			preds = append(preds, predecessor{name, exchange.Target{Product: "2003", ServicePack: 2}})

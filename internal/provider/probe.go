@@ -58,8 +58,10 @@ func newProbeCache(p interface {
 	return &probeCache{prober: p, results: map[string]probeResult{}}
 }
 
+// probeKey is the server's name alone: a server has one set of facts per run, whichever
+// resource (with or without an address of its own) asked first.
 func probeKey(t remote.Target) string {
-	return strings.ToLower(t.Server) + "@" + strings.ToLower(t.Address)
+	return strings.ToLower(t.Server)
 }
 
 // Facts returns the server's facts, probing it at most once per run.
