@@ -155,6 +155,9 @@ type PrerequisiteFacts struct {
 	SingleLabelDomain bool `json:"single_label_domain"`
 	// LocalAdministrator: the connecting account is in the local Administrators group.
 	LocalAdministrator bool `json:"local_administrator"`
+	// IISCompressionHotfix831464: the IIS 6.0 compression hotfix 831464 is installed,
+	// which an Exchange 2003 cluster on Windows 2003 needs before its SP (domain.md §6).
+	IISCompressionHotfix831464 bool `json:"iis_compression_hotfix_831464"`
 }
 
 // InstalledUpdate is one installed patch or hotfix.
@@ -178,6 +181,30 @@ type ClusterFacts struct {
 	Active bool `json:"active"`
 	// ClusterServiceRunning is the state of the cluster service on this node.
 	ClusterServiceRunning bool `json:"cluster_service_running"`
+	// GroupState is the state of the CMS/EVS group: Online, Offline, PartialOnline,
+	// Failed, Pending.
+	GroupState string `json:"group_state"`
+	// Resources are the resources of the CMS/EVS group with their type and state.
+	Resources []ClusterResource `json:"resources"`
+	// FailoverBlocked: the group is kept from failing over (an apply set it so).
+	FailoverBlocked bool `json:"failover_blocked"`
+	// NodeBuilds is the Exchange build each node reports to the cluster, by node name;
+	// an EVS cannot move to a node with an older service pack once upgraded.
+	NodeBuilds map[string]string `json:"node_builds"`
+	// Events are the cluster-relevant Exchange events logged since the last boot, by id:
+	// 1025 (MSExchangeCluster: "must be upgraded before coming online") and c1037b44
+	// ("version on this computer does not match").
+	Events []string `json:"events"`
+}
+
+// ClusterResource is one resource of a cluster group.
+type ClusterResource struct {
+	Name string `json:"name"`
+	// Type: "IP Address", "Physical Disk", "Network Name", "Microsoft Exchange System
+	// Attendant", "Microsoft Exchange Information Store", "MSDTC", ...
+	Type string `json:"type"`
+	// State: Online, Offline, Failed, OnlinePending, OfflinePending.
+	State string `json:"state"`
 }
 
 // SetupFacts tells whether setup is healthy, interrupted or running (domain.md §2.6).

@@ -44,6 +44,40 @@ const (
 	ActionSetRemoteStreamingBackup = "set_remote_streaming_backup"
 	// ActionVerifyBuild reads the build again and compares it with Params["build"].
 	ActionVerifyBuild = "verify_build"
+
+	// Cluster steps (domain.md §6). Server is the node the step runs on.
+	//
+	// ActionMoveClusterGroup moves a cluster group (Params group: the CMS/EVS or the
+	// cluster group; to: the node) and waits until it is online there or, for an offline
+	// group, owned there.
+	ActionMoveClusterGroup = "move_cluster_group"
+	// ActionStopClusterService / ActionStartClusterService stop and start the cluster
+	// service on the step's node (installs on 2000/2003/5.5 nodes need it stopped).
+	ActionStopClusterService  = "stop_cluster_service"
+	ActionStartClusterService = "start_cluster_service"
+	// ActionStopClusteredServer / ActionStartClusteredServer take the clustered mailbox
+	// server (2007, Params group) offline and online: the downtime of a CCR/SCC upgrade.
+	ActionStopClusteredServer  = "stop_clustered_server"
+	ActionStartClusteredServer = "start_clustered_server"
+	// ActionUpgradeCMS runs Setup.com /upgradeCMS on the node that owns the stopped CMS
+	// (Params group, media_path, build). An installer job.
+	ActionUpgradeCMS = "upgrade_cms"
+	// ActionTakeEVSResourcesOffline takes every resource of the EVS group offline except
+	// IP address, physical disk and network name (Params group): the precondition of an
+	// EVS upgrade on 2000/2003.
+	ActionTakeEVSResourcesOffline = "take_evs_resources_offline"
+	// ActionUpgradeEVS runs "Upgrade Exchange Virtual Server" on the EVS (Params group,
+	// build): SP only, not for a hotfix. An installer job.
+	ActionUpgradeEVS = "upgrade_evs"
+	// ActionBringGroupOnline brings every resource of a group online (Params group).
+	ActionBringGroupOnline = "bring_group_online"
+	// ActionFailoverTest moves a group to another node and back (Params group, to) and
+	// checks it comes online on each.
+	ActionFailoverTest = "failover_test"
+	// ActionBlockFailover / ActionAllowFailover keep a group from failing over while a
+	// node is serviced (5.5: the active node is upgraded with no failover) and allow it again.
+	ActionBlockFailover = "block_failover"
+	ActionAllowFailover = "allow_failover"
 )
 
 // Step is one thing an apply does to one server, in order.
@@ -181,5 +215,28 @@ type InterimUpdateRequest struct {
 	Present bool
 	// PackagePath is the update's package (.msp/.exe); needed when Present.
 	PackagePath string
+	Options
+}
+
+// ClusterRequest asks for a service pack (and optionally an update rollup, 2007) on every
+// node of one clustered mailbox server (2007 CCR/SCC), Exchange Virtual Server (2000/2003)
+// or Exchange 5.5 cluster.
+type ClusterRequest struct {
+	// Cluster is the CMS / EVS / cluster name.
+	Cluster string
+	// ServicePack is the level every node must reach.
+	ServicePack int
+	// Rollup/ReRelease/Latest name an update rollup to install after the service pack
+	// (2007 only); zero and !Latest: none.
+	Rollup, ReRelease int
+	Latest            bool
+	// MediaPath is the SP setup media; NodeMediaPaths overrides it per node.
+	MediaPath      string
+	NodeMediaPaths map[string]string
+	// PackagePath is the rollup package; NodePackagePaths overrides it per node.
+	PackagePath      string
+	NodePackagePaths map[string]string
+	// KB of the rollup where the catalog does not state one.
+	KB string
 	Options
 }

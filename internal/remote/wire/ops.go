@@ -57,6 +57,14 @@ const (
 	// present tells the next plan that an apply stopped after that install.
 	OpJobClear = "job_clear"
 
+	// OpCluster changes the cluster the server is a node of. Params: Action (one of the
+	// Cluster* actions below), Group (the CMS/EVS or cluster group name), Node (the target
+	// node for moves; "" otherwise). Every action is idempotent and waits, bounded, for the
+	// cluster to settle; result ClusterResult. Faults: "not_clustered", "not_found" (group
+	// or node), "refused" (what the cluster or Exchange refuses, with its message: e.g. an
+	// EVS that cannot come online on a node with an older service pack), "timeout".
+	OpCluster = "cluster"
+
 	// OpReboot asks Windows to restart in a few seconds. No params; result RebootResult.
 	// The caller then waits until a probe answers with a newer boot time.
 	OpReboot = "reboot"
@@ -73,6 +81,29 @@ const (
 	// servers explicitly instead).
 	OpDiscover = "discover"
 )
+
+// Cluster actions of OpCluster.
+const (
+	ClusterMoveGroup           = "move_group"            // Group to Node
+	ClusterStopService         = "stop_service"          // the cluster service on this node
+	ClusterStartService        = "start_service"         // the cluster service on this node
+	ClusterStopCMS             = "stop_cms"              // 2007: Stop-ClusteredMailboxServer
+	ClusterStartCMS            = "start_cms"             // 2007: Start-ClusteredMailboxServer
+	ClusterOfflineEVSResources = "offline_evs_resources" // all but IP address, physical disk, network name
+	ClusterOnlineGroup         = "online_group"          // every resource of Group
+	ClusterBlockFailover       = "block_failover"        // keep Group from failing over
+	ClusterAllowFailover       = "allow_failover"        // undo block_failover
+)
+
+// ClusterResult answers OpCluster: the cluster as it is after the action.
+type ClusterResult struct {
+	Group      string                     `json:"group"`
+	Owner      string                     `json:"owner"`
+	GroupState string                     `json:"group_state"`
+	Resources  []exchange.ClusterResource `json:"resources"`
+	// ClusterServiceRunning is the cluster service's state on the node the op ran on.
+	ClusterServiceRunning bool `json:"cluster_service_running"`
+}
 
 // Service actions of OpService and customisation actions of OpCustomizations.
 const (
