@@ -137,7 +137,7 @@ func (p *planning) servicePackWarnings(info productInfo, liveSP int, target Rele
 		if liveSP < 2 && sp >= 2 {
 			p.warn("Exchange 2007 SP2 and later create the \"Exchange Trusted Subsystem\" group and add it to the server's local Administrators group")
 		}
-		if newest, err := p.cat.Newest("2007", sp); err == nil && newest.Level.UpdateRollup > 0 {
+		if newest, err := p.cat.Newest("2007", sp); err == nil && newest.Level.UpdateRollup > 0 && !p.clusterNode {
 			p.warn("after %s the rollup level starts again from zero: the server runs %s without update rollups; the newest for %s is %s (%s): install it with an exchange_update_rollup resource that references this one",
 				spName(sp), target.Level, spName(sp), rollupName(newest.Level.UpdateRollup, newest.Level.ReRelease), newest.Build)
 		}
@@ -688,7 +688,7 @@ func (p *planning) umStep(action, switchName, lang, path, format string) Step {
 // (same JobID): a running or finished one is attached to, never started twice; a failed
 // one is planned again with a warning.
 func (p *planning) jobStep(s Step, what string) Step {
-	j, ok := p.f.Job(JobID(s))
+	j, ok := p.f.Job(p.jobID(s))
 	if !ok {
 		return s
 	}
@@ -720,6 +720,15 @@ func (p *planning) jobStep(s Step, what string) Step {
 			what, j.ID, fmtTime(j.Started), j.ExitCode, reason, where)
 	}
 	return s
+}
+
+// jobID is the id under which the executor records the job of an installer step: JobID,
+// or ClusterJobID for a node of a cluster plan.
+func (p *planning) jobID(s Step) string {
+	if p.clusterNode {
+		return ClusterJobID(s)
+	}
+	return JobID(s)
 }
 
 // after is the facts once the plan has run: the target build, the removed interim
@@ -797,6 +806,17 @@ func (p *planning) leftoverServices() []Step {
 func (p *planning) finished(after ...afterInstall) Plan {
 	f := p.f
 	plan := Plan{Server: p.server, After: f}
+	// An install of ours still runs (another resource's, for the same server): what is
+	// left over is that apply's, and the steps after an earlier install wait for it too —
+	// putting services back or rebooting now would disturb the installer.
+	for _, j := range f.Jobs {
+		if j.State == JobRunning {
+			p.warn("an install of this provider (%s, started %s) is still running on the server: the apply of the resource that started it continues it; anything this resource has left to do is planned once it has finished",
+				j.ID, fmtTime(j.Started))
+			plan.Warnings = p.warnings
+			return plan
+		}
+	}
 	add := func(s Step) {
 		s.Server = p.server
 		plan.Steps = append(plan.Steps, s)

@@ -28,6 +28,10 @@ type planning struct {
 	busy bool
 	// stop lists the third-party services to stop before the install and start after it.
 	stop []string
+	// clusterNode: the server is planned as one node of a cluster plan (PlanCluster, which
+	// sequences the nodes): checkCluster does not refuse it, the stale CMS key is the cluster
+	// plan's check, and its installer jobs are recorded under ClusterJobID.
+	clusterNode bool
 }
 
 func newPlanning(f Facts, requested string, opts Options, cat *Catalog) *planning {
@@ -111,7 +115,7 @@ func liveServicePack(f Facts, cat *Catalog) (int, bool) {
 // clustered mailbox server / virtual servers and stops the cluster service (domain.md §6).
 func (p *planning) checkCluster(resource string) {
 	c := p.f.Cluster
-	if c == nil {
+	if c == nil || p.clusterNode {
 		return
 	}
 	role := "a passive node"
@@ -146,14 +150,14 @@ func (p *planning) checkSetupState() {
 				"wait for it to finish (or find who runs it), then plan again")
 		}
 	}
-	if s.StaleCMSKey {
+	if s.StaleCMSKey && !p.clusterNode {
 		p.refuse("", "the CMS setup key of a clustered mailbox server is still present: /upgradeCMS was forgotten after an earlier upgrade",
 			"run Setup.com /upgradeCMS for the clustered mailbox server (or remove the stale CMS key if the server is no longer clustered), then plan again")
 	}
 }
 
-// checkLock only warns: the executor takes the servicing lock at apply time and waits for
-// or fails on a lock held by another apply.
+// checkLock only warns: the executor takes the servicing lock at apply time and stops on a
+// lock another apply holds.
 func (p *planning) checkLock() {
 	l := p.f.Lock
 	if l == nil || (!l.Expires.IsZero() && !l.Expires.After(p.opts.Now)) {
@@ -163,7 +167,7 @@ func (p *planning) checkLock() {
 	if !l.Expires.IsZero() {
 		until = "until " + fmtTime(l.Expires)
 	}
-	p.warn("the server's servicing lock is held by %s %s (taken %s): an apply waits for it and fails if it is still held",
+	p.warn("the server's servicing lock is held by %s %s (taken %s): while it is held an apply stops before doing anything",
 		l.Owner, until, fmtTime(l.Acquired))
 }
 
@@ -171,11 +175,11 @@ func (p *planning) checkLock() {
 func (p *planning) checkRunningJobs(steps []Step) {
 	ids := map[string]bool{}
 	for _, s := range steps {
-		ids[JobID(s)] = true
+		ids[p.jobID(s)] = true
 	}
 	for _, j := range p.f.Jobs {
 		if j.State == JobRunning && !ids[j.ID] {
-			p.warn("job %s (%s) started at %s is still running and is not part of this plan: the apply waits for it before it starts anything",
+			p.warn("job %s (%s) started at %s is still running and is not part of this plan: setup refuses a second install while it runs, so let it finish (the apply of the resource that started it continues it) before applying this",
 				j.ID, j.Action, fmtTime(j.Started))
 		}
 	}
@@ -384,13 +388,11 @@ func (p *planning) backupsFound() string {
 	return "found: " + strings.Join(parts, "; ")
 }
 
-// when is "at 2024-05-01 22:00 UTC (3h old)", the age only when the plan knows the time.
+// when is "at 2024-05-01 22:00 UTC". Never an age: a step's description must read the same
+// when Terraform plans again at apply time, minutes or hours later, or the apply stops
+// with "Provider produced inconsistent final plan".
 func (p *planning) when(t time.Time) string {
-	s := "at " + fmtTime(t)
-	if !p.opts.Now.IsZero() && !t.After(p.opts.Now) {
-		s += " (" + fmtDuration(p.opts.Now.Sub(t)) + " old)"
-	}
-	return s
+	return "at " + fmtTime(t)
 }
 
 // durationParam is a duration for Params: Go's form ("24h0m0s"), "0" when not checked.
