@@ -87,7 +87,7 @@ type JobSpec struct {
 	ID string
 	// Action is an installing exchange.Action* (install_service_pack, install_update_rollup,
 	// uninstall_update_rollup, install_interim_update, remove_interim_update,
-	// remove_um_language_pack, add_um_language_pack).
+	// remove_um_language_pack, add_um_language_pack, upgrade_cms, upgrade_evs).
 	Action string
 	// MediaPath is the setup media folder (with Setup.com, or i386\update.exe for Exchange
 	// 2000/2003/5.5): service packs and UM language packs.
@@ -101,6 +101,9 @@ type JobSpec struct {
 	KB string
 	// Language is a UM language pack's culture ("de-DE").
 	Language string
+	// Group is the clustered mailbox server (exchange.ActionUpgradeCMS) or Exchange virtual
+	// server (exchange.ActionUpgradeEVS): its cluster group's name or its network name.
+	Group string
 }
 
 // JobStart starts spec's installer on t detached from the connection, or returns the job
@@ -115,8 +118,27 @@ func (c *Client) JobStart(ctx context.Context, t Target, spec JobSpec) (exchange
 		{Name: "PatchCode", Value: spec.PatchCode},
 		{Name: "KB", Value: spec.KB},
 		{Name: "Language", Value: spec.Language},
+		{Name: "Group", Value: spec.Group},
 	}, &job)
 	return job, err
+}
+
+// Cluster runs the cluster action (one of the wire.Cluster* actions) on t, a node of the
+// cluster, and returns the group as it is afterwards. group is the CMS/EVS or cluster group
+// (its name or network name; "" for wire.ClusterStopService and wire.ClusterStartService),
+// node the node wire.ClusterMoveGroup moves it to ("" otherwise). Every action is idempotent
+// and waits, bounded, for the cluster to settle. Faults (errors.As, *wire.Fault):
+// "not_clustered", "not_found" (group or node), "refused" (with the cluster's or Exchange's
+// message), "timeout", "unavailable" (the cluster cannot be read there, or the Exchange 2007
+// snap-in is missing), "invalid" (an action or name that cannot be right).
+func (c *Client) Cluster(ctx context.Context, t Target, action, group, node string) (wire.ClusterResult, error) {
+	var res wire.ClusterResult
+	err := c.Run(ctx, t, wire.OpCluster, []wire.Param{
+		{Name: "Action", Value: action},
+		{Name: "Group", Value: group},
+		{Name: "Node", Value: node},
+	}, &res)
+	return res, err
 }
 
 // JobStatus reads the job recorded under id on t.

@@ -54,6 +54,11 @@ func TestOperationWrappers(t *testing.T) {
 		wire.OpJobStart:              exchange.Job{ID: "install_service_pack-8.3.83.6", Action: exchange.ActionInstallServicePack, State: exchange.JobRunning, LogPath: `C:\ExchangeSetupLogs\ExchangeSetup.log`, Started: started},
 		wire.OpJobStatus:             exchange.Job{ID: "install_service_pack-8.3.83.6", Action: exchange.ActionInstallServicePack, State: exchange.JobSucceeded, ExitCode: 3010, Started: started, Finished: &finished, RebootRequired: true},
 		wire.OpReboot:                wire.RebootResult{BootTime: boot},
+		wire.OpCluster: wire.ClusterResult{Group: "EVS1 Group", Owner: "NODE2", GroupState: "PartialOnline", ClusterServiceRunning: true,
+			Resources: []exchange.ClusterResource{
+				{Name: "EVS1 IP Address", Type: "IP Address", State: "Online"},
+				{Name: "EVS1 System Attendant", Type: "Microsoft Exchange System Attendant", State: "Offline"},
+			}},
 		wire.OpDiscover: wire.DiscoverResult{Organization: "Contoso", Servers: []wire.DiscoveredServer{
 			{Name: "EX01", FQDN: "ex01.contoso.local", Product: "2007", Roles: []string{"ClientAccess", "HubTransport"}, Site: "Default-First-Site-Name"},
 			{Name: "FE01", FQDN: "fe01.contoso.local", Product: "2003", Roles: []string{"FrontEnd"}, Site: "First Routing Group"},
@@ -64,6 +69,7 @@ func TestOperationWrappers(t *testing.T) {
 	ctx := testCtx(t)
 	tg := f.target
 	spec := JobSpec{ID: "install_service_pack-8.3.83.6", Action: exchange.ActionInstallServicePack, MediaPath: `\\files\media\E2007SP3`}
+	cmsSpec := JobSpec{ID: "upgrade_cms-8.3.83.6", Action: exchange.ActionUpgradeCMS, MediaPath: `\\files\media\E2007SP3`, Group: "CMS1"}
 
 	type call struct {
 		name   string
@@ -90,7 +96,14 @@ func TestOperationWrappers(t *testing.T) {
 			wire.OpCustomizations, map[string]any{"Action": "save"}},
 		{"JobStart", func() (any, error) { return f.client.JobStart(ctx, tg, spec) },
 			wire.OpJobStart, map[string]any{"ID": spec.ID, "Action": spec.Action, "MediaPath": spec.MediaPath,
-				"PackagePath": "", "PatchCode": "", "KB": "", "Language": ""}},
+				"PackagePath": "", "PatchCode": "", "KB": "", "Language": "", "Group": ""}},
+		{"JobStart of a cluster installer", func() (any, error) { return f.client.JobStart(ctx, tg, cmsSpec) },
+			wire.OpJobStart, map[string]any{"ID": cmsSpec.ID, "Action": cmsSpec.Action, "MediaPath": cmsSpec.MediaPath,
+				"PackagePath": "", "PatchCode": "", "KB": "", "Language": "", "Group": "CMS1"}},
+		{"Cluster move", func() (any, error) { return f.client.Cluster(ctx, tg, wire.ClusterMoveGroup, "EVS1 Group", "NODE2") },
+			wire.OpCluster, map[string]any{"Action": "move_group", "Group": "EVS1 Group", "Node": "NODE2"}},
+		{"Cluster service", func() (any, error) { return f.client.Cluster(ctx, tg, wire.ClusterStopService, "", "") },
+			wire.OpCluster, map[string]any{"Action": "stop_service", "Group": "", "Node": ""}},
 		{"JobStatus", func() (any, error) { return f.client.JobStatus(ctx, tg, spec.ID) },
 			wire.OpJobStatus, map[string]any{"ID": spec.ID}},
 		{"Reboot", func() (any, error) { return f.client.Reboot(ctx, tg) },
@@ -179,6 +192,32 @@ func TestDiscoverFaultsReachTheCaller(t *testing.T) {
 		}
 		if n := commands.Load(); n != 1 {
 			t.Errorf("%s: discover ran %d times, want once", code, n)
+		}
+	}
+}
+
+// Cluster's faults reach the caller as the script wrote them, once: a refusal is final.
+func TestClusterFaultsReachTheCaller(t *testing.T) {
+	for _, code := range []string{"not_clustered", "not_found", "refused", "timeout", "unavailable"} {
+		var commands atomic.Int32
+		f := newFixture(t, scriptHandler(t, func(ctx context.Context, s wire.Script, cmd wsman.Command) wsman.Result {
+			commands.Add(1)
+			out, err := wire.EncodeFault(s.Operation, code, "group EVS1 failed on NODE2 while waiting until it is online")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return wsman.Result{Stdout: []byte(out)}
+		}), false, wsman.Options{}, nil)
+		_, err := f.client.Cluster(testCtx(t), f.target, wire.ClusterOnlineGroup, "EVS1", "")
+		var fault *wire.Fault
+		if !errors.As(err, &fault) || fault.Code != code {
+			t.Fatalf("want a %s fault, got %v", code, err)
+		}
+		if re := asError(t, err); re.Kind != KindFault || re.Operation != wire.OpCluster {
+			t.Errorf("%s: kind %s operation %s", code, re.Kind, re.Operation)
+		}
+		if n := commands.Load(); n != 1 {
+			t.Errorf("%s: cluster ran %d times, want once", code, n)
 		}
 	}
 }

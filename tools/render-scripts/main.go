@@ -56,6 +56,8 @@ func sampleParams() []wire.Param {
 		{Name: "PatchCode", Value: "{9A3B1C2D-0000-4000-8000-00C04F000000}"},
 		{Name: "KB", Value: "KB2530488"},
 		{Name: "Language", Value: "de-DE`n"},
+		{Name: "Group", Value: "EVS1 Group' /moveto:NODE9 \u2019$(calc)\u2018\n#"},
+		{Name: "Node", Value: "NODE2\"; & shutdown /s `n"},
 	}
 }
 

@@ -476,6 +476,214 @@ function Exit-ExMutex {
     }
 }
 
+# ---------------------------------------------------------------------------------------
+# The Windows cluster this server is a node of (probe, cluster, job_start). Read through the
+# cluster WMI provider, namespace root\MSCluster (Windows Server 2003 and 2008), which
+# answers only while the cluster service (ClusSvc) runs on this node. Changes go through
+# cluster.exe (cluster.ps1), never through WMI methods.
+
+# A cluster group name as the cluster, cluster.exe and the provider's parameters spell it:
+# a letter or digit first (never "/" or "-": cluster.exe would read an option), then letters,
+# digits, space and . _ ( ) # , & + -, at most 128 characters. \w is a Unicode letter or digit
+# (or _), so localised names pass; no quote, no backslash, no control character can.
+$ExClusterGroupPattern = '^[^\W_][\w .()#,&+-]{0,127}\z'
+# A cluster node name: a computer (NetBIOS/DNS host) name.
+$ExClusterNodePattern = '^[^\W_][\w-]{0,62}\z'
+
+# Get-ExClusterWmi returns every instance of a root\MSCluster class, or throws when the
+# provider cannot be asked (no cluster, cluster service stopped). PacketPrivacy: the cluster
+# provider of Windows Server 2008 refuses anything less; Windows Server 2003 accepts it.
+function Get-ExClusterWmi {
+    param([string]$Class)
+    return ,@(Get-WmiObject -Namespace 'root\MSCluster' -Class $Class -Authentication PacketPrivacy -ErrorAction Stop)
+}
+
+# Get-ExWmiRefName reads the Name key out of a WMI object path such as
+# \\NODE1\root\MSCluster:MSCluster_ResourceGroup.Name="EVS1" (association endpoints).
+function Get-ExWmiRefName {
+    param([string]$Ref)
+    $m = [regex]::Match($Ref, 'Name="((?:[^"\\]|\\.)*)"')
+    if (-not $m.Success) { return '' }
+    return $m.Groups[1].Value.Replace('\"', '"').Replace('\\', '\')
+}
+
+# ConvertTo-ExGroupState: MSCluster_ResourceGroup State (the CLUSTER_GROUP_STATE values of
+# the cluster API: 0 Online, 1 Offline, 2 Failed, 3 PartialOnline, 4 Pending, -1 unknown,
+# which WMI shows as 4294967295) as exchange.ClusterFacts.GroupState spells it; '' unknown.
+function ConvertTo-ExGroupState {
+    param($Code)
+    $n = -1
+    try { $n = [long]$Code } catch { $n = -1 }
+    if ($n -eq 0) { return 'Online' }
+    if ($n -eq 1) { return 'Offline' }
+    if ($n -eq 2) { return 'Failed' }
+    if ($n -eq 3) { return 'PartialOnline' }
+    if ($n -eq 4) { return 'Pending' }
+    return ''
+}
+
+# ConvertTo-ExResourceState: MSCluster_Resource State (CLUSTER_RESOURCE_STATE: 0 Inherited,
+# 1 Initializing, 2 Online, 3 Offline, 4 Failed, 128 Pending, 129 OnlinePending,
+# 130 OfflinePending, -1 unknown) as exchange.ClusterResource.State spells it. Initializing
+# and the generic Pending are reported as OnlinePending (the resource is on its way, not
+# settled); Inherited and unknown as ''.
+function ConvertTo-ExResourceState {
+    param($Code)
+    $n = -1
+    try { $n = [long]$Code } catch { $n = -1 }
+    if ($n -eq 2) { return 'Online' }
+    if ($n -eq 3) { return 'Offline' }
+    if ($n -eq 4) { return 'Failed' }
+    if ($n -eq 129 -or $n -eq 1 -or $n -eq 128) { return 'OnlinePending' }
+    if ($n -eq 130) { return 'OfflinePending' }
+    return ''
+}
+
+# Read-ExCluster reads the whole cluster once. Throws when the cluster WMI provider cannot
+# be asked. Returns a hashtable:
+#   Nodes:  ArrayList of @{ Name; State } (MSCluster_Node State: 0 Up, 1 Down, 2 Paused,
+#           3 Joining, -1 unknown);
+#   Groups: ArrayList of @{ Name; Owner; State (ConvertTo-ExGroupState); Threshold (the
+#           group's FailoverThreshold, -1 when unreadable); Virtual (the Name private property
+#           of its Network Name resource: the CMS/EVS network name; else the group name);
+#           Resources (ArrayList of exchange.ClusterResource: name, type, state) }.
+# Owner: MSCluster_NodeToActiveGroup (node -> the groups it owns, Windows Server 2003 and
+# 2008), else the group's OwnerNode property (Windows Server 2008 R2 and later).
+function Read-ExCluster {
+    $nodeObjects = Get-ExClusterWmi 'MSCluster_Node'
+    $groupObjects = Get-ExClusterWmi 'MSCluster_ResourceGroup'
+    $resourceObjects = Get-ExClusterWmi 'MSCluster_Resource'
+    $groupToResource = Get-ExClusterWmi 'MSCluster_ResourceGroupToResource'
+    $nodeToGroup = @()
+    try { $nodeToGroup = Get-ExClusterWmi 'MSCluster_NodeToActiveGroup' } catch { $nodeToGroup = @() }
+
+    $nodes = New-Object System.Collections.ArrayList
+    foreach ($n in $nodeObjects) {
+        $nodeState = -1
+        try { $nodeState = [long]$n.State } catch { $nodeState = -1 }
+        if ($nodeState -eq 4294967295) { $nodeState = -1 }
+        [void]$nodes.Add(@{ 'Name' = [string]$n.Name; 'State' = $nodeState })
+    }
+
+    # resource name -> group name; group name -> owner node
+    $resourceGroup = @{}
+    foreach ($a in $groupToResource) {
+        $resourceGroup[(Get-ExWmiRefName ([string]$a.PartComponent))] = Get-ExWmiRefName ([string]$a.GroupComponent)
+    }
+    $groupOwner = @{}
+    foreach ($a in $nodeToGroup) {
+        $groupOwner[(Get-ExWmiRefName ([string]$a.PartComponent))] = Get-ExWmiRefName ([string]$a.GroupComponent)
+    }
+
+    $groups = New-Object System.Collections.ArrayList
+    foreach ($g in $groupObjects) {
+        $gName = [string]$g.Name
+        $owner = ''
+        if ($groupOwner.ContainsKey($gName)) { $owner = [string]$groupOwner[$gName] }
+        if ($owner -eq '') {
+            try { if ($null -ne $g.OwnerNode) { $owner = [string]$g.OwnerNode } } catch { }
+        }
+        $threshold = -1
+        try { if ($null -ne $g.FailoverThreshold) { $threshold = [long]$g.FailoverThreshold } } catch { $threshold = -1 }
+        $virtual = $gName
+        $members = New-Object System.Collections.ArrayList
+        foreach ($r in $resourceObjects) {
+            if ($resourceGroup[[string]$r.Name] -ne $gName) { continue }
+            $rType = [string]$r.Type
+            if ($rType -eq 'Network Name') {
+                try {
+                    $nn = [string]$r.PrivateProperties.Name
+                    if ($nn -ne '') { $virtual = $nn }
+                } catch { }
+            }
+            [void]$members.Add(@{
+                'name'  = [string]$r.Name
+                'type'  = $rType
+                'state' = (ConvertTo-ExResourceState $r.State)
+            })
+        }
+        [void]$groups.Add(@{
+            'Name'      = $gName
+            'Owner'     = $owner
+            'State'     = (ConvertTo-ExGroupState $g.State)
+            'Threshold' = $threshold
+            'Virtual'   = $virtual
+            'Resources' = $members
+        })
+    }
+    return @{ 'Nodes' = $nodes; 'Groups' = $groups }
+}
+
+# Find-ExClusterGroup returns the group of a Read-ExCluster result named $Name (the group's
+# name, or its network name, whose first DNS label is compared), ignoring case; $null when
+# there is none. The caller uses the group's own Name from then on: a parameter only ever
+# selects among the groups the cluster has.
+function Find-ExClusterGroup {
+    param($Cluster, [string]$Name)
+    $short = $Name
+    $dot = $short.IndexOf('.')
+    if ($dot -gt 0) { $short = $short.Substring(0, $dot) }
+    foreach ($g in $Cluster['Groups']) {
+        if ([string]::Equals([string]$g['Name'], $Name, [System.StringComparison]::OrdinalIgnoreCase)) { return $g }
+    }
+    foreach ($g in $Cluster['Groups']) {
+        $v = [string]$g['Virtual']
+        $vdot = $v.IndexOf('.')
+        if ($vdot -gt 0) { $v = $v.Substring(0, $vdot) }
+        if ([string]::Equals($v, $short, [System.StringComparison]::OrdinalIgnoreCase)) { return $g }
+    }
+    return $null
+}
+
+# Test-ExExchangeResourcesOffline: is the Exchange server of a group (a Read-ExCluster group)
+# stopped? True when the group is Offline or every resource whose type names Exchange
+# (System Attendant, Information Store, Database Instance, ...) is Offline, whatever its IP
+# address, network name and disks are: Stop-ClusteredMailboxServer (2007) is not documented
+# to say which of those it leaves online.
+function Test-ExExchangeResourcesOffline {
+    param($Group)
+    if ([string]$Group['State'] -eq 'Offline') { return $true }
+    foreach ($r in $Group['Resources']) {
+        if ([string]$r['type'] -like '*Exchange*' -and [string]$r['state'] -ne 'Offline') { return $false }
+    }
+    return $true
+}
+
+# The resource types an Exchange 2000/2003 virtual server keeps online for its upgrade
+# (domain.md 6, seed 001 steps 7 and "c1037b44": IP address, network name, physical disk).
+# The IPv6 address types of Windows Server 2008 count as IP addresses.
+$ExEvsBaseResourceTypes = @('IP Address', 'IPv6 Address', 'IPv6 Tunnel Address', 'Physical Disk', 'Network Name')
+
+# Get-ExClusterEvents lists the cluster-relevant Exchange events logged since $Since (a
+# DateTime in local time, as the event log keeps it; $null: no lower bound) [domain.md 6,
+# seed 001]: "1025" when the Application or System log holds event 1025 of source
+# MSExchangeCluster ("the Exchange virtual server must be upgraded before it can come
+# online"), "c1037b44" when an entry's insertion strings or message contain c1037b44 ("the
+# version of Exchange on this computer does not match ..."; Cluster Administrator shows it
+# in a dialog, so it may well never reach a log). Bounded: the newest 200 entries of each
+# log. An unreadable log is skipped.
+function Get-ExClusterEvents {
+    param($Since)
+    $found = @{}
+    foreach ($logName in @('Application', 'System')) {
+        $entries = @()
+        try { $entries = @(Get-EventLog -LogName $logName -Newest 200 -ErrorAction Stop) } catch { $entries = @() }
+        foreach ($e in $entries) {
+            try {
+                if ($null -ne $Since -and $e.TimeGenerated -lt $Since) { continue }
+                if (([long]$e.InstanceId -band 0xFFFF) -eq 1025 -and [string]$e.Source -eq 'MSExchangeCluster') { $found['1025'] = $true }
+                $text = (@($e.ReplacementStrings) -join ' ') + ' ' + [string]$e.Message
+                if ($text.IndexOf('c1037b44', [System.StringComparison]::OrdinalIgnoreCase) -ge 0) { $found['c1037b44'] = $true }
+            } catch { }
+        }
+    }
+    $list = New-Object System.Collections.ArrayList
+    foreach ($id in @('1025', 'c1037b44')) {
+        if ($found.ContainsKey($id)) { [void]$list.Add($id) }
+    }
+    return ,$list
+}
+
 # Any terminating error nobody caught (with ErrorActionPreference Stop, that is every error
 # not handled on purpose) becomes the fault "unexpected" with the exception's message and
 # the script line, and exit code 1.

@@ -96,17 +96,6 @@ function Get-ExFileVersion {
     }
 }
 
-function Get-ExWmi {
-    param([string]$Namespace, [string]$Class)
-    try {
-        # PacketPrivacy: the cluster provider of Windows Server 2008 refuses anything less;
-        # Windows Server 2003 accepts it.
-        return ,@(Get-WmiObject -Namespace $Namespace -Class $Class -Authentication PacketPrivacy -ErrorAction Stop)
-    } catch {
-        return ,@()
-    }
-}
-
 function Test-ExSameName {
     param([string]$A, [string]$B)
     return ($A -ne '' -and [string]::Equals($A, $B, [System.StringComparison]::OrdinalIgnoreCase))
@@ -149,15 +138,6 @@ function ConvertFrom-ExPackedGuid {
         $tail += $Packed.Substring($i + 1, 1) + $Packed.Substring($i, 1)
     }
     return ('{' + $p1 + '-' + $p2 + '-' + $p3 + '-' + $tail.Substring(0, 4) + '-' + $tail.Substring(4) + '}').ToUpperInvariant()
-}
-
-# Get-ExWmiRefName reads the Name key out of a WMI object path such as
-# \\NODE1\root\MSCluster:MSCluster_ResourceGroup.Name="EVS1" (association endpoints).
-function Get-ExWmiRefName {
-    param([string]$Ref)
-    $m = [regex]::Match($Ref, 'Name="((?:[^"\\]|\\.)*)"')
-    if (-not $m.Success) { return '' }
-    return $m.Groups[1].Value.Replace('\"', '"').Replace('\\', '\')
 }
 
 # ---------------------------------------------------------------------------------------
@@ -250,11 +230,43 @@ function Get-ExService {
 # New-ExServiceFacts (prelude.ps1) writes one as exchange.ServiceFacts.
 
 # ---------------------------------------------------------------------------------------
+# Windows: Win32_OperatingSystem Caption, Version, ServicePackMajorVersion, LastBootUpTime
+# (a DMTF datetime; the changing boot time is how apply sees a reboot happen).
+
+$osCaption = ''
+$osVersion = ''
+$osServicePack = 0
+$bootTime = $null
+try {
+    $os = @(Get-WmiObject -Class Win32_OperatingSystem -ErrorAction Stop)[0]
+    $osCaption = ([string]$os.Caption).Trim()
+    $osVersion = [string]$os.Version
+    if ($null -ne $os.ServicePackMajorVersion) { $osServicePack = [int]$os.ServicePackMajorVersion }
+    $bootTime = [System.Management.ManagementDateTimeConverter]::ToDateTime([string]$os.LastBootUpTime)
+} catch { }
+
+# ---------------------------------------------------------------------------------------
 # Cluster [domain.md 2.5, seed 001, 004]: the Windows cluster WMI provider (namespace
-# root\MSCluster, Windows Server 2003 and 2008). The Exchange group is the resource group
-# holding a resource whose type names Exchange (System Attendant, Information Store, ...:
-# an Exchange 2000/2003 EVS or an Exchange 2007 CMS); its network name is the virtual server
-# name; its owner node (MSCluster_NodeToActiveGroup) is the active node.
+# root\MSCluster, Windows Server 2003 and 2008), read by Read-ExCluster (prelude.ps1). The
+# Exchange group is the resource group holding a resource whose type names Exchange (System
+# Attendant, Information Store, ...: an Exchange 2000/2003 EVS or an Exchange 2007 CMS); its
+# network name is the virtual server name; its owner node is the active node.
+#
+# What the probe reports of that group (exchange.ClusterFacts):
+# - group_state: MSCluster_ResourceGroup State (Online, Offline, Failed, PartialOnline, Pending).
+# - resources: its resources (MSCluster_ResourceGroupToResource) with their Type and State
+#   (Online, Offline, Failed, OnlinePending, OfflinePending).
+# - failover_blocked: the group's FailoverThreshold is 0, which is how cluster.ps1
+#   block_failover keeps it from failing over (read cluster-wide: any node sees it).
+# - node_builds: ONLY this node's own Exchange build, keyed by its computer name. No other
+#   node's build can be read from here: Exchange keeps a node's build in that node's files
+#   (ExSetup.exe / STORE.EXE) and Active Directory records the CMS/EVS's version, not each
+#   node's; reading another node's files would need a second hop WinRM does not give. The
+#   caller probes every node and merges their node_builds.
+# - events: Get-ExClusterEvents (prelude.ps1) since the last boot: "1025" (MSExchangeCluster,
+#   "must be upgraded before coming online") and "c1037b44" ("version on this computer does
+#   not match"), from the newest 200 entries of the Application and System logs. Read on
+#   every configured cluster node, also while its cluster service is stopped.
 
 $clusterFacts = $null
 $exchangeGroups = New-Object System.Collections.ArrayList
@@ -268,56 +280,29 @@ $clusterNodes = New-Object System.Collections.ArrayList
 
 if ($clusterRunning) {
   try {
-    $nodeObjects = Get-ExWmi 'root\MSCluster' 'MSCluster_Node'
-    $resources = Get-ExWmi 'root\MSCluster' 'MSCluster_Resource'
-    $groupObjects = Get-ExWmi 'root\MSCluster' 'MSCluster_ResourceGroup'
-    $groupToResource = Get-ExWmi 'root\MSCluster' 'MSCluster_ResourceGroupToResource'
-    $nodeToGroup = Get-ExWmi 'root\MSCluster' 'MSCluster_NodeToActiveGroup'
-    $clusterWmiOk = ($nodeObjects.Count -gt 0)
-    foreach ($n in $nodeObjects) { [void]$clusterNodes.Add([string]$n.Name) }
+    $cluster = Read-ExCluster
+    $clusterWmiOk = ($cluster['Nodes'].Count -gt 0)
+    foreach ($n in $cluster['Nodes']) { [void]$clusterNodes.Add([string]$n['Name']) }
     $clusterNodes.Sort()
-
-    # resource name -> group name; group name -> owner node
-    $resourceGroup = @{}
-    foreach ($a in $groupToResource) {
-        $resourceGroup[(Get-ExWmiRefName ([string]$a.PartComponent))] = Get-ExWmiRefName ([string]$a.GroupComponent)
-    }
-    $groupOwner = @{}
-    foreach ($a in $nodeToGroup) {
-        $groupOwner[(Get-ExWmiRefName ([string]$a.PartComponent))] = Get-ExWmiRefName ([string]$a.GroupComponent)
-    }
-    foreach ($g in $groupObjects) {
-        # Windows Server 2008 R2 and later also carry OwnerNode on the group itself.
-        $gName = [string]$g.Name
-        if (-not $groupOwner.ContainsKey($gName)) {
-            try { if ([string]$g.OwnerNode -ne '') { $groupOwner[$gName] = [string]$g.OwnerNode } } catch { }
-        }
-    }
-
-    $groupsSeen = @{}
-    foreach ($r in $resources) {
-        # Exchange 5.5 ran its services as resources that may be of a generic type: there the
-        # resource name ("Microsoft Exchange Information Store", ...) is matched too.
-        $isExchangeResource = ([string]$r.Type -like '*Exchange*') -or ($product -eq '5.5' -and [string]$r.Name -like '*Exchange*')
-        if (-not $isExchangeResource) { continue }
-        $gName = $resourceGroup[[string]$r.Name]
-        if ($null -eq $gName -or $gName -eq '' -or $groupsSeen.ContainsKey($gName)) { continue }
-        $groupsSeen[$gName] = $true
-        $virtualName = $gName
+    foreach ($g in $cluster['Groups']) {
+        $isExchangeGroup = $false
         $hasDisk = $false
-        foreach ($other in $resources) {
-            if ($resourceGroup[[string]$other.Name] -ne $gName) { continue }
-            if ([string]$other.Type -eq 'Network Name') {
-                try {
-                    $nn = [string]$other.PrivateProperties.Name
-                    if ($nn -ne '') { $virtualName = $nn }
-                } catch { }
-            }
-            if ([string]$other.Type -eq 'Physical Disk') { $hasDisk = $true }
+        foreach ($r in $g['Resources']) {
+            # Exchange 5.5 ran its services as resources that may be of a generic type: there
+            # the resource name ("Microsoft Exchange Information Store", ...) is matched too.
+            if ([string]$r['type'] -like '*Exchange*' -or ($product -eq '5.5' -and [string]$r['name'] -like '*Exchange*')) { $isExchangeGroup = $true }
+            if ([string]$r['type'] -eq 'Physical Disk') { $hasDisk = $true }
         }
-        $owner = ''
-        if ($groupOwner.ContainsKey($gName)) { $owner = [string]$groupOwner[$gName] }
-        [void]$exchangeGroups.Add(@{ 'Group' = $gName; 'Virtual' = $virtualName; 'Owner' = $owner; 'HasDisk' = $hasDisk })
+        if (-not $isExchangeGroup) { continue }
+        [void]$exchangeGroups.Add(@{
+            'Group'     = [string]$g['Name']
+            'Virtual'   = [string]$g['Virtual']
+            'Owner'     = [string]$g['Owner']
+            'HasDisk'   = $hasDisk
+            'State'     = [string]$g['State']
+            'Threshold' = $g['Threshold']
+            'Resources' = $g['Resources']
+        })
     }
   } catch { }
 }
@@ -356,6 +341,15 @@ if ($product -eq '') {
         ' (no ExSetup.exe under HKLM\SOFTWARE\Microsoft\Exchange\Setup MsiInstallPath, no STORE.EXE of the MSExchangeIS service)')
 }
 
+# The cluster events and this node's build (see the cluster section above), read once the
+# probe knows it answers for this host.
+$clusterEvents = New-Object System.Collections.ArrayList
+if ($clusterConfigured) {
+    try { $clusterEvents = Get-ExClusterEvents $bootTime } catch { }
+}
+$nodeBuilds = @{}
+if ($build -ne '') { $nodeBuilds[$computer] = $build }
+
 # Which Exchange group this probe describes: the one named, else the one this node owns,
 # else the first.
 if ($null -eq $selectedGroup) {
@@ -390,6 +384,11 @@ if ($null -ne $selectedGroup) {
         'active_node'             = [string]$selectedGroup['Owner']
         'active'                  = (Test-ExSameName $selectedGroup['Owner'] $computer)
         'cluster_service_running' = $true
+        'group_state'             = [string]$selectedGroup['State']
+        'resources'               = $selectedGroup['Resources']
+        'failover_blocked'        = ($selectedGroup['Threshold'] -eq 0)
+        'node_builds'             = $nodeBuilds
+        'events'                  = $clusterEvents
     }
 } elseif ($clusterConfigured -and (-not $clusterRunning -or -not $clusterWmiOk)) {
     # A cluster node whose cluster service is stopped (as the SP procedure requires,
@@ -402,6 +401,11 @@ if ($null -ne $selectedGroup) {
         'active_node'             = ''
         'active'                  = $false
         'cluster_service_running' = $clusterRunning
+        'group_state'             = ''
+        'resources'               = (New-Object System.Collections.ArrayList)
+        'failover_blocked'        = $false
+        'node_builds'             = $nodeBuilds
+        'events'                  = $clusterEvents
     }
 }
 
@@ -575,22 +579,6 @@ if (Test-ExRegKey $HKLM 'SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate
 }
 
 # ---------------------------------------------------------------------------------------
-# Windows: Win32_OperatingSystem Caption, Version, ServicePackMajorVersion, LastBootUpTime
-# (a DMTF datetime; the changing boot time is how apply sees a reboot happen).
-
-$osCaption = ''
-$osVersion = ''
-$osServicePack = 0
-$bootTime = $null
-try {
-    $os = @(Get-WmiObject -Class Win32_OperatingSystem -ErrorAction Stop)[0]
-    $osCaption = ([string]$os.Caption).Trim()
-    $osVersion = [string]$os.Version
-    if ($null -ne $os.ServicePackMajorVersion) { $osServicePack = [int]$os.ServicePackMajorVersion }
-    $bootTime = [System.Management.ManagementDateTimeConverter]::ToDateTime([string]$os.LastBootUpTime)
-} catch { }
-
-# ---------------------------------------------------------------------------------------
 # Prerequisites [domain.md 2.8, seed 000, 002, 004].
 
 # .NET Framework 2.0: HKLM\SOFTWARE\Microsoft\NET Framework Setup\NDP\v2.0.50727, Install = 1
@@ -608,31 +596,54 @@ try {
 $msiVersion = ''
 try { $msiVersion = Get-ExFileVersion ([System.IO.Path]::Combine([string]$env:SystemRoot, 'System32\msi.dll')) } catch { }
 
-# Time-zone update KB931836 (Windows Server 2003). Windows Server 2008 and later (version
-# 6.x) ship the 2007 DST rules, so it counts as present there. On 2003 it is looked for as
-# an Add/Remove Programs entry (Uninstall\KB931836), a hotfix record under
-# HKLM\SOFTWARE\Microsoft\Updates\<Windows product>\<level>\KB931836, or a
-# Win32_QuickFixEngineering row. Later cumulative time-zone updates that include it are not
-# recognised (a false "missing" is possible, never a false "present").
-$tzUpdate = $false
-if ($osVersion -ne '' -and -not $osVersion.StartsWith('5.')) {
-    $tzUpdate = $true
-} else {
-    if (Test-ExRegKey $HKLM ($uninstallPath + '\KB931836')) { $tzUpdate = $true }
-    if (-not $tzUpdate) {
-        foreach ($productKey in (Get-ExRegSubKeyNames $HKLM $updatesPath)) {
-            foreach ($level in (Get-ExRegSubKeyNames $HKLM ($updatesPath + '\' + $productKey))) {
-                if (Test-ExRegKey $HKLM ($updatesPath + '\' + $productKey + '\' + $level + '\KB931836')) { $tzUpdate = $true }
-            }
+# Windows hotfixes by KB number (Windows Server 2003, where a prerequisite is a hotfix):
+# Test-ExWindowsHotfix looks for an Add/Remove Programs entry (Uninstall\<KB>), a hotfix
+# record under HKLM\SOFTWARE\Microsoft\Updates\<Windows product>\<level>\<KB> (where the
+# Windows Server 2003 hotfix installers record themselves), or a Win32_QuickFixEngineering
+# row with that HotFixID (read once, only when a registry source has none).
+$qfeCache = @{}
+function Test-ExWindowsHotfix {
+    param([string]$KB)
+    if (Test-ExRegKey $HKLM ($uninstallPath + '\' + $KB)) { return $true }
+    foreach ($productKey in (Get-ExRegSubKeyNames $HKLM $updatesPath)) {
+        foreach ($level in (Get-ExRegSubKeyNames $HKLM ($updatesPath + '\' + $productKey))) {
+            if (Test-ExRegKey $HKLM ($updatesPath + '\' + $productKey + '\' + $level + '\' + $KB)) { return $true }
         }
     }
-    if (-not $tzUpdate) {
+    if (-not $qfeCache.ContainsKey('Ids')) {
+        $ids = @{}
         try {
             foreach ($qfe in @(Get-WmiObject -Class Win32_QuickFixEngineering -ErrorAction Stop)) {
-                if (Test-ExSameName ([string]$qfe.HotFixID) 'KB931836') { $tzUpdate = $true }
+                $ids[([string]$qfe.HotFixID).Trim().ToUpperInvariant()] = $true
             }
         } catch { }
+        $qfeCache['Ids'] = $ids
     }
+    return $qfeCache['Ids'].ContainsKey($KB.ToUpperInvariant())
+}
+$windows2003 = ($osVersion -eq '' -or $osVersion.StartsWith('5.'))
+
+# Time-zone update KB931836 (Windows Server 2003). Windows Server 2008 and later (version
+# 6.x) ship the 2007 DST rules, so it counts as present there. On 2003: Test-ExWindowsHotfix.
+# Later cumulative time-zone updates that include it are not recognised (a false "missing"
+# is possible, never a false "present").
+$tzUpdate = $true
+if ($windows2003) {
+    $tzUpdate = $false
+    try { $tzUpdate = Test-ExWindowsHotfix 'KB931836' } catch { }
+}
+
+# IIS 6.0 compression hotfix KB831464 ("IIS 6.0 compression corruption causes access
+# violations"): step 1 of the Exchange 2003 cluster procedure on Windows Server 2003
+# [domain.md 6, seed 001]. On 2003: Test-ExWindowsHotfix (hotfix record or
+# Win32_QuickFixEngineering HotFixID KB831464). Windows Server 2008 and later run IIS 7, to
+# which the hotfix does not apply: present there. Not recognised: a Windows service pack or
+# later fix that contains it (whether Windows Server 2003 SP1 does is unverified), so a false
+# "missing" is possible, never a false "present".
+$iisHotfix831464 = $true
+if ($windows2003) {
+    $iisHotfix831464 = $false
+    try { $iisHotfix831464 = Test-ExWindowsHotfix 'KB831464' } catch { }
 }
 
 # Single-label DNS domain (unsupported by Exchange 2007): Win32_ComputerSystem Domain is the
@@ -931,6 +942,7 @@ $facts = @{
         'fqdn_set'                = ($dnsSuffix -ne '')
         'single_label_domain'     = $singleLabel
         'local_administrator'     = $localAdmin
+        'iis_compression_hotfix_831464' = $iisHotfix831464
     }
     'update_rollups'       = $rollups
     'interim_updates'      = $interims

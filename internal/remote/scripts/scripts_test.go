@@ -329,11 +329,12 @@ var opContract = map[string]struct {
 	wire.OpRevocationCheck:       {[]string{"Enabled"}, wire.SettingResult{}},
 	wire.OpRemoteStreamingBackup: {[]string{"Enabled"}, wire.SettingResult{}},
 	wire.OpCustomizations:        {[]string{"Action"}, wire.CustomizationsResult{}},
-	wire.OpJobStart:              {[]string{"ID", "Action", "MediaPath", "PackagePath", "PatchCode", "KB", "Language"}, exchange.Job{}},
+	wire.OpJobStart:              {[]string{"ID", "Action", "MediaPath", "PackagePath", "PatchCode", "KB", "Language", "Group"}, exchange.Job{}},
 	wire.OpJobStatus:             {[]string{"ID"}, exchange.Job{}},
 	wire.OpJobClear:              {nil, wire.JobClearResult{}},
 	wire.OpReboot:                {nil, wire.RebootResult{}},
 	wire.OpDiscover:              {nil, wire.DiscoverResult{}},
+	wire.OpCluster:               {[]string{"Action", "Group", "Node"}, wire.ClusterResult{}},
 }
 
 var parenRE = regexp.MustCompile(`\([^()]*\)`)
@@ -519,6 +520,7 @@ func TestOperationFaultCodes(t *testing.T) {
 		wire.OpJobStart:  {"setup_running", "watermark", "refused"},
 		wire.OpJobStatus: {"not_found"},
 		wire.OpDiscover:  {"not_found", "unavailable"},
+		wire.OpCluster:   {"not_clustered", "not_found", "refused", "timeout", "unavailable"},
 	} {
 		body, _ := scripts.Body(op)
 		for _, code := range codes {
@@ -724,5 +726,165 @@ func TestDiscoverReadsActiveDirectory(t *testing.T) {
 	}
 	if !reflect.DeepEqual(order, probeOrder) {
 		t.Errorf("discover.ps1 lists roles in the order %v, probe.ps1 in %v", order, probeOrder)
+	}
+}
+
+// cluster.ps1 handles every cluster action of wire/ops.go, reads states through the cluster
+// WMI provider and changes the cluster only through cluster.exe with separate arguments (or
+// the Exchange 2007 cmdlets), never through text built from a parameter.
+func TestClusterScript(t *testing.T) {
+	body, ok := scripts.Body(wire.OpCluster)
+	if !ok {
+		t.Fatal("no cluster.ps1")
+	}
+	c := code(body)
+	actions := []string{
+		wire.ClusterMoveGroup, wire.ClusterStopService, wire.ClusterStartService, wire.ClusterStopCMS,
+		wire.ClusterStartCMS, wire.ClusterOfflineEVSResources, wire.ClusterOnlineGroup,
+		wire.ClusterBlockFailover, wire.ClusterAllowFailover,
+	}
+	m := regexp.MustCompile(`(?s)\$actions = @\((.*?)\)`).FindStringSubmatch(c)
+	if m == nil {
+		t.Fatal("cluster.ps1 has no $actions list")
+	}
+	var listed []string
+	for _, q := range regexp.MustCompile(`'([a-z_]+)'`).FindAllStringSubmatch(m[1], -1) {
+		listed = append(listed, q[1])
+	}
+	if !reflect.DeepEqual(listed, actions) {
+		t.Errorf("cluster.ps1 accepts %v, ops.go has %v", listed, actions)
+	}
+	for _, a := range actions {
+		if !strings.Contains(c, "'"+a+"' {") && !strings.Contains(c, "$_ -eq '"+a+"'") {
+			t.Errorf("cluster.ps1 has no switch case for %s", a)
+		}
+	}
+	for _, want := range []string{
+		"$output = & $clusterExe $Arguments 2>&1",
+		"Invoke-ExClusterExe @('group', (Get-ExSafeName ([string]$g['Name'])), ('/moveto:' + $target), ('/wait:' + $waitSeconds))",
+		"Invoke-ExClusterExe @('group', (Get-ExSafeName ([string]$g['Name'])), '/online', ('/wait:' + $waitSeconds))",
+		"Invoke-ExClusterExe @('resource', (Get-ExSafeName $resourceName), '/offline', ('/wait:' + $waitSeconds))",
+		"Invoke-ExClusterExe @('group', $name, '/prop', 'FailoverThreshold=0')",
+		"Invoke-ExClusterExe @('group', $name, '/prop:FailoverThreshold', '/usedefault')",
+		"Stop-ClusteredMailboxServer -Identity (Get-ExShortGroupName $g) -StopReason $stopReason -Confirm:$false",
+		"Start-ClusteredMailboxServer -Identity (Get-ExShortGroupName $g) -Confirm:$false",
+		"$stopReason = 'terraform-provider-exchange servicing'",
+		"$groupParam -notmatch $ExClusterGroupPattern",
+		"$nodeParam -notmatch $ExClusterNodePattern",
+		"$failoverKeyPath = $ExProviderKey + '\\ClusterFailover'",
+	} {
+		if !strings.Contains(c, want) {
+			t.Errorf("cluster.ps1 lacks %q", want)
+		}
+	}
+	// cluster.exe is only ever called through Invoke-ExClusterExe.
+	if n := strings.Count(c, "& $clusterExe"); n != 1 {
+		t.Errorf("cluster.ps1 calls cluster.exe %d times directly, want once (in Invoke-ExClusterExe)", n)
+	}
+	// What reaches cluster.exe is the cluster's own names, never the parameters.
+	for _, line := range strings.Split(c, "\n") {
+		if strings.Contains(line, "Invoke-ExClusterExe @(") &&
+			(strings.Contains(line, "$groupParam") || strings.Contains(line, "$nodeParam") || strings.Contains(line, "$Param_")) {
+			t.Errorf("cluster.ps1 passes a parameter to cluster.exe: %s", strings.TrimSpace(line))
+		}
+	}
+	prelude := code(scripts.Prelude())
+	for _, want := range []string{
+		"-Namespace 'root\\MSCluster' -Class $Class -Authentication PacketPrivacy",
+		"'MSCluster_ResourceGroupToResource'",
+		"'MSCluster_NodeToActiveGroup'",
+		"$threshold = [long]$g.FailoverThreshold",
+		"([long]$e.InstanceId -band 0xFFFF) -eq 1025 -and [string]$e.Source -eq 'MSExchangeCluster'",
+		"Get-EventLog -LogName $logName -Newest 200",
+		"$ExEvsBaseResourceTypes = @('IP Address', 'IPv6 Address', 'IPv6 Tunnel Address', 'Physical Disk', 'Network Name')",
+	} {
+		if !strings.Contains(prelude, want) {
+			t.Errorf("prelude.ps1 lacks %q", want)
+		}
+	}
+}
+
+// The name patterns of the cluster parameters: nothing cluster.exe could read as an option,
+// no quote, backslash or control character. (Go's \w is ASCII; .NET's also takes Unicode
+// letters, which only widens what passes.)
+func TestClusterNamePatterns(t *testing.T) {
+	p := code(scripts.Prelude())
+	pattern := func(name string) *regexp.Regexp {
+		m := regexp.MustCompile(`\$` + name + ` = '([^']*)'`).FindStringSubmatch(p)
+		if m == nil {
+			t.Fatalf("prelude.ps1 has no $%s", name)
+		}
+		return regexp.MustCompile(m[1])
+	}
+	group, node := pattern("ExClusterGroupPattern"), pattern("ExClusterNodePattern")
+	for _, ok := range []string{"EVS1", "EVS1 Group", "Cluster Group", "Exchange Virtual Server (EVS1)", "CMS-01.contoso", "g#1, a&b+c"} {
+		if !group.MatchString(ok) {
+			t.Errorf("group pattern refuses %q", ok)
+		}
+	}
+	for _, bad := range []string{"", "/moveto:x", "-x", "_x", " x", "a\"b", "a\\b", "a\nb", "a'b", "a;b", "a$(b)", "a`b", "x\n", strings.Repeat("a", 129)} {
+		if group.MatchString(bad) {
+			t.Errorf("group pattern accepts %q", bad)
+		}
+	}
+	for _, ok := range []string{"NODE1", "ex-node-02", "n_1"} {
+		if !node.MatchString(ok) {
+			t.Errorf("node pattern refuses %q", ok)
+		}
+	}
+	for _, bad := range []string{"", "node1.contoso.local", "/x", "-x", "a b", "a\"b", "x\n"} {
+		if node.MatchString(bad) {
+			t.Errorf("node pattern accepts %q", bad)
+		}
+	}
+}
+
+// The cluster installer actions of job_start: /upgradeCMS from the media on the node owning
+// the stopped CMS; the EVS upgrade after Exchange's own preconditions.
+func TestJobClusterInstallers(t *testing.T) {
+	body, _ := scripts.Body(wire.OpJobStart)
+	c := code(body)
+	for _, action := range []string{exchange.ActionUpgradeCMS, exchange.ActionUpgradeEVS} {
+		if !strings.Contains(c, "'"+action+"' {") {
+			t.Errorf("job_start.ps1 does not handle %s", action)
+		}
+	}
+	for _, want := range []string{
+		"$arguments = @('/upgradeCMS')",
+		"$arguments = @('resource', $attendantName, '/online', '/wait:900')",
+		"$group -notmatch $ExClusterGroupPattern",
+		"Test-ExExchangeResourcesOffline $cms",
+		"[string]$r['type'] -eq 'Distributed Transaction Coordinator'",
+		"$key.SetValue('Group', $group, $S)",
+		"c1037b44",
+	} {
+		if !strings.Contains(c, want) {
+			t.Errorf("job_start.ps1 lacks %q", want)
+		}
+	}
+	if !strings.Contains(jobWrapper(t), "GetValue('Hint','')") {
+		t.Error("the job wrapper does not add the record's Hint to a failure")
+	}
+}
+
+// The probe reads the IIS compression hotfix 831464 the way it reads the time-zone update.
+func TestProbeReadsHotfix831464(t *testing.T) {
+	body, _ := scripts.Body(wire.OpProbe)
+	c := code(body)
+	for _, want := range []string{
+		"Test-ExWindowsHotfix 'KB831464'",
+		"Test-ExWindowsHotfix 'KB931836'",
+		"Get-WmiObject -Class Win32_QuickFixEngineering",
+		"'iis_compression_hotfix_831464' = $iisHotfix831464",
+		"'failover_blocked'        = ($selectedGroup['Threshold'] -eq 0)",
+		"$clusterEvents = Get-ExClusterEvents $bootTime",
+	} {
+		if !strings.Contains(c, want) {
+			t.Errorf("probe.ps1 lacks %q", want)
+		}
+	}
+	// The boot time is read before the cluster events that need it.
+	if strings.Index(c, "$bootTime = [System.Management.ManagementDateTimeConverter]") > strings.Index(c, "Get-ExClusterEvents $bootTime") {
+		t.Error("probe.ps1 reads the cluster events before the boot time")
 	}
 }

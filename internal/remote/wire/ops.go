@@ -41,12 +41,15 @@ const (
 	// OpJobStart starts an installer detached from the WinRM connection, recording a job
 	// under its ID; if a job with that ID exists (running or finished) it is returned
 	// instead and nothing is started — unless that job failed: then a new run starts under
-	// the same ID (the failed run's log stays where it was). Params: ID, Action (an exchange.Action* installing
-	// action), MediaPath, PackagePath, PatchCode, KB, Language (strings; "" when not used).
-	// A job whose record says running while its installer process is gone (a reboot
-	// interrupted it) is failed first. Result exchange.Job. Faults: "setup_running" (another setup runs),
-	// "watermark" (an interrupted setup must be cleared first), "refused" (the installer
-	// refuses: wrong SP for a rollup, package not found, ...).
+	// the same ID (the failed run's log stays where it was). A job whose record says
+	// running while its installer process is gone (a reboot interrupted it) is failed
+	// first. Params: ID, Action (an exchange.Action* installing action), MediaPath,
+	// PackagePath, PatchCode, KB, Language, Group (strings; "" when not used). The cluster
+	// installer actions exchange.ActionUpgradeCMS (Setup.com /upgradeCMS from MediaPath)
+	// and exchange.ActionUpgradeEVS ("Upgrade Exchange Virtual Server", 2000/2003) name
+	// their CMS/EVS in Group. Result exchange.Job. Faults: "setup_running" (another setup
+	// runs), "watermark" (an interrupted setup must be cleared first), "refused" (the
+	// installer refuses: wrong SP for a rollup, package not found, ...).
 	OpJobStart = "job_start"
 
 	// OpJobStatus reads one job record. Params: ID. Result exchange.Job; fault "not_found".
