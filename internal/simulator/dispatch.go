@@ -74,11 +74,12 @@ var operations = map[string]operation{
 	wire.OpRemoteStreamingBackup: {params: []paramSpec{boolParam("Enabled")}, run: opRemoteStreamingBackup},
 	wire.OpCustomizations:        {params: []paramSpec{strParam("Action")}, run: opCustomizations},
 	wire.OpJobStart: {params: []paramSpec{strParam("ID"), strParam("Action"), strParam("MediaPath"), strParam("PackagePath"),
-		strParam("PatchCode"), strParam("KB"), strParam("Language")}, run: opJobStart},
+		strParam("PatchCode"), strParam("KB"), strParam("Language"), strParam("Group")}, run: opJobStart},
 	wire.OpJobStatus: {params: []paramSpec{strParam("ID")}, run: opJobStatus},
 	wire.OpJobClear:  {run: opJobClear},
 	wire.OpReboot:    {run: opReboot},
 	wire.OpDiscover:  {run: opDiscover},
+	wire.OpCluster:   {params: []paramSpec{strParam("Action"), strParam("Group"), strParam("Node")}, run: opCluster},
 }
 
 // testScripts are script bodies for operations whose real script does not exist yet in
@@ -281,7 +282,8 @@ func truncate(s string, n int) string {
 // probe answers the host's facts, or the wrong_server fault the real probe writes when
 // $Param_Server names another computer. As in probe.ps1: the name is trimmed and compared
 // by its host label only ("ex01.contoso.local" is EX01), an empty name is not checked, and
-// the CMS/EVS name means the node that owns it now (a passive node says where it is active).
+// the CMS/EVS name means the node that owns it now (a passive node says where it is active;
+// a node whose cluster service is stopped cannot tell and answers wrong_server).
 func probe(h *Handler, c *call) (any, *wire.Fault) {
 	requested := strings.TrimSpace(c.str("Server"))
 	host := h.host
@@ -289,13 +291,16 @@ func probe(h *Handler, c *call) (any, *wire.Fault) {
 	if requested == "" || strings.EqualFold(short, host.name) {
 		return host.Facts(), nil
 	}
+	// The CMS/EVS name is known only while this node's cluster service runs (the probe
+	// reads it from the cluster); stopped, the node answers as for any other name.
 	if c := host.cluster; c != nil && strings.EqualFold(short, c.name) {
-		active := c.activeNode()
-		if strings.EqualFold(active, host.name) {
-			return host.Facts(), nil
+		if active, readable := c.probeOwner(host.name); readable {
+			if strings.EqualFold(active, host.name) {
+				return host.Facts(), nil
+			}
+			return nil, &wire.Fault{Code: "wrong_server", Message: fmt.Sprintf(
+				"this host is %s, a passive node of %s; %s is active on %s", host.name, c.name, c.name, active)}
 		}
-		return nil, &wire.Fault{Code: "wrong_server", Message: fmt.Sprintf(
-			"this host is %s, a passive node of %s; %s is active on %s", host.name, c.name, c.name, active)}
 	}
 	return nil, &wire.Fault{Code: "wrong_server", Message: fmt.Sprintf("this host is %s, not %s", host.name, requested)}
 }

@@ -190,6 +190,7 @@ func TestDropConnectionWhileAJobRuns(t *testing.T) {
 	n := newNetRig(t)
 	ex02 := n.target("EX02")
 	host := n.sim.Host("EX02")
+	makePassive(n.sim, "EX02")
 	host.Update(func(s *State) { s.InterimUpdates = nil })
 	if err := host.InjectFault(Fault{Kind: FaultDropConnection, Count: 2}); err != nil {
 		t.Fatal(err)

@@ -200,6 +200,9 @@ type prerequisitesDoc struct {
 	FQDNSet              *bool   `json:"fqdn_set"`
 	SingleLabelDomain    *bool   `json:"single_label_domain"`
 	LocalAdministrator   *bool   `json:"local_administrator"`
+	// IISCompressionHotfix831464 is the IIS 6.0 compression hotfix an Exchange 2003
+	// cluster on Windows 2003 needs before its SP (domain.md §6).
+	IISCompressionHotfix831464 *bool `json:"iis_compression_hotfix_831464"`
 }
 
 type clusterDoc struct {
@@ -764,6 +767,8 @@ func (v *validator) prerequisites(at string, d serverDoc, build exchange.Build) 
 		FQDNSet:              true,
 		SingleLabelDomain:    false,
 		LocalAdministrator:   true,
+
+		IISCompressionHotfix831464: true,
 	}
 	if d.Product == "2007" && build.Major == 8 && build.Minor >= 2 {
 		p.DotNet20ServicePack = 2
@@ -790,6 +795,7 @@ func (v *validator) prerequisites(at string, d serverDoc, build exchange.Build) 
 	set(&p.FQDNSet, q.FQDNSet)
 	set(&p.SingleLabelDomain, q.SingleLabelDomain)
 	set(&p.LocalAdministrator, q.LocalAdministrator)
+	set(&p.IISCompressionHotfix831464, q.IISCompressionHotfix831464)
 	return p
 }
 

@@ -39,7 +39,8 @@ func TestLoadFleetFixture(t *testing.T) {
 	if ex01.OS != (exchange.OSFacts{Caption: "Microsoft Windows Server 2003 R2 Enterprise x64 Edition", Version: "5.2.3790", ServicePack: 2}) {
 		t.Errorf("EX01 OS default = %+v", ex01.OS)
 	}
-	wantPrereq := exchange.PrerequisiteFacts{DotNet20ServicePack: 1, WindowsInstaller: "4.5.6001.22159", TimeZoneUpdate931836: true, FQDNSet: true, LocalAdministrator: true}
+	wantPrereq := exchange.PrerequisiteFacts{DotNet20ServicePack: 1, WindowsInstaller: "4.5.6001.22159", TimeZoneUpdate931836: true, FQDNSet: true, LocalAdministrator: true,
+		IISCompressionHotfix831464: true}
 	if ex01.Prerequisites != wantPrereq {
 		t.Errorf("EX01 prerequisites default = %+v, want %+v", ex01.Prerequisites, wantPrereq)
 	}
@@ -180,7 +181,7 @@ func TestParseFleetProblems(t *testing.T) {
 		{"cluster name taken by a server", func(d map[string]any) { cls(d, 0)["name"] = "ex01" },
 			`clusters[0] ("ex01"): name "ex01" is already used by servers[0] ("EX01"): a cluster's network name differs from every server and cluster name`},
 		{"unknown fault", func(d map[string]any) { srv(d, 0)["faults"] = []any{map[string]any{"kind": "disk_full"}} },
-			`servers[0] ("EX01"): faults[0]: fault kind "disk_full" is not known: use one of file_in_use, setup_abort, drop_connection, no_reboot_return`},
+			`servers[0] ("EX01"): faults[0]: fault kind "disk_full" is not known: use one of file_in_use, setup_abort, drop_connection, no_reboot_return, evs_wont_come_online, upgradecms_abort`},
 		{"fault count where none is taken", func(d map[string]any) {
 			srv(d, 0)["faults"] = []any{map[string]any{"kind": "drop_connection", "count": 2}, map[string]any{"kind": "file_in_use", "count": 2}}
 		}, `servers[0] ("EX01"): faults[1]: fault file_in_use takes no count`},

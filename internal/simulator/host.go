@@ -17,7 +17,7 @@ type Host struct {
 	name    string
 	address netip.Addr
 	// cluster is shared by the nodes of one cluster; nil when the host is not clustered.
-	cluster *clusterState
+	cluster *LiveCluster
 
 	mu    sync.Mutex
 	state State
@@ -101,9 +101,6 @@ type State struct {
 	InternetAccess          bool
 	RemoteStreamingBackup   *bool
 
-	// ClusterServiceRunning is this node's cluster service; meaningful on cluster nodes only.
-	ClusterServiceRunning bool
-
 	// Jobs are the records of the installer jobs started on the host (job_start), in the
 	// order they were started; a running job's record is updated when it finishes.
 	Jobs []exchange.Job
@@ -116,23 +113,8 @@ type State struct {
 	LockServices []exchange.ServiceFacts
 }
 
-// clusterState is one CMS/EVS, shared by its nodes so that a move is seen by all of them.
-type clusterState struct {
-	name  string
-	typ   string
-	nodes []string
-
-	mu     sync.Mutex
-	active string
-}
-
-func (c *clusterState) activeNode() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.active
-}
-
-func newHost(s Server, c *clusterState, boot time.Time) *Host {
+// newHost makes the host of server s, a node of cluster c (nil when not clustered).
+func newHost(s Server, c *LiveCluster, boot time.Time) *Host {
 	st := State{
 		FQDN:                  s.FQDN,
 		Product:               s.Product,
@@ -157,7 +139,6 @@ func newHost(s Server, c *clusterState, boot time.Time) *Host {
 		RevocationCheck:       s.RevocationCheck,
 		InternetAccess:        s.InternetAccess,
 		RemoteStreamingBackup: clonePtr(s.RemoteStreamingBackup),
-		ClusterServiceRunning: c != nil,
 	}
 	for _, db := range s.Databases {
 		st.Databases = append(st.Databases, exchange.DatabaseBackup{Name: db, LastFull: clonePtr(s.LastFullBackup)})
@@ -194,6 +175,9 @@ func newHost(s Server, c *clusterState, boot time.Time) *Host {
 	}
 	if s.DisabledAfterInstall != nil {
 		h.disabledAfterInstall = slices.Clone(s.DisabledAfterInstall)
+	}
+	if c != nil {
+		c.attach(h)
 	}
 	return h
 }
@@ -287,15 +271,7 @@ func (h *Host) Facts() exchange.Facts {
 		f.InterimUpdates = append(f.InterimUpdates, u)
 	}
 	if c := h.cluster; c != nil {
-		active := c.activeNode()
-		f.Cluster = &exchange.ClusterFacts{
-			Name:                  c.name,
-			Type:                  c.typ,
-			Nodes:                 slices.Clone(c.nodes),
-			ActiveNode:            active,
-			Active:                strings.EqualFold(active, h.name),
-			ClusterServiceRunning: s.ClusterServiceRunning,
-		}
+		f.Cluster = c.clusterFacts(h.name, s.Build)
 	}
 	return f
 }

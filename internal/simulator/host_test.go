@@ -17,9 +17,9 @@ var testBoot = time.Date(2024, 5, 2, 6, 0, 0, 0, time.UTC)
 func fixtureHosts(t *testing.T) map[string]*Host {
 	t.Helper()
 	f := loadFixture(t)
-	clusters := map[string]*clusterState{}
+	clusters := map[string]*LiveCluster{}
 	for _, c := range f.Clusters {
-		cs := &clusterState{name: c.Name, typ: c.Type, nodes: c.Nodes, active: c.Active}
+		cs := newLiveCluster(c, f.Servers)
 		for _, n := range c.Nodes {
 			clusters[n] = cs
 		}
@@ -59,6 +59,7 @@ func TestFactsOf2007MailboxInCCR(t *testing.T) {
 		OS:       exchange.OSFacts{Caption: "Microsoft Windows Server 2003 R2 Enterprise x64 Edition", Version: "5.2.3790", ServicePack: 2},
 		Prerequisites: exchange.PrerequisiteFacts{
 			DotNet20ServicePack: 1, WindowsInstaller: "4.5.6001.22159", TimeZoneUpdate931836: true, FQDNSet: true, LocalAdministrator: true,
+			IISCompressionHotfix831464: true,
 		},
 		// 8.1.393.1 is SP1 Update Rollup 9, whose KB the catalog does not state.
 		UpdateRollups: []exchange.InstalledUpdate{{DisplayName: "Update Rollup 9 for Exchange Server 2007 Service Pack 1",
@@ -68,6 +69,15 @@ func TestFactsOf2007MailboxInCCR(t *testing.T) {
 		Roles: []string{"Mailbox"},
 		Cluster: &exchange.ClusterFacts{
 			Name: "CMS01", Type: "ccr", Nodes: []string{"EX02", "EX03"}, ActiveNode: "EX02", Active: true, ClusterServiceRunning: true,
+			GroupState: "Online",
+			Resources: []exchange.ClusterResource{
+				{Name: "IP Address (CMS01)", Type: "IP Address", State: "Online"},
+				{Name: "Network Name (CMS01)", Type: "Network Name", State: "Online"},
+				{Name: "Exchange System Attendant Instance (CMS01)", Type: "Microsoft Exchange System Attendant", State: "Online"},
+				{Name: "Exchange Information Store Instance (CMS01)", Type: "Microsoft Exchange Information Store", State: "Online"},
+			},
+			NodeBuilds: map[string]string{"EX02": "8.1.393.1"},
+			Events:     []string{},
 		},
 		Setup:         exchange.SetupFacts{Watermarks: []exchange.SetupWatermark{}},
 		PendingReboot: []string{},
@@ -115,6 +125,7 @@ func TestFactsOf2003FrontEnd(t *testing.T) {
 		OS:       exchange.OSFacts{Caption: "Microsoft Windows Server 2003 Enterprise Edition", Version: "5.2.3790", ServicePack: 2},
 		Prerequisites: exchange.PrerequisiteFacts{
 			DotNet20ServicePack: 1, WindowsInstaller: "4.5.6001.22159", TimeZoneUpdate931836: true, FQDNSet: true, LocalAdministrator: true,
+			IISCompressionHotfix831464: true,
 		},
 		UpdateRollups:      []exchange.InstalledUpdate{},
 		InterimUpdates:     []exchange.InstalledUpdate{{KB: "KB924334", DisplayName: "Hotfix for Exchange Server 2003 (KB924334)"}},

@@ -320,6 +320,8 @@ func opReboot(h *Handler, c *call) (any, *wire.Fault) {
 // jobSpec is what a job_start asks for.
 type jobSpec struct {
 	ID, Action, MediaPath, PackagePath, PatchCode, KB, Language string
+	// Group names the CMS/EVS of the cluster installer actions (upgrade_cms, upgrade_evs).
+	Group string
 }
 
 // installing actions job_start runs, in job_start.ps1's order.
@@ -327,7 +329,11 @@ var jobActions = []string{
 	exchange.ActionInstallServicePack, exchange.ActionInstallUpdateRollup, exchange.ActionInstallInterimUpdate,
 	exchange.ActionUninstallUpdateRollup, exchange.ActionRemoveInterimUpdate,
 	exchange.ActionRemoveUMLanguagePack, exchange.ActionAddUMLanguagePack,
+	exchange.ActionUpgradeCMS, exchange.ActionUpgradeEVS,
 }
+
+// clusterJobActions are the cluster installer actions, which name their CMS/EVS in Group.
+var clusterJobActions = []string{exchange.ActionUpgradeCMS, exchange.ActionUpgradeEVS}
 
 // What job_start.ps1 accepts as parameter values (PowerShell's -match ignores case).
 var (
@@ -355,7 +361,7 @@ func opJobStart(h *Handler, c *call) (any, *wire.Fault) {
 	host := h.host
 	spec := jobSpec{ID: c.str("ID"), Action: c.str("Action"), MediaPath: strings.TrimSpace(c.str("MediaPath")),
 		PackagePath: strings.TrimSpace(c.str("PackagePath")), PatchCode: strings.TrimSpace(c.str("PatchCode")),
-		KB: strings.TrimSpace(c.str("KB")), Language: strings.TrimSpace(c.str("Language"))}
+		KB: strings.TrimSpace(c.str("KB")), Language: strings.TrimSpace(c.str("Language")), Group: strings.TrimSpace(c.str("Group"))}
 	invalid := func(format string, args ...any) (any, *wire.Fault) {
 		return nil, &wire.Fault{Code: "invalid", Message: fmt.Sprintf(format, args...)}
 	}
@@ -389,6 +395,8 @@ func opJobStart(h *Handler, c *call) (any, *wire.Fault) {
 		return invalid(`"%s" is not a KB number (KBnnnnnn)`, spec.KB)
 	case spec.Language != "" && !languageRE.MatchString(spec.Language):
 		return invalid(`"%s" is not a culture name (e.g. de-DE)`, spec.Language)
+	case spec.Group != "" && !clusterGroupRE.MatchString(spec.Group):
+		return invalid(`"%s" is not a cluster group name (letters, digits, space and . _ ( ) # , & + -, at most 128, a letter or digit first)`, spec.Group)
 	}
 
 	for _, r := range host.jobs {
@@ -405,6 +413,9 @@ func opJobStart(h *Handler, c *call) (any, *wire.Fault) {
 	}
 	now := host.env.clock.Now().UTC().Truncate(time.Second) // records hold whole seconds
 	r, code, why := host.planJobLocked(spec, now)
+	if why == "" {
+		code, why = "refused", host.clusterJobCheckLocked(spec)
+	}
 	if why != "" {
 		return nil, &wire.Fault{Code: code, Message: why}
 	}
@@ -423,6 +434,10 @@ func opJobStart(h *Handler, c *call) (any, *wire.Fault) {
 		r.fail = f.Kind
 	} else if r.servicePack {
 		if f, ok := host.takeFaultLocked(FaultSetupAbort); ok {
+			r.fail = f.Kind
+		}
+	} else if spec.Action == exchange.ActionUpgradeCMS {
+		if f, ok := host.takeFaultLocked(FaultUpgradeCMSAbort); ok {
 			r.fail = f.Kind
 		}
 	}
@@ -530,6 +545,9 @@ func (h *Host) planJobLocked(spec jobSpec, now time.Time) (*jobRun, string, stri
 		return "", "", "package " + spec.PackagePath + " is neither an .msp nor an .exe"
 	}
 
+	if slices.Contains(clusterJobActions, spec.Action) {
+		return h.planClusterJobLocked(spec, now)
+	}
 	switch spec.Action {
 	case exchange.ActionInstallServicePack:
 		if spec.MediaPath == "" {

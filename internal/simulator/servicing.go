@@ -145,9 +145,18 @@ const (
 	// FaultNoRebootReturn: the next reboot never brings the server back (until
 	// (*Host).PowerOn).
 	FaultNoRebootReturn = "no_reboot_return"
+	// FaultEVSWontComeOnline: the next time the CMS/EVS group is to come online on this
+	// node (online_group, start_cms, move_group, a failover), its Information Store
+	// resource fails: the group is Failed there. Bringing it online again works.
+	FaultEVSWontComeOnline = "evs_wont_come_online"
+	// FaultUpgradeCMSAbort: the next Setup.com /upgradeCMS job on this node fails (exit
+	// 1603) half-way: the CMS is not upgraded and the CMS key stays behind
+	// (Facts.Setup.StaleCMSKey) until a /upgradeCMS succeeds.
+	FaultUpgradeCMSAbort = "upgradecms_abort"
 )
 
-var faultKinds = []string{FaultFileInUse, FaultSetupAbort, FaultDropConnection, FaultNoRebootReturn}
+var faultKinds = []string{FaultFileInUse, FaultSetupAbort, FaultDropConnection, FaultNoRebootReturn,
+	FaultEVSWontComeOnline, FaultUpgradeCMSAbort}
 
 // defaultDropCount is how many requests drop_connection fails when no count is given.
 const defaultDropCount = 3
@@ -348,6 +357,10 @@ func (h *Host) finishLocked(r *jobRun, at time.Time) {
 		if r.services != nil {
 			h.state.Services = r.services
 		}
+	case FaultUpgradeCMSAbort:
+		// /upgradeCMS broke off: the CMS is not upgraded and its key stays behind.
+		exit, errText = 1603, "the installer exited with code 1603"
+		h.state.StaleCMSKey = true
 	case FaultSetupAbort:
 		// Setup stops half-way: the first role's key keeps its Action and Watermark
 		// values; the services it stopped stay stopped.
@@ -477,6 +490,10 @@ func (h *Host) shutdown(noReturn bool) {
 				h.addWatermarkLocked(h.state.Roles[0])
 			}
 		}
+		if r.action == exchange.ActionUpgradeCMS {
+			// An interrupted /upgradeCMS leaves the CMS key behind.
+			h.state.StaleCMSKey = true
+		}
 		// As Read-ExJob reads a running record whose process is gone.
 		errText := "interrupted by reboot: the job ended without recording a result (the server restarted or its process was stopped while the installer ran)"
 		if r.logPath != "" {
@@ -491,6 +508,10 @@ func (h *Host) shutdown(noReturn bool) {
 	}
 	h.env.journal.record(Entry{Server: h.name, Operation: operationSystem, Outcome: outcomeOK, Detail: detail})
 	h.mu.Unlock()
+	if h.cluster != nil {
+		// The node's cluster service goes down with it: its groups fail over.
+		h.cluster.nodeDown(h.name)
+	}
 	if h.net != nil {
 		h.net.down()
 	}
@@ -526,6 +547,10 @@ func (h *Host) boot() {
 	h.env.journal.record(Entry{Server: h.name, Operation: operationSystem, Outcome: outcomeOK,
 		Detail: "started, boot time " + boot.Format(time.RFC3339)})
 	h.mu.Unlock()
+	if h.cluster != nil {
+		// The cluster service starts with Windows (Automatic); the events are the last boot's.
+		h.cluster.nodeUp(h.name)
+	}
 	if h.net != nil {
 		h.net.up()
 	}

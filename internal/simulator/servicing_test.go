@@ -63,6 +63,20 @@ func newRig(t *testing.T, o Options) *rig {
 
 func (r *rig) host(name string) *Host { return r.sim.Host(name) }
 
+// makePassive makes the other node of node's cluster own both its groups, as if they had
+// been moved there: an Exchange 2007 service pack or rollup goes only to a passive node.
+func makePassive(sim *Simulator, node string) {
+	lc := sim.Host(node).Cluster()
+	other := ""
+	for _, n := range lc.State().Nodes {
+		if !strings.EqualFold(n, node) {
+			other = n
+			break
+		}
+	}
+	lc.Update(func(s *ClusterState) { s.Owner, s.ClusterGroupOwner = other, other })
+}
+
 // run dispatches op on server; a fault comes back as *wire.Fault, a rejection fails the test.
 func (r *rig) run(server, op string, out any, params ...wire.Param) error {
 	r.t.Helper()
@@ -109,7 +123,7 @@ func job(id, action string, kv ...string) []wire.Param {
 		values[k] = v
 	}
 	ps := []wire.Param{{Name: "ID", Value: id}, {Name: "Action", Value: action}}
-	for _, k := range []string{"MediaPath", "PackagePath", "PatchCode", "KB", "Language"} {
+	for _, k := range []string{"MediaPath", "PackagePath", "PatchCode", "KB", "Language", "Group"} {
 		ps = append(ps, wire.Param{Name: k, Value: values[k]})
 	}
 	return ps
@@ -161,7 +175,7 @@ func service(f exchange.Facts, name string) exchange.ServiceFacts {
 
 func TestEveryOperationOfTheContractIsModelled(t *testing.T) {
 	for _, op := range []string{wire.OpProbe, wire.OpLock, wire.OpService, wire.OpExchangeServices, wire.OpRevocationCheck,
-		wire.OpRemoteStreamingBackup, wire.OpCustomizations, wire.OpJobStart, wire.OpJobStatus, wire.OpReboot} {
+		wire.OpRemoteStreamingBackup, wire.OpCustomizations, wire.OpJobStart, wire.OpJobStatus, wire.OpJobClear, wire.OpReboot, wire.OpDiscover, wire.OpCluster} {
 		if _, ok := operations[op]; !ok {
 			t.Errorf("operation %s of wire/ops.go is not modelled", op)
 		}
@@ -432,7 +446,7 @@ func TestJobStartRefusals(t *testing.T) {
 			job("install service pack", exchange.ActionInstallServicePack, `MediaPath=D:\Exchange2007SP3`),
 			"invalid", `"install service pack" is not a job id (letters, digits, dot, dash and underscore, at most 128)`},
 		{"not an installing action", "EX01", nil, job("reboot-1", "reboot"),
-			"invalid", `"reboot" is not an installing action (install_service_pack, install_update_rollup, install_interim_update, uninstall_update_rollup, remove_interim_update, remove_um_language_pack, add_um_language_pack)`},
+			"invalid", `"reboot" is not an installing action (install_service_pack, install_update_rollup, install_interim_update, uninstall_update_rollup, remove_interim_update, remove_um_language_pack, add_um_language_pack, upgrade_cms, upgrade_evs)`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -553,6 +567,7 @@ func TestSetupAbortLeavesAWatermark(t *testing.T) {
 func TestRollupUninstallAndInterimUpdates(t *testing.T) {
 	r := newRig(t, Options{})
 	ex02 := r.host("EX02")
+	makePassive(r.sim, "EX02")
 
 	r.startJob("EX02", job("remove_interim_update-KB970543", exchange.ActionRemoveInterimUpdate, "KB=kb970543",
 		"PatchCode="+strings.ToLower(InterimUpdatePatchCode("KB970543"))))
@@ -626,6 +641,7 @@ func TestUMLanguagePacksAroundAServicePack(t *testing.T) {
 func TestServicePackResetsRemoteStreamingBackup(t *testing.T) {
 	r := newRig(t, Options{DisabledAfterInstall: []string{}})
 	ex02 := r.host("EX02")
+	makePassive(r.sim, "EX02")
 	ex02.Update(func(s *State) { s.InterimUpdates = nil })
 	r.startJob("EX02", job("install_service_pack-8.3.83.6", exchange.ActionInstallServicePack, `MediaPath=D:\Exchange2007SP3`))
 	r.clock.Advance(2 * time.Second)

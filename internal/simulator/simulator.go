@@ -124,9 +124,9 @@ func Start(f *Fleet, o Options) (*Simulator, error) {
 		}
 	}
 
-	clusters := map[string]*clusterState{} // lower-case node name -> its cluster
+	clusters := map[string]*LiveCluster{} // lower-case node name -> its cluster
 	for _, c := range f.Clusters {
-		cs := &clusterState{name: c.Name, typ: c.Type, nodes: append([]string(nil), c.Nodes...), active: c.Active}
+		cs := newLiveCluster(c, f.Servers)
 		for _, n := range c.Nodes {
 			clusters[strings.ToLower(n)] = cs
 		}

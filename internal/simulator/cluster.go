@@ -1,0 +1,1119 @@
+package simulator
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/buildlevel/terraform-provider-exchange/internal/exchange"
+	"github.com/buildlevel/terraform-provider-exchange/internal/remote/wire"
+)
+
+// The cluster model (domain.md §6): one LiveCluster per fleet cluster, shared by its nodes.
+// It holds two groups — the CMS/EVS group, named after the CMS/EVS, and the cluster's own
+// "Cluster Group" — each with an owner node, resources and a failover block; per node,
+// whether its cluster service runs and the events it logged since its last boot; and the
+// build the CMS/EVS was last upgraded for. docs/simulator.md, "Clusters", states the rules;
+// cluster.ps1, job_start.ps1 and probe.ps1 are mirrored for what they check and answer.
+
+// Resource types of the simulated cluster groups (exchange.ClusterResource.Type), as
+// Windows and Exchange name them.
+const (
+	ResourceIPAddress        = "IP Address"
+	ResourcePhysicalDisk     = "Physical Disk"
+	ResourceNetworkName      = "Network Name"
+	ResourceMSDTC            = "Distributed Transaction Coordinator"
+	ResourceSystemAttendant  = "Microsoft Exchange System Attendant"
+	ResourceInformationStore = "Microsoft Exchange Information Store"
+	ResourceRoutingEngine    = "Microsoft Exchange Routing Engine"
+	ResourceMTA              = "Microsoft Exchange Message Transfer Agent"
+	ResourceSMTP             = "SMTP Server Instance"
+	ResourceDirectory        = "Microsoft Exchange Directory"
+)
+
+// States of groups (exchange.ClusterFacts.GroupState) and resources.
+const (
+	StateOnline        = "Online"
+	StateOffline       = "Offline"
+	StatePartialOnline = "PartialOnline"
+	StateFailed        = "Failed"
+)
+
+// ClusterGroupName is the name of the cluster's own group: cluster IP address and name,
+// quorum disk and, on Exchange 2000/2003 clusters, MSDTC.
+const ClusterGroupName = "Cluster Group"
+
+// Events the simulated nodes log (exchange.ClusterFacts.Events), in the order the probe
+// lists them.
+const (
+	// EventMustBeUpgraded is MSExchangeCluster event 1025: an Exchange 2003 EVS tried to
+	// come online on a node with a newer service pack before "Upgrade Exchange Virtual
+	// Server".
+	EventMustBeUpgraded = "1025"
+	// EventVersionMismatch is error c1037b44: an EVS tried to come online on a node with an
+	// older service pack than the one it was upgraded for.
+	EventVersionMismatch = "c1037b44"
+)
+
+// clusterActions are OpCluster's actions, in cluster.ps1's order.
+var clusterActions = []string{
+	wire.ClusterMoveGroup, wire.ClusterStopService, wire.ClusterStartService, wire.ClusterStopCMS, wire.ClusterStartCMS,
+	wire.ClusterOfflineEVSResources, wire.ClusterOnlineGroup, wire.ClusterBlockFailover, wire.ClusterAllowFailover,
+}
+
+// What cluster.ps1 and job_start.ps1 accept as group and node names ($ExClusterGroupPattern,
+// $ExClusterNodePattern; \w of .NET is a letter, a decimal digit, a mark or a connector).
+var (
+	clusterGroupRE = regexp.MustCompile(`^[\p{L}\p{Mn}\p{Nd}][\p{L}\p{Mn}\p{Nd}\p{Pc} .()#,&+\-]{0,127}$`)
+	clusterNodeRE  = regexp.MustCompile(`^[\p{L}\p{Mn}\p{Nd}][\p{L}\p{Mn}\p{Nd}\p{Pc}\-]{0,62}$`)
+)
+
+// evsBaseTypes are the resource types an EVS keeps online for its upgrade
+// ($ExEvsBaseResourceTypes): IP address, physical disk, network name.
+func isBase(r exchange.ClusterResource) bool {
+	return r.Type == ResourceIPAddress || r.Type == ResourcePhysicalDisk || r.Type == ResourceNetworkName
+}
+
+// isExchange: a resource whose type names Exchange (Test-ExExchangeResourcesOffline).
+func isExchange(r exchange.ClusterResource) bool { return strings.Contains(r.Type, "Exchange") }
+
+// clusterGroup is one cluster group.
+type clusterGroup struct {
+	name      string
+	owner     string
+	resources []exchange.ClusterResource
+	blocked   bool
+	// resume are the resources that were online (or failed) when the owner's cluster
+	// service stopped with no node to fail over to: they come online again when a cluster
+	// service starts and takes the group (nil: nothing to resume).
+	resume map[string]bool
+}
+
+// LiveCluster is one CMS (2007), EVS (2000/2003) or Exchange 5.5 cluster as the simulator
+// runs it, shared by its nodes so that what one node does every node sees. It is safe for
+// concurrent use. Get it with (*Simulator).Cluster or (*Host).Cluster.
+type LiveCluster struct {
+	name    string
+	typ     string
+	product string
+	nodes   []string
+	// hosts are the nodes' hosts by lower-case name; set as the hosts are made.
+	hosts map[string]*Host
+
+	// opMu serialises what changes the cluster from outside a host's lock (cluster
+	// operations, nodes going down and coming back). Lock order: opMu, then one host's
+	// mutex at a time, then mu; a host's mutex may be held while taking mu, never the
+	// other way round.
+	opMu sync.Mutex
+
+	mu       sync.Mutex
+	main     clusterGroup // the CMS/EVS
+	core     clusterGroup // the cluster group
+	upgraded exchange.Build
+	service  map[string]bool     // lower-case node -> cluster service running
+	events   map[string][]string // lower-case node -> event ids since its last boot
+}
+
+// newLiveCluster builds cluster c of a fleet whose servers are servers: every node's
+// cluster service running, both groups online on the active node, the CMS/EVS upgraded
+// for the active node's build.
+func newLiveCluster(c Cluster, servers []Server) *LiveCluster {
+	lc := &LiveCluster{name: c.Name, typ: c.Type, nodes: slices.Clone(c.Nodes), hosts: map[string]*Host{},
+		service: map[string]bool{}, events: map[string][]string{}}
+	for _, s := range servers {
+		if strings.EqualFold(s.Name, c.Active) {
+			lc.product, lc.upgraded = s.Product, s.Build
+		}
+	}
+	switch c.Type {
+	case "ccr", "scc":
+		lc.product = "2007"
+	case "cluster-5.5":
+		lc.product = "5.5"
+	}
+	for _, n := range lc.nodes {
+		lc.service[strings.ToLower(n)] = true
+	}
+	lc.main = clusterGroup{name: c.Name, owner: c.Active, resources: defaultResources(c.Name, c.Type, lc.product)}
+	core := []exchange.ClusterResource{
+		{Name: "Cluster IP Address", Type: ResourceIPAddress},
+		{Name: "Cluster Name", Type: ResourceNetworkName},
+		{Name: "Disk Q:", Type: ResourcePhysicalDisk},
+	}
+	if lc.product == "2000" || lc.product == "2003" {
+		core = append(core, exchange.ClusterResource{Name: "MSDTC", Type: ResourceMSDTC})
+	}
+	lc.core = clusterGroup{name: ClusterGroupName, owner: c.Active, resources: core}
+	for _, g := range []*clusterGroup{&lc.main, &lc.core} {
+		setAll(g, StateOnline)
+	}
+	return lc
+}
+
+// defaultResources are the resources of a CMS/EVS group, named after it.
+func defaultResources(name, typ, product string) []exchange.ClusterResource {
+	r := func(n, t string) exchange.ClusterResource { return exchange.ClusterResource{Name: n, Type: t} }
+	switch product {
+	case "2007":
+		rs := []exchange.ClusterResource{r("IP Address ("+name+")", ResourceIPAddress)}
+		if typ == "scc" {
+			rs = append(rs, r("Disk S: ("+name+")", ResourcePhysicalDisk))
+		}
+		return append(rs,
+			r("Network Name ("+name+")", ResourceNetworkName),
+			r("Exchange System Attendant Instance ("+name+")", ResourceSystemAttendant),
+			r("Exchange Information Store Instance ("+name+")", ResourceInformationStore))
+	case "5.5":
+		return []exchange.ClusterResource{
+			r(name+" IP Address", ResourceIPAddress), r(name+" Physical Disk", ResourcePhysicalDisk),
+			r(name+" Network Name", ResourceNetworkName),
+			r("Microsoft Exchange Directory - "+name, ResourceDirectory),
+			r("Microsoft Exchange Information Store - "+name, ResourceInformationStore),
+			r("Microsoft Exchange System Attendant - "+name, ResourceSystemAttendant),
+			r("Microsoft Exchange Message Transfer Agent - "+name, ResourceMTA),
+		}
+	}
+	return []exchange.ClusterResource{
+		r(name+" IP Address", ResourceIPAddress), r(name+" Physical Disk", ResourcePhysicalDisk),
+		r(name+" Network Name", ResourceNetworkName),
+		r("Exchange System Attendant - "+name, ResourceSystemAttendant),
+		r("Exchange Information Store Instance - "+name, ResourceInformationStore),
+		r("Exchange Routing Service Instance - "+name, ResourceRoutingEngine),
+		r("Exchange Message Transfer Agent Instance - "+name, ResourceMTA),
+		r("SMTP Virtual Server Instance - "+name, ResourceSMTP),
+	}
+}
+
+// attach records h as the host of one of the cluster's nodes.
+func (c *LiveCluster) attach(h *Host) { c.hosts[strings.ToLower(h.name)] = h }
+
+// groupState derives a group's state from its resources: Failed when one failed, Online
+// when all are online, Offline when none is, else PartialOnline.
+func groupState(rs []exchange.ClusterResource) string {
+	online, offline := 0, 0
+	for _, r := range rs {
+		switch r.State {
+		case StateFailed:
+			return StateFailed
+		case StateOnline:
+			online++
+		default:
+			offline++
+		}
+	}
+	switch {
+	case offline == 0:
+		return StateOnline
+	case online == 0:
+		return StateOffline
+	}
+	return StatePartialOnline
+}
+
+func setAll(g *clusterGroup, state string) {
+	for i := range g.resources {
+		g.resources[i].State = state
+	}
+}
+
+// exchangeOffline: the Exchange server of g is stopped (Test-ExExchangeResourcesOffline).
+func exchangeOffline(g *clusterGroup) bool {
+	return !slices.ContainsFunc(g.resources, func(r exchange.ClusterResource) bool { return isExchange(r) && r.State != StateOffline })
+}
+
+// Name is the CMS/EVS name.
+func (c *LiveCluster) Name() string { return c.name }
+
+// node returns the fleet's spelling of node name, if it is one of the cluster's.
+func (c *LiveCluster) node(name string) (string, bool) {
+	for _, n := range c.nodes {
+		if strings.EqualFold(n, name) {
+			return n, true
+		}
+	}
+	return "", false
+}
+
+// findGroupLocked finds a group by its name or its network name (the first DNS label), as
+// Find-ExClusterGroup does; the cluster group's network name is not modelled.
+func (c *LiveCluster) findGroupLocked(name string) *clusterGroup {
+	for _, g := range []*clusterGroup{&c.main, &c.core} {
+		if strings.EqualFold(g.name, name) {
+			return g
+		}
+	}
+	if strings.EqualFold(hostLabel(name), c.main.name) {
+		return &c.main
+	}
+	return nil
+}
+
+// ClusterState is a copy of a cluster's model: what (*LiveCluster).State returns and
+// (*LiveCluster).Update changes.
+type ClusterState struct {
+	// Name, Type and Nodes are the fleet's; Update ignores changes to them.
+	Name  string
+	Type  string
+	Nodes []string
+	// Owner is the node that owns the CMS/EVS group (the active node).
+	Owner string
+	// Resources are the CMS/EVS group's resources with their states; the group's state
+	// is derived from them (GroupState).
+	Resources []exchange.ClusterResource
+	// FailoverBlocked keeps the CMS/EVS group from failing over when its owner's cluster
+	// service stops (manual moves still work).
+	FailoverBlocked bool
+	// UpgradedBuild is the build the CMS/EVS was last upgraded for: by Setup.com
+	// /upgradeCMS (2007) or "Upgrade Exchange Virtual Server" (2000/2003); a 2000 EVS and a
+	// 5.5 cluster also take the build of a newer node they come online on. At start, the
+	// active node's build.
+	UpgradedBuild exchange.Build
+	// ClusterGroupOwner and ClusterGroupResources are the cluster's own group
+	// (ClusterGroupName): cluster IP address and name, quorum disk and, on 2000/2003, the
+	// MSDTC resource an EVS upgrade needs online.
+	ClusterGroupOwner     string
+	ClusterGroupResources []exchange.ClusterResource
+	// ServiceRunning is each node's cluster service, by node name as the fleet spells it.
+	ServiceRunning map[string]bool
+	// Events are the cluster-relevant event ids each node logged since its last boot, by
+	// node name (EventMustBeUpgraded, EventVersionMismatch).
+	Events map[string][]string
+}
+
+// GroupState is the CMS/EVS group's state (Online, Offline, PartialOnline, Failed).
+func (s ClusterState) GroupState() string { return groupState(s.Resources) }
+
+// State returns a copy of the cluster's model.
+func (c *LiveCluster) State() ClusterState {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := ClusterState{Name: c.name, Type: c.typ, Nodes: slices.Clone(c.nodes), Owner: c.main.owner,
+		Resources: slices.Clone(c.main.resources), FailoverBlocked: c.main.blocked, UpgradedBuild: c.upgraded,
+		ClusterGroupOwner: c.core.owner, ClusterGroupResources: slices.Clone(c.core.resources),
+		ServiceRunning: map[string]bool{}, Events: map[string][]string{}}
+	for _, n := range c.nodes {
+		s.ServiceRunning[n] = c.service[strings.ToLower(n)]
+		if ev := c.events[strings.ToLower(n)]; len(ev) > 0 {
+			s.Events[n] = slices.Clone(ev)
+		}
+	}
+	return s
+}
+
+// Update changes the cluster's model by hand, e.g. a test stopping a node's cluster service
+// behind the provider's back:
+//
+//	sim.Cluster("EVS01").Update(func(s *simulator.ClusterState) { s.ServiceRunning["BE02"] = false })
+//
+// An owner that is not a node is ignored. Nothing follows from the change (no failover):
+// the model is as fn leaves it.
+func (c *LiveCluster) Update(fn func(s *ClusterState)) {
+	s := c.State()
+	fn(&s)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if n, ok := c.node(s.Owner); ok {
+		c.main.owner = n
+	}
+	if n, ok := c.node(s.ClusterGroupOwner); ok {
+		c.core.owner = n
+	}
+	c.main.resources, c.core.resources = slices.Clone(s.Resources), slices.Clone(s.ClusterGroupResources)
+	c.main.resume, c.core.resume = nil, nil
+	c.main.blocked = s.FailoverBlocked
+	c.upgraded = s.UpgradedBuild
+	for _, n := range c.nodes {
+		key := strings.ToLower(n)
+		c.events[key] = nil
+		for name, running := range s.ServiceRunning {
+			if strings.EqualFold(name, n) {
+				c.service[key] = running
+			}
+		}
+		for name, ev := range s.Events {
+			if strings.EqualFold(name, n) {
+				c.events[key] = slices.Clone(ev)
+			}
+		}
+	}
+}
+
+// Cluster returns the cluster called name (its CMS/EVS name, ignoring case), or nil.
+func (s *Simulator) Cluster(name string) *LiveCluster {
+	for _, h := range s.hosts {
+		if h.cluster != nil && strings.EqualFold(h.cluster.name, name) {
+			return h.cluster
+		}
+	}
+	return nil
+}
+
+// Cluster returns the cluster the host is a node of, or nil.
+func (h *Host) Cluster() *LiveCluster { return h.cluster }
+
+// clusterFacts is Facts.Cluster of node self, whose build is build, as probe.ps1 reads it:
+// while the node's cluster service runs, the CMS/EVS group (nodes sorted, owner, state,
+// resources, failover block); while it is stopped nothing of the cluster can be read and
+// only the service state is known. Either way node_builds holds only the node's own build
+// (no other node's files can be read from here) and events are the node's own.
+func (c *LiveCluster) clusterFacts(self string, build exchange.Build) *exchange.ClusterFacts {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f := &exchange.ClusterFacts{
+		Nodes:      []string{},
+		Resources:  []exchange.ClusterResource{},
+		NodeBuilds: map[string]string{self: build.String()},
+		Events:     nonNil(slices.Clone(c.events[strings.ToLower(self)])),
+	}
+	if !c.service[strings.ToLower(self)] {
+		return f
+	}
+	f.Name, f.Type = c.name, c.typ
+	f.Nodes = slices.Clone(c.nodes)
+	slices.SortFunc(f.Nodes, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
+	f.ActiveNode = c.main.owner
+	f.Active = strings.EqualFold(c.main.owner, self)
+	f.ClusterServiceRunning = true
+	f.GroupState = groupState(c.main.resources)
+	f.Resources = nonNil(slices.Clone(c.main.resources))
+	f.FailoverBlocked = c.main.blocked
+	return f
+}
+
+// probeOwner is what the probe of node self learns of the CMS/EVS: its owner, when the
+// node's cluster service runs (readable).
+func (c *LiveCluster) probeOwner(self string) (owner string, readable bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.main.owner, c.service[strings.ToLower(self)]
+}
+
+func (c *LiveCluster) logEventLocked(node, id string, run *clusterRun) {
+	key := strings.ToLower(node)
+	if !slices.Contains(c.events[key], id) {
+		c.events[key] = append(c.events[key], id)
+		// In the probe's order: 1025 before c1037b44.
+		slices.SortFunc(c.events[key], func(a, b string) int {
+			return slices.Index(eventOrder, a) - slices.Index(eventOrder, b)
+		})
+	}
+	if run != nil {
+		run.logged = append(run.logged, [2]string{key, id})
+	}
+}
+
+var eventOrder = []string{EventMustBeUpgraded, EventVersionMismatch}
+
+// nodeView is what the cluster needs to know of a node's host.
+type nodeView struct {
+	name  string
+	build exchange.Build
+	sp    int
+	up    bool
+	// staleCMSKey: a /upgradeCMS broke off (or was forgotten) on the node.
+	staleCMSKey bool
+	// wontComeOnline: FaultEVSWontComeOnline is armed on the node.
+	wontComeOnline bool
+}
+
+// views reads every node's host, one lock at a time. Called with opMu held and no other lock.
+func (c *LiveCluster) views() map[string]nodeView {
+	out := map[string]nodeView{}
+	for _, n := range c.nodes {
+		v := nodeView{name: n, up: true, build: c.upgraded}
+		if h := c.hosts[strings.ToLower(n)]; h != nil {
+			h.mu.Lock()
+			h.settleLocked()
+			v.build, v.staleCMSKey = h.state.Build, h.state.StaleCMSKey
+			v.up = h.power != powerDown
+			v.wontComeOnline = slices.ContainsFunc(h.faults, func(f Fault) bool { return f.Kind == FaultEVSWontComeOnline })
+			h.mu.Unlock()
+		}
+		v.sp = servicePackOf(c.product, v.build)
+		out[strings.ToLower(n)] = v
+	}
+	return out
+}
+
+// servicePackOf is the service pack level of build: what decides whether a CMS/EVS can run
+// on a node (update rollups and hotfixes do not count: a CMS moves between nodes at
+// different rollups while a rollup goes round the nodes).
+func servicePackOf(product string, b exchange.Build) int {
+	if r, ok := releaseAtOrBelow(product, b); ok {
+		return r.Level.ServicePack
+	}
+	if product == "2007" {
+		return b.Minor
+	}
+	return 0
+}
+
+// levelOf names a build's level for messages: "SP2 (6.5.7638.2)".
+func levelOf(product string, b exchange.Build) string {
+	return fmt.Sprintf("%s (%s)", spName(servicePackOf(product, b)), b)
+}
+
+// clusterRun is one change to the cluster: what it used and what it says.
+type clusterRun struct {
+	views map[string]nodeView
+	// usedFault is the node whose FaultEVSWontComeOnline was used ("": none).
+	usedFault string
+	// logged are the events logged during the run: (lower-case node, id).
+	logged [][2]string
+	// notes say what happened (journal detail).
+	notes []string
+}
+
+func (r *clusterRun) note(format string, args ...any) {
+	r.notes = append(r.notes, fmt.Sprintf(format, args...))
+}
+
+// eventHint is what cluster.ps1's Get-ExEventHint adds to a refusal: the events node logged
+// during this run (events land on the node where the group failed; run elsewhere, the
+// script sees none).
+func (r *clusterRun) eventHint(node string) string {
+	hint := ""
+	for _, id := range eventOrder {
+		if slices.Contains(r.logged, [2]string{strings.ToLower(node), id}) {
+			switch id {
+			case EventMustBeUpgraded:
+				hint += "; MSExchangeCluster event 1025 was logged: the Exchange virtual server must be upgraded before it can come online (Upgrade Exchange Virtual Server)"
+			case EventVersionMismatch:
+				hint += "; error c1037b44 was logged: the version of Exchange on this node does not match the virtual server's"
+			}
+		}
+	}
+	return hint
+}
+
+// wantedOf: the resources of g that are online or failed (they want to be online).
+func wantedOf(g *clusterGroup) map[string]bool {
+	w := map[string]bool{}
+	for _, r := range g.resources {
+		if r.State != StateOffline {
+			w[r.Name] = true
+		}
+	}
+	return w
+}
+
+// placeLocked brings the wanted resources of g online on its owner, as the cluster and
+// Exchange let them: the cluster group's and the CMS/EVS's IP address, disk and network
+// name always; Exchange's resources only on a node whose service pack matches the one the
+// CMS/EVS was upgraded for — on an older node the System Attendant fails (c1037b44); on a
+// newer one a 2003 EVS's System Attendant fails (event 1025) and a 2007 CMS's too, while a
+// 2000 EVS and a 5.5 cluster come up there and take its level. An armed
+// FaultEVSWontComeOnline fails the Information Store instead. It returns whether the group
+// failed.
+func (c *LiveCluster) placeLocked(g *clusterGroup, wanted map[string]bool, run *clusterRun) bool {
+	setAll(g, StateOffline)
+	v := run.views[strings.ToLower(g.owner)]
+	var exchangeWanted []int
+	for i := range g.resources {
+		r := &g.resources[i]
+		switch {
+		case !wanted[r.Name]:
+		case g != &c.main || isBase(*r):
+			r.State = StateOnline
+		default:
+			exchangeWanted = append(exchangeWanted, i)
+		}
+	}
+	if len(exchangeWanted) == 0 {
+		return false
+	}
+	fail := func(typ string) bool {
+		at := exchangeWanted[0]
+		for _, i := range exchangeWanted {
+			if g.resources[i].Type == typ {
+				at = i
+				break
+			}
+		}
+		g.resources[at].State = StateFailed
+		return true
+	}
+	gsp := servicePackOf(c.product, c.upgraded)
+	switch {
+	case v.sp < gsp:
+		if c.product != "2007" {
+			c.logEventLocked(v.name, EventVersionMismatch, run)
+		}
+		return fail(ResourceSystemAttendant)
+	case v.sp > gsp && c.product == "2003":
+		c.logEventLocked(v.name, EventMustBeUpgraded, run)
+		return fail(ResourceSystemAttendant)
+	case v.sp > gsp && c.product == "2007":
+		return fail(ResourceSystemAttendant)
+	case v.sp > gsp:
+		// Exchange 2000 and 5.5: the virtual server comes up on the newer node at its level.
+		c.upgraded = v.build
+	}
+	for _, i := range exchangeWanted {
+		g.resources[i].State = StateOnline
+	}
+	if v.wontComeOnline && run.usedFault == "" {
+		run.usedFault = v.name
+		return fail(ResourceInformationStore)
+	}
+	return false
+}
+
+func (c *LiveCluster) serviceUp(v nodeView) bool { return v.up && c.service[strings.ToLower(v.name)] }
+
+// stopServiceLocked stops node's cluster service (or the node went down): every group it
+// owns fails over to the first other node (fleet order) whose service runs, or, when none
+// does or the group's failover is blocked, goes offline where it is (and comes back when a
+// cluster service starts and takes it).
+func (c *LiveCluster) stopServiceLocked(node string, run *clusterRun) {
+	c.service[strings.ToLower(node)] = false
+	for _, g := range []*clusterGroup{&c.main, &c.core} {
+		if !strings.EqualFold(g.owner, node) {
+			continue
+		}
+		wanted := wantedOf(g)
+		setAll(g, StateOffline)
+		if len(wanted) == 0 {
+			wanted = nil
+		}
+		if g.blocked {
+			g.resume = wanted
+			run.note("%s offline on %s (failover blocked)", g.name, g.owner)
+			continue
+		}
+		target := ""
+		for _, n := range c.nodes {
+			if !strings.EqualFold(n, node) && c.serviceUp(run.views[strings.ToLower(n)]) {
+				target = n
+				break
+			}
+		}
+		if target == "" {
+			g.resume = wanted
+			run.note("%s offline on %s (no node to fail over to)", g.name, g.owner)
+			continue
+		}
+		g.owner, g.resume = target, nil
+		c.placeLocked(g, wanted, run)
+		run.note("%s failed over from %s to %s: %s", g.name, node, target, groupState(g.resources))
+	}
+}
+
+// startServiceLocked starts node's cluster service: a group waiting to come back (its
+// owner's service stopped with nowhere to go) comes online on its owner when that is node,
+// or on node when the owner's service is still down and failover is not blocked.
+func (c *LiveCluster) startServiceLocked(node string, run *clusterRun) {
+	c.service[strings.ToLower(node)] = true
+	for _, g := range []*clusterGroup{&c.main, &c.core} {
+		if g.resume == nil {
+			continue
+		}
+		owner := strings.EqualFold(g.owner, node)
+		if !owner && (g.blocked || c.serviceUp(run.views[strings.ToLower(g.owner)])) {
+			continue
+		}
+		wanted := g.resume
+		g.owner, g.resume = node, nil
+		c.placeLocked(g, wanted, run)
+		run.note("%s brought online on %s: %s", g.name, node, groupState(g.resources))
+	}
+}
+
+// failedSummary lists g's resources that are neither online nor offline, as cluster.ps1's
+// Get-ExResourceSummary: " (X Failed, ...)".
+func failedSummary(g *clusterGroup) string {
+	var parts []string
+	for _, r := range g.resources {
+		if r.State != StateOnline && r.State != StateOffline {
+			parts = append(parts, r.Name+" "+r.State)
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, ", ") + ")"
+}
+
+// opCluster runs OpCluster on the node the handler serves, as cluster.ps1 does, against the
+// cluster's and Exchange's rules (docs/simulator.md, "Clusters").
+func opCluster(h *Handler, c *call) (any, *wire.Fault) {
+	host := h.host
+	action, group, node := c.str("Action"), strings.TrimSpace(c.str("Group")), strings.TrimSpace(c.str("Node"))
+	invalid := func(format string, args ...any) (any, *wire.Fault) {
+		return nil, &wire.Fault{Code: "invalid", Message: fmt.Sprintf(format, args...)}
+	}
+	service := action == wire.ClusterStopService || action == wire.ClusterStartService
+	switch {
+	case !slices.Contains(clusterActions, action):
+		return invalid(`"%s" is not a cluster action (%s)`, action, strings.Join(clusterActions, ", "))
+	case group != "" && !clusterGroupRE.MatchString(group):
+		return invalid(`"%s" is not a cluster group name (letters, digits, space and . _ ( ) # , & + -, at most 128, a letter or digit first)`, group)
+	case node != "" && !clusterNodeRE.MatchString(node):
+		return invalid(`"%s" is not a cluster node name (letters, digits, hyphen and underscore, at most 63)`, node)
+	case group == "" && !service:
+		return invalid("the cluster action %s needs a group", action)
+	case action == wire.ClusterMoveGroup && node == "":
+		return invalid("move_group needs the node to move the group to")
+	}
+	lc := host.cluster
+	if lc == nil {
+		return nil, &wire.Fault{Code: "not_clustered", Message: fmt.Sprintf("%s is not a cluster node (the cluster service ClusSvc is missing or disabled)", host.name)}
+	}
+	lc.opMu.Lock()
+	defer lc.opMu.Unlock()
+	run := &clusterRun{views: lc.views()}
+	lc.mu.Lock()
+	res, fault := lc.runLocked(host.name, action, group, node, run)
+	lc.mu.Unlock()
+	lc.useFault(run)
+	c.detail = strings.Join(run.notes, "; ")
+	if fault != nil {
+		return nil, fault
+	}
+	return res, nil
+}
+
+func (c *LiveCluster) runLocked(self, action, groupName, node string, run *clusterRun) (wire.ClusterResult, *wire.Fault) {
+	refused := func(format string, args ...any) (wire.ClusterResult, *wire.Fault) {
+		return wire.ClusterResult{}, &wire.Fault{Code: "refused", Message: fmt.Sprintf(format, args...)}
+	}
+	selfRunning := func() bool { return c.service[strings.ToLower(self)] }
+	result := func(g *clusterGroup) (wire.ClusterResult, *wire.Fault) {
+		if g == nil || !selfRunning() {
+			// Nothing can be read while this node's cluster service is stopped.
+			return wire.ClusterResult{Group: groupName, Resources: []exchange.ClusterResource{}, ClusterServiceRunning: selfRunning()}, nil
+		}
+		return wire.ClusterResult{Group: g.name, Owner: g.owner, GroupState: groupState(g.resources),
+			Resources: nonNil(slices.Clone(g.resources)), ClusterServiceRunning: true}, nil
+	}
+	switch action {
+	case wire.ClusterStopService:
+		if !selfRunning() {
+			run.note("the cluster service is not running on %s", self)
+		} else {
+			run.note("cluster service stopped on %s", self)
+			c.stopServiceLocked(self, run)
+		}
+		return result(nil)
+	case wire.ClusterStartService:
+		if selfRunning() {
+			run.note("the cluster service already runs on %s", self)
+		} else {
+			run.note("cluster service started on %s", self)
+			c.startServiceLocked(self, run)
+		}
+		if groupName == "" {
+			return result(nil)
+		}
+		return result(c.findGroupLocked(groupName))
+	}
+
+	if !selfRunning() {
+		return wire.ClusterResult{}, &wire.Fault{Code: "unavailable", Message: fmt.Sprintf(
+			"the cluster service is not running on %s: start it first (start_service)", self)}
+	}
+	var target string
+	if action == wire.ClusterMoveGroup {
+		n, ok := c.node(node)
+		if !ok {
+			return wire.ClusterResult{}, &wire.Fault{Code: "not_found", Message: fmt.Sprintf(`"%s" is not a node of this cluster`, node)}
+		}
+		target = n
+	}
+	g := c.findGroupLocked(groupName)
+	if g == nil {
+		return wire.ClusterResult{}, &wire.Fault{Code: "not_found", Message: fmt.Sprintf(
+			`the cluster has no group "%s" (groups: %s, %s)`, groupName, c.main.name, c.core.name)}
+	}
+	cms := c.product == "2007" && g == &c.main
+
+	switch action {
+	case wire.ClusterBlockFailover, wire.ClusterAllowFailover:
+		g.blocked = action == wire.ClusterBlockFailover
+		run.note("%s failover blocked: %t", g.name, g.blocked)
+		return result(g)
+
+	case wire.ClusterStopCMS, wire.ClusterStartCMS:
+		verb := "Stop"
+		if action == wire.ClusterStartCMS {
+			verb = "Start"
+		}
+		if c.product != "2007" {
+			return wire.ClusterResult{}, &wire.Fault{Code: "unavailable", Message: fmt.Sprintf(
+				"the Exchange 2007 management snap-in Microsoft.Exchange.Management.PowerShell.Admin is not installed on %s: %s-ClusteredMailboxServer cannot run here", self, verb)}
+		}
+		if action == wire.ClusterStopCMS {
+			if exchangeOffline(g) {
+				run.note("%s already stopped", g.name)
+				return result(g)
+			}
+			if !cms {
+				return refused("Stop-ClusteredMailboxServer %s: %s is not a clustered mailbox server", g.name, g.name)
+			}
+			setAll(g, StateOffline)
+			g.resume = nil
+			run.note("%s stopped on %s", g.name, g.owner)
+			return result(g)
+		}
+		if groupState(g.resources) == StateOnline {
+			run.note("%s already online on %s", g.name, g.owner)
+			return result(g)
+		}
+		if !cms {
+			return refused("Start-ClusteredMailboxServer %s: %s is not a clustered mailbox server", g.name, g.name)
+		}
+		owner := run.views[strings.ToLower(g.owner)]
+		gsp := servicePackOf(c.product, c.upgraded)
+		switch {
+		case !c.serviceUp(owner):
+			return refused("Start-ClusteredMailboxServer %s: the cluster service is not running on %s, which owns it", g.name, g.owner)
+		case owner.staleCMSKey:
+			return refused("Start-ClusteredMailboxServer %s: a Setup.com /upgradeCMS on %s did not finish (its CMS key remains): run Setup.com /upgradeCMS on %s again",
+				g.name, owner.name, owner.name)
+		case owner.sp > gsp:
+			return refused("Start-ClusteredMailboxServer %s: %s runs Exchange 2007 %s but %s was upgraded for %s: the clustered mailbox server must be upgraded first: run Setup.com /upgradeCMS on %s",
+				g.name, owner.name, levelOf(c.product, owner.build), g.name, levelOf(c.product, c.upgraded), owner.name)
+		case owner.sp < gsp:
+			return refused("Start-ClusteredMailboxServer %s: the version on this computer does not match: %s runs Exchange 2007 %s, older than %s that %s was upgraded for; upgrade %s first",
+				g.name, owner.name, levelOf(c.product, owner.build), levelOf(c.product, c.upgraded), g.name, owner.name)
+		}
+		return c.bringOnlineLocked(g, self, run, result)
+
+	case wire.ClusterOfflineEVSResources:
+		// As cluster.ps1: every resource but IP address, disk and network name, whatever
+		// the group (an MSDTC resource in it goes offline too).
+		for i := range g.resources {
+			if !isBase(g.resources[i]) {
+				g.resources[i].State = StateOffline
+				delete(g.resume, g.resources[i].Name)
+			}
+		}
+		run.note("%s: every resource but IP address, physical disk and network name offline on %s", g.name, g.owner)
+		return result(g)
+
+	case wire.ClusterOnlineGroup:
+		if groupState(g.resources) == StateOnline {
+			run.note("%s already online on %s", g.name, g.owner)
+			return result(g)
+		}
+		if !c.serviceUp(run.views[strings.ToLower(g.owner)]) {
+			return refused("cluster.exe group %s /online failed with exit code 5050: the cluster service is not running on %s, which owns the group", g.name, g.owner)
+		}
+		return c.bringOnlineLocked(g, self, run, result)
+
+	case wire.ClusterMoveGroup:
+		tv := run.views[strings.ToLower(target)]
+		if strings.EqualFold(target, g.owner) {
+			if groupState(g.resources) == StateFailed {
+				return refused("group %s failed on %s while waiting until it is online on %s%s", g.name, g.owner, target, failedSummary(g))
+			}
+			run.note("%s already owned by %s", g.name, target)
+			return result(g)
+		}
+		if !c.serviceUp(tv) {
+			return refused("node %s is not up in the cluster (MSCluster_Node State 1): group %s cannot move there", target, g.name)
+		}
+		wasOnline := groupState(g.resources) == StateOnline
+		if g == &c.main {
+			gsp := servicePackOf(c.product, c.upgraded)
+			switch {
+			case tv.sp < gsp && cms && !exchangeOffline(g):
+				return refused("Move-ClusteredMailboxServer %s to %s: the version on this computer does not match: %s runs Exchange 2007 %s, older than %s that %s was upgraded for; upgrade %s first",
+					g.name, target, target, levelOf(c.product, tv.build), levelOf(c.product, c.upgraded), g.name, target)
+			case tv.sp < gsp && c.product == "2007":
+				return refused("cluster.exe group %s /moveto:%s failed: the version on this computer does not match: %s runs Exchange 2007 %s, older than %s that %s was upgraded for; upgrade %s first",
+					g.name, target, target, levelOf(c.product, tv.build), levelOf(c.product, c.upgraded), g.name, target)
+			case tv.sp < gsp:
+				return refused("cluster.exe group %s /moveto:%s failed: %s: the version of Exchange on %s (%s %s) does not match the virtual server's (%s): upgrade %s first",
+					g.name, target, EventVersionMismatch, target, c.product, levelOf(c.product, tv.build), levelOf(c.product, c.upgraded), target)
+			case tv.sp > gsp && cms && !exchangeOffline(g):
+				return refused("Move-ClusteredMailboxServer %s to %s: %s runs Exchange 2007 %s but %s was upgraded for %s: a running clustered mailbox server cannot move to a node with a newer service pack; stop it (stop_cms), move it stopped and run Setup.com /upgradeCMS on %s",
+					g.name, target, target, levelOf(c.product, tv.build), g.name, levelOf(c.product, c.upgraded), target)
+			}
+		}
+		from := g.owner
+		wanted := wantedOf(g)
+		g.owner, g.resume = target, nil
+		failed := c.placeLocked(g, wanted, run)
+		run.note("%s moved from %s to %s: %s", g.name, from, target, groupState(g.resources))
+		if failed {
+			what := "is owned by " + target + " and settled"
+			if wasOnline {
+				what = "is online on " + target
+			}
+			return refused("group %s failed on %s while waiting until it %s%s%s", g.name, target, what, failedSummary(g), run.eventHint(self))
+		}
+		return result(g)
+	}
+	return refused("%s is not modelled", action)
+}
+
+// bringOnlineLocked brings every resource of g online on its owner (online_group,
+// start_cms).
+func (c *LiveCluster) bringOnlineLocked(g *clusterGroup, self string, run *clusterRun,
+	result func(*clusterGroup) (wire.ClusterResult, *wire.Fault)) (wire.ClusterResult, *wire.Fault) {
+	wanted := map[string]bool{}
+	for _, r := range g.resources {
+		wanted[r.Name] = true
+	}
+	g.resume = nil
+	failed := c.placeLocked(g, wanted, run)
+	run.note("%s brought online on %s: %s", g.name, g.owner, groupState(g.resources))
+	if failed {
+		return wire.ClusterResult{}, &wire.Fault{Code: "refused", Message: fmt.Sprintf(
+			"group %s failed on %s while waiting until it is online%s%s", g.name, g.owner, failedSummary(g), run.eventHint(self))}
+	}
+	return result(g)
+}
+
+// useFault uses up the FaultEVSWontComeOnline run used (views peeked at it). Called with
+// opMu held and no other lock, so no other cluster change takes it in between.
+func (c *LiveCluster) useFault(run *clusterRun) {
+	if run.usedFault == "" {
+		return
+	}
+	if h := c.hosts[strings.ToLower(run.usedFault)]; h != nil {
+		h.mu.Lock()
+		h.takeFaultLocked(FaultEVSWontComeOnline)
+		h.mu.Unlock()
+	}
+	run.usedFault = ""
+}
+
+// nodeDown: node went down (a restart), and its cluster service with it.
+func (c *LiveCluster) nodeDown(node string) {
+	c.opMu.Lock()
+	defer c.opMu.Unlock()
+	run := &clusterRun{views: c.views()}
+	c.mu.Lock()
+	if c.service[strings.ToLower(node)] {
+		c.stopServiceLocked(node, run)
+	}
+	c.mu.Unlock()
+	c.finish(node, run)
+}
+
+// nodeUp: node booted: the events of the last boot are gone and its cluster service
+// (Automatic) starts.
+func (c *LiveCluster) nodeUp(node string) {
+	c.opMu.Lock()
+	defer c.opMu.Unlock()
+	run := &clusterRun{views: c.views()}
+	c.mu.Lock()
+	c.events[strings.ToLower(node)] = nil
+	if !c.service[strings.ToLower(node)] {
+		c.startServiceLocked(node, run)
+	}
+	c.mu.Unlock()
+	c.finish(node, run)
+}
+
+// finish uses up the fault run used and journals what happened to the groups as the node's
+// own event (operation "system").
+func (c *LiveCluster) finish(node string, run *clusterRun) {
+	c.useFault(run)
+	if h := c.hosts[strings.ToLower(node)]; h != nil && len(run.notes) > 0 {
+		h.env.journal.record(Entry{Server: h.name, Operation: operationSystem, Outcome: outcomeOK, Detail: strings.Join(run.notes, "; ")})
+	}
+}
+
+// planClusterJobLocked decides whether a cluster installer action runs on this node
+// (called with h.mu held, from planJobLocked): Setup.com /upgradeCMS (2007) and "Upgrade
+// Exchange Virtual Server" (2000/2003), each naming its CMS/EVS in Group. It checks what
+// job_start.ps1 checks, with its messages, and then, as the installer would, that the node
+// is upgraded beyond the CMS/EVS.
+func (h *Host) planClusterJobLocked(spec jobSpec, now time.Time) (*jobRun, string, string) {
+	const refused = "refused"
+	s := &h.state
+	lc := h.cluster
+	nodeSP := servicePackOf(s.Product, s.Build)
+	build := s.Build
+	setUpgraded := func() {
+		lc.mu.Lock()
+		lc.upgraded = build
+		lc.mu.Unlock()
+	}
+	// readGroup is Get-ExJobClusterGroup: the group Group names, read from the cluster.
+	readGroup := func() (*clusterGroup, string, string) {
+		if spec.Group == "" {
+			return nil, "invalid", spec.Action + " needs its clustered mailbox server or Exchange virtual server in Group"
+		}
+		switch {
+		case lc == nil:
+			return nil, refused, fmt.Sprintf("the cluster cannot be read on %s (is its cluster service running?): Invalid namespace", h.name)
+		case !lc.service[strings.ToLower(h.name)]:
+			return nil, refused, fmt.Sprintf("the cluster cannot be read on %s (is its cluster service running?): the cluster service is not running", h.name)
+		}
+		g := lc.findGroupLocked(spec.Group)
+		if g == nil {
+			return nil, refused, fmt.Sprintf(`the cluster has no group "%s"`, spec.Group)
+		}
+		return g, "", ""
+	}
+	lock := func() func() {
+		if lc == nil {
+			return func() {}
+		}
+		lc.mu.Lock()
+		return lc.mu.Unlock
+	}
+
+	if spec.Action == exchange.ActionUpgradeCMS {
+		if s.Product != "2007" {
+			return nil, refused, "Setup.com /upgradeCMS needs Exchange Server 2007 on this node (no ExSetup.exe under MsiInstallPath)"
+		}
+		if spec.MediaPath == "" {
+			return nil, refused, "no media path: /upgradeCMS runs Setup.com from the service pack media"
+		}
+		defer lock()()
+		g, code, why := readGroup()
+		if why != "" {
+			return nil, code, why
+		}
+		setup := joinPath(spec.MediaPath, "Setup.com")
+		p, exists := h.packageAtLocked(spec.MediaPath)
+		gsp := servicePackOf(lc.product, lc.upgraded)
+		switch {
+		case !strings.EqualFold(g.owner, h.name):
+			return nil, refused, fmt.Sprintf("clustered mailbox server %s is owned by %s, not by %s: Setup.com /upgradeCMS runs on the node that owns the stopped CMS (move it here first)",
+				g.name, g.owner, h.name)
+		case !exchangeOffline(g):
+			return nil, refused, fmt.Sprintf("clustered mailbox server %s is %s: Setup.com /upgradeCMS runs on a stopped CMS (Stop-ClusteredMailboxServer first)",
+				g.name, groupState(g.resources))
+		case !exists:
+			return nil, refused, "package not found: " + setup
+		// What setup itself refuses (referee).
+		case g != &lc.main:
+			return nil, refused, fmt.Sprintf("%s is not a clustered mailbox server: Setup.com /upgradeCMS has nothing to upgrade", g.name)
+		case p.Kind != PackageServicePack || p.Product != "2007":
+			return nil, refused, fmt.Sprintf("%s holds a %s for Exchange %s, not Exchange 2007 setup media", spec.MediaPath, p.Kind, p.Product)
+		case p.ServicePack != nodeSP:
+			return nil, refused, fmt.Sprintf("the setup media at %s are Exchange 2007 %s; %s runs %s: /upgradeCMS runs from the media of the node's own service pack",
+				spec.MediaPath, spName(p.ServicePack), h.name, spName(nodeSP))
+		case nodeSP < gsp:
+			return nil, refused, fmt.Sprintf("the version on this computer does not match: %s runs Exchange 2007 %s, older than %s that %s was upgraded for",
+				h.name, levelOf(s.Product, build), levelOf(lc.product, lc.upgraded), g.name)
+		case nodeSP == gsp && !s.StaleCMSKey:
+			return nil, refused, fmt.Sprintf("%s was already upgraded for %s, the level %s runs: Setup.com /upgradeCMS has nothing to do (upgrade the node first with Setup.com /mode:upgrade)",
+				g.name, levelOf(lc.product, lc.upgraded), h.name)
+		}
+		return &jobRun{command: commandLine(setup, "/upgradeCMS"), logPath: exchangeSetupLog, setup: true,
+			apply: func(st *State) (int, bool) {
+				setUpgraded()
+				st.StaleCMSKey = false
+				return 0, false
+			}}, "", ""
+	}
+
+	// Upgrade Exchange Virtual Server.
+	if s.Product == "2007" {
+		return nil, refused, "Upgrade Exchange Virtual Server is for Exchange 2000/2003 virtual servers; an Exchange 2007 CMS is upgraded with Setup.com /upgradeCMS"
+	}
+	defer lock()()
+	g, code, why := readGroup()
+	if why != "" {
+		return nil, code, why
+	}
+	var problems []string
+	if !strings.EqualFold(g.owner, h.name) {
+		problems = append(problems, fmt.Sprintf("the virtual server is on %s, not on this upgraded node %s", g.owner, h.name))
+	}
+	sa := -1
+	var online []string
+	for i, r := range g.resources {
+		if sa < 0 && strings.Contains(r.Type, "System Attendant") {
+			sa = i
+			continue
+		}
+		if !isBase(r) && r.State == StateOnline {
+			online = append(online, fmt.Sprintf("%s (%s, %s)", r.Name, r.Type, r.State))
+		}
+	}
+	if sa < 0 {
+		return nil, refused, fmt.Sprintf("group %s has no Microsoft Exchange System Attendant resource: it is not an Exchange virtual server", g.name)
+	}
+	if st := g.resources[sa].State; st != StateOffline {
+		problems = append(problems, fmt.Sprintf("its System Attendant resource %s is %s, not offline", g.resources[sa].Name, st))
+	}
+	if len(online) > 0 {
+		problems = append(problems, "resources other than IP address, network name and physical disk are online: "+strings.Join(online, ", "))
+	}
+	dtc := false
+	for _, grp := range []*clusterGroup{&lc.main, &lc.core} {
+		for _, r := range grp.resources {
+			dtc = dtc || (r.Type == ResourceMSDTC && r.State == StateOnline && lc.service[strings.ToLower(grp.owner)])
+		}
+	}
+	if !dtc {
+		problems = append(problems, "no Distributed Transaction Coordinator (MSDTC) resource is online in the cluster")
+	}
+	cannot := fmt.Sprintf(`Exchange would refuse to upgrade virtual server %s (%s, "the version of Exchange on this computer does not match"): `, g.name, EventVersionMismatch)
+	if len(problems) > 0 {
+		return nil, refused, cannot + strings.Join(problems, "; ")
+	}
+	// What Exchange itself refuses (referee).
+	gsp := servicePackOf(lc.product, lc.upgraded)
+	switch {
+	case g != &lc.main || !strings.HasPrefix(lc.typ, "evs-"):
+		return nil, refused, fmt.Sprintf("%s is not an Exchange 2000/2003 virtual server: Upgrade Exchange Virtual Server has nothing to upgrade", g.name)
+	case nodeSP < gsp:
+		return nil, refused, cannot + fmt.Sprintf("%s runs Exchange %s %s, older than %s that %s was upgraded for",
+			h.name, s.Product, levelOf(s.Product, build), levelOf(lc.product, lc.upgraded), g.name)
+	case nodeSP == gsp:
+		// A node not upgraded beyond the virtual server has nothing to upgrade it to.
+		return nil, refused, cannot + fmt.Sprintf("%s runs Exchange %s %s, the level %s was already upgraded for: run it on the node with the new service pack",
+			h.name, s.Product, levelOf(s.Product, build), g.name)
+	}
+	saName := g.resources[sa].Name
+	return &jobRun{command: commandLine(systemRoot+`\System32\cluster.exe`, "resource", saName, "/online", "/wait:900"),
+		apply: func(st *State) (int, bool) {
+			// The job brings the System Attendant online, which upgrades the virtual server
+			// to the node's level; the rest of the group stays offline (online_group next).
+			lc.mu.Lock()
+			lc.upgraded = build
+			for i := range lc.main.resources {
+				if lc.main.resources[i].Name == saName {
+					lc.main.resources[i].State = StateOnline
+				}
+			}
+			lc.mu.Unlock()
+			return 0, false
+		}}, "", ""
+}
+
+// clusterJobCheckLocked says why an installer must not run on this cluster node now, or "":
+// on Exchange 2000/2003/5.5 a service pack or hotfix needs the node's cluster service
+// stopped; on Exchange 2007 a service pack or update rollup goes only to a passive node.
+// Called with h.mu held.
+func (h *Host) clusterJobCheckLocked(spec jobSpec) string {
+	lc := h.cluster
+	if lc == nil {
+		return ""
+	}
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	owns := strings.EqualFold(lc.main.owner, h.name)
+	if h.state.Product == "2007" {
+		switch spec.Action {
+		case exchange.ActionInstallServicePack:
+			if owns {
+				return fmt.Sprintf("%s owns %s: install a service pack only on a passive node; move %s to another node first", h.name, lc.name, lc.name)
+			}
+		case exchange.ActionInstallUpdateRollup, exchange.ActionUninstallUpdateRollup:
+			if owns {
+				return fmt.Sprintf("an update rollup goes only to a passive node: %s owns %s; move it to another node first", h.name, lc.name)
+			}
+		}
+		return ""
+	}
+	switch spec.Action {
+	case exchange.ActionInstallServicePack, exchange.ActionInstallInterimUpdate:
+		if lc.service[strings.ToLower(h.name)] {
+			return fmt.Sprintf("the cluster service is running on %s: stop the cluster service on this node first (move its groups to another node, then stop it)", h.name)
+		}
+	}
+	return ""
+}

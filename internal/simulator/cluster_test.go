@@ -1,0 +1,679 @@
+package simulator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/buildlevel/terraform-provider-exchange/internal/exchange"
+	"github.com/buildlevel/terraform-provider-exchange/internal/remote"
+	"github.com/buildlevel/terraform-provider-exchange/internal/remote/wire"
+)
+
+// clusterNet is testdata/clusters.json (a CCR, a 2003 and a 2000 EVS, a 5.5 cluster) on a
+// manual clock over HTTP, driven by the provider's real client and scripts.
+type clusterNet struct {
+	t      *testing.T
+	sim    *Simulator
+	clock  *ManualClock
+	client *remote.Client
+	ctx    context.Context
+	seq    int
+}
+
+func newClusterNet(t *testing.T) *clusterNet {
+	t.Helper()
+	f, err := LoadFleet("testdata/clusters.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := NewManualClock(rigStart)
+	sim, err := Start(f, Options{Clock: clock, DisableHTTPS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := sim.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	client, err := remote.New(remote.Config{Username: f.Credentials.Username, Password: f.Credentials.Password,
+		Port: sim.HTTPPort(), Timeout: 15 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return &clusterNet{t: t, sim: sim, clock: clock, client: client, ctx: ctx}
+}
+
+func (n *clusterNet) target(server string) remote.Target {
+	return remote.Target{Server: server, Address: n.sim.Addr(server)}
+}
+
+// do runs a cluster action on node that must succeed.
+func (n *clusterNet) do(node, action, group, to string) wire.ClusterResult {
+	n.t.Helper()
+	res, err := n.client.Cluster(n.ctx, n.target(node), action, group, to)
+	if err != nil {
+		n.t.Fatalf("%s %s %s on %s: %v", action, group, to, node, err)
+	}
+	return res
+}
+
+// refused runs a cluster action on node that must fail with a fault of code whose message
+// holds every one of want.
+func (n *clusterNet) refused(node, action, group, to, code string, want ...string) *wire.Fault {
+	n.t.Helper()
+	_, err := n.client.Cluster(n.ctx, n.target(node), action, group, to)
+	return n.fault(err, fmt.Sprintf("%s %s %s on %s", action, group, to, node), code, want...)
+}
+
+func (n *clusterNet) fault(err error, what, code string, want ...string) *wire.Fault {
+	n.t.Helper()
+	var f *wire.Fault
+	if !errors.As(err, &f) || f.Code != code {
+		n.t.Fatalf("%s: %v, want fault %s", what, err, code)
+	}
+	for _, w := range want {
+		if !strings.Contains(f.Message, w) {
+			n.t.Errorf("%s: fault message %q does not say %q", what, f.Message, w)
+		}
+	}
+	return f
+}
+
+// install starts a job on node and lets it finish (it must succeed).
+func (n *clusterNet) install(node string, spec remote.JobSpec) exchange.Job {
+	n.t.Helper()
+	if spec.ID == "" {
+		n.seq++
+		spec.ID = fmt.Sprintf("%s-%d", spec.Action, n.seq)
+	}
+	if _, err := n.client.JobStart(n.ctx, n.target(node), spec); err != nil {
+		n.t.Fatalf("job_start %s on %s: %v", spec.Action, node, err)
+	}
+	n.clock.Advance(2 * time.Second) // InstallDuration: every job is done
+	j, err := n.client.JobStatus(n.ctx, n.target(node), spec.ID)
+	if err != nil || j.State != exchange.JobSucceeded {
+		n.t.Fatalf("job %s on %s: %+v, %v", spec.ID, node, j, err)
+	}
+	return j
+}
+
+// installRefused starts a job on node that must be refused with a message holding want.
+func (n *clusterNet) installRefused(node string, spec remote.JobSpec, want ...string) *wire.Fault {
+	n.t.Helper()
+	if spec.ID == "" {
+		spec.ID = spec.Action + "-refused"
+	}
+	_, err := n.client.JobStart(n.ctx, n.target(node), spec)
+	return n.fault(err, fmt.Sprintf("job_start %s on %s", spec.Action, node), "refused", want...)
+}
+
+func (n *clusterNet) facts(node string) exchange.Facts {
+	n.t.Helper()
+	f, err := n.client.Probe(n.ctx, n.target(node))
+	if err != nil {
+		n.t.Fatalf("probe %s: %v", node, err)
+	}
+	return f
+}
+
+// cluster is the model of the cluster called name.
+func (n *clusterNet) cluster(name string) ClusterState { return n.sim.Cluster(name).State() }
+
+func (n *clusterNet) wantGroup(name, owner, state string) {
+	n.t.Helper()
+	s := n.cluster(name)
+	if !strings.EqualFold(s.Owner, owner) || s.GroupState() != state {
+		n.t.Fatalf("%s: owner %s %s, want %s %s (resources %+v)", name, s.Owner, s.GroupState(), owner, state, s.Resources)
+	}
+}
+
+var (
+	sp3Media    = remote.JobSpec{Action: exchange.ActionInstallServicePack, MediaPath: `D:\Exchange2007SP3`}
+	sp1RU10     = remote.JobSpec{Action: exchange.ActionInstallUpdateRollup, PackagePath: `\\files\exchange\SP1-RU10.msp`}
+	sp2003      = remote.JobSpec{Action: exchange.ActionInstallServicePack, MediaPath: `\\files\exchange2003\SP2`}
+	upgradeCMS  = remote.JobSpec{Action: exchange.ActionUpgradeCMS, MediaPath: `D:\Exchange2007SP3`, Group: "CMS1"}
+	upgradeEVS1 = remote.JobSpec{Action: exchange.ActionUpgradeEVS, Group: "EVS1"}
+)
+
+// TestCCRUpgradeSequence: an Exchange 2007 CCR goes to SP3 as seed 004 says — passive node,
+// then the CMS stopped, moved, /upgradeCMS, started, then the old active node — and every
+// step out of order is refused as Exchange refuses it.
+func TestCCRUpgradeSequence(t *testing.T) {
+	n := newClusterNet(t)
+	f := n.facts("MBX1A")
+	if c := f.Cluster; c == nil || c.Name != "CMS1" || !c.Active || c.GroupState != StateOnline || len(c.Resources) != 4 ||
+		!reflect.DeepEqual(c.NodeBuilds, map[string]string{"MBX1A": "8.1.393.1"}) {
+		t.Fatalf("MBX1A cluster facts %+v", f.Cluster)
+	}
+
+	// The active node first: refused, an SP and a rollup go to a passive node only.
+	n.installRefused("MBX1A", sp3Media, "MBX1A owns CMS1", "only on a passive node")
+	n.installRefused("MBX1A", sp1RU10, "an update rollup goes only to a passive node")
+
+	// 1. The passive node.
+	n.install("MBX1B", sp3Media)
+	if b := n.facts("MBX1B").Build; b != "8.3.83.6" {
+		t.Fatalf("MBX1B build %s after SP3", b)
+	}
+
+	// 2. Out of order: /upgradeCMS where the CMS is not; a running CMS moved to the newer node.
+	n.installRefused("MBX1B", upgradeCMS, "is owned by MBX1A, not by MBX1B", "move it here first")
+	n.refused("MBX1A", wire.ClusterMoveGroup, "CMS1", "MBX1B", "refused", "Move-ClusteredMailboxServer CMS1 to MBX1B",
+		"newer service pack", "Setup.com /upgradeCMS on MBX1B")
+	n.wantGroup("CMS1", "MBX1A", StateOnline)
+	// /upgradeCMS on the running CMS's own node, and on a node that is not upgraded.
+	n.installRefused("MBX1A", upgradeCMS, "CMS1 is Online", "Stop-ClusteredMailboxServer first")
+
+	// Downtime: stop the CMS; /upgradeCMS on the old node has nothing to upgrade.
+	if res := n.do("MBX1A", wire.ClusterStopCMS, "CMS1", ""); res.GroupState != StateOffline || res.Owner != "MBX1A" {
+		t.Fatalf("stop_cms: %+v", res)
+	}
+	n.installRefused("MBX1A", remote.JobSpec{Action: exchange.ActionUpgradeCMS, MediaPath: `D:\Exchange2007SP1`, Group: "CMS1"},
+		"already upgraded for SP1", "nothing to do")
+	n.installRefused("MBX1A", upgradeCMS, "are Exchange 2007 SP3; MBX1A runs SP1")
+
+	// Move it stopped: allowed, it stays offline there.
+	if res := n.do("MBX1A", wire.ClusterMoveGroup, "CMS1", "MBX1B"); res.Owner != "MBX1B" || res.GroupState != StateOffline {
+		t.Fatalf("move_group of the stopped CMS: %+v", res)
+	}
+	// Started without /upgradeCMS: refused.
+	n.refused("MBX1B", wire.ClusterStartCMS, "CMS1", "", "refused", "must be upgraded first", "Setup.com /upgradeCMS on MBX1B")
+
+	// /upgradeCMS breaks off: the CMS key stays, the CMS does not start.
+	if err := n.sim.Host("MBX1B").InjectFault(Fault{Kind: FaultUpgradeCMSAbort}); err != nil {
+		t.Fatal(err)
+	}
+	spec := upgradeCMS
+	spec.ID = "upgrade_cms-CMS1"
+	if _, err := n.client.JobStart(n.ctx, n.target("MBX1B"), spec); err != nil {
+		t.Fatal(err)
+	}
+	n.clock.Advance(2 * time.Second)
+	if j, _ := n.client.JobStatus(n.ctx, n.target("MBX1B"), spec.ID); j.State != exchange.JobFailed || j.ExitCode != 1603 {
+		t.Fatalf("aborted /upgradeCMS: %+v", j)
+	}
+	if f := n.facts("MBX1B"); !f.Setup.StaleCMSKey {
+		t.Error("no stale CMS key after the aborted /upgradeCMS")
+	}
+	n.refused("MBX1B", wire.ClusterStartCMS, "CMS1", "", "refused", "/upgradeCMS on MBX1B did not finish")
+
+	// Run again under the same id (the failed record is replaced): the CMS is upgraded.
+	n.install("MBX1B", spec)
+	if f := n.facts("MBX1B"); f.Setup.StaleCMSKey {
+		t.Error("the stale CMS key is still there after /upgradeCMS succeeded")
+	}
+	if s := n.cluster("CMS1"); s.UpgradedBuild.String() != "8.3.83.6" {
+		t.Errorf("CMS1 upgraded for %s", s.UpgradedBuild)
+	}
+	if res := n.do("MBX1B", wire.ClusterStartCMS, "CMS1", ""); res.GroupState != StateOnline || res.Owner != "MBX1B" {
+		t.Fatalf("start_cms: %+v", res)
+	}
+
+	// 3. The old active node: the CMS cannot go back before it is upgraded.
+	n.refused("MBX1B", wire.ClusterMoveGroup, "CMS1", "MBX1A", "refused", "the version on this computer does not match", "upgrade MBX1A first")
+	n.install("MBX1A", sp3Media)
+	if res := n.do("MBX1B", wire.ClusterMoveGroup, "CMS1", "MBX1A"); res.Owner != "MBX1A" || res.GroupState != StateOnline {
+		t.Fatalf("move back: %+v", res)
+	}
+	f = n.facts("MBX1A")
+	if !f.Cluster.Active || f.Cluster.GroupState != StateOnline || f.Build != "8.3.83.6" {
+		t.Errorf("MBX1A at the end: build %s, cluster %+v", f.Build, f.Cluster)
+	}
+
+	// The journal has every cluster operation with its node and parameters.
+	var ops []string
+	for _, e := range n.sim.Journal() {
+		if e.Operation == wire.OpCluster {
+			ops = append(ops, fmt.Sprintf("%s %s %s %s %s", e.Server, e.Params["Action"], e.Params["Group"], e.Params["Node"], e.Outcome))
+		}
+	}
+	want := []string{
+		"MBX1A move_group CMS1 MBX1B fault:refused",
+		"MBX1A stop_cms CMS1  ok",
+		"MBX1A move_group CMS1 MBX1B ok",
+		"MBX1B start_cms CMS1  fault:refused",
+		"MBX1B start_cms CMS1  fault:refused",
+		"MBX1B start_cms CMS1  ok",
+		"MBX1B move_group CMS1 MBX1A fault:refused",
+		"MBX1B move_group CMS1 MBX1A ok",
+	}
+	if !slices.Equal(ops, want) {
+		t.Errorf("cluster journal:\n%q\nwant\n%q", ops, want)
+	}
+}
+
+// TestExchange2003ActivePassiveSequence: seed 001's steps for a two-node 2003 cluster, with
+// the refusals on the way.
+func TestExchange2003ActivePassiveSequence(t *testing.T) {
+	n := newClusterNet(t)
+	if f := n.facts("EVSN2"); !f.Prerequisites.IISCompressionHotfix831464 || f.Cluster.Active || f.Cluster.ActiveNode != "EVSN1" {
+		t.Fatalf("EVSN2: prerequisites %+v, cluster %+v", f.Prerequisites, f.Cluster)
+	}
+
+	// 3. Node 2: the SP needs the cluster service stopped.
+	n.installRefused("EVSN2", sp2003, "the cluster service is running on EVSN2", "stop the cluster service on this node first")
+	res := n.do("EVSN2", wire.ClusterStopService, "", "")
+	if res.ClusterServiceRunning || res.Owner != "" || res.GroupState != "" || len(res.Resources) != 0 {
+		t.Fatalf("stop_service: %+v", res)
+	}
+	if c := n.facts("EVSN2").Cluster; c == nil || c.ClusterServiceRunning || c.Name != "" || c.GroupState != "" {
+		t.Fatalf("EVSN2 facts with its cluster service stopped: %+v", c)
+	}
+	// Nothing but the service can be managed from a node whose cluster service is stopped.
+	n.refused("EVSN2", wire.ClusterOnlineGroup, "EVS1", "", "unavailable", "start it first")
+	n.install("EVSN2", sp2003)
+	n.wantGroup("EVS1", "EVSN1", StateOnline) // no downtime yet
+
+	// 4. Every resource of the EVS offline but IP address, disk and network name.
+	res = n.do("EVSN1", wire.ClusterOfflineEVSResources, "EVS1", "")
+	if res.GroupState != StatePartialOnline {
+		t.Fatalf("offline_evs_resources: %+v", res)
+	}
+	for _, r := range res.Resources {
+		if online := r.State == StateOnline; online != (r.Type == "IP Address" || r.Type == "Physical Disk" || r.Type == "Network Name") {
+			t.Errorf("after offline_evs_resources: %+v", r)
+		}
+	}
+	// Upgrade EVS where the EVS is, on the node not upgraded: nothing to upgrade there.
+	n.installRefused("EVSN1", upgradeEVS1, "c1037b44", "EVSN1 runs Exchange 2003 SP1")
+
+	// 5. Start the cluster service on node 2, move the EVS there: it moves as it is.
+	if res := n.do("EVSN2", wire.ClusterStartService, "EVS1", ""); !res.ClusterServiceRunning || res.Owner != "EVSN1" {
+		t.Fatalf("start_service: %+v", res)
+	}
+	n.installRefused("EVSN2", upgradeEVS1, "c1037b44", "the virtual server is on EVSN1, not on this upgraded node EVSN2")
+	if res := n.do("EVSN1", wire.ClusterMoveGroup, "EVS1", "EVSN2"); res.Owner != "EVSN2" || res.GroupState != StatePartialOnline {
+		t.Fatalf("move_group: %+v", res)
+	}
+
+	// MSDTC must be online for the upgrade.
+	lc := n.sim.Cluster("EVS1")
+	setMSDTC := func(state string) {
+		lc.Update(func(s *ClusterState) {
+			for i := range s.ClusterGroupResources {
+				if s.ClusterGroupResources[i].Type == ResourceMSDTC {
+					s.ClusterGroupResources[i].State = state
+				}
+			}
+		})
+	}
+	setMSDTC(StateOffline)
+	n.installRefused("EVSN2", upgradeEVS1, "c1037b44", "no Distributed Transaction Coordinator (MSDTC) resource is online")
+	setMSDTC(StateOnline)
+
+	// 6. Upgrade Exchange Virtual Server, then bring it online.
+	n.install("EVSN2", upgradeEVS1)
+	s := n.cluster("EVS1")
+	if s.UpgradedBuild.String() != "6.5.7638" || s.Resources[3].Type != ResourceSystemAttendant || s.Resources[3].State != StateOnline {
+		t.Fatalf("after Upgrade EVS: %+v", s)
+	}
+	if res := n.do("EVSN2", wire.ClusterOnlineGroup, "EVS1", ""); res.GroupState != StateOnline {
+		t.Fatalf("online_group: %+v", res)
+	}
+	// The EVS can no longer fail back to node 1.
+	n.refused("EVSN2", wire.ClusterMoveGroup, "EVS1", "EVSN1", "refused", "c1037b44", "upgrade EVSN1 first")
+
+	// 7. Node 1: stop the cluster service (the cluster group it owns moves to node 2), install, start.
+	n.do("EVSN1", wire.ClusterStopService, "", "")
+	if s := n.cluster("EVS1"); s.ClusterGroupOwner != "EVSN2" {
+		t.Errorf("cluster group on %s after node 1's service stopped", s.ClusterGroupOwner)
+	}
+	n.install("EVSN1", sp2003)
+	n.do("EVSN1", wire.ClusterStartService, "", "")
+
+	// 8. Test failover both ways; every node reads its new build.
+	n.do("EVSN2", wire.ClusterMoveGroup, "EVS1", "EVSN1")
+	n.wantGroup("EVS1", "EVSN1", StateOnline)
+	n.do("EVSN2", wire.ClusterMoveGroup, "EVS1", "EVSN2")
+	n.wantGroup("EVS1", "EVSN2", StateOnline)
+	for _, node := range []string{"EVSN1", "EVSN2"} {
+		if f := n.facts(node); f.Build != "6.5.7638" || len(f.Cluster.Events) != 0 {
+			t.Errorf("%s: build %s, events %q", node, f.Build, f.Cluster.Events)
+		}
+	}
+}
+
+// evsOnUpgradedNode puts EVS1 on EVSN2, upgraded to SP2, with only IP address, disk and name
+// online, as steps 3-5 leave it.
+func evsOnUpgradedNode(n *clusterNet) {
+	n.t.Helper()
+	n.do("EVSN2", wire.ClusterStopService, "", "")
+	n.install("EVSN2", sp2003)
+	n.do("EVSN2", wire.ClusterStartService, "", "")
+	n.do("EVSN1", wire.ClusterOfflineEVSResources, "EVS1", "")
+	n.do("EVSN1", wire.ClusterMoveGroup, "EVS1", "EVSN2")
+}
+
+func TestUpgradeEVSWithResourcesOnlineIsRefused(t *testing.T) {
+	n := newClusterNet(t)
+	evsOnUpgradedNode(n)
+	lc := n.sim.Cluster("EVS1")
+	setState := func(typ, state string) {
+		lc.Update(func(s *ClusterState) {
+			for i := range s.Resources {
+				if s.Resources[i].Type == typ {
+					s.Resources[i].State = state
+				}
+			}
+		})
+	}
+	setState(ResourceSystemAttendant, StateOnline)
+	f := n.installRefused("EVSN2", upgradeEVS1, `Exchange would refuse to upgrade virtual server EVS1 (c1037b44, "the version of Exchange on this computer does not match")`,
+		"its System Attendant resource Exchange System Attendant - EVS1 is Online, not offline")
+	if strings.Contains(f.Message, "resources other than") {
+		t.Errorf("only the System Attendant is online, yet: %s", f.Message)
+	}
+	setState(ResourceSystemAttendant, StateOffline)
+	setState(ResourceInformationStore, StateOnline)
+	n.installRefused("EVSN2", upgradeEVS1, "c1037b44",
+		"resources other than IP address, network name and physical disk are online: Exchange Information Store Instance - EVS1")
+	setState(ResourceInformationStore, StateOffline)
+	n.install("EVSN2", upgradeEVS1)
+	n.installRefused("EVSN2", remote.JobSpec{Action: exchange.ActionUpgradeEVS, Group: "NOSUCH"}, `the cluster has no group "NOSUCH"`)
+	_, err := n.client.JobStart(n.ctx, n.target("EVSN2"), remote.JobSpec{ID: "upgrade_evs-x", Action: exchange.ActionUpgradeEVS})
+	n.fault(err, "upgrade_evs without a group", "invalid", "needs its clustered mailbox server or Exchange virtual server in Group")
+	n.installRefused("MBX1A", upgradeEVS1, "Upgrade Exchange Virtual Server is for Exchange 2000/2003 virtual servers")
+}
+
+// TestOnline2003EVSMovedToAnUpgradedNodeFails: moved online before Upgrade EVS, the EVS
+// comes up Failed with event 1025 there; online_group is refused the same way until the
+// upgrade, which needs the resources offline first.
+func TestOnline2003EVSMovedToAnUpgradedNodeFails(t *testing.T) {
+	n := newClusterNet(t)
+	n.do("EVSN2", wire.ClusterStopService, "", "")
+	n.install("EVSN2", sp2003)
+	n.do("EVSN2", wire.ClusterStartService, "", "")
+
+	n.refused("EVSN2", wire.ClusterMoveGroup, "EVS1", "EVSN2", "refused",
+		"group EVS1 failed on EVSN2 while waiting until it is online on EVSN2 (Exchange System Attendant - EVS1 Failed)",
+		"MSExchangeCluster event 1025 was logged")
+	n.wantGroup("EVS1", "EVSN2", StateFailed)
+	if ev := n.facts("EVSN2").Cluster.Events; !slices.Equal(ev, []string{"1025"}) {
+		t.Errorf("EVSN2 events %q", ev)
+	}
+	if ev := n.facts("EVSN1").Cluster.Events; len(ev) != 0 {
+		t.Errorf("EVSN1 events %q", ev)
+	}
+	// Run on the other node, the script sees no event of its own.
+	f := n.refused("EVSN1", wire.ClusterOnlineGroup, "EVS1", "", "refused", "group EVS1 failed on EVSN2 while waiting until it is online")
+	if strings.Contains(f.Message, "1025") {
+		t.Errorf("EVSN1 logged no event, yet: %s", f.Message)
+	}
+	n.installRefused("EVSN2", upgradeEVS1, "System Attendant resource Exchange System Attendant - EVS1 is Failed, not offline")
+	n.do("EVSN2", wire.ClusterOfflineEVSResources, "EVS1", "")
+	n.install("EVSN2", upgradeEVS1)
+	if res := n.do("EVSN2", wire.ClusterOnlineGroup, "EVS1", ""); res.GroupState != StateOnline {
+		t.Fatalf("online_group after the upgrade: %+v", res)
+	}
+	// A reboot clears the node's events (they are read since the last boot).
+	n.reboot("EVSN1", nil)
+	n.reboot("EVSN2", nil)
+	if ev := n.facts("EVSN2").Cluster.Events; len(ev) != 0 {
+		t.Errorf("EVSN2 events after its reboot: %q", ev)
+	}
+}
+
+// reboot restarts node through the client, runs whileDown once it is down and waits until
+// it is back. The clock is advanced until the host boots: the boot is scheduled only once
+// the host is fully down (its groups failed over, its listeners closed).
+func (n *clusterNet) reboot(node string, whileDown func()) {
+	n.t.Helper()
+	if _, err := n.client.Reboot(n.ctx, n.target(node)); err != nil {
+		n.t.Fatal(err)
+	}
+	waitUntil(n.t, node+" down", func() bool { return !n.sim.Host(node).Reachable() })
+	if whileDown != nil {
+		whileDown()
+	}
+	waitUntil(n.t, node+" back", func() bool {
+		n.clock.Advance(time.Second)
+		return n.sim.Host(node).Reachable()
+	})
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}
+
+func TestMoveOfAnUpgradedEVSToAnOlderNodeIsRefused(t *testing.T) {
+	n := newClusterNet(t)
+	evsOnUpgradedNode(n)
+	n.install("EVSN2", upgradeEVS1)
+	// Online or not, it does not go back to the SP1 node.
+	n.refused("EVSN2", wire.ClusterMoveGroup, "EVS1", "EVSN1", "refused", "c1037b44", "does not match the virtual server's (SP2 (6.5.7638))")
+	n.do("EVSN2", wire.ClusterOnlineGroup, "EVS1", "")
+	n.refused("EVSN1", wire.ClusterMoveGroup, "EVS1", "EVSN1", "refused", "c1037b44")
+	n.wantGroup("EVS1", "EVSN2", StateOnline)
+	// When the cluster itself fails it over there (node 2's service stops), it fails there.
+	n.do("EVSN2", wire.ClusterStopService, "", "")
+	n.wantGroup("EVS1", "EVSN1", StateFailed)
+	if ev := n.facts("EVSN1").Cluster.Events; !slices.Equal(ev, []string{"c1037b44"}) {
+		t.Errorf("EVSN1 events %q", ev)
+	}
+	n.refused("EVSN1", wire.ClusterOnlineGroup, "EVS1", "", "refused", "c1037b44 was logged")
+}
+
+// TestStoppingTheClusterServiceOnTheOwnerFailsTheGroupOver: the group fails over to the node
+// whose service runs; with failover blocked, or no node to go to, it goes offline (downtime)
+// and comes back when the service starts again. A reboot of the owner does the same.
+func TestStoppingTheClusterServiceOnTheOwnerFailsTheGroupOver(t *testing.T) {
+	n := newClusterNet(t)
+	n.do("EVSN1", wire.ClusterStopService, "", "")
+	n.wantGroup("EVS1", "EVSN2", StateOnline)
+	if f := n.facts("EVSN2"); !f.Cluster.Active {
+		t.Errorf("EVSN2 not active after the failover: %+v", f.Cluster)
+	}
+	n.do("EVSN1", wire.ClusterStartService, "", "")
+
+	// Failover blocked: stopping the owner's service takes the EVS down where it is.
+	if res := n.do("EVSN1", wire.ClusterBlockFailover, "EVS1", ""); res.Owner != "EVSN2" {
+		t.Fatalf("block_failover: %+v", res)
+	}
+	if f := n.facts("EVSN1"); !f.Cluster.FailoverBlocked {
+		t.Error("failover_blocked not reported")
+	}
+	n.do("EVSN2", wire.ClusterStopService, "", "")
+	n.wantGroup("EVS1", "EVSN2", StateOffline)
+	if c := n.facts("EVSN1").Cluster; c.GroupState != StateOffline || c.ActiveNode != "EVSN2" {
+		t.Errorf("downtime not seen from EVSN1: %+v", c)
+	}
+	// A manual move of a blocked group is allowed (it stays offline: it was).
+	n.do("EVSN2", wire.ClusterStartService, "", "")
+	n.wantGroup("EVS1", "EVSN2", StateOnline)
+	n.do("EVSN2", wire.ClusterMoveGroup, "EVS1", "EVSN1")
+	n.wantGroup("EVS1", "EVSN1", StateOnline)
+	n.do("EVSN1", wire.ClusterAllowFailover, "EVS1", "")
+
+	// No node to fail over to: offline until a cluster service starts and takes it.
+	n.do("EVSN2", wire.ClusterStopService, "", "")
+	n.do("EVSN1", wire.ClusterStopService, "", "")
+	n.wantGroup("EVS1", "EVSN1", StateOffline)
+	n.do("EVSN2", wire.ClusterStartService, "", "")
+	n.wantGroup("EVS1", "EVSN2", StateOnline)
+	n.do("EVSN1", wire.ClusterStartService, "", "")
+
+	// The owner restarts: its groups fail over; it comes back with its cluster service running.
+	n.reboot("EVSN2", func() {
+		// The failover happens as the node goes down (before its listeners close).
+		waitUntil(t, "EVS1 to fail over", func() bool {
+			s := n.cluster("EVS1")
+			return s.Owner == "EVSN1" && s.GroupState() == StateOnline
+		})
+	})
+	if s := n.cluster("EVS1"); !s.ServiceRunning["EVSN2"] {
+		t.Error("EVSN2's cluster service did not start with Windows")
+	}
+	var failover bool
+	for _, e := range n.sim.Journal() {
+		failover = failover || (e.Server == "EVSN2" && e.Operation == "system" && strings.Contains(e.Detail, "EVS1 failed over from EVSN2 to EVSN1: Online"))
+	}
+	if !failover {
+		t.Error("the failover is not in the journal")
+	}
+}
+
+// TestInstallWhileTheClusterServiceRunsIsRefused: Exchange 2000/2003/5.5 nodes install an
+// SP or hotfix only with their cluster service stopped.
+func TestInstallWhileTheClusterServiceRunsIsRefused(t *testing.T) {
+	n := newClusterNet(t)
+	for _, c := range []struct {
+		node  string
+		media string
+	}{
+		{"EVSN2", `\\files\exchange2003\SP2`},
+		{"E2KN2", `\\files\exchange2000\SP3`},
+		{"E55B", `\\files\exchange55\SP4`},
+	} {
+		spec := remote.JobSpec{Action: exchange.ActionInstallServicePack, MediaPath: c.media}
+		n.installRefused(c.node, spec, "the cluster service is running on "+c.node, "stop the cluster service on this node first")
+		n.do(c.node, wire.ClusterStopService, "", "")
+		n.install(c.node, spec)
+	}
+}
+
+// TestExchange2000And55Clusters: a 2000 EVS and a 5.5 cluster take a newer node's level by
+// coming online there (no Upgrade EVS); 5.5 goes active node first with failover blocked.
+func TestExchange2000And55Clusters(t *testing.T) {
+	n := newClusterNet(t)
+	// 2000, active/passive: passive first, move the group to it (online), then the other.
+	n.do("E2KN2", wire.ClusterStopService, "", "")
+	n.install("E2KN2", remote.JobSpec{Action: exchange.ActionInstallServicePack, MediaPath: `\\files\exchange2000\SP3`})
+	n.do("E2KN2", wire.ClusterStartService, "", "")
+	n.do("E2KN1", wire.ClusterMoveGroup, "EVS2K", "E2KN2")
+	n.wantGroup("EVS2K", "E2KN2", StateOnline)
+	if s := n.cluster("EVS2K"); s.UpgradedBuild.String() != "6.0.6249" {
+		t.Errorf("EVS2K upgraded for %s", s.UpgradedBuild)
+	}
+	n.refused("E2KN2", wire.ClusterMoveGroup, "EVS2K", "E2KN1", "refused", "c1037b44")
+
+	// 5.5: the active node first, with no failover: downtime while it installs.
+	n.do("E55A", wire.ClusterBlockFailover, "X55", "")
+	n.do("E55A", wire.ClusterStopService, "", "")
+	n.wantGroup("X55", "E55A", StateOffline)
+	n.install("E55A", remote.JobSpec{Action: exchange.ActionInstallServicePack, MediaPath: `\\files\exchange55\SP4`})
+	n.do("E55A", wire.ClusterStartService, "", "")
+	n.wantGroup("X55", "E55A", StateOnline)
+	n.do("E55A", wire.ClusterAllowFailover, "X55", "")
+	if s := n.cluster("X55"); s.UpgradedBuild.String() != "5.5.2653" {
+		t.Errorf("X55 upgraded for %s", s.UpgradedBuild)
+	}
+}
+
+// TestEVSWontComeOnlineFault: the armed fault fails the next time the group comes online on
+// the node; the next attempt works.
+func TestEVSWontComeOnlineFault(t *testing.T) {
+	n := newClusterNet(t)
+	if err := n.sim.Host("EVSN2").InjectFault(Fault{Kind: FaultEVSWontComeOnline}); err != nil {
+		t.Fatal(err)
+	}
+	n.refused("EVSN1", wire.ClusterMoveGroup, "EVS1", "EVSN2", "refused",
+		"group EVS1 failed on EVSN2", "Exchange Information Store Instance - EVS1 Failed")
+	n.wantGroup("EVS1", "EVSN2", StateFailed)
+	if len(n.sim.Host("EVSN2").Faults()) != 0 {
+		t.Error("the fault was not used up")
+	}
+	n.do("EVSN1", wire.ClusterOnlineGroup, "EVS1", "")
+	n.wantGroup("EVS1", "EVSN2", StateOnline)
+}
+
+// TestClusterOperationRefereeing: parameters and places the cluster script refuses.
+func TestClusterOperationRefereeing(t *testing.T) {
+	n := newClusterNet(t)
+	n.refused("EVSN1", "failover_now", "EVS1", "", "invalid", `"failover_now" is not a cluster action`)
+	n.refused("EVSN1", wire.ClusterOnlineGroup, "", "", "invalid", "the cluster action online_group needs a group")
+	n.refused("EVSN1", wire.ClusterMoveGroup, "EVS1", "", "invalid", "move_group needs the node")
+	n.refused("EVSN1", wire.ClusterMoveGroup, `EVS1"; rm`, "EVSN2", "invalid", "is not a cluster group name")
+	n.refused("EVSN1", wire.ClusterMoveGroup, "EVS1", "NODE9", "not_found", `"NODE9" is not a node of this cluster`)
+	n.refused("EVSN1", wire.ClusterOnlineGroup, "EVS9", "", "not_found", `the cluster has no group "EVS9" (groups: EVS1, Cluster Group)`)
+	n.refused("EVSN1", wire.ClusterStopCMS, "EVS1", "", "unavailable", "Stop-ClusteredMailboxServer cannot run here")
+	// Groups are found by name or network name; the cluster group moves freely.
+	if res := n.do("EVSN1", wire.ClusterOnlineGroup, "evs1.contoso.local", ""); res.Group != "EVS1" {
+		t.Errorf("online_group by network name: %+v", res)
+	}
+	if res := n.do("EVSN1", wire.ClusterMoveGroup, ClusterGroupName, "EVSN2"); res.Owner != "EVSN2" || res.GroupState != StateOnline {
+		t.Errorf("move of the cluster group: %+v", res)
+	}
+
+	// A node that is not clustered.
+	r := newRig(t, Options{})
+	fl := r.fault("EX01", wire.OpCluster, wire.Param{Name: "Action", Value: wire.ClusterStopService},
+		wire.Param{Name: "Group", Value: ""}, wire.Param{Name: "Node", Value: ""})
+	if fl.Code != "not_clustered" {
+		t.Errorf("cluster on EX01: %+v", fl)
+	}
+
+	// With its cluster service stopped a node does not know the CMS name.
+	n.do("MBX1B", wire.ClusterStopService, "", "")
+	if _, err := n.client.Probe(n.ctx, remote.Target{Server: "CMS1", Address: n.sim.Addr("MBX1B")}); err == nil ||
+		!strings.Contains(err.Error(), "this host is MBX1B, not CMS1") {
+		t.Errorf("probe CMS1 on MBX1B with its service stopped: %v", err)
+	}
+	if _, err := n.client.Probe(n.ctx, remote.Target{Server: "CMS1", Address: n.sim.Addr("MBX1A")}); err != nil {
+		t.Errorf("probe CMS1 on its owner: %v", err)
+	}
+}
+
+// TestClusterFleetFields: the IIS hotfix prerequisite and the cluster faults come from the
+// fleet file.
+func TestClusterFleetFields(t *testing.T) {
+	f, err := ParseFleet(strings.NewReader(`{
+  "credentials": {"username": "u", "password": "p"},
+  "servers": [
+    {"name": "N1", "address": "127.0.60.1", "product": "2003", "build": "6.5.7226.6",
+     "prerequisites": {"iis_compression_hotfix_831464": false}, "faults": [{"kind": "evs_wont_come_online"}]},
+    {"name": "N2", "address": "127.0.60.2", "product": "2003", "build": "6.5.7226.6"},
+    {"name": "M1", "address": "127.0.60.3", "product": "2007", "build": "8.1.393.1", "roles": ["Mailbox"],
+     "faults": [{"kind": "upgradecms_abort"}]},
+    {"name": "M2", "address": "127.0.60.4", "product": "2007", "build": "8.1.393.1", "roles": ["Mailbox"]}
+  ],
+  "clusters": [
+    {"name": "EVSX", "type": "evs-active-passive", "nodes": ["N1", "N2"], "active": "N2"},
+    {"name": "CMSX", "type": "scc", "nodes": ["M1", "M2"], "active": "M1"}
+  ]
+}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim, err := Start(f, Options{DisableHTTPS: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	if p := sim.Host("N1").Facts().Prerequisites; p.IISCompressionHotfix831464 {
+		t.Error("iis_compression_hotfix_831464: false not applied")
+	}
+	if !sim.Host("N2").Facts().Prerequisites.IISCompressionHotfix831464 {
+		t.Error("iis_compression_hotfix_831464 does not default to true")
+	}
+	if got := sim.Host("N1").Faults(); len(got) != 1 || got[0].Kind != FaultEVSWontComeOnline {
+		t.Errorf("N1 faults %+v", got)
+	}
+	if got := sim.Host("M1").Faults(); len(got) != 1 || got[0].Kind != FaultUpgradeCMSAbort {
+		t.Errorf("M1 faults %+v", got)
+	}
+	c := sim.Host("M2").Facts().Cluster
+	if c == nil || c.Type != "scc" || c.Active || len(c.Resources) != 5 || c.Resources[1].Type != ResourcePhysicalDisk {
+		t.Errorf("SCC facts on M2: %+v", c)
+	}
+	s := sim.Cluster("evsx").State()
+	if s.Owner != "N2" || s.GroupState() != StateOnline || s.UpgradedBuild.String() != "6.5.7226.6" ||
+		s.ClusterGroupResources[3].Type != ResourceMSDTC || !s.ServiceRunning["N1"] {
+		t.Errorf("EVSX model %+v", s)
+	}
+}
