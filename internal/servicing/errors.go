@@ -31,12 +31,19 @@ type StepError struct {
 	Left []string
 	// Next says what the user should do.
 	Next string
+	// Down, when set, says that a clustered server (CMS or EVS) is down after the failure
+	// and recovery did not bring it back, and how to bring it online by hand. Error()
+	// begins with it: it is the first thing to act on.
+	Down string
 
 	leftWhy string
 }
 
 func (e *StepError) Error() string {
 	var b strings.Builder
+	if e.Down != "" {
+		b.WriteString(sentence(e.Down) + " ")
+	}
 	fmt.Fprintf(&b, "server %s: step %d of %d (%s) ", e.Server, e.Index, e.Total, describe(e.Step))
 	if errors.Is(e.Err, context.Canceled) || errors.Is(e.Err, context.DeadlineExceeded) {
 		b.WriteString("stopped: ")

@@ -56,11 +56,25 @@ type fakeRemote struct {
 	clk *fakeClock
 
 	calls []string // "op arg ...", in order
+	// nodes are the servers of the calls, in the same order.
+	nodes []string
+	// targets are the targets calls may go to; nil means only target (EX01).
+	targets []remote.Target
+	cur     string // the server of the call running
 	// params of each call, in the same order, as the script would receive them.
 	params []map[string]any
 
+	// The lock of EX01; other servers' locks are in locks, by lower-case name.
 	lockOwner   string
 	lockExpires time.Time
+	locks       map[string]*fakeLock
+
+	// The cluster: its groups by lower-case name, the cluster service of each node by
+	// lower-case name (absent: running), and the nodes a group fails to come online on.
+	groups        map[string]*fakeGroup
+	clussvc       map[string]bool
+	cannotOnline  map[string]bool
+	clusterOnline string // the group whose state probes report (Facts.Cluster); "" = none
 
 	services map[string]string // name -> Running/Stopped
 	// jobs on the server, by id; scripts for jobs the fake starts, by id.
@@ -87,6 +101,41 @@ type fakeRemote struct {
 	hook func(ctx context.Context, n int, op string, p map[string]any) error
 	// faults by op: the op answers with this fault.
 	faults map[string]*wire.Fault
+}
+
+type fakeLock struct {
+	owner   string
+	expires time.Time
+}
+
+// fakeGroup is a cluster group: its owner and state (Online, Offline, PartialOnline, Failed).
+type fakeGroup struct {
+	name, owner, state string
+	blocked            bool
+}
+
+// lock is the lock of server.
+func (f *fakeRemote) lock(server string) (*string, *time.Time) {
+	if strings.EqualFold(server, target.Server) {
+		return &f.lockOwner, &f.lockExpires
+	}
+	if f.locks == nil {
+		f.locks = map[string]*fakeLock{}
+	}
+	k := strings.ToLower(server)
+	if f.locks[k] == nil {
+		f.locks[k] = &fakeLock{}
+	}
+	return &f.locks[k].owner, &f.locks[k].expires
+}
+
+// callsOn is the calls as "SERVER: op ...".
+func (f *fakeRemote) callsOn() []string {
+	out := make([]string, len(f.calls))
+	for i, c := range f.calls {
+		out[i] = f.nodes[i] + ": " + c
+	}
+	return out
 }
 
 func newFake(t *testing.T) (*fakeRemote, *fakeClock) {
@@ -120,8 +169,16 @@ func (f *fakeRemote) Probe(ctx context.Context, t remote.Target) (exchange.Facts
 
 func (f *fakeRemote) Run(ctx context.Context, t remote.Target, op string, params []wire.Param, out any) error {
 	f.t.Helper()
-	if t != target {
-		f.t.Errorf("Run(%s) on target %+v, want %+v", op, t, target)
+	allowed := f.targets
+	if allowed == nil {
+		allowed = []remote.Target{target}
+	}
+	known := false
+	for _, a := range allowed {
+		known = known || t == a
+	}
+	if !known {
+		f.t.Errorf("Run(%s) on target %+v, want one of %+v", op, t, allowed)
 	}
 	// The parameters must render as PowerShell literals; read them back as a script would.
 	text, err := wire.Script{Operation: op, Params: params, Body: "#"}.Render()
@@ -140,7 +197,9 @@ func (f *fakeRemote) Run(ctx context.Context, t remote.Target, op string, params
 		return &remote.Error{Server: t.Server, Operation: op, Kind: remote.KindCanceled, Err: err}
 	}
 	f.calls = append(f.calls, describeCall(op, p))
+	f.nodes = append(f.nodes, t.Server)
 	f.params = append(f.params, p)
+	f.cur = t.Server
 	if f.hook != nil {
 		if err := f.hook(ctx, len(f.calls), op, p); err != nil {
 			return err
@@ -178,6 +237,8 @@ func describeCall(op string, p map[string]any) string {
 		return fmt.Sprintf("customizations %v", p["Action"])
 	case wire.OpJobStart, wire.OpJobStatus:
 		return fmt.Sprintf("%s %v", op, p["ID"])
+	case wire.OpCluster:
+		return strings.TrimSpace(fmt.Sprintf("cluster %v %v %v", p["Action"], p["Group"], p["Node"]))
 	}
 	return op
 }
@@ -203,18 +264,21 @@ func (f *fakeRemote) do(op string, p map[string]any) (any, error) {
 		}
 	case wire.OpLock:
 		owner := p["Owner"].(string)
+		lockOwner, lockExpires := f.lock(f.cur)
 		if p["Release"] == true {
-			if f.lockOwner == owner {
-				f.lockOwner, f.lockExpires = "", time.Time{}
+			if *lockOwner == owner {
+				*lockOwner, *lockExpires = "", time.Time{}
 			}
 			return wire.LockResult{}, nil
 		}
-		if f.lockOwner != "" && f.lockOwner != owner && now.Before(f.lockExpires) {
-			return wire.LockResult{Held: false, Owner: f.lockOwner, Expires: f.lockExpires}, nil
+		if *lockOwner != "" && *lockOwner != owner && now.Before(*lockExpires) {
+			return wire.LockResult{Held: false, Owner: *lockOwner, Expires: *lockExpires}, nil
 		}
-		f.lockOwner = owner
-		f.lockExpires = now.Add(time.Duration(p["TTLSeconds"].(int64)) * time.Second)
-		return wire.LockResult{Held: true, Owner: owner, Expires: f.lockExpires}, nil
+		*lockOwner = owner
+		*lockExpires = now.Add(time.Duration(p["TTLSeconds"].(int64)) * time.Second)
+		return wire.LockResult{Held: true, Owner: owner, Expires: *lockExpires}, nil
+	case wire.OpCluster:
+		return f.cluster(p)
 	case wire.OpService:
 		name := p["Name"].(string)
 		before, ok := f.services[name]
@@ -286,8 +350,73 @@ func (f *fakeRemote) do(op string, p map[string]any) (any, error) {
 	if f.lockOwner != "" {
 		lock = &exchange.Lock{Owner: f.lockOwner, Expires: f.lockExpires}
 	}
-	return exchange.Facts{Server: "EX01", Product: "2007", Build: f.build, BootTime: f.bootTime,
-		PendingReboot: f.pending, RevocationCheck: f.revocation, Lock: lock}, nil
+	facts := exchange.Facts{Server: f.cur, Product: "2007", Build: f.build, BootTime: f.bootTime,
+		PendingReboot: f.pending, RevocationCheck: f.revocation, Lock: lock}
+	if g := f.groups[strings.ToLower(f.clusterOnline)]; g != nil {
+		facts.Cluster = &exchange.ClusterFacts{Name: g.name, Type: "ccr", ActiveNode: g.owner,
+			Active: strings.EqualFold(g.owner, f.cur), GroupState: g.state, ClusterServiceRunning: f.clusterServiceRunning(f.cur)}
+	}
+	return facts, nil
+}
+
+func (f *fakeRemote) clusterServiceRunning(server string) bool {
+	running, ok := f.clussvc[strings.ToLower(server)]
+	return !ok || running
+}
+
+// cluster implements OpCluster on the groups of the fake, run on server f.cur.
+func (f *fakeRemote) cluster(p map[string]any) (any, error) {
+	action, name, to := p["Action"].(string), p["Group"].(string), p["Node"].(string)
+	if f.clussvc == nil {
+		f.clussvc = map[string]bool{}
+	}
+	fault := func(code, msg string) error {
+		return &remote.Error{Server: f.cur, Operation: wire.OpCluster, Kind: remote.KindFault, Err: &wire.Fault{Code: code, Message: msg}}
+	}
+	res := wire.ClusterResult{Group: name}
+	switch action {
+	case wire.ClusterStopService:
+		f.clussvc[strings.ToLower(f.cur)] = false
+	case wire.ClusterStartService:
+		f.clussvc[strings.ToLower(f.cur)] = true
+	default:
+		g := f.groups[strings.ToLower(name)]
+		if g == nil {
+			return nil, fault("not_found", "no cluster group "+name)
+		}
+		online := func() {
+			if f.cannotOnline[strings.ToLower(g.owner)] {
+				g.state = "Failed"
+			} else {
+				g.state = "Online"
+			}
+		}
+		switch action {
+		case wire.ClusterMoveGroup:
+			if !f.clusterServiceRunning(to) {
+				return nil, fault("refused", "the cluster service does not run on "+to)
+			}
+			g.owner = to
+			if g.state == "Online" {
+				online()
+			}
+		case wire.ClusterStopCMS:
+			g.state = "Offline"
+		case wire.ClusterOfflineEVSResources:
+			g.state = "PartialOnline"
+		case wire.ClusterStartCMS, wire.ClusterOnlineGroup:
+			online()
+		case wire.ClusterBlockFailover:
+			g.blocked = true
+		case wire.ClusterAllowFailover:
+			g.blocked = false
+		default:
+			f.t.Fatalf("fake: unknown cluster action %s", action)
+		}
+		res.Group, res.Owner, res.GroupState = g.name, g.owner, g.state
+	}
+	res.ClusterServiceRunning = f.clusterServiceRunning(f.cur)
+	return res, nil
 }
 
 // logRecorder collects Log messages.

@@ -1,7 +1,9 @@
-// Package servicing runs a plan (exchange.Plan) on one server: safely, because it holds the
-// server's servicing lock and undoes what it changed when a step fails, and resumably, because
-// installers run detached on the server under a job id derived from the step, so an apply that
-// was interrupted, or the next one, attaches to the same job instead of starting setup twice.
+// Package servicing runs a plan (exchange.Plan) on one server (Apply) or on the nodes of one
+// cluster (ApplyCluster): safely, because it holds the servicing lock of every server it
+// touches and undoes what it changed when a step fails, and resumably, because installers run
+// detached on the server under a job id derived from the step (exchange.JobID; ClusterJobID
+// in a cluster plan), so an apply that was interrupted, or the next one, attaches to the same
+// job instead of starting setup twice.
 //
 // It decides nothing about *what* to do (that is the planner's, package exchange) and builds no
 // PowerShell (that is package remote's): it runs the plan's steps in order through named
@@ -63,7 +65,8 @@ type Options struct {
 	RebootTimeout time.Duration
 	// Log receives progress messages, each naming the server and the step (the provider logs
 	// them with tflog). Messages about the apply as a whole (the lock) carry a Step with only
-	// Server set. May be nil. Messages never contain secrets.
+	// Server set (in ApplyCluster the node's, or the plan's Server for the final message).
+	// May be nil. Messages never contain secrets.
 	Log func(step exchange.Step, msg string)
 
 	// clock is time for tests; nil means the real clock.
@@ -125,12 +128,84 @@ func Apply(ctx context.Context, r Remote, t remote.Target, plan exchange.Plan, o
 	if plan.Empty() {
 		return Report{}, nil
 	}
-	x := &executor{r: r, t: t, plan: plan, o: o, clk: o.clock}
-	if err := x.takeLock(ctx); err != nil {
+	x := newExecutor(r, []remote.Target{t}, plan, o, exchange.JobID)
+	only := x.nodes[0]
+	x.nodeOf = func(exchange.Step) *node { return only }
+	return x.run(ctx)
+}
+
+// executor is the state of one apply: what it holds and what it changed, on each node.
+type executor struct {
+	r    Remote
+	plan exchange.Plan
+	o    Options
+	clk  clock
+
+	// nodes are the servers the apply locks, in name order (Apply: the one server).
+	nodes []*node
+	// nodeOf resolves the node a step runs on (validated before the lock).
+	nodeOf func(exchange.Step) *node
+	// jobID names the installer job of a step (exchange.JobID; ClusterJobID for clusters).
+	jobID func(exchange.Step) string
+	// cluster: an ApplyCluster, whose messages name the node of each change they list.
+	cluster bool
+
+	// node is the node of the step running: its fields (x.t, x.stopped, x.job, ...) are
+	// that node's state. Recovery and the lock handling visit the other nodes explicitly.
+	*node
+
+	report Report
+	cur    int // 1-based index of the step running, for messages; 0 before the first
+
+	lockLost *wire.LockResult
+	lostOn   *node // the node whose lock another owner took
+
+	// groups are the cluster groups this run touched, in the order first touched.
+	groups []*group
+}
+
+// node is one server of the apply and what this run changed on it and has not yet put back.
+type node struct {
+	t remote.Target
+
+	locked        bool      // the lock was taken (to release it)
+	lockRefreshed time.Time // when the lock was last taken or refreshed (local clock)
+
+	// What this run changed and has not yet put back, for recovery.
+	stopped       []string // services stopped by stop_service and not started since, in order
+	revocationOff bool     // disable_revocation_check ran, enable_revocation_check not yet
+	customSaved   bool     // save_customizations ran, restore_customizations not yet
+	// clusterStopped: stop_cluster_service ran here, start_cluster_service not yet.
+	clusterStopped bool
+
+	// rebootRequired: a job of this run asked for a reboot and none has happened since.
+	rebootRequired bool
+	// job is an installer this run started or attached to that may still be running (it
+	// was not seen finished). While it is set nothing is undone on failure.
+	job *exchange.Job
+	// down: the server was restarted and has not answered since.
+	down bool
+}
+
+func newExecutor(r Remote, targets []remote.Target, plan exchange.Plan, o Options, jobID func(exchange.Step) string) *executor {
+	x := &executor{r: r, plan: plan, o: o, clk: o.clock, jobID: jobID}
+	for _, t := range targets {
+		x.nodes = append(x.nodes, &node{t: t})
+	}
+	x.node = x.nodes[0]
+	return x
+}
+
+// run is the core Apply and ApplyCluster share: lock every node, run the steps in order on
+// their nodes, clear the job records and release the locks; on a failure, recover and
+// release (fail).
+func (x *executor) run(ctx context.Context) (Report, error) {
+	if err := x.takeLocks(ctx); err != nil {
 		return x.report, err
 	}
-	for i, s := range plan.Steps {
+	for i, s := range x.plan.Steps {
 		x.cur = i + 1
+		x.node = x.nodeOf(s)
 		err := ctx.Err()
 		if err == nil {
 			err = x.refreshLock(ctx, s)
@@ -150,44 +225,35 @@ func Apply(ctx context.Context, r Remote, t remote.Target, plan exchange.Plan, o
 	}
 	// Every step ran: the job records of this plan are history. One left on the server
 	// tells the next plan that an apply stopped after that install (and what is left to do).
-	var cleared wire.JobClearResult
-	if err := x.r.Run(ctx, x.t, wire.OpJobClear, nil, &cleared); err != nil {
-		x.logf(x.applyStep(), "could not clear the finished job records (%v); the next plan may repeat the steps after them", err)
+	for _, n := range x.nodes {
+		x.node = n
+		var cleared wire.JobClearResult
+		if err := x.r.Run(ctx, n.t, wire.OpJobClear, nil, &cleared); err != nil {
+			x.logf(x.applyStep(), "could not clear the finished job records (%v); the next plan may repeat the steps after them", err)
+		}
 	}
-	if err := x.releaseLock(ctx); err != nil {
-		// The lock expires by itself; the work is done, so this is not a failure.
-		x.logf(x.applyStep(), "could not release the servicing lock (%v); it expires by itself within %s", err, o.LockTTL)
+	for _, n := range x.nodes {
+		x.node = n
+		if err := x.releaseLock(ctx, n); err != nil {
+			// The lock expires by itself; the work is done, so this is not a failure.
+			x.logf(x.applyStep(), "could not release the servicing lock (%v); it expires by itself within %s", err, x.o.LockTTL)
+		}
 	}
-	x.logf(x.applyStep(), "all %d steps done", len(plan.Steps))
+	if x.cluster && x.o.Log != nil {
+		x.o.Log(exchange.Step{Server: x.plan.Server}, fmt.Sprintf("cluster %s (%s): all %d steps done",
+			orUnknown(x.plan.Server), nodeNames(x.targets()), len(x.plan.Steps)))
+		return x.report, nil
+	}
+	x.logf(x.applyStep(), "all %d steps done", len(x.plan.Steps))
 	return x.report, nil
 }
 
-// executor is the state of one Apply: what it holds and what it changed.
-type executor struct {
-	r    Remote
-	t    remote.Target
-	plan exchange.Plan
-	o    Options
-	clk  clock
-
-	report Report
-	cur    int // 1-based index of the step running, for messages; 0 before the first
-
-	lockRefreshed time.Time // when the lock was last taken or refreshed (local clock)
-	lockLost      *wire.LockResult
-
-	// What this run changed and has not yet put back, for recovery.
-	stopped       []string // services stopped by stop_service and not started since, in order
-	revocationOff bool     // disable_revocation_check ran, enable_revocation_check not yet
-	customSaved   bool     // save_customizations ran, restore_customizations not yet
-
-	// rebootRequired: a job of this run asked for a reboot and none has happened since.
-	rebootRequired bool
-	// job is an installer this run started or attached to that may still be running (it
-	// was not seen finished). While it is set nothing is undone on failure.
-	job *exchange.Job
-	// down: the server was restarted and has not answered since.
-	down bool
+func (x *executor) targets() []remote.Target {
+	out := make([]remote.Target, len(x.nodes))
+	for i, n := range x.nodes {
+		out[i] = n.t
+	}
+	return out
 }
 
 func (x *executor) applyStep() exchange.Step { return exchange.Step{Server: x.t.Server} }
@@ -204,7 +270,35 @@ func (x *executor) logf(s exchange.Step, format string, args ...any) {
 	x.o.Log(s, where+": "+fmt.Sprintf(format, args...))
 }
 
-// takeLock takes the servicing lock or says who holds it.
+// on is " on NODE" in a cluster apply's messages about n, "" in Apply's.
+func (x *executor) on(n *node) string {
+	if !x.cluster {
+		return ""
+	}
+	return " on " + n.t.Server
+}
+
+// takeLocks takes the servicing lock of every node, in name order (so two applies over the
+// same nodes never wait on each other in a circle). When one cannot be taken, the ones
+// already taken are released and nothing else is done.
+func (x *executor) takeLocks(ctx context.Context) error {
+	for i, n := range x.nodes {
+		x.node = n
+		if err := x.takeLock(ctx); err != nil {
+			for _, m := range x.nodes[:i] {
+				x.node = m
+				if rerr := x.releaseLock(ctx, m); rerr != nil {
+					x.logf(x.applyStep(), "could not release the servicing lock (%v); it expires by itself within %s", rerr, x.o.LockTTL)
+				}
+			}
+			x.node = n
+			return err
+		}
+	}
+	return nil
+}
+
+// takeLock takes the current node's servicing lock or says who holds it.
 func (x *executor) takeLock(ctx context.Context) error {
 	var res wire.LockResult
 	if err := x.r.Run(ctx, x.t, wire.OpLock, x.lockParams(false), &res); err != nil {
@@ -213,49 +307,66 @@ func (x *executor) takeLock(ctx context.Context) error {
 	if !res.Held {
 		return &LockHeldError{Server: x.t.Server, Owner: res.Owner, Expires: res.Expires}
 	}
+	x.locked = true
 	x.lockRefreshed = x.clk.Now()
 	x.logf(x.applyStep(), "took the servicing lock as %s until %s", x.o.Owner, formatTime(res.Expires))
 	return nil
 }
 
-// refreshLock takes the lock again once a third of its TTL has passed. A failed refresh is
-// logged and tried again later (the server may be busy or restarting); a lock another owner
-// took meanwhile (ours expired) is an error.
+// refreshLock takes each node's lock again once a third of its TTL has passed (a cluster
+// apply waits on one node's installer for hours while it holds the others' locks). A failed
+// refresh is logged and tried again later (the server may be busy or restarting); a lock
+// another owner took meanwhile (ours expired) is an error.
 func (x *executor) refreshLock(ctx context.Context, s exchange.Step) error {
-	if x.clk.Now().Sub(x.lockRefreshed) < x.o.LockTTL/3 {
-		return nil
-	}
-	var res wire.LockResult
-	if err := x.r.Run(ctx, x.t, wire.OpLock, x.lockParams(false), &res); err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		x.logf(s, "could not refresh the servicing lock (%v); trying again later", err)
-		return nil
-	}
-	if !res.Held {
-		x.lockLost = &res
-		return &stepFailure{
-			err: fmt.Errorf("the servicing lock expired and %s took it (until %s)", orUnknown(res.Owner), formatTime(res.Expires)),
-			next: "Another apply is servicing this server now; nothing more was done by this one. " +
-				"Let that apply finish, then run terraform plan and terraform apply again.",
+	for _, n := range x.nodes {
+		if err := x.refreshNode(ctx, s, n); err != nil {
+			return err
 		}
 	}
-	x.lockRefreshed = x.clk.Now()
 	return nil
 }
 
-// releaseLock releases the lock, with a fresh context when ctx has ended.
-func (x *executor) releaseLock(ctx context.Context) error {
+func (x *executor) refreshNode(ctx context.Context, s exchange.Step, n *node) error {
+	if x.clk.Now().Sub(n.lockRefreshed) < x.o.LockTTL/3 {
+		return nil
+	}
+	of, this := "", "this server"
+	if n != x.node {
+		of, this = " of server "+n.t.Server, "server "+n.t.Server
+	}
+	var res wire.LockResult
+	if err := x.r.Run(ctx, n.t, wire.OpLock, x.lockParams(false), &res); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		x.logf(s, "could not refresh the servicing lock%s (%v); trying again later", of, err)
+		return nil
+	}
+	if !res.Held {
+		x.lockLost, x.lostOn = &res, n
+		return &stepFailure{
+			err: fmt.Errorf("the servicing lock%s expired and %s took it (until %s)", of, orUnknown(res.Owner), formatTime(res.Expires)),
+			next: "Another apply is servicing " + this + " now; nothing more was done by this one. " +
+				"Let that apply finish, then run terraform plan and terraform apply again.",
+		}
+	}
+	n.lockRefreshed = x.clk.Now()
+	return nil
+}
+
+// releaseLock releases n's lock, with a fresh context when ctx has ended. Its log message
+// names the current node: callers make n current.
+func (x *executor) releaseLock(ctx context.Context, n *node) error {
 	if ctx.Err() != nil {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), releaseBudget)
 		defer cancel()
 	}
 	var res wire.LockResult
-	if err := x.r.Run(ctx, x.t, wire.OpLock, x.lockParams(true), &res); err != nil {
+	if err := x.r.Run(ctx, n.t, wire.OpLock, x.lockParams(true), &res); err != nil {
 		return err
 	}
+	n.locked = false
 	x.logf(x.applyStep(), "released the servicing lock")
 	return nil
 }
@@ -273,7 +384,7 @@ func (x *executor) lockParams(release bool) []wire.Param {
 }
 
 // fail turns a step's error into the *StepError Apply returns, after recovery (when it is
-// safe) and the lock's release.
+// safe) and the locks' release.
 func (x *executor) fail(ctx context.Context, i int, s exchange.Step, err error) error {
 	se := &StepError{Server: x.t.Server, Index: i + 1, Total: len(x.plan.Steps), Step: s, Err: err}
 	var sf *stepFailure
@@ -291,21 +402,37 @@ func (x *executor) fail(ctx context.Context, i int, s exchange.Step, err error) 
 		se.Next = nextFixAndRerun
 	}
 
+	// Only the failing node can have an installer running or be restarting: the steps
+	// before it completed.
 	switch {
 	case x.lockLost != nil:
-		se.Left, se.leftWhy = x.changes(), "another apply holds the server now"
+		why := "another apply holds the server now"
+		if x.lostOn != x.node {
+			why = "another apply holds server " + x.lostOn.t.Server + " now"
+		}
+		se.Left, se.leftWhy = x.changes(), why
+		se.Down = x.downText(why)
 	case x.job != nil:
 		se.Left, se.leftWhy = x.changes(), "the installer may still be running"
+		se.Down = x.downText(fmt.Sprintf("the installer (job %s) may still be running on %s", x.job.ID, x.t.Server))
 	case x.down:
 		se.Left, se.leftWhy = x.changes(), "the server does not answer"
+		se.Down = x.downText("server " + x.t.Server + " does not answer")
 	default:
-		se.Recovery = x.recover(ctx, s)
+		se.Recovery, se.Left = x.recoverAll(ctx, s)
+		se.Down = x.downText("")
 	}
-	if x.lockLost == nil {
-		if err := x.releaseLock(ctx); err != nil {
-			se.Recovery = append(se.Recovery, fmt.Sprintf("could not release the servicing lock (%v); it expires by itself within %s", err, x.o.LockTTL))
+	cur := x.node
+	for _, n := range x.nodes {
+		if n == x.lostOn || !n.locked {
+			continue
+		}
+		x.node = n
+		if err := x.releaseLock(ctx, n); err != nil {
+			se.Recovery = append(se.Recovery, fmt.Sprintf("could not release the servicing lock%s (%v); it expires by itself within %s", x.on(n), err, x.o.LockTTL))
 		}
 	}
+	x.node = cur
 	if x.o.Log != nil {
 		x.o.Log(s, se.Error())
 	}
@@ -331,60 +458,100 @@ func (x *executor) interruption(ctxErr error) (error, string) {
 		"Run terraform apply again: it continues from the remaining steps."
 }
 
-// changes lists what this run changed and has not put back, for a StepError that could not undo them.
+// changes lists what this run changed and has not put back, on every node (the failing
+// node first), for a StepError that could not undo them.
 func (x *executor) changes() []string {
+	out := x.changesOf(x.node)
+	for _, n := range x.nodes {
+		if n != x.node {
+			out = append(out, x.changesOf(n)...)
+		}
+	}
+	return append(out, x.clusterChanges()...)
+}
+
+func (x *executor) changesOf(n *node) []string {
 	var out []string
-	for _, name := range x.stopped {
-		out = append(out, "service "+name+" is stopped")
+	for _, name := range n.stopped {
+		out = append(out, "service "+name+" is stopped"+x.on(n))
 	}
-	if x.revocationOff {
-		out = append(out, "the certificate revocation check is off")
+	if n.revocationOff {
+		out = append(out, "the certificate revocation check is off"+x.on(n))
 	}
-	if x.customSaved {
-		out = append(out, "the customisations are saved aside, not restored")
+	if n.customSaved {
+		out = append(out, "the customisations are saved aside, not restored"+x.on(n))
+	}
+	if n.clusterStopped {
+		out = append(out, "the cluster service is stopped on "+n.t.Server)
 	}
 	return out
 }
 
-// recover puts back, best effort, what this run changed: the services it stopped (in reverse
-// order), the revocation check, the customisations. When ctx has ended it uses a fresh,
-// bounded context: nothing that could disturb an installer runs here (recover is not called
-// while one may run).
-func (x *executor) recover(ctx context.Context, s exchange.Step) []string {
+func (n *node) changed() bool {
+	return len(n.stopped) > 0 || n.revocationOff || n.customSaved
+}
+
+// recoverAll undoes, best effort, what this run changed: on the failing node first (what
+// Apply undoes), then the cluster (the clustered servers this run left down are brought
+// online, failover is allowed again), then on the other nodes. It returns what it did, and
+// what it leaves on purpose: a cluster service this run stopped stays stopped (starting it
+// makes a node whose install failed a failover target again). When ctx has ended it uses a
+// fresh, bounded context: nothing that could disturb an installer runs here (recoverAll is
+// not called while one may run), and nothing is ever stopped.
+func (x *executor) recoverAll(ctx context.Context, s exchange.Step) (done, left []string) {
 	if ctx.Err() != nil {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), recoveryBudget)
 		defer cancel()
 	}
+	done = x.recover(ctx, s, x.node)
+	done = append(done, x.recoverCluster(ctx, s)...)
+	for _, n := range x.nodes {
+		if n != x.node && !n.down && n.changed() {
+			done = append(done, x.recover(ctx, s, n)...)
+		}
+	}
+	for _, n := range x.nodes {
+		if n.clusterStopped {
+			left = append(left, fmt.Sprintf("the cluster service is stopped on %s (start it with net start clussvc once Exchange on %s is repaired)", n.t.Server, n.t.Server))
+		}
+	}
+	return done, left
+}
+
+// recover puts back, best effort, what this run changed on n: the services it stopped (in
+// reverse order), the revocation check, the customisations.
+func (x *executor) recover(ctx context.Context, s exchange.Step, n *node) []string {
 	var done []string
-	for i := len(x.stopped) - 1; i >= 0; i-- {
-		name := x.stopped[i]
+	on := x.on(n)
+	for i := len(n.stopped) - 1; i >= 0; i-- {
+		name := n.stopped[i]
 		var res wire.ServiceResult
-		err := x.r.Run(ctx, x.t, wire.OpService, []wire.Param{{Name: "Name", Value: name}, {Name: "Action", Value: wire.ActionStart}}, &res)
+		err := x.r.Run(ctx, n.t, wire.OpService, []wire.Param{{Name: "Name", Value: name}, {Name: "Action", Value: wire.ActionStart}}, &res)
 		if err != nil {
-			done = append(done, fmt.Sprintf("could not start %s (%v)", name, err))
+			done = append(done, fmt.Sprintf("could not start %s%s (%v)", name, on, err))
 			continue
 		}
 		x.report.Restarted = append(x.report.Restarted, name)
-		done = append(done, "started "+name)
+		done = append(done, "started "+name+on)
 	}
-	x.stopped = nil
-	if x.revocationOff {
+	n.stopped = nil
+	if n.revocationOff {
 		var res wire.SettingResult
-		if err := x.r.Run(ctx, x.t, wire.OpRevocationCheck, []wire.Param{{Name: "Enabled", Value: true}}, &res); err != nil {
-			done = append(done, fmt.Sprintf("could not turn the certificate revocation check back on (%v)", err))
+		if err := x.r.Run(ctx, n.t, wire.OpRevocationCheck, []wire.Param{{Name: "Enabled", Value: true}}, &res); err != nil {
+			done = append(done, fmt.Sprintf("could not turn the certificate revocation check back on%s (%v)", on, err))
 		} else {
-			x.revocationOff = false
-			done = append(done, "turned the certificate revocation check back on")
+			n.revocationOff = false
+			done = append(done, "turned the certificate revocation check back on"+on)
 		}
 	}
-	if x.customSaved {
+	if n.customSaved {
 		var res wire.CustomizationsResult
-		if err := x.r.Run(ctx, x.t, wire.OpCustomizations, []wire.Param{{Name: "Action", Value: wire.ActionRestore}}, &res); err != nil {
-			done = append(done, fmt.Sprintf("could not restore the customisations (%v)", err))
+		if err := x.r.Run(ctx, n.t, wire.OpCustomizations, []wire.Param{{Name: "Action", Value: wire.ActionRestore}}, &res); err != nil {
+			done = append(done, fmt.Sprintf("could not restore the customisations%s (%v)", on, err))
 		} else {
-			x.customSaved = false
-			done = append(done, "restored the customisations")
+			n.customSaved = false
+			done = append(done, "restored the customisations"+on)
 		}
 	}
 	for _, d := range done {

@@ -127,9 +127,9 @@ func TestFullServicePackPlan(t *testing.T) {
 
 	// Job parameters: step params mapped onto the job_start contract, path -> MediaPath for UM.
 	wantParams := map[string]map[string]any{
-		spJob: {"ID": spJob, "Action": exchange.ActionInstallServicePack, "MediaPath": `D:\SP3`, "PackagePath": "", "PatchCode": "", "KB": "", "Language": ""},
-		iuJob: {"ID": iuJob, "Action": exchange.ActionRemoveInterimUpdate, "MediaPath": "", "PackagePath": "", "PatchCode": "{11111111-2222-3333-4444-555555555555}", "KB": "KB970000", "Language": ""},
-		umAdd: {"ID": umAdd, "Action": exchange.ActionAddUMLanguagePack, "MediaPath": `D:\SP3\UM`, "PackagePath": "", "PatchCode": "", "KB": "", "Language": "de-DE"},
+		spJob: {"ID": spJob, "Action": exchange.ActionInstallServicePack, "MediaPath": `D:\SP3`, "PackagePath": "", "PatchCode": "", "KB": "", "Language": "", "Group": ""},
+		iuJob: {"ID": iuJob, "Action": exchange.ActionRemoveInterimUpdate, "MediaPath": "", "PackagePath": "", "PatchCode": "{11111111-2222-3333-4444-555555555555}", "KB": "KB970000", "Language": "", "Group": ""},
+		umAdd: {"ID": umAdd, "Action": exchange.ActionAddUMLanguagePack, "MediaPath": `D:\SP3\UM`, "PackagePath": "", "PatchCode": "", "KB": "", "Language": "de-DE", "Group": ""},
 	}
 	for i, c := range f.calls {
 		id, ok := strings.CutPrefix(c, "job_start ")

@@ -27,6 +27,22 @@ var jobActions = map[string]bool{
 	exchange.ActionRemoveInterimUpdate:   true,
 	exchange.ActionAddUMLanguagePack:     true,
 	exchange.ActionRemoveUMLanguagePack:  true,
+	exchange.ActionUpgradeCMS:            true,
+	exchange.ActionUpgradeEVS:            true,
+}
+
+// clusterActions are the actions that change the cluster through OpCluster.
+var clusterActions = map[string]bool{
+	exchange.ActionMoveClusterGroup:        true,
+	exchange.ActionStopClusterService:      true,
+	exchange.ActionStartClusterService:     true,
+	exchange.ActionStopClusteredServer:     true,
+	exchange.ActionStartClusteredServer:    true,
+	exchange.ActionTakeEVSResourcesOffline: true,
+	exchange.ActionBringGroupOnline:        true,
+	exchange.ActionFailoverTest:            true,
+	exchange.ActionBlockFailover:           true,
+	exchange.ActionAllowFailover:           true,
 }
 
 // required lists, per action, the parameters a step must carry; a "|" means either one.
@@ -49,30 +65,54 @@ var required = map[string][]string{
 	exchange.ActionRemoveInterimUpdate:      {"patch_code|kb"},
 	exchange.ActionAddUMLanguagePack:        {"language", "path"},
 	exchange.ActionRemoveUMLanguagePack:     {"language"},
+
+	exchange.ActionMoveClusterGroup:        {"group", "to"},
+	exchange.ActionStopClusterService:      nil,
+	exchange.ActionStartClusterService:     nil,
+	exchange.ActionStopClusteredServer:     {"group"},
+	exchange.ActionStartClusteredServer:    {"group"},
+	exchange.ActionUpgradeCMS:              {"group", "media_path"},
+	exchange.ActionTakeEVSResourcesOffline: {"group"},
+	exchange.ActionUpgradeEVS:              {"group"},
+	exchange.ActionBringGroupOnline:        {"group"},
+	exchange.ActionFailoverTest:            {"group", "to"},
+	exchange.ActionBlockFailover:           {"group"},
+	exchange.ActionAllowFailover:           {"group"},
 }
 
 // validate checks the whole plan before anything remote happens: a plan this executor cannot
 // run completely is a bug in the planner, and finding it at step 9 would leave the server
 // half-serviced.
 func validate(t remote.Target, plan exchange.Plan, o Options) error {
-	bad := func(i int, s exchange.Step, format string, args ...any) error {
-		return &StepError{Server: t.Server, Index: i + 1, Total: len(plan.Steps), Step: s,
-			Err:  fmt.Errorf(format, args...),
-			Next: "Nothing was done. This is a bug in the provider's plan: please report it with the planned steps."}
-	}
 	if o.Owner == "" && !plan.Empty() {
 		return fmt.Errorf("server %s: servicing needs a lock owner (Options.Owner); nothing was done. This is a bug in the provider: please report it", t.Server)
 	}
 	if plan.Server != "" && !strings.EqualFold(plan.Server, t.Server) {
 		return fmt.Errorf("server %s: the plan is for server %s; nothing was done. This is a bug in the provider: please report it", t.Server, plan.Server)
 	}
+	return validateSteps(plan, func(exchange.Step) string { return t.Server }, func(s exchange.Step) error {
+		if s.Server != "" && !strings.EqualFold(s.Server, t.Server) {
+			return fmt.Errorf("the step is for server %s, not %s", s.Server, t.Server)
+		}
+		return nil
+	})
+}
+
+// validateSteps checks every step: a known action, its server (checkServer), the parameters
+// it needs. serverOf names the server in the error.
+func validateSteps(plan exchange.Plan, serverOf func(exchange.Step) string, checkServer func(exchange.Step) error) error {
+	bad := func(i int, s exchange.Step, format string, args ...any) error {
+		return &StepError{Server: serverOf(s), Index: i + 1, Total: len(plan.Steps), Step: s,
+			Err:  fmt.Errorf(format, args...),
+			Next: "Nothing was done. This is a bug in the provider's plan: please report it with the planned steps."}
+	}
 	for i, s := range plan.Steps {
 		need, ok := required[s.Action]
 		if !ok {
 			return bad(i, s, "unknown action %q", s.Action)
 		}
-		if s.Server != "" && !strings.EqualFold(s.Server, t.Server) {
-			return bad(i, s, "the step is for server %s, not %s", s.Server, t.Server)
+		if err := checkServer(s); err != nil {
+			return bad(i, s, "%v", err)
 		}
 		for _, p := range need {
 			if !hasAny(s.Params, strings.Split(p, "|")) {
@@ -215,6 +255,9 @@ func (x *executor) runStep(ctx context.Context, s exchange.Step) error {
 	if jobActions[s.Action] {
 		return x.runJob(ctx, s)
 	}
+	if clusterActions[s.Action] {
+		return x.runCluster(ctx, s)
+	}
 	// validate rejects unknown actions before the lock; this is a safety net.
 	return fmt.Errorf("unknown action %q", s.Action)
 }
@@ -227,14 +270,14 @@ func (x *executor) service(ctx context.Context, name, action string) (wire.Servi
 
 // jobSpec is what OpJobStart needs to start (or find) a step's installer job.
 type jobSpec struct {
-	ID, Action, MediaPath, PackagePath, PatchCode, KB, Language string
+	ID, Action, MediaPath, PackagePath, PatchCode, KB, Language, Group string
 }
 
-// jobSpecOf maps a step's parameters onto the job_start parameters.
-func jobSpecOf(s exchange.Step) jobSpec {
+// jobSpecOf maps a step's parameters onto the job_start parameters; id is the job's id.
+func jobSpecOf(s exchange.Step, id string) jobSpec {
 	p := s.Params
 	spec := jobSpec{
-		ID:          exchange.JobID(s),
+		ID:          id,
 		Action:      s.Action,
 		MediaPath:   p["media_path"],
 		PackagePath: p["package_path"],
@@ -244,6 +287,9 @@ func jobSpecOf(s exchange.Step) jobSpec {
 	}
 	if (s.Action == exchange.ActionAddUMLanguagePack || s.Action == exchange.ActionRemoveUMLanguagePack) && spec.MediaPath == "" {
 		spec.MediaPath = p["path"]
+	}
+	if s.Action == exchange.ActionUpgradeCMS || s.Action == exchange.ActionUpgradeEVS {
+		spec.Group = p["group"]
 	}
 	return spec
 }
@@ -257,12 +303,13 @@ func (j jobSpec) params() []wire.Param {
 		{Name: "PatchCode", Value: j.PatchCode},
 		{Name: "KB", Value: j.KB},
 		{Name: "Language", Value: j.Language},
+		{Name: "Group", Value: j.Group},
 	}
 }
 
 // runJob starts the step's installer job (or attaches to the one with its id) and waits for it.
 func (x *executor) runJob(ctx context.Context, s exchange.Step) error {
-	spec := jobSpecOf(s)
+	spec := jobSpecOf(s, x.jobID(s))
 	called := x.clk.Now()
 	// From here until the job is seen finished an installer may run: nothing may be undone.
 	// A job_start whose answer was lost may have started it.
