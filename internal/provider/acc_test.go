@@ -9,6 +9,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 
+	"github.com/buildlevel/terraform-provider-exchange/internal/exchange"
 	"github.com/buildlevel/terraform-provider-exchange/internal/simulator"
 )
 
@@ -123,4 +124,13 @@ func count(got []string, prefix string) int {
 		}
 	}
 	return n
+}
+
+func mustBuild(t *testing.T, s string) exchange.Build {
+	t.Helper()
+	b, err := exchange.ParseBuild(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

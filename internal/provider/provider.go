@@ -273,6 +273,7 @@ func (p *exchangeProvider) Resources(context.Context) []func() resource.Resource
 		newUpdateRollupResource,
 		newInterimUpdateResource,
 		newOrganizationUpgradeResource,
+		newClusterUpgradeResource,
 	}
 }
 

@@ -1,0 +1,429 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/buildlevel/terraform-provider-exchange/internal/exchange"
+	"github.com/buildlevel/terraform-provider-exchange/internal/remote"
+	"github.com/buildlevel/terraform-provider-exchange/internal/servicing"
+)
+
+func newClusterUpgradeResource() resource.Resource { return &clusterUpgradeResource{} }
+
+// clusterUpgradeResource upgrades every node of one clustered mailbox server (2007
+// CCR/SCC), Exchange Virtual Server (2000/2003) or Exchange 5.5 cluster, node by node in
+// the order of domain.md §6, with the downtime shown in the plan.
+type clusterUpgradeResource struct {
+	data *providerData
+}
+
+var (
+	_ resource.ResourceWithModifyPlan  = (*clusterUpgradeResource)(nil)
+	_ resource.ResourceWithImportState = (*clusterUpgradeResource)(nil)
+)
+
+type clusterUpgradeModel struct {
+	ID                        types.String     `tfsdk:"id"`
+	Cluster                   types.String     `tfsdk:"cluster"`
+	Nodes                     []serverRefModel `tfsdk:"nodes"`
+	ServicePack               types.Int64      `tfsdk:"service_pack"`
+	UpdateRollup              types.String     `tfsdk:"update_rollup"`
+	MediaPath                 types.String     `tfsdk:"media_path"`
+	NodeMediaPaths            types.Map        `tfsdk:"node_media_paths"`
+	PackagePath               types.String     `tfsdk:"package_path"`
+	NodePackagePaths          types.Map        `tfsdk:"node_package_paths"`
+	KB                        types.String     `tfsdk:"kb"`
+	RemoveInterimUpdates      types.List       `tfsdk:"remove_interim_updates"`
+	StopServices              types.List       `tfsdk:"stop_services"`
+	RevocationCheck           types.String     `tfsdk:"revocation_check"`
+	PreserveOWACustomizations types.Bool       `tfsdk:"preserve_owa_customizations"`
+	Backup                    *backupModel     `tfsdk:"backup"`
+	Type                      types.String     `tfsdk:"type"`
+	ActiveNode                types.String     `tfsdk:"active_node"`
+	LiveBuilds                types.Map        `tfsdk:"live_builds"`
+	PlannedSteps              types.List       `tfsdk:"planned_steps"`
+	Downtime                  types.List       `tfsdk:"downtime"`
+	Warnings                  types.List       `tfsdk:"warnings"`
+	Timeouts                  timeouts.Value   `tfsdk:"timeouts"`
+}
+
+func (r *clusterUpgradeResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_cluster_upgrade"
+}
+
+func (r *clusterUpgradeResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.data = configuredData(req.ProviderData, &resp.Diagnostics)
+}
+
+func (r *clusterUpgradeResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	attrs := servicingAttributes()
+	// The node of each step is in planned_steps; a cluster has no single server/address.
+	delete(attrs, "server")
+	delete(attrs, "address")
+	attrs["id"] = schema.StringAttribute{Computed: true, MarkdownDescription: "The cluster name.",
+		PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}}
+	attrs["cluster"] = schema.StringAttribute{Required: true,
+		MarkdownDescription: "The clustered mailbox server (2007 CCR/SCC), Exchange Virtual Server (2000/2003) or Exchange 5.5 " +
+			"cluster name. Changing it replaces the resource.",
+		PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}}
+	attrs["nodes"] = schema.ListNestedAttribute{Optional: true,
+		MarkdownDescription: "The cluster's nodes. Default: the nodes the cluster reports (read through the cluster name). " +
+			"When given, they must be exactly the cluster's nodes.",
+		NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+			"server":  schema.StringAttribute{Required: true, MarkdownDescription: "The node's name."},
+			"address": schema.StringAttribute{Optional: true, MarkdownDescription: "Where to connect; default: the provider's `addresses`, else the name."},
+		}},
+		Validators: []validator.List{listvalidator.SizeAtLeast(2)}}
+	attrs["service_pack"] = schema.Int64Attribute{Required: true,
+		MarkdownDescription: "The service pack level every node must run.",
+		Validators:          []validator.Int64{int64validator.Between(0, 4)}}
+	attrs["update_rollup"] = schema.StringAttribute{Optional: true,
+		MarkdownDescription: "Exchange 2007: an update rollup to install after the service pack, on each node only while it is passive: `latest`, a number (`9`), a re-release (`8-v3`).",
+		Validators:          []validator.String{rollupValidator{}}}
+	attrs["media_path"] = schema.StringAttribute{Optional: true, MarkdownDescription: "The service pack setup media, reachable from every node.",
+		Validators: []validator.String{stringvalidator.LengthAtLeast(1)}}
+	attrs["node_media_paths"] = schema.MapAttribute{Optional: true, ElementType: types.StringType,
+		MarkdownDescription: "Per node (by name), setup media where `media_path` does not fit."}
+	attrs["package_path"] = schema.StringAttribute{Optional: true, MarkdownDescription: "The update rollup package, reachable from every node.",
+		Validators: []validator.String{stringvalidator.LengthAtLeast(1)}}
+	attrs["node_package_paths"] = schema.MapAttribute{Optional: true, ElementType: types.StringType,
+		MarkdownDescription: "Per node (by name), the rollup package where `package_path` does not fit."}
+	attrs["kb"] = schema.StringAttribute{Optional: true, MarkdownDescription: "The rollup's KB where the catalog does not state it.",
+		Validators: []validator.String{kbValidator()}}
+	attrs["remove_interim_updates"] = schema.ListAttribute{Optional: true, ElementType: types.StringType,
+		MarkdownDescription: "Interim updates (KBs) this change may remove on any node.",
+		Validators:          []validator.List{listvalidator.ValueStringsAre(kbValidator())}}
+	attrs["type"] = schema.StringAttribute{Computed: true, MarkdownDescription: "`ccr`, `scc`, `evs-active-passive`, `evs-active-active` or `cluster-5.5`."}
+	attrs["active_node"] = schema.StringAttribute{Computed: true, MarkdownDescription: "The node that owns the clustered server, as last read."}
+	attrs["live_builds"] = schema.MapAttribute{Computed: true, ElementType: types.StringType, MarkdownDescription: "Each node's build, as last read."}
+	attrs["downtime"] = schema.ListAttribute{Computed: true, ElementType: types.StringType,
+		MarkdownDescription: "When the clustered server is unavailable to users: the step range of each downtime window and what happens in it."}
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Upgrades every node of an Exchange cluster — a 2007 CCR/SCC clustered mailbox server, a 2000/2003 " +
+			"Exchange Virtual Server (active/passive or active/active) or an Exchange 5.5 cluster — node by node in the order " +
+			"its version requires. The plan names the node of every step and shows where the downtime falls.",
+		Attributes: attrs,
+		Blocks:     map[string]schema.Block{"backup": backupBlock(), "timeouts": timeoutsBlock(ctx)},
+	}
+}
+
+// nodeTargets reads the cluster's nodes and their facts. Nodes not given are read through
+// the cluster name (the active node answers for it).
+func (r *clusterUpgradeResource) nodeFacts(ctx context.Context, m *clusterUpgradeModel, diags *diag.Diagnostics) ([]exchange.Facts, map[string]remote.Target, bool) {
+	cluster := m.Cluster.ValueString()
+	var targets []remote.Target
+	for _, n := range m.Nodes {
+		targets = append(targets, targetOf(n.Server, n.Address))
+	}
+	if len(targets) == 0 {
+		f, err := r.data.probes.Facts(ctx, remote.Target{Server: cluster})
+		if err != nil {
+			diags.Append(remoteDiagnostic(remote.Target{Server: cluster}, err))
+			return nil, nil, false
+		}
+		if f.Cluster == nil {
+			diags.AddAttributeError(path.Root("cluster"), fmt.Sprintf("%s is not a cluster", cluster),
+				fmt.Sprintf("%s answers as server %s, which reports no cluster membership. Use exchange_service_pack for a server that is not clustered.", cluster, f.Server))
+			return nil, nil, false
+		}
+		for _, n := range f.Cluster.Nodes {
+			targets = append(targets, remote.Target{Server: n})
+		}
+	}
+	facts, err := r.data.probeAll(ctx, targets, 0)
+	if err != nil {
+		diags.AddError(fmt.Sprintf("Cannot read every node of %s", cluster),
+			err.Error()+"\nEvery node must be reachable before a cluster is upgraded: a node that cannot be read cannot be sequenced safely.")
+		return nil, nil, false
+	}
+	byNode := map[string]remote.Target{}
+	declared := map[string]bool{}
+	for i, f := range facts {
+		byNode[strings.ToLower(f.Server)] = targets[i]
+		declared[strings.ToLower(f.Server)] = true
+		if f.Cluster == nil || (f.Cluster.Name != "" && !strings.EqualFold(f.Cluster.Name, cluster)) {
+			in := "no cluster"
+			if f.Cluster != nil {
+				in = "cluster " + f.Cluster.Name
+			}
+			diags.AddAttributeError(path.Root("nodes"), fmt.Sprintf("%s is not a node of %s", f.Server, cluster),
+				fmt.Sprintf("%s reports %s. List the nodes of %s, or leave nodes unset to use the ones the cluster reports.", f.Server, in, cluster))
+		}
+	}
+	if diags.HasError() {
+		return nil, nil, false
+	}
+	// The node list from any node that can read the cluster (one whose cluster service is
+	// stopped reports none).
+	var reported []string
+	for _, f := range facts {
+		if f.Cluster != nil && len(f.Cluster.Nodes) > len(reported) {
+			reported = f.Cluster.Nodes
+		}
+	}
+	var missing []string
+	for _, n := range reported {
+		if !declared[strings.ToLower(n)] {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		diags.AddAttributeError(path.Root("nodes"), fmt.Sprintf("nodes does not list every node of %s", cluster),
+			fmt.Sprintf("The cluster reports nodes %s; missing: %s. Every node is upgraded: list them all, or leave nodes unset.",
+				strings.Join(reported, ", "), strings.Join(missing, ", ")))
+		return nil, nil, false
+	}
+	return facts, byNode, true
+}
+
+func (r *clusterUpgradeResource) request(ctx context.Context, m *clusterUpgradeModel, diags *diag.Diagnostics) exchange.ClusterRequest {
+	req := exchange.ClusterRequest{
+		Cluster:     m.Cluster.ValueString(),
+		ServicePack: int(m.ServicePack.ValueInt64()),
+		MediaPath:   m.MediaPath.ValueString(),
+		PackagePath: m.PackagePath.ValueString(),
+		KB:          m.KB.ValueString(),
+		Options: exchange.Options{
+			Backup:                    m.Backup.policy(),
+			RevocationCheck:           m.RevocationCheck.ValueString(),
+			PreserveOWACustomizations: m.PreserveOWACustomizations.IsNull() || m.PreserveOWACustomizations.ValueBool(),
+			Now:                       time.Now().UTC(),
+		},
+	}
+	if !m.NodeMediaPaths.IsNull() {
+		diags.Append(m.NodeMediaPaths.ElementsAs(ctx, &req.NodeMediaPaths, false)...)
+	}
+	if !m.NodePackagePaths.IsNull() {
+		diags.Append(m.NodePackagePaths.ElementsAs(ctx, &req.NodePackagePaths, false)...)
+	}
+	if !m.RemoveInterimUpdates.IsNull() {
+		diags.Append(m.RemoveInterimUpdates.ElementsAs(ctx, &req.RemoveInterimUpdates, false)...)
+	}
+	if !m.StopServices.IsNull() {
+		req.StopServices = []string{}
+		diags.Append(m.StopServices.ElementsAs(ctx, &req.StopServices, false)...)
+	}
+	switch ru := m.UpdateRollup.ValueString(); {
+	case strings.EqualFold(ru, latest):
+		req.Latest = true
+	case ru != "":
+		var err error
+		if req.Rollup, req.ReRelease, err = exchange.ParseRollup(ru); err != nil {
+			diags.AddAttributeError(path.Root("update_rollup"), "Invalid rollup", err.Error())
+		}
+	}
+	return req
+}
+
+// clusterPlan plans the cluster against fresh facts.
+func (r *clusterUpgradeResource) clusterPlan(ctx context.Context, m *clusterUpgradeModel, diags *diag.Diagnostics) (exchange.ClusterPlan, []exchange.Facts, map[string]remote.Target, bool) {
+	facts, targets, ok := r.nodeFacts(ctx, m, diags)
+	if !ok {
+		return exchange.ClusterPlan{}, nil, nil, false
+	}
+	req := r.request(ctx, m, diags)
+	if diags.HasError() {
+		return exchange.ClusterPlan{}, nil, nil, false
+	}
+	p, err := exchange.PlanCluster(facts, req, exchange.DefaultCatalog())
+	if err != nil {
+		refusalDiagnostics(err, diags)
+		return p, nil, nil, false
+	}
+	return p, facts, targets, true
+}
+
+func (r *clusterUpgradeResource) setLive(ctx context.Context, m *clusterUpgradeModel, facts []exchange.Facts, diags *diag.Diagnostics) {
+	builds := map[string]string{}
+	for _, f := range facts {
+		builds[f.Server] = f.Build
+		if f.Cluster != nil {
+			m.Type = types.StringValue(f.Cluster.Type)
+			m.ActiveNode = types.StringValue(f.Cluster.ActiveNode)
+		}
+	}
+	v, d := types.MapValueFrom(ctx, types.StringType, builds)
+	diags.Append(d...)
+	m.LiveBuilds = v
+}
+
+// downtimeText describes each downtime window for a reviewer.
+func downtimeText(p exchange.ClusterPlan) []string {
+	out := []string{}
+	for _, w := range p.Windows {
+		from, to := p.Steps[w[0]-1], p.Steps[w[1]-1]
+		out = append(out, fmt.Sprintf("steps %d to %d: %s is unavailable, from \"%s\" (%s) to \"%s\" (%s)",
+			w[0], w[1], p.Cluster, from.Description, from.Server, to.Description, to.Server))
+	}
+	return out
+}
+
+func (r *clusterUpgradeResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if r.data == nil {
+		return
+	}
+	if req.Plan.Raw.IsNull() {
+		resp.Diagnostics.AddWarning("The cluster stays at its level",
+			"Destroying an exchange_cluster_upgrade resource only removes it from Terraform: service packs cannot be uninstalled.")
+		return
+	}
+	var m, state clusterUpgradeModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
+	if !req.State.Raw.IsNull() {
+		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	}
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	p, facts, _, ok := r.clusterPlan(ctx, &m, &resp.Diagnostics)
+	if !ok {
+		return
+	}
+	m.ID = m.Cluster
+	for _, w := range p.Warnings {
+		resp.Diagnostics.AddWarning("Cluster "+p.Cluster+": "+w, "")
+	}
+	if len(p.Steps) == 0 && !state.PlannedSteps.IsNull() && !state.PlannedSteps.IsUnknown() {
+		m.PlannedSteps, m.Downtime, m.Warnings = state.PlannedSteps, state.Downtime, state.Warnings
+		m.Type, m.ActiveNode, m.LiveBuilds = state.Type, state.ActiveNode, state.LiveBuilds
+	} else {
+		m.PlannedSteps = stepsValue(ctx, p.Steps, &resp.Diagnostics)
+		m.Downtime = stringsValue(ctx, downtimeText(p), &resp.Diagnostics)
+		m.Warnings = stringsValue(ctx, p.Warnings, &resp.Diagnostics)
+		if len(p.Steps) > 0 {
+			m.Type = types.StringValue(p.Type)
+			m.ActiveNode, m.LiveBuilds = types.StringUnknown(), types.MapUnknown(types.StringType)
+		} else {
+			r.setLive(ctx, &m, facts, &resp.Diagnostics)
+		}
+	}
+	resp.Diagnostics.Append(resp.Plan.Set(ctx, &m)...)
+}
+
+func (r *clusterUpgradeResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var m clusterUpgradeModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
+	timeout, d := m.Timeouts.Create(ctx, defaultInstallTimeout)
+	resp.Diagnostics.Append(d...)
+	r.apply(ctx, &m, timeout, resp.State.Set, &resp.Diagnostics)
+}
+
+func (r *clusterUpgradeResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var m clusterUpgradeModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
+	timeout, d := m.Timeouts.Update(ctx, defaultInstallTimeout)
+	resp.Diagnostics.Append(d...)
+	r.apply(ctx, &m, timeout, resp.State.Set, &resp.Diagnostics)
+}
+
+func (r *clusterUpgradeResource) apply(ctx context.Context, m *clusterUpgradeModel, timeout time.Duration,
+	set func(context.Context, any) diag.Diagnostics, diags *diag.Diagnostics) {
+	if diags.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	p, _, targets, ok := r.clusterPlan(ctx, m, diags)
+	if !ok {
+		return
+	}
+	reviewed := stepsOf(ctx, m.PlannedSteps, diags)
+	if !sameSteps(reviewed, p.Steps) {
+		diags.AddError(fmt.Sprintf("Cluster %s changed since the plan", p.Cluster),
+			fmt.Sprintf("The steps this apply would run differ from the plan you reviewed, so nothing was done. "+
+				"Run terraform plan again and review the new steps.\nReviewed:%s\nNow:%s",
+				describeStepModels(reviewed), orNone(describeSteps(p.Steps))))
+		return
+	}
+	if len(p.Steps) > 0 {
+		var unlocks []func()
+		names := make([]string, 0, len(targets))
+		for n := range targets {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			unlocks = append(unlocks, r.data.serverLock(targets[n]))
+		}
+		_, err := servicing.ApplyCluster(ctx, r.data.client, targets,
+			exchange.Plan{Server: p.Cluster, Steps: p.Steps, Target: p.Target}, r.data.executorOptions(ctx, p.Cluster))
+		for i := len(unlocks) - 1; i >= 0; i-- {
+			unlocks[i]()
+		}
+		for _, t := range targets {
+			r.data.probes.Forget(t)
+		}
+		if err != nil {
+			diags.AddError(fmt.Sprintf("Upgrading cluster %s stopped", p.Cluster), err.Error())
+			return
+		}
+	}
+	facts, _, ok := r.nodeFacts(ctx, m, diags)
+	if !ok {
+		return
+	}
+	m.ID = m.Cluster
+	r.setLive(ctx, m, facts, diags)
+	diags.Append(set(ctx, m)...)
+}
+
+func (r *clusterUpgradeResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var m clusterUpgradeModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() || r.data == nil {
+		return
+	}
+	facts, _, ok := r.nodeFacts(ctx, &m, &resp.Diagnostics)
+	if !ok {
+		return
+	}
+	r.setLive(ctx, &m, facts, &resp.Diagnostics)
+	if m.PlannedSteps.IsNull() {
+		m.PlannedSteps = stepsValue(ctx, nil, &resp.Diagnostics)
+		m.Downtime = stringsValue(ctx, nil, &resp.Diagnostics)
+		m.Warnings = stringsValue(ctx, nil, &resp.Diagnostics)
+	}
+	if m.RevocationCheck.IsNull() {
+		m.RevocationCheck = types.StringValue(exchange.RevocationAuto)
+	}
+	if m.PreserveOWACustomizations.IsNull() {
+		m.PreserveOWACustomizations = types.BoolValue(true)
+	}
+	if m.ServicePack.IsNull() { // imported: the desired level is the lowest node's
+		lowest := int64(-1)
+		for _, f := range facts {
+			if rel, ok := exchange.LiveLevel(f, exchange.DefaultCatalog()); ok && (lowest < 0 || int64(rel.Level.ServicePack) < lowest) {
+				lowest = int64(rel.Level.ServicePack)
+			}
+		}
+		if lowest >= 0 {
+			m.ServicePack = types.Int64Value(lowest)
+		}
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
+
+func (r *clusterUpgradeResource) Delete(context.Context, resource.DeleteRequest, *resource.DeleteResponse) {
+}
+
+func (r *clusterUpgradeResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("cluster"), req.ID)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
+}

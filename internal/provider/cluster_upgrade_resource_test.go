@@ -1,0 +1,259 @@
+package provider
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/buildlevel/terraform-provider-exchange/internal/simulator"
+)
+
+// clusterFleet is the simulator's cluster fixture with fresh backups and our credentials.
+func clusterFleet(t *testing.T) string {
+	raw, err := os.ReadFile("../simulator/testdata/clusters.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(raw)
+	s = regexp.MustCompile(`"credentials": \{[^}]*\}`).ReplaceAllString(s, credentialsJSON())
+	fresh := fmt.Sprintf(`"last_full_backup": %q, "last_system_state_backup": %q, `, hoursAgo(1), hoursAgo(1))
+	return regexp.MustCompile(`\{"name": "([A-Z0-9]+)", "address"`).ReplaceAllString(s, `{`+fresh+`"name": "$1", "address"`)
+}
+
+func clusterNodes(names ...string) string {
+	var parts []string
+	for _, n := range names {
+		addr := map[string]string{"MBX1A": "127.0.50.11", "MBX1B": "127.0.50.12", "EVSN1": "127.0.50.21", "EVSN2": "127.0.50.22",
+			"E55A": "127.0.50.41", "E55B": "127.0.50.42"}[n]
+		parts = append(parts, fmt.Sprintf(`{ server = %q, address = %q }`, n, addr))
+	}
+	return "[" + strings.Join(parts, ", ") + "]"
+}
+
+// stepPairs is "node action" per planned step, from the simulator-independent plan.
+func journalOf(sim *simulator.Simulator, servers ...string) []string {
+	var out []string
+	for _, e := range sim.Journal() {
+		in := false
+		for _, s := range servers {
+			in = in || strings.EqualFold(e.Server, s)
+		}
+		if !in {
+			continue
+		}
+		switch e.Operation {
+		case "probe", "job_status", "lock", "job_clear", "discover":
+			continue
+		case "cluster":
+			out = append(out, fmt.Sprintf("%s cluster %v %v", e.Server, e.Params["Action"], e.Params["Node"]))
+		case "job_start":
+			out = append(out, fmt.Sprintf("%s job_start %v %s", e.Server, e.Params["Action"], e.Outcome))
+		default:
+			out = append(out, e.Server+" "+e.Operation)
+		}
+	}
+	return out
+}
+
+func TestAccClusterUpgradeCCR(t *testing.T) {
+	sim := startSimulatorWith(t, clusterFleet(t), simulator.Options{InstallDuration: 300 * time.Millisecond, RebootDuration: 200 * time.Millisecond})
+	config := providerConfig(sim, "") + `
+resource "exchange_cluster_upgrade" "cms1" {
+  cluster      = "CMS1"
+  nodes        = ` + clusterNodes("MBX1A", "MBX1B") + `
+  service_pack = 3
+  media_path   = "D:\\Exchange2007SP3"
+  backup {
+    max_database_age     = "24h"
+    max_system_state_age = "168h"
+  }
+}
+`
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{{
+			Config: config,
+			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+				plancheck.ExpectKnownValue("exchange_cluster_upgrade.cms1", tfjsonpath.New("downtime"),
+					knownvalue.ListExact([]knownvalue.Check{knownvalue.StringRegexp(regexp.MustCompile(`CMS1 is unavailable, from .*stop.* \(MBX1A\) to .*start.* \(MBX1B\)`))})),
+			}},
+			Check: resource.ComposeAggregateTestCheckFunc(
+				resource.TestCheckResourceAttr("exchange_cluster_upgrade.cms1", "live_builds.MBX1A", "8.3.83.6"),
+				resource.TestCheckResourceAttr("exchange_cluster_upgrade.cms1", "live_builds.MBX1B", "8.3.83.6"),
+				resource.TestCheckResourceAttr("exchange_cluster_upgrade.cms1", "active_node", "MBX1B"),
+				func(*terraform.State) error {
+					// domain.md §6, CCR: the passive node, then the CMS moved to it and
+					// upgraded, then the old active node.
+					return inOrder(journalOf(sim, "MBX1A", "MBX1B"),
+						"MBX1B job_start install_service_pack ok",
+						"MBX1B reboot",
+						"MBX1A cluster stop_cms",
+						"MBX1B cluster move_group MBX1B",
+						"MBX1B job_start upgrade_cms ok",
+						"MBX1B cluster start_cms",
+						"MBX1A job_start install_service_pack ok",
+						"MBX1A reboot")
+				},
+			),
+		}},
+	})
+}
+
+// nodeActions is the plan check for an exact list of "NODE action" steps.
+func nodeActions(pairs ...string) knownvalue.Check {
+	checks := make([]knownvalue.Check, len(pairs))
+	for i, p := range pairs {
+		node, action, _ := strings.Cut(p, " ")
+		checks[i] = knownvalue.ObjectPartial(map[string]knownvalue.Check{
+			"server": knownvalue.StringExact(node), "action": knownvalue.StringExact(action)})
+	}
+	return knownvalue.ListExact(checks)
+}
+
+func clusterConfig(sim *simulator.Simulator, name string, sp int, media string, nodes ...string) string {
+	return providerConfig(sim, "") + fmt.Sprintf(`
+resource "exchange_cluster_upgrade" "c" {
+  cluster      = %q
+  nodes        = %s
+  service_pack = %d
+  media_path   = %q
+  backup {
+    max_database_age     = "24h"
+    max_system_state_age = "168h"
+  }
+}
+`, name, clusterNodes(nodes...), sp, media)
+}
+
+// Exchange 2003 active/passive (domain.md §6): the passive node with its cluster service
+// stopped, the EVS's resources offline, the EVS moved to the upgraded node and upgraded,
+// then the other node, then a failover test.
+func TestAccClusterUpgrade2003ActivePassive(t *testing.T) {
+	sim := startSimulatorWith(t, clusterFleet(t), simulator.Options{InstallDuration: 300 * time.Millisecond, RebootDuration: 200 * time.Millisecond})
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{{
+			Config: clusterConfig(sim, "EVS1", 2, `\\files\exchange2003\SP2`, "EVSN1", "EVSN2"),
+			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+				plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("planned_steps"), nodeActions(
+					"EVSN1 move_cluster_group", "EVSN2 stop_cluster_service", "EVSN2 verify_backups", "EVSN2 install_service_pack",
+					"EVSN2 reboot", "EVSN2 start_exchange_services", "EVSN2 verify_build",
+					"EVSN1 take_evs_resources_offline", "EVSN2 start_cluster_service", "EVSN2 move_cluster_group",
+					"EVSN2 upgrade_evs", "EVSN2 bring_group_online",
+					"EVSN2 move_cluster_group", "EVSN1 stop_cluster_service", "EVSN1 verify_backups", "EVSN1 install_service_pack",
+					"EVSN1 reboot", "EVSN1 start_exchange_services", "EVSN1 verify_build", "EVSN1 start_cluster_service",
+					"EVSN2 failover_test")),
+				plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("downtime"), knownvalue.ListExact([]knownvalue.Check{
+					knownvalue.StringRegexp(regexp.MustCompile(`^steps 8 to 12: EVS1 is unavailable`)),
+					knownvalue.StringRegexp(regexp.MustCompile(`^steps 21 to 21: EVS1 is unavailable`)),
+				})),
+			}},
+			Check: resource.ComposeAggregateTestCheckFunc(
+				resource.TestCheckResourceAttr("exchange_cluster_upgrade.c", "live_builds.EVSN1", "6.5.7638"),
+				resource.TestCheckResourceAttr("exchange_cluster_upgrade.c", "live_builds.EVSN2", "6.5.7638"),
+				func(*terraform.State) error {
+					return inOrder(journalOf(sim, "EVSN1", "EVSN2"),
+						"EVSN2 cluster stop_service", "EVSN2 job_start install_service_pack ok",
+						"EVSN1 cluster offline_evs_resources", "EVSN2 cluster start_service", "EVSN2 cluster move_group EVSN2",
+						"EVSN2 job_start upgrade_evs ok", "EVSN2 cluster online_group",
+						"EVSN1 cluster stop_service", "EVSN1 job_start install_service_pack ok", "EVSN1 cluster start_service",
+						"EVSN2 cluster move_group EVSN1", "EVSN2 cluster move_group EVSN2")
+				},
+			),
+		}},
+	})
+}
+
+// Exchange 5.5 (domain.md §6): the active node first, with no failover while it runs.
+func TestAccClusterUpgrade55(t *testing.T) {
+	sim := startSimulatorWith(t, clusterFleet(t), simulator.Options{InstallDuration: 300 * time.Millisecond, RebootDuration: 200 * time.Millisecond})
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{{
+			Config: clusterConfig(sim, "X55", 4, `\\files\exchange55\SP4`, "E55A", "E55B"),
+			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+				plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("planned_steps").AtSliceIndex(0),
+					knownvalue.ObjectPartial(map[string]knownvalue.Check{"server": knownvalue.StringExact("E55A"), "action": knownvalue.StringExact("block_failover")})),
+				plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("downtime"), knownvalue.ListExact([]knownvalue.Check{
+					knownvalue.StringRegexp(regexp.MustCompile(`^steps 3 to 9: X55 is unavailable`))})),
+			}},
+			Check: func(*terraform.State) error {
+				return inOrder(journalOf(sim, "E55A", "E55B"),
+					"E55A cluster block_failover", "E55A cluster stop_service", "E55A job_start install_service_pack ok",
+					"E55A cluster start_service", "E55A cluster allow_failover",
+					"E55B cluster stop_service", "E55B job_start install_service_pack ok", "E55B cluster start_service")
+			},
+		}},
+	})
+}
+
+// An apply that stopped between nodes (the passive node upgraded, the CMS not moved yet)
+// continues from the CMS steps without repeating the finished node.
+func TestAccClusterUpgradeResumesBetweenNodes(t *testing.T) {
+	sim := startSimulatorWith(t, clusterFleet(t), simulator.Options{InstallDuration: 300 * time.Millisecond, RebootDuration: 200 * time.Millisecond})
+	sim.Host("MBX1B").SetBuild(mustBuild(t, "8.3.83.6")) // the first apply got this far
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{{
+			Config: clusterConfig(sim, "CMS1", 3, `D:\Exchange2007SP3`, "MBX1A", "MBX1B"),
+			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+				plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("planned_steps").AtSliceIndex(0).AtMapKey("action"),
+					knownvalue.StringExact("stop_clustered_server")),
+			}},
+			Check: func(*terraform.State) error {
+				j := journalOf(sim, "MBX1A", "MBX1B")
+				if n := count(j, "MBX1B job_start install_service_pack"); n != 0 {
+					return fmt.Errorf("the finished node was serviced again: %v", j)
+				}
+				return inOrder(j, "MBX1A cluster stop_cms", "MBX1B cluster move_group MBX1B", "MBX1B job_start upgrade_cms ok",
+					"MBX1B cluster start_cms", "MBX1A job_start install_service_pack ok")
+			},
+		}},
+	})
+}
+
+// Refused before anything is touched: a node that cannot be read, and an active node
+// already above the target.
+func TestAccClusterUpgradeRefusals(t *testing.T) {
+	sim := startSimulatorWith(t, clusterFleet(t), fastServicing)
+	sim.Host("MBX1A").SetBuild(mustBuild(t, "8.3.83.6"))
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{
+			{
+				Config:      clusterConfig(sim, "CMS1", 2, `D:\Exchange2007SP3`, "MBX1A", "MBX1B"),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?si)MBX1A.*(above|ahead|higher).*(target|SP2)`),
+			},
+			{
+				Config: providerConfig(sim, "") + `
+resource "exchange_cluster_upgrade" "c" {
+  cluster      = "EVS1"
+  nodes        = [{ server = "EVSN1", address = "127.0.50.21" }, { server = "EVSN2", address = "127.0.50.250" }]
+  service_pack = 2
+  media_path   = "\\\\files\\exchange2003\\SP2"
+  backup {
+    max_database_age = "24h"
+  }
+}
+`,
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)Cannot read every node of EVS1.*EVSN2`),
+			},
+		},
+	})
+	for _, e := range sim.Journal() {
+		if e.Operation != "probe" && e.Operation != "discover" {
+			t.Fatalf("a refused plan touched a server: %+v", e)
+		}
+	}
+}
