@@ -226,7 +226,12 @@ type SetupWatermark struct {
 
 // BackupFacts are the last backups (domain.md §2.9). A nil time means never.
 type BackupFacts struct {
-	Databases   []DatabaseBackup `json:"databases"`
+	Databases []DatabaseBackup `json:"databases"`
+	// DatabasesRead: the databases' last backups were read. False means the probe could not
+	// read them (Exchange 2007 without its management snap-in or a reachable domain
+	// controller; Exchange 5.5/2000/2003, whose backups only ESM shows): an empty
+	// Databases list then says nothing, and a backup check cannot pass on it.
+	DatabasesRead bool `json:"databases_read"`
 	SystemState *time.Time       `json:"system_state"`
 }
 

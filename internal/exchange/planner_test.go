@@ -36,7 +36,8 @@ func server(product, build string, mods ...func(*Facts)) Facts {
 				{Name: "Mailbox Database", LastFull: ago(10 * time.Hour)},
 				{Name: "Public Folder Database", LastFull: ago(20 * time.Hour)},
 			},
-			SystemState: ago(2 * day),
+			DatabasesRead: true,
+			SystemState:   ago(2 * day),
 		},
 		Services:        []ServiceFacts{{Name: "MSExchangeIS", State: "Running", StartMode: "Auto"}},
 		RevocationCheck: true,
@@ -957,5 +958,22 @@ func TestContinueAfterAnInstallThatFinishedUnwatched(t *testing.T) {
 	f.Jobs, f.Leftovers = nil, Leftovers{}
 	if p := mustPlan(t)(PlanServicePack(f, spRequest(3), DefaultCatalog())); !p.Empty() {
 		t.Fatalf("nothing left to do, yet:%s", stepList(p))
+	}
+}
+
+// A server whose databases' backups could not be read (no management snap-in, or Exchange
+// 2003) is not "a server without databases": the database age check cannot pass on it.
+func TestUnreadBackupsAreNotAbsentBackups(t *testing.T) {
+	f := server("2007", "8.1.240.6", func(f *Facts) { f.Backups.Databases, f.Backups.DatabasesRead = []DatabaseBackup{}, false })
+	_, err := PlanServicePack(f, spRequest(3), DefaultCatalog())
+	if err == nil || !strings.Contains(err.Error(), "could not be read") || !strings.Contains(err.Error(), "waiver_reason") {
+		t.Fatalf("want a refusal that says the backups could not be read, got %v", err)
+	}
+	// With a written waiver the plan goes ahead, the reason shown.
+	p := mustPlan(t)(PlanServicePack(f, spRequest(3, func(r *ServicePackRequest) {
+		r.Backup.WaiverReason = "checked in the backup console, job 4711"
+	}), DefaultCatalog()))
+	if s := step(t, p, ActionVerifyBackups, 0); !strings.Contains(s.Description, "job 4711") {
+		t.Fatalf("waiver not shown: %+v", s)
 	}
 }

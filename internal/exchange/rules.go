@@ -321,6 +321,10 @@ func (p *planning) verifyBackups() Step {
 		return step
 	}
 	var limits []string
+	if b.MaxDatabaseAge > 0 && !p.f.Backups.DatabasesRead {
+		p.refuse("backup", "the last full backups of the server's databases could not be read (Exchange 2007 without its management snap-in or a reachable domain controller; the provider cannot read them on Exchange 5.5, 2000 or 2003), so max_database_age cannot be checked",
+			"check the databases' backups by other means (your backup software), then set waiver_reason in the backup block saying what you checked")
+	}
 	if b.MaxDatabaseAge > 0 {
 		limits = append(limits, "every database's last full backup younger than "+fmtDuration(b.MaxDatabaseAge))
 		for _, db := range p.f.Backups.Databases {

@@ -93,8 +93,9 @@ type watermarkModel struct {
 }
 
 type backupsModel struct {
-	Databases   []databaseBackupModel `tfsdk:"databases"`
-	SystemState types.String          `tfsdk:"system_state"`
+	Databases     []databaseBackupModel `tfsdk:"databases"`
+	DatabasesRead bool                  `tfsdk:"databases_read"`
+	SystemState   types.String          `tfsdk:"system_state"`
 }
 
 type databaseBackupModel struct {
@@ -203,6 +204,8 @@ func (d *serverDataSource) Schema(_ context.Context, _ datasource.SchemaRequest,
 						"name":      str("Database, e.g. `First Storage Group\\Mailbox Database`."),
 						"last_full": str("Last full backup, RFC 3339; null when never backed up."),
 					}}},
+				"databases_read": boolean("Whether the databases' backups could be read. `false` (Exchange 2007 without its management " +
+					"snap-in, or 5.5/2000/2003) means `databases` says nothing, and a `max_database_age` check is refused."),
 				"system_state": str("Last system-state backup, RFC 3339; null when unknown or never."),
 			}},
 		"services":                services("Exchange and IIS services."),
@@ -270,7 +273,7 @@ func (m *serverModel) fill(f exchange.Facts, cat *exchange.Catalog) {
 		m.Setup.Watermarks = append(m.Setup.Watermarks, watermarkModel(w))
 	}
 	m.PendingReboot = nonNil(f.PendingReboot)
-	m.Backups = backupsModel{Databases: []databaseBackupModel{}, SystemState: timeValue(f.Backups.SystemState)}
+	m.Backups = backupsModel{Databases: []databaseBackupModel{}, DatabasesRead: f.Backups.DatabasesRead, SystemState: timeValue(f.Backups.SystemState)}
 	for _, db := range f.Backups.Databases {
 		m.Backups.Databases = append(m.Backups.Databases, databaseBackupModel{Name: db.Name, LastFull: timeValue(db.LastFull)})
 	}

@@ -63,6 +63,7 @@ data "exchange_server" "odd" {
 				resource.TestCheckResourceAttr("data.exchange_server.mbx", "cluster.nodes.#", "2"),
 				resource.TestCheckResourceAttr("data.exchange_server.mbx", "backups.databases.0.last_full", "2026-03-04T05:06:07Z"),
 				resource.TestCheckResourceAttr("data.exchange_server.mbx", "backups.system_state", "2026-03-03T01:02:03Z"),
+				resource.TestCheckResourceAttr("data.exchange_server.mbx", "backups.databases_read", "true"),
 				resource.TestCheckResourceAttr("data.exchange_server.mbx", "third_party_services.0.name", "BackupExecAgentAccelerator"),
 				resource.TestCheckResourceAttr("data.exchange_server.mbx", "remote_streaming_backup", "true"),
 				resource.TestCheckResourceAttr("data.exchange_server.mbx", "internet_access", "false"),

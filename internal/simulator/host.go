@@ -240,7 +240,7 @@ func (h *Host) Facts() exchange.Facts {
 		InternetFacing:     s.InternetFacing,
 		Setup:              exchange.SetupFacts{Watermarks: nonNil(s.SetupWatermarks), Running: s.SetupRunning, StaleCMSKey: s.StaleCMSKey},
 		PendingReboot:      nonNil(s.PendingReboot),
-		Backups:            exchange.BackupFacts{Databases: nonNil(s.Databases), SystemState: s.SystemStateBackup},
+		Backups:            exchange.BackupFacts{Databases: nonNil(s.Databases), DatabasesRead: true, SystemState: s.SystemStateBackup},
 		Services:           nonNil(s.Services),
 		ThirdPartyServices: nonNil(s.ThirdPartyServices),
 		UMLanguagePacks:    nonNil(s.UMLanguagePacks),

@@ -679,6 +679,9 @@ try {
 # Proxying and Redirection", Exchange 2007).
 
 $databases = New-Object System.Collections.ArrayList
+# databases_read: true once the backups were read, or when the server holds no databases
+# (no Mailbox / back-end role); false tells the planner an empty list proves nothing.
+$databasesRead = -not ($roles -contains 'Mailbox' -or $roles -contains 'BackEnd' -or $product -eq '5.5')
 $internetFacing = $false
 if ($product -eq '2007' -and ($roles -contains 'Mailbox' -or $roles -contains 'ClientAccess')) {
     $snapIn = $false
@@ -701,6 +704,7 @@ if ($product -eq '2007' -and ($roles -contains 'Mailbox' -or $roles -contains 'C
                 if ($null -ne $db.LastFullBackup) { $lastFull = [datetime]$db.LastFullBackup }
                 [void]$databases.Add(@{ 'name' = $dbName; 'last_full' = $lastFull })
             }
+            $databasesRead = $true
         } catch { }
         if ($null -ne $clusterFacts -and $product -eq '2007') {
             # Get-MailboxServer ClusteredStorageType: NonShared = CCR, Shared = SCC.
@@ -956,8 +960,9 @@ $facts = @{
     }
     'pending_reboot'       = $pendingReboot
     'backups'              = @{
-        'databases'    = $databases
-        'system_state' = $null
+        'databases'      = $databases
+        'databases_read' = $databasesRead
+        'system_state'   = $null
     }
     'services'             = $services
     'third_party_services' = $thirdParty
