@@ -133,6 +133,11 @@ type group struct {
 	downBy string
 	// blockedOn is the node block_failover ran on while allow_failover has not run since.
 	blockedOn string
+	// upgrading is the upgrade_cms / upgrade_evs step this run started and did not see
+	// succeed; upgraded: one succeeded. Either way the clustered server can no longer run
+	// on a node with the older Exchange version.
+	upgrading string
+	upgraded  bool
 }
 
 // groupOf returns the group named name, recording it the first time.
@@ -449,7 +454,21 @@ func (x *executor) downText(why string) string {
 		if g.downBy == exchange.ActionStopClusteredServer {
 			how = fmt.Sprintf("Start-ClusteredMailboxServer -Identity %s (Exchange Management Shell)", g.name)
 		}
-		msg += fmt.Sprintf(": bring it online on %s with %s, or ", where, how)
+		// A failed upgrade is finished first: starting it without would be refused again.
+		switch g.upgrading {
+		case exchange.ActionUpgradeCMS:
+			how = fmt.Sprintf("Setup.com /upgradeCMS run again there (its log: C:\\ExchangeSetupLogs\\ExchangeSetup.log), then %s", how)
+		case exchange.ActionUpgradeEVS:
+			how = fmt.Sprintf(`"Upgrade Exchange Virtual Server" on %s in Cluster Administrator, then %s`, g.name, how)
+		}
+		msg += fmt.Sprintf(": bring it online on %s with %s", where, how)
+		if g.upgrading != "" || g.upgraded {
+			// It belongs to the new version now: no way back to a node not yet upgraded.
+			msg += fmt.Sprintf("; it cannot run on a node with the older Exchange version any more, so do not move it back to %s", orName(g.onlineOn, "the other node"))
+			out = append(out, msg)
+			continue
+		}
+		msg += ", or "
 		if g.onlineOn != "" && !strings.EqualFold(g.onlineOn, g.owner) {
 			msg += fmt.Sprintf(`move it back to %s, where it last ran, with cluster.exe group "%s" /moveto:%s and bring it online there`, g.onlineOn, g.name, g.onlineOn)
 		} else {

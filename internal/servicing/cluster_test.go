@@ -224,10 +224,16 @@ func TestClusterServerThatStaysDownLeadsTheError(t *testing.T) {
 	if !errors.As(err, &se) {
 		t.Fatalf("ApplyCluster = %v, want a *StepError", err)
 	}
-	want := `the clustered server CMS01 is DOWN: bring it online on NODE2 with Start-ClusteredMailboxServer -Identity CMS01 (Exchange Management Shell), ` +
-		`or move it back to NODE1, where it last ran, with cluster.exe group "CMS01" /moveto:NODE1 and bring it online there. server NODE2: step 3 of 4`
+	// The /upgradeCMS failed: it is finished first, and the CMS is never sent back to the
+	// node that still runs the older version (it would be refused there).
+	want := `the clustered server CMS01 is DOWN: bring it online on NODE2 with Setup.com /upgradeCMS run again there ` +
+		`(its log: C:\ExchangeSetupLogs\ExchangeSetup.log), then Start-ClusteredMailboxServer -Identity CMS01 (Exchange Management Shell); ` +
+		`it cannot run on a node with the older Exchange version any more, so do not move it back to NODE1. server NODE2: step 3 of 4`
 	if msg := err.Error(); !strings.HasPrefix(msg, want) {
 		t.Errorf("error:\n%s\nwant it to begin with:\n%s", msg, want)
+	}
+	if !strings.Contains(err.Error(), "Next: Read the log, fix the cause and run Setup.com /upgradeCMS on NODE2 again by hand") {
+		t.Errorf("the next step must be the unfinished /upgradeCMS (the next plan refuses until then):\n%s", err)
 	}
 	if !strings.Contains(err.Error(), "Recovery: could not bring the clustered server CMS01 online: it is Failed on NODE2.") {
 		t.Errorf("error: %v", err)

@@ -309,6 +309,21 @@ func (j jobSpec) params() []wire.Param {
 
 // runJob starts the step's installer job (or attaches to the one with its id) and waits for it.
 func (x *executor) runJob(ctx context.Context, s exchange.Step) error {
+	if s.Action == exchange.ActionUpgradeCMS || s.Action == exchange.ActionUpgradeEVS {
+		// From its start, the clustered server may belong to the new version only: the
+		// advice for bringing it back must not send it to an older node.
+		g := x.groupOf(s.Params["group"])
+		g.upgrading = s.Action
+		err := x.runJob1(ctx, s)
+		if err == nil {
+			g.upgrading, g.upgraded = "", true
+		}
+		return err
+	}
+	return x.runJob1(ctx, s)
+}
+
+func (x *executor) runJob1(ctx context.Context, s exchange.Step) error {
 	spec := jobSpecOf(s, x.jobID(s))
 	called := x.clk.Now()
 	// From here until the job is seen finished an installer may run: nothing may be undone.
@@ -369,6 +384,15 @@ func (x *executor) runJob(ctx context.Context, s exchange.Step) error {
 				job.ID, formatTime(job.Started), msg)
 			next = fmt.Sprintf("Read the log and fix the cause. Then delete the failed job's record on the server (job %s under %s), "+
 				"so that the installer runs again, and run terraform apply again; the apply continues from the remaining steps.", job.ID, jobsKey)
+		} else if s.Action == exchange.ActionUpgradeCMS {
+			// The next plan refuses while the interrupted /upgradeCMS's CMS key is there.
+			next = fmt.Sprintf("Read the log, fix the cause and run Setup.com /upgradeCMS on %s again by hand, then start %s "+
+				"(Start-ClusteredMailboxServer); then run terraform plan and apply: the apply continues with the remaining nodes.",
+				x.t.Server, s.Params["group"])
+		} else if s.Action == exchange.ActionUpgradeEVS {
+			next = fmt.Sprintf("Read the log, then run \"Upgrade Exchange Virtual Server\" on %s in Cluster Administrator on %s by hand "+
+				"and bring it online; then run terraform plan and apply: the apply continues with the remaining nodes.",
+				s.Params["group"], x.t.Server)
 		} else if strings.HasPrefix(job.Error, "FileInUse") {
 			next = "Another program held a file the installer had to replace (often an antivirus or backup agent): " +
 				"stop it during servicing (add its service to the services to stop), then run terraform apply again; " +
