@@ -231,8 +231,8 @@ type BackupFacts struct {
 	// read them (Exchange 2007 without its management snap-in or a reachable domain
 	// controller; Exchange 5.5/2000/2003, whose backups only ESM shows): an empty
 	// Databases list then says nothing, and a backup check cannot pass on it.
-	DatabasesRead bool `json:"databases_read"`
-	SystemState *time.Time       `json:"system_state"`
+	DatabasesRead bool       `json:"databases_read"`
+	SystemState   *time.Time `json:"system_state"`
 }
 
 // DatabaseBackup is the last full backup of one database.
