@@ -255,15 +255,18 @@ func (x *executor) runCluster(ctx context.Context, s exchange.Step) error {
 			action = wire.ClusterOnlineGroup
 		}
 		res, err := x.clusterOp(ctx, x.t, action, g, "")
+		var f *wire.Fault
+		if errors.As(err, &f) && f.Code == "refused" {
+			// The cluster answers "refused" for a group that came up Failed.
+			return &stepFailure{err: fmt.Errorf("clustered server %s did not come online: %w", g, f), next: notOnlineNext}
+		}
 		if err != nil {
 			return err
 		}
 		if !online(res) {
 			return &stepFailure{
-				err: fmt.Errorf("clustered server %s did not come online: it is %s", g, groupStateText(res)),
-				next: "Read the cluster log and the Application event log of the node that owns it (events 1025 and c1037b44 " +
-					"mean the clustered server is not upgraded or sits on a node with an older version), fix the cause, " +
-					"then run terraform apply again; the apply continues from the remaining steps.",
+				err:  fmt.Errorf("clustered server %s did not come online: it is %s", g, groupStateText(res)),
+				next: notOnlineNext,
 			}
 		}
 		x.groupOf(g).downBy = ""
@@ -490,3 +493,9 @@ func (x *executor) clusterChanges() []string {
 	}
 	return out
 }
+
+// notOnlineNext is what to do when a clustered server does not come online.
+const notOnlineNext = "Read the cluster log and the Application event log of the node that owns it (event 1025 means the " +
+	"clustered server is not upgraded for that node's version: run the upgrade (/upgradeCMS, or Upgrade Exchange Virtual " +
+	"Server); c1037b44 means it sits on a node with an older version: move it to an upgraded node), fix the cause, " +
+	"then run terraform apply again; the apply continues from the remaining steps."

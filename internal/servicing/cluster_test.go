@@ -475,3 +475,22 @@ func TestClusterLockLostOnAnotherNode(t *testing.T) {
 		t.Errorf("the lock of NODE1 is held by %q", *owner)
 	}
 }
+
+// A group that comes up Failed makes the cluster answer "refused": the step's advice names
+// what the two Exchange cluster errors mean, not a generic "fix the cause".
+func TestRefusedOnlineGivesTheClusterAdvice(t *testing.T) {
+	f, clk := newClusterFake(t)
+	f.hook = func(_ context.Context, _ int, op string, p map[string]any) error {
+		if op == wire.OpCluster && p["Action"] == wire.ClusterOnlineGroup {
+			return &remote.Error{Server: "NODE1", Operation: op, Kind: remote.KindFault,
+				Err: &wire.Fault{Code: "refused", Message: "group CMS01 failed on NODE1"}}
+		}
+		return nil
+	}
+	plan := exchange.Plan{Server: cms, Steps: []exchange.Step{on("NODE1", exchange.ActionBringGroupOnline, "bring CMS01 online", "group", cms)}}
+	_, err := ApplyCluster(context.Background(), f, map[string]remote.Target{"NODE1": node1, "NODE2": node2}, plan, opts(clk, &logRecorder{}))
+	if err == nil || !strings.Contains(err.Error(), "did not come online: refused: group CMS01 failed on NODE1") ||
+		!strings.Contains(err.Error(), "event 1025 means the clustered server is not upgraded") {
+		t.Fatalf("want the cluster advice, got %v", err)
+	}
+}

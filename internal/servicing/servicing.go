@@ -41,8 +41,11 @@ const (
 const (
 	// recoveryBudget bounds the recovery calls made with a fresh context after cancellation.
 	recoveryBudget = 2 * time.Minute
-	// releaseBudget bounds the lock release made with a fresh context after cancellation.
-	releaseBudget = 30 * time.Second
+	// releaseBudget bounds the lock release made with a fresh context after cancellation or
+	// a timeout: short, because the apply is already over its time and the lock expires by
+	// itself (LockTTL); a node that is down would otherwise hold it here for the provider's
+	// whole retry budget.
+	releaseBudget = 5 * time.Second
 	// attachSlack: a running job whose start time lies this much before the job_start call
 	// was started by an earlier apply. Only used to word the log (clocks may differ).
 	attachSlack = 2 * time.Minute
@@ -357,6 +360,11 @@ func (x *executor) refreshNode(ctx context.Context, s exchange.Step, n *node) er
 // releaseLock releases n's lock, with a fresh context when ctx has ended. Its log message
 // names the current node: callers make n current.
 func (x *executor) releaseLock(ctx context.Context, n *node) error {
+	if ctx.Err() != nil && n.down {
+		// Out of time, and the node does not answer since its restart: trying would only
+		// keep the apply past its time. The lock expires by itself.
+		return fmt.Errorf("%s does not answer since its restart", n.t.Server)
+	}
 	if ctx.Err() != nil {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), releaseBudget)
