@@ -142,3 +142,37 @@ func TestAccServicePackThenRollup2007(t *testing.T) {
 		}},
 	})
 }
+
+// A media path that comes from another resource is known only at apply: the plan shows the
+// steps as known after apply instead of refusing "media_path is not set", and the apply
+// plans and runs them then.
+func TestAccServicePackWithInputKnownAtApply(t *testing.T) {
+	sim := startSimulatorWith(t, rtmFleet(), fastServicing)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{{
+			Config: providerConfig(sim, "") + `
+resource "terraform_data" "media" {
+  input = "D:\\SP3"
+}
+
+resource "exchange_service_pack" "ex07" {
+  server                 = "EX07"
+  address                = "127.0.51.1"
+  service_pack           = 3
+  media_path             = terraform_data.media.output
+  um_language_pack_path  = "D:\\UM-SP3"
+  remove_interim_updates = ["KB300001"]
+  backup {
+    max_database_age     = "24h"
+    max_system_state_age = "168h"
+  }
+}
+`,
+			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+				plancheck.ExpectUnknownValue("exchange_service_pack.ex07", tfjsonpath.New("planned_steps")),
+			}},
+			Check: resource.TestCheckResourceAttr("exchange_service_pack.ex07", "live_service_pack", "3"),
+		}},
+	})
+}
