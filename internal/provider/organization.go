@@ -23,12 +23,33 @@ import (
 // (10) does not apply inside one data source.
 const defaultProbeParallelism = 16
 
-// discover lists the organisation's servers as the given server sees them in AD.
+// discover lists the organisation's servers as the given server sees them in AD, once per
+// run per server it goes through: every servicing resource's order check asks for it.
 func (d *providerData) discover(ctx context.Context, through remote.Target) ([]remote.Target, error) {
-	var res wire.DiscoverResult
-	if err := d.client.Run(ctx, through, wire.OpDiscover, nil, &res); err != nil {
+	key := strings.ToLower(through.Server)
+	v, err, _ := d.discoveries.Do(key, func() (any, error) {
+		d.applyMu.Lock()
+		cached, ok := d.discovered[key]
+		d.applyMu.Unlock()
+		if ok {
+			return cached, nil
+		}
+		var res wire.DiscoverResult
+		if err := d.client.Run(ctx, through, wire.OpDiscover, nil, &res); err != nil {
+			return wire.DiscoverResult{}, err
+		}
+		d.applyMu.Lock()
+		if d.discovered == nil {
+			d.discovered = map[string]wire.DiscoverResult{}
+		}
+		d.discovered[key] = res
+		d.applyMu.Unlock()
+		return res, nil
+	})
+	if err != nil {
 		return nil, err
 	}
+	res := v.(wire.DiscoverResult)
 	targets := make([]remote.Target, 0, len(res.Servers))
 	for _, s := range res.Servers {
 		// An explicit address only for the server discovery went through; the others are

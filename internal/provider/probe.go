@@ -30,6 +30,10 @@ type providerData struct {
 	applyMu  sync.Mutex
 	applying map[string]*sync.Mutex
 	targets  map[string]remote.Target // where organisation servers were reached
+
+	// discovered caches the organisation as discovered through a server, for the run.
+	discoveries singleflight.Group
+	discovered  map[string]wire.DiscoverResult
 }
 
 // probeCache holds one probe per server for the life of the provider process, which is one
