@@ -1,7 +1,9 @@
 package provider
 
 import (
+	"fmt"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -108,6 +110,21 @@ data "exchange_server" "x" {
 		{ // nothing listens there
 			Config:      providerConfig(sim, "") + one("GONE", "127.0.41.250"),
 			ExpectError: regexp.MustCompile(`(?s)Cannot read Exchange server GONE.*server GONE`),
+		},
+		{ // a wrong password: one error naming the server and the user, never the password
+			Config:      strings.Replace(providerConfig(sim, ""), testPassword, "not-the-password", 1) + one("MBX7A", "127.0.41.1"),
+			ExpectError: regexp.MustCompile(`(?s)Cannot read Exchange server MBX7A.*rejected the credentials for user.*acc`),
+		},
+		{ // a certificate that does not verify (no ca_certificate for the simulator's CA)
+			Config: fmt.Sprintf(`
+provider "exchange" {
+  username = %q
+  password = %q
+  port     = %d
+  timeout  = "10s"
+}
+`, testUser, testPassword, sim.HTTPSPort()) + one("MBX7A", "127.0.41.1"),
+			ExpectError: regexp.MustCompile(`(?s)Cannot read Exchange server MBX7A.*certificate.*ca_certificate`),
 		},
 		{ // an attribute with a bad value is caught before anything is contacted
 			Config:      providerConfig(sim, `max_connections_per_host = 9`) + one("MBX7A", "127.0.41.1"),
