@@ -21,7 +21,7 @@ mkdir -p "$work/cfg"
 printf 'terraform {\n  required_providers {\n    exchange = { source = "buildlevel/exchange" }\n  }\n}\n' > "$work/cfg/main.tf"
 TF_CLI_CONFIG_FILE="$work/rc" "$tf" -chdir="$work/cfg" providers schema -json |
   # tfplugindocs finds a schema under the provider's short name (or hashicorp/<name>) only.
-  sed 's#"registry.terraform.io/buildlevel/exchange"#"exchange"#' > "$work/schema.json"
+  sed -E 's#"[a-z0-9.-]+/buildlevel/exchange"#"exchange"#' > "$work/schema.json"
 
 out=docs
 if [ "${1:-}" = "-check" ]; then
