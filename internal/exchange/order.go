@@ -465,9 +465,10 @@ func Order(servers []Facts, targets []Target, cat *Catalog) (Ordering, error) {
 	}
 
 	// Every Exchange 2003 server at SP2 before any Exchange 2007 server goes to SP1 or
-	// later [004]. It binds only when some 2007 server is to be upgraded.
+	// later [004]. It binds only when a 2007 server to be upgraded runs below SP1 now: a
+	// server already past SP1 does not "go to SP1".
 	var below2003 []string
-	if needs2003SP2 && anyOfProduct(servers, pending, "2007") {
+	if needs2003SP2 && goesToSP1(servers, pending, cat) {
 		var err error
 		if below2003, err = Exchange2003BelowSP2(servers, cat); err != nil {
 			return Ordering{}, fmt.Errorf("the target %s needs every Exchange 2003 server at SP2 first (domain.md §4 [004]), and the live build of some cannot be read:\n%w", rel2007.Level, err)
@@ -550,9 +551,14 @@ func noTarget(product string, targeted []string) string {
 	return fmt.Sprintf("no target for Exchange %s (targets are given for Exchange %s)", product, strings.Join(targeted, ", "))
 }
 
-func anyOfProduct(servers []Facts, in map[int]bool, product string) bool {
+// goesToSP1 reports whether a 2007 server to be upgraded runs below SP1 (or an unreadable
+// level) now.
+func goesToSP1(servers []Facts, pending map[int]bool, cat *Catalog) bool {
 	for i, f := range servers {
-		if in[i] && f.Product == product {
+		if !pending[i] || f.Product != "2007" {
+			continue
+		}
+		if rel, ok := LiveLevel(f, cat); !ok || rel.Level.ServicePack < 1 {
 			return true
 		}
 	}

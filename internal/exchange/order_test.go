@@ -600,3 +600,24 @@ func TestRequires2003SP2(t *testing.T) {
 		t.Errorf("Exchange2003BelowSP2 = %v, want %v", below, want)
 	}
 }
+
+// The rule across products is about going to SP1: 2007 servers already at SP1 going to SP3
+// do not wait for the 2003 servers.
+func TestRuleAcrossProductsOnlyForServersGoingToSP1(t *testing.T) {
+	servers := []Facts{
+		{Server: "MBX1", Product: "2007", Build: "8.1.393.1", Roles: []string{"Mailbox"}},
+		{Server: "BE1", Product: "2003", Build: "6.5.7226", Roles: []string{"BackEnd"}},
+	}
+	o, err := Order(servers, []Target{{Product: "2007", ServicePack: 3}}, nil)
+	if err != nil {
+		t.Fatalf("a 2007 server past SP1 must not need the 2003 servers at SP2: %v", err)
+	}
+	if len(o.Waves) != 1 || o.Waves[0].Servers[0] != "MBX1" {
+		t.Fatalf("waves: %+v", o.Waves)
+	}
+	// The same server at RTM goes to SP1: now the rule binds.
+	servers[0].Build = "8.0.685.24"
+	if _, err := Order(servers, []Target{{Product: "2007", ServicePack: 3}}, nil); err == nil || !strings.Contains(err.Error(), "SP2") {
+		t.Fatalf("a 2007 server going to SP1 needs every 2003 server at SP2 first: %v", err)
+	}
+}

@@ -231,3 +231,46 @@ resource "exchange_organization_upgrade" "org" {
 		},
 	})
 }
+
+// Clusters are units of their wave: an organisation with a 2003 EVS and a 2007 CCR is
+// upgraded wave by wave, each cluster node by node in the order of domain.md §6 (the EVS
+// of the back-end wave before the CMS of the Mailbox wave).
+func TestAccOrganizationWithClusters(t *testing.T) {
+	sim := startSimulatorWith(t, clusterFleet(t), simulator.Options{InstallDuration: 200 * time.Millisecond, RebootDuration: 200 * time.Millisecond})
+	addresses := `addresses = {
+    MBX1A = "127.0.50.11", MBX1B = "127.0.50.12", EVSN1 = "127.0.50.21", EVSN2 = "127.0.50.22",
+    E2KN1 = "127.0.50.31", E2KN2 = "127.0.50.32", E55A = "127.0.50.41", E55B = "127.0.50.42"
+  }`
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{{
+			Config: providerConfig(sim, addresses) + `
+resource "exchange_organization_upgrade" "org" {
+  discover_through = { server = "MBX1A" }
+  targets = [
+    { product = "2003", service_pack = 2, media_path = "\\\\files\\exchange2003\\SP2" },
+    { product = "2007", service_pack = 3, media_path = "D:\\Exchange2007SP3" },
+  ]
+  backup {
+    max_database_age     = "24h"
+    max_system_state_age = "168h"
+  }
+}
+`,
+			Check: func(*terraform.State) error {
+				for node, build := range map[string]string{"EVSN1": "6.5.7638", "EVSN2": "6.5.7638", "MBX1A": "8.3.83.6", "MBX1B": "8.3.83.6"} {
+					if b := sim.Host(node).Facts().Build; b != build {
+						return fmt.Errorf("%s runs %s, want %s", node, b, build)
+					}
+				}
+				if b := sim.Host("E2KN1").Facts().Build; b != "6.0.5762" {
+					return fmt.Errorf("the 2000 cluster has no target and was touched: %s", b)
+				}
+				return inOrder(journalOf(sim, "EVSN1", "EVSN2", "MBX1A", "MBX1B"),
+					"EVSN2 job_start upgrade_evs ok", "EVSN2 cluster online_group",
+					"MBX1A cluster stop_cms", "MBX1B job_start upgrade_cms ok", "MBX1B cluster start_cms",
+					"MBX1A job_start install_service_pack ok")
+			},
+		}},
+	})
+}

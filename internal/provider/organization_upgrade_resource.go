@@ -26,6 +26,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/buildlevel/terraform-provider-exchange/internal/exchange"
+	"github.com/buildlevel/terraform-provider-exchange/internal/remote"
 	"github.com/buildlevel/terraform-provider-exchange/internal/servicing"
 )
 
@@ -111,7 +112,8 @@ func (r *organizationUpgradeResource) Schema(ctx context.Context, _ resource.Sch
 		MarkdownDescription: "Services a whole Exchange organisation to target levels in the order the servers must be serviced " +
 			"(see `exchange_organization`): the plan shows the waves and every server's steps; the apply runs the waves in order, " +
 			"the servers of one wave in parallel up to `parallelism`, and a failure stops the later waves with a report of which " +
-			"servers were done, which failed and which were not started. Clustered servers are not serviced here.",
+			"servers were done, which failed and which were not started. A cluster (CCR/SCC, EVS, 5.5) is one unit of its " +
+			"wave, upgraded node by node as `exchange_cluster_upgrade` does.",
 		Attributes: map[string]schema.Attribute{
 			"id": computedStr("The organisation's servers, joined."),
 			"discover_through": schema.SingleNestedAttribute{Optional: true, Attributes: ref,
@@ -174,11 +176,13 @@ func (r *organizationUpgradeResource) ConfigValidators(context.Context) []resour
 	return []resource.ConfigValidator{resourcevalidator.ExactlyOneOf(path.MatchRoot("discover_through"), path.MatchRoot("servers"))}
 }
 
-// serverPlan is what one server gets: a service pack plan, then a rollup plan.
+// serverPlan is what one server gets: a service pack plan, then a rollup plan; or, for a
+// cluster (a unit of the Mailbox wave), one plan over its nodes.
 type serverPlan struct {
 	wave   int
-	server string
+	server string // the server, or the cluster's name
 	plans  []exchange.Plan
+	nodes  []string // a cluster's nodes; empty for a server
 }
 
 // orgPlan is the whole organisation's plan.
@@ -245,10 +249,27 @@ func (r *organizationUpgradeResource) plan(ctx context.Context, m *organizationU
 	}
 	var refusals exchange.Refusals
 	for _, w := range ordering.Waves {
+		planned := map[string]bool{} // clusters of this wave already planned
 		for _, name := range w.Servers {
 			f := byName[strings.ToLower(name)]
-			sp := serverPlan{wave: w.Index, server: f.Server}
 			tm := orgTargetFor(m.Targets, f.Product)
+			if f.Cluster != nil && f.Cluster.Name != "" {
+				// A cluster is one unit: every node, in the order of domain.md §6.
+				if planned[strings.ToLower(f.Cluster.Name)] {
+					continue
+				}
+				planned[strings.ToLower(f.Cluster.Name)] = true
+				sp, err := planClusterUnit(f.Cluster, byName, tm, opts, w.Index)
+				if err != nil {
+					refusals = appendRefusals(refusals, err)
+					continue
+				}
+				if len(sp.plans) > 0 {
+					o.servers = append(o.servers, sp)
+				}
+				continue
+			}
+			sp := serverPlan{wave: w.Index, server: f.Server}
 			spPlan, err := exchange.PlanServicePack(f, exchange.ServicePackRequest{Server: f.Server,
 				ServicePack: int(tm.ServicePack.ValueInt64()), MediaPath: tm.MediaPath.ValueString(),
 				UMLanguagePackPath: tm.UMLanguagePackPath.ValueString(), Options: opts}, exchange.DefaultCatalog())
@@ -511,8 +532,56 @@ func listOrNone(s []string) string {
 	return strings.Join(s, ", ")
 }
 
-// runServer services one server: its service pack plan, then its rollup plan.
+// planClusterUnit plans every node of one cluster of the organisation.
+func planClusterUnit(c *exchange.ClusterFacts, byName map[string]exchange.Facts, tm orgTargetModel, opts exchange.Options, wave int) (serverPlan, error) {
+	sp := serverPlan{wave: wave, server: c.Name}
+	var nodes []exchange.Facts
+	for _, n := range c.Nodes {
+		f, ok := byName[strings.ToLower(n)]
+		if !ok {
+			return sp, exchange.Refusal{Server: n, Problem: fmt.Sprintf("node %s of cluster %s is not among the organisation's servers", n, c.Name),
+				Action: "list every node of the cluster in servers (or discover the organisation), so the cluster can be sequenced"}
+		}
+		nodes = append(nodes, f)
+		sp.nodes = append(sp.nodes, f.Server)
+	}
+	req := exchange.ClusterRequest{Cluster: c.Name, ServicePack: int(tm.ServicePack.ValueInt64()), MediaPath: tm.MediaPath.ValueString(),
+		PackagePath: tm.PackagePath.ValueString(), KB: tm.KB.ValueString(), Options: opts}
+	if ru := tm.UpdateRollup.ValueString(); strings.EqualFold(ru, latest) {
+		req.Latest = true
+	} else if ru != "" && ru != "0" {
+		req.Rollup, req.ReRelease, _ = exchange.ParseRollup(ru) // validated
+	}
+	cp, err := exchange.PlanCluster(nodes, req, exchange.DefaultCatalog())
+	if err != nil {
+		return sp, err
+	}
+	if len(cp.Steps) > 0 {
+		sp.plans = []exchange.Plan{{Server: c.Name, Steps: cp.Steps, Target: cp.Target, Warnings: cp.Warnings}}
+	}
+	return sp, nil
+}
+
+// runServer services one server: its service pack plan, then its rollup plan; or one
+// cluster, node by node.
 func (r *organizationUpgradeResource) runServer(ctx context.Context, sp serverPlan) error {
+	if len(sp.nodes) > 0 {
+		targets := map[string]remote.Target{}
+		for _, n := range sp.nodes {
+			t := r.data.targetOfServer(n)
+			targets[strings.ToLower(n)] = t
+			defer r.data.serverLock(t)()
+		}
+		for _, p := range sp.plans {
+			if _, err := servicing.ApplyCluster(ctx, r.data.client, targets, p, r.data.executorOptions(ctx, sp.server)); err != nil {
+				return err
+			}
+		}
+		for _, t := range targets {
+			r.data.probes.Forget(t)
+		}
+		return nil
+	}
 	t := r.data.targetOfServer(sp.server)
 	defer r.data.serverLock(t)()
 	for _, p := range sp.plans {
