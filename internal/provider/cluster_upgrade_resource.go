@@ -201,25 +201,13 @@ func (r *clusterUpgradeResource) request(ctx context.Context, m *clusterUpgradeM
 		MediaPath:   m.MediaPath.ValueString(),
 		PackagePath: m.PackagePath.ValueString(),
 		KB:          m.KB.ValueString(),
-		Options: exchange.Options{
-			Backup:                    m.Backup.policy(),
-			RevocationCheck:           m.RevocationCheck.ValueString(),
-			PreserveOWACustomizations: m.PreserveOWACustomizations.IsNull() || m.PreserveOWACustomizations.ValueBool(),
-			Now:                       time.Now().UTC(),
-		},
+		Options:     optionsOf(ctx, m.Backup, m.RevocationCheck, m.PreserveOWACustomizations, m.StopServices, m.RemoveInterimUpdates, diags),
 	}
 	if !m.NodeMediaPaths.IsNull() {
 		diags.Append(m.NodeMediaPaths.ElementsAs(ctx, &req.NodeMediaPaths, false)...)
 	}
 	if !m.NodePackagePaths.IsNull() {
 		diags.Append(m.NodePackagePaths.ElementsAs(ctx, &req.NodePackagePaths, false)...)
-	}
-	if !m.RemoveInterimUpdates.IsNull() {
-		diags.Append(m.RemoveInterimUpdates.ElementsAs(ctx, &req.RemoveInterimUpdates, false)...)
-	}
-	if !m.StopServices.IsNull() {
-		req.StopServices = []string{}
-		diags.Append(m.StopServices.ElementsAs(ctx, &req.StopServices, false)...)
 	}
 	switch ru := m.UpdateRollup.ValueString(); {
 	case strings.EqualFold(ru, latest):

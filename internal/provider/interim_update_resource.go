@@ -78,7 +78,7 @@ func (r *interimUpdateResource) plan(ctx context.Context, m *interimUpdateModel,
 		KB:          strings.ToUpper(m.KB.ValueString()),
 		Present:     m.Present.IsNull() || m.Present.ValueBool(),
 		PackagePath: m.PackagePath.ValueString(),
-		Options:     m.options(ctx, &diags),
+		Options:     m.options(ctx, types.ListNull(types.StringType), &diags),
 	}
 	if diags.HasError() {
 		return exchange.Plan{}, fmt.Errorf("reading the configuration: %v", diags)

@@ -234,19 +234,7 @@ func (r *organizationUpgradeResource) plan(ctx context.Context, m *organizationU
 	for _, f := range facts {
 		byName[strings.ToLower(f.Server)] = f
 	}
-	opts := exchange.Options{
-		Backup:                    m.Backup.policy(),
-		RevocationCheck:           m.RevocationCheck.ValueString(),
-		PreserveOWACustomizations: m.PreserveOWACustomizations.IsNull() || m.PreserveOWACustomizations.ValueBool(),
-		Now:                       time.Now().UTC(),
-	}
-	if !m.RemoveInterimUpdates.IsNull() {
-		diags.Append(m.RemoveInterimUpdates.ElementsAs(ctx, &opts.RemoveInterimUpdates, false)...)
-	}
-	if !m.StopServices.IsNull() {
-		opts.StopServices = []string{}
-		diags.Append(m.StopServices.ElementsAs(ctx, &opts.StopServices, false)...)
-	}
+	opts := optionsOf(ctx, m.Backup, m.RevocationCheck, m.PreserveOWACustomizations, m.StopServices, m.RemoveInterimUpdates, diags)
 	var refusals exchange.Refusals
 	for _, w := range ordering.Waves {
 		planned := map[string]bool{} // clusters of this wave already planned

@@ -88,10 +88,7 @@ func (m *servicePackModel) request(ctx context.Context, diags *diag.Diagnostics)
 		ServicePack:        int(m.ServicePack.ValueInt64()),
 		MediaPath:          m.MediaPath.ValueString(),
 		UMLanguagePackPath: m.UMLanguagePackPath.ValueString(),
-		Options:            m.options(ctx, diags),
-	}
-	if !m.RemoveInterimUpdates.IsNull() {
-		diags.Append(m.RemoveInterimUpdates.ElementsAs(ctx, &req.RemoveInterimUpdates, false)...)
+		Options:            m.options(ctx, m.RemoveInterimUpdates, diags),
 	}
 	return req
 }

@@ -155,19 +155,29 @@ func (b *backupModel) policy() exchange.BackupPolicy {
 	return p
 }
 
-// options builds the planner's shared options from the model.
-func (m *servicingModel) options(ctx context.Context, diags *diag.Diagnostics) exchange.Options {
+// optionsOf builds the planner's shared options from the attributes every servicing
+// resource has; removeIUs is null for a resource without remove_interim_updates.
+func optionsOf(ctx context.Context, backup *backupModel, revocation types.String, preserveOWA types.Bool,
+	stopServices, removeIUs types.List, diags *diag.Diagnostics) exchange.Options {
 	o := exchange.Options{
-		Backup:                    m.Backup.policy(),
-		RevocationCheck:           m.RevocationCheck.ValueString(),
-		PreserveOWACustomizations: m.PreserveOWACustomizations.IsNull() || m.PreserveOWACustomizations.ValueBool(),
+		Backup:                    backup.policy(),
+		RevocationCheck:           revocation.ValueString(),
+		PreserveOWACustomizations: preserveOWA.IsNull() || preserveOWA.ValueBool(),
 		Now:                       time.Now().UTC(),
 	}
-	if !m.StopServices.IsNull() {
-		o.StopServices = []string{}
-		diags.Append(m.StopServices.ElementsAs(ctx, &o.StopServices, false)...)
+	if !stopServices.IsNull() {
+		o.StopServices = []string{} // an explicit [] stops none; null means the default
+		diags.Append(stopServices.ElementsAs(ctx, &o.StopServices, false)...)
+	}
+	if !removeIUs.IsNull() {
+		diags.Append(removeIUs.ElementsAs(ctx, &o.RemoveInterimUpdates, false)...)
 	}
 	return o
+}
+
+// options builds the planner's shared options from the model.
+func (m *servicingModel) options(ctx context.Context, removeIUs types.List, diags *diag.Diagnostics) exchange.Options {
+	return optionsOf(ctx, m.Backup, m.RevocationCheck, m.PreserveOWACustomizations, m.StopServices, removeIUs, diags)
 }
 
 func (m *servicingModel) target() remote.Target { return targetOf(m.Server, m.Address) }

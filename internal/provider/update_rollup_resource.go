@@ -102,7 +102,7 @@ func (m *updateRollupModel) request(ctx context.Context, rollup string, diags *d
 		ServicePack: -1,
 		PackagePath: m.PackagePath.ValueString(),
 		KB:          m.KB.ValueString(),
-		Options:     m.options(ctx, diags),
+		Options:     m.options(ctx, m.RemoveInterimUpdates, diags),
 	}
 	if !m.ServicePack.IsNull() {
 		req.ServicePack = int(m.ServicePack.ValueInt64())
@@ -115,9 +115,6 @@ func (m *updateRollupModel) request(ctx context.Context, rollup string, diags *d
 		if err != nil {
 			diags.AddError("Invalid rollup", err.Error())
 		}
-	}
-	if !m.RemoveInterimUpdates.IsNull() {
-		diags.Append(m.RemoveInterimUpdates.ElementsAs(ctx, &req.RemoveInterimUpdates, false)...)
 	}
 	return req
 }
