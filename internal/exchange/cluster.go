@@ -64,9 +64,11 @@ import (
 //   - The version of the CMS/EVS itself (what /upgradeCMS and "Upgrade Exchange Virtual
 //     Server" raise) is read from ClusterFacts.NodeBuilds under the CMS/EVS name when the
 //     probe reports it there; else it is inferred (clusteredServerUpgraded).
-//   - Each node's facts name one CMS/EVS. An active/active cluster's EVSs are the distinct
-//     names its nodes report, each owned by the ActiveNode its reporter gives; an EVS that
-//     no node names (both EVSs on one node, which reports one) is not moved by the plan.
+//   - Every node's facts list every Exchange group (ClusterFacts.Groups) with its owner and
+//     preferred owners: an active/active cluster's EVSs are all known even when an
+//     interrupted apply left them on one node, and each goes back to a node it prefers at
+//     the end. Older facts name one group per node: the EVSs are then the distinct names
+//     the nodes report, and an EVS no node names is not moved (the plan warns).
 
 // Cluster types (ClusterFacts.Type).
 const (
@@ -99,16 +101,35 @@ const (
 )
 
 // ClusterJobID is the id under which the executor records the job of an installing step of
-// a cluster plan: JobID(s) + "-" + the step's node in lower case, e.g.
-// "install_service_pack-8.3.83.6-node2" or "upgrade_cms-8.3.83.6-node1", so that two
-// nodes' installs of the same build have distinct ids. A step without a Server has JobID(s).
-// The cluster planner looks up a node's job records (Facts.Job) by this id.
+// a cluster plan: JobID(s), then the clustered server it upgrades (upgrade_cms,
+// upgrade_evs: an active/active cluster upgrades two EVSs on one node), then the step's node,
+// in lower case, e.g. "install_service_pack-8.3.83.6-node2" or
+// "upgrade_evs-6.5.7638-evs2-node1", so that no two installs of one plan share an id. A step
+// without a Server has JobID(s). The cluster planner looks up a node's job records
+// (Facts.Job) by this id.
 func ClusterJobID(s Step) string {
 	id := JobID(s)
 	if s.Server == "" {
 		return id
 	}
-	return id + "-" + strings.ToLower(s.Server)
+	if g := s.Params["group"]; g != "" && (s.Action == ActionUpgradeCMS || s.Action == ActionUpgradeEVS) {
+		id += "-" + jobIDPart(g)
+	}
+	return id + "-" + jobIDPart(s.Server)
+}
+
+// jobIDPart is a name as a job id may hold it (letters, digits, '.', '_', '-'): lower
+// case, anything else as '_'.
+func jobIDPart(name string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '.', r == '-':
+			return r
+		case r >= 'A' && r <= 'Z':
+			return r + ('a' - 'A')
+		}
+		return '_'
+	}, name)
 }
 
 // ClusterPlan is the ordered steps that bring every node of one cluster, and the clustered
@@ -393,60 +414,57 @@ func dark(cf *ClusterFacts) bool {
 	return !cf.ClusterServiceRunning && cf.Type == "" && cf.Name == "" && cf.ActiveNode == ""
 }
 
-// readGroups reads the CMS/EVS group(s): name, owner, state, resources, failover block.
+// readGroups reads the CMS/EVS group(s): name, owner, state, resources, failover block and,
+// on an active/active cluster, the node each EVS belongs on. Facts that list every group
+// (ClusterFacts.Groups) give them all; older facts name one group per node, and an
+// active/active cluster's EVSs are then the distinct names its nodes report.
 func (c *clusterPlanning) readGroups() bool {
 	before := len(c.refusals)
 	owners := map[string][]string{} // group -> the owner each node reports, "node says X"
-	var ref *clusterNode            // the first node whose facts name the clustered server
+	preferred := map[string][]string{}
+	var ref *clusterNode // the first node whose facts name the clustered server
+	var refNames []string
 	for _, n := range c.nodes {
 		cf := n.f.Cluster
 		if dark(cf) {
 			continue
 		}
-		if ref == nil {
-			ref = n
-		}
-		if c.typ != clusterActiveActive && !strings.EqualFold(cf.Name, ref.f.Cluster.Name) {
-			c.refuse(n.name, "", fmt.Sprintf("the node reports clustered server %q, %s reports %q", cf.Name, ref.name, ref.f.Cluster.Name),
-				"check that every node given is a node of the same cluster, then plan again")
-			continue
-		}
-		if cf.ActiveNode == "" {
-			c.refuse(n.name, "", fmt.Sprintf("the node's probe could not tell which node owns %s", cf.Name),
+		groups := cf.GroupsOf()
+		if len(groups) == 0 {
+			c.refuse(n.name, "", "the node's probe found no Exchange group (CMS, EVS or virtual server) in its cluster",
 				"check the cluster (cluster.exe group) and plan again")
 			continue
 		}
-		owner := c.node(cf.ActiveNode)
-		if owner == nil {
-			c.refuse(n.name, "", fmt.Sprintf("the node reports %s owned by %s, which is not a node of the cluster (%s)", cf.Name, cf.ActiveNode, c.nodeNames()),
-				"check the cluster and plan again")
+		names := make([]string, len(groups))
+		for i, g := range groups {
+			names[i] = g.Name
+		}
+		if ref == nil {
+			ref, refNames = n, names
+		}
+		listsAll := len(cf.Groups) > 0 && len(ref.f.Cluster.Groups) > 0
+		if (listsAll || c.typ != clusterActiveActive) && !sameNames(names, refNames) {
+			c.refuse(n.name, "", fmt.Sprintf("the node reports %s, %s reports %s", clusteredServers(names), ref.name, clusteredServers(refNames)),
+				"check that every node given is a node of the same cluster, then plan again")
 			continue
 		}
-		if cf.Active != (owner == n) {
+		if len(groups) > 1 && (c.typ == clusterCCR || c.typ == clusterSCC || c.typ == cluster55) {
+			c.refuse(n.name, "", fmt.Sprintf("the node reports %s, but a %s cluster runs one", clusteredServers(names), c.typ),
+				"check what the probe reads on the node, then plan again")
+			continue
+		}
+		if cf.ActiveNode != "" && cf.Active != strings.EqualFold(cf.ActiveNode, n.name) {
 			role, says := "passive", "owned by it"
 			if cf.Active {
-				role, says = "active", "owned by "+owner.name
+				role, says = "active", "owned by "+cf.ActiveNode
 			}
 			c.refuse(n.name, "", fmt.Sprintf("the node reports itself as the %s node, but %s as %s: its facts contradict themselves", role, cf.Name, says),
 				"plan again when the cluster has settled; if it persists, check what the probe reads")
 			continue
 		}
-		g := c.group(cf.Name)
-		if g == nil {
-			g = &clusterGroup{name: cf.Name, owner: owner.name, home: owner.name, upgraded: true}
-			c.groups = append(c.groups, g)
+		for _, gf := range groups {
+			c.readGroup(n, gf, owners, preferred)
 		}
-		owners[strings.ToLower(g.name)] = append(owners[strings.ToLower(g.name)], n.name+" says "+owner.name)
-		if !strings.EqualFold(g.owner, owner.name) {
-			c.refuse("", "", fmt.Sprintf("the nodes disagree on which node owns %s (%s): a failover may be under way",
-				g.name, strings.Join(owners[strings.ToLower(g.name)], ", ")),
-				"plan again when the cluster has settled")
-			continue
-		}
-		if owner == n || len(g.resources) == 0 && g.state == "" {
-			g.state, g.resources = cf.GroupState, cf.Resources
-		}
-		g.blocked = g.blocked || cf.FailoverBlocked
 	}
 	for _, g := range c.groups {
 		// A group whose owner's cluster service is stopped waits there (failover blocked, or
@@ -467,11 +485,103 @@ func (c *clusterPlanning) readGroups() bool {
 				"plan again when the cluster has settled")
 		}
 	}
-	if c.typ == clusterActiveActive && len(c.groups) == 1 && len(c.refusals) == before {
-		c.warn("", "%s is an active/active cluster, but its nodes' facts name one Exchange Virtual Server only (%s, on %s): an EVS no node's facts name is not moved by this plan, and stopping the cluster service of the node that runs it fails it over; move every EVS to %s before applying, or check what the probe reads",
-			c.label(), c.groups[0].name, c.groups[0].owner, c.groups[0].owner)
+	if c.typ == clusterActiveActive {
+		c.homes(preferred)
+		if len(c.groups) == 1 && len(c.refusals) == before {
+			c.warn("", "%s is an active/active cluster, but its nodes' facts name one Exchange Virtual Server only (%s, on %s): an EVS no node's facts name is not moved by this plan, and stopping the cluster service of the node that runs it fails it over; move every EVS to %s before applying, or check what the probe reads",
+				c.label(), c.groups[0].name, c.groups[0].owner, c.groups[0].owner)
+		}
 	}
 	return len(c.refusals) == before && len(c.groups) > 0
+}
+
+// readGroup takes one node's view of one group.
+func (c *clusterPlanning) readGroup(n *clusterNode, gf ClusterGroupFacts, owners, preferred map[string][]string) {
+	if gf.Owner == "" {
+		c.refuse(n.name, "", fmt.Sprintf("the node's probe could not tell which node owns %s", gf.Name),
+			"check the cluster (cluster.exe group) and plan again")
+		return
+	}
+	owner := c.node(gf.Owner)
+	if owner == nil {
+		c.refuse(n.name, "", fmt.Sprintf("the node reports %s owned by %s, which is not a node of the cluster (%s)", gf.Name, gf.Owner, c.nodeNames()),
+			"check the cluster and plan again")
+		return
+	}
+	g := c.group(gf.Name)
+	if g == nil {
+		g = &clusterGroup{name: gf.Name, owner: owner.name, home: owner.name, upgraded: true}
+		c.groups = append(c.groups, g)
+	}
+	key := strings.ToLower(g.name)
+	owners[key] = append(owners[key], n.name+" says "+owner.name)
+	if !strings.EqualFold(g.owner, owner.name) {
+		c.refuse("", "", fmt.Sprintf("the nodes disagree on which node owns %s (%s): a failover may be under way",
+			g.name, strings.Join(owners[key], ", ")),
+			"plan again when the cluster has settled")
+		return
+	}
+	if owner == n || len(g.resources) == 0 && g.state == "" {
+		g.state, g.resources = gf.State, gf.Resources
+	}
+	g.blocked = g.blocked || gf.FailoverBlocked
+	for _, p := range gf.PreferredOwners {
+		if m := c.node(p); m != nil && indexFold(preferred[key], m.name) < 0 {
+			preferred[key] = append(preferred[key], m.name)
+		}
+	}
+}
+
+// homes sets where each EVS of an active/active cluster belongs, which the plan returns it
+// to at the end: a preferred owner no other EVS has taken (in the cluster's node order, as
+// WMI gives preferred owners no order), else its first preferred owner, else where it runs
+// now. An apply interrupted with both EVSs on one node thus puts them back on their nodes.
+func (c *clusterPlanning) homes(preferred map[string][]string) {
+	taken := map[string]bool{}
+	for _, g := range c.groups {
+		var pick string
+		for _, n := range c.nodes {
+			if indexFold(preferred[strings.ToLower(g.name)], n.name) < 0 {
+				continue
+			}
+			if pick == "" {
+				pick = n.name
+			}
+			if !taken[strings.ToLower(n.name)] {
+				pick = n.name
+				break
+			}
+		}
+		if pick != "" {
+			g.home = pick
+		}
+		taken[strings.ToLower(g.home)] = true
+	}
+}
+
+// sameNames: a and b hold the same names, ignoring case and order.
+func sameNames(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for _, x := range a {
+		if indexFold(b, x) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// clusteredServers names one or more clustered servers for a message.
+func clusteredServers(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = fmt.Sprintf("%q", n)
+	}
+	if len(q) == 1 {
+		return "clustered server " + q[0]
+	}
+	return "clustered servers " + strings.Join(q, ", ")
 }
 
 func (c *clusterPlanning) node(name string) *clusterNode {

@@ -573,7 +573,7 @@ func TestPlanClusterDetails(t *testing.T) {
 			f.Cluster.ActiveNode, f.Cluster.Active, f.Cluster.GroupState = "NODE2", f.Server == "NODE2", "Offline"
 		})
 		nodes = on(nodes, "NODE2", func(f *Facts) {
-			f.Jobs = []Job{{ID: "upgrade_cms-8.2.176.2-node2", Action: ActionUpgradeCMS, State: JobSucceeded, Started: now.Add(-time.Hour)}}
+			f.Jobs = []Job{{ID: "upgrade_cms-8.2.176.2-cms1-node2", Action: ActionUpgradeCMS, State: JobSucceeded, Started: now.Add(-time.Hour)}}
 		})
 		p, err := PlanCluster(nodes, clusterRequest(2), nil)
 		if err != nil {
@@ -865,11 +865,148 @@ func TestPlanClusterActiveActiveWithOneKnownEVS(t *testing.T) {
 
 func TestClusterJobID(t *testing.T) {
 	s := Step{Action: ActionUpgradeCMS, Server: "Node1", Params: map[string]string{"group": "CMS1", "build": b2007SP3}}
-	if got := ClusterJobID(s); got != "upgrade_cms-8.3.83.6-node1" {
+	if got := ClusterJobID(s); got != "upgrade_cms-8.3.83.6-cms1-node1" {
 		t.Errorf("ClusterJobID = %q", got)
+	}
+	// Two EVSs upgraded on one node have two jobs.
+	a := Step{Action: ActionUpgradeEVS, Server: "NODE1", Params: map[string]string{"group": "EVS A", "build": b2003SP2}}
+	b := Step{Action: ActionUpgradeEVS, Server: "NODE1", Params: map[string]string{"group": "EVS-B", "build": b2003SP2}}
+	if ga, gb := ClusterJobID(a), ClusterJobID(b); ga != "upgrade_evs-6.5.7638.2-evs_a-node1" || gb != "upgrade_evs-6.5.7638.2-evs-b-node1" {
+		t.Errorf("ClusterJobID of two EVS upgrades = %q, %q", ga, gb)
+	}
+	i := Step{Action: ActionInstallServicePack, Server: "NODE1", Params: map[string]string{"build": b2003SP2}}
+	if got := ClusterJobID(i); got != "install_service_pack-6.5.7638.2-node1" {
+		t.Errorf("ClusterJobID of an install = %q", got)
 	}
 	s.Server = ""
 	if got := ClusterJobID(s); got != "upgrade_cms-8.3.83.6" {
 		t.Errorf("ClusterJobID without a server = %q", got)
+	}
+}
+
+// listGroups makes every node's facts list every EVS (ClusterFacts.Groups) as the probe does
+// now: owner, state, resources, failover block, and each EVS's preferred owner.
+func listGroups(evs ...[3]string) func(*Facts) {
+	return func(f *Facts) {
+		if f.Cluster.Name == "" {
+			return // cluster service stopped: nothing of the cluster is read
+		}
+		f.Cluster.Groups = nil
+		for _, e := range evs { // name, owner, preferred owner
+			g := ClusterGroupFacts{Name: e[0], Owner: e[1], State: "Online", PreferredOwners: []string{e[2]}}
+			f.Cluster.Groups = append(f.Cluster.Groups, g)
+			if strings.EqualFold(e[1], f.Server) {
+				f.Cluster.Name, f.Cluster.ActiveNode, f.Cluster.Active = e[0], e[1], true
+			}
+		}
+		if !f.Cluster.Active {
+			f.Cluster.Name, f.Cluster.ActiveNode = evs[0][0], evs[0][1]
+		}
+	}
+}
+
+func TestPlanClusterActiveActiveListingEveryEVS(t *testing.T) {
+	aa := testCluster{product: "2003", typ: "evs-active-active", owners: [][2]string{{"EVS1", "NODE1"}, {"EVS2", "NODE2"}}, nodes: []string{"NODE1", "NODE2"}}
+	stopped := func(f *Facts) {
+		f.Cluster = &ClusterFacts{Nodes: []string{}, Resources: []ClusterResource{}, NodeBuilds: map[string]string{f.Server: f.Build}}
+	}
+	tests := []struct {
+		name  string
+		nodes []Facts
+		want  []string
+	}{
+		{
+			// An apply stopped after NODE1's install: both EVSs wait on NODE2, NODE1's
+			// cluster service is stopped. NODE2 names both (it could name one only before):
+			// both are upgraded onto NODE1, NODE2 follows, and EVS2 goes home to NODE2.
+			name: "resume with both EVSs on one node",
+			nodes: on(on(aa.facts(b2003SP2, b2003SP1), "NODE1", stopped), "NODE2",
+				listGroups([3]string{"EVS1", "NODE2", "NODE1"}, [3]string{"EVS2", "NODE2", "NODE2"})),
+			want: seq(
+				"NODE2 take_evs_resources_offline",
+				"NODE1 start_cluster_service",
+				"NODE1 move_cluster_group EVS1>NODE1",
+				"NODE1 upgrade_evs",
+				"NODE1 bring_group_online",
+				"NODE2 take_evs_resources_offline",
+				"NODE1 move_cluster_group EVS2>NODE1",
+				"NODE1 upgrade_evs",
+				"NODE1 bring_group_online",
+				"NODE1 move_cluster_group Cluster Group>NODE1",
+				"NODE2 stop_cluster_service",
+				perNode("NODE2", "sp"),
+				"NODE2 start_cluster_service",
+				"NODE1 failover_test EVS1>NODE2",
+				"NODE2 move_cluster_group EVS2>NODE2",
+			),
+		},
+		{
+			// Stopped after EVS1 was upgraded on NODE1: EVS2 still runs on NODE2 (SP1).
+			name: "resume between the EVSs",
+			nodes: everyNode(aa.facts(b2003SP2, b2003SP1),
+				listGroups([3]string{"EVS1", "NODE1", "NODE1"}, [3]string{"EVS2", "NODE2", "NODE2"})),
+			want: seq(
+				"NODE2 take_evs_resources_offline",
+				"NODE1 move_cluster_group EVS2>NODE1",
+				"NODE1 upgrade_evs",
+				"NODE1 bring_group_online",
+				"NODE1 move_cluster_group Cluster Group>NODE1",
+				"NODE2 stop_cluster_service",
+				perNode("NODE2", "sp"),
+				"NODE2 start_cluster_service",
+				"NODE1 failover_test EVS1>NODE2",
+				"NODE2 move_cluster_group EVS2>NODE2",
+			),
+		},
+	}
+	t.Run("healthy: the same plan as from facts naming one EVS per node", func(t *testing.T) {
+		one, err := PlanCluster(aa.facts(b2003SP1, b2003SP1), clusterRequest(2), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all, err := PlanCluster(everyNode(aa.facts(b2003SP1, b2003SP1),
+			listGroups([3]string{"EVS1", "NODE1", "NODE1"}, [3]string{"EVS2", "NODE2", "NODE2"})), clusterRequest(2), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(pairs(one), pairs(all)) || !reflect.DeepEqual(one.Windows, all.Windows) {
+			t.Errorf("listing every EVS changed the plan:\n one %q %v\n all %q %v", pairs(one), one.Windows, pairs(all), all.Windows)
+		}
+	})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := PlanCluster(tt.nodes, clusterRequest(2), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := pairs(p); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("steps:\n got  %q\n want %q%s", got, tt.want, clusterStepList(p))
+			}
+			for _, w := range p.Warnings {
+				if strings.Contains(w, "one Exchange Virtual Server only") {
+					t.Errorf("warns of an unknown EVS although every EVS is listed: %s", w)
+				}
+			}
+			assertClusterSafety(t, tt.nodes, p)
+		})
+	}
+}
+
+func TestPlanClusterGroupListRefusals(t *testing.T) {
+	aa := testCluster{product: "2003", typ: "evs-active-active", owners: [][2]string{{"EVS1", "NODE1"}, {"EVS2", "NODE2"}}, nodes: []string{"NODE1", "NODE2"}}
+	nodes := everyNode(aa.facts(b2003SP1, b2003SP1), listGroups([3]string{"EVS1", "NODE1", "NODE1"}, [3]string{"EVS2", "NODE2", "NODE2"}))
+	nodes = on(nodes, "NODE2", func(f *Facts) { f.Cluster.Groups = f.Cluster.Groups[:1] })
+	_, err := PlanCluster(nodes, clusterRequest(2), nil)
+	if err == nil || !strings.Contains(err.Error(), `the node reports clustered server "EVS1", NODE1 reports clustered servers "EVS1", "EVS2"`) {
+		t.Errorf("nodes listing different EVSs: err = %v", err)
+	}
+
+	cms := ccr().facts(b2007SP1, b2007SP1)
+	cms = everyNode(cms, func(f *Facts) {
+		f.Cluster.Groups = []ClusterGroupFacts{{Name: "CMS1", Owner: "NODE1", State: "Online"}, {Name: "CMS2", Owner: "NODE2", State: "Online"}}
+	})
+	_, err = PlanCluster(cms, clusterRequest(3), nil)
+	if err == nil || !strings.Contains(err.Error(), `but a ccr cluster runs one`) {
+		t.Errorf("a CCR with two CMSs: err = %v", err)
 	}
 }

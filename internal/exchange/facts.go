@@ -1,6 +1,10 @@
 package exchange
 
-import "time"
+import (
+	"sort"
+	"strings"
+	"time"
+)
 
 // Facts is what one probe reads from a live server (domain.md §2). It is also the wire
 // format: the probe script writes it as JSON and the simulator encodes it from its host
@@ -169,9 +173,19 @@ type InstalledUpdate struct {
 }
 
 // ClusterFacts places a server in a cluster.
+//
+// Name, ActiveNode, Active, GroupState, Resources and FailoverBlocked describe one Exchange
+// group: the one the probe was addressed by, else the one this node owns, else the first.
+// Groups lists every Exchange group of the cluster (an active/active cluster has one EVS
+// per node); facts without Groups describe the single group above only.
 type ClusterFacts struct {
 	// Name is the clustered mailbox server (2007) or Exchange Virtual Server (2000/2003).
 	Name string `json:"name"`
+	// ClusterName is the Windows cluster's own name (MSCluster_Cluster); "" when unread.
+	ClusterName string `json:"cluster_name"`
+	// Groups are every Exchange group of the cluster as this node's cluster service reads
+	// them, in the cluster's order; empty while that service is stopped.
+	Groups []ClusterGroupFacts `json:"groups"`
 	// Type is ccr, scc, evs-active-passive, evs-active-active or cluster-5.5.
 	Type  string   `json:"type"`
 	Nodes []string `json:"nodes"`
@@ -195,6 +209,103 @@ type ClusterFacts struct {
 	// 1025 (MSExchangeCluster: "must be upgraded before coming online") and c1037b44
 	// ("version on this computer does not match").
 	Events []string `json:"events"`
+}
+
+// ClusterGroupFacts is one Exchange group of a cluster: a CMS, an EVS or a 5.5 virtual
+// server.
+type ClusterGroupFacts struct {
+	// Name is its network name (the CMS/EVS name).
+	Name string `json:"name"`
+	// Owner is the node that owns it now.
+	Owner string `json:"owner"`
+	// State is Online, Offline, PartialOnline, Failed or Pending.
+	State     string            `json:"state"`
+	Resources []ClusterResource `json:"resources"`
+	// FailoverBlocked: the group is kept from failing over (an apply set it so).
+	FailoverBlocked bool `json:"failover_blocked"`
+	// PreferredOwners are the nodes the group prefers (MSCluster_ResourceGroupToPreferredNode,
+	// a set: WMI gives no order): where an active/active cluster runs it.
+	PreferredOwners []string `json:"preferred_owners"`
+}
+
+// GroupsOf returns the Exchange groups the facts describe: Groups, or, for facts that list
+// none, the single group of Name (none while the node's cluster service is stopped).
+func (cf *ClusterFacts) GroupsOf() []ClusterGroupFacts {
+	if cf == nil {
+		return nil
+	}
+	if len(cf.Groups) > 0 {
+		return cf.Groups
+	}
+	if cf.Name == "" {
+		return nil
+	}
+	return []ClusterGroupFacts{{Name: cf.Name, Owner: cf.ActiveNode, State: cf.GroupState, Resources: cf.Resources, FailoverBlocked: cf.FailoverBlocked}}
+}
+
+// Names reports whether name is one of the cluster's Exchange groups or its own name: what
+// a user may call the cluster by. Names are compared by their first DNS label, ignoring case.
+func (cf *ClusterFacts) Names(name string) bool {
+	if cf == nil || name == "" {
+		return false
+	}
+	if SameHost(cf.ClusterName, name) {
+		return true
+	}
+	for _, g := range cf.GroupsOf() {
+		if SameHost(g.Name, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// SameHost reports whether two host names name the same computer: their first DNS labels
+// are equal, ignoring case (NetBIOS names are unique in a domain; suffixes vary).
+func SameHost(a, b string) bool {
+	label := func(s string) string {
+		s = strings.TrimSpace(s)
+		if i := strings.IndexByte(s, '.'); i > 0 {
+			s = s[:i]
+		}
+		return s
+	}
+	return a != "" && strings.EqualFold(label(a), label(b))
+}
+
+// Title names the cluster for messages: its one CMS/EVS; a cluster of several EVSs by its
+// own name, else by theirs.
+func (cf *ClusterFacts) Title() string {
+	if cf == nil {
+		return ""
+	}
+	var names []string
+	for _, g := range cf.GroupsOf() {
+		names = append(names, g.Name)
+	}
+	switch {
+	case len(names) == 1:
+		return names[0]
+	case cf.ClusterName != "":
+		return cf.ClusterName
+	case len(names) > 1:
+		return strings.Join(names, " and ")
+	}
+	return cf.Name
+}
+
+// Key identifies the cluster the same way on every node: its nodes, sorted, in lower case
+// (a server is a node of one cluster at most). "" when the nodes are unread.
+func (cf *ClusterFacts) Key() string {
+	if cf == nil || len(cf.Nodes) == 0 {
+		return ""
+	}
+	nodes := make([]string, len(cf.Nodes))
+	for i, n := range cf.Nodes {
+		nodes[i] = strings.ToLower(n)
+	}
+	sort.Strings(nodes)
+	return strings.Join(nodes, ",")
 }
 
 // ClusterResource is one resource of a cluster group.

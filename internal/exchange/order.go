@@ -157,20 +157,32 @@ func ownStage(f Facts) (int, bool) {
 	return 0, false
 }
 
-// clusterKey names the cluster a server is a node of ("" when none): the clustered mailbox
-// server or Exchange Virtual Server, within the product.
-func clusterKey(f Facts) string {
-	c := f.Cluster
-	if c == nil {
-		return ""
+// ClusterKeys names, for each of servers, the cluster it is a node of ("" when none), the
+// same for every node of one cluster: the product and the cluster's nodes (an active/active
+// cluster's nodes name different EVSs). A node whose cluster service is stopped reads no
+// nodes: it takes the key of a server whose facts list it as a node, else its own name.
+func ClusterKeys(servers []Facts) []string {
+	keys := make([]string, len(servers))
+	byNode := map[string]string{}
+	for i, f := range servers {
+		if k := f.Cluster.Key(); k != "" {
+			keys[i] = f.Product + "/" + k
+			for _, n := range f.Cluster.Nodes {
+				byNode[strings.ToLower(n)] = keys[i]
+			}
+		}
 	}
-	name := c.Name
-	if name == "" {
-		nodes := append([]string(nil), c.Nodes...)
-		sort.Strings(nodes)
-		name = strings.Join(nodes, ",")
+	for i, f := range servers {
+		if f.Cluster == nil || keys[i] != "" {
+			continue
+		}
+		if k, ok := byNode[strings.ToLower(f.Server)]; ok {
+			keys[i] = k
+		} else {
+			keys[i] = f.Product + "/" + strings.ToLower(f.Server)
+		}
 	}
-	return f.Product + "/" + strings.ToLower(name)
+	return keys
 }
 
 // placeServers gives each server its stage (by index into servers); a server missing from
@@ -179,20 +191,21 @@ func clusterKey(f Facts) string {
 func placeServers(servers []Facts) map[int]int {
 	placed := map[int]int{}
 	earliest := map[string]int{}
+	keys := ClusterKeys(servers)
 	for i, f := range servers {
 		s, ok := ownStage(f)
 		if !ok {
 			continue
 		}
 		placed[i] = s
-		if k := clusterKey(f); k != "" {
+		if k := keys[i]; k != "" {
 			if e, seen := earliest[k]; !seen || s < e {
 				earliest[k] = s
 			}
 		}
 	}
 	for i := range placed {
-		if k := clusterKey(servers[i]); k != "" {
+		if k := keys[i]; k != "" {
 			placed[i] = earliest[k]
 		}
 	}
@@ -665,21 +678,26 @@ func clusterNote(b *strings.Builder, members []Facts) {
 	}
 	var order []string
 	byKey := map[string]*cluster{}
-	for _, f := range members {
-		k := clusterKey(f)
+	for i, k := range ClusterKeys(members) {
 		if k == "" {
 			continue
 		}
+		f := members[i]
 		if byKey[k] == nil {
 			byKey[k] = &cluster{c: f.Cluster}
 			order = append(order, k)
+		}
+		if byKey[k].c.Key() == "" {
+			byKey[k].c = f.Cluster // a node that reads the cluster names it best
 		}
 		byKey[k].nodes = append(byKey[k].nodes, f.Server)
 	}
 	for _, k := range order {
 		cl := byKey[k]
 		kind := "clustered mailbox server"
-		if strings.HasPrefix(cl.c.Type, "evs") {
+		if cl.c.Type == clusterActiveActive || len(cl.c.GroupsOf()) > 1 {
+			kind = "the cluster of Exchange Virtual Servers"
+		} else if strings.HasPrefix(cl.c.Type, "evs") {
 			kind = "Exchange Virtual Server"
 		} else if cl.c.Type == "cluster-5.5" {
 			kind = "Exchange 5.5 cluster"
@@ -689,6 +707,6 @@ func clusterNote(b *strings.Builder, members []Facts) {
 			typ = " (" + cl.c.Type + ")"
 		}
 		fmt.Fprintf(b, " Nodes %s of %s %s%s are one unit, in this wave together: cluster nodes are serviced by exchange_cluster_upgrade, which sequences them (domain.md §6).",
-			strings.Join(cl.nodes, ", "), kind, cl.c.Name, typ)
+			strings.Join(cl.nodes, ", "), kind, cl.c.Title(), typ)
 	}
 }

@@ -621,3 +621,28 @@ func TestRuleAcrossProductsOnlyForServersGoingToSP1(t *testing.T) {
 		t.Fatalf("a 2007 server going to SP1 needs every 2003 server at SP2 first: %v", err)
 	}
 }
+
+// The nodes of an active/active cluster name different EVSs, and a node whose cluster
+// service is stopped names none: they are still one cluster, one unit.
+func TestClusterKeysJoinEveryNodeOfACluster(t *testing.T) {
+	n1 := clustered(srv("N1", "2003", b2003SP1, "BackEnd"), "EVS1", "evs-active-active", "N1", "N2")
+	n2 := clustered(srv("N2", "2003", b2003SP1, "BackEnd"), "EVS2", "evs-active-active", "N1", "N2")
+	dark := srv("N3", "2003", b2003SP1, "BackEnd")
+	dark.Cluster = &ClusterFacts{Nodes: []string{}}
+	m1 := clustered(srv("M1", "2003", b2003SP1, "BackEnd"), "EVS9", "evs-active-passive", "M1", "N3")
+	alone := srv("BE9", "2003", b2003SP1, "BackEnd")
+	got := ClusterKeys([]Facts{n1, n2, dark, m1, alone})
+	want := []string{"2003/n1,n2", "2003/n1,n2", "2003/m1,n3", "2003/m1,n3", ""}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("ClusterKeys = %q, want %q", got, want)
+	}
+
+	o, err := Order([]Facts{n1, n2}, []Target{{Product: "2003", ServicePack: 2}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(o.Waves) != 1 {
+		t.Fatalf("waves %+v, want one", o.Waves)
+	}
+	mustContain(t, "reason", o.Waves[0].Reason, "Nodes N1, N2 of the cluster of Exchange Virtual Servers EVS1 (evs-active-active) are one unit")
+}

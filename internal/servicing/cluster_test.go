@@ -23,7 +23,7 @@ const (
 	cms      = "CMS01"
 	spJob1   = "install_service_pack-8.3.83.6-node1"
 	spJob2   = "install_service_pack-8.3.83.6-node2"
-	cmsJob2  = "upgrade_cms-8.3.83.6-node2"
+	cmsJob2  = "upgrade_cms-8.3.83.6-cms01-node2"
 	stranger = "terraform-provider-exchange@laptop07"
 )
 
