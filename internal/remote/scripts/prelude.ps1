@@ -556,6 +556,16 @@ function Read-ExCluster {
     $groupToResource = Get-ExClusterWmi 'MSCluster_ResourceGroupToResource'
     $nodeToGroup = @()
     try { $nodeToGroup = Get-ExClusterWmi 'MSCluster_NodeToActiveGroup' } catch { $nodeToGroup = @() }
+    # Preferred owners (group -> nodes). WMI does not promise their order; the planner
+    # therefore uses them as a set (which nodes an active/active EVS belongs on).
+    $preferred = @{}
+    try {
+        foreach ($a in (Get-ExClusterWmi 'MSCluster_ResourceGroupToPreferredNode')) {
+            $pg = Get-ExWmiRefName ([string]$a.GroupComponent)
+            if (-not $preferred.ContainsKey($pg)) { $preferred[$pg] = New-Object System.Collections.ArrayList }
+            [void]$preferred[$pg].Add((Get-ExWmiRefName ([string]$a.PartComponent)))
+        }
+    } catch { $preferred = @{} }
 
     $nodes = New-Object System.Collections.ArrayList
     foreach ($n in $nodeObjects) {
@@ -586,6 +596,8 @@ function Read-ExCluster {
         $threshold = -1
         try { if ($null -ne $g.FailoverThreshold) { $threshold = [long]$g.FailoverThreshold } } catch { $threshold = -1 }
         $virtual = $gName
+        $owners = New-Object System.Collections.ArrayList
+        if ($preferred.ContainsKey($gName)) { $owners = $preferred[$gName] }
         $members = New-Object System.Collections.ArrayList
         foreach ($r in $resourceObjects) {
             if ($resourceGroup[[string]$r.Name] -ne $gName) { continue }
@@ -609,9 +621,16 @@ function Read-ExCluster {
             'Threshold' = $threshold
             'Virtual'   = $virtual
             'Resources' = $members
+            'Preferred' = $owners
         })
     }
-    return @{ 'Nodes' = $nodes; 'Groups' = $groups }
+    # The cluster's own name (MSCluster_Cluster.Name): what an administrator calls the
+    # cluster as a whole, e.g. an active/active cluster of two EVSs.
+    $clusterName = ''
+    try {
+        foreach ($cl in (Get-ExClusterWmi 'MSCluster_Cluster')) { $clusterName = [string]$cl.Name; break }
+    } catch { $clusterName = '' }
+    return @{ 'Nodes' = $nodes; 'Groups' = $groups; 'Name' = $clusterName }
 }
 
 # Find-ExClusterGroup returns the group of a Read-ExCluster result named $Name (the group's

@@ -263,6 +263,11 @@ try {
 #   (ExSetup.exe / STORE.EXE) and Active Directory records the CMS/EVS's version, not each
 #   node's; reading another node's files would need a second hop WinRM does not give. The
 #   caller probes every node and merges their node_builds.
+# - groups: every Exchange group of the cluster (an active/active cluster has one EVS per
+#   node), each with its name, owner, state, resources and failover block as above; the
+#   single fields describe the one group the probe selects (see below).
+#   preferred_owners are the group's preferred owner nodes (a set: WMI gives no order).
+# - cluster_name: the Windows cluster's own name (MSCluster_Cluster), '' when unread.
 # - events: Get-ExClusterEvents (prelude.ps1) since the last boot: "1025" (MSExchangeCluster,
 #   "must be upgraded before coming online") and "c1037b44" ("version on this computer does
 #   not match"), from the newest 200 entries of the Application and System logs. Read on
@@ -277,11 +282,13 @@ $clusterRunning = ($null -ne $clusterService -and [string]$clusterService.State 
 $clusterConfigured = ($null -ne $clusterService -and [string]$clusterService.StartMode -ne 'Disabled')
 $clusterWmiOk = $false
 $clusterNodes = New-Object System.Collections.ArrayList
+$clusterName = ''
 
 if ($clusterRunning) {
   try {
     $cluster = Read-ExCluster
     $clusterWmiOk = ($cluster['Nodes'].Count -gt 0)
+    $clusterName = [string]$cluster['Name']
     foreach ($n in $cluster['Nodes']) { [void]$clusterNodes.Add([string]$n['Name']) }
     $clusterNodes.Sort()
     foreach ($g in $cluster['Groups']) {
@@ -295,6 +302,7 @@ if ($clusterRunning) {
         }
         if (-not $isExchangeGroup) { continue }
         [void]$exchangeGroups.Add(@{
+            'Preferred' = $g['Preferred']
             'Group'     = [string]$g['Name']
             'Virtual'   = [string]$g['Virtual']
             'Owner'     = [string]$g['Owner']
@@ -330,6 +338,19 @@ if ($requested -ne '') {
             }
             $isThisHost = $true
         }
+    }
+    # The cluster's own name (an active/active cluster is called by it): the node that owns
+    # the group holding that network name answers for it.
+    if (-not $isThisHost -and $clusterName -ne '' -and (Test-ExSameName $requestedShort (Get-ExShortName $clusterName))) {
+        $coreOwner = ''
+        foreach ($g in $cluster['Groups']) {
+            if (Test-ExSameName (Get-ExShortName ([string]$g['Virtual'])) (Get-ExShortName $clusterName)) { $coreOwner = [string]$g['Owner'] }
+        }
+        if ($coreOwner -ne '' -and -not (Test-ExSameName $coreOwner $computer)) {
+            Stop-ExOperation 'wrong_server' ('this host is ' + $computer + ', a node of cluster ' + $clusterName +
+                '; the cluster is run by ' + $coreOwner)
+        }
+        $isThisHost = $true
     }
     if (-not $isThisHost) {
         Stop-ExOperation 'wrong_server' ('this host is ' + $computer + ', not ' + $requested)
@@ -377,8 +398,21 @@ if ($null -ne $selectedGroup) {
             $clusterType = 'evs-active-passive'
         }
     }
+    $groupFacts = New-Object System.Collections.ArrayList
+    foreach ($g in $exchangeGroups) {
+        [void]$groupFacts.Add(@{
+            'name'             = [string]$g['Virtual']
+            'owner'            = [string]$g['Owner']
+            'state'            = [string]$g['State']
+            'resources'        = $g['Resources']
+            'failover_blocked' = ($g['Threshold'] -eq 0)
+            'preferred_owners' = $g['Preferred']
+        })
+    }
     $clusterFacts = @{
         'name'                    = [string]$selectedGroup['Virtual']
+        'cluster_name'            = $clusterName
+        'groups'                  = $groupFacts
         'type'                    = $clusterType
         'nodes'                   = $clusterNodes
         'active_node'             = [string]$selectedGroup['Owner']
@@ -396,6 +430,8 @@ if ($null -ne $selectedGroup) {
     # only while the service runs. Report what is known: a cluster node, service state.
     $clusterFacts = @{
         'name'                    = ''
+        'cluster_name'            = ''
+        'groups'                  = (New-Object System.Collections.ArrayList)
         'type'                    = ''
         'nodes'                   = $clusterNodes
         'active_node'             = ''
