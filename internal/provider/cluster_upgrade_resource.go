@@ -58,6 +58,7 @@ type clusterUpgradeModel struct {
 	Backup                    *backupModel     `tfsdk:"backup"`
 	Type                      types.String     `tfsdk:"type"`
 	ActiveNode                types.String     `tfsdk:"active_node"`
+	Owners                    types.Map        `tfsdk:"owners"`
 	LiveBuilds                types.Map        `tfsdk:"live_builds"`
 	PlannedSteps              types.List       `tfsdk:"planned_steps"`
 	Downtime                  types.List       `tfsdk:"downtime"`
@@ -82,7 +83,8 @@ func (r *clusterUpgradeResource) Schema(ctx context.Context, _ resource.SchemaRe
 		PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}}
 	attrs["cluster"] = schema.StringAttribute{Required: true,
 		MarkdownDescription: "The clustered mailbox server (2007 CCR/SCC), Exchange Virtual Server (2000/2003) or Exchange 5.5 " +
-			"cluster name. Changing it replaces the resource.",
+			"cluster name, or the Windows cluster's own name. Any of them names the whole cluster: an active/active cluster's " +
+			"every EVS is upgraded, whichever one is named. Changing it replaces the resource.",
 		PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}}
 	attrs["nodes"] = schema.ListNestedAttribute{Optional: true,
 		MarkdownDescription: "The cluster's nodes. Default: the nodes the cluster reports (read through the cluster name). " +
@@ -112,7 +114,10 @@ func (r *clusterUpgradeResource) Schema(ctx context.Context, _ resource.SchemaRe
 		MarkdownDescription: "Interim updates (KBs) this change may remove on any node.",
 		Validators:          []validator.List{listvalidator.ValueStringsAre(kbValidator())}}
 	attrs["type"] = schema.StringAttribute{Computed: true, MarkdownDescription: "`ccr`, `scc`, `evs-active-passive`, `evs-active-active` or `cluster-5.5`."}
-	attrs["active_node"] = schema.StringAttribute{Computed: true, MarkdownDescription: "The node that owns the clustered server, as last read."}
+	attrs["active_node"] = schema.StringAttribute{Computed: true, MarkdownDescription: "The node that owns the clustered server, as last read " +
+		"(a cluster of several EVSs called by its own name: the node of its first EVS; see `owners`)."}
+	attrs["owners"] = schema.MapAttribute{Computed: true, ElementType: types.StringType,
+		MarkdownDescription: "Each clustered server (CMS, EVS) of the cluster and the node that owns it, as last read: an active/active cluster has one EVS per node."}
 	attrs["live_builds"] = schema.MapAttribute{Computed: true, ElementType: types.StringType, MarkdownDescription: "Each node's build, as last read."}
 	attrs["downtime"] = schema.ListAttribute{Computed: true, ElementType: types.StringType,
 		MarkdownDescription: "When the clustered server is unavailable to users: the step range of each downtime window and what happens in it."}
@@ -159,10 +164,10 @@ func (r *clusterUpgradeResource) nodeFacts(ctx context.Context, m *clusterUpgrad
 	for i, f := range facts {
 		byNode[strings.ToLower(f.Server)] = targets[i]
 		declared[strings.ToLower(f.Server)] = true
-		if f.Cluster == nil || (f.Cluster.Name != "" && !strings.EqualFold(f.Cluster.Name, cluster)) {
+		if f.Cluster == nil || (f.Cluster.Key() != "" && !f.Cluster.Names(cluster)) {
 			in := "no cluster"
 			if f.Cluster != nil {
-				in = "cluster " + f.Cluster.Name
+				in = "cluster " + f.Cluster.Title()
 			}
 			diags.AddAttributeError(path.Root("nodes"), fmt.Sprintf("%s is not a node of %s", f.Server, cluster),
 				fmt.Sprintf("%s reports %s. List the nodes of %s, or leave nodes unset to use the ones the cluster reports.", f.Server, in, cluster))
@@ -241,16 +246,29 @@ func (r *clusterUpgradeResource) clusterPlan(ctx context.Context, m *clusterUpgr
 
 func (r *clusterUpgradeResource) setLive(ctx context.Context, m *clusterUpgradeModel, facts []exchange.Facts, diags *diag.Diagnostics) {
 	builds := map[string]string{}
+	owners := map[string]string{}
+	active := ""
 	for _, f := range facts {
 		builds[f.Server] = f.Build
-		if f.Cluster != nil {
-			m.Type = types.StringValue(f.Cluster.Type)
-			m.ActiveNode = types.StringValue(f.Cluster.ActiveNode)
+		if f.Cluster == nil || f.Cluster.Key() == "" {
+			continue // a node whose cluster service is stopped reads nothing of the cluster
+		}
+		m.Type = types.StringValue(f.Cluster.Type)
+		for _, g := range f.Cluster.GroupsOf() {
+			owners[g.Name] = g.Owner
+			// The named CMS/EVS's owner; a cluster called by its own name: its first EVS's.
+			if strings.EqualFold(g.Name, m.Cluster.ValueString()) || active == "" {
+				active = g.Owner
+			}
 		}
 	}
+	m.ActiveNode = types.StringValue(active)
 	v, d := types.MapValueFrom(ctx, types.StringType, builds)
 	diags.Append(d...)
 	m.LiveBuilds = v
+	o, d := types.MapValueFrom(ctx, types.StringType, owners)
+	diags.Append(d...)
+	m.Owners = o
 }
 
 // downtimeText describes each downtime window for a reviewer.
@@ -285,6 +303,7 @@ func (r *clusterUpgradeResource) ModifyPlan(ctx context.Context, req resource.Mo
 		// Values from other resources are known at apply only: the steps are planned then.
 		m.PlannedSteps, m.Downtime, m.Warnings = types.ListUnknown(stepType), types.ListUnknown(types.StringType), types.ListUnknown(types.StringType)
 		m.ID, m.Type, m.ActiveNode, m.LiveBuilds = m.Cluster, types.StringUnknown(), types.StringUnknown(), types.MapUnknown(types.StringType)
+		m.Owners = types.MapUnknown(types.StringType)
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, &m)...)
 		return
 	}
@@ -298,14 +317,14 @@ func (r *clusterUpgradeResource) ModifyPlan(ctx context.Context, req resource.Mo
 	}
 	if len(p.Steps) == 0 && !state.PlannedSteps.IsNull() && !state.PlannedSteps.IsUnknown() {
 		m.PlannedSteps, m.Downtime, m.Warnings = state.PlannedSteps, state.Downtime, state.Warnings
-		m.Type, m.ActiveNode, m.LiveBuilds = state.Type, state.ActiveNode, state.LiveBuilds
+		m.Type, m.ActiveNode, m.LiveBuilds, m.Owners = state.Type, state.ActiveNode, state.LiveBuilds, state.Owners
 	} else {
 		m.PlannedSteps = stepsValue(ctx, p.Steps, &resp.Diagnostics)
 		m.Downtime = stringsValue(ctx, downtimeText(p), &resp.Diagnostics)
 		m.Warnings = stringsValue(ctx, p.Warnings, &resp.Diagnostics)
 		if len(p.Steps) > 0 {
 			m.Type = types.StringValue(p.Type)
-			m.ActiveNode, m.LiveBuilds = types.StringUnknown(), types.MapUnknown(types.StringType)
+			m.ActiveNode, m.LiveBuilds, m.Owners = types.StringUnknown(), types.MapUnknown(types.StringType), types.MapUnknown(types.StringType)
 		} else {
 			r.setLive(ctx, &m, facts, &resp.Diagnostics)
 		}

@@ -91,6 +91,49 @@ func (d *providerData) probeAll(ctx context.Context, targets []remote.Target, pa
 	return facts, nil
 }
 
+// probeOrganization reads the servers of an organisation. Active Directory lists a
+// clustered mailbox server or Exchange Virtual Server under its own name, not its nodes':
+// probed by that name, the node that runs it answers. Such a name is replaced by every node
+// of its cluster, each probed by its own name (where its steps go). The facts are one per
+// server, with the target each was reached by.
+func (d *providerData) probeOrganization(ctx context.Context, targets []remote.Target, parallelism int) ([]exchange.Facts, []remote.Target, error) {
+	facts, err := d.probeAll(ctx, targets, parallelism)
+	if err != nil {
+		return nil, nil, err
+	}
+	var outFacts []exchange.Facts
+	var outTargets []remote.Target
+	seen := map[string]bool{}
+	var nodes []remote.Target
+	for i, f := range facts {
+		if !exchange.SameHost(targets[i].Server, f.Server) && f.Cluster.Names(targets[i].Server) {
+			for _, n := range f.Cluster.Nodes {
+				nodes = append(nodes, remote.Target{Server: n})
+			}
+			continue
+		}
+		if !seen[strings.ToLower(f.Server)] {
+			seen[strings.ToLower(f.Server)] = true
+			outFacts, outTargets = append(outFacts, f), append(outTargets, targets[i])
+		}
+	}
+	var more []remote.Target
+	for _, n := range nodes {
+		if !seen[strings.ToLower(n.Server)] {
+			seen[strings.ToLower(n.Server)] = true
+			more = append(more, n)
+		}
+	}
+	if len(more) == 0 {
+		return outFacts, outTargets, nil
+	}
+	nodeFacts, err := d.probeAll(ctx, more, parallelism)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the nodes of the organisation's clusters: %w", err)
+	}
+	return append(outFacts, nodeFacts...), append(outTargets, more...), nil
+}
+
 // targetFor finds the organisation target of a product.
 func targetFor(targets []exchange.Target, product string) (exchange.Target, bool) {
 	for _, t := range targets {
@@ -112,7 +155,7 @@ func (d *providerData) predecessorGuard(ctx context.Context, t remote.Target, se
 		return nil, fmt.Sprintf("the order across servers (domain.md §4) was not checked: the organisation could not be read through %s (%v); "+
 			"make sure the servers that come before it (internet-facing CAS, CAS, Hub Transport, Mailbox, UM; front-ends before back-ends) are serviced first", t.Server, err)
 	}
-	facts, err := d.probeAll(ctx, org, 0)
+	facts, _, err := d.probeOrganization(ctx, org, 0)
 	if err != nil {
 		return nil, fmt.Sprintf("the order across servers was not checked: %v", err)
 	}

@@ -202,7 +202,7 @@ func (d *providerData) organizationFacts(ctx context.Context, through *serverRef
 	for _, s := range listed {
 		targets = append(targets, targetOf(s.Server, s.Address))
 	}
-	facts, err := d.probeAll(ctx, targets, parallelism)
+	facts, targets, err := d.probeOrganization(ctx, targets, parallelism)
 	if err != nil {
 		diags.AddError("Cannot read every server of the organisation", err.Error())
 		return nil, false

@@ -231,8 +231,11 @@ func (r *organizationUpgradeResource) plan(ctx context.Context, m *organizationU
 	}
 	o.ordering = ordering
 	byName := map[string]exchange.Facts{}
-	for _, f := range facts {
+	clusterOf := map[string]string{} // server -> the key of its cluster
+	keys := exchange.ClusterKeys(facts)
+	for i, f := range facts {
 		byName[strings.ToLower(f.Server)] = f
+		clusterOf[strings.ToLower(f.Server)] = keys[i]
 	}
 	opts := optionsOf(ctx, m.Backup, m.RevocationCheck, m.PreserveOWACustomizations, m.StopServices, m.RemoveInterimUpdates, diags)
 	var refusals exchange.Refusals
@@ -241,13 +244,13 @@ func (r *organizationUpgradeResource) plan(ctx context.Context, m *organizationU
 		for _, name := range w.Servers {
 			f := byName[strings.ToLower(name)]
 			tm := orgTargetFor(m.Targets, f.Product)
-			if f.Cluster != nil && f.Cluster.Name != "" {
+			if key := clusterOf[strings.ToLower(f.Server)]; key != "" {
 				// A cluster is one unit: every node, in the order of domain.md §6.
-				if planned[strings.ToLower(f.Cluster.Name)] {
+				if planned[key] {
 					continue
 				}
-				planned[strings.ToLower(f.Cluster.Name)] = true
-				sp, err := planClusterUnit(f.Cluster, byName, tm, opts, w.Index)
+				planned[key] = true
+				sp, err := planClusterUnit(key, facts, keys, byName, tm, opts, w.Index)
 				if err != nil {
 					refusals = appendRefusals(refusals, err)
 					continue
@@ -521,19 +524,31 @@ func listOrNone(s []string) string {
 }
 
 // planClusterUnit plans every node of one cluster of the organisation.
-func planClusterUnit(c *exchange.ClusterFacts, byName map[string]exchange.Facts, tm orgTargetModel, opts exchange.Options, wave int) (serverPlan, error) {
-	sp := serverPlan{wave: wave, server: c.Name}
+func planClusterUnit(key string, facts []exchange.Facts, keys []string, byName map[string]exchange.Facts, tm orgTargetModel, opts exchange.Options, wave int) (serverPlan, error) {
+	// The facts of a node that reads the cluster (one whose cluster service is stopped
+	// reads nothing of it) name the cluster and its nodes.
+	var c *exchange.ClusterFacts
+	for i, f := range facts {
+		if keys[i] == key && (c == nil || c.Key() == "") {
+			c = f.Cluster
+		}
+	}
+	sp := serverPlan{wave: wave, server: c.Title()}
+	if c.Key() == "" {
+		return sp, exchange.Refusal{Server: sp.server, Problem: "the cluster service is stopped on every node of the cluster given, so nothing of the cluster can be read",
+			Action: "start the cluster service on the node that should run the clustered server, then plan again"}
+	}
 	var nodes []exchange.Facts
 	for _, n := range c.Nodes {
 		f, ok := byName[strings.ToLower(n)]
 		if !ok {
-			return sp, exchange.Refusal{Server: n, Problem: fmt.Sprintf("node %s of cluster %s is not among the organisation's servers", n, c.Name),
+			return sp, exchange.Refusal{Server: n, Problem: fmt.Sprintf("node %s of cluster %s is not among the organisation's servers", n, c.Title()),
 				Action: "list every node of the cluster in servers (or discover the organisation), so the cluster can be sequenced"}
 		}
 		nodes = append(nodes, f)
 		sp.nodes = append(sp.nodes, f.Server)
 	}
-	req := exchange.ClusterRequest{Cluster: c.Name, ServicePack: int(tm.ServicePack.ValueInt64()), MediaPath: tm.MediaPath.ValueString(),
+	req := exchange.ClusterRequest{Cluster: c.Title(), ServicePack: int(tm.ServicePack.ValueInt64()), MediaPath: tm.MediaPath.ValueString(),
 		PackagePath: tm.PackagePath.ValueString(), KB: tm.KB.ValueString(), Options: opts}
 	if ru := tm.UpdateRollup.ValueString(); strings.EqualFold(ru, latest) {
 		req.Latest = true
@@ -545,7 +560,7 @@ func planClusterUnit(c *exchange.ClusterFacts, byName map[string]exchange.Facts,
 		return sp, err
 	}
 	if len(cp.Steps) > 0 {
-		sp.plans = []exchange.Plan{{Server: c.Name, Steps: cp.Steps, Target: cp.Target, Warnings: cp.Warnings}}
+		sp.plans = []exchange.Plan{{Server: c.Title(), Steps: cp.Steps, Target: cp.Target, Warnings: cp.Warnings}}
 	}
 	return sp, nil
 }

@@ -1,2 +1,2 @@
-# Import by cluster (CMS/EVS) name.
+# Import by cluster name (CMS, EVS, or the Windows cluster's own name).
 terraform import exchange_cluster_upgrade.cms01 CMS01

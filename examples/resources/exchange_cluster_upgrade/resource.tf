@@ -16,3 +16,20 @@ resource "exchange_cluster_upgrade" "cms01" {
 output "cms01_downtime" {
   value = exchange_cluster_upgrade.cms01.downtime
 }
+
+# An Exchange 2003 active/active cluster (EVS01 on BE01, EVS02 on BE02) to SP2, named by the
+# Windows cluster's own name: both EVSs are upgraded, one at a time, and end on their nodes.
+resource "exchange_cluster_upgrade" "be_cluster" {
+  cluster      = "BECLUSTER"
+  service_pack = 2
+  media_path   = "\\\\files\\media\\E2003SP2"
+
+  backup {
+    max_database_age     = "24h"
+    max_system_state_age = "168h"
+  }
+}
+
+output "be_cluster_owners" {
+  value = exchange_cluster_upgrade.be_cluster.owners
+}
