@@ -96,9 +96,9 @@ func byHand(t *testing.T, sim *simulator.Simulator) *remote.Client {
 }
 
 // wantGroup fails the test unless the cluster's CMS/EVS group is in state on owner.
-func wantGroup(t *testing.T, sim *simulator.Simulator, name, owner, state string) simulator.ClusterState {
+func wantGroup(t *testing.T, sim *simulator.Simulator, name, owner, state string) *simulator.ClusterGroupState {
 	t.Helper()
-	s := sim.Cluster(name).State()
+	s := sim.Cluster(name).State().Group(name)
 	if !strings.EqualFold(s.Owner, owner) || s.GroupState() != state {
 		t.Fatalf("%s is %s on %s; want %s on %s: %+v", name, s.GroupState(), s.Owner, state, owner, s.Resources)
 	}
@@ -148,7 +148,7 @@ func TestAccClusterFaultNodeDoesNotReturnFromReboot(t *testing.T) {
 					if n := setupRuns(sim, "MBX1B", setup); n != 1 {
 						t.Fatalf("before the retry want setup run once on MBX1B, got %d:\n%s", n, strings.Join(journalOf(sim, "MBX1B"), "\n"))
 					}
-					if s := sim.Cluster("CMS1").State(); s.Owner != "MBX1A" || s.GroupState() != simulator.StateOnline {
+					if s := sim.Cluster("CMS1").State().Group("CMS1"); s.Owner != "MBX1A" || s.GroupState() != simulator.StateOnline {
 						t.Fatalf("the CMS must still run on MBX1A: %s on %s", s.GroupState(), s.Owner)
 					}
 					mbx1b.PowerOn()
@@ -241,7 +241,7 @@ func TestAccClusterFaultEVSWontComeOnlineRecovered(t *testing.T) {
 								return fmt.Errorf("%q %d times; want once:\n  %s", once, n, strings.Join(j, "\n  "))
 							}
 						}
-						if s := sim.Cluster("EVS1").State(); s.GroupState() != simulator.StateOnline {
+						if s := sim.Cluster("EVS1").State().Group("EVS1"); s.GroupState() != simulator.StateOnline {
 							return fmt.Errorf("EVS1 is %s on %s after the apply", s.GroupState(), s.Owner)
 						}
 						return inOrder(j, "EVSN2 cluster online_group", "EVSN2 cluster online_group",

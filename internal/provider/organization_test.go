@@ -239,7 +239,8 @@ func TestAccOrganizationWithClusters(t *testing.T) {
 	sim := startSimulatorWith(t, clusterFleet(t), simulator.Options{InstallDuration: 200 * time.Millisecond, RebootDuration: 200 * time.Millisecond})
 	addresses := `addresses = {
     MBX1A = "127.0.50.11", MBX1B = "127.0.50.12", EVSN1 = "127.0.50.21", EVSN2 = "127.0.50.22",
-    E2KN1 = "127.0.50.31", E2KN2 = "127.0.50.32", E55A = "127.0.50.41", E55B = "127.0.50.42"
+    E2KN1 = "127.0.50.31", E2KN2 = "127.0.50.32", E55A = "127.0.50.41", E55B = "127.0.50.42",
+    AAN1 = "127.0.50.51", AAN2 = "127.0.50.52", A2K1 = "127.0.50.61", A2K2 = "127.0.50.62"
   }`
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testProviders,
@@ -258,7 +259,8 @@ resource "exchange_organization_upgrade" "org" {
 }
 `,
 			Check: func(*terraform.State) error {
-				for node, build := range map[string]string{"EVSN1": "6.5.7638", "EVSN2": "6.5.7638", "MBX1A": "8.3.83.6", "MBX1B": "8.3.83.6"} {
+				for node, build := range map[string]string{"EVSN1": "6.5.7638", "EVSN2": "6.5.7638", "AAN1": "6.5.7638", "AAN2": "6.5.7638",
+					"MBX1A": "8.3.83.6", "MBX1B": "8.3.83.6"} {
 					if b := sim.Host(node).Facts().Build; b != build {
 						return fmt.Errorf("%s runs %s, want %s", node, b, build)
 					}

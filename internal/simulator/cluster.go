@@ -13,11 +13,13 @@ import (
 )
 
 // The cluster model (domain.md §6): one LiveCluster per fleet cluster, shared by its nodes.
-// It holds two groups — the CMS/EVS group, named after the CMS/EVS, and the cluster's own
-// "Cluster Group" — each with an owner node, resources and a failover block; per node,
-// whether its cluster service runs and the events it logged since its last boot; and the
-// build the CMS/EVS was last upgraded for. docs/simulator.md, "Clusters", states the rules;
-// cluster.ps1, job_start.ps1 and probe.ps1 are mirrored for what they check and answer.
+// It holds the Exchange groups — the CMS (2007), the EVSs (2000/2003: one, or on an
+// active/active cluster one per node) or the 5.5 virtual server, each named after its
+// network name and each with the build it was last upgraded for — and the cluster's own
+// "Cluster Group"; every group with an owner node, resources and a failover block; per
+// node, whether its cluster service runs and the events it logged since its last boot.
+// docs/simulator.md, "Clusters", states the rules; cluster.ps1, job_start.ps1 and probe.ps1
+// are mirrored for what they check and answer.
 
 // Resource types of the simulated cluster groups (exchange.ClusterResource.Type), as
 // Windows and Exchange name them.
@@ -90,16 +92,24 @@ type clusterGroup struct {
 	// service stopped with no node to fail over to: they come online again when a cluster
 	// service starts and takes the group (nil: nothing to resume).
 	resume map[string]bool
+	// upgraded is the build an Exchange group (CMS/EVS) was last upgraded for; unused for
+	// the cluster group.
+	upgraded exchange.Build
+	// preferred are an Exchange group's preferred owner nodes: its fleet active node (where
+	// an active/active cluster runs it). Moves do not change them.
+	preferred []string
 }
 
 // LiveCluster is one CMS (2007), EVS (2000/2003) or Exchange 5.5 cluster as the simulator
 // runs it, shared by its nodes so that what one node does every node sees. It is safe for
 // concurrent use. Get it with (*Simulator).Cluster or (*Host).Cluster.
 type LiveCluster struct {
-	name    string
-	typ     string
-	product string
-	nodes   []string
+	name string // the fleet's name: the first CMS/EVS
+	// clusterName is the Windows cluster's own name; "" when the fleet states none.
+	clusterName string
+	typ         string
+	product     string
+	nodes       []string
 	// hosts are the nodes' hosts by lower-case name; set as the hosts are made.
 	hosts map[string]*Host
 
@@ -109,23 +119,25 @@ type LiveCluster struct {
 	// other way round.
 	opMu sync.Mutex
 
-	mu       sync.Mutex
-	main     clusterGroup // the CMS/EVS
-	core     clusterGroup // the cluster group
-	upgraded exchange.Build
-	service  map[string]bool     // lower-case node -> cluster service running
-	events   map[string][]string // lower-case node -> event ids since its last boot
+	mu sync.Mutex
+	// groups are the Exchange groups (CMS/EVSs) in the fleet's order; never empty.
+	groups  []*clusterGroup
+	core    clusterGroup        // the cluster group
+	service map[string]bool     // lower-case node -> cluster service running
+	events  map[string][]string // lower-case node -> event ids since its last boot
 }
 
 // newLiveCluster builds cluster c of a fleet whose servers are servers: every node's
-// cluster service running, both groups online on the active node, the CMS/EVS upgraded
-// for the active node's build.
+// cluster service running, every Exchange group online on its active node and upgraded for
+// that node's build, the cluster group on the cluster's active node.
 func newLiveCluster(c Cluster, servers []Server) *LiveCluster {
-	lc := &LiveCluster{name: c.Name, typ: c.Type, nodes: slices.Clone(c.Nodes), hosts: map[string]*Host{},
+	lc := &LiveCluster{name: c.Name, clusterName: c.ClusterName, typ: c.Type, nodes: slices.Clone(c.Nodes), hosts: map[string]*Host{},
 		service: map[string]bool{}, events: map[string][]string{}}
+	buildOf := map[string]exchange.Build{}
 	for _, s := range servers {
+		buildOf[strings.ToLower(s.Name)] = s.Build
 		if strings.EqualFold(s.Name, c.Active) {
-			lc.product, lc.upgraded = s.Product, s.Build
+			lc.product = s.Product
 		}
 	}
 	switch c.Type {
@@ -137,7 +149,10 @@ func newLiveCluster(c Cluster, servers []Server) *LiveCluster {
 	for _, n := range lc.nodes {
 		lc.service[strings.ToLower(n)] = true
 	}
-	lc.main = clusterGroup{name: c.Name, owner: c.Active, resources: defaultResources(c.Name, c.Type, lc.product)}
+	for _, vs := range c.ExchangeGroups() {
+		lc.groups = append(lc.groups, &clusterGroup{name: vs.Name, owner: vs.Active, preferred: []string{vs.Active},
+			resources: defaultResources(vs.Name, c.Type, lc.product), upgraded: buildOf[strings.ToLower(vs.Active)]})
+	}
 	core := []exchange.ClusterResource{
 		{Name: "Cluster IP Address", Type: ResourceIPAddress},
 		{Name: "Cluster Name", Type: ResourceNetworkName},
@@ -147,11 +162,19 @@ func newLiveCluster(c Cluster, servers []Server) *LiveCluster {
 		core = append(core, exchange.ClusterResource{Name: "MSDTC", Type: ResourceMSDTC})
 	}
 	lc.core = clusterGroup{name: ClusterGroupName, owner: c.Active, resources: core}
-	for _, g := range []*clusterGroup{&lc.main, &lc.core} {
+	for _, g := range lc.allGroupsLocked() {
 		setAll(g, StateOnline)
 	}
 	return lc
 }
+
+// allGroupsLocked are the Exchange groups in the fleet's order, then the cluster group.
+func (c *LiveCluster) allGroupsLocked() []*clusterGroup {
+	return append(slices.Clone(c.groups), &c.core)
+}
+
+// isExchangeGroup: g is a CMS/EVS group, not the cluster group.
+func (c *LiveCluster) isExchangeGroup(g *clusterGroup) bool { return g != nil && g != &c.core }
 
 // defaultResources are the resources of a CMS/EVS group, named after it.
 func defaultResources(name, typ, product string) []exchange.ClusterResource {
@@ -224,8 +247,22 @@ func exchangeOffline(g *clusterGroup) bool {
 	return !slices.ContainsFunc(g.resources, func(r exchange.ClusterResource) bool { return isExchange(r) && r.State != StateOffline })
 }
 
-// Name is the CMS/EVS name.
+// Name is the fleet's name of the cluster: its (first) CMS/EVS.
 func (c *LiveCluster) Name() string { return c.name }
+
+// ClusterName is the Windows cluster's own name; "" when the fleet states none.
+func (c *LiveCluster) ClusterName() string { return c.clusterName }
+
+// names reports whether name is one of the cluster's CMS/EVS names or its own name,
+// ignoring case.
+func (c *LiveCluster) names(name string) bool {
+	if c.clusterName != "" && strings.EqualFold(c.clusterName, name) {
+		return true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.ContainsFunc(c.groups, func(g *clusterGroup) bool { return strings.EqualFold(g.name, name) })
+}
 
 // node returns the fleet's spelling of node name, if it is one of the cluster's.
 func (c *LiveCluster) node(name string) (string, bool) {
@@ -240,37 +277,43 @@ func (c *LiveCluster) node(name string) (string, bool) {
 // findGroupLocked finds a group by its name or its network name (the first DNS label), as
 // Find-ExClusterGroup does; the cluster group's network name is not modelled.
 func (c *LiveCluster) findGroupLocked(name string) *clusterGroup {
-	for _, g := range []*clusterGroup{&c.main, &c.core} {
+	for _, g := range c.allGroupsLocked() {
 		if strings.EqualFold(g.name, name) {
 			return g
 		}
 	}
-	if strings.EqualFold(hostLabel(name), c.main.name) {
-		return &c.main
+	for _, g := range c.groups {
+		if strings.EqualFold(hostLabel(name), g.name) {
+			return g
+		}
 	}
 	return nil
+}
+
+// groupNamesLocked lists every group's name, the Exchange groups first.
+func (c *LiveCluster) groupNamesLocked() string {
+	var names []string
+	for _, g := range c.allGroupsLocked() {
+		names = append(names, g.name)
+	}
+	return strings.Join(names, ", ")
 }
 
 // ClusterState is a copy of a cluster's model: what (*LiveCluster).State returns and
 // (*LiveCluster).Update changes.
 type ClusterState struct {
-	// Name, Type and Nodes are the fleet's; Update ignores changes to them.
-	Name  string
-	Type  string
-	Nodes []string
-	// Owner is the node that owns the CMS/EVS group (the active node).
-	Owner string
-	// Resources are the CMS/EVS group's resources with their states; the group's state
-	// is derived from them (GroupState).
-	Resources []exchange.ClusterResource
-	// FailoverBlocked keeps the CMS/EVS group from failing over when its owner's cluster
-	// service stops (manual moves still work).
-	FailoverBlocked bool
-	// UpgradedBuild is the build the CMS/EVS was last upgraded for: by Setup.com
-	// /upgradeCMS (2007) or "Upgrade Exchange Virtual Server" (2000/2003); a 2000 EVS and a
-	// 5.5 cluster also take the build of a newer node they come online on. At start, the
-	// active node's build.
-	UpgradedBuild exchange.Build
+	// Name, ClusterName, Type and Nodes are the fleet's; Update ignores changes to them.
+	// Name is the fleet's name of the cluster: its first CMS/EVS.
+	Name string
+	// ClusterName is the Windows cluster's own name ("" when the fleet states none).
+	ClusterName string
+	Type        string
+	Nodes       []string
+	// Groups are the Exchange groups — the CMS (2007), each EVS (2000/2003) or the 5.5
+	// virtual server — in the fleet's order: Groups[0] is Name, then the fleet's
+	// virtual_servers. Update matches them to the cluster's by Name (ignoring case) and
+	// ignores an entry naming none; find one with Group.
+	Groups []ClusterGroupState
 	// ClusterGroupOwner and ClusterGroupResources are the cluster's own group
 	// (ClusterGroupName): cluster IP address and name, quorum disk and, on 2000/2003, the
 	// MSDTC resource an EVS upgrade needs online.
@@ -283,17 +326,57 @@ type ClusterState struct {
 	Events map[string][]string
 }
 
-// GroupState is the CMS/EVS group's state (Online, Offline, PartialOnline, Failed).
-func (s ClusterState) GroupState() string { return groupState(s.Resources) }
+// ClusterGroupState is one Exchange group (CMS/EVS) of a ClusterState.
+type ClusterGroupState struct {
+	// Name is the CMS/EVS name, which is also the group's name and network name; Update
+	// ignores changes to it.
+	Name string
+	// Owner is the node that owns the group (where the CMS/EVS is active).
+	Owner string
+	// Resources are the group's resources with their states; the group's state is derived
+	// from them (GroupState).
+	Resources []exchange.ClusterResource
+	// FailoverBlocked keeps the group from failing over when its owner's cluster service
+	// stops (manual moves still work).
+	FailoverBlocked bool
+	// UpgradedBuild is the build the CMS/EVS was last upgraded for: by Setup.com
+	// /upgradeCMS (2007) or "Upgrade Exchange Virtual Server" (2000/2003, per EVS); a 2000
+	// EVS and a 5.5 cluster also take the build of a newer node they come online on. At
+	// start, the build of the group's active node.
+	UpgradedBuild exchange.Build
+	// PreferredOwners are the group's preferred owner nodes (the probe's preferred_owners):
+	// at start its fleet active node; moves do not change them. Names that are not nodes
+	// are dropped by Update.
+	PreferredOwners []string
+}
+
+// GroupState is the group's state (Online, Offline, PartialOnline, Failed).
+func (g ClusterGroupState) GroupState() string { return groupState(g.Resources) }
+
+// Group returns the Exchange group called name (ignoring case), or nil. It points into
+// s.Groups, so within Update a change made through it is applied:
+//
+//	lc.Update(func(s *simulator.ClusterState) { s.Group("EVSB").FailoverBlocked = true })
+func (s ClusterState) Group(name string) *ClusterGroupState {
+	for i := range s.Groups {
+		if strings.EqualFold(s.Groups[i].Name, name) {
+			return &s.Groups[i]
+		}
+	}
+	return nil
+}
 
 // State returns a copy of the cluster's model.
 func (c *LiveCluster) State() ClusterState {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	s := ClusterState{Name: c.name, Type: c.typ, Nodes: slices.Clone(c.nodes), Owner: c.main.owner,
-		Resources: slices.Clone(c.main.resources), FailoverBlocked: c.main.blocked, UpgradedBuild: c.upgraded,
+	s := ClusterState{Name: c.name, ClusterName: c.clusterName, Type: c.typ, Nodes: slices.Clone(c.nodes),
 		ClusterGroupOwner: c.core.owner, ClusterGroupResources: slices.Clone(c.core.resources),
 		ServiceRunning: map[string]bool{}, Events: map[string][]string{}}
+	for _, g := range c.groups {
+		s.Groups = append(s.Groups, ClusterGroupState{Name: g.name, Owner: g.owner, Resources: slices.Clone(g.resources),
+			FailoverBlocked: g.blocked, UpgradedBuild: g.upgraded, PreferredOwners: slices.Clone(g.preferred)})
+	}
 	for _, n := range c.nodes {
 		s.ServiceRunning[n] = c.service[strings.ToLower(n)]
 		if ev := c.events[strings.ToLower(n)]; len(ev) > 0 {
@@ -315,16 +398,29 @@ func (c *LiveCluster) Update(fn func(s *ClusterState)) {
 	fn(&s)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if n, ok := c.node(s.Owner); ok {
-		c.main.owner = n
+	for _, gs := range s.Groups {
+		i := slices.IndexFunc(c.groups, func(g *clusterGroup) bool { return strings.EqualFold(g.name, gs.Name) })
+		if i < 0 {
+			continue
+		}
+		g := c.groups[i]
+		if n, ok := c.node(gs.Owner); ok {
+			g.owner = n
+		}
+		g.resources, g.resume = slices.Clone(gs.Resources), nil
+		g.blocked = gs.FailoverBlocked
+		g.upgraded = gs.UpgradedBuild
+		g.preferred = nil
+		for _, p := range gs.PreferredOwners {
+			if n, ok := c.node(p); ok && !slices.Contains(g.preferred, n) {
+				g.preferred = append(g.preferred, n)
+			}
+		}
 	}
 	if n, ok := c.node(s.ClusterGroupOwner); ok {
 		c.core.owner = n
 	}
-	c.main.resources, c.core.resources = slices.Clone(s.Resources), slices.Clone(s.ClusterGroupResources)
-	c.main.resume, c.core.resume = nil, nil
-	c.main.blocked = s.FailoverBlocked
-	c.upgraded = s.UpgradedBuild
+	c.core.resources, c.core.resume = slices.Clone(s.ClusterGroupResources), nil
 	for _, n := range c.nodes {
 		key := strings.ToLower(n)
 		c.events[key] = nil
@@ -341,10 +437,11 @@ func (c *LiveCluster) Update(fn func(s *ClusterState)) {
 	}
 }
 
-// Cluster returns the cluster called name (its CMS/EVS name, ignoring case), or nil.
+// Cluster returns the cluster called name, or nil: name is, ignoring case, one of its
+// CMS/EVS names (the fleet's name or one of its virtual_servers) or its cluster_name.
 func (s *Simulator) Cluster(name string) *LiveCluster {
 	for _, h := range s.hosts {
-		if h.cluster != nil && strings.EqualFold(h.cluster.name, name) {
+		if h.cluster != nil && h.cluster.names(name) {
 			return h.cluster
 		}
 	}
@@ -355,14 +452,18 @@ func (s *Simulator) Cluster(name string) *LiveCluster {
 func (h *Host) Cluster() *LiveCluster { return h.cluster }
 
 // clusterFacts is Facts.Cluster of node self, whose build is build, as probe.ps1 reads it:
-// while the node's cluster service runs, the CMS/EVS group (nodes sorted, owner, state,
-// resources, failover block); while it is stopped nothing of the cluster can be read and
-// only the service state is known. Either way node_builds holds only the node's own build
-// (no other node's files can be read from here) and events are the node's own.
-func (c *LiveCluster) clusterFacts(self string, build exchange.Build) *exchange.ClusterFacts {
+// while the node's cluster service runs, the cluster's own name, every Exchange group
+// (groups, each with its preferred owners) and the one group the probe selects (name,
+// owner, state, resources, failover block): the group called addressed (the CMS/EVS the
+// probe was addressed by; "" for none), else the first one the node owns, else the first;
+// also the nodes, sorted. While the service is stopped nothing of the cluster can be read
+// and only the service state is known. Either way node_builds holds only the node's own
+// build (no other node's files can be read from here) and events are the node's own.
+func (c *LiveCluster) clusterFacts(self string, build exchange.Build, addressed string) *exchange.ClusterFacts {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	f := &exchange.ClusterFacts{
+		Groups:     []exchange.ClusterGroupFacts{},
 		Nodes:      []string{},
 		Resources:  []exchange.ClusterResource{},
 		NodeBuilds: map[string]string{self: build.String()},
@@ -371,24 +472,56 @@ func (c *LiveCluster) clusterFacts(self string, build exchange.Build) *exchange.
 	if !c.service[strings.ToLower(self)] {
 		return f
 	}
-	f.Name, f.Type = c.name, c.typ
+	var selected *clusterGroup
+	for _, g := range c.groups {
+		f.Groups = append(f.Groups, exchange.ClusterGroupFacts{Name: g.name, Owner: g.owner, State: groupState(g.resources),
+			Resources: nonNil(slices.Clone(g.resources)), FailoverBlocked: g.blocked, PreferredOwners: nonNil(slices.Clone(g.preferred))})
+		if addressed != "" && strings.EqualFold(g.name, addressed) {
+			selected = g
+		}
+	}
+	for _, g := range c.groups {
+		if selected == nil && strings.EqualFold(g.owner, self) {
+			selected = g
+		}
+	}
+	if selected == nil {
+		selected = c.groups[0]
+	}
+	f.Name, f.ClusterName, f.Type = selected.name, c.clusterName, c.typ
 	f.Nodes = slices.Clone(c.nodes)
 	slices.SortFunc(f.Nodes, func(a, b string) int { return strings.Compare(strings.ToLower(a), strings.ToLower(b)) })
-	f.ActiveNode = c.main.owner
-	f.Active = strings.EqualFold(c.main.owner, self)
+	f.ActiveNode = selected.owner
+	f.Active = strings.EqualFold(selected.owner, self)
 	f.ClusterServiceRunning = true
-	f.GroupState = groupState(c.main.resources)
-	f.Resources = nonNil(slices.Clone(c.main.resources))
-	f.FailoverBlocked = c.main.blocked
+	f.GroupState = groupState(selected.resources)
+	f.Resources = nonNil(slices.Clone(selected.resources))
+	f.FailoverBlocked = selected.blocked
 	return f
 }
 
-// probeOwner is what the probe of node self learns of the CMS/EVS: its owner, when the
-// node's cluster service runs (readable).
-func (c *LiveCluster) probeOwner(self string) (owner string, readable bool) {
+// probeView is what the probe of node self learns of the cluster to decide whether it
+// answers for a name: nothing while the node's cluster service is stopped (readable
+// false); else every Exchange group's name and owner, the cluster's own name and the owner
+// of the cluster group.
+type probeView struct {
+	readable    bool
+	groups      [][2]string // name, owner
+	clusterName string
+	coreOwner   string
+}
+
+func (c *LiveCluster) probeView(self string) probeView {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.main.owner, c.service[strings.ToLower(self)]
+	if !c.service[strings.ToLower(self)] {
+		return probeView{}
+	}
+	v := probeView{readable: true, clusterName: c.clusterName, coreOwner: c.core.owner}
+	for _, g := range c.groups {
+		v.groups = append(v.groups, [2]string{g.name, g.owner})
+	}
+	return v
 }
 
 func (c *LiveCluster) logEventLocked(node, id string, run *clusterRun) {
@@ -422,8 +555,11 @@ type nodeView struct {
 // views reads every node's host, one lock at a time. Called with opMu held and no other lock.
 func (c *LiveCluster) views() map[string]nodeView {
 	out := map[string]nodeView{}
+	c.mu.Lock()
+	fallback := c.groups[0].upgraded // a node without a host (not made by Start)
+	c.mu.Unlock()
 	for _, n := range c.nodes {
-		v := nodeView{name: n, up: true, build: c.upgraded}
+		v := nodeView{name: n, up: true, build: fallback}
 		if h := c.hosts[strings.ToLower(n)]; h != nil {
 			h.mu.Lock()
 			h.settleLocked()
@@ -502,7 +638,7 @@ func wantedOf(g *clusterGroup) map[string]bool {
 
 // placeLocked brings the wanted resources of g online on its owner, as the cluster and
 // Exchange let them: the cluster group's and the CMS/EVS's IP address, disk and network
-// name always; Exchange's resources only on a node whose service pack matches the one the
+// name always; Exchange's resources only on a node whose service pack matches the one this
 // CMS/EVS was upgraded for — on an older node the System Attendant fails (c1037b44); on a
 // newer one a 2003 EVS's System Attendant fails (event 1025) and a 2007 CMS's too, while a
 // 2000 EVS and a 5.5 cluster come up there and take its level. An armed
@@ -516,7 +652,7 @@ func (c *LiveCluster) placeLocked(g *clusterGroup, wanted map[string]bool, run *
 		r := &g.resources[i]
 		switch {
 		case !wanted[r.Name]:
-		case g != &c.main || isBase(*r):
+		case !c.isExchangeGroup(g) || isBase(*r):
 			r.State = StateOnline
 		default:
 			exchangeWanted = append(exchangeWanted, i)
@@ -536,7 +672,7 @@ func (c *LiveCluster) placeLocked(g *clusterGroup, wanted map[string]bool, run *
 		g.resources[at].State = StateFailed
 		return true
 	}
-	gsp := servicePackOf(c.product, c.upgraded)
+	gsp := servicePackOf(c.product, g.upgraded)
 	switch {
 	case v.sp < gsp:
 		if c.product != "2007" {
@@ -550,7 +686,7 @@ func (c *LiveCluster) placeLocked(g *clusterGroup, wanted map[string]bool, run *
 		return fail(ResourceSystemAttendant)
 	case v.sp > gsp:
 		// Exchange 2000 and 5.5: the virtual server comes up on the newer node at its level.
-		c.upgraded = v.build
+		g.upgraded = v.build
 	}
 	for _, i := range exchangeWanted {
 		g.resources[i].State = StateOnline
@@ -570,7 +706,7 @@ func (c *LiveCluster) serviceUp(v nodeView) bool { return v.up && c.service[stri
 // cluster service starts and takes it).
 func (c *LiveCluster) stopServiceLocked(node string, run *clusterRun) {
 	c.service[strings.ToLower(node)] = false
-	for _, g := range []*clusterGroup{&c.main, &c.core} {
+	for _, g := range c.allGroupsLocked() {
 		if !strings.EqualFold(g.owner, node) {
 			continue
 		}
@@ -607,7 +743,7 @@ func (c *LiveCluster) stopServiceLocked(node string, run *clusterRun) {
 // or on node when the owner's service is still down and failover is not blocked.
 func (c *LiveCluster) startServiceLocked(node string, run *clusterRun) {
 	c.service[strings.ToLower(node)] = true
-	for _, g := range []*clusterGroup{&c.main, &c.core} {
+	for _, g := range c.allGroupsLocked() {
 		if g.resume == nil {
 			continue
 		}
@@ -726,9 +862,9 @@ func (c *LiveCluster) runLocked(self, action, groupName, node string, run *clust
 	g := c.findGroupLocked(groupName)
 	if g == nil {
 		return wire.ClusterResult{}, &wire.Fault{Code: "not_found", Message: fmt.Sprintf(
-			`the cluster has no group "%s" (groups: %s, %s)`, groupName, c.main.name, c.core.name)}
+			`the cluster has no group "%s" (groups: %s)`, groupName, c.groupNamesLocked())}
 	}
-	cms := c.product == "2007" && g == &c.main
+	cms := c.product == "2007" && c.isExchangeGroup(g)
 
 	switch action {
 	case wire.ClusterBlockFailover, wire.ClusterAllowFailover:
@@ -766,7 +902,7 @@ func (c *LiveCluster) runLocked(self, action, groupName, node string, run *clust
 			return refused("Start-ClusteredMailboxServer %s: %s is not a clustered mailbox server", g.name, g.name)
 		}
 		owner := run.views[strings.ToLower(g.owner)]
-		gsp := servicePackOf(c.product, c.upgraded)
+		gsp := servicePackOf(c.product, g.upgraded)
 		switch {
 		case !c.serviceUp(owner):
 			return refused("Start-ClusteredMailboxServer %s: the cluster service is not running on %s, which owns it", g.name, g.owner)
@@ -775,10 +911,10 @@ func (c *LiveCluster) runLocked(self, action, groupName, node string, run *clust
 				g.name, owner.name, owner.name)
 		case owner.sp > gsp:
 			return refused("Start-ClusteredMailboxServer %s: %s runs Exchange 2007 %s but %s was upgraded for %s: the clustered mailbox server must be upgraded first: run Setup.com /upgradeCMS on %s",
-				g.name, owner.name, levelOf(c.product, owner.build), g.name, levelOf(c.product, c.upgraded), owner.name)
+				g.name, owner.name, levelOf(c.product, owner.build), g.name, levelOf(c.product, g.upgraded), owner.name)
 		case owner.sp < gsp:
 			return refused("Start-ClusteredMailboxServer %s: the version on this computer does not match: %s runs Exchange 2007 %s, older than %s that %s was upgraded for; upgrade %s first",
-				g.name, owner.name, levelOf(c.product, owner.build), levelOf(c.product, c.upgraded), g.name, owner.name)
+				g.name, owner.name, levelOf(c.product, owner.build), levelOf(c.product, g.upgraded), g.name, owner.name)
 		}
 		return c.bringOnlineLocked(g, self, run, result)
 
@@ -817,21 +953,21 @@ func (c *LiveCluster) runLocked(self, action, groupName, node string, run *clust
 			return refused("node %s is not up in the cluster (MSCluster_Node State 1): group %s cannot move there", target, g.name)
 		}
 		wasOnline := groupState(g.resources) == StateOnline
-		if g == &c.main {
-			gsp := servicePackOf(c.product, c.upgraded)
+		if c.isExchangeGroup(g) {
+			gsp := servicePackOf(c.product, g.upgraded)
 			switch {
 			case tv.sp < gsp && cms && !exchangeOffline(g):
 				return refused("Move-ClusteredMailboxServer %s to %s: the version on this computer does not match: %s runs Exchange 2007 %s, older than %s that %s was upgraded for; upgrade %s first",
-					g.name, target, target, levelOf(c.product, tv.build), levelOf(c.product, c.upgraded), g.name, target)
+					g.name, target, target, levelOf(c.product, tv.build), levelOf(c.product, g.upgraded), g.name, target)
 			case tv.sp < gsp && c.product == "2007":
 				return refused("cluster.exe group %s /moveto:%s failed: the version on this computer does not match: %s runs Exchange 2007 %s, older than %s that %s was upgraded for; upgrade %s first",
-					g.name, target, target, levelOf(c.product, tv.build), levelOf(c.product, c.upgraded), g.name, target)
+					g.name, target, target, levelOf(c.product, tv.build), levelOf(c.product, g.upgraded), g.name, target)
 			case tv.sp < gsp:
 				return refused("cluster.exe group %s /moveto:%s failed: %s: the version of Exchange on %s (%s %s) does not match the virtual server's (%s): upgrade %s first",
-					g.name, target, EventVersionMismatch, target, c.product, levelOf(c.product, tv.build), levelOf(c.product, c.upgraded), target)
+					g.name, target, EventVersionMismatch, target, c.product, levelOf(c.product, tv.build), levelOf(c.product, g.upgraded), target)
 			case tv.sp > gsp && cms && !exchangeOffline(g):
 				return refused("Move-ClusteredMailboxServer %s to %s: %s runs Exchange 2007 %s but %s was upgraded for %s: a running clustered mailbox server cannot move to a node with a newer service pack; stop it (stop_cms), move it stopped and run Setup.com /upgradeCMS on %s",
-					g.name, target, target, levelOf(c.product, tv.build), g.name, levelOf(c.product, c.upgraded), target)
+					g.name, target, target, levelOf(c.product, tv.build), g.name, levelOf(c.product, g.upgraded), target)
 			}
 		}
 		from := g.owner
@@ -931,9 +1067,10 @@ func (h *Host) planClusterJobLocked(spec jobSpec, now time.Time) (*jobRun, strin
 	lc := h.cluster
 	nodeSP := servicePackOf(s.Product, s.Build)
 	build := s.Build
-	setUpgraded := func() {
+	// setUpgraded marks g, the group the job names, upgraded for this node's build.
+	setUpgraded := func(g *clusterGroup) {
 		lc.mu.Lock()
-		lc.upgraded = build
+		g.upgraded = build
 		lc.mu.Unlock()
 	}
 	// readGroup is Get-ExJobClusterGroup: the group Group names, read from the cluster.
@@ -975,7 +1112,7 @@ func (h *Host) planClusterJobLocked(spec jobSpec, now time.Time) (*jobRun, strin
 		}
 		setup := joinPath(spec.MediaPath, "Setup.com")
 		p, exists := h.packageAtLocked(spec.MediaPath)
-		gsp := servicePackOf(lc.product, lc.upgraded)
+		gsp := servicePackOf(lc.product, g.upgraded)
 		switch {
 		case !strings.EqualFold(g.owner, h.name):
 			return nil, refused, fmt.Sprintf("clustered mailbox server %s is owned by %s, not by %s: Setup.com /upgradeCMS runs on the node that owns the stopped CMS (move it here first)",
@@ -986,7 +1123,7 @@ func (h *Host) planClusterJobLocked(spec jobSpec, now time.Time) (*jobRun, strin
 		case !exists:
 			return nil, refused, "package not found: " + setup
 		// What setup itself refuses (referee).
-		case g != &lc.main:
+		case !lc.isExchangeGroup(g):
 			return nil, refused, fmt.Sprintf("%s is not a clustered mailbox server: Setup.com /upgradeCMS has nothing to upgrade", g.name)
 		case p.Kind != PackageServicePack || p.Product != "2007":
 			return nil, refused, fmt.Sprintf("%s holds a %s for Exchange %s, not Exchange 2007 setup media", spec.MediaPath, p.Kind, p.Product)
@@ -995,14 +1132,14 @@ func (h *Host) planClusterJobLocked(spec jobSpec, now time.Time) (*jobRun, strin
 				spec.MediaPath, spName(p.ServicePack), h.name, spName(nodeSP))
 		case nodeSP < gsp:
 			return nil, refused, fmt.Sprintf("the version on this computer does not match: %s runs Exchange 2007 %s, older than %s that %s was upgraded for",
-				h.name, levelOf(s.Product, build), levelOf(lc.product, lc.upgraded), g.name)
+				h.name, levelOf(s.Product, build), levelOf(lc.product, g.upgraded), g.name)
 		case nodeSP == gsp && !s.StaleCMSKey:
 			return nil, refused, fmt.Sprintf("%s was already upgraded for %s, the level %s runs: Setup.com /upgradeCMS has nothing to do (upgrade the node first with Setup.com /mode:upgrade)",
-				g.name, levelOf(lc.product, lc.upgraded), h.name)
+				g.name, levelOf(lc.product, g.upgraded), h.name)
 		}
 		return &jobRun{command: commandLine(setup, "/upgradeCMS"), logPath: exchangeSetupLog, setup: true,
 			apply: func(st *State) (int, bool) {
-				setUpgraded()
+				setUpgraded(g)
 				st.StaleCMSKey = false
 				return 0, false
 			}}, "", ""
@@ -1042,7 +1179,7 @@ func (h *Host) planClusterJobLocked(spec jobSpec, now time.Time) (*jobRun, strin
 		problems = append(problems, "resources other than IP address, network name and physical disk are online: "+strings.Join(online, ", "))
 	}
 	dtc := false
-	for _, grp := range []*clusterGroup{&lc.main, &lc.core} {
+	for _, grp := range lc.allGroupsLocked() {
 		for _, r := range grp.resources {
 			dtc = dtc || (r.Type == ResourceMSDTC && r.State == StateOnline && lc.service[strings.ToLower(grp.owner)])
 		}
@@ -1055,13 +1192,13 @@ func (h *Host) planClusterJobLocked(spec jobSpec, now time.Time) (*jobRun, strin
 		return nil, refused, cannot + strings.Join(problems, "; ")
 	}
 	// What Exchange itself refuses (referee).
-	gsp := servicePackOf(lc.product, lc.upgraded)
+	gsp := servicePackOf(lc.product, g.upgraded)
 	switch {
-	case g != &lc.main || !strings.HasPrefix(lc.typ, "evs-"):
+	case !lc.isExchangeGroup(g) || !strings.HasPrefix(lc.typ, "evs-"):
 		return nil, refused, fmt.Sprintf("%s is not an Exchange 2000/2003 virtual server: Upgrade Exchange Virtual Server has nothing to upgrade", g.name)
 	case nodeSP < gsp:
 		return nil, refused, cannot + fmt.Sprintf("%s runs Exchange %s %s, older than %s that %s was upgraded for",
-			h.name, s.Product, levelOf(s.Product, build), levelOf(lc.product, lc.upgraded), g.name)
+			h.name, s.Product, levelOf(s.Product, build), levelOf(lc.product, g.upgraded), g.name)
 	case nodeSP == gsp:
 		// A node not upgraded beyond the virtual server has nothing to upgrade it to.
 		return nil, refused, cannot + fmt.Sprintf("%s runs Exchange %s %s, the level %s was already upgraded for: run it on the node with the new service pack",
@@ -1070,13 +1207,14 @@ func (h *Host) planClusterJobLocked(spec jobSpec, now time.Time) (*jobRun, strin
 	saName := g.resources[sa].Name
 	return &jobRun{command: commandLine(systemRoot+`\System32\cluster.exe`, "resource", saName, "/online", "/wait:900"),
 		apply: func(st *State) (int, bool) {
-			// The job brings the System Attendant online, which upgrades the virtual server
-			// to the node's level; the rest of the group stays offline (online_group next).
+			// The job brings the System Attendant online, which upgrades this virtual server
+			// (not the cluster's others) to the node's level; the rest of the group stays
+			// offline (online_group next).
 			lc.mu.Lock()
-			lc.upgraded = build
-			for i := range lc.main.resources {
-				if lc.main.resources[i].Name == saName {
-					lc.main.resources[i].State = StateOnline
+			g.upgraded = build
+			for i := range g.resources {
+				if g.resources[i].Name == saName {
+					g.resources[i].State = StateOnline
 				}
 			}
 			lc.mu.Unlock()
@@ -1095,16 +1233,18 @@ func (h *Host) clusterJobCheckLocked(spec jobSpec) string {
 	}
 	lc.mu.Lock()
 	defer lc.mu.Unlock()
-	owns := strings.EqualFold(lc.main.owner, h.name)
 	if h.state.Product == "2007" {
+		// A 2007 cluster has one Exchange group, the CMS.
+		cms := lc.groups[0]
+		owns := strings.EqualFold(cms.owner, h.name)
 		switch spec.Action {
 		case exchange.ActionInstallServicePack:
 			if owns {
-				return fmt.Sprintf("%s owns %s: install a service pack only on a passive node; move %s to another node first", h.name, lc.name, lc.name)
+				return fmt.Sprintf("%s owns %s: install a service pack only on a passive node; move %s to another node first", h.name, cms.name, cms.name)
 			}
 		case exchange.ActionInstallUpdateRollup, exchange.ActionUninstallUpdateRollup:
 			if owns {
-				return fmt.Sprintf("an update rollup goes only to a passive node: %s owns %s; move it to another node first", h.name, lc.name)
+				return fmt.Sprintf("an update rollup goes only to a passive node: %s owns %s; move it to another node first", h.name, cms.name)
 			}
 		}
 		return ""

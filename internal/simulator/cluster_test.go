@@ -15,8 +15,9 @@ import (
 	"github.com/buildlevel/terraform-provider-exchange/internal/remote/wire"
 )
 
-// clusterNet is testdata/clusters.json (a CCR, a 2003 and a 2000 EVS, a 5.5 cluster) on a
-// manual clock over HTTP, driven by the provider's real client and scripts.
+// clusterNet is testdata/clusters.json (a CCR, a 2003 and a 2000 EVS, a 5.5 cluster, a 2003
+// and a 2000 active/active cluster) on a manual clock over HTTP, driven by the provider's
+// real client and scripts.
 type clusterNet struct {
 	t      *testing.T
 	sim    *Simulator
@@ -126,12 +127,22 @@ func (n *clusterNet) facts(node string) exchange.Facts {
 	return f
 }
 
-// cluster is the model of the cluster called name.
+// cluster is the model of the cluster called name (any of its CMS/EVS names or its own).
 func (n *clusterNet) cluster(name string) ClusterState { return n.sim.Cluster(name).State() }
+
+// group is the model of the Exchange group (CMS/EVS) called name.
+func (n *clusterNet) group(name string) ClusterGroupState {
+	n.t.Helper()
+	g := n.cluster(name).Group(name)
+	if g == nil {
+		n.t.Fatalf("no Exchange group %s", name)
+	}
+	return *g
+}
 
 func (n *clusterNet) wantGroup(name, owner, state string) {
 	n.t.Helper()
-	s := n.cluster(name)
+	s := n.group(name)
 	if !strings.EqualFold(s.Owner, owner) || s.GroupState() != state {
 		n.t.Fatalf("%s: owner %s %s, want %s %s (resources %+v)", name, s.Owner, s.GroupState(), owner, state, s.Resources)
 	}
@@ -212,7 +223,7 @@ func TestCCRUpgradeSequence(t *testing.T) {
 	if f := n.facts("MBX1B"); f.Setup.StaleCMSKey {
 		t.Error("the stale CMS key is still there after /upgradeCMS succeeded")
 	}
-	if s := n.cluster("CMS1"); s.UpgradedBuild.String() != "8.3.83.6" {
+	if s := n.group("CMS1"); s.UpgradedBuild.String() != "8.3.83.6" {
 		t.Errorf("CMS1 upgraded for %s", s.UpgradedBuild)
 	}
 	if res := n.do("MBX1B", wire.ClusterStartCMS, "CMS1", ""); res.GroupState != StateOnline || res.Owner != "MBX1B" {
@@ -313,7 +324,7 @@ func TestExchange2003ActivePassiveSequence(t *testing.T) {
 
 	// 6. Upgrade Exchange Virtual Server, then bring it online.
 	n.install("EVSN2", upgradeEVS1)
-	s := n.cluster("EVS1")
+	s := n.group("EVS1")
 	if s.UpgradedBuild.String() != "6.5.7638" || s.Resources[3].Type != ResourceSystemAttendant || s.Resources[3].State != StateOnline {
 		t.Fatalf("after Upgrade EVS: %+v", s)
 	}
@@ -360,9 +371,10 @@ func TestUpgradeEVSWithResourcesOnlineIsRefused(t *testing.T) {
 	lc := n.sim.Cluster("EVS1")
 	setState := func(typ, state string) {
 		lc.Update(func(s *ClusterState) {
-			for i := range s.Resources {
-				if s.Resources[i].Type == typ {
-					s.Resources[i].State = state
+			g := s.Group("EVS1")
+			for i := range g.Resources {
+				if g.Resources[i].Type == typ {
+					g.Resources[i].State = state
 				}
 			}
 		})
@@ -512,7 +524,7 @@ func TestStoppingTheClusterServiceOnTheOwnerFailsTheGroupOver(t *testing.T) {
 	n.reboot("EVSN2", func() {
 		// The failover happens as the node goes down (before its listeners close).
 		waitUntil(t, "EVS1 to fail over", func() bool {
-			s := n.cluster("EVS1")
+			s := n.group("EVS1")
 			return s.Owner == "EVSN1" && s.GroupState() == StateOnline
 		})
 	})
@@ -557,7 +569,7 @@ func TestExchange2000And55Clusters(t *testing.T) {
 	n.do("E2KN2", wire.ClusterStartService, "", "")
 	n.do("E2KN1", wire.ClusterMoveGroup, "EVS2K", "E2KN2")
 	n.wantGroup("EVS2K", "E2KN2", StateOnline)
-	if s := n.cluster("EVS2K"); s.UpgradedBuild.String() != "6.0.6249" {
+	if s := n.group("EVS2K"); s.UpgradedBuild.String() != "6.0.6249" {
 		t.Errorf("EVS2K upgraded for %s", s.UpgradedBuild)
 	}
 	n.refused("E2KN2", wire.ClusterMoveGroup, "EVS2K", "E2KN1", "refused", "c1037b44")
@@ -570,7 +582,7 @@ func TestExchange2000And55Clusters(t *testing.T) {
 	n.do("E55A", wire.ClusterStartService, "", "")
 	n.wantGroup("X55", "E55A", StateOnline)
 	n.do("E55A", wire.ClusterAllowFailover, "X55", "")
-	if s := n.cluster("X55"); s.UpgradedBuild.String() != "5.5.2653" {
+	if s := n.group("X55"); s.UpgradedBuild.String() != "5.5.2653" {
 		t.Errorf("X55 upgraded for %s", s.UpgradedBuild)
 	}
 }
@@ -672,8 +684,258 @@ func TestClusterFleetFields(t *testing.T) {
 		t.Errorf("SCC facts on M2: %+v", c)
 	}
 	s := sim.Cluster("evsx").State()
-	if s.Owner != "N2" || s.GroupState() != StateOnline || s.UpgradedBuild.String() != "6.5.7226.6" ||
-		s.ClusterGroupResources[3].Type != ResourceMSDTC || !s.ServiceRunning["N1"] {
+	if g := s.Group("EVSX"); len(s.Groups) != 1 || g == nil || g.Owner != "N2" || g.GroupState() != StateOnline || g.UpgradedBuild.String() != "6.5.7226.6" ||
+		s.ClusterName != "" || s.ClusterGroupResources[3].Type != ResourceMSDTC || !s.ServiceRunning["N1"] {
 		t.Errorf("EVSX model %+v", s)
+	}
+}
+
+// groupOwners is "name@owner:state" per group of the cluster facts, in their order.
+func groupOwners(c *exchange.ClusterFacts) []string {
+	var out []string
+	for _, g := range c.Groups {
+		out = append(out, fmt.Sprintf("%s@%s:%s", g.Name, g.Owner, g.State))
+	}
+	return out
+}
+
+// probeAs probes node addressed as server.
+func (n *clusterNet) probeAs(node, server string) (exchange.Facts, error) {
+	return n.client.Probe(n.ctx, remote.Target{Server: server, Address: n.sim.Addr(node)})
+}
+
+// TestActiveActiveProbe: every node of an active/active cluster lists every EVS with its
+// owner; the single fields describe the EVS the probe was addressed by, else the node's own;
+// an EVS name is answered only where it is active, the cluster's own name only by the owner
+// of the cluster group.
+func TestActiveActiveProbe(t *testing.T) {
+	n := newClusterNet(t)
+	both := []string{"EVSA@AAN1:Online", "EVSB@AAN2:Online"}
+	for node, own := range map[string]string{"AAN1": "EVSA", "AAN2": "EVSB"} {
+		c := n.facts(node).Cluster
+		if c == nil || !slices.Equal(groupOwners(c), both) || c.ClusterName != "AACL" || c.Type != "evs-active-active" ||
+			c.Name != own || c.ActiveNode != node || !c.Active || c.GroupState != StateOnline || len(c.Resources) != 8 ||
+			!slices.Equal(c.Nodes, []string{"AAN1", "AAN2"}) {
+			t.Errorf("%s cluster facts %+v", node, c)
+			continue
+		}
+		if r := c.Groups[1].Resources[0]; r.Name != "EVSB IP Address" || r.State != StateOnline {
+			t.Errorf("%s: EVSB's resources %+v", node, c.Groups[1].Resources)
+		}
+		if !slices.Equal(c.Groups[0].PreferredOwners, []string{"AAN1"}) || !slices.Equal(c.Groups[1].PreferredOwners, []string{"AAN2"}) {
+			t.Errorf("%s: preferred owners %q, %q", node, c.Groups[0].PreferredOwners, c.Groups[1].PreferredOwners)
+		}
+	}
+	// The 2000 active/active cluster likewise.
+	if c := n.facts("A2K2").Cluster; !slices.Equal(groupOwners(c), []string{"EVSC@A2K1:Online", "EVSD@A2K2:Online"}) ||
+		c.ClusterName != "A2KCL" || c.Name != "EVSD" || !c.Active {
+		t.Errorf("A2K2 cluster facts %+v", c)
+	}
+	// A single-EVS cluster lists its one group and no cluster name.
+	if c := n.facts("EVSN2").Cluster; !slices.Equal(groupOwners(c), []string{"EVS1@EVSN1:Online"}) || c.ClusterName != "" || c.Name != "EVS1" || c.Active {
+		t.Errorf("EVSN2 cluster facts %+v", c)
+	}
+
+	// Addressed by an EVS: answered by its owner, about that EVS.
+	f, err := n.probeAs("AAN2", "EVSB")
+	if err != nil || f.Server != "AAN2" || f.Cluster.Name != "EVSB" || !f.Cluster.Active {
+		t.Fatalf("probe EVSB on AAN2: %v, %+v", err, f.Cluster)
+	}
+	if f, err := n.probeAs("AAN1", "evsa.contoso.local"); err != nil || f.Cluster.Name != "EVSA" {
+		t.Fatalf("probe evsa.contoso.local on AAN1: %v, %+v", err, f.Cluster)
+	}
+	_, err = n.probeAs("AAN1", "EVSB")
+	n.fault(err, "probe EVSB on AAN1", "wrong_server", "this host is AAN1, a passive node of EVSB; EVSB is active on AAN2")
+	_, err = n.probeAs("AAN2", "EVSA")
+	n.fault(err, "probe EVSA on AAN2", "wrong_server", "this host is AAN2, a passive node of EVSA; EVSA is active on AAN1")
+
+	// Addressed by the cluster's own name: the node that owns the cluster group answers.
+	if f, err := n.probeAs("AAN1", "AACL"); err != nil || f.Server != "AAN1" || f.Cluster.Name != "EVSA" {
+		t.Fatalf("probe AACL on AAN1: %v, %+v", err, f.Cluster)
+	}
+	_, err = n.probeAs("AAN2", "aacl")
+	n.fault(err, "probe AACL on AAN2", "wrong_server", "this host is AAN2, a node of cluster AACL; the cluster is run by AAN1")
+	// Not a name of this cluster.
+	_, err = n.probeAs("AAN1", "EVSC")
+	n.fault(err, "probe EVSC on AAN1", "wrong_server", "this host is AAN1, not EVSC")
+
+	// The model is found by any of the cluster's names.
+	for _, name := range []string{"EVSA", "evsb", "AACL"} {
+		if lc := n.sim.Cluster(name); lc == nil || lc != n.sim.Host("AAN1").Cluster() {
+			t.Errorf("Cluster(%q) = %v", name, lc)
+		}
+	}
+	s := n.cluster("AACL")
+	if s.Name != "EVSA" || s.ClusterName != "AACL" || len(s.Groups) != 2 || s.Group("EVSB").Owner != "AAN2" ||
+		s.Group("EVSB").UpgradedBuild.String() != "6.5.7226.6" || s.ClusterGroupOwner != "AAN1" || s.Group("EVS1") != nil {
+		t.Errorf("AACL model %+v", s)
+	}
+
+	// Changed by hand: the failover block of one EVS.
+	n.sim.Cluster("EVSB").Update(func(s *ClusterState) { s.Group("EVSB").FailoverBlocked = true })
+	if c := n.facts("AAN1").Cluster; c.FailoverBlocked || c.Groups[0].FailoverBlocked || !c.Groups[1].FailoverBlocked {
+		t.Errorf("EVSB's failover block by hand: %+v", c.Groups)
+	}
+
+	// With its cluster service stopped a node reads nothing of the cluster.
+	n.do("AAN2", wire.ClusterStopService, "", "")
+	if c := n.facts("AAN2").Cluster; c.ClusterServiceRunning || c.Groups == nil || len(c.Groups) != 0 || c.ClusterName != "" || c.Name != "" {
+		t.Errorf("AAN2 with its cluster service stopped: %+v", c)
+	}
+	_, err = n.probeAs("AAN2", "EVSB")
+	n.fault(err, "probe EVSB on AAN2 with its service stopped", "wrong_server", "this host is AAN2, not EVSB")
+}
+
+// TestActiveActiveFailoverAndGroups: each EVS is its own group; stopping a node's cluster
+// service fails every group it owns over; the cluster operation finds either EVS.
+func TestActiveActiveFailoverAndGroups(t *testing.T) {
+	n := newClusterNet(t)
+	n.refused("AAN1", wire.ClusterOnlineGroup, "EVS9", "", "not_found", `the cluster has no group "EVS9" (groups: EVSA, EVSB, Cluster Group)`)
+	if res := n.do("AAN1", wire.ClusterOnlineGroup, "evsb.contoso.local", ""); res.Group != "EVSB" || res.Owner != "AAN2" {
+		t.Errorf("online_group by network name: %+v", res)
+	}
+
+	n.do("AAN2", wire.ClusterStopService, "", "")
+	n.wantGroup("EVSB", "AAN1", StateOnline)
+	n.wantGroup("EVSA", "AAN1", StateOnline)
+	if c := n.facts("AAN1").Cluster; !slices.Equal(groupOwners(c), []string{"EVSA@AAN1:Online", "EVSB@AAN1:Online"}) || c.Name != "EVSA" ||
+		!slices.Equal(c.Groups[1].PreferredOwners, []string{"AAN2"}) {
+		t.Errorf("AAN1 after AAN2's service stopped: %+v", c)
+	}
+	// Addressed by EVSB, AAN1 now answers about it.
+	if f, err := n.probeAs("AAN1", "EVSB"); err != nil || f.Cluster.Name != "EVSB" || !f.Cluster.Active {
+		t.Errorf("probe EVSB on AAN1 after the failover: %v, %+v", err, f.Cluster)
+	}
+	// A 2003 node whose service is stopped owns no group: its SP may install.
+	n.install("AAN2", sp2003)
+	n.do("AAN2", wire.ClusterStartService, "", "")
+	n.wantGroup("EVSB", "AAN1", StateOnline) // no failback
+
+	// Every group of a node fails over when it goes: here all three to AAN2 (newer SP): the
+	// EVSs come up failed there (1025), the cluster group online.
+	n.do("AAN1", wire.ClusterStopService, "", "")
+	n.wantGroup("EVSA", "AAN2", StateFailed)
+	n.wantGroup("EVSB", "AAN2", StateFailed)
+	if s := n.cluster("AACL"); s.ClusterGroupOwner != "AAN2" || groupState(s.ClusterGroupResources) != StateOnline {
+		t.Errorf("cluster group after AAN1's service stopped: %s %+v", s.ClusterGroupOwner, s.ClusterGroupResources)
+	}
+	if ev := n.facts("AAN2").Cluster.Events; !slices.Equal(ev, []string{EventMustBeUpgraded}) {
+		t.Errorf("AAN2 events %q", ev)
+	}
+	var journaled []string
+	for _, e := range n.sim.Journal() {
+		if e.Operation == "cluster" && e.Server == "AAN1" && e.Params["Action"] == wire.ClusterStopService {
+			journaled = append(journaled, e.Detail)
+		}
+	}
+	if len(journaled) != 1 || !strings.Contains(journaled[0], "EVSA failed over from AAN1 to AAN2: Failed") ||
+		!strings.Contains(journaled[0], "EVSB failed over from AAN1 to AAN2: Failed") ||
+		!strings.Contains(journaled[0], "Cluster Group failed over from AAN1 to AAN2: Online") {
+		t.Errorf("journal of AAN1's stop_service: %q", journaled)
+	}
+}
+
+var (
+	upgradeEVSA = remote.JobSpec{Action: exchange.ActionUpgradeEVS, Group: "EVSA"}
+	upgradeEVSB = remote.JobSpec{Action: exchange.ActionUpgradeEVS, Group: "EVSB"}
+)
+
+// TestActiveActive2003PerEVSUpgrade: seed 001's procedure on an active/active 2003 cluster
+// runs per EVS: each EVS is upgraded on its own, and each keeps its own level: an EVS not
+// yet upgraded fails on the upgraded node (1025), an upgraded one does not go back (c1037b44).
+func TestActiveActive2003PerEVSUpgrade(t *testing.T) {
+	n := newClusterNet(t)
+	// Node 2: its EVS fails over to node 1; the SP installs with the service stopped.
+	n.installRefused("AAN2", sp2003, "the cluster service is running on AAN2")
+	n.do("AAN2", wire.ClusterStopService, "", "")
+	n.wantGroup("EVSB", "AAN1", StateOnline)
+	n.install("AAN2", sp2003)
+
+	// EVSB: offline but IP, disk and name; start node 2's service; move it there.
+	if res := n.do("AAN1", wire.ClusterOfflineEVSResources, "EVSB", ""); res.Group != "EVSB" || res.GroupState != StatePartialOnline {
+		t.Fatalf("offline_evs_resources EVSB: %+v", res)
+	}
+	n.wantGroup("EVSA", "AAN1", StateOnline) // the other EVS runs on
+	n.do("AAN2", wire.ClusterStartService, "", "")
+	if res := n.do("AAN1", wire.ClusterMoveGroup, "EVSB", "AAN2"); res.Owner != "AAN2" || res.GroupState != StatePartialOnline {
+		t.Fatalf("move_group EVSB: %+v", res)
+	}
+	// Upgrade EVS of EVSA here is refused: it is on node 1, online.
+	n.installRefused("AAN2", upgradeEVSA, "c1037b44", "the virtual server is on AAN1, not on this upgraded node AAN2",
+		"its System Attendant resource Exchange System Attendant - EVSA is Online, not offline")
+	n.install("AAN2", upgradeEVSB)
+	if s := n.group("EVSB"); s.UpgradedBuild.String() != "6.5.7638" {
+		t.Fatalf("EVSB upgraded for %s", s.UpgradedBuild)
+	}
+	if res := n.do("AAN2", wire.ClusterOnlineGroup, "EVSB", ""); res.GroupState != StateOnline || res.Owner != "AAN2" {
+		t.Fatalf("online_group EVSB: %+v", res)
+	}
+	// Upgrade EVS of EVSB again: nothing to upgrade.
+	n.installRefused("AAN2", remote.JobSpec{ID: "upgrade_evs-again", Action: exchange.ActionUpgradeEVS, Group: "EVSB"},
+		"its System Attendant resource Exchange System Attendant - EVSB is Online, not offline")
+
+	// EVSA was not upgraded with it.
+	s := n.cluster("AACL")
+	if a, b := s.Group("EVSA"), s.Group("EVSB"); a.UpgradedBuild.String() != "6.5.7226.6" || a.Owner != "AAN1" || a.GroupState() != StateOnline ||
+		b.UpgradedBuild.String() != "6.5.7638" || b.Owner != "AAN2" || b.GroupState() != StateOnline {
+		t.Fatalf("after EVSB's upgrade: %+v", s.Groups)
+	}
+	if c := n.facts("AAN1").Cluster; !slices.Equal(groupOwners(c), []string{"EVSA@AAN1:Online", "EVSB@AAN2:Online"}) {
+		t.Errorf("AAN1 sees %q", groupOwners(c))
+	}
+	// EVSB does not go back to node 1 (SP1): c1037b44, nothing changes.
+	n.refused("AAN2", wire.ClusterMoveGroup, "EVSB", "AAN1", "refused", "c1037b44", "does not match the virtual server's (SP2 (6.5.7638))")
+	n.wantGroup("EVSB", "AAN2", StateOnline)
+	// EVSA, online and not upgraded, fails on node 2 with event 1025.
+	n.refused("AAN1", wire.ClusterMoveGroup, "EVSA", "AAN2", "refused",
+		"group EVSA failed on AAN2 while waiting until it is online on AAN2 (Exchange System Attendant - EVSA Failed)")
+	n.wantGroup("EVSA", "AAN2", StateFailed)
+	n.wantGroup("EVSB", "AAN2", StateOnline)
+	if ev := n.facts("AAN2").Cluster.Events; !slices.Equal(ev, []string{EventMustBeUpgraded}) {
+		t.Errorf("AAN2 events %q", ev)
+	}
+
+	// EVSA's own upgrade, then node 1: both EVSs at SP2, one on each node again.
+	n.do("AAN2", wire.ClusterOfflineEVSResources, "EVSA", "")
+	n.install("AAN2", upgradeEVSA)
+	n.do("AAN2", wire.ClusterOnlineGroup, "EVSA", "")
+	n.wantGroup("EVSA", "AAN2", StateOnline)
+	n.do("AAN1", wire.ClusterStopService, "", "")
+	n.install("AAN1", sp2003)
+	n.do("AAN1", wire.ClusterStartService, "", "")
+	n.do("AAN2", wire.ClusterMoveGroup, "EVSA", "AAN1")
+	if c := n.facts("AAN1").Cluster; !slices.Equal(groupOwners(c), []string{"EVSA@AAN1:Online", "EVSB@AAN2:Online"}) || c.Name != "EVSA" {
+		t.Errorf("at the end AAN1 sees %+v", c)
+	}
+	for _, g := range n.cluster("EVSA").Groups {
+		if g.UpgradedBuild.String() != "6.5.7638" {
+			t.Errorf("%s upgraded for %s", g.Name, g.UpgradedBuild)
+		}
+	}
+}
+
+// TestActiveActive2000: domain.md §6: every EVS to one node, upgrade the free node, move
+// them all to it (each comes online there and takes its level), upgrade the other.
+func TestActiveActive2000(t *testing.T) {
+	n := newClusterNet(t)
+	sp3 := remote.JobSpec{Action: exchange.ActionInstallServicePack, MediaPath: `\\files\exchange2000\SP3`}
+	n.do("A2K2", wire.ClusterMoveGroup, "EVSD", "A2K1")
+	n.do("A2K2", wire.ClusterStopService, "", "")
+	n.install("A2K2", sp3)
+	n.do("A2K2", wire.ClusterStartService, "", "")
+	n.do("A2K1", wire.ClusterMoveGroup, "EVSC", "A2K2")
+	n.wantGroup("EVSC", "A2K2", StateOnline)
+	if s := n.cluster("A2KCL"); s.Group("EVSC").UpgradedBuild.String() != "6.0.6249" || s.Group("EVSD").UpgradedBuild.String() != "6.0.5762" {
+		t.Errorf("after EVSC moved: %+v", s.Groups)
+	}
+	n.refused("A2K2", wire.ClusterMoveGroup, "EVSC", "A2K1", "refused", "c1037b44")
+	n.do("A2K1", wire.ClusterMoveGroup, "EVSD", "A2K2")
+	n.wantGroup("EVSD", "A2K2", StateOnline)
+	n.do("A2K1", wire.ClusterStopService, "", "")
+	n.install("A2K1", sp3)
+	n.do("A2K1", wire.ClusterStartService, "", "")
+	n.do("A2K2", wire.ClusterMoveGroup, "EVSC", "A2K1")
+	if c := n.facts("A2K1").Cluster; !slices.Equal(groupOwners(c), []string{"EVSC@A2K1:Online", "EVSD@A2K2:Online"}) {
+		t.Errorf("at the end A2K1 sees %q", groupOwners(c))
 	}
 }

@@ -282,8 +282,10 @@ func truncate(s string, n int) string {
 // probe answers the host's facts, or the wrong_server fault the real probe writes when
 // $Param_Server names another computer. As in probe.ps1: the name is trimmed and compared
 // by its host label only ("ex01.contoso.local" is EX01), an empty name is not checked, and
-// the CMS/EVS name means the node that owns it now (a passive node says where it is active;
-// a node whose cluster service is stopped cannot tell and answers wrong_server).
+// a CMS/EVS name means the node that owns that group now (another node says where it is
+// active; a node whose cluster service is stopped cannot tell and answers wrong_server);
+// the facts then describe that group. The Windows cluster's own name means the node that
+// owns the cluster group.
 func probe(h *Handler, c *call) (any, *wire.Fault) {
 	requested := strings.TrimSpace(c.str("Server"))
 	host := h.host
@@ -291,15 +293,28 @@ func probe(h *Handler, c *call) (any, *wire.Fault) {
 	if requested == "" || strings.EqualFold(short, host.name) {
 		return host.Facts(), nil
 	}
-	// The CMS/EVS name is known only while this node's cluster service runs (the probe
-	// reads it from the cluster); stopped, the node answers as for any other name.
-	if c := host.cluster; c != nil && strings.EqualFold(short, c.name) {
-		if active, readable := c.probeOwner(host.name); readable {
-			if strings.EqualFold(active, host.name) {
+	// The cluster's names are known only while this node's cluster service runs (the probe
+	// reads them from the cluster); stopped, the node answers as for any other name.
+	if lc := host.cluster; lc != nil {
+		if v := lc.probeView(host.name); v.readable {
+			for _, g := range v.groups {
+				name, owner := g[0], g[1]
+				if !strings.EqualFold(short, name) {
+					continue
+				}
+				if !strings.EqualFold(owner, host.name) {
+					return nil, &wire.Fault{Code: "wrong_server", Message: fmt.Sprintf(
+						"this host is %s, a passive node of %s; %s is active on %s", host.name, name, name, owner)}
+				}
+				return host.factsFor(name), nil
+			}
+			if v.clusterName != "" && strings.EqualFold(short, v.clusterName) {
+				if !strings.EqualFold(v.coreOwner, host.name) {
+					return nil, &wire.Fault{Code: "wrong_server", Message: fmt.Sprintf(
+						"this host is %s, a node of cluster %s; the cluster is run by %s", host.name, v.clusterName, v.coreOwner)}
+				}
 				return host.Facts(), nil
 			}
-			return nil, &wire.Fault{Code: "wrong_server", Message: fmt.Sprintf(
-				"this host is %s, a passive node of %s; %s is active on %s", host.name, c.name, c.name, active)}
 		}
 	}
 	return nil, &wire.Fault{Code: "wrong_server", Message: fmt.Sprintf("this host is %s, not %s", host.name, requested)}

@@ -111,6 +111,27 @@ type Cluster struct {
 	Nodes []string
 	// Active is the node that owns the CMS/EVS.
 	Active string
+	// ClusterName is the Windows cluster's own name (the cluster group's network name);
+	// "" when the fleet states none (the probe then reports none).
+	ClusterName string
+	// VirtualServers are the further Exchange Virtual Servers of an evs-active-active or
+	// evs-active-passive cluster, each its own cluster group; the first is Name/Active.
+	// Empty for a cluster with one CMS/EVS.
+	VirtualServers []VirtualServer
+}
+
+// VirtualServer is one further Exchange Virtual Server of a cluster.
+type VirtualServer struct {
+	// Name is the EVS's network name, which is its cluster group's name too.
+	Name string
+	// Active is the node that owns it, as the fleet spells the node.
+	Active string
+}
+
+// ExchangeGroups are the cluster's Exchange groups in the fleet's order: its own
+// Name/Active first, then VirtualServers.
+func (c Cluster) ExchangeGroups() []VirtualServer {
+	return append([]VirtualServer{{Name: c.Name, Active: c.Active}}, c.VirtualServers...)
 }
 
 // Server returns the server called name (case-insensitive).
@@ -206,10 +227,20 @@ type prerequisitesDoc struct {
 }
 
 type clusterDoc struct {
-	Name   string   `json:"name"`
-	Type   string   `json:"type"`
-	Nodes  []string `json:"nodes"`
-	Active string   `json:"active"`
+	Name           string            `json:"name"`
+	Type           string            `json:"type"`
+	Nodes          []string          `json:"nodes"`
+	Active         string            `json:"active"`
+	ClusterName    *string           `json:"cluster_name"`
+	VirtualServers []json.RawMessage `json:"virtual_servers"`
+
+	// Decoded from VirtualServers.
+	virtualServers []virtualServerDoc
+}
+
+type virtualServerDoc struct {
+	Name   string `json:"name"`
+	Active string `json:"active"`
 }
 
 // LoadFleet reads and validates the fleet file at path. Problems are reported as a
@@ -295,8 +326,18 @@ func parseFleet(source string, r io.Reader) (*Fleet, error) {
 	}
 	clusters := make([]clusterDoc, len(doc.Clusters))
 	for i, raw := range doc.Clusters {
+		at := clusterAt(i, rawName(raw))
 		if err := decodeObject(raw, &clusters[i]); err != nil {
-			problems = append(problems, clusterAt(i, rawName(raw))+": "+err.Error())
+			problems = append(problems, at+": "+err.Error())
+			continue
+		}
+		for j, raw := range clusters[i].VirtualServers {
+			var vs virtualServerDoc
+			if err := decodeObject(raw, &vs); err != nil {
+				problems = append(problems, fmt.Sprintf("%s: %s: %s", at, virtualServerAt(j, rawName(raw)), err))
+				continue
+			}
+			clusters[i].virtualServers = append(clusters[i].virtualServers, vs)
 		}
 	}
 	if len(problems) > 0 {
@@ -372,6 +413,13 @@ func clusterAt(i int, name string) string {
 	return fmt.Sprintf("clusters[%d] (%q)", i, name)
 }
 
+func virtualServerAt(j int, name string) string {
+	if name == "" {
+		return fmt.Sprintf("virtual_servers[%d]", j)
+	}
+	return fmt.Sprintf("virtual_servers[%d] (%q)", j, name)
+}
+
 // rawName reads the "name" of an object that may not decode, to say where a problem is.
 func rawName(raw json.RawMessage) string {
 	var m map[string]json.RawMessage
@@ -426,23 +474,34 @@ var products = map[string]product{
 
 const defaultDomain = "contoso.local"
 
+// name checks a computer or network name of field at: present (else missing says what to
+// do), a Windows name of kind ("computer", "network"), and not yet in names, compared
+// ignoring case (dupWhy ends the message when it is); a good name is recorded in names as
+// where. It reports whether the name is good.
+func (v *validator) name(at, field, value, missing, kind, dupWhy, where string, names map[string]string) bool {
+	switch {
+	case value == "":
+		v.add("%s: %s", at, missing)
+	case !netbiosRE.MatchString(value) || allDigitRE.MatchString(value):
+		v.add("%s: %s %q is not a Windows %s name: use 1 to 15 letters, digits or hyphens, not all digits", at, field, value, kind)
+	default:
+		key := strings.ToLower(value)
+		if prev, dup := names[key]; dup {
+			v.add("%s: %s %q is already used by %s%s", at, field, value, prev, dupWhy)
+			return false
+		}
+		names[key] = where
+		return true
+	}
+	return false
+}
+
 func (v *validator) server(at string, d serverDoc, names, addresses map[string]string) (Server, bool) {
 	before := len(v.problems)
 	s := Server{Name: d.Name, Product: d.Product}
 
-	switch {
-	case d.Name == "":
-		v.add(`%s: name is missing: give every server its computer name, e.g. "name": "EX01"`, at)
-	case !netbiosRE.MatchString(d.Name) || allDigitRE.MatchString(d.Name):
-		v.add("%s: name %q is not a Windows computer name: use 1 to 15 letters, digits or hyphens, not all digits", at, d.Name)
-	default:
-		key := strings.ToLower(d.Name)
-		if prev, dup := names[key]; dup {
-			v.add("%s: name %q is already used by %s (names are compared ignoring case): rename one of them", at, d.Name, prev)
-		} else {
-			names[key] = at
-		}
-	}
+	v.name(at, "name", d.Name, `name is missing: give every server its computer name, e.g. "name": "EX01"`, "computer",
+		" (names are compared ignoring case): rename one of them", at, names)
 
 	switch addr, err := netip.ParseAddr(d.Address); {
 	case d.Address == "":
@@ -812,18 +871,13 @@ func (v *validator) cluster(at string, d clusterDoc, fleet *Fleet, names map[str
 	before := len(v.problems)
 	c := Cluster{Name: d.Name, Type: d.Type, Active: d.Active}
 
-	switch {
-	case d.Name == "":
-		v.add(`%s: name is missing: give the CMS or EVS its network name, e.g. "name": "CMS01"`, at)
-	case !netbiosRE.MatchString(d.Name) || allDigitRE.MatchString(d.Name):
-		v.add("%s: name %q is not a Windows network name: use 1 to 15 letters, digits or hyphens, not all digits", at, d.Name)
-	default:
-		key := strings.ToLower(d.Name)
-		if prev, dup := names[key]; dup {
-			v.add("%s: name %q is already used by %s: a cluster's network name differs from every server and cluster name", at, d.Name, prev)
-		} else {
-			names[key] = at
-		}
+	v.name(at, "name", d.Name, `name is missing: give the CMS or EVS its network name, e.g. "name": "CMS01"`, "network",
+		": a cluster's network name differs from every server and cluster name", at, names)
+
+	if d.ClusterName != nil && v.name(at, "cluster_name", *d.ClusterName,
+		`cluster_name is empty: give the Windows cluster's own name, e.g. "cluster_name": "EXCL01", or remove it`, "network",
+		": the cluster's own name differs from every server, cluster and virtual server name", at+" cluster_name", names) {
+		c.ClusterName = *d.ClusterName
 	}
 
 	wantProduct, knownType := clusterTypes[d.Type]
@@ -872,6 +926,19 @@ func (v *validator) cluster(at string, d clusterDoc, fleet *Fleet, names map[str
 		}
 	}
 
+	if len(d.virtualServers) > 0 && knownType && !strings.HasPrefix(d.Type, "evs-") {
+		one := "clustered mailbox server"
+		if d.Type == "cluster-5.5" {
+			one = "virtual server"
+		}
+		v.add("%s: virtual_servers: a %s cluster runs one %s, %s: remove virtual_servers (only evs-active-active and evs-active-passive clusters run several Exchange Virtual Servers)",
+			at, d.Type, one, orName(d.Name, "its name"))
+	} else {
+		for j, vd := range d.virtualServers {
+			c.VirtualServers = append(c.VirtualServers, v.virtualServer(at+": "+virtualServerAt(j, vd.Name), at+" "+virtualServerAt(j, vd.Name), vd, d.Nodes, fleet, names))
+		}
+	}
+
 	if knownType {
 		for _, s := range nodes {
 			if !strings.Contains(wantProduct, s.Product) {
@@ -887,6 +954,25 @@ func (v *validator) cluster(at string, d clusterDoc, fleet *Fleet, names map[str
 		}
 	}
 	return c, len(v.problems) == before
+}
+
+// virtualServer checks one further EVS of a cluster whose nodes are nodes; where is how
+// names records it.
+func (v *validator) virtualServer(at, where string, d virtualServerDoc, nodes []string, fleet *Fleet, names map[string]string) VirtualServer {
+	vs := VirtualServer{Name: d.Name, Active: d.Active}
+	v.name(at, "name", d.Name, `name is missing: give the EVS its network name, e.g. "name": "EVS02"`, "network",
+		": a virtual server's network name differs from every server and cluster name", where, names)
+	switch {
+	case d.Active == "":
+		v.add("%s: active is missing: name the node that owns %s now", at, orName(d.Name, "the virtual server"))
+	case !slices.ContainsFunc(nodes, func(n string) bool { return strings.EqualFold(n, d.Active) }):
+		v.add("%s: active %q is not one of nodes (%s): name one of them", at, d.Active, strings.Join(nodes, ", "))
+	default:
+		if s, ok := fleet.Server(d.Active); ok {
+			vs.Active = s.Name
+		}
+	}
+	return vs
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -3,6 +3,7 @@ package simulator
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -326,5 +327,145 @@ func TestParseFleetDefaultsPerProduct(t *testing.T) {
 	}
 	if fe01.OS.Caption != "Microsoft Windows Server 2003 Enterprise Edition" || len(fe01.Databases) != 0 {
 		t.Errorf("FE01 = %+v", fe01)
+	}
+}
+
+// activeActiveFleet is a small valid fleet with a 2003 active/active cluster, as plain JSON
+// values, for cases to break one thing in.
+func activeActiveFleet() map[string]any {
+	node := func(name, addr string) map[string]any {
+		return map[string]any{"name": name, "address": addr, "product": "2003", "build": "6.5.7226.6"}
+	}
+	return map[string]any{
+		"credentials": map[string]any{"username": "admin", "password": "pw"},
+		"servers": []any{
+			node("AAN1", "127.0.50.51"), node("AAN2", "127.0.50.52"), node("BE01", "127.0.50.53"), node("BE02", "127.0.50.54"),
+		},
+		"clusters": []any{
+			map[string]any{"name": "EVSA", "type": "evs-active-active", "nodes": []any{"AAN1", "AAN2"}, "active": "AAN1",
+				"cluster_name": "AACL", "virtual_servers": []any{map[string]any{"name": "EVSB", "active": "AAN2"}}},
+			map[string]any{"name": "EVS1", "type": "evs-active-passive", "nodes": []any{"BE01", "BE02"}, "active": "BE01"},
+		},
+	}
+}
+
+func vsOf(doc map[string]any, i, j int) map[string]any {
+	return cls(doc, i)["virtual_servers"].([]any)[j].(map[string]any)
+}
+
+func TestParseFleetActiveActive(t *testing.T) {
+	d := activeActiveFleet()
+	vsOf(d, 0, 0)["active"] = "aan2"
+	raw, _ := json.Marshal(d)
+	f, err := ParseFleet(strings.NewReader(string(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	aa, _ := f.ClusterOf("AAN2")
+	if aa.Name != "EVSA" || aa.ClusterName != "AACL" || !reflect.DeepEqual(aa.VirtualServers, []VirtualServer{{Name: "EVSB", Active: "AAN2"}}) {
+		t.Errorf("active/active cluster %+v", aa)
+	}
+	if got := aa.ExchangeGroups(); !reflect.DeepEqual(got, []VirtualServer{{"EVSA", "AAN1"}, {"EVSB", "AAN2"}}) {
+		t.Errorf("ExchangeGroups %+v", got)
+	}
+	if ap, _ := f.ClusterOf("BE01"); ap.ClusterName != "" || ap.VirtualServers != nil || len(ap.ExchangeGroups()) != 1 {
+		t.Errorf("cluster without the new fields %+v", ap)
+	}
+	// An evs-active-active cluster with one EVS stays valid.
+	d = activeActiveFleet()
+	delete(cls(d, 0), "virtual_servers")
+	delete(cls(d, 0), "cluster_name")
+	raw, _ = json.Marshal(d)
+	if _, err := ParseFleet(strings.NewReader(string(raw))); err != nil {
+		t.Errorf("active/active with one EVS: %v", err)
+	}
+}
+
+func TestParseFleetActiveActiveProblems(t *testing.T) {
+	cases := []struct {
+		name   string
+		change func(d map[string]any)
+		want   string
+	}{
+		{"misspelt cluster_name", func(d map[string]any) { cls(d, 0)["cluster_nam"] = "X" },
+			`clusters[0] ("EVSA"): unknown field "cluster_nam" (did you mean "cluster_name"?)`},
+		{"misspelt virtual_servers", func(d map[string]any) { cls(d, 1)["virtual_server"] = []any{} },
+			`clusters[1] ("EVS1"): unknown field "virtual_server" (did you mean "virtual_servers"?)`},
+		{"misspelt virtual server field", func(d map[string]any) { vsOf(d, 0, 0)["actve"] = "AAN2" },
+			`clusters[0] ("EVSA"): virtual_servers[0] ("EVSB"): unknown field "actve" (did you mean "active"?)`},
+		{"virtual_servers not a list", func(d map[string]any) { cls(d, 0)["virtual_servers"] = map[string]any{"name": "EVSB"} },
+			`clusters[0] ("EVSA"): field "virtual_servers" must be a list, not an object`},
+		{"virtual server not an object", func(d map[string]any) { cls(d, 0)["virtual_servers"] = []any{"EVSB"} },
+			`clusters[0] ("EVSA"): virtual_servers[0]: must be an object {...}, not a string "EVSB"`},
+		{"cluster_name not a string", func(d map[string]any) { cls(d, 0)["cluster_name"] = 7 },
+			`clusters[0] ("EVSA"): field "cluster_name" must be a string or null, not the number 7`},
+		{"bad cluster_name", func(d map[string]any) { cls(d, 0)["cluster_name"] = "AA_CL" },
+			`clusters[0] ("EVSA"): cluster_name "AA_CL" is not a Windows network name: use 1 to 15 letters, digits or hyphens, not all digits`},
+		{"all-digit cluster_name", func(d map[string]any) { cls(d, 0)["cluster_name"] = "2003" },
+			`clusters[0] ("EVSA"): cluster_name "2003" is not a Windows network name: use 1 to 15 letters, digits or hyphens, not all digits`},
+		{"empty cluster_name", func(d map[string]any) { cls(d, 0)["cluster_name"] = "" },
+			`clusters[0] ("EVSA"): cluster_name is empty: give the Windows cluster's own name, e.g. "cluster_name": "EXCL01", or remove it`},
+		{"cluster_name of a server", func(d map[string]any) { cls(d, 0)["cluster_name"] = "aan1" },
+			`clusters[0] ("EVSA"): cluster_name "aan1" is already used by servers[0] ("AAN1"): the cluster's own name differs from every server, cluster and virtual server name`},
+		{"cluster_name of its own EVS", func(d map[string]any) { cls(d, 0)["cluster_name"] = "EVSA" },
+			`clusters[0] ("EVSA"): cluster_name "EVSA" is already used by clusters[0] ("EVSA"): the cluster's own name differs from every server, cluster and virtual server name`},
+		{"cluster_name of another cluster", func(d map[string]any) { cls(d, 1)["cluster_name"] = "AACL" },
+			`clusters[1] ("EVS1"): cluster_name "AACL" is already used by clusters[0] ("EVSA") cluster_name: the cluster's own name differs from every server, cluster and virtual server name`},
+		{"virtual server named as the cluster", func(d map[string]any) { vsOf(d, 0, 0)["name"] = "aacl" },
+			`clusters[0] ("EVSA"): virtual_servers[0] ("aacl"): name "aacl" is already used by clusters[0] ("EVSA") cluster_name: a virtual server's network name differs from every server and cluster name`},
+		{"virtual server named as its first EVS", func(d map[string]any) { vsOf(d, 0, 0)["name"] = "EVSA" },
+			`clusters[0] ("EVSA"): virtual_servers[0] ("EVSA"): name "EVSA" is already used by clusters[0] ("EVSA"): a virtual server's network name differs from every server and cluster name`},
+		{"virtual server listed twice", func(d map[string]any) {
+			cls(d, 0)["virtual_servers"] = []any{map[string]any{"name": "EVSB", "active": "AAN2"}, map[string]any{"name": "evsb", "active": "AAN1"}}
+		}, `clusters[0] ("EVSA"): virtual_servers[1] ("evsb"): name "evsb" is already used by clusters[0] ("EVSA") virtual_servers[0] ("EVSB"): a virtual server's network name differs from every server and cluster name`},
+		{"later cluster named as a virtual server", func(d map[string]any) { cls(d, 1)["name"] = "EVSB" },
+			`clusters[1] ("EVSB"): name "EVSB" is already used by clusters[0] ("EVSA") virtual_servers[0] ("EVSB"): a cluster's network name differs from every server and cluster name`},
+		{"bad virtual server name", func(d map[string]any) { vsOf(d, 0, 0)["name"] = "EVS B" },
+			`clusters[0] ("EVSA"): virtual_servers[0] ("EVS B"): name "EVS B" is not a Windows network name: use 1 to 15 letters, digits or hyphens, not all digits`},
+		{"virtual server without a name", func(d map[string]any) { delete(vsOf(d, 0, 0), "name") },
+			`clusters[0] ("EVSA"): virtual_servers[0]: name is missing: give the EVS its network name, e.g. "name": "EVS02"`},
+		{"virtual server active not a node", func(d map[string]any) { vsOf(d, 0, 0)["active"] = "BE01" },
+			`clusters[0] ("EVSA"): virtual_servers[0] ("EVSB"): active "BE01" is not one of nodes (AAN1, AAN2): name one of them`},
+		{"virtual server without active", func(d map[string]any) { delete(vsOf(d, 0, 0), "active") },
+			`clusters[0] ("EVSA"): virtual_servers[0] ("EVSB"): active is missing: name the node that owns EVSB now`},
+		{"virtual_servers on a 5.5 cluster", func(d map[string]any) {
+			for i := 2; i < 4; i++ {
+				srv(d, i)["product"], srv(d, i)["build"] = "5.5", "5.5.2650"
+			}
+			cls(d, 1)["type"] = "cluster-5.5"
+			cls(d, 1)["virtual_servers"] = []any{map[string]any{"name": "X55B", "active": "BE02"}}
+		}, `clusters[1] ("EVS1"): virtual_servers: a cluster-5.5 cluster runs one virtual server, EVS1: remove virtual_servers (only evs-active-active and evs-active-passive clusters run several Exchange Virtual Servers)`},
+		{"several problems at once", func(d map[string]any) {
+			cls(d, 0)["cluster_name"] = "AA.CL"
+			vsOf(d, 0, 0)["active"] = "AAN3"
+		}, `clusters[0] ("EVSA"): cluster_name "AA.CL" is not a Windows network name: use 1 to 15 letters, digits or hyphens, not all digits` + "\n" +
+			`clusters[0] ("EVSA"): virtual_servers[0] ("EVSB"): active "AAN3" is not one of nodes (AAN1, AAN2): name one of them`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d := activeActiveFleet()
+			tc.change(d)
+			raw, _ := json.Marshal(d)
+			_, err := ParseFleet(strings.NewReader(string(raw)))
+			if err == nil {
+				t.Fatalf("no error; want\n%s", tc.want)
+			}
+			if err.Error() != tc.want {
+				t.Fatalf("error:\n%s\nwant:\n%s", err, tc.want)
+			}
+		})
+	}
+}
+
+// virtual_servers belong to 2000/2003 clusters only.
+func TestParseFleetVirtualServersOnCCR(t *testing.T) {
+	d := baseFleet()
+	cls(d, 0)["virtual_servers"] = []any{map[string]any{"name": "CMS02", "active": "EX03"}}
+	cls(d, 0)["cluster_name"] = "MBXCL"
+	raw, _ := json.Marshal(d)
+	_, err := ParseFleet(strings.NewReader(string(raw)))
+	want := `clusters[0] ("CMS01"): virtual_servers: a ccr cluster runs one clustered mailbox server, CMS01: remove virtual_servers (only evs-active-active and evs-active-passive clusters run several Exchange Virtual Servers)`
+	if err == nil || err.Error() != want {
+		t.Fatalf("error:\n%v\nwant:\n%s", err, want)
 	}
 }

@@ -219,8 +219,14 @@ func (h *Host) SetBuild(b exchange.Build) {
 }
 
 // Facts is what the probe operation answers: the host's state in the wire format. Slices
-// are never nil, so the JSON shows [] rather than null, as the real probe writes.
-func (h *Host) Facts() exchange.Facts {
+// are never nil, so the JSON shows [] rather than null, as the real probe writes. On a
+// cluster node the cluster's single-group fields describe the Exchange group the node owns,
+// else the first (as a probe addressed by the node's own name).
+func (h *Host) Facts() exchange.Facts { return h.factsFor("") }
+
+// factsFor is Facts as a probe addressed by the CMS/EVS called group answers it: the
+// cluster's single-group fields describe that group ("": as Facts).
+func (h *Host) factsFor(group string) exchange.Facts {
 	h.mu.Lock()
 	h.settleLocked()
 	s := h.state.clone()
@@ -271,7 +277,7 @@ func (h *Host) Facts() exchange.Facts {
 		f.InterimUpdates = append(f.InterimUpdates, u)
 	}
 	if c := h.cluster; c != nil {
-		f.Cluster = c.clusterFacts(h.name, s.Build)
+		f.Cluster = c.clusterFacts(h.name, s.Build, group)
 	}
 	return f
 }

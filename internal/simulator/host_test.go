@@ -47,6 +47,13 @@ func running(names ...string) []exchange.ServiceFacts {
 	return out
 }
 
+var cms01Resources = []exchange.ClusterResource{
+	{Name: "IP Address (CMS01)", Type: "IP Address", State: "Online"},
+	{Name: "Network Name (CMS01)", Type: "Network Name", State: "Online"},
+	{Name: "Exchange System Attendant Instance (CMS01)", Type: "Microsoft Exchange System Attendant", State: "Online"},
+	{Name: "Exchange Information Store Instance (CMS01)", Type: "Microsoft Exchange Information Store", State: "Online"},
+}
+
 func TestFactsOf2007MailboxInCCR(t *testing.T) {
 	hosts := fixtureHosts(t)
 	yes := true
@@ -70,12 +77,10 @@ func TestFactsOf2007MailboxInCCR(t *testing.T) {
 		Cluster: &exchange.ClusterFacts{
 			Name: "CMS01", Type: "ccr", Nodes: []string{"EX02", "EX03"}, ActiveNode: "EX02", Active: true, ClusterServiceRunning: true,
 			GroupState: "Online",
-			Resources: []exchange.ClusterResource{
-				{Name: "IP Address (CMS01)", Type: "IP Address", State: "Online"},
-				{Name: "Network Name (CMS01)", Type: "Network Name", State: "Online"},
-				{Name: "Exchange System Attendant Instance (CMS01)", Type: "Microsoft Exchange System Attendant", State: "Online"},
-				{Name: "Exchange Information Store Instance (CMS01)", Type: "Microsoft Exchange Information Store", State: "Online"},
-			},
+			Resources:  cms01Resources,
+			// One Exchange group: the CMS. The fixture states no cluster_name.
+			Groups: []exchange.ClusterGroupFacts{{Name: "CMS01", Owner: "EX02", State: "Online", Resources: cms01Resources,
+				PreferredOwners: []string{"EX02"}}},
 			NodeBuilds: map[string]string{"EX02": "8.1.393.1"},
 			Events:     []string{},
 		},

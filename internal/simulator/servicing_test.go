@@ -63,7 +63,7 @@ func newRig(t *testing.T, o Options) *rig {
 
 func (r *rig) host(name string) *Host { return r.sim.Host(name) }
 
-// makePassive makes the other node of node's cluster own both its groups, as if they had
+// makePassive makes the other node of node's cluster own all its groups, as if they had
 // been moved there: an Exchange 2007 service pack or rollup goes only to a passive node.
 func makePassive(sim *Simulator, node string) {
 	lc := sim.Host(node).Cluster()
@@ -74,7 +74,12 @@ func makePassive(sim *Simulator, node string) {
 			break
 		}
 	}
-	lc.Update(func(s *ClusterState) { s.Owner, s.ClusterGroupOwner = other, other })
+	lc.Update(func(s *ClusterState) {
+		for i := range s.Groups {
+			s.Groups[i].Owner = other
+		}
+		s.ClusterGroupOwner = other
+	})
 }
 
 // run dispatches op on server; a fault comes back as *wire.Fault, a rejection fails the test.
