@@ -83,6 +83,11 @@ resource "exchange_cluster_upgrade" "cms1" {
 		Steps: []resource.TestStep{{
 			Config: config,
 			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+				plancheck.ExpectKnownValue("exchange_cluster_upgrade.cms1", tfjsonpath.New("planned_steps"), nodeActions(concat(
+					[]string{"MBX1A move_cluster_group"}, onNode("MBX1B", ccrNodeSP...),
+					[]string{"MBX1A stop_clustered_server", "MBX1B move_cluster_group", "MBX1B upgrade_cms", "MBX1B start_clustered_server",
+						"MBX1B move_cluster_group"},
+					onNode("MBX1A", ccrNodeSP...))...)),
 				plancheck.ExpectKnownValue("exchange_cluster_upgrade.cms1", tfjsonpath.New("downtime"),
 					knownvalue.ListExact([]knownvalue.Check{knownvalue.StringRegexp(regexp.MustCompile(`CMS1 is unavailable, from .*stop.* \(MBX1A\) to .*start.* \(MBX1B\)`))})),
 			}},
@@ -107,6 +112,10 @@ resource "exchange_cluster_upgrade" "cms1" {
 		}},
 	})
 }
+
+// ccrNodeSP is a CCR node's service pack procedure (domain.md §6 CCR 1, §5).
+var ccrNodeSP = []string{"verify_backups", "set_remote_streaming_backup", "install_service_pack", "reboot",
+	"start_exchange_services", "set_remote_streaming_backup", "verify_build"}
 
 // nodeActions is the plan check for an exact list of "NODE action" steps.
 func nodeActions(pairs ...string) knownvalue.Check {
@@ -181,8 +190,10 @@ func TestAccClusterUpgrade55(t *testing.T) {
 		Steps: []resource.TestStep{{
 			Config: clusterConfig(sim, "X55", 4, `\\files\exchange55\SP4`, "E55A", "E55B"),
 			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
-				plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("planned_steps").AtSliceIndex(0),
-					knownvalue.ObjectPartial(map[string]knownvalue.Check{"server": knownvalue.StringExact("E55A"), "action": knownvalue.StringExact("block_failover")})),
+				plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("planned_steps"), nodeActions(concat(
+					[]string{"E55A block_failover", "E55B move_cluster_group", "E55A stop_cluster_service"}, onNode("E55A", perNodeSP...),
+					[]string{"E55A start_cluster_service", "E55A allow_failover", "E55A move_cluster_group", "E55B stop_cluster_service"},
+					onNode("E55B", perNodeSP...), []string{"E55B start_cluster_service"})...)),
 				plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("downtime"), knownvalue.ListExact([]knownvalue.Check{
 					knownvalue.StringRegexp(regexp.MustCompile(`^steps 3 to 9: X55 is unavailable`))})),
 			}},
