@@ -50,6 +50,11 @@ func (d *providerData) discover(ctx context.Context, through remote.Target) ([]r
 		return nil, err
 	}
 	res := v.(wire.DiscoverResult)
+	if through.Address != "" {
+		// A cluster node that discovery went through is listed under its CMS/EVS name, not
+		// its own: its nodes are reached by targetOfServer, which must know this address.
+		d.rememberTarget(through.Server, through)
+	}
 	targets := make([]remote.Target, 0, len(res.Servers))
 	for _, s := range res.Servers {
 		// An explicit address only for the server discovery went through; the others are
@@ -108,7 +113,7 @@ func (d *providerData) probeOrganization(ctx context.Context, targets []remote.T
 	for i, f := range facts {
 		if !exchange.SameHost(targets[i].Server, f.Server) && f.Cluster.Names(targets[i].Server) {
 			for _, n := range f.Cluster.Nodes {
-				nodes = append(nodes, remote.Target{Server: n})
+				nodes = append(nodes, d.targetOfServer(n))
 			}
 			continue
 		}

@@ -122,7 +122,7 @@ func (d *organizationDataSource) Schema(_ context.Context, _ datasource.SchemaRe
 					"level":           schema.StringAttribute{Computed: true, MarkdownDescription: "The catalog's name for the build."},
 					"roles":           schema.ListAttribute{Computed: true, ElementType: types.StringType, MarkdownDescription: "Roles."},
 					"internet_facing": schema.BoolAttribute{Computed: true, MarkdownDescription: "Internet-facing Client Access or front-end."},
-					"cluster":         schema.StringAttribute{Computed: true, MarkdownDescription: "The CMS/EVS it is a node of; empty if none."},
+					"cluster":         schema.StringAttribute{Computed: true, MarkdownDescription: "The CMS/EVS it is a node of (a cluster of several EVSs: the cluster's own name, else its EVSs' names); empty if none."},
 				}}},
 			"waves": schema.ListNestedAttribute{Computed: true, MarkdownDescription: "The servers below their target, in the order they must be serviced.",
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
@@ -162,7 +162,7 @@ func (d *organizationDataSource) Read(ctx context.Context, req datasource.ReadRe
 		s := orgServerModel{Server: f.Server, Product: f.Product, Build: f.Build, Level: level.ValueString(),
 			Roles: nonNil(f.Roles), InternetFacing: f.InternetFacing}
 		if f.Cluster != nil {
-			s.Cluster = f.Cluster.Name
+			s.Cluster = f.Cluster.Title()
 		}
 		m.Found = append(m.Found, s)
 		names = append(names, f.Server)

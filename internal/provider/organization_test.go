@@ -237,15 +237,13 @@ resource "exchange_organization_upgrade" "org" {
 // of the back-end wave before the CMS of the Mailbox wave).
 func TestAccOrganizationWithClusters(t *testing.T) {
 	sim := startSimulatorWith(t, clusterFleet(t), simulator.Options{InstallDuration: 200 * time.Millisecond, RebootDuration: 200 * time.Millisecond})
-	addresses := `addresses = {
-    MBX1A = "127.0.50.11", MBX1B = "127.0.50.12", EVSN1 = "127.0.50.21", EVSN2 = "127.0.50.22",
-    E2KN1 = "127.0.50.31", E2KN2 = "127.0.50.32", E55A = "127.0.50.41", E55B = "127.0.50.42",
-    AAN1 = "127.0.50.51", AAN2 = "127.0.50.52", A2K1 = "127.0.50.61", A2K2 = "127.0.50.62"
-  }`
+	// Discovery lists CMS1, EVS1, ...: each reached at the node that runs it, as DNS would,
+	// also once the upgrade has left a CMS/EVS on another node (clusterDNS).
+	dns := newClusterDNS(t, sim)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testProviders,
 		Steps: []resource.TestStep{{
-			Config: providerConfig(sim, addresses) + `
+			Config: dns.config() + `
 resource "exchange_organization_upgrade" "org" {
   discover_through = { server = "MBX1A" }
   targets = [
@@ -259,6 +257,7 @@ resource "exchange_organization_upgrade" "org" {
 }
 `,
 			Check: func(*terraform.State) error {
+				dns.follow() // for the plans after the apply
 				for node, build := range map[string]string{"EVSN1": "6.5.7638", "EVSN2": "6.5.7638", "AAN1": "6.5.7638", "AAN2": "6.5.7638",
 					"MBX1A": "8.3.83.6", "MBX1B": "8.3.83.6"} {
 					if b := sim.Host(node).Facts().Build; b != build {

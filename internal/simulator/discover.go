@@ -9,11 +9,13 @@ import (
 )
 
 // opDiscover answers discover as discover.ps1 reads Active Directory: the organisation and
-// every server of the simulator (whichever host it runs on, reachable or not: Active
-// Directory lists a server that is down), sorted by name ordinally ignoring case. Product,
-// FQDN and roles are each host's live state; an Exchange 5.5 server has no roles there (AD
-// records none for it). Unlike real Active Directory, cluster nodes are listed themselves,
-// not under their CMS/EVS name (wire.OpDiscover).
+// its Exchange server objects (whichever host it runs on, reachable or not: Active
+// Directory lists a server that is down), sorted by name ordinally ignoring case
+// (wire.OpDiscover). A server that is no cluster node is listed under its name with its
+// live product, FQDN and roles; an Exchange 5.5 server has no roles there (AD records none
+// for it). A cluster's nodes have no server object of their own: each of its Exchange
+// groups — the CMS (2007), each EVS (2000/2003), the 5.5 virtual server — is listed instead
+// under its network name (see clusterServers).
 //
 // A host whose fleet entry has ad_unreachable answers the fault "unavailable" with the text
 // the script writes when the configuration partition cannot be read over a second hop.
@@ -38,7 +40,15 @@ func opDiscover(h *Handler, c *call) (any, *wire.Fault) {
 		org = DefaultOrganization
 	}
 	res := wire.DiscoverResult{Organization: org, Servers: []wire.DiscoveredServer{}}
+	var listed []*LiveCluster
 	for _, o := range hosts {
+		if lc := o.cluster; lc != nil {
+			if !slices.Contains(listed, lc) {
+				listed = append(listed, lc)
+				res.Servers = append(res.Servers, clusterServers(lc, hosts)...)
+			}
+			continue
+		}
 		// Each host's own lock, one at a time: this host's is not held here.
 		st := o.State()
 		roles := nonNil(slices.Clone(st.Roles))
@@ -55,6 +65,42 @@ func opDiscover(h *Handler, c *call) (any, *wire.Fault) {
 	})
 	c.detail = fmt.Sprintf("%d servers in %s", len(res.Servers), org)
 	return res, nil
+}
+
+// clusterServers are the server objects Active Directory holds for cluster lc, one per
+// Exchange group, in the cluster's order: named after the group (its network name); FQDN
+// that name in lower case in the fleet's default domain (as a server's default FQDN is
+// made); product the cluster's; roles as AD records them for a clustered server (2007 CMS:
+// Mailbox, 2000/2003 EVS: BackEnd, 5.5: none); site that of the node that owns the group
+// now, else of the cluster's first node that is a host of hosts ("" when none is).
+func clusterServers(lc *LiveCluster, hosts []*Host) []wire.DiscoveredServer {
+	byName := map[string]*Host{}
+	for _, h := range hosts {
+		byName[strings.ToLower(h.name)] = h
+	}
+	siteOf := func(owner string) string {
+		for _, n := range append([]string{owner}, lc.nodes...) {
+			if h, ok := byName[strings.ToLower(n)]; ok {
+				return h.site
+			}
+		}
+		return ""
+	}
+	var roles []string
+	switch lc.product {
+	case "2007":
+		roles = []string{"Mailbox"}
+	case "2000", "2003":
+		roles = []string{"BackEnd"}
+	}
+	var out []wire.DiscoveredServer
+	for _, g := range lc.State().Groups {
+		out = append(out, wire.DiscoveredServer{
+			Name: g.Name, FQDN: strings.ToLower(g.Name) + "." + defaultDomain, Product: lc.product,
+			Roles: nonNil(slices.Clone(roles)), Site: siteOf(g.Owner),
+		})
+	}
+	return out
 }
 
 // domainDN is the domain naming context of a DNS name's domain ("ex01.contoso.local" ->

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/buildlevel/terraform-provider-exchange/internal/exchange"
 	"github.com/buildlevel/terraform-provider-exchange/internal/remote"
 	"github.com/buildlevel/terraform-provider-exchange/internal/remote/scripts"
 	"github.com/buildlevel/terraform-provider-exchange/internal/remote/wire"
@@ -66,13 +68,13 @@ func TestEndToEndDiscover(t *testing.T) {
 	if got.Organization != "Contoso" {
 		t.Errorf("organization %q, want the default Contoso", got.Organization)
 	}
+	// The fixture's clusters are listed under their CMS/EVS name, not their nodes' (EX02
+	// and EX03 run CMS01, BE01 and BE02 run EVS01): the nodes have no server object.
 	want := []wire.DiscoveredServer{
-		{Name: "BE01", FQDN: "be01.contoso.local", Product: "2003", Roles: []string{"BackEnd"}},
-		{Name: "BE02", FQDN: "be02.contoso.local", Product: "2003", Roles: []string{"BackEnd"}},
+		{Name: "CMS01", FQDN: "cms01.contoso.local", Product: "2007", Roles: []string{"Mailbox"}},
 		{Name: "EDGE01", FQDN: "edge01.contoso.local", Product: "2007", Roles: []string{"Edge"}},
+		{Name: "EVS01", FQDN: "evs01.contoso.local", Product: "2003", Roles: []string{"BackEnd"}},
 		{Name: "EX01", FQDN: "ex01.contoso.local", Product: "2007", Roles: []string{"ClientAccess", "HubTransport"}},
-		{Name: "EX02", FQDN: "ex02.contoso.local", Product: "2007", Roles: []string{"Mailbox"}},
-		{Name: "EX03", FQDN: "ex03.contoso.local", Product: "2007", Roles: []string{"Mailbox"}},
 		{Name: "EX04", FQDN: "ex04.branch.contoso.local", Product: "2007", Roles: []string{"UnifiedMessaging"}},
 		{Name: "EX2K01", FQDN: "ex2k01.contoso.local", Product: "2000", Roles: []string{"BackEnd"}},
 		// Active Directory records no role for Exchange 5.5.
@@ -99,7 +101,7 @@ func TestEndToEndDiscover(t *testing.T) {
 	for _, e := range sim.Journal() {
 		entries = append(entries, e.Server+" "+e.Operation+" "+e.Outcome+" "+e.Detail)
 	}
-	if want := []string{"FE01 discover ok 10 servers in Contoso", "EX55 discover ok 10 servers in Contoso"}; !slices.Equal(entries, want) {
+	if want := []string{"FE01 discover ok 8 servers in Contoso", "EX55 discover ok 8 servers in Contoso"}; !slices.Equal(entries, want) {
 		t.Errorf("journal %q, want %q", entries, want)
 	}
 }
@@ -120,10 +122,10 @@ func TestEndToEndDiscoverFleetFields(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// EX02 and EX03 are the nodes of CMS01: it is listed with the site of EX02, which runs it.
 	want := wire.DiscoverResult{Organization: "Fabrikam Mail", Servers: []wire.DiscoveredServer{
+		{Name: "CMS01", FQDN: "cms01.contoso.local", Product: "2007", Roles: []string{"Mailbox"}, Site: ""},
 		{Name: "ex01", FQDN: "ex01.contoso.local", Product: "2007", Roles: []string{"ClientAccess", "HubTransport"}, Site: "Branch-Site"},
-		{Name: "EX02", FQDN: "ex02.contoso.local", Product: "2007", Roles: []string{"Mailbox"}, Site: ""},
-		{Name: "EX03", FQDN: "ex03.contoso.local", Product: "2007", Roles: []string{"Mailbox"}, Site: DefaultSite},
 		{Name: "FE01", FQDN: "fe01.contoso.local", Product: "2003", Roles: []string{"FrontEnd"}, Site: "First Routing Group"},
 	}}
 	if !equalJSON(t, got, want) {
@@ -194,6 +196,70 @@ func TestDiscoverUnavailableMatchesTheScript(t *testing.T) {
 	}
 }
 
+// As in real Active Directory, a cluster is listed under the names of its Exchange groups —
+// the CMS, every EVS (two on an active/active cluster), the 5.5 virtual server — never
+// under its nodes' names nor its Windows cluster's own name; each in the site of the node
+// that runs it now.
+func TestDiscoverListsClustersUnderTheirVirtualNames(t *testing.T) {
+	raw, err := os.ReadFile("testdata/clusters.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d map[string]any
+	if err := json.Unmarshal(raw, &d); err != nil {
+		t.Fatal(err)
+	}
+	sites := map[string]string{"MBX1A": "Site-A", "MBX1B": "Site-B", "AAN1": "Site-A", "AAN2": "Site-B", "E55A": "Routing-55"}
+	for _, s := range d["servers"].([]any) {
+		m := s.(map[string]any)
+		if site, ok := sites[m["name"].(string)]; ok {
+			m["site"] = site
+		}
+	}
+	sim, client, ctx := startDiscoverFleet(t, d)
+
+	got, err := client.Discover(ctx, remote.Target{Server: "E55B", Address: sim.Addr("E55B")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mailbox, backEnd := []string{"Mailbox"}, []string{"BackEnd"}
+	want := []wire.DiscoveredServer{
+		{Name: "CMS1", FQDN: "cms1.contoso.local", Product: "2007", Roles: mailbox, Site: "Site-A"},
+		{Name: "EVS1", FQDN: "evs1.contoso.local", Product: "2003", Roles: backEnd, Site: DefaultSite},
+		{Name: "EVS2K", FQDN: "evs2k.contoso.local", Product: "2000", Roles: backEnd, Site: DefaultSite},
+		{Name: "EVSA", FQDN: "evsa.contoso.local", Product: "2003", Roles: backEnd, Site: "Site-A"},
+		{Name: "EVSB", FQDN: "evsb.contoso.local", Product: "2003", Roles: backEnd, Site: "Site-B"},
+		{Name: "EVSC", FQDN: "evsc.contoso.local", Product: "2000", Roles: backEnd, Site: DefaultSite},
+		{Name: "EVSD", FQDN: "evsd.contoso.local", Product: "2000", Roles: backEnd, Site: DefaultSite},
+		// Active Directory records no role for Exchange 5.5.
+		{Name: "X55", FQDN: "x55.contoso.local", Product: "5.5", Roles: []string{}, Site: "Routing-55"},
+	}
+	if !equalJSON(t, got.Servers, want) {
+		t.Errorf("servers\n%s\nwant\n%s", mustJSON(t, got.Servers), mustJSON(t, want))
+	}
+
+	// A CMS moved to MBX1B is in MBX1B's site.
+	sim.Cluster("CMS1").Update(func(s *ClusterState) { s.Group("CMS1").Owner = "MBX1B" })
+	got, err = client.Discover(ctx, remote.Target{Server: "EVSN2", Address: sim.Addr("EVSN2")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want[0].Site = "Site-B"
+	if !equalJSON(t, got.Servers, want) {
+		t.Errorf("after the failover\n%s\nwant\n%s", mustJSON(t, got.Servers), mustJSON(t, want))
+	}
+
+	var entries []string
+	for _, e := range sim.Journal() {
+		if e.Operation == "discover" {
+			entries = append(entries, e.Server+" "+e.Outcome+" "+e.Detail)
+		}
+	}
+	if want := []string{"E55B ok 8 servers in Contoso", "EVSN2 ok 8 servers in Contoso"}; !slices.Equal(entries, want) {
+		t.Errorf("journal %q, want %q", entries, want)
+	}
+}
+
 // A host made outside Start discovers itself alone, in the default organisation.
 func TestDiscoverStandaloneHost(t *testing.T) {
 	h := newHost(Server{Name: "EX09", FQDN: "ex09", Product: "2007", Roles: []string{"Mailbox"}, Site: "S1"}, nil, time.Now())
@@ -204,6 +270,21 @@ func TestDiscoverStandaloneHost(t *testing.T) {
 	}
 	want := wire.DiscoverResult{Organization: DefaultOrganization, Servers: []wire.DiscoveredServer{
 		{Name: "EX09", FQDN: "ex09", Product: "2007", Roles: []string{"Mailbox"}, Site: "S1"}}}
+	if !equalJSON(t, res, want) {
+		t.Errorf("%s, want %s", mustJSON(t, res), mustJSON(t, want))
+	}
+
+	// A passive node alone lists its CMS, in its own site (the active node is no host).
+	b := exchange.MustParseBuild("8.1.240.6")
+	servers := []Server{{Name: "N1", Product: "2007", Build: b}, {Name: "N2", Product: "2007", Build: b, Site: "S2"}}
+	lc := newLiveCluster(Cluster{Name: "CMS9", Type: "ccr", Nodes: []string{"N1", "N2"}, Active: "N1"}, servers)
+	n2 := newHost(servers[1], lc, time.Now())
+	res, fault = opDiscover(&Handler{host: n2}, c)
+	if fault != nil {
+		t.Fatal(fault)
+	}
+	want = wire.DiscoverResult{Organization: DefaultOrganization, Servers: []wire.DiscoveredServer{
+		{Name: "CMS9", FQDN: "cms9.contoso.local", Product: "2007", Roles: []string{"Mailbox"}, Site: "S2"}}}
 	if !equalJSON(t, res, want) {
 		t.Errorf("%s, want %s", mustJSON(t, res), mustJSON(t, want))
 	}
