@@ -1445,7 +1445,7 @@ func (c *clusterPlanning) sequenceEVS() {
 	for _, g := range c.groups {
 		home := c.node(g.home)
 		if c.typ == clusterActiveActive && home != nil && !strings.EqualFold(g.owner, home.name) {
-			why := "back to the node it ran on before, as an active/active cluster runs"
+			why := "back to its own node (where it ran when planned, or a preferred owner no other EVS takes): an active/active cluster runs one EVS per node"
 			if upgradeEVS {
 				why += "; it also tests that it comes online there, having run on " + g.owner + " since its upgrade (§6 2003 8 [001])"
 			}
