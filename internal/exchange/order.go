@@ -185,6 +185,19 @@ func ClusterKeys(servers []Facts) []string {
 	return keys
 }
 
+// ClusterReaders gives, for each cluster key of ClusterKeys(servers) = keys, the cluster
+// facts of a node that reads the cluster (one whose cluster service is stopped reads
+// nothing of it), else of any of its nodes.
+func ClusterReaders(servers []Facts, keys []string) map[string]*ClusterFacts {
+	out := map[string]*ClusterFacts{}
+	for i, k := range keys {
+		if k != "" && out[k].Key() == "" {
+			out[k] = servers[i].Cluster
+		}
+	}
+	return out
+}
+
 // placeServers gives each server its stage (by index into servers); a server missing from
 // the map cannot be placed. The nodes of one cluster are one unit: they all take the
 // earliest stage any of them has, so they are never split across waves.
@@ -678,19 +691,17 @@ func clusterNote(b *strings.Builder, members []Facts) {
 	}
 	var order []string
 	byKey := map[string]*cluster{}
-	for i, k := range ClusterKeys(members) {
+	keys := ClusterKeys(members)
+	readers := ClusterReaders(members, keys)
+	for i, k := range keys {
 		if k == "" {
 			continue
 		}
-		f := members[i]
 		if byKey[k] == nil {
-			byKey[k] = &cluster{c: f.Cluster}
+			byKey[k] = &cluster{c: readers[k]}
 			order = append(order, k)
 		}
-		if byKey[k].c.Key() == "" {
-			byKey[k].c = f.Cluster // a node that reads the cluster names it best
-		}
-		byKey[k].nodes = append(byKey[k].nodes, f.Server)
+		byKey[k].nodes = append(byKey[k].nodes, members[i].Server)
 	}
 	for _, k := range order {
 		cl := byKey[k]

@@ -137,7 +137,7 @@ resource "exchange_cluster_upgrade" "c" {
 						PreConfig:   func() { sim.Host(p.nodes[0]).SetBuild(mustBuild(t, p.above)) },
 						Config:      clusterConfig(sim, p.cluster, p.below, p.media, p.nodes[0], p.nodes[1]),
 						PlanOnly:    true,
-						ExpectError: saying(p.nodes[0], "above"),
+						ExpectError: saying(p.nodes[0], "above the target", "a service pack cannot be uninstalled"),
 					},
 				},
 			})

@@ -233,6 +233,7 @@ func (r *organizationUpgradeResource) plan(ctx context.Context, m *organizationU
 	byName := map[string]exchange.Facts{}
 	clusterOf := map[string]string{} // server -> the key of its cluster
 	keys := exchange.ClusterKeys(facts)
+	readers := exchange.ClusterReaders(facts, keys)
 	for i, f := range facts {
 		byName[strings.ToLower(f.Server)] = f
 		clusterOf[strings.ToLower(f.Server)] = keys[i]
@@ -250,7 +251,7 @@ func (r *organizationUpgradeResource) plan(ctx context.Context, m *organizationU
 					continue
 				}
 				planned[key] = true
-				sp, err := planClusterUnit(key, facts, keys, byName, tm, opts, w.Index)
+				sp, err := planClusterUnit(readers[key], byName, tm, opts, w.Index)
 				if err != nil {
 					refusals = appendRefusals(refusals, err)
 					continue
@@ -524,15 +525,8 @@ func listOrNone(s []string) string {
 }
 
 // planClusterUnit plans every node of one cluster of the organisation.
-func planClusterUnit(key string, facts []exchange.Facts, keys []string, byName map[string]exchange.Facts, tm orgTargetModel, opts exchange.Options, wave int) (serverPlan, error) {
-	// The facts of a node that reads the cluster (one whose cluster service is stopped
-	// reads nothing of it) name the cluster and its nodes.
-	var c *exchange.ClusterFacts
-	for i, f := range facts {
-		if keys[i] == key && (c == nil || c.Key() == "") {
-			c = f.Cluster
-		}
-	}
+// c are the facts of a node that reads the cluster, if any does (exchange.ClusterReaders).
+func planClusterUnit(c *exchange.ClusterFacts, byName map[string]exchange.Facts, tm orgTargetModel, opts exchange.Options, wave int) (serverPlan, error) {
 	sp := serverPlan{wave: wave, server: c.Title()}
 	if c.Key() == "" {
 		return sp, exchange.Refusal{Server: sp.server, Problem: "the cluster service is stopped on every node of the cluster given, so nothing of the cluster can be read",
