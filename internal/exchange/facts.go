@@ -46,6 +46,11 @@ type Facts struct {
 	Services []ServiceFacts `json:"services"`
 	// ThirdPartyServices hook into Exchange: backup agents, file-level antivirus, SNMP, monitoring.
 	ThirdPartyServices []ServiceFacts `json:"third_party_services"`
+	// OtherServices are every other Windows service on the server (neither an Exchange or
+	// IIS service nor one the probe's list recognises as third-party). The probe's list is
+	// a hint for the default of stop_services, not a gate: a service the user names in
+	// stop_services is found here when the list does not know it (seed 004's ScanMail).
+	OtherServices []ServiceFacts `json:"other_services"`
 
 	UMLanguagePacks []string `json:"um_language_packs"`
 	// OWALogonCustomized: Logon.aspx differs from the one setup installed.

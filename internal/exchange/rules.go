@@ -3,6 +3,7 @@ package exchange
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -437,8 +438,10 @@ func fmtTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC")
 
 // servicesToStop decides which third-party services are stopped before the install and
 // started after it (domain.md §5.6): the ones named in stop_services, or when none are
-// named every running third-party service the probe found. Only running ones are stopped,
-// so only they are started again.
+// named every running third-party service the probe found. A named service may be any
+// service on the server: the probe's list of third-party services is a hint for the
+// default, not a gate (seed 004 stops a virus scanner, ScanMail, that no list can know).
+// Only running ones are stopped, so only they are started again.
 func (p *planning) servicesToStop() {
 	if p.opts.StopServices == nil {
 		for _, s := range p.f.ThirdPartyServices {
@@ -450,10 +453,7 @@ func (p *planning) servicesToStop() {
 	}
 	var unknown []string
 	for _, name := range p.opts.StopServices {
-		s, ok := findService(p.f.ThirdPartyServices, name)
-		if !ok {
-			s, ok = findService(p.f.Services, name)
-		}
+		s, ok := findService(slices.Concat(p.f.ThirdPartyServices, p.f.OtherServices, p.f.Services), name)
 		if !ok {
 			unknown = append(unknown, name)
 			continue
@@ -467,12 +467,12 @@ func (p *planning) servicesToStop() {
 		for _, s := range p.f.ThirdPartyServices {
 			known = append(known, s.Name)
 		}
-		knownText := "the probe found no third-party services"
+		knownText := "the probe's list of third-party services found none on it"
 		if len(known) > 0 {
-			knownText = "third-party services found: " + strings.Join(known, ", ")
+			knownText = "third-party services the probe recognised: " + strings.Join(known, ", ")
 		}
-		p.refuse("stop_services", fmt.Sprintf("stop_services names %s, which is neither a third-party service nor an Exchange service on the server", quoteList(unknown)),
-			fmt.Sprintf("use the service's name as Windows knows it (%s), or remove it from stop_services", knownText))
+		p.refuse("stop_services", fmt.Sprintf("stop_services names %s, which is not a service on the server (no Windows service has that name)", quoteList(unknown)),
+			fmt.Sprintf("use the service's name as Windows knows it, not its display name (sc query lists both; %s), or remove it from stop_services", knownText))
 	}
 }
 

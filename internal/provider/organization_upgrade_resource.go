@@ -142,7 +142,7 @@ func (r *organizationUpgradeResource) Schema(ctx context.Context, _ resource.Sch
 				MarkdownDescription: "Interim updates (KBs) this change may remove, on any server.",
 				Validators:          []validator.List{listvalidator.ValueStringsAre(kbValidator())}},
 			"stop_services": schema.ListAttribute{Optional: true, ElementType: types.StringType,
-				MarkdownDescription: "Third-party services to stop and restart on each server; default: every running one each server reports."},
+				MarkdownDescription: "Services to stop and restart on each server, by Windows service name (any service, as in `exchange_service_pack.stop_services`; a name a server does not have is refused for that server); default: every running third-party service each server reports."},
 			"revocation_check": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(exchange.RevocationAuto),
 				MarkdownDescription: "As `exchange_service_pack.revocation_check`.",
 				Validators:          []validator.String{stringvalidator.OneOf(exchange.RevocationAuto, exchange.RevocationAlways, exchange.RevocationNever)}},

@@ -87,9 +87,10 @@ func servicingAttributes() map[string]schema.Attribute {
 		"address": schema.StringAttribute{Optional: true,
 			MarkdownDescription: "Where to connect (host name or IP address). Default: `server`."},
 		"stop_services": schema.ListAttribute{Optional: true, ElementType: types.StringType,
-			MarkdownDescription: "Third-party services (backup agents, file-level antivirus, monitoring) to stop before the " +
-				"install and start again after it. Default: every running third-party service the server reports. " +
-				"`[]` stops none.",
+			MarkdownDescription: "Services that hook into Exchange (backup agents, file-level antivirus, monitoring) to stop before the " +
+				"install and start again after it, by their Windows service name: any service on the server, whether or not " +
+				"the provider's list of third-party services knows it. Default: every running third-party service the server " +
+				"reports (`third_party_services` of `exchange_server`). `[]` stops none.",
 			Validators: []validator.List{listvalidator.UniqueValues(), listvalidator.ValueStringsAre(stringvalidator.LengthAtLeast(1))}},
 		"revocation_check": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(exchange.RevocationAuto),
 			MarkdownDescription: "Publisher's certificate revocation check of the installing account during the install: " +

@@ -63,7 +63,10 @@ type Server struct {
 	Databases             []string
 	LastFullBackup        *time.Time
 	LastSystemStateBackup *time.Time
-	ThirdPartyServices    []string
+	// ThirdPartyServices are the server's other Windows services, each Running and
+	// Automatic: the probe reports those its list recognises as third_party_services and
+	// the rest (ScanMail, say) as other_services.
+	ThirdPartyServices []string
 	// DisabledServices are Exchange services left Disabled and Stopped (canonical names).
 	DisabledServices []string
 	// SetupWatermark is the role whose setup was interrupted, or "".

@@ -73,8 +73,11 @@ type State struct {
 	Databases         []exchange.DatabaseBackup
 	SystemStateBackup *time.Time
 
-	Services           []exchange.ServiceFacts
-	ThirdPartyServices []exchange.ServiceFacts
+	Services []exchange.ServiceFacts
+	// WindowsServices are the host's other services (the fleet's third_party_services):
+	// the probe reports those its list recognises (probe.ps1 $thirdPartyPatterns) as third
+	// party and the rest as other services, as a real probe does.
+	WindowsServices []exchange.ServiceFacts
 
 	SetupWatermarks []exchange.SetupWatermark
 	SetupRunning    bool
@@ -129,7 +132,7 @@ func newHost(s Server, c *LiveCluster, boot time.Time) *Host {
 		Databases:             []exchange.DatabaseBackup{},
 		SystemStateBackup:     clonePtr(s.LastSystemStateBackup),
 		Services:              []exchange.ServiceFacts{},
-		ThirdPartyServices:    []exchange.ServiceFacts{},
+		WindowsServices:       []exchange.ServiceFacts{},
 		SetupWatermarks:       []exchange.SetupWatermark{},
 		SetupRunning:          s.SetupRunning,
 		StaleCMSKey:           s.StaleCMSKey,
@@ -151,7 +154,7 @@ func newHost(s Server, c *LiveCluster, boot time.Time) *Host {
 		st.Services = append(st.Services, svc)
 	}
 	for _, name := range s.ThirdPartyServices {
-		st.ThirdPartyServices = append(st.ThirdPartyServices, exchange.ServiceFacts{Name: name, State: "Running", StartMode: "Auto"})
+		st.WindowsServices = append(st.WindowsServices, exchange.ServiceFacts{Name: name, State: "Running", StartMode: "Auto"})
 	}
 	if s.SetupWatermark != "" {
 		// Illustrative values: what matters (domain.md §2.6) is that the role's setup key
@@ -248,7 +251,8 @@ func (h *Host) factsFor(group string) exchange.Facts {
 		PendingReboot:      nonNil(s.PendingReboot),
 		Backups:            exchange.BackupFacts{Databases: nonNil(s.Databases), DatabasesRead: true, SystemState: s.SystemStateBackup},
 		Services:           nonNil(s.Services),
-		ThirdPartyServices: nonNil(s.ThirdPartyServices),
+		ThirdPartyServices: []exchange.ServiceFacts{},
+		OtherServices:      []exchange.ServiceFacts{},
 		UMLanguagePacks:    nonNil(s.UMLanguagePacks),
 		OWALogonCustomized: s.OWALogonCustomized,
 		RevocationCheck:    s.RevocationCheck,
@@ -268,6 +272,13 @@ func (h *Host) factsFor(group string) exchange.Facts {
 	sort.SliceStable(f.Jobs, func(i, j int) bool { return strings.ToLower(f.Jobs[i].ID) < strings.ToLower(f.Jobs[j].ID) })
 	if s.Lock != nil && now.Before(s.Lock.Expires) {
 		f.Lock = s.Lock
+	}
+	for _, svc := range s.WindowsServices {
+		if recognisedThirdParty(svc.Name) {
+			f.ThirdPartyServices = append(f.ThirdPartyServices, svc)
+		} else {
+			f.OtherServices = append(f.OtherServices, svc)
+		}
 	}
 	for _, kb := range s.InterimUpdates {
 		u := exchange.InstalledUpdate{KB: kb, DisplayName: interimUpdateName(s.Product, kb)}
@@ -301,7 +312,7 @@ func (s State) clone() State {
 	}
 	c.SystemStateBackup = clonePtr(s.SystemStateBackup)
 	c.Services = slices.Clone(s.Services)
-	c.ThirdPartyServices = slices.Clone(s.ThirdPartyServices)
+	c.WindowsServices = slices.Clone(s.WindowsServices)
 	c.SetupWatermarks = slices.Clone(s.SetupWatermarks)
 	c.PendingReboot = slices.Clone(s.PendingReboot)
 	c.UMLanguagePacks = slices.Clone(s.UMLanguagePacks)

@@ -97,6 +97,7 @@ func TestFactsOf2007MailboxInCCR(t *testing.T) {
 		Services: running("MSExchangeADTopology", "MSExchangeServiceHost", "MSExchangeIS", "MSExchangeSA",
 			"MSExchangeRepl", "MSExchangeSearch", "MSExchangeMailboxAssistants", "W3SVC", "IISADMIN"),
 		ThirdPartyServices:    running("BackupExecAgentAccelerator", "McShield"),
+		OtherServices:         []exchange.ServiceFacts{},
 		UMLanguagePacks:       []string{},
 		RevocationCheck:       true,
 		InternetAccess:        true,
@@ -142,6 +143,7 @@ func TestFactsOf2003FrontEnd(t *testing.T) {
 		Backups:            exchange.BackupFacts{Databases: []exchange.DatabaseBackup{}, DatabasesRead: true, SystemState: tm("2024-04-28T21:00:00Z")},
 		Services:           running("MSExchangeIS", "MSExchangeSA", "MSExchangeMTA", "RESvc", "SMTPSVC", "W3SVC", "IISADMIN"),
 		ThirdPartyServices: []exchange.ServiceFacts{},
+		OtherServices:      []exchange.ServiceFacts{},
 		UMLanguagePacks:    []string{},
 		OWALogonCustomized: true,
 		RevocationCheck:    true,
@@ -165,7 +167,7 @@ func TestFactsJSONShowsEmptyListsNotNull(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := string(raw)
-	for _, field := range []string{"update_rollups", "interim_updates", "pending_reboot", "third_party_services", "um_language_packs", "watermarks", "databases", "jobs"} {
+	for _, field := range []string{"update_rollups", "interim_updates", "pending_reboot", "third_party_services", "other_services", "um_language_packs", "watermarks", "databases", "jobs"} {
 		if !strings.Contains(s, `"`+field+`":[]`) {
 			t.Errorf("%s is not [] in %s", field, s)
 		}

@@ -106,7 +106,7 @@ func opService(h *Handler, c *call) (any, *wire.Fault) {
 
 // serviceLocked finds an Exchange or third-party service by name, ignoring case as Windows does.
 func (h *Host) serviceLocked(name string) *exchange.ServiceFacts {
-	for _, list := range [][]exchange.ServiceFacts{h.state.Services, h.state.ThirdPartyServices} {
+	for _, list := range [][]exchange.ServiceFacts{h.state.Services, h.state.WindowsServices} {
 		for i := range list {
 			if strings.EqualFold(list[i].Name, name) {
 				return &list[i]

@@ -1,6 +1,28 @@
 package simulator
 
-import "slices"
+import (
+	"path"
+	"slices"
+	"strings"
+
+	"github.com/buildlevel/terraform-provider-exchange/internal/remote/scripts"
+)
+
+// thirdPartyPatterns are probe.ps1's own patterns for third-party services.
+var thirdPartyPatterns = scripts.ThirdPartyServicePatterns()
+
+// recognisedThirdParty reports whether the probe lists a service of this name as a
+// third-party service: it matches one of the probe's patterns as PowerShell's -like does
+// (wildcards * ? [..], ignoring case). Every other non-Exchange service is reported as an
+// other service: the probe does not know it hooks into Exchange.
+func recognisedThirdParty(name string) bool {
+	for _, p := range thirdPartyPatterns {
+		if ok, err := path.Match(strings.ToLower(p), strings.ToLower(name)); err == nil && ok {
+			return true
+		}
+	}
+	return false
+}
 
 // exchangeServices lists the Windows service names of the Exchange and IIS services a
 // server runs, from its product and roles, in a fixed order.

@@ -535,7 +535,7 @@ func (h *Host) boot() {
 	}
 	h.state.BootTime = boot
 	h.state.PendingReboot = []string{}
-	for _, list := range [][]exchange.ServiceFacts{h.state.Services, h.state.ThirdPartyServices} {
+	for _, list := range [][]exchange.ServiceFacts{h.state.Services, h.state.WindowsServices} {
 		for i := range list {
 			if list[i].StartMode == "Auto" {
 				list[i].State = "Running"

@@ -809,6 +809,27 @@ foreach ($s in @($allServices | Sort-Object -Property Name)) {
     }
 }
 
+# Every other Windows service, by name, state and start mode (exchange.Facts OtherServices):
+# the list above is a hint for the default of stop_services, not a gate [issue 9]. Seed 004
+# stops a virus scanner (ScanMail) that no list here names; a service the user names in
+# stop_services is found among these, and one found nowhere is refused at plan time. A
+# hundred-odd names and states from the Win32_Service read above: no further query.
+function Get-ExOtherServices {
+    param($All, $Listed)
+    $seen = @{}
+    foreach ($list in $Listed) {
+        foreach ($x in $list) { $seen[([string]$x['name']).ToLowerInvariant()] = $true }
+    }
+    $other = New-Object System.Collections.ArrayList
+    foreach ($s in @($All | Sort-Object -Property Name)) {
+        if ($seen.ContainsKey(([string]$s.Name).ToLowerInvariant())) { continue }
+        [void]$other.Add((New-ExServiceFacts $s))
+    }
+    return ,$other
+}
+$otherServices = New-Object System.Collections.ArrayList
+try { $otherServices = Get-ExOtherServices $allServices @($services, $thirdParty) } catch { }
+
 # ---------------------------------------------------------------------------------------
 # UM language packs [domain.md 2.12, seed 004] (Exchange 2007 Unified Messaging role).
 # Heuristic, not a documented interface: a language pack is an Add/Remove Programs entry
@@ -1002,6 +1023,7 @@ $facts = @{
     }
     'services'             = $services
     'third_party_services' = $thirdParty
+    'other_services'       = $otherServices
     'um_language_packs'    = $umPacks
     'owa_logon_customized' = $owaCustomised
     'revocation_check'     = $revocationCheck

@@ -47,3 +47,28 @@ func mustRead(name string) string {
 
 // normalize makes line endings LF so a checkout with CRLF renders the same script.
 func normalize(b []byte) string { return strings.ReplaceAll(string(b), "\r\n", "\n") }
+
+// ThirdPartyServicePatterns is the list of service-name patterns (PowerShell -like, case
+// insensitive) by which probe.ps1 recognises third-party services that hook into Exchange,
+// read from the script itself: the simulator classifies its hosts' services with the very
+// list a real probe uses, so the two cannot disagree about what the probe reports.
+func ThirdPartyServicePatterns() []string {
+	text := mustRead("probe.ps1")
+	start := strings.Index(text, "\n$thirdPartyPatterns = @(")
+	if start < 0 {
+		panic("probe.ps1 has no $thirdPartyPatterns list")
+	}
+	text = text[start+len("\n$thirdPartyPatterns = @("):]
+	end := strings.Index(text, "\n)")
+	if end < 0 {
+		panic("probe.ps1: $thirdPartyPatterns is not closed")
+	}
+	var patterns []string
+	for _, field := range strings.Split(text[:end], ",") {
+		field = strings.TrimSpace(field)
+		if len(field) >= 2 && field[0] == '\'' && field[len(field)-1] == '\'' {
+			patterns = append(patterns, field[1:len(field)-1])
+		}
+	}
+	return patterns
+}

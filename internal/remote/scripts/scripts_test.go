@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -886,5 +887,18 @@ func TestProbeReadsHotfix831464(t *testing.T) {
 	// The boot time is read before the cluster events that need it.
 	if strings.Index(c, "$bootTime = [System.Management.ManagementDateTimeConverter]") > strings.Index(c, "Get-ExClusterEvents $bootTime") {
 		t.Error("probe.ps1 reads the cluster events before the boot time")
+	}
+}
+
+// The simulator classifies services with the probe's own list: it must read all of it.
+func TestThirdPartyServicePatterns(t *testing.T) {
+	got := scripts.ThirdPartyServicePatterns()
+	for _, want := range []string{"BackupExec*", "McShield", "Symantec AntiVirus", "Zabbix Agent", "FSCController"} {
+		if !slices.Contains(got, want) {
+			t.Errorf("patterns %q lack %q", got, want)
+		}
+	}
+	if len(got) != 32 {
+		t.Errorf("read %d patterns, the list in probe.ps1 has 32: %q", len(got), got)
 	}
 }
