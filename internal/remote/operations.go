@@ -75,9 +75,16 @@ func (c *Client) RemoteStreamingBackup(ctx context.Context, t Target, enabled bo
 
 // Customizations saves (wire.ActionSave: moves aside) or restores (wire.ActionRestore) the
 // customisations an update overwrites.
-func (c *Client) Customizations(ctx context.Context, t Target, action string) (wire.CustomizationsResult, error) {
+func (c *Client) Customizations(ctx context.Context, t Target, action, logonFile string) (wire.CustomizationsResult, error) {
 	var res wire.CustomizationsResult
-	err := c.Run(ctx, t, wire.OpCustomizations, []wire.Param{{Name: "Action", Value: action}}, &res)
+	err := c.Run(ctx, t, wire.OpCustomizations, []wire.Param{{Name: "Action", Value: action}, {Name: "LogonFile", Value: logonFile}}, &res)
+	return res, err
+}
+
+// OWACheck asks the server's own OWA for its logon page (wire.OpOWACheck).
+func (c *Client) OWACheck(ctx context.Context, t Target) (wire.OWACheckResult, error) {
+	var res wire.OWACheckResult
+	err := c.Run(ctx, t, wire.OpOWACheck, nil, &res)
 	return res, err
 }
 

@@ -555,7 +555,9 @@ func (x *executor) recover(ctx context.Context, s exchange.Step, n *node) []stri
 	}
 	if n.customSaved {
 		var res wire.CustomizationsResult
-		if err := x.r.Run(ctx, n.t, wire.OpCustomizations, []wire.Param{{Name: "Action", Value: wire.ActionRestore}}, &res); err != nil {
+		// No user page here: recovery only makes sure a logon page is live again.
+		params := []wire.Param{{Name: "Action", Value: wire.ActionRestore}, {Name: "LogonFile", Value: ""}}
+		if err := x.r.Run(ctx, n.t, wire.OpCustomizations, params, &res); err != nil {
 			done = append(done, fmt.Sprintf("could not restore the customisations%s (%v)", on, err))
 		} else {
 			n.customSaved = false

@@ -168,7 +168,8 @@ func (x *executor) runStep(ctx context.Context, s exchange.Step) error {
 			x.customSaved = true // before the call: a restore is harmless if the save did not happen
 		}
 		var res wire.CustomizationsResult
-		if err := x.r.Run(ctx, x.t, wire.OpCustomizations, []wire.Param{{Name: "Action", Value: action}}, &res); err != nil {
+		params := []wire.Param{{Name: "Action", Value: action}, {Name: "LogonFile", Value: s.Params["owa_logon_file"]}}
+		if err := x.r.Run(ctx, x.t, wire.OpCustomizations, params, &res); err != nil {
 			if isFault(err) && action == wire.ActionSave {
 				x.customSaved = false
 			}

@@ -102,7 +102,7 @@ func TestEndToEndServicePack(t *testing.T) {
 	if l, err := c.Lock(n.ctx, ex01, "apply-1", time.Hour); err != nil || !l.Held {
 		t.Fatalf("lock: %+v, %v", l, err)
 	}
-	if res, err := c.Customizations(n.ctx, ex01, wire.ActionSave); err != nil || !slices.Equal(res.Items, []string{"owa_logon"}) {
+	if res, err := c.Customizations(n.ctx, ex01, wire.ActionSave, ""); err != nil || !slices.Equal(res.Items, []string{"owa_logon"}) {
 		t.Fatalf("save: %+v, %v", res, err)
 	}
 	spec := remote.JobSpec{ID: "install_service_pack-8.3.83.6", Action: exchange.ActionInstallServicePack, MediaPath: `D:\Exchange2007SP3`}
@@ -148,7 +148,7 @@ func TestEndToEndServicePack(t *testing.T) {
 	case after.Lock == nil || after.Lock.Owner != "apply-1" || len(after.Jobs) != 1 || after.Jobs[0].State != exchange.JobSucceeded:
 		t.Errorf("after: lock %+v, jobs %+v", after.Lock, after.Jobs)
 	}
-	if res, err := c.Customizations(n.ctx, ex01, wire.ActionRestore); err != nil || !slices.Equal(res.Items, []string{"owa_logon"}) {
+	if res, err := c.Customizations(n.ctx, ex01, wire.ActionRestore, ""); err != nil || !slices.Equal(res.Items, []string{"owa_logon"}) {
 		t.Errorf("restore: %+v, %v", res, err)
 	}
 	if err := c.Unlock(n.ctx, ex01, "apply-1"); err != nil {

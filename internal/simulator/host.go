@@ -92,8 +92,13 @@ type State struct {
 	// not yet replaced by an install or a restore.
 	OWALogonAbsent bool
 	// OWALogonSaved: a saved copy of the logon page exists; OWALogonSavedCustomized: it
-	// is a customised one (what a restore brings back).
-	OWALogonSaved bool
+	// is a customised one; OWALogonSavedFor: the build it was saved at (made for).
+	OWALogonSaved    bool
+	OWALogonSavedFor exchange.Build
+	// OWALogonStale: the live page is a customised one made for an earlier build, which
+	// the update did not replace or which was copied back over the update's page: OWA
+	// answers with a blank page (seed 000).
+	OWALogonStale bool
 	// LeftoverStopped are the services the service operation stopped and has not started
 	// again; LeftoverRevocationOff: the revocation check operation turned the check off
 	// (service.ps1 and revocation_check.ps1 record both under ...\Leftovers).

@@ -209,17 +209,25 @@ func opRemoteStreamingBackup(h *Handler, c *call) (any, *wire.Fault) {
 	return wire.SettingResult{Before: before, After: after}, nil
 }
 
-// owaLogonItem is the customisation the simulator models (OWA Logon.aspx).
-const owaLogonItem = "owa_logon"
+// owaLogonItem is the customisation the simulator models (OWA Logon.aspx);
+// owaLogonFileItem is a page the user supplied (LogonFile) put in its place.
+const (
+	owaLogonItem     = "owa_logon"
+	owaLogonFileItem = "owa_logon_file"
+)
 
 // opCustomizations moves the OWA logon page aside and back as customizations.ps1 does, on
-// an Exchange 2007 Client Access server (elsewhere there is no page and nothing to do):
+// an Exchange 2007 Client Access server (elsewhere there is no page and nothing to do).
 // save moves the live page to the saved copy when there is no saved copy yet (the live
-// page is then absent, and the probe no longer sees a customisation); restore copies the
-// saved page over the live one and drops the saved copy.
+// page is then absent, and the probe no longer sees a customisation); with a LogonFile it
+// first checks that the file is there. restore puts LogonFile, when given, in place of
+// the live page (a page the user made for the new build), and drops the saved copy (kept
+// aside on a real server). The saved page is copied back only where no page is live (no
+// update wrote one: an apply interrupted between the save and the install): copying it
+// over the update's new page is what brings back the blank page (seed 000).
 func opCustomizations(h *Handler, c *call) (any, *wire.Fault) {
 	host := h.host
-	action := c.str("Action")
+	action, logonFile := c.str("Action"), c.str("LogonFile")
 	if action != wire.ActionSave && action != wire.ActionRestore {
 		return nil, &wire.Fault{Code: "invalid", Message: fmt.Sprintf(`the customizations action must be "save" or "restore", got %q`, action)}
 	}
@@ -231,15 +239,30 @@ func opCustomizations(h *Handler, c *call) (any, *wire.Fault) {
 	if s.Product != "2007" || !slices.Contains(s.Roles, "ClientAccess") {
 		return wire.CustomizationsResult{Items: items}, nil
 	}
-	switch {
-	case action == wire.ActionSave && !s.OWALogonSaved && !s.OWALogonAbsent:
-		s.OWALogonSaved, s.OWALogonSavedCustomized = true, s.OWALogonCustomized
-		s.OWALogonAbsent, s.OWALogonCustomized = true, false
-		items = append(items, owaLogonItem)
-	case action == wire.ActionRestore && s.OWALogonSaved:
-		s.OWALogonCustomized, s.OWALogonAbsent = s.OWALogonSavedCustomized, false
-		s.OWALogonSaved, s.OWALogonSavedCustomized = false, false
-		items = append(items, owaLogonItem)
+	if logonFile != "" && host.missing[normalizePath(logonFile)] {
+		return nil, &wire.Fault{Code: "not_found", Message: fmt.Sprintf("the OWA logon page %s cannot be read from %s", logonFile, host.name)}
+	}
+	switch action {
+	case wire.ActionSave:
+		if !s.OWALogonSaved && !s.OWALogonAbsent {
+			s.OWALogonSaved, s.OWALogonSavedCustomized, s.OWALogonSavedFor = true, s.OWALogonCustomized, s.Build
+			s.OWALogonAbsent, s.OWALogonCustomized, s.OWALogonStale = true, false, false
+			items = append(items, owaLogonItem)
+		}
+	case wire.ActionRestore:
+		if s.OWALogonSaved && s.OWALogonAbsent && logonFile == "" {
+			s.OWALogonCustomized, s.OWALogonAbsent = s.OWALogonSavedCustomized, false
+			s.OWALogonStale = s.OWALogonSavedCustomized && s.OWALogonSavedFor != s.Build
+		}
+		if logonFile != "" {
+			// The user's page, made (so they say) for the build the server runs now.
+			s.OWALogonCustomized, s.OWALogonAbsent, s.OWALogonStale = true, false, false
+			items = append(items, owaLogonFileItem)
+		}
+		if s.OWALogonSaved {
+			s.OWALogonSaved, s.OWALogonSavedCustomized = false, false
+			items = append(items, owaLogonItem)
+		}
 	}
 	return wire.CustomizationsResult{Items: items}, nil
 }
@@ -792,4 +815,35 @@ func spName(sp int) string {
 		return "RTM"
 	}
 	return fmt.Sprintf("SP%d", sp)
+}
+
+// opOWACheck answers as owa_check.ps1 reads the server's own OWA logon page: a Client
+// Access server whose IIS (W3SVC) runs answers 200 with the logon form; a customised page
+// made for an earlier build renders blank (200, no form: seed 000); no page at all is 404.
+// Elsewhere nothing listens on 443. The simulator's certificate errors are what a real
+// server's would be for "localhost": a name mismatch.
+func opOWACheck(h *Handler, c *call) (any, *wire.Fault) {
+	host := h.host
+	host.mu.Lock()
+	defer host.mu.Unlock()
+	host.settleLocked()
+	s := &host.state
+	res := wire.OWACheckResult{URL: "https://localhost/owa/auth/logon.aspx"}
+	w3svc := slices.ContainsFunc(s.Services, func(svc exchange.ServiceFacts) bool {
+		return strings.EqualFold(svc.Name, "W3SVC") && svc.State == "Running"
+	})
+	if s.Product != "2007" || !slices.Contains(s.Roles, "ClientAccess") || !w3svc {
+		res.Error = "No connection could be made because the target machine actively refused it 127.0.0.1:443"
+		return res, nil
+	}
+	res.CertificateErrors = "RemoteCertificateNameMismatch"
+	switch {
+	case s.OWALogonAbsent:
+		res.Status, res.Length = 404, 1245
+	case s.OWALogonStale:
+		res.Status = 200
+	default:
+		res.Status, res.LogonForm, res.Length = 200, true, 8412
+	}
+	return res, nil
 }

@@ -464,8 +464,16 @@ func restartServices(s *State, leaveDisabled []string) {
 // afterInstall is what every SP and RU install does on success: OWA files overwritten, a
 // reboot pending, the services back except the ones left Disabled.
 func afterInstall(s *State, leaveDisabled []string) {
-	// Setup writes a new logon page (over the customised one, or where it was moved from).
-	s.OWALogonCustomized, s.OWALogonAbsent = false, false
+	// Setup writes a new logon page where there is none or where setup's own page is.
+	// Windows Installer does not replace an unversioned file modified since it was
+	// installed: a customised Logon.aspx left in place stays, made for the old build, and
+	// OWA shows a blank page (seed 000, "How to install the latest Service Pack or Update
+	// Rollup for Exchange 2007").
+	if s.OWALogonCustomized && !s.OWALogonAbsent {
+		s.OWALogonStale = true
+	} else {
+		s.OWALogonCustomized, s.OWALogonAbsent, s.OWALogonStale = false, false, false
+	}
 	if !slices.Contains(s.PendingReboot, pendingRebootReason) {
 		s.PendingReboot = append(s.PendingReboot, pendingRebootReason)
 	}

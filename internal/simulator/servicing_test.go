@@ -231,7 +231,7 @@ func TestServicePackInstall(t *testing.T) {
 	var lock wire.LockResult
 	r.ok("EX01", wire.OpLock, &lock, wire.Param{Name: "Owner", Value: "apply-1"}, wire.Param{Name: "TTLSeconds", Value: 7200}, wire.Param{Name: "Release", Value: false})
 	var saved wire.CustomizationsResult
-	r.ok("EX01", wire.OpCustomizations, &saved, wire.Param{Name: "Action", Value: "save"})
+	r.ok("EX01", wire.OpCustomizations, &saved, wire.Param{Name: "Action", Value: "save"}, wire.Param{Name: "LogonFile", Value: ""})
 	if !slices.Equal(saved.Items, []string{"owa_logon"}) || ex01.Facts().OWALogonCustomized {
 		t.Fatalf("save: items %q, customised %v; want owa_logon moved aside", saved.Items, ex01.Facts().OWALogonCustomized)
 	}
@@ -297,11 +297,12 @@ func TestServicePackInstall(t *testing.T) {
 		t.Errorf("after exchange_services: %+v", s)
 	}
 	var restored wire.CustomizationsResult
-	r.ok("EX01", wire.OpCustomizations, &restored, wire.Param{Name: "Action", Value: "restore"})
-	if !slices.Equal(restored.Items, []string{"owa_logon"}) || !ex01.Facts().OWALogonCustomized {
-		t.Errorf("restore: items %q, customised %v", restored.Items, ex01.Facts().OWALogonCustomized)
+	// The update wrote a new page: restore keeps it and drops the saved copy (seed 000).
+	r.ok("EX01", wire.OpCustomizations, &restored, wire.Param{Name: "Action", Value: "restore"}, wire.Param{Name: "LogonFile", Value: ""})
+	if !slices.Equal(restored.Items, []string{"owa_logon"}) || ex01.Facts().OWALogonCustomized || ex01.State().OWALogonStale {
+		t.Errorf("restore: items %q, customised %v, stale %v", restored.Items, ex01.Facts().OWALogonCustomized, ex01.State().OWALogonStale)
 	}
-	r.ok("EX01", wire.OpCustomizations, &restored, wire.Param{Name: "Action", Value: "restore"})
+	r.ok("EX01", wire.OpCustomizations, &restored, wire.Param{Name: "Action", Value: "restore"}, wire.Param{Name: "LogonFile", Value: ""})
 	if len(restored.Items) != 0 {
 		t.Errorf("a second restore did %q, want nothing", restored.Items)
 	}

@@ -1,37 +1,49 @@
 # customizations: saves (moves aside) or restores the customisations an update overwrites
 # (wire.OpCustomizations) [domain.md 2.11, 5.3, 5.11; seed 000].
 #
-# Parameters: $Param_Action ("save" or "restore").
-# Result: wire.CustomizationsResult, key items: what was saved or restored ("owa_logon");
-# empty when there was nothing to do.
-# Faults: invalid (another action).
+# Parameters: $Param_Action ("save" or "restore"), $Param_LogonFile (a Logon.aspx the user
+# customised for the new build, on the server or a share it reads; "" for none).
+# Result: wire.CustomizationsResult, key items: what was done ("owa_logon": the customised
+# page moved aside or, on restore, kept aside; "owa_logon_file": the user's page put in
+# place); empty when there was nothing to do.
+# Faults: invalid (another action), not_found (LogonFile cannot be read; checked by save
+# too, so that an apply stops before anything is changed).
 #
 # Handled: the Exchange 2007 OWA logon page, <install>\ClientAccess\Owa\auth\logon.aspx
 # (<install> = HKLM\SOFTWARE\Microsoft\Exchange\Setup MsiInstallPath). Seed 000: a
 # customised Logon.aspx is not updated by an SP or RU (Windows Installer does not replace an
 # unversioned file that was modified after it was installed) and OWA then shows a blank page;
-# rename it before the update. So "save" MOVES it aside (a copy alone would leave the
-# customised file in place, and the update would skip it again), and "restore" puts it back.
+# rename it before the update, and re-create the customisations in the NEW file afterwards:
+# copying the old file back over the new one can bring the blank page back.
 # Not handled (yet): other OWA files, RPC-proxy registry settings, the UM files
 # globalcfg.xml and recyclerconfig.xml, POP3/IMAP4 settings; Exchange 2000/2003 OWA.
 #
-# The saved copy: %SystemRoot%\Temp\ExchangeProvider\customizations\owa_logon\logon.aspx.
+# Where files go, under %SystemRoot%\Temp\ExchangeProvider\customizations\owa_logon\:
+#   logon.aspx           the customised page moved aside by save (its existence is what the
+#                        probe reports as leftovers saved_customizations);
+#   previous\logon.aspx  where restore keeps it afterwards (an older one there is renamed
+#                        previous\logon-<utc time>.aspx first, never overwritten);
+#   setup\logon.aspx     the page the update wrote, kept when restore puts LogonFile in place.
 # - save: when no saved copy exists, copy the live file there and then delete the live one.
 #   When a saved copy exists already (a save that ran before), it is never overwritten: a
 #   live file with the same content is the rest of an interrupted move (deleted now); a live
 #   file with other content is the one the update wrote, and stays.
-# - restore: when a saved copy exists, copy it over the live file (keeping the file the
-#   update wrote as restored-<time>\logon.aspx.setup), then move the saved copy into
-#   restored-<time>\, so a later save starts afresh and a later restore does nothing.
-#   Restoring the old page onto a new build is what the user asked for; seed 000 advises
-#   re-applying the customisation to the new page instead, which needs a person.
+# - restore: with LogonFile, copy it over the live page unless they are equal already
+#   (keeping the live page as setup\logon.aspx first). Without LogonFile, the live page
+#   stays as the update wrote it; only where no page is live at all (the apply stopped
+#   between the save and the install, so no update wrote one) is the saved copy put back,
+#   as it was made for the build that still runs. Then the saved copy moves to previous\.
 # Every step is safe to repeat after an interruption.
 
 $ExOperation = 'customizations'
 
 $action = [string]$Param_Action
+$logonFile = [string]$Param_LogonFile
 if ($action -ne 'save' -and $action -ne 'restore') {
     Stop-ExOperation 'invalid' ('the customizations action must be "save" or "restore", got "' + $action + '"')
+}
+if ($logonFile -ne '' -and -not [System.IO.File]::Exists($logonFile)) {
+    Stop-ExOperation 'not_found' ('the OWA logon page ' + $logonFile + ' cannot be read from ' + [string]$env:COMPUTERNAME)
 }
 
 $items = New-Object System.Collections.ArrayList
@@ -81,16 +93,28 @@ if ($installPath -ne '' -and [System.IO.Directory]::Exists([System.IO.Path]::Com
             [void]$items.Add('owa_logon')
         }
     } else {
+        if ($logonFile -ne '' -and (-not $liveExists -or (Get-ExFileHash $logonFile) -ne (Get-ExFileHash $live))) {
+            if ($liveExists) {
+                $setupDir = [System.IO.Path]::Combine($backupDir, 'setup')
+                [void][System.IO.Directory]::CreateDirectory($setupDir)
+                [System.IO.File]::Copy($live, [System.IO.Path]::Combine($setupDir, 'logon.aspx'), $true)
+            }
+            [System.IO.File]::Copy($logonFile, $live, $true)
+            [void]$items.Add('owa_logon_file')
+        }
         if ($savedExists) {
-            $archive = [System.IO.Path]::Combine($backupDir, 'restored-' + [datetime]::UtcNow.ToString('yyyyMMddHHmmss', $ExInvariant))
-            [void][System.IO.Directory]::CreateDirectory($archive)
-            if ($liveExists -and (Get-ExFileHash $saved) -ne (Get-ExFileHash $live)) {
-                [System.IO.File]::Copy($live, [System.IO.Path]::Combine($archive, 'logon.aspx.setup'), $true)
+            if (-not [System.IO.File]::Exists($live)) {
+                # No update wrote a page: the saved one is still the page of this build.
+                [System.IO.File]::Copy($saved, $live, $false)
             }
-            if (-not $liveExists -or (Get-ExFileHash $saved) -ne (Get-ExFileHash $live)) {
-                [System.IO.File]::Copy($saved, $live, $true)
+            $previousDir = [System.IO.Path]::Combine($backupDir, 'previous')
+            [void][System.IO.Directory]::CreateDirectory($previousDir)
+            $previous = [System.IO.Path]::Combine($previousDir, 'logon.aspx')
+            if ([System.IO.File]::Exists($previous)) {
+                $stamp = [datetime]::UtcNow.ToString('yyyyMMddHHmmss', $ExInvariant)
+                [System.IO.File]::Move($previous, [System.IO.Path]::Combine($previousDir, 'logon-' + $stamp + '.aspx'))
             }
-            [System.IO.File]::Move($saved, [System.IO.Path]::Combine($archive, 'logon.aspx'))
+            [System.IO.File]::Move($saved, $previous)
             [void]$items.Add('owa_logon')
         }
     }

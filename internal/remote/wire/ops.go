@@ -35,8 +35,16 @@ const (
 	OpRemoteStreamingBackup = "remote_streaming_backup"
 
 	// OpCustomizations saves (moves aside) or restores the customisations an update
-	// overwrites. Params: Action ("save" or "restore"). Idempotent; result CustomizationsResult.
+	// overwrites. Params: Action ("save" or "restore"), LogonFile (a Logon.aspx the user
+	// made for the new build, put in place by restore and checked readable by save; "" for
+	// none). Restore never copies the saved page over the update's new one. Idempotent;
+	// result CustomizationsResult.
 	OpCustomizations = "customizations"
+
+	// OpOWACheck asks the server's own OWA for its logon page,
+	// https://localhost/owa/auth/logon.aspx, without credentials, and reports what came back.
+	// No params; result OWACheckResult. Read-only; no faults (the caller judges the answer).
+	OpOWACheck = "owa_check"
 
 	// OpJobStart starts an installer detached from the WinRM connection, recording a job
 	// under its ID; if a job with that ID exists (running or finished) it is returned
@@ -154,6 +162,22 @@ type SettingResult struct {
 type CustomizationsResult struct {
 	// Items lists what was saved or restored (e.g. "owa_logon"); empty when nothing was to do.
 	Items []string `json:"items"`
+}
+
+// OWACheckResult answers OpOWACheck.
+type OWACheckResult struct {
+	URL string `json:"url"`
+	// Status is the HTTP status code; 0 when nothing answered (Error says why).
+	Status int `json:"status"`
+	// LogonForm: the body holds an HTML form (the logon page rendered); false with status
+	// 200 is the blank page.
+	LogonForm bool `json:"logon_form"`
+	// Length is the body's length in characters.
+	Length int    `json:"length"`
+	Error  string `json:"error"`
+	// CertificateErrors is what validating the server's certificate found ("None", or e.g.
+	// "RemoteCertificateNameMismatch"): accepted for this loopback request, and reported.
+	CertificateErrors string `json:"certificate_errors"`
 }
 
 // JobClearResult answers OpJobClear.
