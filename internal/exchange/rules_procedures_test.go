@@ -20,8 +20,8 @@ func TestStopServicesFindsAnyService(t *testing.T) {
 	}
 	var stopped []string
 	for _, s := range p.Steps {
-		if s.Action == ActionStopService {
-			stopped = append(stopped, s.Params["service"])
+		if k, ok := s.Kind.(StopService); ok {
+			stopped = append(stopped, k.Service)
 		}
 	}
 	// Windows' spelling of the name; a stopped service is not stopped, so not started after.

@@ -216,7 +216,7 @@ func (x *executor) run(ctx context.Context) (Report, error) {
 		if err == nil {
 			what := s.Description
 			if what == "" {
-				what = s.Action
+				what = s.Action()
 			}
 			x.logf(s, "starting: %s", what)
 			err = x.runStep(ctx, s)
@@ -267,8 +267,8 @@ func (x *executor) logf(s exchange.Step, format string, args ...any) {
 		return
 	}
 	where := "server " + x.t.Server
-	if x.cur > 0 && s.Action != "" {
-		where += fmt.Sprintf(", step %d of %d (%s)", x.cur, len(x.plan.Steps), s.Action)
+	if x.cur > 0 && s.Action() != "" {
+		where += fmt.Sprintf(", step %d of %d (%s)", x.cur, len(x.plan.Steps), s.Action())
 	}
 	x.o.Log(s, where+": "+fmt.Sprintf(format, args...))
 }
