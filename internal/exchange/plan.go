@@ -43,6 +43,9 @@ const (
 	ActionStartExchangeServices = "start_exchange_services"
 	// ActionSetRemoteStreamingBackup re-applies "Enable Remote Streaming Backup" = 1.
 	ActionSetRemoteStreamingBackup = "set_remote_streaming_backup"
+	// ActionVerifyOWA asks the server's own OWA for its logon page after the install
+	// (seed 000: log on to OWA to check that it works).
+	ActionVerifyOWA = "verify_owa"
 	// ActionVerifyBuild reads the build again and compares it with Params["build"].
 	ActionVerifyBuild = "verify_build"
 
@@ -176,6 +179,9 @@ type Options struct {
 	// PreserveOWACustomizations moves a customised Logon.aspx aside and back (default true
 	// in the provider).
 	PreserveOWACustomizations bool
+	// OWALogonFile is a Logon.aspx the user customised for the new build (on the server or
+	// a share it reads), put in place after the install; "" keeps the update's new page.
+	OWALogonFile string
 	// Now is the time backups are measured against.
 	Now time.Time
 }

@@ -544,16 +544,7 @@ func (p *planning) assemble(pr procedure) []Step {
 	}
 
 	// 3. Customisations an update overwrites.
-	saved := false
-	if f.OWALogonCustomized {
-		if p.opts.PreserveOWACustomizations {
-			saved = true
-			add(Step{Kind: SaveCustomizations{},
-				Description: "move the customised OWA Logon.aspx aside (an update overwrites it; a customised Logon.aspx left in place shows a blank OWA page)"})
-		} else {
-			p.warn("OWA Logon.aspx is customised and preserve_owa_customizations is false: the update overwrites it, and OWA can show a blank page until it is fixed")
-		}
-	}
+	saved := p.saveCustomizations(add)
 
 	// 4. Interim updates.
 	for _, iu := range pr.removeIUs {
@@ -604,10 +595,12 @@ func (p *planning) assemble(pr procedure) []Step {
 	add(Step{Kind: StartExchangeServices{},
 		Description: "set Exchange services the install left Disabled back to Automatic and start them"})
 
-	// 11. Customisations back (also those an interrupted apply left aside).
+	// 11. Customisations (also those an interrupted apply left aside), then OWA checked.
 	if saved || f.Leftovers.SavedCustomizations {
-		add(Step{Kind: RestoreCustomizations{},
-			Description: "put the customised OWA Logon.aspx back and check that OWA answers"})
+		add(p.restoreCustomizations())
+	}
+	if p.owa() && (pr.verify != nil || saved) {
+		add(verifyOWAStep())
 	}
 
 	// 12. UM language packs back.
@@ -732,6 +725,10 @@ func (p *planning) after(target Release, removedIUs []InstalledUpdate) Facts {
 	}
 	a.PendingReboot = nil
 	a.Setup.Running = false
+	if p.owa() && p.opts.PreserveOWACustomizations {
+		// The update's own page stays, or the user's page for the new build is put in place.
+		a.OWALogonCustomized = p.opts.OWALogonFile != ""
+	}
 	return a
 }
 
@@ -823,8 +820,10 @@ func (p *planning) finished(after ...afterInstall) Plan {
 			Description: "set Exchange services the install left Disabled back to Automatic and start them"})
 	}
 	if f.Leftovers.SavedCustomizations {
-		add(Step{Kind: RestoreCustomizations{},
-			Description: "put the customised OWA Logon.aspx back (an earlier apply moved it aside and was interrupted)"})
+		add(p.restoreCustomizations())
+	}
+	if p.owa() && (done != nil || f.Leftovers.SavedCustomizations) {
+		add(verifyOWAStep())
 	}
 	if done != nil && done.umPath != "" {
 		for _, j := range f.Jobs {

@@ -66,6 +66,7 @@ type StepRunner interface {
 	SetRemoteStreamingBackup(SetRemoteStreamingBackup) error
 	StartExchangeServices(StartExchangeServices) error
 	VerifyBuild(VerifyBuild) error
+	VerifyOWA(VerifyOWA) error
 	// Install runs every Installer kind.
 	Install(Installer) error
 
@@ -243,6 +244,15 @@ func (k StartExchangeServices) Params() map[string]string {
 }
 func (StartExchangeServices) Check() error             { return nil }
 func (k StartExchangeServices) Run(r StepRunner) error { return r.StartExchangeServices(k) }
+
+// VerifyOWA asks the server's own OWA for its logon page, https://localhost/owa/auth/logon.aspx,
+// and fails unless it answers with the logon form.
+type VerifyOWA struct{}
+
+func (VerifyOWA) Action() string            { return ActionVerifyOWA }
+func (VerifyOWA) Params() map[string]string { return nil }
+func (VerifyOWA) Check() error              { return nil }
+func (k VerifyOWA) Run(r StepRunner) error  { return r.VerifyOWA(k) }
 
 // VerifyBuild reads the build again and compares it with Build.
 type VerifyBuild struct{ Build Build }

@@ -72,3 +72,90 @@ func TestAccStopServicesNamesAnyService(t *testing.T) {
 		}},
 	})
 }
+
+func owaFleet() string {
+	return fmt.Sprintf(`{%s,
+  "packages": {"D:\\RU10.msp": {"kind": "update_rollup", "service_pack": 3, "update_rollup": 10}},
+  "servers": [
+    {"name": "CAS71", "address": "127.0.171.2", "product": "2007", "build": "8.3.213.1", "roles": ["ClientAccess"],
+     "owa_customized": true, "last_system_state_backup": %q},
+    {"name": "CAS72", "address": "127.0.171.3", "product": "2007", "build": "8.3.213.1", "roles": ["ClientAccess"],
+     "owa_customized": true, "last_system_state_backup": %q}
+  ],
+  "clusters": []
+}`, credentialsJSON(), hoursAgo(2), hoursAgo(2))
+}
+
+func casRollup(name, address, extra string) string {
+	return fmt.Sprintf(`
+resource "exchange_update_rollup" %[1]q {
+  server       = %[1]q
+  address      = %[2]q
+  rollup       = "10"
+  package_path = "D:\\RU10.msp"
+  %[3]s
+  backup {
+    max_system_state_age = "168h"
+    waiver_reason        = "Client Access server: no databases"
+  }
+}
+`, name, address, extra)
+}
+
+// Seed 000: the customised Logon.aspx is moved aside, the update's new page is kept (or a
+// page the user re-customised for the new build put in its place), and OWA is asked for its
+// logon page afterwards. Before, the restore copied the old page over the new one: the
+// simulator (like a real server) then renders a blank page, and nothing checked OWA.
+func TestAccOWALogonPageAroundAnUpdate(t *testing.T) {
+	sim := startSimulatorWith(t, owaFleet(), fastServicing)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{{
+			Config: providerConfig(sim, "") +
+				casRollup("CAS71", "127.0.171.2", `owa_logon_file = "D:\\owa\\logon-ru10.aspx"`) +
+				casRollup("CAS72", "127.0.171.3", ""),
+			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+				plancheck.ExpectKnownValue("exchange_update_rollup.CAS71", tfjsonpath.New("planned_steps"), actions(
+					"verify_backups", "save_customizations", "install_update_rollup", "reboot",
+					"start_exchange_services", "restore_customizations", "verify_owa", "verify_build")),
+				plancheck.ExpectKnownValue("exchange_update_rollup.CAS71", tfjsonpath.New("planned_steps").AtSliceIndex(5),
+					knownvalue.ObjectPartial(map[string]knownvalue.Check{
+						"description": knownvalue.StringRegexp(regexp.MustCompile(`^put D:\\owa\\logon-ru10\.aspx in place as OWA Logon\.aspx \(the page the update wrote is kept as %SystemRoot%\\Temp\\ExchangeProvider\\customizations\\owa_logon\\setup\\logon\.aspx\)`)),
+						"params":      knownvalue.MapExact(map[string]knownvalue.Check{"owa_logon_file": knownvalue.StringExact(`D:\owa\logon-ru10.aspx`)}),
+					})),
+				plancheck.ExpectKnownValue("exchange_update_rollup.CAS72", tfjsonpath.New("planned_steps").AtSliceIndex(5).AtMapKey("description"),
+					knownvalue.StringRegexp(regexp.MustCompile(`^keep the OWA Logon\.aspx the update wrote`))),
+				plancheck.ExpectKnownValue("exchange_update_rollup.CAS72", tfjsonpath.New("warnings"),
+					knownvalue.ListPartial(map[int]knownvalue.Check{0: knownvalue.StringRegexp(regexp.MustCompile(`moved aside and not put back`))})),
+			}},
+			Check: func(*terraform.State) error {
+				for _, server := range []string{"CAS71", "CAS72"} {
+					if err := inOrder(journal(sim, server), "customizations save", "installer started", "reboot",
+						"customizations restore", "owa_check"); err != nil {
+						return fmt.Errorf("%s: %w", server, err)
+					}
+					if st := sim.Host(server).State(); st.OWALogonStale || st.OWALogonAbsent || st.OWALogonSaved {
+						return fmt.Errorf("%s: OWA's page is stale %v, absent %v, saved %v", server, st.OWALogonStale, st.OWALogonAbsent, st.OWALogonSaved)
+					}
+				}
+				if !sim.Host("CAS71").State().OWALogonCustomized || sim.Host("CAS72").State().OWALogonCustomized {
+					return fmt.Errorf("CAS71 must run the user's page, CAS72 the update's")
+				}
+				return nil
+			},
+		}},
+	})
+}
+
+// A customised Logon.aspx left in place (preserve_owa_customizations = false) is not
+// replaced by the update, and OWA renders a blank page: verify_owa stops the apply there.
+func TestAccVerifyOWASeesTheBlankPage(t *testing.T) {
+	sim := startSimulatorWith(t, owaFleet(), fastServicing)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{{
+			Config:      providerConfig(sim, "") + casRollup("CAS71", "127.0.171.2", `preserve_owa_customizations = false`),
+			ExpectError: regexp.MustCompile(`(?s)OWA did not answer https://localhost/owa/auth/logon\.aspx with its logon\s+page \(HTTP 200 without a logon form.*the blank page\)`),
+		}},
+	})
+}

@@ -80,12 +80,13 @@ func TestAccServicePackThenRollup2007(t *testing.T) {
 				plancheck.ExpectKnownValue("exchange_service_pack.ex07", tfjsonpath.New("planned_steps"), actions(
 					"verify_backups", "save_customizations", "remove_interim_update", "remove_um_language_pack",
 					"stop_service", "disable_revocation_check", "install_service_pack", "reboot",
-					"start_exchange_services", "restore_customizations", "add_um_language_pack",
+					"start_exchange_services", "restore_customizations", "verify_owa", "add_um_language_pack",
 					"enable_revocation_check", "start_service", "set_remote_streaming_backup", "verify_build")),
-				// The rollup is planned against the server as the service pack leaves it.
+				// The rollup is planned against the server as the service pack leaves it: with
+				// the SP's own Logon.aspx, which is not customised.
 				plancheck.ExpectKnownValue("exchange_update_rollup.ex07", tfjsonpath.New("planned_steps"), actions(
-					"verify_backups", "save_customizations", "stop_service", "disable_revocation_check",
-					"install_update_rollup", "reboot", "start_exchange_services", "restore_customizations",
+					"verify_backups", "stop_service", "disable_revocation_check",
+					"install_update_rollup", "reboot", "start_exchange_services", "verify_owa",
 					"enable_revocation_check", "start_service", "verify_build")),
 				plancheck.ExpectKnownValue("exchange_service_pack.ex07",
 					tfjsonpath.New("planned_steps").AtSliceIndex(6).AtMapKey("description"),
@@ -116,18 +117,18 @@ func TestAccServicePackThenRollup2007(t *testing.T) {
 						"reboot",
 						"exchange_services",
 						"customizations restore",
+						"owa_check",
 						`installer started D:\UM-SP3\Setup.com /AddUmLanguagePack:de-DE`,
 						"revocation_check true",
 						"service start BackupExecAgentAccelerator",
 						"remote_streaming_backup true",
-						// the rollup (the restored Logon.aspx is moved aside again)
-						"customizations save",
+						// the rollup (the SP's own Logon.aspx stays in place)
 						"service stop BackupExecAgentAccelerator",
 						"revocation_check false",
 						`installer started C:\WINDOWS\System32\msiexec.exe /update D:\RU23.msp`,
 						"reboot",
 						"exchange_services",
-						"customizations restore",
+						"owa_check",
 						"revocation_check true",
 						"service start BackupExecAgentAccelerator",
 					)

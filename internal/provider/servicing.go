@@ -44,6 +44,7 @@ type servicingModel struct {
 	StopServices              types.List     `tfsdk:"stop_services"`
 	RevocationCheck           types.String   `tfsdk:"revocation_check"`
 	PreserveOWACustomizations types.Bool     `tfsdk:"preserve_owa_customizations"`
+	OWALogonFile              types.String   `tfsdk:"owa_logon_file"`
 	PlannedSteps              types.List     `tfsdk:"planned_steps"`
 	Warnings                  types.List     `tfsdk:"warnings"`
 	Timeouts                  timeouts.Value `tfsdk:"timeouts"`
@@ -98,8 +99,15 @@ func servicingAttributes() map[string]schema.Attribute {
 				"signed file), `always` turns it off, `never` leaves it. It is turned back on afterwards.",
 			Validators: []validator.String{stringvalidator.OneOf(exchange.RevocationAuto, exchange.RevocationAlways, exchange.RevocationNever)}},
 		"preserve_owa_customizations": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
-			MarkdownDescription: "Move a customised OWA `Logon.aspx` aside before the install and back after it (an update " +
-				"overwrites it and OWA shows a blank page). Default `true`."},
+			MarkdownDescription: "Move a customised OWA `Logon.aspx` aside before the install (an update " +
+				"does not replace a customised one, and OWA then shows a blank page), and keep the update's new page afterwards: " +
+				"the moved page is kept on the server as `%SystemRoot%\\Temp\\ExchangeProvider\\customizations\\owa_logon\\previous\\logon.aspx`, " +
+				"never copied back over the new one (that brings the blank page back). Default `true`."},
+		"owa_logon_file": schema.StringAttribute{Optional: true,
+			MarkdownDescription: "A `Logon.aspx` with your customisations re-created for the new build (Exchange 2007 Client Access), " +
+				"on the server or a share it can read: put in place after the install (the update's page is kept as " +
+				"`...\\owa_logon\\setup\\logon.aspx`), then OWA is checked. The save step checks first that it can be read.",
+			Validators: []validator.String{stringvalidator.LengthAtLeast(1)}},
 		"planned_steps": schema.ListNestedAttribute{Computed: true,
 			MarkdownDescription: "The ordered steps an apply runs on the server, as the plan shows them for review. " +
 				"After an apply it holds the steps that ran. Each step has a stable `action` (e.g. `remove_interim_update`, " +
@@ -178,7 +186,9 @@ func optionsOf(ctx context.Context, backup *backupModel, revocation types.String
 
 // options builds the planner's shared options from the model.
 func (m *servicingModel) options(ctx context.Context, removeIUs types.List, diags *diag.Diagnostics) exchange.Options {
-	return optionsOf(ctx, m.Backup, m.RevocationCheck, m.PreserveOWACustomizations, m.StopServices, removeIUs, diags)
+	o := optionsOf(ctx, m.Backup, m.RevocationCheck, m.PreserveOWACustomizations, m.StopServices, removeIUs, diags)
+	o.OWALogonFile = m.OWALogonFile.ValueString()
+	return o
 }
 
 func (m *servicingModel) target() remote.Target { return targetOf(m.Server, m.Address) }

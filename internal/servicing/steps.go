@@ -557,3 +557,38 @@ func listOrNothing(items []string) string {
 	}
 	return strings.Join(items, ", ")
 }
+
+// VerifyOWA asks the server's own OWA for its logon page (seed 000: after the update, log
+// on to OWA to check it works). The logon form must come back; a 401 means OWA answers
+// but does not use forms-based authentication, so there is no logon page to check.
+func (x stepRun) VerifyOWA(exchange.VerifyOWA) error {
+	var res wire.OWACheckResult
+	if err := x.r.Run(x.ctx, x.t, wire.OpOWACheck, nil, &res); err != nil {
+		return err
+	}
+	cert := ""
+	if res.CertificateErrors != "" {
+		cert = "; certificate: " + res.CertificateErrors
+	}
+	switch {
+	case res.Status == 200 && res.LogonForm:
+		x.logf(x.s, "OWA answered %s with its logon form (HTTP 200, %d characters%s)", res.URL, res.Length, cert)
+		return nil
+	case res.Status == 401:
+		x.logf(x.s, "OWA answered %s with HTTP 401: it asks for Windows authentication, so forms-based logon (Logon.aspx) is not in use%s", res.URL, cert)
+		return nil
+	}
+	what := fmt.Sprintf("HTTP %d", res.Status)
+	switch {
+	case res.Status == 0:
+		what = "no answer: " + res.Error
+	case res.Status == 200:
+		what = fmt.Sprintf("HTTP 200 without a logon form (%d characters): the blank page", res.Length)
+	}
+	return &stepFailure{
+		err: fmt.Errorf("OWA did not answer %s with its logon page (%s)", res.URL, what),
+		next: `A customised Logon.aspx made for the earlier build shows a blank page. Compare the live page (<Exchange>\ClientAccess\Owa\auth\logon.aspx) ` +
+			`with the one the update wrote (kept as %SystemRoot%\Temp\ExchangeProvider\customizations\owa_logon\setup\logon.aspx when owa_logon_file was put in place), ` +
+			`re-create the customisations in the new page, check that IIS (W3SVC) runs, then run terraform apply again: it checks OWA again.`,
+	}
+}
