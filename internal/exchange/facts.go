@@ -63,6 +63,9 @@ type Facts struct {
 	// nil when the value is absent.
 	RemoteStreamingBackup *bool `json:"remote_streaming_backup"`
 
+	// Procedure is what the pre-checks around an install read (rules_procedures.go).
+	Procedure ProcedureFacts `json:"procedure"`
+
 	// Jobs are the installer runs this provider started on the server (from their job
 	// records under HKLM\SOFTWARE\BuildLevel\ExchangeProvider\Jobs). An apply attaches to
 	// a running or finished job with the same id instead of starting setup twice.
@@ -375,4 +378,38 @@ func (f Facts) HasRole(role string) bool {
 		}
 	}
 	return false
+}
+
+// ProcedureFacts are what the pre-checks of rules_procedures.go read (domain.md §2.8, §2.16,
+// §5 failure signs; seeds 001, 002, 004).
+type ProcedureFacts struct {
+	// Forefront lists the Add/Remove Programs entries of Forefront Security for Exchange
+	// Server (DisplayName contains "Forefront Security"), with their DisplayVersion.
+	Forefront []InstalledProduct `json:"forefront"`
+	// Domain is the server's DNS domain (its primary DNS suffix).
+	Domain string `json:"domain"`
+	// ReceiveConnectors are the names of the server's receive connectors (2007 Hub
+	// Transport/Edge, Get-ReceiveConnector); ReceiveConnectorsRead: they were read.
+	ReceiveConnectors     []string `json:"receive_connectors"`
+	ReceiveConnectorsRead bool     `json:"receive_connectors_read"`
+	// EventLogLevels are the diagnostic-logging categories (Get-EventLogLevel) whose level
+	// is not Lowest; EventLogLevelsRead: they were read (2007 with its snap-in).
+	EventLogLevels     []EventLogLevel `json:"event_log_levels"`
+	EventLogLevelsRead bool            `json:"event_log_levels_read"`
+	// InstallerProcesses are running processes named update or xcopy (KB 328839: several
+	// setup, update or Xcopy instances block a service pack); setup itself is Setup.Running.
+	InstallerProcesses []string `json:"installer_processes"`
+}
+
+// InstalledProduct is one Add/Remove Programs entry.
+type InstalledProduct struct {
+	Name    string `json:"name"`
+	Version string `json:"version"`
+}
+
+// EventLogLevel is one diagnostic-logging category and its level (Lowest, Low, Medium,
+// High, Expert), as Get-EventLogLevel names them.
+type EventLogLevel struct {
+	Identity string `json:"identity"`
+	Level    string `json:"level"`
 }

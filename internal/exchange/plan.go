@@ -182,6 +182,9 @@ type Options struct {
 	// OWALogonFile is a Logon.aspx the user customised for the new build (on the server or
 	// a share it reads), put in place after the install; "" keeps the update's new page.
 	OWALogonFile string
+	// ForefrontCompatible, when set, is the user's statement that the installed Forefront
+	// Security for Exchange Server is a version compatible with the service pack (seed 004).
+	ForefrontCompatible string
 	// Now is the time backups are measured against.
 	Now time.Time
 }

@@ -68,6 +68,7 @@ func PlanServicePack(f Facts, r ServicePackRequest, cat *Catalog) (Plan, error) 
 	}
 	targetName := fmt.Sprintf("Exchange %s %s", f.Product, spName(r.ServicePack))
 	removeIUs := p.preChecks("exchange_service_pack", scopeServicing, r.ServicePack, targetName)
+	p.servicePackChecks(liveSP, r.ServicePack)
 	if findErr != nil {
 		p.verifyBackups()
 		return empty, p.err()
@@ -498,6 +499,7 @@ func (p *planning) preChecks(resource string, scope prerequisiteScope, targetSP 
 	p.checkPrerequisites(scope, targetSP, targetName)
 	p.servicesToStop()
 	p.checkRevocationMode()
+	p.procedureChecks(scope)
 	if scope == scopeServicing {
 		return p.interimUpdatesToRemove(targetName)
 	}

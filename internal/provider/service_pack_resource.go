@@ -37,6 +37,7 @@ type servicePackModel struct {
 	MediaPath            types.String `tfsdk:"media_path"`
 	UMLanguagePackPath   types.String `tfsdk:"um_language_pack_path"`
 	RemoveInterimUpdates types.List   `tfsdk:"remove_interim_updates"`
+	ForefrontCompatible  types.String `tfsdk:"forefront_compatible"`
 	LiveServicePack      types.Int64  `tfsdk:"live_service_pack"`
 	LiveLevel            types.String `tfsdk:"live_level"`
 }
@@ -59,6 +60,12 @@ func (r *servicePackResource) Schema(ctx context.Context, _ resource.SchemaReque
 		MarkdownDescription: "The service pack's setup media (the folder holding `Setup.com`, or `i386\\update.exe` for " +
 			"2000/2003), on the server or a share it can read, e.g. `D:\\Exchange2007SP3`. Needed when an install is planned.",
 		Validators: []validator.String{stringvalidator.LengthAtLeast(1)}}
+	attrs["forefront_compatible"] = schema.StringAttribute{Optional: true,
+		MarkdownDescription: "Your statement (at least 10 characters) that the Forefront Security for Exchange Server installed on " +
+			"the server is a version compatible with Exchange 2007 SP1, e.g. its version and where you checked it. Forefront " +
+			"must be updated to a compatible version or uninstalled before SP1; which versions are compatible is left to you, " +
+			"so a plan from RTM to SP1 or later on a server with Forefront is refused without it. Shown as a warning.",
+		Validators: []validator.String{stringvalidator.LengthAtLeast(10)}}
 	attrs["um_language_pack_path"] = schema.StringAttribute{Optional: true,
 		MarkdownDescription: "Folder with the Unified Messaging language packs for the new service pack. Needed when the " +
 			"server has UM language packs: they are removed before the service pack and added again after it.",
@@ -90,6 +97,7 @@ func (m *servicePackModel) request(ctx context.Context, diags *diag.Diagnostics)
 		UMLanguagePackPath: m.UMLanguagePackPath.ValueString(),
 		Options:            m.options(ctx, m.RemoveInterimUpdates, diags),
 	}
+	req.ForefrontCompatible = m.ForefrontCompatible.ValueString()
 	return req
 }
 

@@ -69,6 +69,15 @@ type Server struct {
 	ThirdPartyServices []string
 	// DisabledServices are Exchange services left Disabled and Stopped (canonical names).
 	DisabledServices []string
+	// ForefrontVersion: Forefront Security for Exchange Server is installed at this
+	// version; "" when not installed. ReceiveConnectors: the receive connectors' names
+	// (nil: setup's "Default <name>" and "Client <name>" on a 2007 Hub Transport).
+	// DiagnosticLogging: categories set above Lowest, by identity. RunningProcesses: other
+	// processes running now (e.g. "xcopy.exe").
+	ForefrontVersion  string
+	ReceiveConnectors []string
+	DiagnosticLogging map[string]string
+	RunningProcesses  []string
 	// SetupWatermark is the role whose setup was interrupted, or "".
 	SetupWatermark        string
 	SetupRunning          bool
@@ -198,6 +207,10 @@ type serverDoc struct {
 	StaleCMSKey           bool              `json:"stale_cms_key"`
 	RemoteStreamingBackup *bool             `json:"remote_streaming_backup"`
 	RevocationCheck       *bool             `json:"revocation_check"`
+	ForefrontVersion      string            `json:"forefront_version"`
+	ReceiveConnectors     []string          `json:"receive_connectors"`
+	DiagnosticLogging     map[string]string `json:"diagnostic_logging"`
+	RunningProcesses      []string          `json:"running_processes"`
 	DisabledServices      []string          `json:"disabled_services"`
 	Faults                []json.RawMessage `json:"faults"`
 	MissingPaths          []string          `json:"missing_paths"`
@@ -623,6 +636,8 @@ func (v *validator) server(at string, d serverDoc, names, addresses map[string]s
 	s.StaleCMSKey = d.StaleCMSKey
 	s.PendingReboot = d.PendingReboot
 	s.OWACustomized = d.OWACustomized
+	s.ForefrontVersion, s.ReceiveConnectors, s.RunningProcesses = d.ForefrontVersion, d.ReceiveConnectors, d.RunningProcesses
+	s.DiagnosticLogging = d.DiagnosticLogging
 	s.InternetAccess = d.InternetAccess == nil || *d.InternetAccess
 	s.RevocationCheck = d.RevocationCheck == nil || *d.RevocationCheck
 	s.RemoteStreamingBackup = d.RemoteStreamingBackup

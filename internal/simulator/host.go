@@ -88,6 +88,10 @@ type State struct {
 
 	UMLanguagePacks    []string
 	OWALogonCustomized bool
+	// Procedure is what the probe's pre-check reads answer (Get-ExProcedureFacts), from
+	// the fleet's forefront_version, receive_connectors, diagnostic_logging and
+	// running_processes.
+	Procedure exchange.ProcedureFacts
 	// OWALogonAbsent: the live OWA logon page was moved aside (customizations save) and
 	// not yet replaced by an install or a restore.
 	OWALogonAbsent bool
@@ -161,6 +165,7 @@ func newHost(s Server, c *LiveCluster, boot time.Time) *Host {
 	for _, name := range s.ThirdPartyServices {
 		st.WindowsServices = append(st.WindowsServices, exchange.ServiceFacts{Name: name, State: "Running", StartMode: "Auto"})
 	}
+	st.Procedure = procedureFacts(s)
 	if s.SetupWatermark != "" {
 		// Illustrative values: what matters (domain.md §2.6) is that the role's setup key
 		// holds an Action and a Watermark at all.
@@ -264,6 +269,7 @@ func (h *Host) factsFor(group string) exchange.Facts {
 		InternetAccess:     s.InternetAccess,
 
 		RemoteStreamingBackup: s.RemoteStreamingBackup,
+		Procedure:             s.Procedure,
 
 		Jobs: nonNil(s.Jobs),
 		// What an apply changed and has not put back, as the scripts record it.

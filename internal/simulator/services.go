@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/buildlevel/terraform-provider-exchange/internal/exchange"
 	"github.com/buildlevel/terraform-provider-exchange/internal/remote/scripts"
 )
 
@@ -78,4 +79,44 @@ func dedupe(s []string) []string {
 		}
 	}
 	return out
+}
+
+// procedureFacts is what Get-ExProcedureFacts in probe.ps1 reads on a server like s: the
+// Forefront entry, the DNS domain, on a 2007 Hub Transport or Edge its receive connectors
+// (setup creates "Default <server>" and "Client <server>"), on 2007 the diagnostic-logging
+// categories above Lowest, and running update/xcopy processes.
+func procedureFacts(s Server) exchange.ProcedureFacts {
+	p := exchange.ProcedureFacts{Forefront: []exchange.InstalledProduct{}, ReceiveConnectors: []string{},
+		EventLogLevels: []exchange.EventLogLevel{}, InstallerProcesses: []string{}}
+	if _, domain, ok := strings.Cut(s.FQDN, "."); ok {
+		p.Domain = domain
+	}
+	if s.ForefrontVersion != "" {
+		p.Forefront = append(p.Forefront, exchange.InstalledProduct{Name: "Microsoft Forefront Security for Exchange Server", Version: s.ForefrontVersion})
+	}
+	for _, proc := range s.RunningProcesses {
+		if n := strings.ToLower(proc); n == "update.exe" || n == "xcopy.exe" {
+			p.InstallerProcesses = append(p.InstallerProcesses, proc)
+		}
+	}
+	if s.Product != "2007" {
+		return p
+	}
+	if slices.Contains(s.Roles, "HubTransport") || slices.Contains(s.Roles, "Edge") {
+		p.ReceiveConnectorsRead = true
+		p.ReceiveConnectors = append(p.ReceiveConnectors, s.ReceiveConnectors...)
+		if s.ReceiveConnectors == nil {
+			p.ReceiveConnectors = append(p.ReceiveConnectors, "Default "+s.Name, "Client "+s.Name)
+		}
+	}
+	p.EventLogLevelsRead = true
+	ids := make([]string, 0, len(s.DiagnosticLogging))
+	for id := range s.DiagnosticLogging {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		p.EventLogLevels = append(p.EventLogLevels, exchange.EventLogLevel{Identity: id, Level: s.DiagnosticLogging[id]})
+	}
+	return p
 }

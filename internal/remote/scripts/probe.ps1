@@ -831,6 +831,66 @@ $otherServices = New-Object System.Collections.ArrayList
 try { $otherServices = Get-ExOtherServices $allServices @($services, $thirdParty) } catch { }
 
 # ---------------------------------------------------------------------------------------
+# What the pre-checks around an install read (exchange.ProcedureFacts, rules_procedures.go):
+# - forefront: Add/Remove Programs entries whose DisplayName contains "Forefront Security",
+#   with DisplayVersion [seed 004: update or uninstall Forefront before Exchange 2007 SP1];
+# - domain: the primary DNS suffix; receive_connectors: Get-ReceiveConnector -Server on a
+#   2007 Hub Transport or Edge server [seed 004: a connector named like the domain];
+# - event_log_levels: Get-EventLogLevel -Server, the categories not at Lowest [seed 002:
+#   every rollup resets the diagnostic-logging entries];
+# - installer_processes: processes named update or xcopy [KB 328839, seed 001].
+# Each read fails soft; a list that could not be read says so (*_read = false).
+function Get-ExProcedureFacts {
+    param($UninstallEntries, [string]$Domain, [string]$Product, $Roles, [string]$Computer)
+    $result = @{
+        'forefront'               = (New-Object System.Collections.ArrayList)
+        'domain'                  = $Domain
+        'receive_connectors'      = (New-Object System.Collections.ArrayList)
+        'receive_connectors_read' = $false
+        'event_log_levels'        = (New-Object System.Collections.ArrayList)
+        'event_log_levels_read'   = $false
+        'installer_processes'     = (New-Object System.Collections.ArrayList)
+    }
+    foreach ($u in $UninstallEntries) {
+        if ($u['Name'] -like '*Forefront Security*') {
+            $version = [string](Get-ExRegValue $HKLM ('SOFTWARE\Microsoft\Windows\CurrentVersion\Uninstall\' + $u['Key']) 'DisplayVersion' '')
+            [void]$result['forefront'].Add(@{ 'name' = $u['Name']; 'version' = $version })
+        }
+    }
+    try {
+        foreach ($p in @(Get-Process -Name 'update', 'xcopy' -ErrorAction SilentlyContinue)) {
+            [void]$result['installer_processes'].Add([string]$p.ProcessName + '.exe')
+        }
+    } catch { }
+    if ($Product -ne '2007') { return $result }
+    $snapIn = $false
+    try {
+        if ($null -eq (Get-PSSnapin -Name 'Microsoft.Exchange.Management.PowerShell.Admin' -ErrorAction SilentlyContinue)) {
+            Add-PSSnapin -Name 'Microsoft.Exchange.Management.PowerShell.Admin' -ErrorAction Stop
+        }
+        $snapIn = $true
+    } catch { }
+    if (-not $snapIn) { return $result }
+    if ($Roles -contains 'HubTransport' -or $Roles -contains 'Edge') {
+        try {
+            foreach ($rc in @(Get-ReceiveConnector -Server $Computer -ErrorAction Stop)) { [void]$result['receive_connectors'].Add([string]$rc.Name) }
+            $result['receive_connectors_read'] = $true
+        } catch { }
+    }
+    try {
+        foreach ($l in @(Get-EventLogLevel -Server $Computer -ErrorAction Stop)) {
+            if ([string]$l.EventLevel -ne 'Lowest') {
+                [void]$result['event_log_levels'].Add(@{ 'identity' = [string]$l.Identity; 'level' = [string]$l.EventLevel })
+            }
+        }
+        $result['event_log_levels_read'] = $true
+    } catch { }
+    return $result
+}
+$procedure = @{}
+try { $procedure = Get-ExProcedureFacts $uninstallEntries $dnsSuffix $product $roles $computer } catch { }
+
+# ---------------------------------------------------------------------------------------
 # UM language packs [domain.md 2.12, seed 004] (Exchange 2007 Unified Messaging role).
 # Heuristic, not a documented interface: a language pack is an Add/Remove Programs entry
 # whose DisplayName mentions both "Unified Messaging" and "Language Pack" and carries a
@@ -1029,6 +1089,7 @@ $facts = @{
     'revocation_check'     = $revocationCheck
     'internet_access'      = $internetAccess
     'remote_streaming_backup' = $remoteStreaming
+    'procedure'            = $procedure
     'jobs'                 = $jobs
     'lock'                 = $lock
     'leftovers'            = @{
