@@ -200,7 +200,7 @@ resource "exchange_service_pack" "hub73" {
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testProviders,
 		Steps: []resource.TestStep{{
-			Config: config(""),
+			Config:      config(""),
 			ExpectError: regexp.MustCompile(`(?s)"xcopy.exe" is running on the server now.*receive connector "contoso.local" is named like the domain.*Forefront Security for Exchange Server is installed \(Microsoft Forefront Security for Exchange Server 10\.0\.645\.0\).*forefront_compatible`),
 		}, {
 			PreConfig: func() {
