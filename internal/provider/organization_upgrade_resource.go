@@ -303,7 +303,39 @@ func (r *organizationUpgradeResource) plan(ctx context.Context, m *organizationU
 		refusalDiagnostics(refusals, diags)
 		return o, false
 	}
+	o.warnings = append(o.warnings, frontEndWaveWarnings(ordering, o.servers, int(m.Parallelism.ValueInt64()))...)
 	return o, !diags.HasError()
+}
+
+// frontEndWaveWarnings: KB 328839 (seed 001) upgrades load-balanced Exchange 2003 front-ends
+// all at once: take them ALL offline, upgrade each, bring them all back online, so that
+// mobile clients never meet front-ends at different service packs (sync key errors). This
+// provider does not take a front-end out of its load balancer (NLB or a hardware balancer:
+// no step here does it), and each server of the wave is back in service when its own
+// procedure ends, so it says so instead of promising "all at once".
+func frontEndWaveWarnings(ordering exchange.Ordering, servers []serverPlan, parallelism int) []string {
+	var out []string
+	for _, w := range ordering.Waves {
+		if !strings.Contains(w.Name, "Exchange 2003 front-end") {
+			continue
+		}
+		var names []string
+		for _, sp := range servers {
+			if sp.wave == w.Index {
+				names = append(names, sp.server)
+			}
+		}
+		if len(names) < 2 {
+			continue
+		}
+		order := "in parallel"
+		if parallelism < len(names) {
+			order = fmt.Sprintf("at most %d at a time, each back in service as soon as its own upgrade ends", max(parallelism, 1))
+		}
+		out = append(out, fmt.Sprintf("wave %d upgrades the Exchange 2003 front-ends %s %s. If they are load-balanced, KB 328839 takes them all offline, upgrades each and brings them all back online together (mobile clients get sync key errors while front-ends run different service packs); this provider does not take a front-end out of its load balancer: before the apply, take all of them out of the load balancer (NLB or hardware), and put them back only after the whole wave has finished",
+			w.Index, strings.Join(names, ", "), order))
+	}
+	return out
 }
 
 func orgTargetFor(ts []orgTargetModel, product string) orgTargetModel {

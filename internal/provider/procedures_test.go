@@ -251,3 +251,23 @@ func (c someElement) CheckValue(v any) error {
 func (c someElement) String() string { return "some element matching " + c.re.String() }
 
 func anyMatching(expr string) knownvalue.Check { return someElement{regexp.MustCompile(expr)} }
+
+// warningsContain checks that one of a resource's warnings in state contains want.
+func warningsContain(address, want string) resource.TestCheckFunc {
+	return func(s *terraform.State) error {
+		rs, ok := s.RootModule().Resources[address]
+		if !ok {
+			return fmt.Errorf("%s is not in state", address)
+		}
+		var all []string
+		for k, v := range rs.Primary.Attributes {
+			if strings.HasPrefix(k, "warnings.") && k != "warnings.#" {
+				if strings.Contains(v, want) {
+					return nil
+				}
+				all = append(all, v)
+			}
+		}
+		return fmt.Errorf("no warning of %s contains %q:\n%s", address, want, strings.Join(all, "\n"))
+	}
+}
