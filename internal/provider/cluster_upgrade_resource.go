@@ -79,6 +79,8 @@ func (r *clusterUpgradeResource) Schema(ctx context.Context, _ resource.SchemaRe
 	// The node of each step is in planned_steps; a cluster has no single server/address.
 	delete(attrs, "server")
 	delete(attrs, "address")
+	// No clustered server runs the Exchange 2007 Client Access role: no OWA logon page.
+	delete(attrs, "owa_logon_file")
 	attrs["id"] = schema.StringAttribute{Computed: true, MarkdownDescription: "The cluster name.",
 		PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}}
 	attrs["cluster"] = schema.StringAttribute{Required: true,

@@ -82,6 +82,7 @@ type organizationUpgradeModel struct {
 	StopServices              types.List       `tfsdk:"stop_services"`
 	RevocationCheck           types.String     `tfsdk:"revocation_check"`
 	PreserveOWACustomizations types.Bool       `tfsdk:"preserve_owa_customizations"`
+	ForefrontCompatible       types.String     `tfsdk:"forefront_compatible"`
 	Backup                    *backupModel     `tfsdk:"backup"`
 	Waves                     types.List       `tfsdk:"waves"`
 	PlannedSteps              types.List       `tfsdk:"planned_steps"`
@@ -148,6 +149,9 @@ func (r *organizationUpgradeResource) Schema(ctx context.Context, _ resource.Sch
 				Validators:          []validator.String{stringvalidator.OneOf(exchange.RevocationAuto, exchange.RevocationAlways, exchange.RevocationNever)}},
 			"preserve_owa_customizations": schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(true),
 				MarkdownDescription: "As `exchange_service_pack.preserve_owa_customizations`."},
+			"forefront_compatible": schema.StringAttribute{Optional: true,
+				MarkdownDescription: "As `exchange_service_pack.forefront_compatible`, for every server that runs Forefront Security for Exchange Server.",
+				Validators:          []validator.String{stringvalidator.LengthAtLeast(10)}},
 			"waves": schema.ListNestedAttribute{Computed: true, MarkdownDescription: "The waves of the planned change, in order.",
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
 					"index":   schema.Int64Attribute{Computed: true, MarkdownDescription: "1-based position."},
@@ -239,6 +243,7 @@ func (r *organizationUpgradeResource) plan(ctx context.Context, m *organizationU
 		clusterOf[strings.ToLower(f.Server)] = keys[i]
 	}
 	opts := optionsOf(ctx, m.Backup, m.RevocationCheck, m.PreserveOWACustomizations, m.StopServices, m.RemoveInterimUpdates, diags)
+	opts.ForefrontCompatible = m.ForefrontCompatible.ValueString()
 	var refusals exchange.Refusals
 	for _, w := range ordering.Waves {
 		planned := map[string]bool{} // clusters of this wave already planned
@@ -631,7 +636,7 @@ func (r *organizationUpgradeResource) Delete(context.Context, resource.DeleteReq
 
 // inputsKnown reports whether everything the plan needs is known at plan time.
 func (m *organizationUpgradeModel) inputsKnown() bool {
-	values := []attr.Value{m.Parallelism, m.RemoveInterimUpdates, m.StopServices, m.RevocationCheck, m.PreserveOWACustomizations}
+	values := []attr.Value{m.Parallelism, m.RemoveInterimUpdates, m.StopServices, m.RevocationCheck, m.PreserveOWACustomizations, m.ForefrontCompatible}
 	if m.DiscoverThrough != nil {
 		values = append(values, m.DiscoverThrough.Server, m.DiscoverThrough.Address)
 	}

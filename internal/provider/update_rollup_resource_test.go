@@ -61,7 +61,7 @@ func TestAccUpdateRollupLifecycle(t *testing.T) {
 				Config: providerConfig(sim, "") + rollup10,
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectKnownValue("exchange_update_rollup.cas3", tfjsonpath.New("planned_steps"), actions(
-						"verify_backups", "install_update_rollup", "reboot", "start_exchange_services", "verify_build")),
+						"verify_backups", "install_update_rollup", "reboot", "start_exchange_services", "verify_owa", "verify_build")),
 					plancheck.ExpectKnownValue("exchange_update_rollup.cas3", tfjsonpath.New("planned_steps").AtSliceIndex(2).AtMapKey("reboot"),
 						knownvalue.Bool(true)),
 				}},
