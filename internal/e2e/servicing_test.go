@@ -81,7 +81,7 @@ resource "exchange_update_rollup" "exr" {
 	if err != nil {
 		t.Fatalf("plan: %v\n%s", err, out)
 	}
-	if !strings.Contains(out, "install Update Rollup 10 for Exchange 2007 SP3 from D:\\RU10.msp") || !strings.Contains(out, "1 to change") {
+	if !strings.Contains(out, "install Update Rollup 10 for Exchange 2007 SP3 (KB2788321) from D:\\RU10.msp") || !strings.Contains(out, "1 to change") {
 		t.Errorf("the plan must show the steps that put the rollup back:\n%s", out)
 	}
 }

@@ -68,8 +68,8 @@ func TestFactsOf2007MailboxInCCR(t *testing.T) {
 			DotNet20ServicePack: 1, WindowsInstaller: "4.5.6001.22159", TimeZoneUpdate931836: true, FQDNSet: true, LocalAdministrator: true,
 			IISCompressionHotfix831464: true,
 		},
-		// 8.1.393.1 is SP1 Update Rollup 9, whose KB the catalog does not state.
-		UpdateRollups: []exchange.InstalledUpdate{{DisplayName: "Update Rollup 9 for Exchange Server 2007 Service Pack 1",
+		// 8.1.393.1 is SP1 Update Rollup 9, KB970162 in the catalog.
+		UpdateRollups: []exchange.InstalledUpdate{{KB: "KB970162", DisplayName: "Update Rollup 9 for Exchange Server 2007 Service Pack 1 (KB970162)",
 			PatchCode: RollupPatchCode(exchange.Level{Product: "2007", ServicePack: 1, UpdateRollup: 9})}},
 		InterimUpdates: []exchange.InstalledUpdate{{KB: "KB970543", DisplayName: "Interim Update for Exchange Server 2007 (KB970543)",
 			PatchCode: InterimUpdatePatchCode("KB970543")}},
