@@ -23,6 +23,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
@@ -182,14 +183,12 @@ func (m *servicingModel) options(ctx context.Context, removeIUs types.List, diag
 
 func (m *servicingModel) target() remote.Target { return targetOf(m.Server, m.Address) }
 
-// knownInputs reports whether everything the planner needs is known at plan time.
-func knownInputs(values ...attr.Value) bool {
-	for _, v := range values {
-		if v.IsUnknown() {
-			return false
-		}
-	}
-	return true
+// configKnown reports whether every input of the resource is known at plan time, from the
+// whole configuration value: any attribute or block (the backup block, revocation_check,
+// a target's path) that takes a value known only at apply defers the steps to the apply.
+// A list of attributes kept by hand missed some, and an unknown string then read as "".
+func configKnown(c tfsdk.Config) bool {
+	return c.Raw.IsFullyKnown()
 }
 
 func stepsValue(ctx context.Context, steps []exchange.Step, diags *diag.Diagnostics) types.List {

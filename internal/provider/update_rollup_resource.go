@@ -145,7 +145,7 @@ func (r *updateRollupResource) ModifyPlan(ctx context.Context, req resource.Modi
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if !knownInputs(m.Server, m.Address, m.Rollup, m.ServicePack, m.PackagePath, m.KB, m.RemoveInterimUpdates, m.StopServices) {
+	if !configKnown(req.Config) {
 		m.PlannedSteps = types.ListUnknown(stepType)
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, &m)...)
 		return
