@@ -37,10 +37,11 @@ func startServicingFleet(t *testing.T, install time.Duration) *simulator.Simulat
 	return sim
 }
 
-const servicingHeader = header + `
+var servicingHeader = header + `
 locals {
   backup = {
     max_system_state_age = "168h"
+    domain_controller_backup_time = "` + evidenceTime + `"
   }
 }
 `
@@ -58,6 +59,7 @@ resource "exchange_update_rollup" "exr" {
   package_path = "D:\\RU10.msp"
   backup {
     max_system_state_age = "168h"
+    domain_controller_backup_time = "` + evidenceTime + `"
     waiver_reason        = "Client Access server: no databases"
   }
 }
@@ -100,6 +102,7 @@ resource "exchange_service_pack" "exs" {
   media_path   = "D:\\SP3"
   backup {
     max_system_state_age = "168h"
+    domain_controller_backup_time = "` + evidenceTime + `"
     max_database_age     = "24h"
   }
 }

@@ -36,8 +36,9 @@ func server(product, build string, mods ...func(*Facts)) Facts {
 				{Name: "Mailbox Database", LastFull: ago(10 * time.Hour)},
 				{Name: "Public Folder Database", LastFull: ago(20 * time.Hour)},
 			},
-			DatabasesRead: true,
-			SystemState:   ago(2 * day),
+			DatabasesRead:     true,
+			SystemState:       ago(2 * day),
+			SystemStateSource: SystemStateFromNTBackupLog,
 		},
 		Services:        []ServiceFacts{{Name: "MSExchangeIS", State: "Running", StartMode: "Auto"}},
 		RevocationCheck: true,
@@ -50,10 +51,10 @@ func server(product, build string, mods ...func(*Facts)) Facts {
 }
 
 // options are the provider's defaults with backup limits of 1 day (databases) and 7 days
-// (system state).
+// (system state), and a domain controller's system state from the user's backup system.
 func options(mods ...func(*Options)) Options {
 	o := Options{
-		Backup:                    BackupPolicy{MaxDatabaseAge: day, MaxSystemStateAge: 7 * day},
+		Backup:                    BackupPolicy{MaxDatabaseAge: day, MaxSystemStateAge: 7 * day, DomainControllerBackupTime: ago(day)},
 		RevocationCheck:           RevocationAuto,
 		PreserveOWACustomizations: true,
 		Now:                       now,
@@ -563,7 +564,7 @@ func TestRefusals(t *testing.T) {
 		{"database never backed up", server("2007", rtm, func(f *Facts) { f.Backups.Databases[1].LastFull = nil }), sp3, "backup",
 			[]string{`database "Public Folder Database" has never had a full backup`, "take a full backup"}},
 		{"database backup too old", server("2007", rtm, func(f *Facts) { f.Backups.Databases[0].LastFull = ago(3*day + 4*time.Hour) }), sp3, "backup",
-			[]string{`"Mailbox Database" is 3d 4h old (2024-04-29 02:00 UTC), older than the 1d allowed`}},
+			[]string{`the last full backup of database "Mailbox Database" is 3d 4h old (2024-04-29 02:00 UTC, read from the server: Get-MailboxDatabase -Status, LastFullBackup), older than the 1d allowed`}},
 		{"no system-state backup", server("2007", rtm, func(f *Facts) { f.Backups.SystemState = nil }), sp3, "backup",
 			[]string{"no system-state backup"}},
 		{"system state too old", server("2007", rtm, func(f *Facts) { f.Backups.SystemState = ago(9 * day) }), sp3, "backup",
