@@ -89,7 +89,7 @@ func (p *planning) suppliedDatabases() map[string]time.Time {
 // databaseBackups are the databases' last full backups, each with its source. When the
 // server does not let the probe read them, they are what the user supplied for it: one
 // time for every database ("<server>") or per database; none at all is a nil list.
-func (p *planning) databaseBackups() (list []backupEvidence, read bool) {
+func (p *planning) databaseBackups() (list []backupEvidence, read bool, unknown []string) {
 	b := p.f.Backups
 	perServer := suppliedFor(p.opts.Backup.DatabaseBackupTimes, p.server)
 	perDB := p.suppliedDatabases()
@@ -107,7 +107,7 @@ func (p *planning) databaseBackups() (list []backupEvidence, read bool) {
 			t := perDB[n]
 			list = append(list, databaseEvidence(n, &t, suppliedByUser))
 		}
-		return list, false
+		return list, false, nil
 	}
 	known := map[string]bool{}
 	for _, db := range b.Databases {
@@ -124,12 +124,11 @@ func (p *planning) databaseBackups() (list []backupEvidence, read bool) {
 	}
 	for n := range perDB {
 		if !known[strings.ToLower(n)] {
-			p.refuse("backup", fmt.Sprintf(`database_backup_times names database %q of %s, which the server does not have (it has %s)`,
-				n, p.server, databaseNames(b.Databases)),
-				"correct the name (as \"<server>\\\\<storage group>\\\\<database>\") or remove it")
+			unknown = append(unknown, n)
 		}
 	}
-	return list, true
+	sort.Strings(unknown)
+	return list, true, unknown
 }
 
 func databaseNames(dbs []DatabaseBackup) string {
@@ -154,7 +153,12 @@ func (p *planning) systemStateBackup() backupEvidence {
 // checkDatabaseBackups refuses every database whose last full backup is unknown or older
 // than the policy allows.
 func (p *planning) checkDatabaseBackups(max time.Duration) {
-	list, read := p.databaseBackups()
+	list, read, unknown := p.databaseBackups()
+	for _, n := range unknown {
+		p.refuse("backup", fmt.Sprintf(`database_backup_times names database %q of %s, which the server does not have (it has %s)`,
+			n, p.server, databaseNames(p.f.Backups.Databases)),
+			"correct the name (as \"<server>\\\\<storage group>\\\\<database>\") or remove it")
+	}
 	if !read && len(list) == 0 {
 		why := "the provider cannot read them on Exchange 5.5, 2000 or 2003: the database header holds the last backup, and eseutil /mh cannot read it while the database is mounted"
 		if p.f.Product == "2007" {
@@ -216,7 +220,7 @@ func (p *planning) checkAge(e backupEvidence, max time.Duration, maxAttr, take s
 // backupsFound summarises the backups the plan measures, each with where it came from:
 // oldest and newest database backup, the system state, and the domain controller's.
 func (p *planning) backupsFound() string {
-	dbs, read := p.databaseBackups()
+	dbs, read, _ := p.databaseBackups()
 	var dated []backupEvidence
 	var never []string
 	for _, db := range dbs {

@@ -104,6 +104,13 @@ func TestBackupEvidenceRefusals(t *testing.T) {
 				t.Fatal("planned instead of refusing")
 			}
 			rs := refusals(t, err)
+			seen := map[string]bool{}
+			for _, r := range rs {
+				if seen[r.Problem] {
+					t.Errorf("refused twice: %s", r.Problem)
+				}
+				seen[r.Problem] = true
+			}
 			for _, frags := range tc.fragments {
 				if !hasRefusal(rs, "backup", frags...) {
 					t.Errorf("no backup refusal with %q in:\n%v", frags, err)
