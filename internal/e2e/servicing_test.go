@@ -38,10 +38,11 @@ func startServicingFleet(t *testing.T, install time.Duration) *simulator.Simulat
 	return sim
 }
 
-const servicingHeader = header + `
+var servicingHeader = header + `
 locals {
   backup = {
     max_system_state_age = "168h"
+    domain_controller_backup_time = "` + evidenceTime + `"
   }
 }
 `
@@ -59,6 +60,7 @@ resource "exchange_update_rollup" "exr" {
   package_path = "D:\\RU10.msp"
   backup {
     max_system_state_age = "168h"
+    domain_controller_backup_time = "` + evidenceTime + `"
     waiver_reason        = "Client Access server: no databases"
   }
 }
@@ -93,7 +95,7 @@ resource "exchange_update_rollup" "exr" {
 	if err != nil {
 		t.Fatalf("plan: %v\n%s", err, out)
 	}
-	if !strings.Contains(out, "install Update Rollup 10 for Exchange 2007 SP3 from D:\\RU10.msp") || !strings.Contains(out, "1 to change") {
+	if !strings.Contains(out, "install Update Rollup 10 for Exchange 2007 SP3 (KB2788321) from D:\\RU10.msp") || !strings.Contains(out, "1 to change") {
 		t.Errorf("the plan must show the steps that put the rollup back:\n%s", out)
 	}
 }
@@ -112,6 +114,7 @@ resource "exchange_service_pack" "exs" {
   media_path   = "D:\\SP3"
   backup {
     max_system_state_age = "168h"
+    domain_controller_backup_time = "` + evidenceTime + `"
     max_database_age     = "24h"
   }
 }

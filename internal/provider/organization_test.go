@@ -117,6 +117,9 @@ resource "exchange_service_pack" "mbx1" {
   backup {
     max_database_age     = "24h"
     max_system_state_age = "168h"
+    domain_controller_backup_time = "` + evidenceTime + `"
+    # Exchange 2000/2003/5.5 databases: the backup software's times (a server cannot tell).
+    database_backup_times = { AAN1 = "` + evidenceTime + `", AAN2 = "` + evidenceTime + `", BE1 = "` + evidenceTime + `", BE2 = "` + evidenceTime + `", EVSN1 = "` + evidenceTime + `", EVSN2 = "` + evidenceTime + `" }
   }
 }
 `,
@@ -132,6 +135,9 @@ resource "exchange_organization_upgrade" "org" {
   backup {
     max_database_age     = "24h"
     max_system_state_age = "168h"
+    domain_controller_backup_time = "` + evidenceTime + `"
+    # Exchange 2000/2003/5.5 databases: the backup software's times (a server cannot tell).
+    database_backup_times = { AAN1 = "` + evidenceTime + `", AAN2 = "` + evidenceTime + `", BE1 = "` + evidenceTime + `", BE2 = "` + evidenceTime + `", EVSN1 = "` + evidenceTime + `", EVSN2 = "` + evidenceTime + `" }
   }
 }
 `,
@@ -201,6 +207,9 @@ resource "exchange_organization_upgrade" "org" {
   backup {
     max_database_age     = "24h"
     max_system_state_age = "168h"
+    domain_controller_backup_time = "` + evidenceTime + `"
+    # Exchange 2000/2003/5.5 databases: the backup software's times (a server cannot tell).
+    database_backup_times = { AAN1 = "` + evidenceTime + `", AAN2 = "` + evidenceTime + `", BE1 = "` + evidenceTime + `", BE2 = "` + evidenceTime + `", EVSN1 = "` + evidenceTime + `", EVSN2 = "` + evidenceTime + `" }
   }
 }
 `
@@ -253,6 +262,9 @@ resource "exchange_organization_upgrade" "org" {
   backup {
     max_database_age     = "24h"
     max_system_state_age = "168h"
+    domain_controller_backup_time = "` + evidenceTime + `"
+    # Exchange 2000/2003/5.5 databases: the backup software's times (a server cannot tell).
+    database_backup_times = { AAN1 = "` + evidenceTime + `", AAN2 = "` + evidenceTime + `", BE1 = "` + evidenceTime + `", BE2 = "` + evidenceTime + `", EVSN1 = "` + evidenceTime + `", EVSN2 = "` + evidenceTime + `" }
   }
 }
 `,

@@ -63,6 +63,8 @@ type Server struct {
 	Databases             []string
 	LastFullBackup        *time.Time
 	LastSystemStateBackup *time.Time
+	// SystemStateBackupTool took LastSystemStateBackup (BackupTool*): what trace it left.
+	SystemStateBackupTool string
 	ThirdPartyServices    []string
 	// DisabledServices are Exchange services left Disabled and Stopped (canonical names).
 	DisabledServices []string
@@ -183,6 +185,7 @@ type serverDoc struct {
 	UMLanguagePacks       []string          `json:"um_language_packs"`
 	LastFullBackup        *string           `json:"last_full_backup"`
 	LastSystemStateBackup *string           `json:"last_system_state_backup"`
+	SystemStateBackupTool *string           `json:"system_state_backup_tool"`
 	ThirdPartyServices    []string          `json:"third_party_services"`
 	SetupWatermark        *string           `json:"setup_watermark"`
 	PendingReboot         bool              `json:"pending_reboot"`
@@ -637,6 +640,7 @@ func (v *validator) server(at string, d serverDoc, names, addresses map[string]s
 		}
 		s.OS.ServicePack = *d.os.ServicePack
 	}
+	s.SystemStateBackupTool = v.systemStateTool(at, d.SystemStateBackupTool, s.OS)
 
 	s.Prerequisites = v.prerequisites(at, d, s.Build)
 

@@ -69,8 +69,11 @@ type State struct {
 	// not: use (*Host).SetBuild to change both.
 	UpdateRollups []exchange.InstalledUpdate
 
-	Databases         []exchange.DatabaseBackup
-	SystemStateBackup *time.Time
+	// Databases and SystemStateBackup are the backups taken; what the probe sees of them is
+	// backupFacts (backups.go).
+	Databases             []exchange.DatabaseBackup
+	SystemStateBackup     *time.Time
+	SystemStateBackupTool string
 
 	Services           []exchange.ServiceFacts
 	ThirdPartyServices []exchange.ServiceFacts
@@ -127,6 +130,7 @@ func newHost(s Server, c *LiveCluster, boot time.Time) *Host {
 		UpdateRollups:         RollupsFor(s.Product, s.Build),
 		Databases:             []exchange.DatabaseBackup{},
 		SystemStateBackup:     clonePtr(s.LastSystemStateBackup),
+		SystemStateBackupTool: s.SystemStateBackupTool,
 		Services:              []exchange.ServiceFacts{},
 		ThirdPartyServices:    []exchange.ServiceFacts{},
 		SetupWatermarks:       []exchange.SetupWatermark{},
@@ -245,7 +249,7 @@ func (h *Host) factsFor(group string) exchange.Facts {
 		InternetFacing:     s.InternetFacing,
 		Setup:              exchange.SetupFacts{Watermarks: nonNil(s.SetupWatermarks), Running: s.SetupRunning, StaleCMSKey: s.StaleCMSKey},
 		PendingReboot:      nonNil(s.PendingReboot),
-		Backups:            exchange.BackupFacts{Databases: nonNil(s.Databases), DatabasesRead: true, SystemState: s.SystemStateBackup},
+		Backups:            s.backupFacts(),
 		Services:           nonNil(s.Services),
 		ThirdPartyServices: nonNil(s.ThirdPartyServices),
 		UMLanguagePacks:    nonNil(s.UMLanguagePacks),
