@@ -299,7 +299,9 @@ func windowsInstallerVersion(s string) ([2]int, bool) {
 // re-checks it at apply time. A waiver turns refusals into one warning.
 func (p *planning) verifyBackups() Step {
 	b := p.opts.Backup
-	step := Step{Kind: VerifyBackups(b), Server: p.server} // the step carries the whole policy
+	// The step shows the limits and the waiver; the evidence is re-checked when the apply
+	// plans again against fresh facts.
+	step := Step{Kind: VerifyBackups{MaxDatabaseAge: b.MaxDatabaseAge, MaxSystemStateAge: b.MaxSystemStateAge, WaiverReason: b.WaiverReason}, Server: p.server}
 	if b.WaiverReason != "" {
 		step.Description = "backup check waived: " + b.WaiverReason
 		p.warn("the backup check is waived (%s): nothing ensures a recent full backup of every database and of the system state before the install", b.WaiverReason)
