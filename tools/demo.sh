@@ -16,10 +16,13 @@ trap cleanup EXIT
 http_port=${DEMO_HTTP_PORT:-15985}
 https_port=${DEMO_HTTPS_PORT:-15986}
 # The fleet's backups are dated relative to now, so the backup precondition holds whenever
-# the demo runs.
+# the demo runs. The simulator reports them only as a real server would (docs/simulator.md):
+# what no server can tell, the domain controller's system-state backup, comes from "your
+# backup software", here the variable TF_VAR_dc_system_state_backup_time.
 backup_time=$(date -u -d '-3 hours' +%Y-%m-%dT%H:%M:%SZ)
 sed -E "s/(\"last_(full|system_state)_backup\": *)\"[^\"]*\"/\1\"$backup_time\"/g" \
   "$root/examples/demo/fleet.json" > "$work/fleet.json"
+export TF_VAR_dc_system_state_backup_time="$backup_time"
 "$root/bin/exchange-sim" -fleet "$work/fleet.json" -journal "$work/journal.jsonl" \
   -http-port "$http_port" -https-port "$https_port" -ca-out "$work/ca.pem" -ready-file "$work/ready" \
   -install-duration 3s -reboot-duration 2s &

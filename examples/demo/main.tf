@@ -58,8 +58,18 @@ output "attention" {
       length(s.pending_reboot) > 0 ? "reboot pending" : "",
       length(s.interim_updates) > 0 ? "interim updates: ${join(", ", [for u in s.interim_updates : u.kb])}" : "",
       s.cluster != null ? "node of ${s.cluster.name} (${s.cluster.active ? "active" : "passive"})" : "",
+      s.backups.system_state == null ? "no system-state backup the server records: supply system_state_backup_times" : "",
+      !s.backups.databases_read ? "databases' backups unreadable on the server: supply database_backup_times" : "",
     ])
   }
+}
+
+# The last system-state backup of a domain controller (KB 328839 asks for one before a
+# service pack): no Exchange server can read it, so it comes from the backup software, here
+# through a variable (tools/demo.sh sets TF_VAR_dc_system_state_backup_time).
+variable "dc_system_state_backup_time" {
+  type        = string
+  description = "Last system-state backup of a domain controller of the domain, RFC 3339, from the backup software."
 }
 
 # A servicing change to review: Update Rollup 10 on the internet-facing Client Access
@@ -71,9 +81,11 @@ resource "exchange_update_rollup" "cas01" {
   package_path = "\\\\files\\exchange\\E2007SP1-RU10-x64.msp"
 
   backup {
-    # A Client Access server holds no databases; its system state must be recent.
-    max_system_state_age = "168h"
-    max_database_age     = "24h"
+    # A Client Access server holds no databases; its system state (read from NTBackup's log
+    # on the server) and the domain controller's must be recent.
+    max_system_state_age          = "168h"
+    max_database_age              = "24h"
+    domain_controller_backup_time = var.dc_system_state_backup_time
   }
 }
 

@@ -118,6 +118,7 @@ resource "exchange_service_pack" "mbx" {
   backup {
     max_database_age     = "24h"
     max_system_state_age = "168h"
+    domain_controller_backup_time = "`+evidenceTime+`"
   }
 }
 `)

@@ -38,10 +38,11 @@ func startServicingFleet(t *testing.T, install time.Duration) *simulator.Simulat
 	return sim
 }
 
-const servicingHeader = header + `
+var servicingHeader = header + `
 locals {
   backup = {
     max_system_state_age = "168h"
+    domain_controller_backup_time = "` + evidenceTime + `"
   }
 }
 `
@@ -59,6 +60,7 @@ resource "exchange_update_rollup" "exr" {
   package_path = "D:\\RU10.msp"
   backup {
     max_system_state_age = "168h"
+    domain_controller_backup_time = "` + evidenceTime + `"
     waiver_reason        = "Client Access server: no databases"
   }
 }
@@ -80,7 +82,11 @@ resource "exchange_update_rollup" "exr" {
 	if err != nil {
 		t.Fatalf("plan -refresh-only: %v\n%s", err, out)
 	}
-	for _, want := range []string{"changed outside of Terraform", `live_rollup`, `"10" -> "5"`, `live_build`} {
+	// Terraform and OpenTofu each name themselves in this line.
+	if !strings.Contains(out, "changed outside of Terraform") && !strings.Contains(out, "changed outside of OpenTofu") {
+		t.Errorf("the drift report lacks \"changed outside of Terraform\" (or OpenTofu):\n%s", out)
+	}
+	for _, want := range []string{`live_rollup`, `"10" -> "5"`, `live_build`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the drift report lacks %q:\n%s", want, out)
 		}
@@ -89,7 +95,7 @@ resource "exchange_update_rollup" "exr" {
 	if err != nil {
 		t.Fatalf("plan: %v\n%s", err, out)
 	}
-	if !strings.Contains(out, "install Update Rollup 10 for Exchange 2007 SP3 from D:\\RU10.msp") || !strings.Contains(out, "1 to change") {
+	if !strings.Contains(out, "install Update Rollup 10 for Exchange 2007 SP3 (KB2788321) from D:\\RU10.msp") || !strings.Contains(out, "1 to change") {
 		t.Errorf("the plan must show the steps that put the rollup back:\n%s", out)
 	}
 }
@@ -108,6 +114,7 @@ resource "exchange_service_pack" "exs" {
   media_path   = "D:\\SP3"
   backup {
     max_system_state_age = "168h"
+    domain_controller_backup_time = "` + evidenceTime + `"
     max_database_age     = "24h"
   }
 }

@@ -7,7 +7,9 @@ import (
 )
 
 // domainBuilds is domain.md §8 typed again by hand, independently of catalog.json, so a
-// typo in either one fails TestCatalogMatchesDomain.
+// typo in either one fails TestCatalogMatchesDomain. The KBs of the 2007 SP1-SP3 rollups,
+// and the second RU13 build 8.3.348.1, are from Microsoft's build table
+// (ExchangeBuildNumbers.csv of microsoft/Get-ExchangeBuildNumber).
 var domainBuilds = []struct {
 	build string
 	level Level
@@ -26,51 +28,52 @@ var domainBuilds = []struct {
 	{"8.0.813.0", l2007(0, 7, 0), "KB953469", ""},
 	// 2007 SP1.
 	{"8.1.240.6", l2007(1, 0, 0), "", "2007-11-29"},
-	{"8.1.263.1", l2007(1, 1, 0), "", ""},
-	{"8.1.278.2", l2007(1, 2, 0), "", ""},
-	{"8.1.291.2", l2007(1, 3, 0), "", ""},
-	{"8.1.311.3", l2007(1, 4, 0), "", ""},
-	{"8.1.336.1", l2007(1, 5, 0), "", ""},
-	{"8.1.340.1", l2007(1, 6, 0), "", ""},
-	{"8.1.359.2", l2007(1, 7, 0), "", ""},
-	{"8.1.375.2", l2007(1, 8, 0), "", ""},
-	{"8.1.393.1", l2007(1, 9, 0), "", ""},
-	{"8.1.436.0", l2007(1, 10, 0), "", ""},
+	{"8.1.263.1", l2007(1, 1, 0), "KB945684", ""},
+	{"8.1.278.2", l2007(1, 2, 0), "KB948016", ""},
+	{"8.1.291.2", l2007(1, 3, 0), "KB949870", ""},
+	{"8.1.311.3", l2007(1, 4, 0), "KB952580", ""},
+	{"8.1.336.1", l2007(1, 5, 0), "KB953467", ""},
+	{"8.1.340.1", l2007(1, 6, 0), "KB959241", ""},
+	{"8.1.359.2", l2007(1, 7, 0), "KB960384", ""},
+	{"8.1.375.2", l2007(1, 8, 0), "KB968012", ""},
+	{"8.1.393.1", l2007(1, 9, 0), "KB970162", ""},
+	{"8.1.436.0", l2007(1, 10, 0), "KB981407", ""},
 	// 2007 SP2.
 	{"8.2.176.2", l2007(2, 0, 0), "", "2009-08-24"},
-	{"8.2.217.3", l2007(2, 1, 0), "", ""},
-	{"8.2.234.1", l2007(2, 2, 0), "", ""},
-	{"8.2.247.2", l2007(2, 3, 0), "", ""},
-	{"8.2.254.0", l2007(2, 4, 0), "", ""},
-	{"8.2.305.3", l2007(2, 5, 0), "", ""},
+	{"8.2.217.3", l2007(2, 1, 0), "KB971534", ""},
+	{"8.2.234.1", l2007(2, 2, 0), "KB972076", ""},
+	{"8.2.247.2", l2007(2, 3, 0), "KB979784", ""},
+	{"8.2.254.0", l2007(2, 4, 0), "KB981383", ""},
+	{"8.2.305.3", l2007(2, 5, 0), "KB2407132", ""},
 	// 2007 SP3.
 	{"8.3.83.6", l2007(3, 0, 0), "", "2010-06-07"},
-	{"8.3.106.2", l2007(3, 1, 0), "", ""},
-	{"8.3.137.3", l2007(3, 2, 0), "", ""},
-	{"8.3.159.0", l2007(3, 3, 0), "", ""},
-	{"8.3.159.2", l2007(3, 3, 2), "", ""},
-	{"8.3.192.1", l2007(3, 4, 0), "", ""},
-	{"8.3.213.1", l2007(3, 5, 0), "", ""},
-	{"8.3.245.2", l2007(3, 6, 0), "", ""},
-	{"8.3.264.0", l2007(3, 7, 0), "", ""},
-	{"8.3.279.3", l2007(3, 8, 0), "", ""},
-	{"8.3.279.5", l2007(3, 8, 2), "", ""},
-	{"8.3.279.6", l2007(3, 8, 3), "", ""},
-	{"8.3.297.2", l2007(3, 9, 0), "", ""},
-	{"8.3.298.3", l2007(3, 10, 0), "", ""},
-	{"8.3.327.1", l2007(3, 11, 0), "", ""},
-	{"8.3.342.4", l2007(3, 12, 0), "", ""},
-	{"8.3.348.2", l2007(3, 13, 0), "", ""},
-	{"8.3.379.2", l2007(3, 14, 0), "", ""},
-	{"8.3.389.2", l2007(3, 15, 0), "", ""},
-	{"8.3.406.0", l2007(3, 16, 0), "", ""},
-	{"8.3.417.1", l2007(3, 17, 0), "", ""},
-	{"8.3.445.0", l2007(3, 18, 0), "", ""},
-	{"8.3.459.0", l2007(3, 19, 0), "", ""},
-	{"8.3.468.0", l2007(3, 20, 0), "", ""},
-	{"8.3.485.1", l2007(3, 21, 0), "", ""},
-	{"8.3.502.0", l2007(3, 22, 0), "", ""},
-	{"8.3.517.0", l2007(3, 23, 0), "", "2017-03-21"},
+	{"8.3.106.2", l2007(3, 1, 0), "KB2279665", ""},
+	{"8.3.137.3", l2007(3, 2, 0), "KB2407025", ""},
+	{"8.3.159.0", l2007(3, 3, 0), "KB2492691", ""},
+	{"8.3.159.2", l2007(3, 3, 2), "KB2530488", ""},
+	{"8.3.192.1", l2007(3, 4, 0), "KB2509911", ""},
+	{"8.3.213.1", l2007(3, 5, 0), "KB2602324", ""},
+	{"8.3.245.2", l2007(3, 6, 0), "KB2608656", ""},
+	{"8.3.264.0", l2007(3, 7, 0), "KB2655203", ""},
+	{"8.3.279.3", l2007(3, 8, 0), "KB2734232", ""},
+	{"8.3.279.5", l2007(3, 8, 2), "KB2756497", ""},
+	{"8.3.279.6", l2007(3, 8, 3), "KB2778154", ""},
+	{"8.3.297.2", l2007(3, 9, 0), "KB2746157", ""},
+	{"8.3.298.3", l2007(3, 10, 0), "KB2788321", ""},
+	{"8.3.327.1", l2007(3, 11, 0), "KB2873746", ""},
+	{"8.3.342.4", l2007(3, 12, 0), "KB2903911", ""},
+	{"8.3.348.2", l2007(3, 13, 0), "KB2917522", ""},
+	{"8.3.348.1", l2007(3, 13, 0), "KB2917522", ""}, // Microsoft's table; domain.md §8 has .348.2
+	{"8.3.379.2", l2007(3, 14, 0), "KB2936861", ""},
+	{"8.3.389.2", l2007(3, 15, 0), "KB2996150", ""},
+	{"8.3.406.0", l2007(3, 16, 0), "KB3030086", ""},
+	{"8.3.417.1", l2007(3, 17, 0), "KB3056710", ""},
+	{"8.3.445.0", l2007(3, 18, 0), "KB3078672", ""},
+	{"8.3.459.0", l2007(3, 19, 0), "KB3141352", ""},
+	{"8.3.468.0", l2007(3, 20, 0), "KB3151086", ""},
+	{"8.3.485.1", l2007(3, 21, 0), "KB3184711", ""},
+	{"8.3.502.0", l2007(3, 22, 0), "KB3184712", ""},
+	{"8.3.517.0", l2007(3, 23, 0), "KB4011325", "2017-03-21"},
 	// 2003.
 	{"6.5.6944", Level{Product: "2003", ServicePack: 0}, "", ""},
 	{"6.5.7226", Level{Product: "2003", ServicePack: 1}, "", ""},
@@ -173,7 +176,7 @@ func TestLookupErrors(t *testing.T) {
 			"build 8.1.999.0 is not in the catalog", "known Exchange 2007 SP1 builds are",
 			"8.1.240.6 (SP1)", "8.1.393.1 (Update Rollup 9)", "8.1.436.0 (Update Rollup 10)"}},
 		{"8.3.410.0", ErrUnknownBuild, []string{
-			"Exchange 2007 SP3 builds are 8.3.83.6 (SP3) … 8.3.517.0 (Update Rollup 23) (27 builds)",
+			"Exchange 2007 SP3 builds are 8.3.83.6 (SP3) … 8.3.517.0 (Update Rollup 23) (28 builds)",
 			"nearest below: 8.3.406.0 (Update Rollup 16)", "nearest above: 8.3.417.1 (Update Rollup 17)"}},
 		{"6.0.7000", ErrUnknownBuild, []string{"known Exchange 2000 builds are 6.0.4417 (RTM)", "6.0.6603 (post-SP3 rollup)"}},
 		{"14.0.639.21", ErrUnknownBuild, []string{
@@ -226,7 +229,8 @@ func TestLevelAndReleaseNames(t *testing.T) {
 func TestDescribe(t *testing.T) {
 	c := DefaultCatalog()
 	for _, tc := range []struct{ in, want string }{
-		{"8.1.393.1", "Exchange 2007 SP1 Update Rollup 9"},
+		{"8.1.393.1", "Exchange 2007 SP1 Update Rollup 9 (KB970162)"},
+		{"8.0.783.2", "Exchange 2007 RTM Update Rollup 6"},
 		{"8.0.813.0", "Exchange 2007 RTM Update Rollup 7 (KB953469)"},
 		{"6.5.7638.2", "Exchange 2003 SP2"},
 		{"8.1.395.0", "Exchange 2007 SP1 Update Rollup 9 or a later interim build (8.1.395.0, not in the catalog)"},
@@ -351,8 +355,8 @@ func TestFind(t *testing.T) {
 func TestReleasesSorted(t *testing.T) {
 	c := DefaultCatalog()
 	rs := c.Releases("2007")
-	if len(rs) != 53 {
-		t.Errorf("2007 has %d releases, want 53 (9 RTM, 11 SP1, 6 SP2, 27 SP3)", len(rs))
+	if len(rs) != 54 {
+		t.Errorf("2007 has %d releases, want 54 (9 RTM, 11 SP1, 6 SP2, 28 SP3)", len(rs))
 	}
 	for i := 1; i < len(rs); i++ {
 		if !rs[i-1].Build.Less(rs[i].Build) {
@@ -407,19 +411,24 @@ func TestParseRollup(t *testing.T) {
 
 func TestWithKB(t *testing.T) {
 	c := DefaultCatalog()
-	sp3ru8v3 := l2007(3, 8, 3)
-	c2, err := c.WithKB(sp3ru8v3, "KB1234567")
+	rtmRU6 := l2007(0, 6, 0) // no source states its KB
+	c2, err := c.WithKB(rtmRU6, "KB1234567")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r, _ := c2.Find("2007", 3, 8, 3); r.KB != "KB1234567" {
+	if r, _ := c2.Find("2007", 0, 6, 0); r.KB != "KB1234567" {
 		t.Errorf("KB not set: %+v", r)
 	}
-	if r, _ := c.Find("2007", 3, 8, 3); r.KB != "" {
+	if r, _ := c.Find("2007", 0, 6, 0); r.KB != "" {
 		t.Errorf("WithKB changed the original catalog: %+v", r)
 	}
+	// Another update may not take the same KB.
+	if _, err := c2.WithKB(l2007(0, 5, 0), "KB1234567"); err == nil || !strings.Contains(err.Error(), "is given to both") {
+		t.Errorf("two rollups sharing a KB: error %v", err)
+	}
 	// A re-release may share its rollup's KB.
-	if _, err := c2.WithKB(l2007(3, 8, 2), "KB1234567"); err != nil {
+	if err := loadJSON(t, `{"product": "2007", "service_pack": 3, "update_rollup": 8, "build": "8.3.279.3", "kb": "KB1"}`,
+		`{"product": "2007", "service_pack": 3, "update_rollup": 8, "re_release": 2, "build": "8.3.279.5", "kb": "KB1"}`); err != nil {
 		t.Errorf("re-releases sharing a KB: %v", err)
 	}
 	// Stating the KB the catalog already has is fine.
@@ -432,7 +441,8 @@ func TestWithKB(t *testing.T) {
 		want string
 	}{
 		{l2007(0, 7, 0), "KB1", "the catalog states KB953469 for Exchange 2007 RTM Update Rollup 7; refusing to change it to KB1"},
-		{l2007(1, 1, 0), "KB953469", "KB953469 is given to both"},
+		{l2007(0, 6, 0), "KB953469", "KB953469 is given to both"},
+		{l2007(3, 13, 0), "KB1", "the catalog states KB2917522 for Exchange 2007 SP3 Update Rollup 13; refusing to change it to KB1"},
 		{l2007(1, 11, 0), "KB1", "Exchange 2007 SP1 Update Rollup 11 is not in the catalog"},
 		{l2007(0, 0, 0), "KB1", "not an update"},
 		{l2007(1, 1, 0), "953469", "not of the form KB followed by digits"},
@@ -516,5 +526,26 @@ func TestLoadCatalogAllowsAlsoSeen(t *testing.T) {
 		`{"product": "2007", "service_pack": 0, "update_rollup": 1, "build": "8.0.708.3"}`)
 	if err != nil {
 		t.Error(err)
+	}
+}
+
+// Microsoft's build table (ExchangeBuildNumbers.csv of microsoft/Get-ExchangeBuildNumber)
+// states the KB of every 2007 SP1-SP3 rollup, and gives SP3 RU13 as 8.3.348.1 where
+// domain.md §8 has 8.3.348.2: both builds read as RU13, the domain.md one is its primary.
+func TestRollupKBsFromMicrosoftsTable(t *testing.T) {
+	c := DefaultCatalog()
+	for _, r := range c.Releases("2007") {
+		if r.Level.ServicePack >= 1 && r.Level.UpdateRollup > 0 && r.KB == "" {
+			t.Errorf("%s (%s) has no KB", r.Level, r.Build)
+		}
+	}
+	for _, b := range []string{"8.3.348.1", "8.3.348.2"} {
+		r, err := c.LookupString(b)
+		if err != nil || r.Level != l2007(3, 13, 0) || r.KB != "KB2917522" {
+			t.Errorf("%s: %+v, %v; want SP3 Update Rollup 13 (KB2917522)", b, r, err)
+		}
+	}
+	if r, err := c.Find("2007", 3, 13, 0); err != nil || r.Build.String() != "8.3.348.2" {
+		t.Errorf("SP3 RU13's primary build: %+v, %v; want 8.3.348.2 (domain.md §8)", r, err)
 	}
 }

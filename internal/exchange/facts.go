@@ -351,9 +351,22 @@ type BackupFacts struct {
 	// read them (Exchange 2007 without its management snap-in or a reachable domain
 	// controller; Exchange 5.5/2000/2003, whose backups only ESM shows): an empty
 	// Databases list then says nothing, and a backup check cannot pass on it.
-	DatabasesRead bool       `json:"databases_read"`
-	SystemState   *time.Time `json:"system_state"`
+	DatabasesRead bool `json:"databases_read"`
+	// SystemState is the last system-state backup found in the backup tool's traces, and
+	// SystemStateSource the trace it was read from (SystemStateFrom*, "" when none).
+	SystemState       *time.Time `json:"system_state"`
+	SystemStateSource string     `json:"system_state_source"`
 }
+
+// The system-state sources the probe reads (BackupFacts.SystemStateSource).
+const (
+	// SystemStateFromNTBackupLog: a "System State" backup that NTBackup's backup report
+	// log (backupNN.log in the backup account's profile) says completed; Windows 2000/2003.
+	SystemStateFromNTBackupLog = "ntbackup_log"
+	// SystemStateFromWbadmin: a backup version that `wbadmin get versions` lists as able to
+	// recover the system state; Windows Server 2008.
+	SystemStateFromWbadmin = "wbadmin"
+)
 
 // DatabaseBackup is the last full backup of one database.
 type DatabaseBackup struct {

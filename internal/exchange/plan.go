@@ -157,6 +157,17 @@ type BackupPolicy struct {
 	MaxSystemStateAge time.Duration
 	// WaiverReason, when set, waives the check; the reason is kept and shown as a warning.
 	WaiverReason string
+
+	// Evidence from the user's backup system, for what a server does not let the probe read
+	// (backups.go), checked like a read time; where both exist the newer one counts.
+	// SystemStateBackupTimes: last system-state backup by server name.
+	SystemStateBackupTimes map[string]time.Time
+	// DatabaseBackupTimes: last full backup by "<server>" (every database of the server) or
+	// "<server>\<storage group>\<database>" (one database).
+	DatabaseBackupTimes map[string]time.Time
+	// DomainControllerBackupTime: last system-state backup of a domain controller of the
+	// servers' domain (KB 328839); nil when not supplied.
+	DomainControllerBackupTime *time.Time
 }
 
 // RevocationCheck modes for the installing account (domain.md §2.13, §5.7).

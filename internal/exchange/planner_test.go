@@ -36,8 +36,9 @@ func server(product, build string, mods ...func(*Facts)) Facts {
 				{Name: "Mailbox Database", LastFull: ago(10 * time.Hour)},
 				{Name: "Public Folder Database", LastFull: ago(20 * time.Hour)},
 			},
-			DatabasesRead: true,
-			SystemState:   ago(2 * day),
+			DatabasesRead:     true,
+			SystemState:       ago(2 * day),
+			SystemStateSource: SystemStateFromNTBackupLog,
 		},
 		Services:        []ServiceFacts{{Name: "MSExchangeIS", State: "Running", StartMode: "Auto"}},
 		RevocationCheck: true,
@@ -50,10 +51,10 @@ func server(product, build string, mods ...func(*Facts)) Facts {
 }
 
 // options are the provider's defaults with backup limits of 1 day (databases) and 7 days
-// (system state).
+// (system state), and a domain controller's system state from the user's backup system.
 func options(mods ...func(*Options)) Options {
 	o := Options{
-		Backup:                    BackupPolicy{MaxDatabaseAge: day, MaxSystemStateAge: 7 * day},
+		Backup:                    BackupPolicy{MaxDatabaseAge: day, MaxSystemStateAge: 7 * day, DomainControllerBackupTime: ago(day)},
 		RevocationCheck:           RevocationAuto,
 		PreserveOWACustomizations: true,
 		Now:                       now,
@@ -350,30 +351,30 @@ func TestPlanUpdateRollupInstall(t *testing.T) {
 			}),
 			req: ruRequest(0, func(r *UpdateRollupRequest) {
 				r.Latest = true
-				r.KB = "KB4018588"
 				r.PackagePath = `\\files\e2007\SP3RU23.msp`
 			}),
 			actions:  []string{ActionVerifyBackups, ActionInstallUpdateRollup, ActionReboot, ActionStartExchangeServices, ActionVerifyBuild},
-			params:   map[string]string{"rollup": "23", "package_path": `\\files\e2007\SP3RU23.msp`, "build": "8.3.517.0", "kb": "KB4018588"},
-			desc:     []string{`install Update Rollup 23 for Exchange 2007 SP3 (KB4018588) from \\files\e2007\SP3RU23.msp, silently`},
+			params:   map[string]string{"rollup": "23", "package_path": `\\files\e2007\SP3RU23.msp`, "build": "8.3.517.0", "kb": "KB4011325"},
+			desc:     []string{`install Update Rollup 23 for Exchange 2007 SP3 (KB4011325) from \\files\e2007\SP3RU23.msp, silently`},
 			afterRUs: 2, targetLvl: Level{Product: "2007", ServicePack: 3, UpdateRollup: 23},
 		},
 		{
-			name:     "SP1 RU9 with the catalog's KB-less rollup and a re-release name",
-			facts:    server("2007", "8.1.240.6"),
-			req:      ruRequest(9, func(r *UpdateRollupRequest) { r.ServicePack = 1 }),
+			// RTM RU6: neither domain.md nor Microsoft's build table states its KB.
+			name:     "RTM RU6, a rollup whose KB the catalog does not know",
+			facts:    server("2007", "8.0.685.24"),
+			req:      ruRequest(6, func(r *UpdateRollupRequest) { r.ServicePack = 0 }),
 			actions:  []string{ActionVerifyBackups, ActionInstallUpdateRollup, ActionReboot, ActionStartExchangeServices, ActionVerifyBuild},
-			params:   map[string]string{"rollup": "9", "package_path": `\\files\exchange\ru.msp`, "build": "8.1.393.1", "kb": ""},
-			desc:     []string{"install Update Rollup 9 for Exchange 2007 SP1 from"},
-			warnings: [][]string{{"Update Rollup 9 is not the newest rollup for SP1", "Update Rollup 10 (8.1.436.0)"}},
-			afterRUs: 1, targetLvl: Level{Product: "2007", ServicePack: 1, UpdateRollup: 9},
+			params:   map[string]string{"rollup": "6", "package_path": `\\files\exchange\ru.msp`, "build": "8.0.783.2", "kb": ""},
+			desc:     []string{"install Update Rollup 6 for Exchange 2007 RTM from"},
+			warnings: [][]string{{"Update Rollup 6 is not the newest rollup for RTM", "Update Rollup 7 (8.0.813.0)"}},
+			afterRUs: 1, targetLvl: Level{Product: "2007", ServicePack: 0, UpdateRollup: 6},
 		},
 		{
 			name:     "re-release 8-v3",
 			facts:    server("2007", "8.3.264.0"),
 			req:      ruRequest(8, func(r *UpdateRollupRequest) { r.ReRelease = 3 }),
 			actions:  []string{ActionVerifyBackups, ActionInstallUpdateRollup, ActionReboot, ActionStartExchangeServices, ActionVerifyBuild},
-			params:   map[string]string{"rollup": "8-v3", "package_path": `\\files\exchange\ru.msp`, "build": "8.3.279.6", "kb": ""},
+			params:   map[string]string{"rollup": "8-v3", "package_path": `\\files\exchange\ru.msp`, "build": "8.3.279.6", "kb": "KB2778154"},
 			desc:     []string{"Update Rollup 8 (re-release v3) for Exchange 2007 SP3"},
 			afterRUs: 1, targetLvl: Level{Product: "2007", ServicePack: 3, UpdateRollup: 8, ReRelease: 3},
 		},
@@ -435,7 +436,7 @@ func TestPlanUpdateRollupLowering(t *testing.T) {
 				{"kb": "KB2000023", "patch_code": "{P23}", "build": "8.3.83.6"},
 			},
 			install:  "5",
-			afterRUs: []string{""},
+			afterRUs: []string{"KB2602324"}, // the catalog's KB of SP3 RU5
 		},
 		{
 			name: "every rollup removed (rollup 0, as on destroy)", installed: installed, rollup: 0,
@@ -563,7 +564,7 @@ func TestRefusals(t *testing.T) {
 		{"database never backed up", server("2007", rtm, func(f *Facts) { f.Backups.Databases[1].LastFull = nil }), sp3, "backup",
 			[]string{`database "Public Folder Database" has never had a full backup`, "take a full backup"}},
 		{"database backup too old", server("2007", rtm, func(f *Facts) { f.Backups.Databases[0].LastFull = ago(3*day + 4*time.Hour) }), sp3, "backup",
-			[]string{`"Mailbox Database" is 3d 4h old (2024-04-29 02:00 UTC), older than the 1d allowed`}},
+			[]string{`the last full backup of database "Mailbox Database" is 3d 4h old (2024-04-29 02:00 UTC, read from the server: Get-MailboxDatabase -Status, LastFullBackup), older than the 1d allowed`}},
 		{"no system-state backup", server("2007", rtm, func(f *Facts) { f.Backups.SystemState = nil }), sp3, "backup",
 			[]string{"no system-state backup"}},
 		{"system state too old", server("2007", rtm, func(f *Facts) { f.Backups.SystemState = ago(9 * day) }), sp3, "backup",

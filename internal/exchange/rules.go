@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -301,8 +300,9 @@ func windowsInstallerVersion(s string) ([2]int, bool) {
 // re-checks it at apply time. A waiver turns refusals into one warning.
 func (p *planning) verifyBackups() Step {
 	b := p.opts.Backup
-	step := Step{Kind: VerifyBackups(b),
-		Server: p.server}
+	// The step shows the limits and the waiver; the evidence is re-checked when the apply
+	// plans again against fresh facts.
+	step := Step{Kind: VerifyBackups{MaxDatabaseAge: b.MaxDatabaseAge, MaxSystemStateAge: b.MaxSystemStateAge, WaiverReason: b.WaiverReason}, Server: p.server}
 	if b.WaiverReason != "" {
 		step.Description = "backup check waived: " + b.WaiverReason
 		p.warn("the backup check is waived (%s): nothing ensures a recent full backup of every database and of the system state before the install", b.WaiverReason)
@@ -318,75 +318,16 @@ func (p *planning) verifyBackups() Step {
 		return step
 	}
 	var limits []string
-	if b.MaxDatabaseAge > 0 && !p.f.Backups.DatabasesRead {
-		p.refuse("backup", "the last full backups of the server's databases could not be read (Exchange 2007 without its management snap-in or a reachable domain controller; the provider cannot read them on Exchange 5.5, 2000 or 2003), so max_database_age cannot be checked",
-			"check the databases' backups by other means (your backup software), then set waiver_reason in the backup block saying what you checked")
-	}
 	if b.MaxDatabaseAge > 0 {
 		limits = append(limits, "every database's last full backup younger than "+fmtDuration(b.MaxDatabaseAge))
-		for _, db := range p.f.Backups.Databases {
-			if db.LastFull == nil {
-				p.refuse("backup", fmt.Sprintf("database %q has never had a full backup", db.Name),
-					fmt.Sprintf("take a full backup of %q before the install (or set the backup waiver with a reason)", db.Name))
-				continue
-			}
-			if age := p.opts.Now.Sub(*db.LastFull); age >= b.MaxDatabaseAge {
-				p.refuse("backup", fmt.Sprintf("the last full backup of database %q is %s old (%s), older than the %s allowed",
-					db.Name, fmtDuration(age), fmtTime(*db.LastFull), fmtDuration(b.MaxDatabaseAge)),
-					fmt.Sprintf("take a full backup of %q before the install (or raise max_database_age, or set the backup waiver with a reason)", db.Name))
-			}
-		}
+		p.checkDatabaseBackups(b.MaxDatabaseAge)
 	}
 	if b.MaxSystemStateAge > 0 {
-		limits = append(limits, "the system state younger than "+fmtDuration(b.MaxSystemStateAge))
-		switch ss := p.f.Backups.SystemState; {
-		case ss == nil:
-			p.refuse("backup", "no system-state backup of the server was found",
-				"take a system-state backup of the server before the install (or set the backup waiver with a reason)")
-		case p.opts.Now.Sub(*ss) >= b.MaxSystemStateAge:
-			p.refuse("backup", fmt.Sprintf("the last system-state backup is %s old (%s), older than the %s allowed",
-				fmtDuration(p.opts.Now.Sub(*ss)), fmtTime(*ss), fmtDuration(b.MaxSystemStateAge)),
-				"take a system-state backup of the server before the install (or raise max_system_state_age, or set the backup waiver with a reason)")
-		}
+		limits = append(limits, "the system state of the server and of a domain controller younger than "+fmtDuration(b.MaxSystemStateAge))
+		p.checkSystemStateBackups(b.MaxSystemStateAge)
 	}
 	step.Description = "verify backups: " + strings.Join(limits, " and ") + "; " + p.backupsFound()
 	return step
-}
-
-// backupsFound summarises the backups the probe found: oldest and newest database backup
-// and the system state.
-func (p *planning) backupsFound() string {
-	var dated []DatabaseBackup
-	var never []string
-	for _, db := range p.f.Backups.Databases {
-		if db.LastFull == nil {
-			never = append(never, db.Name)
-		} else {
-			dated = append(dated, db)
-		}
-	}
-	sort.SliceStable(dated, func(i, j int) bool { return dated[i].LastFull.Before(*dated[j].LastFull) })
-	var parts []string
-	switch len(dated) {
-	case 0:
-	case 1:
-		parts = append(parts, fmt.Sprintf("database %s last backed up %s", dated[0].Name, p.when(*dated[0].LastFull)))
-	default:
-		o, n := dated[0], dated[len(dated)-1]
-		parts = append(parts, fmt.Sprintf("oldest database backup %s %s, newest %s %s", o.Name, p.when(*o.LastFull), n.Name, p.when(*n.LastFull)))
-	}
-	if len(never) > 0 {
-		parts = append(parts, "never backed up: "+strings.Join(never, ", "))
-	}
-	if len(p.f.Backups.Databases) == 0 {
-		parts = append(parts, "no databases on this server")
-	}
-	if ss := p.f.Backups.SystemState; ss != nil {
-		parts = append(parts, "system state "+p.when(*ss))
-	} else {
-		parts = append(parts, "no system-state backup")
-	}
-	return "found: " + strings.Join(parts, "; ")
 }
 
 // when is "at 2024-05-01 22:00 UTC". Never an age: a step's description must read the same

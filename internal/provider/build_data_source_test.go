@@ -45,7 +45,7 @@ data "exchange_build" "rtm_ru7" {
 				resource.TestCheckResourceAttr("data.exchange_build.by_build", "name", "Exchange 2007 SP1 Update Rollup 9"),
 				resource.TestCheckResourceAttr("data.exchange_build.by_build", "service_pack", "1"),
 				resource.TestCheckResourceAttr("data.exchange_build.by_build", "update_rollup", "9"),
-				resource.TestCheckResourceAttr("data.exchange_build.by_build", "kb", ""),
+				resource.TestCheckResourceAttr("data.exchange_build.by_build", "kb", "KB970162"), // Microsoft's build table
 				resource.TestCheckResourceAttr("data.exchange_build.sp3_latest", "build", "8.3.517.0"),
 				resource.TestCheckResourceAttr("data.exchange_build.sp3_latest", "update_rollup", "23"),
 				resource.TestCheckResourceAttr("data.exchange_build.sp3_latest", "release_date", "2017-03-21"),

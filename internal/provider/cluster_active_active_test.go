@@ -42,6 +42,9 @@ resource "exchange_cluster_upgrade" "c" {
   backup {
     max_database_age     = "24h"
     max_system_state_age = "168h"
+    domain_controller_backup_time = "`+evidenceTime+`"
+    # Exchange 2000/2003/5.5 databases: the backup software's times (a server cannot tell).
+    database_backup_times = { A2K1 = "`+evidenceTime+`", A2K2 = "`+evidenceTime+`", AAN1 = "`+evidenceTime+`", AAN2 = "`+evidenceTime+`", EVSN1 = "`+evidenceTime+`" }
   }
 }
 `, cluster, sp, media)

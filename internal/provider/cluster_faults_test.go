@@ -65,6 +65,9 @@ resource "exchange_cluster_upgrade" "c" {
   backup {
     max_database_age     = "24h"
     max_system_state_age = "168h"
+    domain_controller_backup_time = "`+evidenceTime+`"
+    # Exchange 2000/2003/5.5 databases: the backup software's times (a server cannot tell).
+    database_backup_times = { EVSN1 = "`+evidenceTime+`", EVSN2 = "`+evidenceTime+`" }
   }
 %s
 }

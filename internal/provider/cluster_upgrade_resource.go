@@ -11,7 +11,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
-	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -301,7 +300,7 @@ func (r *clusterUpgradeResource) ModifyPlan(ctx context.Context, req resource.Mo
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if !m.inputsKnown() {
+	if !configKnown(req.Config) {
 		// Values from other resources are known at apply only: the steps are planned then.
 		m.PlannedSteps, m.Downtime, m.Warnings = types.ListUnknown(stepType), types.ListUnknown(types.StringType), types.ListUnknown(types.StringType)
 		m.ID, m.Type, m.ActiveNode, m.LiveBuilds = m.Cluster, types.StringUnknown(), types.StringUnknown(), types.MapUnknown(types.StringType)
@@ -443,14 +442,4 @@ func (r *clusterUpgradeResource) Delete(context.Context, resource.DeleteRequest,
 func (r *clusterUpgradeResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("cluster"), req.ID)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
-}
-
-// inputsKnown reports whether everything the plan needs is known at plan time.
-func (m *clusterUpgradeModel) inputsKnown() bool {
-	values := []attr.Value{m.Cluster, m.ServicePack, m.UpdateRollup, m.MediaPath, m.NodeMediaPaths, m.PackagePath,
-		m.NodePackagePaths, m.KB, m.RemoveInterimUpdates, m.StopServices, m.RevocationCheck, m.PreserveOWACustomizations}
-	for _, n := range m.Nodes {
-		values = append(values, n.Server, n.Address)
-	}
-	return knownInputs(values...)
 }

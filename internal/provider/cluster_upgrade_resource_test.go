@@ -75,6 +75,9 @@ resource "exchange_cluster_upgrade" "cms1" {
   backup {
     max_database_age     = "24h"
     max_system_state_age = "168h"
+    domain_controller_backup_time = "` + evidenceTime + `"
+    # Exchange 2000/2003/5.5 databases: the backup software's times (a server cannot tell).
+    database_backup_times = { E55A = "` + evidenceTime + `", E55B = "` + evidenceTime + `", EVSN1 = "` + evidenceTime + `", EVSN2 = "` + evidenceTime + `" }
   }
 }
 `
@@ -138,6 +141,9 @@ resource "exchange_cluster_upgrade" "c" {
   backup {
     max_database_age     = "24h"
     max_system_state_age = "168h"
+    domain_controller_backup_time = "`+evidenceTime+`"
+    # Exchange 2000/2003/5.5 databases: the backup software's times (a server cannot tell).
+    database_backup_times = { E55A = "`+evidenceTime+`", E55B = "`+evidenceTime+`", EVSN1 = "`+evidenceTime+`", EVSN2 = "`+evidenceTime+`" }
   }
 }
 `, name, clusterNodes(nodes...), sp, media)

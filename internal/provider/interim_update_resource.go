@@ -106,7 +106,7 @@ func (r *interimUpdateResource) ModifyPlan(ctx context.Context, req resource.Mod
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if !knownInputs(m.Server, m.Address, m.KB, m.Present, m.PackagePath, m.StopServices, m.OWALogonFile) {
+	if !configKnown(req.Config) {
 		m.PlannedSteps = types.ListUnknown(stepType)
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, &m)...)
 		return

@@ -21,6 +21,7 @@ resource "exchange_interim_update" "iu" {
   package_path = "D:\\KB555001.msp"
   backup {
     max_system_state_age = "168h"
+    domain_controller_backup_time = "`+evidenceTime+`"
     waiver_reason        = "a Hub Transport server holds no mailbox databases"
   }
 }

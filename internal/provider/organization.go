@@ -34,8 +34,8 @@ func (d *providerData) discover(ctx context.Context, through remote.Target) ([]r
 		if ok {
 			return cached, nil
 		}
-		var res wire.DiscoverResult
-		if err := d.client.Run(ctx, through, wire.OpDiscover, nil, &res); err != nil {
+		res, err := remote.Call(ctx, d.client, through, wire.DiscoverRequest{})
+		if err != nil {
 			return wire.DiscoverResult{}, err
 		}
 		d.applyMu.Lock()

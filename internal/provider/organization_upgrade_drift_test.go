@@ -89,7 +89,7 @@ func TestAccOrganizationUpgradeDriftAndImport(t *testing.T) {
 					resource.TestCheckResourceAttr(org, "live_builds.HUB1", "8.3.213.1"),
 					resource.TestCheckResourceAttr(org, "below_target.#", "1"),
 					resource.TestCheckResourceAttr(org, "below_target.0",
-						"HUB1: build 8.3.213.1 (Exchange 2007 SP3 Update Rollup 5), below its target"),
+						"HUB1: build 8.3.213.1 (Exchange 2007 SP3 Update Rollup 5 (KB2602324)), below its target"),
 				),
 			},
 			{

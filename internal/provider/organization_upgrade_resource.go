@@ -410,7 +410,7 @@ func (r *organizationUpgradeResource) ModifyPlan(ctx context.Context, req resour
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if !m.inputsKnown() {
+	if !configKnown(req.Config) {
 		// Values from other resources are known at apply only: the steps are planned then.
 		m.PlannedSteps, m.Waves = types.ListUnknown(orgStepType), types.ListUnknown(waveType)
 		m.Warnings, m.ID = types.ListUnknown(types.StringType), types.StringUnknown()
@@ -790,19 +790,4 @@ func (r *organizationUpgradeResource) ImportState(ctx context.Context, req resou
 }
 
 func (r *organizationUpgradeResource) Delete(context.Context, resource.DeleteRequest, *resource.DeleteResponse) {
-}
-
-// inputsKnown reports whether everything the plan needs is known at plan time.
-func (m *organizationUpgradeModel) inputsKnown() bool {
-	values := []attr.Value{m.Parallelism, m.RemoveInterimUpdates, m.StopServices, m.RevocationCheck, m.PreserveOWACustomizations, m.ForefrontCompatible}
-	if m.DiscoverThrough != nil {
-		values = append(values, m.DiscoverThrough.Server, m.DiscoverThrough.Address)
-	}
-	for _, s := range m.Servers {
-		values = append(values, s.Server, s.Address)
-	}
-	for _, t := range m.Targets {
-		values = append(values, t.Product, t.ServicePack, t.UpdateRollup, t.MediaPath, t.PackagePath, t.UMLanguagePackPath, t.KB)
-	}
-	return knownInputs(values...)
 }

@@ -25,6 +25,7 @@ resource "exchange_service_pack" "hub" {
   backup {
     max_database_age     = "24h"
     max_system_state_age = "168h"
+    domain_controller_backup_time = "`+evidenceTime+`"
   }
   timeouts {
     create = %q
@@ -127,6 +128,7 @@ resource "exchange_update_rollup" "mbx9" {
   backup {
     max_database_age     = "24h"
     max_system_state_age = "168h"
+    domain_controller_backup_time = "` + evidenceTime + `"
   }
 }
 `

@@ -96,6 +96,8 @@ type backupsModel struct {
 	Databases     []databaseBackupModel `tfsdk:"databases"`
 	DatabasesRead bool                  `tfsdk:"databases_read"`
 	SystemState   types.String          `tfsdk:"system_state"`
+	// SystemStateSource: exchange.SystemStateFrom*, null when none was found.
+	SystemStateSource types.String `tfsdk:"system_state_source"`
 }
 
 type databaseBackupModel struct {
@@ -205,8 +207,12 @@ func (d *serverDataSource) Schema(_ context.Context, _ datasource.SchemaRequest,
 						"last_full": str("Last full backup, RFC 3339; null when never backed up."),
 					}}},
 				"databases_read": boolean("Whether the databases' backups could be read. `false` (Exchange 2007 without its management " +
-					"snap-in, or 5.5/2000/2003) means `databases` says nothing, and a `max_database_age` check is refused."),
-				"system_state": str("Last system-state backup, RFC 3339; null when unknown or never."),
+					"snap-in, or 5.5/2000/2003) means `databases` says nothing: a `max_database_age` check then needs " +
+					"`database_backup_times` from your backup software, or a waiver."),
+				"system_state": str("Last system-state backup found on the server, RFC 3339; null when none was found (never, or " +
+					"taken by a backup product that leaves no record the provider reads)."),
+				"system_state_source": str("Where `system_state` was read: `ntbackup_log` (NTBackup's backup report log, " +
+					"Windows 2000/2003) or `wbadmin` (`wbadmin get versions`, Windows Server 2008); null when none was found."),
 			}},
 		"services":                services("Exchange and IIS services."),
 		"third_party_services":    services("Services that hook into Exchange (backup agents, file-level antivirus, SNMP, monitoring); an install stops them first."),
@@ -273,7 +279,11 @@ func (m *serverModel) fill(f exchange.Facts, cat *exchange.Catalog) {
 		m.Setup.Watermarks = append(m.Setup.Watermarks, watermarkModel(w))
 	}
 	m.PendingReboot = nonNil(f.PendingReboot)
-	m.Backups = backupsModel{Databases: []databaseBackupModel{}, DatabasesRead: f.Backups.DatabasesRead, SystemState: timeValue(f.Backups.SystemState)}
+	m.Backups = backupsModel{Databases: []databaseBackupModel{}, DatabasesRead: f.Backups.DatabasesRead, SystemState: timeValue(f.Backups.SystemState),
+		SystemStateSource: types.StringNull()}
+	if f.Backups.SystemStateSource != "" {
+		m.Backups.SystemStateSource = types.StringValue(f.Backups.SystemStateSource)
+	}
 	for _, db := range f.Backups.Databases {
 		m.Backups.Databases = append(m.Backups.Databases, databaseBackupModel{Name: db.Name, LastFull: timeValue(db.LastFull)})
 	}

@@ -128,7 +128,7 @@ func (r *servicePackResource) ModifyPlan(ctx context.Context, req resource.Modif
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if !knownInputs(m.Server, m.Address, m.ServicePack, m.MediaPath, m.UMLanguagePackPath, m.RemoveInterimUpdates, m.StopServices, m.OWALogonFile, m.ForefrontCompatible) {
+	if !configKnown(req.Config) {
 		m.PlannedSteps = types.ListUnknown(stepType)
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, &m)...)
 		return

@@ -33,7 +33,7 @@ func rtmFleet() string {
 }`, credentialsJSON(), hoursAgo(2), hoursAgo(30))
 }
 
-const spAndRollup = `
+var spAndRollup = `
 resource "exchange_service_pack" "ex07" {
   server                 = "EX07"
   address                = "127.0.51.1"
@@ -44,6 +44,7 @@ resource "exchange_service_pack" "ex07" {
   backup {
     max_database_age     = "24h"
     max_system_state_age = "168h"
+    domain_controller_backup_time = "` + evidenceTime + `"
   }
 }
 
@@ -56,6 +57,7 @@ resource "exchange_update_rollup" "ex07" {
   backup {
     max_database_age     = "24h"
     max_system_state_age = "168h"
+    domain_controller_backup_time = "` + evidenceTime + `"
   }
 }
 `
@@ -167,6 +169,7 @@ resource "exchange_service_pack" "ex07" {
   backup {
     max_database_age     = "24h"
     max_system_state_age = "168h"
+    domain_controller_backup_time = "` + evidenceTime + `"
   }
 }
 `,

@@ -23,6 +23,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
@@ -54,6 +55,10 @@ type backupModel struct {
 	MaxDatabaseAge    types.String `tfsdk:"max_database_age"`
 	MaxSystemStateAge types.String `tfsdk:"max_system_state_age"`
 	WaiverReason      types.String `tfsdk:"waiver_reason"`
+	// Evidence from the user's backup system (backup_evidence.go).
+	SystemStateBackupTimes     types.Map    `tfsdk:"system_state_backup_times"`
+	DatabaseBackupTimes        types.Map    `tfsdk:"database_backup_times"`
+	DomainControllerBackupTime types.String `tfsdk:"domain_controller_backup_time"`
 }
 
 type stepModel struct {
@@ -126,21 +131,29 @@ func servicingAttributes() map[string]schema.Attribute {
 }
 
 func backupBlock() schema.Block {
+	attrs := backupEvidenceAttributes()
+	for name, a := range map[string]schema.Attribute{
+		"max_database_age": schema.StringAttribute{Optional: true,
+			MarkdownDescription: "Maximum age of every database's last full backup, e.g. `24h`.",
+			Validators:          []validator.String{durationValidator{}}},
+		"max_system_state_age": schema.StringAttribute{Optional: true,
+			MarkdownDescription: "Maximum age of the last system-state backup of the server and of a domain controller " +
+				"of its domain (`domain_controller_backup_time`), e.g. `168h`.",
+			Validators: []validator.String{durationValidator{}}},
+		"waiver_reason": schema.StringAttribute{Optional: true,
+			MarkdownDescription: "Waives the backup check; say why (e.g. the change ticket). Shown as a warning in every plan.",
+			Validators:          []validator.String{stringvalidator.LengthAtLeast(10)}},
+	} {
+		attrs[name] = a
+	}
 	return schema.SingleNestedBlock{
 		MarkdownDescription: "Backup precondition, checked at plan and again at apply: the last full backup of every " +
-			"database on the server and the last system-state backup must be younger than these ages. Required: set the " +
-			"ages, or waive the check with a written `waiver_reason`, which is kept in state.",
-		Attributes: map[string]schema.Attribute{
-			"max_database_age": schema.StringAttribute{Optional: true,
-				MarkdownDescription: "Maximum age of every database's last full backup, e.g. `24h`.",
-				Validators:          []validator.String{durationValidator{}}},
-			"max_system_state_age": schema.StringAttribute{Optional: true,
-				MarkdownDescription: "Maximum age of the last system-state backup, e.g. `168h`.",
-				Validators:          []validator.String{durationValidator{}}},
-			"waiver_reason": schema.StringAttribute{Optional: true,
-				MarkdownDescription: "Waives the backup check; say why (e.g. the change ticket). Shown as a warning in every plan.",
-				Validators:          []validator.String{stringvalidator.LengthAtLeast(10)}},
-		},
+			"database on the server, the last system-state backup of the server and of a domain controller of its domain " +
+			"must be younger than these ages. Each age is read from the server where it can be (Exchange 2007 databases; " +
+			"NTBackup's logs or Windows Server Backup for the system state) or taken from the `*_backup_time(s)` evidence " +
+			"you supply from your backup software; the `verify_backups` step says which. Required: set the ages, or waive " +
+			"the check with a written `waiver_reason`, which is kept in state.",
+		Attributes: attrs,
 		Validators: []validator.Object{
 			objectvalidator.IsRequired(),
 			objectvalidator.AtLeastOneOf(path.MatchRelative().AtName("max_database_age"), path.MatchRelative().AtName("waiver_reason")),
@@ -161,6 +174,9 @@ func (b *backupModel) policy() exchange.BackupPolicy {
 	p.MaxDatabaseAge, _ = parseDuration(b.MaxDatabaseAge.ValueString())
 	p.MaxSystemStateAge, _ = parseDuration(b.MaxSystemStateAge.ValueString())
 	p.WaiverReason = b.WaiverReason.ValueString()
+	p.SystemStateBackupTimes = backupTimes(b.SystemStateBackupTimes)
+	p.DatabaseBackupTimes = backupTimes(b.DatabaseBackupTimes)
+	p.DomainControllerBackupTime = backupTime(b.DomainControllerBackupTime)
 	return p
 }
 
@@ -193,14 +209,12 @@ func (m *servicingModel) options(ctx context.Context, removeIUs types.List, diag
 
 func (m *servicingModel) target() remote.Target { return targetOf(m.Server, m.Address) }
 
-// knownInputs reports whether everything the planner needs is known at plan time.
-func knownInputs(values ...attr.Value) bool {
-	for _, v := range values {
-		if v.IsUnknown() {
-			return false
-		}
-	}
-	return true
+// configKnown reports whether every input of the resource is known at plan time, from the
+// whole configuration value: any attribute or block (the backup block, revocation_check,
+// a target's path) that takes a value known only at apply defers the steps to the apply.
+// A list of attributes kept by hand missed some, and an unknown string then read as "".
+func configKnown(c tfsdk.Config) bool {
+	return c.Raw.IsFullyKnown()
 }
 
 func stepsValue(ctx context.Context, steps []exchange.Step, diags *diag.Diagnostics) types.List {

@@ -33,10 +33,11 @@ func refusalFleet() string {
 	return fmt.Sprintf(`{%s, "servers": [%s], "clusters": []}`, credentialsJSON(), strings.Join(servers, ",\n"))
 }
 
-const freshBackups = `
+var freshBackups = `
   backup {
     max_database_age     = "24h"
     max_system_state_age = "168h"
+    domain_controller_backup_time = "` + evidenceTime + `"
   }`
 
 func sp(server, addr string, level int, extra string) string {

@@ -71,8 +71,8 @@ func (r *updateRollupResource) Schema(ctx context.Context, _ resource.SchemaRequ
 		MarkdownDescription: "The rollup's `.msp`, on the server or a share it can read. Needed when an install is planned.",
 		Validators:          []validator.String{stringvalidator.LengthAtLeast(1)}}
 	attrs["kb"] = schema.StringAttribute{Optional: true,
-		MarkdownDescription: "The rollup's KB number, where the build catalog does not state a verified one (Exchange 2007 " +
-			"SP1–SP3 rollups). Used to name and find the installed patch.",
+		MarkdownDescription: "The rollup's KB number, where the build catalog states none (Exchange 2007 RTM Update " +
+			"Rollups 5 and 6). Used to name and find the installed patch; one that contradicts the catalog is refused.",
 		Validators: []validator.String{kbValidator()}}
 	attrs["remove_interim_updates"] = schema.ListAttribute{Optional: true, ElementType: types.StringType,
 		MarkdownDescription: "Interim updates (KBs) this change may remove: an interim update must be removed before an " +
@@ -145,7 +145,7 @@ func (r *updateRollupResource) ModifyPlan(ctx context.Context, req resource.Modi
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if !knownInputs(m.Server, m.Address, m.Rollup, m.ServicePack, m.PackagePath, m.KB, m.RemoveInterimUpdates, m.StopServices, m.OWALogonFile) {
+	if !configKnown(req.Config) {
 		m.PlannedSteps = types.ListUnknown(stepType)
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, &m)...)
 		return

@@ -26,7 +26,7 @@ func rollupFleet() string {
 }`, credentialsJSON(), hoursAgo(1))
 }
 
-const rollup10 = `
+var rollup10 = `
 resource "exchange_update_rollup" "cas3" {
   server       = "CAS3"
   address      = "127.0.53.1"
@@ -34,6 +34,9 @@ resource "exchange_update_rollup" "cas3" {
   package_path = "D:\\RU10.msp"
   backup {
     max_system_state_age = "168h"
+    domain_controller_backup_time = "` + evidenceTime + `"
+    # Exchange 2000/2003/5.5 databases: the backup software's times (a server cannot tell).
+    database_backup_times = { BE3 = "` + evidenceTime + `" }
     waiver_reason        = "a Client Access server holds no databases"
   }
 }
@@ -128,6 +131,9 @@ resource "exchange_service_pack" "be3" {
   backup {
     max_database_age     = "24h"
     max_system_state_age = "168h"
+    domain_controller_backup_time = "` + evidenceTime + `"
+    # Exchange 2000/2003/5.5 databases: the backup software's times (a server cannot tell).
+    database_backup_times = { BE3 = "` + evidenceTime + `" }
   }
 }
 `,

@@ -162,12 +162,7 @@ func online(res wire.ClusterResult) bool { return strings.EqualFold(res.GroupSta
 
 // clusterOp runs OpCluster on the current node and notes what it reports of group.
 func (x *executor) clusterOp(ctx context.Context, t remote.Target, action, group, to string) (wire.ClusterResult, error) {
-	var res wire.ClusterResult
-	err := x.r.Run(ctx, t, wire.OpCluster, []wire.Param{
-		{Name: "Action", Value: action},
-		{Name: "Group", Value: group},
-		{Name: "Node", Value: to},
-	}, &res)
+	res, err := remote.Call(ctx, x.r, t, wire.ClusterRequest{Action: action, Group: group, Node: to})
 	if err == nil && group != "" {
 		g := x.groupOf(group)
 		if res.Owner != "" {

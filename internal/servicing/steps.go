@@ -95,9 +95,8 @@ func (x stepRun) customizations(action, logonFile string) error {
 	if action == wire.ActionSave {
 		x.customSaved = true // before the call: a restore is harmless if the save did not happen
 	}
-	var res wire.CustomizationsResult
-	params := []wire.Param{{Name: "Action", Value: action}, {Name: "LogonFile", Value: logonFile}}
-	if err := x.r.Run(x.ctx, x.t, wire.OpCustomizations, params, &res); err != nil {
+	res, err := remote.Call(x.ctx, x.r, x.t, wire.CustomizationsRequest{Action: action, LogonFile: logonFile})
+	if err != nil {
 		if isFault(err) && action == wire.ActionSave {
 			x.customSaved = false
 		}
@@ -149,8 +148,8 @@ func (x stepRun) revocationCheck(enable bool) error {
 	if !enable {
 		x.revocationOff = true
 	}
-	var res wire.SettingResult
-	if err := x.r.Run(x.ctx, x.t, wire.OpRevocationCheck, []wire.Param{{Name: "Enabled", Value: enable}}, &res); err != nil {
+	res, err := remote.Call(x.ctx, x.r, x.t, wire.RevocationCheckRequest{Enabled: enable})
+	if err != nil {
 		if isFault(err) && !enable {
 			x.revocationOff = false
 		}
@@ -164,8 +163,8 @@ func (x stepRun) revocationCheck(enable bool) error {
 }
 
 func (x stepRun) SetRemoteStreamingBackup(exchange.SetRemoteStreamingBackup) error {
-	var res wire.SettingResult
-	if err := x.r.Run(x.ctx, x.t, wire.OpRemoteStreamingBackup, []wire.Param{{Name: "Enabled", Value: true}}, &res); err != nil {
+	res, err := remote.Call(x.ctx, x.r, x.t, wire.RemoteStreamingBackupRequest{Enabled: true})
+	if err != nil {
 		return err
 	}
 	x.logf(x.s, "Enable Remote Streaming Backup: %s -> %s", onOff(res.Before), onOff(res.After))
@@ -173,8 +172,8 @@ func (x stepRun) SetRemoteStreamingBackup(exchange.SetRemoteStreamingBackup) err
 }
 
 func (x stepRun) StartExchangeServices(exchange.StartExchangeServices) error {
-	var res wire.ExchangeServicesResult
-	if err := x.r.Run(x.ctx, x.t, wire.OpExchangeServices, nil, &res); err != nil {
+	res, err := remote.Call(x.ctx, x.r, x.t, wire.ExchangeServicesRequest{})
+	if err != nil {
 		return err
 	}
 	x.logf(x.s, "Exchange services: set to Automatic %s; started %s", listOrNothing(res.Enabled), listOrNothing(res.Started))
@@ -195,28 +194,13 @@ func (x stepRun) VerifyBuild(k exchange.VerifyBuild) error { return x.verifyBuil
 func (x stepRun) Install(k exchange.Installer) error { return x.runJob(x.ctx, x.s, k.Job()) }
 
 func (x *executor) service(ctx context.Context, name, action string) (wire.ServiceResult, error) {
-	var res wire.ServiceResult
-	err := x.r.Run(ctx, x.t, wire.OpService, []wire.Param{{Name: "Name", Value: name}, {Name: "Action", Value: action}}, &res)
-	return res, err
+	return remote.Call(ctx, x.r, x.t, wire.ServiceRequest{Name: name, Action: action})
 }
 
-// jobSpec is what OpJobStart needs to start (or find) a step's installer job.
-type jobSpec struct {
-	ID, Action string
-	exchange.InstallJob
-}
-
-func (j jobSpec) params() []wire.Param {
-	return []wire.Param{
-		{Name: "ID", Value: j.ID},
-		{Name: "Action", Value: j.Action},
-		{Name: "MediaPath", Value: j.MediaPath},
-		{Name: "PackagePath", Value: j.PackagePath},
-		{Name: "PatchCode", Value: j.PatchCode},
-		{Name: "KB", Value: j.KB},
-		{Name: "Language", Value: j.Language},
-		{Name: "Group", Value: j.Group},
-	}
+// jobStart is the job_start request of a step's installer job; id is the job's id.
+func jobStart(id, action string, j exchange.InstallJob) wire.JobStartRequest {
+	return wire.JobStartRequest{ID: id, Action: action, MediaPath: j.MediaPath, PackagePath: j.PackagePath,
+		PatchCode: j.PatchCode, KB: j.KB, Language: j.Language, Group: j.Group}
 }
 
 // runJob starts the step's installer job (or attaches to the one with its id) and waits for it.
@@ -236,13 +220,13 @@ func (x *executor) runJob(ctx context.Context, s exchange.Step, j exchange.Insta
 }
 
 func (x *executor) runJob1(ctx context.Context, s exchange.Step, j exchange.InstallJob) error {
-	spec := jobSpec{ID: x.jobID(s), Action: s.Action(), InstallJob: j}
+	spec := jobStart(x.jobID(s), s.Action(), j)
 	called := x.clk.Now()
 	// From here until the job is seen finished an installer may run: nothing may be undone.
 	// A job_start whose answer was lost may have started it.
 	x.job = &exchange.Job{ID: spec.ID, Action: spec.Action, State: exchange.JobRunning}
-	var job exchange.Job
-	if err := x.r.Run(ctx, x.t, wire.OpJobStart, spec.params(), &job); err != nil {
+	job, err := remote.Call(ctx, x.r, x.t, spec)
+	if err != nil {
 		var f *wire.Fault
 		if errors.As(err, &f) {
 			x.job = nil // the server answered: nothing was started
@@ -269,7 +253,7 @@ func (x *executor) runJob1(ctx context.Context, s exchange.Step, j exchange.Inst
 		x.logf(s, "started job %s; the installer runs on the server, log %s", job.ID, orUnknown(job.LogPath))
 	}
 
-	job, err := x.waitJob(ctx, s, job)
+	job, err = x.waitJob(ctx, s, job)
 	if err != nil {
 		return err
 	}
@@ -342,8 +326,7 @@ func (x *executor) waitJob(ctx context.Context, s exchange.Step, job exchange.Jo
 		if err := x.clk.Sleep(ctx, x.o.PollInterval); err != nil {
 			return job, err
 		}
-		var st exchange.Job
-		err := x.r.Run(ctx, x.t, wire.OpJobStatus, []wire.Param{{Name: "ID", Value: job.ID}}, &st)
+		st, err := remote.Call(ctx, x.r, x.t, wire.JobStatusRequest{ID: job.ID})
 		if err != nil {
 			if ctx.Err() != nil {
 				return job, err
@@ -423,8 +406,8 @@ func (x *executor) reboot(ctx context.Context, s exchange.Step, when exchange.Re
 		x.logf(s, "the installer asked for a reboot")
 	}
 
-	var res wire.RebootResult
-	if err := x.r.Run(ctx, x.t, wire.OpReboot, nil, &res); err != nil {
+	res, err := remote.Call(ctx, x.r, x.t, wire.RebootRequest{})
+	if err != nil {
 		// The transport does not send a restart twice; when the server took the command and
 		// the answer was lost, it is restarting: wait for it as if the answer had come.
 		var re *remote.Error
@@ -562,8 +545,8 @@ func listOrNothing(items []string) string {
 // on to OWA to check it works). The logon form must come back; a 401 means OWA answers
 // but does not use forms-based authentication, so there is no logon page to check.
 func (x stepRun) VerifyOWA(exchange.VerifyOWA) error {
-	var res wire.OWACheckResult
-	if err := x.r.Run(x.ctx, x.t, wire.OpOWACheck, nil, &res); err != nil {
+	res, err := remote.Call(x.ctx, x.r, x.t, wire.OWACheckRequest{})
+	if err != nil {
 		return err
 	}
 	cert := ""

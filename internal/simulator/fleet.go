@@ -63,6 +63,8 @@ type Server struct {
 	Databases             []string
 	LastFullBackup        *time.Time
 	LastSystemStateBackup *time.Time
+	// SystemStateBackupTool took LastSystemStateBackup (BackupTool*): what trace it left.
+	SystemStateBackupTool string
 	// ThirdPartyServices are the server's other Windows services, each Running and
 	// Automatic: the probe reports those its list recognises as third_party_services and
 	// the rest (ScanMail, say) as other_services.
@@ -195,6 +197,7 @@ type serverDoc struct {
 	UMLanguagePacks       []string          `json:"um_language_packs"`
 	LastFullBackup        *string           `json:"last_full_backup"`
 	LastSystemStateBackup *string           `json:"last_system_state_backup"`
+	SystemStateBackupTool *string           `json:"system_state_backup_tool"`
 	ThirdPartyServices    []string          `json:"third_party_services"`
 	SetupWatermark        *string           `json:"setup_watermark"`
 	PendingReboot         bool              `json:"pending_reboot"`
@@ -655,6 +658,7 @@ func (v *validator) server(at string, d serverDoc, names, addresses map[string]s
 		}
 		s.OS.ServicePack = *d.os.ServicePack
 	}
+	s.SystemStateBackupTool = v.systemStateTool(at, d.SystemStateBackupTool, s.OS)
 
 	s.Prerequisites = v.prerequisites(at, d, s.Build)
 

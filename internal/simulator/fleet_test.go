@@ -164,6 +164,13 @@ func TestParseFleetProblems(t *testing.T) {
 			`servers[1] ("EX02"): interim_updates: "970543" is not a KB number: write it as KB followed by digits, e.g. KB970543`},
 		{"bad time", func(d map[string]any) { srv(d, 1)["last_full_backup"] = "2024-05-01" },
 			`servers[1] ("EX02"): last_full_backup "2024-05-01" is not an RFC 3339 time: write it like "2024-05-01T22:00:00Z", or null for never`},
+		{"backup tool the OS lacks", func(d map[string]any) {
+			srv(d, 1)["os"] = map[string]any{"caption": "Microsoft Windows Server 2008 Enterprise", "version": "6.0.6001"}
+			srv(d, 1)["system_state_backup_tool"] = "ntbackup"
+		},
+			`servers[1] ("EX02"): system_state_backup_tool "ntbackup" is not part of Microsoft Windows Server 2008 Enterprise (os version 6.0.6001): use "windows_server_backup" or "other"`},
+		{"unknown backup tool", func(d map[string]any) { srv(d, 1)["system_state_backup_tool"] = "tape" },
+			`servers[1] ("EX02"): system_state_backup_tool "tape" is not one of "ntbackup", "windows_server_backup", "other"`},
 		{"watermark on a role not held", func(d map[string]any) { srv(d, 1)["setup_watermark"] = "ClientAccess" },
 			`servers[1] ("EX02"): setup_watermark "ClientAccess" is not a role of this server: name one of Mailbox`},
 		{"unknown disabled service", func(d map[string]any) { srv(d, 3)["disabled_services"] = []any{"MSExchangeUM"} },

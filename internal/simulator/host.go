@@ -69,8 +69,11 @@ type State struct {
 	// not: use (*Host).SetBuild to change both.
 	UpdateRollups []exchange.InstalledUpdate
 
-	Databases         []exchange.DatabaseBackup
-	SystemStateBackup *time.Time
+	// Databases and SystemStateBackup are the backups taken; what the probe sees of them is
+	// backupFacts (backups.go).
+	Databases             []exchange.DatabaseBackup
+	SystemStateBackup     *time.Time
+	SystemStateBackupTool string
 
 	Services []exchange.ServiceFacts
 	// WindowsServices are the host's other services (the fleet's third_party_services):
@@ -139,6 +142,7 @@ func newHost(s Server, c *LiveCluster, boot time.Time) *Host {
 		UpdateRollups:         RollupsFor(s.Product, s.Build),
 		Databases:             []exchange.DatabaseBackup{},
 		SystemStateBackup:     clonePtr(s.LastSystemStateBackup),
+		SystemStateBackupTool: s.SystemStateBackupTool,
 		Services:              []exchange.ServiceFacts{},
 		WindowsServices:       []exchange.ServiceFacts{},
 		SetupWatermarks:       []exchange.SetupWatermark{},
@@ -258,7 +262,7 @@ func (h *Host) factsFor(group string) exchange.Facts {
 		InternetFacing:     s.InternetFacing,
 		Setup:              exchange.SetupFacts{Watermarks: nonNil(s.SetupWatermarks), Running: s.SetupRunning, StaleCMSKey: s.StaleCMSKey},
 		PendingReboot:      nonNil(s.PendingReboot),
-		Backups:            exchange.BackupFacts{Databases: nonNil(s.Databases), DatabasesRead: true, SystemState: s.SystemStateBackup},
+		Backups:            s.backupFacts(),
 		Services:           nonNil(s.Services),
 		ThirdPartyServices: []exchange.ServiceFacts{},
 		OtherServices:      []exchange.ServiceFacts{},

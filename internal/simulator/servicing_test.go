@@ -197,10 +197,11 @@ func TestRollupsAreDerivedFromTheBuild(t *testing.T) {
 		build string
 		want  []string // display names
 	}{
-		{"8.1.393.1", []string{"Update Rollup 9 for Exchange Server 2007 Service Pack 1"}},
-		{"8.1.395.0", []string{"Update Rollup 9 for Exchange Server 2007 Service Pack 1"}}, // an interim build on RU9
+		{"8.1.393.1", []string{"Update Rollup 9 for Exchange Server 2007 Service Pack 1 (KB970162)"}},
+		{"8.1.395.0", []string{"Update Rollup 9 for Exchange Server 2007 Service Pack 1 (KB970162)"}}, // an interim build on RU9
 		{"8.0.813.0", []string{"Update Rollup 7 for Exchange Server 2007 (KB953469)"}},
-		{"8.3.279.6", []string{"Update Rollup 8-v3 for Exchange Server 2007 Service Pack 3"}},
+		{"8.3.279.6", []string{"Update Rollup 8-v3 for Exchange Server 2007 Service Pack 3 (KB2778154)"}},
+		{"8.0.783.2", []string{"Update Rollup 6 for Exchange Server 2007"}}, // no source states its KB
 		{"8.3.83.6", nil},
 		{"8.0.685.25", nil},
 	}
@@ -351,7 +352,7 @@ func TestJobStartTwiceAttaches(t *testing.T) {
 		names = append(names, u.DisplayName)
 	}
 	if f.Build != "8.1.436.0" || !slices.Equal(names, []string{
-		"Update Rollup 9 for Exchange Server 2007 Service Pack 1",
+		"Update Rollup 9 for Exchange Server 2007 Service Pack 1 (KB970162)",
 		"Update Rollup 10 for Exchange Server 2007 Service Pack 1 (KB981407)"}) {
 		t.Errorf("after RU10: build %s, rollups %q", f.Build, names)
 	}
@@ -591,7 +592,7 @@ func TestRollupUninstallAndInterimUpdates(t *testing.T) {
 	r.startJob("EX02", job("uninstall_update_rollup-KB981407", exchange.ActionUninstallUpdateRollup, "PatchCode="+strings.ToLower(ru10.PatchCode)))
 	r.clock.Advance(time.Second)
 	f = ex02.Facts()
-	if f.Build != "8.1.393.1" || len(f.UpdateRollups) != 1 || f.UpdateRollups[0].DisplayName != "Update Rollup 9 for Exchange Server 2007 Service Pack 1" {
+	if f.Build != "8.1.393.1" || len(f.UpdateRollups) != 1 || f.UpdateRollups[0].DisplayName != "Update Rollup 9 for Exchange Server 2007 Service Pack 1 (KB970162)" {
 		t.Fatalf("after uninstalling RU10: build %s, rollups %+v", f.Build, f.UpdateRollups)
 	}
 	if got := r.status("EX02", "uninstall_update_rollup-KB981407"); got.ExitCode != 0 || got.State != exchange.JobSucceeded {

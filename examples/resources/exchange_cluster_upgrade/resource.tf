@@ -10,6 +10,8 @@ resource "exchange_cluster_upgrade" "cms01" {
   backup {
     max_database_age     = "24h"
     max_system_state_age = "168h"
+    # From your backup software: an Exchange server cannot read a domain controller's backup.
+    domain_controller_backup_time = "2026-11-20T22:00:00Z"
   }
 }
 
@@ -27,6 +29,14 @@ resource "exchange_cluster_upgrade" "be_cluster" {
   backup {
     max_database_age     = "24h"
     max_system_state_age = "168h"
+    # From your backup software: an Exchange server cannot read a domain controller's backup.
+    domain_controller_backup_time = "2026-11-20T22:00:00Z"
+    # Exchange 2003 cannot tell a mounted database's last backup: give each node's (every
+    # database it holds) from your backup software.
+    database_backup_times = {
+      BE01 = "2026-11-20T23:00:00Z"
+      BE02 = "2026-11-20T23:00:00Z"
+    }
   }
 }
 

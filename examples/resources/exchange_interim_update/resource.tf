@@ -7,6 +7,8 @@ resource "exchange_interim_update" "be01_hotfix" {
   backup {
     max_database_age     = "24h"
     max_system_state_age = "168h"
+    # From your backup software: an Exchange server cannot read a domain controller's backup.
+    domain_controller_backup_time = "2026-11-20T22:00:00Z"
   }
 }
 

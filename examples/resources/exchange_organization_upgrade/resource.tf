@@ -14,6 +14,13 @@ resource "exchange_organization_upgrade" "org" {
   backup {
     max_database_age     = "24h"
     max_system_state_age = "168h"
+    # From your backup software: an Exchange server cannot read a domain controller's backup.
+    domain_controller_backup_time = "2026-11-20T22:00:00Z"
+    # Exchange 2003 back-ends cannot tell a mounted database's last backup: each one's from
+    # your backup software. A server whose system state another product backs up (no
+    # NTBackup log, no Windows Server Backup version on it) needs system_state_backup_times.
+    database_backup_times     = { BE01 = "2026-11-20T23:00:00Z" }
+    system_state_backup_times = { HUB01 = "2026-11-20T22:00:00Z" }
   }
 
   timeouts {

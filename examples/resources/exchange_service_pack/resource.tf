@@ -12,6 +12,8 @@ resource "exchange_service_pack" "hub01" {
   backup {
     max_database_age     = "24h"
     max_system_state_age = "168h"
+    # From your backup software: an Exchange server cannot read a domain controller's backup.
+    domain_controller_backup_time = "2026-11-20T22:00:00Z"
   }
 
   timeouts {
@@ -30,6 +32,8 @@ resource "exchange_update_rollup" "hub01" {
   backup {
     max_database_age     = "24h"
     max_system_state_age = "168h"
+    # From your backup software: an Exchange server cannot read a domain controller's backup.
+    domain_controller_backup_time = "2026-11-20T22:00:00Z"
   }
 }
 

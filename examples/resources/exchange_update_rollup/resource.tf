@@ -2,9 +2,8 @@ resource "exchange_update_rollup" "cas01" {
   server       = "CAS01"
   rollup       = "23" # or "latest", or a re-release such as "8-v3"
   package_path = "\\\\fileserver\\media\\Exchange2007-SP3-RU23-x64.msp"
-  # The build catalog states no verified KB for SP1-SP3 rollups: give the rollup's KB from its
-  # release notes (placeholder here), so the installed patch is named and found by it.
-  kb = "KB0000000"
+  # kb is taken from the build catalog (SP3 RU23 is KB4011325); set it only for a rollup the
+  # catalog has no KB for (Exchange 2007 RTM Update Rollups 5 and 6).
 
   remove_interim_updates = ["KB123456"]
 

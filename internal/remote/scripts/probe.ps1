@@ -706,9 +706,8 @@ try {
 # Backups [domain.md 2.9]: Get-MailboxDatabase / Get-PublicFolderDatabase -Status,
 # LastFullBackup, for databases on this server (or its CMS), named
 # "<storage group>\<database>". NOT read: Exchange 5.5/2000/2003 database backups (only ESM
-# shows them; no documented local source), so the list is empty there; and the last system
-# state backup of any version: Windows keeps no documented record of it that a script can
-# read (NTBackup writes only its own logs), so system_state is always null.
+# shows them: the database header holds it, and eseutil /mh cannot read a mounted database),
+# so the list is empty there. The system state is Get-ExSystemStateBackup's (below).
 #
 # Internet-facing [domain.md 2.4, seed 000, CAS-CAS proxy]: a Client Access server is
 # internet-facing when its OWA virtual directory has an ExternalUrl (TechNet "Understanding
@@ -763,6 +762,86 @@ if ($product -eq '2007' -and ($roles -contains 'Mailbox' -or $roles -contains 'C
         } catch { }
     }
 }
+
+# ---------------------------------------------------------------------------------------
+# Last system-state backup [domain.md 2.9]. Windows keeps no record of its own; only the
+# backup tool's traces can be read, and this reads two of them (what it cannot read, the
+# user supplies from their backup software: internal/exchange/backups.go):
+#
+# - Windows 2000/2003, NTBackup: its backup report logs backup01.log ... backup10.log in the
+#   profile of the account that ran the backup, ...\Local Settings\Application Data\
+#   Microsoft\Windows NT\NTBackup\data (the profile folder NTBackup keeps its per-user data
+#   in: KB 249120 "Windows 2000 Backup keeps a tombstone catalog", ...\NTBackup\Catalogs;
+#   the report logs: KB 241162 "How to Save Backup Report Logs to an Alternate Location").
+#   Every profile in HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion\ProfileList is
+#   searched. A log counts when it names "System State" in a backup line and says
+#   "Backup completed on"; its time is the log file's last write (NTBackup writes the
+#   "completed" line at the end of the job). Our reading: the report text is localised, so
+#   only an English NTBackup's logs are recognised, and the time is the job's end, not its
+#   start. The Application-log events NTBackup writes (8000 at the start of a volume, 8001
+#   at its end, 8019 at the end of the job, per Microsoft's Windows Server 2003 operations
+#   guide task "Verify Previous Day's Backup Job") are NOT used: they do not say whether the
+#   job included the system state.
+# - Windows Server 2008, Windows Server Backup: `wbadmin get versions` lists each backup's
+#   "Version identifier" in the fixed form MM/DD/YYYY-HH:MM (Microsoft's command reference
+#   "wbadmin get versions" / "wbadmin get items", -version), which is UTC (our reading: in
+#   published output it differs from the local "Backup time" by the time-zone offset), and
+#   a "Can recover" line that names "System State" when the version can restore it. The
+#   labels are localised too: English only. Its event log (Microsoft-Windows-Backup) is NOT
+#   read: the event ids could not be verified from a public source.
+#
+# Returns @{ system_state = UTC DateTime or $null; system_state_source = 'ntbackup_log' |
+# 'wbadmin' | '' } (exchange.BackupFacts' fields; the sources are exchange.SystemStateFrom*).
+function Get-ExSystemStateBackup {
+    param([string]$OSVersion)
+    $result = @{ 'system_state' = $null; 'system_state_source' = '' }
+    $major = 0
+    if (-not [int]::TryParse(($OSVersion -split '\.')[0], [ref]$major)) { return $result }
+    if ($major -ge 6) {
+        $lines = @()
+        try { $lines = @(& wbadmin.exe get versions 2>$null) } catch { return $result }
+        $version = $null
+        foreach ($line in $lines) {
+            $text = [string]$line
+            $m = [regex]::Match($text, '^\s*Version identifier:\s*(\d\d/\d\d/\d\d\d\d-\d\d:\d\d)\s*$')
+            if ($m.Success) {
+                $version = $null
+                $styles = [System.Globalization.DateTimeStyles]::AssumeUniversal -bor [System.Globalization.DateTimeStyles]::AdjustToUniversal
+                $parsed = [datetime]::MinValue
+                if ([datetime]::TryParseExact($m.Groups[1].Value, 'MM/dd/yyyy-HH:mm', $ExInvariant, $styles, [ref]$parsed)) { $version = $parsed }
+                continue
+            }
+            if ($null -ne $version -and $text -match '^\s*Can recover:.*System State') {
+                if ($null -eq $result['system_state'] -or $version -gt $result['system_state']) { $result['system_state'] = $version; $result['system_state_source'] = 'wbadmin' }
+                $version = $null
+            }
+        }
+        return $result
+    }
+    $profileList = 'SOFTWARE\Microsoft\Windows NT\CurrentVersion\ProfileList'
+    foreach ($sid in (Get-ExRegSubKeyNames $HKLM $profileList)) {
+        $profilePath = [string](Get-ExRegValue $HKLM ($profileList + '\' + $sid) 'ProfileImagePath' '')
+        if ($profilePath -eq '') { continue }
+        $dataDir = [System.IO.Path]::Combine([Environment]::ExpandEnvironmentVariables($profilePath),
+            'Local Settings\Application Data\Microsoft\Windows NT\NTBackup\data')
+        try {
+            if (-not [System.IO.Directory]::Exists($dataDir)) { continue }
+            foreach ($log in [System.IO.Directory]::GetFiles($dataDir, 'backup*.log')) {
+                # NTBackup writes its report logs in UTF-16 (Unicode); the encoding is detected
+                # from the byte-order mark, Unicode when there is none.
+                $text = [System.IO.File]::ReadAllText($log, [System.Text.Encoding]::Unicode)
+                if ($text -match 'of "System State"' -and $text -match 'Backup completed on') {
+                    $written = [System.IO.File]::GetLastWriteTimeUtc($log)
+                    if ($null -eq $result['system_state'] -or $written -gt $result['system_state']) { $result['system_state'] = $written; $result['system_state_source'] = 'ntbackup_log' }
+                }
+            }
+        } catch { }
+    }
+    return $result
+}
+
+$systemStateBackup = @{ 'system_state' = $null; 'system_state_source' = '' }
+try { $systemStateBackup = Get-ExSystemStateBackup $osVersion } catch { }
 
 # ---------------------------------------------------------------------------------------
 # Services [domain.md 2.10]: every Exchange service (name MSExchange*, or display name
@@ -1079,7 +1158,8 @@ $facts = @{
     'backups'              = @{
         'databases'      = $databases
         'databases_read' = $databasesRead
-        'system_state'   = $null
+        'system_state'   = $systemStateBackup['system_state']
+        'system_state_source' = $systemStateBackup['system_state_source']
     }
     'services'             = $services
     'third_party_services' = $thirdParty

@@ -1,0 +1,94 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+)
+
+// Evidence from the user's backup system for what a server does not let the probe read
+// (internal/exchange/backups.go): the backup block's *_backup_time(s) attributes.
+
+func parseBackupTime(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is not an RFC 3339 time: write it like 2024-05-01T22:00:00Z (or with its offset, 2024-05-02T00:00:00+02:00)", s)
+	}
+	return t.UTC(), nil
+}
+
+// backupTimeValidator checks a string holds an RFC 3339 time.
+type backupTimeValidator struct{}
+
+func (backupTimeValidator) Description(context.Context) string {
+	return "must be an RFC 3339 time such as 2024-05-01T22:00:00Z"
+}
+
+func (v backupTimeValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+
+func (backupTimeValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if _, err := parseBackupTime(req.ConfigValue.ValueString()); err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid backup time", err.Error())
+	}
+}
+
+// backupEvidenceAttributes are the backup block's evidence attributes.
+func backupEvidenceAttributes() map[string]schema.Attribute {
+	times := func(desc string) schema.MapAttribute {
+		return schema.MapAttribute{Optional: true, ElementType: types.StringType, MarkdownDescription: desc,
+			Validators: []validator.Map{mapvalidator.ValueStringsAre(backupTimeValidator{})}}
+	}
+	return map[string]schema.Attribute{
+		"system_state_backup_times": times("Last system-state backup of each server, by server name, as your backup software records " +
+			"it (RFC 3339, e.g. `{ EX01 = \"2024-05-01T22:00:00Z\" }`). Needed where the server keeps no record the provider " +
+			"reads (a backup product other than NTBackup or Windows Server Backup); checked against `max_system_state_age` " +
+			"like a read one, the newer of the two counts."),
+		"database_backup_times": times("Last full backup of databases, as your backup software records it (RFC 3339): by server name " +
+			"for every database of the server (`{ BE01 = \"...\" }`), or by `<server>\\\\<storage group>\\\\<database>` for one. " +
+			"Needed on Exchange 2000/2003 (a mounted database's backup time cannot be read) and on Exchange 2007 when its " +
+			"management tools cannot be used; checked against `max_database_age` like a read one, the newer of the two counts."),
+		"domain_controller_backup_time": schema.StringAttribute{Optional: true,
+			MarkdownDescription: "Last system-state backup of a domain controller of the servers' domain (KB 328839 asks for " +
+				"one before a service pack), RFC 3339, from your backup software: an Exchange server cannot read it. Required " +
+				"with `max_system_state_age` (or waive the check).",
+			Validators: []validator.String{backupTimeValidator{}}},
+	}
+}
+
+// backupTimes reads a map of RFC 3339 times (validated by the schema).
+func backupTimes(m types.Map) map[string]time.Time {
+	if m.IsNull() || m.IsUnknown() {
+		return nil
+	}
+	out := map[string]time.Time{}
+	for k, v := range m.Elements() {
+		if s, ok := v.(types.String); ok && !s.IsNull() && !s.IsUnknown() {
+			if t, err := parseBackupTime(s.ValueString()); err == nil {
+				out[k] = t
+			}
+		}
+	}
+	return out
+}
+
+// backupTime reads one RFC 3339 time; nil when null.
+func backupTime(s types.String) *time.Time {
+	if s.IsNull() || s.IsUnknown() {
+		return nil
+	}
+	t, err := parseBackupTime(s.ValueString())
+	if err != nil {
+		return nil
+	}
+	return &t
+}
