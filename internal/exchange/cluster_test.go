@@ -674,11 +674,16 @@ func TestPlanClusterRefusals(t *testing.T) {
 			fragments: []string{"/upgradecms was forgotten", "run setup.com /upgradecms on the node that owns the cms (node1"},
 		},
 		{
-			name:      "event 1025",
-			nodes:     on(evs2003.facts(b2003SP1, b2003SP2), "NODE2", func(f *Facts) { f.Cluster.Events = []string{"1025"} }),
-			req:       clusterRequest(2),
-			server:    "NODE2",
-			fragments: []string{"event 1025", "removed from the cluster and added again", "reinstall exchange on node2"},
+			// Event 1025 although Active Directory records the EVS at the node's level: the
+			// one cause left is a node removed and re-added (KB 328839).
+			name: "event 1025 on a node the upgraded EVS fails on",
+			nodes: on(everyNode(evs2003.facts(b2003SP2, b2003SP2), evsGroup("EVS1", "NODE2", "Failed", "Version 6.5 (Build 7638.2: Service Pack 2)")),
+				"NODE2", func(f *Facts) { f.Cluster.Events = []string{"1025"} }),
+			req:    clusterRequest(2),
+			server: "NODE2",
+			fragments: []string{"event 1025", "yet active directory already records evs1 at sp2 (version 6.5 (build 7638.2: service pack 2))",
+				"evs1 is failed there", "removed from the cluster and added again",
+				"right-click the system attendant resource of evs1: if upgrade exchange virtual server is missing, run exchange 2003 setup on node2 and choose reinstall"},
 		},
 		{
 			name:      "error c1037b44",
@@ -881,6 +886,18 @@ func TestClusterJobID(t *testing.T) {
 	s.Server = ""
 	if got := ClusterJobID(s); got != "upgrade_cms-8.3.83.6" {
 		t.Errorf("ClusterJobID without a server = %q", got)
+	}
+}
+
+// evsGroup makes a node's facts list one EVS with its owner, state and the version Active
+// Directory records for it (ClusterGroupFacts.ADVersion), as the probe reads them.
+func evsGroup(name, owner, state, adVersion string) func(*Facts) {
+	return func(f *Facts) {
+		if f.Cluster.Name == "" {
+			return // cluster service stopped: nothing of the cluster is read
+		}
+		f.Cluster.Name, f.Cluster.ActiveNode, f.Cluster.Active, f.Cluster.GroupState = name, owner, strings.EqualFold(owner, f.Server), state
+		f.Cluster.Groups = []ClusterGroupFacts{{Name: name, Owner: owner, State: state, ADVersion: adVersion, PreferredOwners: []string{}}}
 	}
 }
 
