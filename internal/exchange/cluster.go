@@ -1208,22 +1208,18 @@ func (c *clusterPlanning) upgradeStep(g *clusterGroup, n *clusterNode) Step {
 			Description: fmt.Sprintf("run Setup.com /upgradeCMS from %s on %s, which owns the stopped %s: it upgrades the clustered mailbox server to %s (%s) [004]",
 				media, n.name, g.name, c.sp.Level, c.sp.Build)}
 	}
-	return Step{Kind: UpgradeEVS{Group: g.name, Build: c.sp.Build}, Server: n.name, Downtime: true,
-		Description: fmt.Sprintf("run \"Upgrade Exchange Virtual Server\" on %s, on %s: %s now runs on an upgraded node with only its IP address, physical disk and network name online (and MSDTC) [001]",
-			g.name, n.name, g.name)}
+	return Step{Kind: UpgradeEVSManually{Group: g.name, Build: c.sp.Build}, Server: n.name, Downtime: true,
+		Description: fmt.Sprintf("MANUAL STEP, by an administrator: in Cluster Administrator on %s, right-click the System Attendant resource of %s and choose \"Upgrade Exchange Virtual Server\", then bring its resources online (§6 2003 6 [001]); no command line for it is documented, so the apply stops here with these instructions unless Active Directory already records %s at %s, and the next apply continues. %s now runs on the upgraded node %s with only its IP address, physical disk and network name online (and MSDTC), as the upgrade needs",
+			n.name, g.name, g.name, c.sp.Build, g.name, n.name)}
 }
 
-// upgradeJob plans the upgrade of g on n as an installer job, attached to a running or
+// upgradeJob plans the upgrade of CMS g on n as an installer job, attached to a running or
 // finished one of an earlier apply; the node's setup state is checked when no install
 // of its own does.
 func (c *clusterPlanning) upgradeJob(g *clusterGroup, n *clusterNode) Step {
 	p := c.nodePlanning(n, n.cur)
 	p.checkSetupState()
-	what := "Setup.com /upgradeCMS of " + g.name
-	if c.product != "2007" {
-		what = "Upgrade Exchange Virtual Server of " + g.name
-	}
-	s := p.jobStep(c.upgradeStep(g, n), what)
+	s := p.jobStep(c.upgradeStep(g, n), "Setup.com /upgradeCMS of "+g.name)
 	c.absorb(n, p)
 	refused := false
 	for _, r := range c.refusals {
@@ -1457,8 +1453,8 @@ func (c *clusterPlanning) sequenceEVS() {
 			}
 			c.startClusterService(dest, fmt.Sprintf("%s runs %s and takes %s (§6 2003 5 [001])", dest.name, c.sp.Level, g.name))
 			c.moveGroup(g, dest, fmt.Sprintf("the EVS goes to the upgraded node; it cannot fail back to %s until that node has %s too (§6 2003 5 [001])", owner.name, spLabel))
-			up := c.upgradeJob(g, dest)
-			c.clusterStep(up, false, func() { g.upgraded = true })
+			// The administrator's step: no setup runs, so no setup state is checked.
+			c.clusterStep(c.upgradeStep(g, dest), false, func() { g.upgraded = true })
 			c.changed = true
 			c.clusterStep(Step{Kind: BringGroupOnline{Group: g.name}, Server: dest.name,
 				Description: fmt.Sprintf("downtime ends: bring every resource of %s online on %s (§6 2003 6 [001])", g.name, dest.name)},

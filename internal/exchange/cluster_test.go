@@ -237,7 +237,7 @@ func TestPlanClusterSequences(t *testing.T) {
 				"NODE1 take_evs_resources_offline",
 				"NODE2 start_cluster_service",
 				"NODE2 move_cluster_group EVS1>NODE2",
-				"NODE2 upgrade_evs",
+				"NODE2 upgrade_evs_manually",
 				"NODE2 bring_group_online",
 				"NODE2 move_cluster_group Cluster Group>NODE2",
 				"NODE1 stop_cluster_service",
@@ -259,11 +259,11 @@ func TestPlanClusterSequences(t *testing.T) {
 				"NODE2 take_evs_resources_offline",
 				"NODE1 start_cluster_service",
 				"NODE1 move_cluster_group EVS1>NODE1",
-				"NODE1 upgrade_evs",
+				"NODE1 upgrade_evs_manually",
 				"NODE1 bring_group_online",
 				"NODE2 take_evs_resources_offline",
 				"NODE1 move_cluster_group EVS2>NODE1",
-				"NODE1 upgrade_evs",
+				"NODE1 upgrade_evs_manually",
 				"NODE1 bring_group_online",
 				"NODE1 move_cluster_group Cluster Group>NODE1",
 				"NODE2 stop_cluster_service",
@@ -378,7 +378,7 @@ func TestPlanClusterSequences(t *testing.T) {
 				"NODE1 take_evs_resources_offline",
 				"NODE2 start_cluster_service",
 				"NODE2 move_cluster_group EVS1>NODE2",
-				"NODE2 upgrade_evs",
+				"NODE2 upgrade_evs_manually",
 				"NODE2 bring_group_online",
 				"NODE2 move_cluster_group Cluster Group>NODE2",
 				"NODE1 stop_cluster_service",
@@ -398,7 +398,7 @@ func TestPlanClusterSequences(t *testing.T) {
 				"NODE1 take_evs_resources_offline",
 				"NODE2 start_cluster_service",
 				"NODE2 move_cluster_group EVS1>NODE2",
-				"NODE2 upgrade_evs",
+				"NODE2 upgrade_evs_manually",
 				"NODE2 bring_group_online",
 				"NODE2 move_cluster_group Cluster Group>NODE2",
 				"NODE1 stop_cluster_service",
@@ -443,7 +443,7 @@ func TestPlanClusterSequences(t *testing.T) {
 			req:   clusterRequest(2),
 			want: seq(
 				"NODE1 take_evs_resources_offline",
-				"NODE1 upgrade_evs",
+				"NODE1 upgrade_evs_manually",
 				"NODE1 bring_group_online",
 				"NODE1 failover_test EVS1>NODE2",
 			),
@@ -873,12 +873,6 @@ func TestClusterJobID(t *testing.T) {
 	if got := ClusterJobID(s); got != "upgrade_cms-8.3.83.6-cms1-node1" {
 		t.Errorf("ClusterJobID = %q", got)
 	}
-	// Two EVSs upgraded on one node have two jobs.
-	a := Step{Kind: UpgradeEVS{Group: "EVS A", Build: MustParseBuild(b2003SP2)}, Server: "NODE1"}
-	b := Step{Kind: UpgradeEVS{Group: "EVS-B", Build: MustParseBuild(b2003SP2)}, Server: "NODE1"}
-	if ga, gb := ClusterJobID(a), ClusterJobID(b); ga != "upgrade_evs-6.5.7638.2-evs_a-node1" || gb != "upgrade_evs-6.5.7638.2-evs-b-node1" {
-		t.Errorf("ClusterJobID of two EVS upgrades = %q, %q", ga, gb)
-	}
 	i := Step{Kind: InstallServicePack{Build: MustParseBuild(b2003SP2)}, Server: "NODE1"}
 	if got := ClusterJobID(i); got != "install_service_pack-6.5.7638.2-node1" {
 		t.Errorf("ClusterJobID of an install = %q", got)
@@ -943,11 +937,11 @@ func TestPlanClusterActiveActiveListingEveryEVS(t *testing.T) {
 				"NODE2 take_evs_resources_offline",
 				"NODE1 start_cluster_service",
 				"NODE1 move_cluster_group EVS1>NODE1",
-				"NODE1 upgrade_evs",
+				"NODE1 upgrade_evs_manually",
 				"NODE1 bring_group_online",
 				"NODE2 take_evs_resources_offline",
 				"NODE1 move_cluster_group EVS2>NODE1",
-				"NODE1 upgrade_evs",
+				"NODE1 upgrade_evs_manually",
 				"NODE1 bring_group_online",
 				"NODE1 move_cluster_group Cluster Group>NODE1",
 				"NODE2 stop_cluster_service",
@@ -965,7 +959,7 @@ func TestPlanClusterActiveActiveListingEveryEVS(t *testing.T) {
 			want: seq(
 				"NODE2 take_evs_resources_offline",
 				"NODE1 move_cluster_group EVS2>NODE1",
-				"NODE1 upgrade_evs",
+				"NODE1 upgrade_evs_manually",
 				"NODE1 bring_group_online",
 				"NODE1 move_cluster_group Cluster Group>NODE1",
 				"NODE2 stop_cluster_service",

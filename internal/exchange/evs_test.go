@@ -31,7 +31,7 @@ func TestPlanClusterEVSUpgradeReadFromAD(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := pairs(p)
-			upgrades := slices.Contains(got, "NODE2 "+ActionUpgradeEVS)
+			upgrades := slices.Contains(got, "NODE2 "+ActionUpgradeEVSManually)
 			if upgrades != tt.upgrade {
 				t.Fatalf("upgrade of EVS1 planned: %v, want %v:%s", upgrades, tt.upgrade, clusterStepList(p))
 			}
@@ -58,7 +58,7 @@ func TestPlanClusterEvent1025BeforeTheUpgrade(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Contains(pairs(p), "NODE2 "+ActionUpgradeEVS) {
+	if !slices.Contains(pairs(p), "NODE2 "+ActionUpgradeEVSManually) {
 		t.Fatalf("EVS1 is not upgraded yet; the plan must upgrade it:%s", clusterStepList(p))
 	}
 	want := `node NODE2: event 1025 (MSExchangeCluster, "the Exchange virtual server must be upgraded before it can come online") was logged on the node since its last boot: an Exchange virtual server that was not upgraded tried to come online there. The plan's manual step "Upgrade Exchange Virtual Server" upgrades it; if Cluster Administrator does not offer that option, the node was removed from the cluster and added again, and Exchange must be reinstalled on it (setup, Reinstall) [001]`

@@ -195,6 +195,7 @@ func TestAccClusterFaultNodeDoesNotReturnFromReboot(t *testing.T) {
 // is. The next apply continues with the other node and does not upgrade the EVS again.
 func TestAccClusterFaultEVSWontComeOnlineRecovered(t *testing.T) {
 	sim := startSimulatorWith(t, clusterFleet(t), faultServicing)
+	standBy(sim) // an administrator does the manual Upgrade Exchange Virtual Server when it can be done
 	if err := sim.Host("EVSN2").InjectFault(simulator.Fault{Kind: simulator.FaultEVSWontComeOnline}); err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +237,7 @@ func TestAccClusterFaultEVSWontComeOnlineRecovered(t *testing.T) {
 					resource.TestCheckResourceAttr("exchange_cluster_upgrade.c", "live_builds.EVSN2", "6.5.7638"),
 					func(*terraform.State) error {
 						j := journalOf(sim, "EVSN1", "EVSN2")
-						for _, once := range []string{"EVSN2 job_start upgrade_evs ok", "EVSN2 job_start install_service_pack ok",
+						for _, once := range []string{"EVSN2 administrator upgrade_evs ok", "EVSN2 job_start install_service_pack ok",
 							"EVSN1 job_start install_service_pack ok"} {
 							if n := count(j, once); n != 1 {
 								return fmt.Errorf("%q %d times; want once:\n  %s", once, n, strings.Join(j, "\n  "))
@@ -261,6 +262,7 @@ func TestAccClusterFaultEVSWontComeOnlineRecovered(t *testing.T) {
 // by hand brings it online, and the next apply finishes the cluster.
 func TestAccClusterFaultEVSStaysDown(t *testing.T) {
 	sim := startSimulatorWith(t, clusterFleet(t), faultServicing)
+	standBy(sim)  // an administrator does the manual Upgrade Exchange Virtual Server when it can be done
 	for range 2 { // the step's attempt and recovery's
 		if err := sim.Host("EVSN2").InjectFault(simulator.Fault{Kind: simulator.FaultEVSWontComeOnline}); err != nil {
 			t.Fatal(err)
@@ -298,7 +300,7 @@ func TestAccClusterFaultEVSStaysDown(t *testing.T) {
 					resource.TestCheckResourceAttr("exchange_cluster_upgrade.c", "live_builds.EVSN1", "6.5.7638"),
 					func(*terraform.State) error {
 						j := journalOf(sim, "EVSN1", "EVSN2")
-						if n := count(j, "EVSN2 job_start upgrade_evs ok"); n != 1 {
+						if n := count(j, "EVSN2 administrator upgrade_evs ok"); n != 1 {
 							return fmt.Errorf("EVS1 upgraded %d times; want once:\n  %s", n, strings.Join(j, "\n  "))
 						}
 						wantGroup(t, sim, "EVS1", "EVSN2", simulator.StateOnline)

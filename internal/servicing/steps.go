@@ -57,6 +57,9 @@ type stepFailure struct {
 	err  error
 	job  *exchange.Job
 	next string
+	// manual: the apply stops at a manual step that is not done; nothing is undone, so
+	// that the server stays as the administrator's step needs it.
+	manual bool
 }
 
 func (f *stepFailure) Error() string { return f.err.Error() }
@@ -285,10 +288,6 @@ func (x *executor) runJob1(ctx context.Context, s exchange.Step, j exchange.Inst
 			next = fmt.Sprintf("Read the log, fix the cause and run Setup.com /upgradeCMS on %s again by hand, then start %s "+
 				"(Start-ClusteredMailboxServer); then run terraform plan and apply: the apply continues with the remaining nodes.",
 				x.t.Server, spec.Group)
-		} else if spec.Action == exchange.ActionUpgradeEVS {
-			next = fmt.Sprintf("Read the log, then run \"Upgrade Exchange Virtual Server\" on %s in Cluster Administrator on %s by hand "+
-				"and bring it online; then run terraform plan and apply: the apply continues with the remaining nodes.",
-				spec.Group, x.t.Server)
 		} else if strings.HasPrefix(job.Error, "FileInUse") {
 			next = "Another program held a file the installer had to replace (often an antivirus or backup agent): " +
 				"stop it during servicing (add its service to the services to stop), then run terraform apply again; " +

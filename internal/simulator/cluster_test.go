@@ -174,11 +174,10 @@ func (n *clusterNet) wantGroup(name, owner, state string) {
 }
 
 var (
-	sp3Media    = remote.JobSpec{Action: exchange.ActionInstallServicePack, MediaPath: `D:\Exchange2007SP3`}
-	sp1RU10     = remote.JobSpec{Action: exchange.ActionInstallUpdateRollup, PackagePath: `\\files\exchange\SP1-RU10.msp`}
-	sp2003      = remote.JobSpec{Action: exchange.ActionInstallServicePack, MediaPath: `\\files\exchange2003\SP2`}
-	upgradeCMS  = remote.JobSpec{Action: exchange.ActionUpgradeCMS, MediaPath: `D:\Exchange2007SP3`, Group: "CMS1"}
-	upgradeEVS1 = remote.JobSpec{Action: exchange.ActionUpgradeEVS, Group: "EVS1"}
+	sp3Media   = remote.JobSpec{Action: exchange.ActionInstallServicePack, MediaPath: `D:\Exchange2007SP3`}
+	sp1RU10    = remote.JobSpec{Action: exchange.ActionInstallUpdateRollup, PackagePath: `\\files\exchange\SP1-RU10.msp`}
+	sp2003     = remote.JobSpec{Action: exchange.ActionInstallServicePack, MediaPath: `\\files\exchange2003\SP2`}
+	upgradeCMS = remote.JobSpec{Action: exchange.ActionUpgradeCMS, MediaPath: `D:\Exchange2007SP3`, Group: "CMS1"}
 )
 
 // TestCCRUpgradeSequence: an Exchange 2007 CCR goes to SP3 as seed 004 says — passive node,
@@ -425,9 +424,12 @@ func TestUpgradeEVSWithResourcesOnlineIsRefused(t *testing.T) {
 		"resources other than IP address, network name and physical disk are online: Exchange Information Store Instance - EVS1")
 	setState(ResourceInformationStore, StateOffline)
 	n.upgradeEVS("EVSN2", "EVS1")
-	n.installRefused("EVSN2", remote.JobSpec{Action: exchange.ActionUpgradeEVS, Group: "NOSUCH"}, `the cluster has no group "NOSUCH"`)
-	_, err := n.client.JobStart(n.ctx, n.target("EVSN2"), remote.JobSpec{ID: "upgrade_evs-x", Action: exchange.ActionUpgradeEVS})
-	n.fault(err, "upgrade_evs without a group", "invalid", "needs its clustered mailbox server or Exchange virtual server in Group")
+	if err := n.sim.Cluster("EVS1").UpgradeVirtualServer("NOSUCH", "EVSN2"); err == nil || !strings.Contains(err.Error(), `cluster EVS1 has no Exchange virtual server "NOSUCH"`) {
+		t.Errorf("Upgrade Exchange Virtual Server of no such EVS: %v", err)
+	}
+	// No script runs it: job_start has no such installing action (no command line is documented).
+	_, err := n.client.JobStart(n.ctx, n.target("EVSN2"), remote.JobSpec{ID: "upgrade_evs-x", Action: "upgrade_evs", Group: "EVS1"})
+	n.fault(err, "job_start upgrade_evs", "invalid", `"upgrade_evs" is not an installing action`)
 	if err := n.sim.Cluster("CMS1").UpgradeVirtualServer("CMS1", "MBX1A"); err == nil || !strings.Contains(err.Error(), "Upgrade Exchange Virtual Server is an Exchange 2003 task") {
 		t.Errorf("Upgrade Exchange Virtual Server on an Exchange 2007 CMS: %v", err)
 	}
@@ -871,11 +873,6 @@ func TestActiveActiveFailoverAndGroups(t *testing.T) {
 	}
 }
 
-var (
-	upgradeEVSA = remote.JobSpec{Action: exchange.ActionUpgradeEVS, Group: "EVSA"}
-	upgradeEVSB = remote.JobSpec{Action: exchange.ActionUpgradeEVS, Group: "EVSB"}
-)
-
 // TestActiveActive2003PerEVSUpgrade: seed 001's procedure on an active/active 2003 cluster
 // runs per EVS: each EVS is upgraded on its own, and each keeps its own level: an EVS not
 // yet upgraded fails on the upgraded node (1025), an upgraded one does not go back (c1037b44).
@@ -907,8 +904,7 @@ func TestActiveActive2003PerEVSUpgrade(t *testing.T) {
 		t.Fatalf("online_group EVSB: %+v", res)
 	}
 	// Upgrade EVS of EVSB again: nothing to upgrade.
-	n.installRefused("AAN2", remote.JobSpec{ID: "upgrade_evs-again", Action: exchange.ActionUpgradeEVS, Group: "EVSB"},
-		"its System Attendant resource Exchange System Attendant - EVSB is Online, not offline")
+	n.upgradeEVSRefused("AAN2", "EVSB", "its System Attendant resource Exchange System Attendant - EVSB is Online, not offline")
 
 	// EVSA was not upgraded with it.
 	s := n.cluster("AACL")

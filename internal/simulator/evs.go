@@ -19,6 +19,9 @@ import (
 // through a control of the simulator (UpgradeVirtualServer), not through a script.
 const operationAdministrator = "administrator"
 
+// controlUpgradeEVS is the journal's Action of UpgradeVirtualServer.
+const controlUpgradeEVS = "upgrade_evs"
+
 // setADVersions fills in each Exchange 2000/2003 virtual server's ADVersion: the
 // serialNumber of its Exchange server object in Active Directory, which says the build it
 // was last upgraded for (probe.ps1 Get-ExVirtualServerVersions reads it).
@@ -52,19 +55,71 @@ func (c *LiveCluster) UpgradeVirtualServer(evs, on string) error {
 	c.mu.Lock()
 	detail, err := c.upgradeVirtualServerLocked(evs, on, views)
 	c.mu.Unlock()
-	journal := func(outcome string) {
-		if h := c.hosts[strings.ToLower(on)]; h != nil {
-			h.env.journal.record(Entry{Server: h.name, Operation: operationAdministrator,
-				Params: map[string]any{"Action": exchange.ActionUpgradeEVS, "Group": evs}, Outcome: outcome, Detail: detail})
-		}
-	}
 	if err != nil {
-		detail = err.Error()
-		journal(outcomeRejected)
+		c.journalUpgrade(on, evs, outcomeRejected, err.Error())
 		return err
 	}
-	journal(outcomeOK)
+	c.journalUpgrade(on, evs, outcomeOK, detail)
 	return nil
+}
+
+// journalUpgrade journals the administrator's Upgrade Exchange Virtual Server of evs on node.
+func (c *LiveCluster) journalUpgrade(node, evs, outcome, detail string) {
+	if h := c.hosts[strings.ToLower(node)]; h != nil {
+		h.env.journal.record(Entry{Server: h.name, Operation: operationAdministrator,
+			Params: map[string]any{"Action": controlUpgradeEVS, "Group": evs}, Outcome: outcome, Detail: detail})
+	}
+}
+
+// StandBy puts an administrator at Cluster Administrator (on, true) or sends them away: from
+// then on, before every cluster operation and probe, each Exchange 2003 EVS whose upgrade would
+// succeed (UpgradeVirtualServer's preconditions, run on the node that owns it) is upgraded
+// at once, journaled as UpgradeVirtualServer is. For tests about something else than the
+// manual step, whose apply then runs through; the manual step's own tests do not use it.
+func (c *LiveCluster) StandBy(on bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.standingBy = on
+}
+
+// administer is the standing-by administrator's turn before a probe.
+func (c *LiveCluster) administer() {
+	c.mu.Lock()
+	on := c.standingBy
+	c.mu.Unlock()
+	if !on {
+		return
+	}
+	c.opMu.Lock()
+	defer c.opMu.Unlock()
+	c.administerLocked(c.views())
+}
+
+// administerLocked is the standing-by administrator's turn, between operations: before a
+// cluster operation or a probe (called with opMu held and views read).
+func (c *LiveCluster) administerLocked(views map[string]nodeView) {
+	type done struct{ node, group, detail string }
+	var upgraded []done
+	c.mu.Lock()
+	if !c.standingBy {
+		c.mu.Unlock()
+		return
+	}
+	if c.product == "2003" {
+		for _, g := range c.groups {
+			owner := views[strings.ToLower(g.owner)]
+			if owner.sp <= servicePackOf(c.product, g.upgraded) {
+				continue
+			}
+			if detail, err := c.upgradeVirtualServerLocked(g.name, g.owner, views); err == nil {
+				upgraded = append(upgraded, done{g.owner, g.name, detail})
+			}
+		}
+	}
+	c.mu.Unlock()
+	for _, u := range upgraded {
+		c.journalUpgrade(u.node, u.group, outcomeOK, u.detail)
+	}
 }
 
 func (c *LiveCluster) upgradeVirtualServerLocked(evs, on string, views map[string]nodeView) (string, error) {

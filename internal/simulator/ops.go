@@ -320,7 +320,7 @@ func opReboot(h *Handler, c *call, _ wire.RebootRequest) (any, *wire.Fault) {
 // jobSpec is what a job_start asks for.
 type jobSpec struct {
 	ID, Action, MediaPath, PackagePath, PatchCode, KB, Language string
-	// Group names the CMS/EVS of the cluster installer actions (upgrade_cms, upgrade_evs).
+	// Group names the CMS of the cluster installer action upgrade_cms.
 	Group string
 }
 
@@ -329,11 +329,11 @@ var jobActions = []string{
 	exchange.ActionInstallServicePack, exchange.ActionInstallUpdateRollup, exchange.ActionInstallInterimUpdate,
 	exchange.ActionUninstallUpdateRollup, exchange.ActionRemoveInterimUpdate,
 	exchange.ActionRemoveUMLanguagePack, exchange.ActionAddUMLanguagePack,
-	exchange.ActionUpgradeCMS, exchange.ActionUpgradeEVS,
+	exchange.ActionUpgradeCMS,
 }
 
 // clusterJobActions are the cluster installer actions, which name their CMS/EVS in Group.
-var clusterJobActions = []string{exchange.ActionUpgradeCMS, exchange.ActionUpgradeEVS}
+var clusterJobActions = []string{exchange.ActionUpgradeCMS}
 
 // What job_start.ps1 accepts as parameter values (PowerShell's -match ignores case).
 var (

@@ -451,7 +451,7 @@ func TestJobStartRefusals(t *testing.T) {
 			job("install service pack", exchange.ActionInstallServicePack, `MediaPath=D:\Exchange2007SP3`),
 			"invalid", `"install service pack" is not a job id (letters, digits, dot, dash and underscore, at most 128)`},
 		{"not an installing action", "EX01", nil, job("reboot-1", "reboot"),
-			"invalid", `"reboot" is not an installing action (install_service_pack, install_update_rollup, install_interim_update, uninstall_update_rollup, remove_interim_update, remove_um_language_pack, add_um_language_pack, upgrade_cms, upgrade_evs)`},
+			"invalid", `"reboot" is not an installing action (install_service_pack, install_update_rollup, install_interim_update, uninstall_update_rollup, remove_interim_update, remove_um_language_pack, add_um_language_pack, upgrade_cms)`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
