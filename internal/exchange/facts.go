@@ -379,6 +379,28 @@ type SetupWatermark struct {
 	Watermark string `json:"watermark"`
 }
 
+// SetupKey is the registry key of a role's setup state, as probe.ps1 maps them:
+// HKLM\SOFTWARE\Microsoft\Exchange\v8.0\<Role>Role (Edge: GatewayRole); another key
+// the probe found a watermark under (AdminTools) is named as it is.
+func SetupKey(role string) string {
+	key := role
+	switch role {
+	case "ClientAccess", "HubTransport", "Mailbox", "UnifiedMessaging":
+		key = role + "Role"
+	case "Edge":
+		key = "GatewayRole"
+	}
+	return `HKLM\SOFTWARE\Microsoft\Exchange\v8.0\` + key
+}
+
+// InterruptedSetupAdvice is what to do about an interrupted setup's Action/Watermark values
+// under key (domain.md §5, failure signs; seed 004): setup refuses to start while they exist,
+// taking them for another setup still running, so running it again cannot clear them.
+func InterruptedSetupAdvice(key string) string {
+	return fmt.Sprintf(`make sure no Exchange setup runs on the server (no ExSetup or setup process, no other session installing), `+
+		`export the key %s to a file (reg export) so that it can be put back, delete its Action and Watermark values: then setup can run again [004]`, key)
+}
+
 // BackupFacts are the last backups (domain.md §2.9). A nil time means never.
 type BackupFacts struct {
 	Databases []DatabaseBackup `json:"databases"`

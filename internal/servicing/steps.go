@@ -488,10 +488,10 @@ func (x *executor) verifyBuild(ctx context.Context, s exchange.Step, want exchan
 func faultNext(f *wire.Fault) string {
 	switch f.Code {
 	case "watermark":
-		return "An earlier Exchange setup was interrupted and left an Action/Watermark value under " +
-			`HKLM\SOFTWARE\Microsoft\Exchange\v8.0\<Role>; setup refuses to start until it is cleared. ` +
-			"On the server's console run the interrupted setup again (e.g. Setup.com /mode:upgrade from the same media) " +
-			"until it completes and the values are gone, then run terraform apply again."
+		// Running setup again cannot clear them: it refuses while they exist [004].
+		return "An earlier Exchange setup was interrupted and left Action/Watermark values (named above); setup refuses to start while they exist. " +
+			"By hand: " + exchange.InterruptedSetupAdvice(`HKLM\SOFTWARE\Microsoft\Exchange\v8.0\<Role>`) +
+			". Then run terraform plan and terraform apply again: the apply runs setup and continues from the remaining steps."
 	case "setup_running":
 		return "Another setup or installer runs on the server (not one this provider started). " +
 			"Wait until it has finished (or end it if it hangs), then run terraform apply again."

@@ -405,7 +405,11 @@ func TestJobStartRefusals(t *testing.T) {
 				s.SetupWatermarks = []exchange.SetupWatermark{{Role: "HubTransport", Action: "BuildToBuildUpgrade", Watermark: "InstallFiles"}}
 			})
 		}, job("install_update_rollup-8.1.436.0", exchange.ActionInstallUpdateRollup, `PackagePath=\\files\exchange\SP1-RU10.msp`),
-			"watermark", `HKLM\SOFTWARE\Microsoft\Exchange\v8.0\HubTransport holds Action = BuildToBuildUpgrade, Watermark = InstallFiles: an Exchange setup was interrupted; finish or clear it before setup can run again`},
+			"watermark", `HKLM\SOFTWARE\Microsoft\Exchange\v8.0\HubTransportRole holds Action = BuildToBuildUpgrade, Watermark = InstallFiles: an Exchange setup was interrupted, and setup refuses to start while they exist`},
+		{"a stale CMS key stops every setup but /upgradeCMS", "EX01", func(r *rig) {
+			r.host("EX01").Update(func(s *State) { s.StaleCMSKey = true })
+		}, job("install_update_rollup-8.1.436.0", exchange.ActionInstallUpdateRollup, `PackagePath=\\files\exchange\SP1-RU10.msp`),
+			"watermark", `HKLM\SOFTWARE\Microsoft\Exchange\v8.0\ClusteredMailboxServer holds Action = Install, Watermark = ClusteredMailboxServer: a clustered mailbox server setup did not finish; run Setup.com /upgradeCMS on the node that owns the CMS first`},
 		{"setup process running", "EX01", func(r *rig) { r.host("EX01").Update(func(s *State) { s.SetupRunning = true }) },
 			job("install_update_rollup-8.1.436.0", exchange.ActionInstallUpdateRollup, `PackagePath=\\files\exchange\SP1-RU10.msp`),
 			"setup_running", "a setup process is running: ExSetup (process id 4242)"},

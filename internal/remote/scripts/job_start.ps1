@@ -24,7 +24,8 @@
 #    instances block each other], or Windows Installer's _MSIExecute mutex (held while any
 #    installation runs) -> setup_running.
 # 3. Any HKLM\SOFTWARE\Microsoft\Exchange\v8.0\<key> with an Action or Watermark value
-#    [domain.md 2.6, seed 004] -> watermark.
+#    [domain.md 2.6, seed 004] -> watermark; ClusteredMailboxServer's not for upgrade_cms,
+#    which completes that CMS setup (TechNet cc540457).
 # 4. The installer (and package) exist (Test-Path) -> else refused "package not found: <path>".
 # 5. Write the record (State running, Started, and what the wrapper needs), then create the
 #    wrapper process with Win32_Process.Create: a process created by the WMI service is not
@@ -310,9 +311,18 @@ try {
                             $marks += ($valueName + ' = ' + [string]$roleKey.GetValue($valueName))
                         }
                     }
-                    if ($marks.Count -gt 0) {
+                    # ClusteredMailboxServer holds them after a CMS setup (/upgradeCMS) that did
+                    # not finish: the remedy is to run that setup again (Exchange Best Practices
+                    # Analyzer, "Possible CMS Setup Failure", TechNet cc540457), so they do not
+                    # stop upgrade_cms; the probe reports them as stale_cms_key, not as a role's.
+                    $cmsKey = [string]::Equals($sub, 'ClusteredMailboxServer', [System.StringComparison]::OrdinalIgnoreCase)
+                    if ($marks.Count -gt 0 -and $cmsKey -and $action -ne 'upgrade_cms') {
                         Stop-ExOperation 'watermark' ('HKLM\' + $v8 + '\' + $sub + ' holds ' + ($marks -join ', ') +
-                            ': an Exchange setup was interrupted; finish or clear it before setup can run again')
+                            ': a clustered mailbox server setup did not finish; run Setup.com /upgradeCMS on the node that owns the CMS first')
+                    }
+                    if ($marks.Count -gt 0 -and -not $cmsKey) {
+                        Stop-ExOperation 'watermark' ('HKLM\' + $v8 + '\' + $sub + ' holds ' + ($marks -join ', ') +
+                            ': an Exchange setup was interrupted, and setup refuses to start while they exist')
                     }
                 } finally {
                     $roleKey.Close()

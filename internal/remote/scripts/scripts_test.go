@@ -872,6 +872,8 @@ func TestJobClusterInstallers(t *testing.T) {
 	}
 	for _, want := range []string{
 		"$arguments = @('/upgradeCMS')",
+		// The CMS key's values stop every setup but the /upgradeCMS that completes it.
+		"$cmsKey -and $action -ne 'upgrade_cms'",
 		"$group -notmatch $ExClusterGroupPattern",
 		"Test-ExExchangeResourcesOffline $cms",
 		"$key.SetValue('Group', $group, $S)",
