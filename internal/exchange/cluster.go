@@ -101,10 +101,9 @@ const (
 )
 
 // ClusterJobID is the id under which the executor records the job of an installing step of
-// a cluster plan: JobID(s), then the clustered server it upgrades (upgrade_cms,
-// upgrade_evs: an active/active cluster upgrades two EVSs on one node), then the step's node,
-// in lower case, e.g. "install_service_pack-8.3.83.6-node2" or
-// "upgrade_evs-6.5.7638-evs2-node1", so that no two installs of one plan share an id. A step
+// a cluster plan: JobID(s), then the clustered server it upgrades (upgrade_cms), then the
+// step's node, in lower case, e.g. "install_service_pack-8.3.83.6-node2" or
+// "upgrade_cms-8.3.83.6-cms1-node1", so that no two installs of one plan share an id. A step
 // without a Server has JobID(s). The cluster planner looks up a node's job records
 // (Facts.Job) by this id.
 func ClusterJobID(s Step) string {

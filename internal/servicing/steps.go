@@ -208,7 +208,7 @@ func jobStart(id, action string, j exchange.InstallJob) wire.JobStartRequest {
 
 // runJob starts the step's installer job (or attaches to the one with its id) and waits for it.
 func (x *executor) runJob(ctx context.Context, s exchange.Step, j exchange.InstallJob) error {
-	if j.Group != "" { // upgrade_cms, upgrade_evs
+	if j.Group != "" { // upgrade_cms
 		// From its start, the clustered server may belong to the new version only: the
 		// advice for bringing it back must not send it to an older node.
 		g := x.groupOf(j.Group)
