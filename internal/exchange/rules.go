@@ -301,6 +301,7 @@ func windowsInstallerVersion(s string) ([2]int, bool) {
 // re-checks it at apply time. A waiver turns refusals into one warning.
 func (p *planning) verifyBackups() Step {
 	b := p.opts.Backup
+	//lint:ignore S1016 the step's fields are its frozen params; BackupPolicy may grow
 	step := Step{Kind: VerifyBackups{MaxDatabaseAge: b.MaxDatabaseAge, MaxSystemStateAge: b.MaxSystemStateAge, WaiverReason: b.WaiverReason},
 		Server: p.server}
 	if b.WaiverReason != "" {
