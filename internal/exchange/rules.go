@@ -301,9 +301,7 @@ func windowsInstallerVersion(s string) ([2]int, bool) {
 // re-checks it at apply time. A waiver turns refusals into one warning.
 func (p *planning) verifyBackups() Step {
 	b := p.opts.Backup
-	//lint:ignore S1016 the step's fields are its frozen params; BackupPolicy may grow
-	step := Step{Kind: VerifyBackups{MaxDatabaseAge: b.MaxDatabaseAge, MaxSystemStateAge: b.MaxSystemStateAge, WaiverReason: b.WaiverReason},
-		Server: p.server}
+	step := Step{Kind: VerifyBackups(b), Server: p.server} // the step carries the whole policy
 	if b.WaiverReason != "" {
 		step.Description = "backup check waived: " + b.WaiverReason
 		p.warn("the backup check is waived (%s): nothing ensures a recent full backup of every database and of the system state before the install", b.WaiverReason)

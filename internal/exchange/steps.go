@@ -120,6 +120,8 @@ func buildMissing(b Build) error {
 // --- Single-server steps ---
 
 // VerifyBackups re-checks the backup precondition (the planner did, against fresh facts).
+// Its fields are BackupPolicy's (the planner converts one): a field added there that
+// planned_steps should not show needs a struct literal in verifyBackups instead.
 type VerifyBackups struct {
 	MaxDatabaseAge, MaxSystemStateAge time.Duration
 	WaiverReason                      string
