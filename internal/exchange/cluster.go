@@ -101,10 +101,9 @@ const (
 )
 
 // ClusterJobID is the id under which the executor records the job of an installing step of
-// a cluster plan: JobID(s), then the clustered server it upgrades (upgrade_cms,
-// upgrade_evs: an active/active cluster upgrades two EVSs on one node), then the step's node,
-// in lower case, e.g. "install_service_pack-8.3.83.6-node2" or
-// "upgrade_evs-6.5.7638-evs2-node1", so that no two installs of one plan share an id. A step
+// a cluster plan: JobID(s), then the clustered server it upgrades (upgrade_cms), then the
+// step's node, in lower case, e.g. "install_service_pack-8.3.83.6-node2" or
+// "upgrade_cms-8.3.83.6-cms1-node1", so that no two installs of one plan share an id. A step
 // without a Server has JobID(s). The cluster planner looks up a node's job records
 // (Facts.Job) by this id.
 func ClusterJobID(s Step) string {
@@ -248,7 +247,10 @@ type clusterGroup struct {
 	state string // groupOnline, groupOffline, groupPartialOnline, groupFailed
 	// upgraded: the clustered server itself is at the target service pack (/upgradeCMS,
 	// Upgrade Exchange Virtual Server); true where there is nothing to upgrade.
-	upgraded  bool
+	upgraded bool
+	// adVersion is the build Active Directory records for the EVS (its server object's
+	// serialNumber, 2000/2003); zero when no node could read it.
+	adVersion Build
 	blocked   bool // failover blocked
 	resources []ClusterResource
 	// downWithService: offline because its owner's cluster service stopped while failover
@@ -525,6 +527,9 @@ func (c *clusterPlanning) readGroup(n *clusterNode, gf ClusterGroupFacts, owners
 		g.state, g.resources = gf.State, gf.Resources
 	}
 	g.blocked = g.blocked || gf.FailoverBlocked
+	if b, ok := ParseADVersion(gf.ADVersion); ok && (c.product == "2000" || c.product == "2003") {
+		g.adVersion = b
+	}
 	for _, p := range gf.PreferredOwners {
 		if m := c.node(p); m != nil && indexFold(preferred[key], m.name) < 0 {
 			preferred[key] = append(preferred[key], m.name)
@@ -779,8 +784,7 @@ func (c *clusterPlanning) classify() {
 		for _, ev := range n.f.Cluster.Events {
 			switch strings.ToLower(strings.TrimSpace(ev)) {
 			case "1025":
-				c.refuse(n.name, "", "event 1025 (MSExchangeCluster) was logged on the node since its last boot: \"the Exchange Virtual Server must be upgraded before coming online\", and the Upgrade Exchange Virtual Server option is missing when the node was removed from the cluster and added again [001]",
-					fmt.Sprintf("reinstall Exchange on %s (Exchange setup, Reinstall), then plan again", n.name))
+				c.event1025(n)
 			case "c1037b44":
 				c.refuse(n.name, "", "error c1037b44 was logged on the node: \"the version of Exchange on this computer does not match\": the EVS sits on a node not yet upgraded, or the cluster administration tool runs on one [001]",
 					"move the EVS to an upgraded node (and use Cluster Administrator on an upgraded node), then plan again")
@@ -800,6 +804,33 @@ func (c *clusterPlanning) classify() {
 	}
 }
 
+// event1025 reads MSExchangeCluster event 1025 on node n, "the Exchange virtual server
+// must be upgraded before it can come online" [001]. KB 328839 gives it two causes: the EVS
+// was not upgraded yet (Upgrade Exchange Virtual Server, the plan's manual step), or, when
+// Cluster Administrator does not offer that option, the node was removed from the cluster
+// and added again (reinstall Exchange on the node). No script can see that menu. What one
+// can read is the EVS's version in Active Directory: when an EVS that n owns and that is
+// not online there is recorded at n's service pack already, it was upgraded, so the event
+// cannot mean "not upgraded yet" and the plan refuses with the reinstall advice (our
+// reading of [001]). Otherwise (AD says not upgraded, cannot be read, or the EVS is online
+// now: an attempt before the upgrade logged it) it warns and plans on.
+func (c *clusterPlanning) event1025(n *clusterNode) {
+	const event = "event 1025 (MSExchangeCluster, \"the Exchange virtual server must be upgraded before it can come online\") was logged on the node since its last boot"
+	for _, g := range c.groups {
+		if n.skip || !strings.EqualFold(g.owner, n.name) || g.state == groupOnline {
+			continue
+		}
+		if sp, ok := c.adServicePack(g); ok && sp >= n.liveSP {
+			c.refuse(n.name, "", fmt.Sprintf("%s, yet Active Directory already records %s at %s (%s), the level the node runs, and %s is %s there: it was upgraded, and the other cause KB 328839 gives is a node removed from the cluster and added again, on which Cluster Administrator does not offer Upgrade Exchange Virtual Server [001]",
+				event, g.name, spName(sp), FormatADVersion(g.adVersion, sp), g.name, g.state),
+				fmt.Sprintf("in Cluster Administrator on %s, right-click the System Attendant resource of %s: if Upgrade Exchange Virtual Server is missing, run Exchange %s setup on %s and choose Reinstall [001]; then plan again",
+					n.name, g.name, c.product, n.name))
+			return
+		}
+	}
+	c.warn(n.name, "%s: an Exchange virtual server that was not upgraded tried to come online there. The plan's manual step \"Upgrade Exchange Virtual Server\" upgrades it; if Cluster Administrator does not offer that option, the node was removed from the cluster and added again, and Exchange must be reinstalled on it (setup, Reinstall) [001]", event)
+}
+
 func windowsServer2003(os OSFacts) bool {
 	return strings.HasPrefix(os.Version, "5.2") || strings.Contains(os.Caption, "2003")
 }
@@ -811,14 +842,26 @@ func (c *clusterPlanning) upgradesClusteredServer() bool {
 	return c.product == "2007" || c.product == "2003"
 }
 
+// adServicePack is the service pack Active Directory records for EVS g (its server
+// object's serialNumber, which "Upgrade Exchange Virtual Server" updates); false when no
+// node read it or it is not a known build.
+func (c *clusterPlanning) adServicePack(g *clusterGroup) (int, bool) {
+	if g.adVersion.IsZero() {
+		return 0, false
+	}
+	return liveServicePack(Facts{Product: c.product, Build: g.adVersion.String()}, c.cat)
+}
+
 // clusteredServerUpgraded tells whether the CMS/EVS itself is at the target service pack.
-// The probe may report its build in ClusterFacts.NodeBuilds under the CMS/EVS name; when it
-// does not, the rule is: a clustered server on a node below the target is not upgraded (an
-// upgraded one cannot run there); one online on an upgraded node is (a clustered server
-// that was not upgraded does not come online on an upgraded node: event 1025, /upgradeCMS
-// first); one offline on an upgraded node is not while this plan's upgrade job is recorded
-// on that node or another node is still below the target (an apply stopped inside the
-// downtime window); else it is taken as upgraded, with a warning.
+// The probe may report its build in ClusterFacts.NodeBuilds under the CMS/EVS name, and
+// for an EVS the version Active Directory records (ClusterGroupFacts.ADVersion); when
+// neither is there, the rule is: a clustered server on a node below the target is not
+// upgraded (an upgraded one cannot run there); one online on an upgraded node is (a
+// clustered server that was not upgraded does not come online on an upgraded node: event
+// 1025, /upgradeCMS first); a 2003 EVS not online on an upgraded node is not; a CMS offline
+// on an upgraded node is not while this plan's upgrade job is recorded on that node or
+// another node is still below the target (an apply stopped inside the downtime window);
+// else it is taken as upgraded, with a warning.
 func (c *clusterPlanning) clusteredServerUpgraded(g *clusterGroup) bool {
 	if !c.upgradesClusteredServer() {
 		return true
@@ -834,12 +877,22 @@ func (c *clusterPlanning) clusteredServerUpgraded(g *clusterGroup) bool {
 			}
 		}
 	}
+	if sp, ok := c.adServicePack(g); ok {
+		return sp >= target
+	}
 	owner := c.node(g.owner)
 	if owner.skip || !owner.spDone {
 		return false
 	}
 	if g.state == groupOnline {
 		return true
+	}
+	if c.product == "2003" {
+		// Nothing read Active Directory: an EVS that is not online on an upgraded node is
+		// taken as not upgraded, and the plan stops at the manual upgrade step, whose
+		// instructions say to bring it online if it was upgraded already (once online on an
+		// upgraded node it is known to be upgraded: event 1025 keeps one that is not offline).
+		return false
 	}
 	if _, ok := owner.f.Job(ClusterJobID(c.upgradeStep(g, owner))); ok {
 		return false
@@ -1154,22 +1207,18 @@ func (c *clusterPlanning) upgradeStep(g *clusterGroup, n *clusterNode) Step {
 			Description: fmt.Sprintf("run Setup.com /upgradeCMS from %s on %s, which owns the stopped %s: it upgrades the clustered mailbox server to %s (%s) [004]",
 				media, n.name, g.name, c.sp.Level, c.sp.Build)}
 	}
-	return Step{Kind: UpgradeEVS{Group: g.name, Build: c.sp.Build}, Server: n.name, Downtime: true,
-		Description: fmt.Sprintf("run \"Upgrade Exchange Virtual Server\" on %s, on %s: %s now runs on an upgraded node with only its IP address, physical disk and network name online (and MSDTC) [001]",
-			g.name, n.name, g.name)}
+	return Step{Kind: UpgradeEVSManually{Group: g.name, Build: c.sp.Build}, Server: n.name, Downtime: true,
+		Description: fmt.Sprintf("MANUAL STEP, by an administrator: in Cluster Administrator on %s, right-click the System Attendant resource of %s and choose \"Upgrade Exchange Virtual Server\", then bring its resources online (§6 2003 6 [001]); no command line for it is documented, so the apply stops here with these instructions unless Active Directory already records %s at %s, and the next apply continues. %s now runs on the upgraded node %s with only its IP address, physical disk and network name online (and MSDTC), as the upgrade needs",
+			n.name, g.name, g.name, c.sp.Build, g.name, n.name)}
 }
 
-// upgradeJob plans the upgrade of g on n as an installer job, attached to a running or
+// upgradeJob plans the upgrade of CMS g on n as an installer job, attached to a running or
 // finished one of an earlier apply; the node's setup state is checked when no install
 // of its own does.
 func (c *clusterPlanning) upgradeJob(g *clusterGroup, n *clusterNode) Step {
 	p := c.nodePlanning(n, n.cur)
 	p.checkSetupState()
-	what := "Setup.com /upgradeCMS of " + g.name
-	if c.product != "2007" {
-		what = "Upgrade Exchange Virtual Server of " + g.name
-	}
-	s := p.jobStep(c.upgradeStep(g, n), what)
+	s := p.jobStep(c.upgradeStep(g, n), "Setup.com /upgradeCMS of "+g.name)
 	c.absorb(n, p)
 	refused := false
 	for _, r := range c.refusals {
@@ -1385,7 +1434,7 @@ func (c *clusterPlanning) sequenceEVS() {
 	// 2. Every EVS onto an upgraded node, upgraded there.
 	for _, g := range c.groups {
 		owner := c.node(g.owner)
-		if owner.spDone && g.upgraded {
+		if owner.spDone && g.upgraded && g.state == groupOnline {
 			continue
 		}
 		dest := owner
@@ -1403,8 +1452,8 @@ func (c *clusterPlanning) sequenceEVS() {
 			}
 			c.startClusterService(dest, fmt.Sprintf("%s runs %s and takes %s (§6 2003 5 [001])", dest.name, c.sp.Level, g.name))
 			c.moveGroup(g, dest, fmt.Sprintf("the EVS goes to the upgraded node; it cannot fail back to %s until that node has %s too (§6 2003 5 [001])", owner.name, spLabel))
-			up := c.upgradeJob(g, dest)
-			c.clusterStep(up, false, func() { g.upgraded = true })
+			// The administrator's step: no setup runs, so no setup state is checked.
+			c.clusterStep(c.upgradeStep(g, dest), false, func() { g.upgraded = true })
 			c.changed = true
 			c.clusterStep(Step{Kind: BringGroupOnline{Group: g.name}, Server: dest.name,
 				Description: fmt.Sprintf("downtime ends: bring every resource of %s online on %s (§6 2003 6 [001])", g.name, dest.name)},
@@ -1415,7 +1464,11 @@ func (c *clusterPlanning) sequenceEVS() {
 		// the store updates the databases when the resources start on the upgraded node.
 		c.startClusterService(dest, fmt.Sprintf("%s takes %s", dest.name, g.name))
 		if g.state != groupOnline && owner == dest {
-			c.bringOnline(g, dest, "it is offline on an upgraded node")
+			why := "it is offline on an upgraded node"
+			if sp, ok := c.adServicePack(g); ok && upgradeEVS {
+				why = fmt.Sprintf("downtime ends: Active Directory records it upgraded (%s), so Upgrade Exchange Virtual Server was done (§6 2003 6 [001])", FormatADVersion(g.adVersion, sp))
+			}
+			c.bringOnline(g, dest, why)
 			continue
 		}
 		c.moveGroup(g, dest, fmt.Sprintf("passive node first, then move the groups to it (§6 2000 [001]); the Exchange databases are updated when its resources start on %s", dest.name))

@@ -237,7 +237,7 @@ func TestPlanClusterSequences(t *testing.T) {
 				"NODE1 take_evs_resources_offline",
 				"NODE2 start_cluster_service",
 				"NODE2 move_cluster_group EVS1>NODE2",
-				"NODE2 upgrade_evs",
+				"NODE2 upgrade_evs_manually",
 				"NODE2 bring_group_online",
 				"NODE2 move_cluster_group Cluster Group>NODE2",
 				"NODE1 stop_cluster_service",
@@ -259,11 +259,11 @@ func TestPlanClusterSequences(t *testing.T) {
 				"NODE2 take_evs_resources_offline",
 				"NODE1 start_cluster_service",
 				"NODE1 move_cluster_group EVS1>NODE1",
-				"NODE1 upgrade_evs",
+				"NODE1 upgrade_evs_manually",
 				"NODE1 bring_group_online",
 				"NODE2 take_evs_resources_offline",
 				"NODE1 move_cluster_group EVS2>NODE1",
-				"NODE1 upgrade_evs",
+				"NODE1 upgrade_evs_manually",
 				"NODE1 bring_group_online",
 				"NODE1 move_cluster_group Cluster Group>NODE1",
 				"NODE2 stop_cluster_service",
@@ -378,7 +378,7 @@ func TestPlanClusterSequences(t *testing.T) {
 				"NODE1 take_evs_resources_offline",
 				"NODE2 start_cluster_service",
 				"NODE2 move_cluster_group EVS1>NODE2",
-				"NODE2 upgrade_evs",
+				"NODE2 upgrade_evs_manually",
 				"NODE2 bring_group_online",
 				"NODE2 move_cluster_group Cluster Group>NODE2",
 				"NODE1 stop_cluster_service",
@@ -398,7 +398,7 @@ func TestPlanClusterSequences(t *testing.T) {
 				"NODE1 take_evs_resources_offline",
 				"NODE2 start_cluster_service",
 				"NODE2 move_cluster_group EVS1>NODE2",
-				"NODE2 upgrade_evs",
+				"NODE2 upgrade_evs_manually",
 				"NODE2 bring_group_online",
 				"NODE2 move_cluster_group Cluster Group>NODE2",
 				"NODE1 stop_cluster_service",
@@ -443,7 +443,7 @@ func TestPlanClusterSequences(t *testing.T) {
 			req:   clusterRequest(2),
 			want: seq(
 				"NODE1 take_evs_resources_offline",
-				"NODE1 upgrade_evs",
+				"NODE1 upgrade_evs_manually",
 				"NODE1 bring_group_online",
 				"NODE1 failover_test EVS1>NODE2",
 			),
@@ -674,11 +674,16 @@ func TestPlanClusterRefusals(t *testing.T) {
 			fragments: []string{"/upgradecms was forgotten", "run setup.com /upgradecms on the node that owns the cms (node1"},
 		},
 		{
-			name:      "event 1025",
-			nodes:     on(evs2003.facts(b2003SP1, b2003SP2), "NODE2", func(f *Facts) { f.Cluster.Events = []string{"1025"} }),
-			req:       clusterRequest(2),
-			server:    "NODE2",
-			fragments: []string{"event 1025", "removed from the cluster and added again", "reinstall exchange on node2"},
+			// Event 1025 although Active Directory records the EVS at the node's level: the
+			// one cause left is a node removed and re-added (KB 328839).
+			name: "event 1025 on a node the upgraded EVS fails on",
+			nodes: on(everyNode(evs2003.facts(b2003SP2, b2003SP2), evsGroup("EVS1", "NODE2", "Failed", "Version 6.5 (Build 7638.2: Service Pack 2)")),
+				"NODE2", func(f *Facts) { f.Cluster.Events = []string{"1025"} }),
+			req:    clusterRequest(2),
+			server: "NODE2",
+			fragments: []string{"event 1025", "yet active directory already records evs1 at sp2 (version 6.5 (build 7638.2: service pack 2))",
+				"evs1 is failed there", "removed from the cluster and added again",
+				"right-click the system attendant resource of evs1: if upgrade exchange virtual server is missing, run exchange 2003 setup on node2 and choose reinstall"},
 		},
 		{
 			name:      "error c1037b44",
@@ -868,12 +873,6 @@ func TestClusterJobID(t *testing.T) {
 	if got := ClusterJobID(s); got != "upgrade_cms-8.3.83.6-cms1-node1" {
 		t.Errorf("ClusterJobID = %q", got)
 	}
-	// Two EVSs upgraded on one node have two jobs.
-	a := Step{Kind: UpgradeEVS{Group: "EVS A", Build: MustParseBuild(b2003SP2)}, Server: "NODE1"}
-	b := Step{Kind: UpgradeEVS{Group: "EVS-B", Build: MustParseBuild(b2003SP2)}, Server: "NODE1"}
-	if ga, gb := ClusterJobID(a), ClusterJobID(b); ga != "upgrade_evs-6.5.7638.2-evs_a-node1" || gb != "upgrade_evs-6.5.7638.2-evs-b-node1" {
-		t.Errorf("ClusterJobID of two EVS upgrades = %q, %q", ga, gb)
-	}
 	i := Step{Kind: InstallServicePack{Build: MustParseBuild(b2003SP2)}, Server: "NODE1"}
 	if got := ClusterJobID(i); got != "install_service_pack-6.5.7638.2-node1" {
 		t.Errorf("ClusterJobID of an install = %q", got)
@@ -881,6 +880,18 @@ func TestClusterJobID(t *testing.T) {
 	s.Server = ""
 	if got := ClusterJobID(s); got != "upgrade_cms-8.3.83.6" {
 		t.Errorf("ClusterJobID without a server = %q", got)
+	}
+}
+
+// evsGroup makes a node's facts list one EVS with its owner, state and the version Active
+// Directory records for it (ClusterGroupFacts.ADVersion), as the probe reads them.
+func evsGroup(name, owner, state, adVersion string) func(*Facts) {
+	return func(f *Facts) {
+		if f.Cluster.Name == "" {
+			return // cluster service stopped: nothing of the cluster is read
+		}
+		f.Cluster.Name, f.Cluster.ActiveNode, f.Cluster.Active, f.Cluster.GroupState = name, owner, strings.EqualFold(owner, f.Server), state
+		f.Cluster.Groups = []ClusterGroupFacts{{Name: name, Owner: owner, State: state, ADVersion: adVersion, PreferredOwners: []string{}}}
 	}
 }
 
@@ -926,11 +937,11 @@ func TestPlanClusterActiveActiveListingEveryEVS(t *testing.T) {
 				"NODE2 take_evs_resources_offline",
 				"NODE1 start_cluster_service",
 				"NODE1 move_cluster_group EVS1>NODE1",
-				"NODE1 upgrade_evs",
+				"NODE1 upgrade_evs_manually",
 				"NODE1 bring_group_online",
 				"NODE2 take_evs_resources_offline",
 				"NODE1 move_cluster_group EVS2>NODE1",
-				"NODE1 upgrade_evs",
+				"NODE1 upgrade_evs_manually",
 				"NODE1 bring_group_online",
 				"NODE1 move_cluster_group Cluster Group>NODE1",
 				"NODE2 stop_cluster_service",
@@ -948,7 +959,7 @@ func TestPlanClusterActiveActiveListingEveryEVS(t *testing.T) {
 			want: seq(
 				"NODE2 take_evs_resources_offline",
 				"NODE1 move_cluster_group EVS2>NODE1",
-				"NODE1 upgrade_evs",
+				"NODE1 upgrade_evs_manually",
 				"NODE1 bring_group_online",
 				"NODE1 move_cluster_group Cluster Group>NODE1",
 				"NODE2 stop_cluster_service",

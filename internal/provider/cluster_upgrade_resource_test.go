@@ -57,11 +57,25 @@ func journalOf(sim *simulator.Simulator, servers ...string) []string {
 			out = append(out, fmt.Sprintf("%s cluster %v %v", e.Server, e.Params["Action"], e.Params["Node"]))
 		case "job_start":
 			out = append(out, fmt.Sprintf("%s job_start %v %s", e.Server, e.Params["Action"], e.Outcome))
+		case "administrator": // a simulator control: what an administrator did by hand
+			out = append(out, fmt.Sprintf("%s administrator %v %s", e.Server, e.Params["Action"], e.Outcome))
 		default:
 			out = append(out, e.Server+" "+e.Operation)
 		}
 	}
 	return out
+}
+
+// standBy puts an administrator at Cluster Administrator of every cluster of sim (the
+// simulator's control, LiveCluster.StandBy): each Exchange 2003 EVS is upgraded as soon as it
+// can be, so that an apply about something else runs through the manual step. The manual
+// step's own tests (TestAccClusterUpgrade2003ActivePassive) do without.
+func standBy(sim *simulator.Simulator) {
+	for _, name := range []string{"EVS1", "EVSA"} { // the Exchange 2003 clusters of clusters.json
+		if c := sim.Cluster(name); c != nil {
+			c.StandBy(true)
+		}
+	}
 }
 
 func TestAccClusterUpgradeCCR(t *testing.T) {
@@ -154,37 +168,98 @@ resource "exchange_cluster_upgrade" "c" {
 // then the other node, then a failover test.
 func TestAccClusterUpgrade2003ActivePassive(t *testing.T) {
 	sim := startSimulatorWith(t, clusterFleet(t), simulator.Options{InstallDuration: 300 * time.Millisecond, RebootDuration: 200 * time.Millisecond})
+	config := clusterConfig(sim, "EVS1", 2, `\\files\exchange2003\SP2`, "EVSN1", "EVSN2")
+	var before int
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testProviders,
-		Steps: []resource.TestStep{{
-			Config: clusterConfig(sim, "EVS1", 2, `\\files\exchange2003\SP2`, "EVSN1", "EVSN2"),
-			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
-				plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("planned_steps"), nodeActions(
-					"EVSN1 move_cluster_group", "EVSN2 stop_cluster_service", "EVSN2 verify_backups", "EVSN2 install_service_pack",
-					"EVSN2 reboot", "EVSN2 start_exchange_services", "EVSN2 verify_build",
-					"EVSN1 take_evs_resources_offline", "EVSN2 start_cluster_service", "EVSN2 move_cluster_group",
-					"EVSN2 upgrade_evs", "EVSN2 bring_group_online",
-					"EVSN2 move_cluster_group", "EVSN1 stop_cluster_service", "EVSN1 verify_backups", "EVSN1 install_service_pack",
-					"EVSN1 reboot", "EVSN1 start_exchange_services", "EVSN1 verify_build", "EVSN1 start_cluster_service",
-					"EVSN2 failover_test")),
-				plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("downtime"), knownvalue.ListExact([]knownvalue.Check{
-					knownvalue.StringRegexp(regexp.MustCompile(`^steps 8 to 12: EVS1 is unavailable`)),
-					knownvalue.StringRegexp(regexp.MustCompile(`^steps 21 to 21: EVS1 is unavailable`)),
-				})),
-			}},
-			Check: resource.ComposeAggregateTestCheckFunc(
-				resource.TestCheckResourceAttr("exchange_cluster_upgrade.c", "live_builds.EVSN1", "6.5.7638"),
-				resource.TestCheckResourceAttr("exchange_cluster_upgrade.c", "live_builds.EVSN2", "6.5.7638"),
-				func(*terraform.State) error {
-					return inOrder(journalOf(sim, "EVSN1", "EVSN2"),
-						"EVSN2 cluster stop_service", "EVSN2 job_start install_service_pack ok",
-						"EVSN1 cluster offline_evs_resources", "EVSN2 cluster start_service", "EVSN2 cluster move_group EVSN2",
-						"EVSN2 job_start upgrade_evs ok", "EVSN2 cluster online_group",
-						"EVSN1 cluster stop_service", "EVSN1 job_start install_service_pack ok", "EVSN1 cluster start_service",
-						"EVSN2 cluster move_group EVSN1", "EVSN2 cluster move_group EVSN2")
+		Steps: []resource.TestStep{
+			{
+				// The plan shows the manual step; the apply runs everything before it and
+				// stops there with the administrator's instructions.
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("planned_steps"), nodeActions(
+						"EVSN1 move_cluster_group", "EVSN2 stop_cluster_service", "EVSN2 verify_backups", "EVSN2 install_service_pack",
+						"EVSN2 reboot", "EVSN2 start_exchange_services", "EVSN2 verify_build",
+						"EVSN1 take_evs_resources_offline", "EVSN2 start_cluster_service", "EVSN2 move_cluster_group",
+						"EVSN2 upgrade_evs_manually", "EVSN2 bring_group_online",
+						"EVSN2 move_cluster_group", "EVSN1 stop_cluster_service", "EVSN1 verify_backups", "EVSN1 install_service_pack",
+						"EVSN1 reboot", "EVSN1 start_exchange_services", "EVSN1 verify_build", "EVSN1 start_cluster_service",
+						"EVSN2 failover_test")),
+					plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("planned_steps").AtSliceIndex(10).AtMapKey("params"),
+						knownvalue.MapExact(map[string]knownvalue.Check{"group": knownvalue.StringExact("EVS1"),
+							"build": knownvalue.StringExact("6.5.7638"), "manual": knownvalue.StringExact("true")})),
+					plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("planned_steps").AtSliceIndex(10).AtMapKey("description"),
+						knownvalue.StringRegexp(regexp.MustCompile(`^MANUAL STEP, by an administrator: in Cluster Administrator on EVSN2, right-click the System Attendant resource of EVS1 and choose "Upgrade Exchange Virtual Server"`))),
+					plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("downtime"), knownvalue.ListExact([]knownvalue.Check{
+						knownvalue.StringRegexp(regexp.MustCompile(`^steps 8 to 12: EVS1 is unavailable`)),
+						knownvalue.StringRegexp(regexp.MustCompile(`^steps 21 to 21: EVS1 is unavailable`)),
+					})),
+				}},
+				ExpectError: saying("the clustered server EVS1 is DOWN and was not brought back (it waits for the manual step)",
+					"server EVSN2: step 11 of 21 (upgrade_evs_manually", "stopped at a manual step",
+					`"Upgrade Exchange Virtual Server" of EVS1 is a manual step: no command line for it is documented`,
+					`Active Directory records EVS1 as "Version 6.5 (Build 7226.6: Service Pack 1)", below 6.5.7638`,
+					`In Cluster Administrator on EVSN2`, `right-click the System Attendant resource in the group of EVS1 and choose "Upgrade Exchange Virtual Server"`,
+					"the next plan sees the upgrade", "choose Reinstall"),
+			},
+			{
+				// The administrator upgrades the EVS (the simulator's control); the next plan
+				// reads it from Active Directory and continues with the EVS coming online.
+				PreConfig: func() {
+					j := journalOf(sim, "EVSN1", "EVSN2")
+					if err := inOrder(j, "EVSN2 job_start install_service_pack ok", "EVSN1 cluster offline_evs_resources",
+						"EVSN2 cluster move_group EVSN2"); err != nil {
+						t.Fatal(err)
+					}
+					if n := count(j, "EVSN2 cluster online_group"); n != 0 {
+						t.Fatalf("the stopped apply brought EVS1 online (%d): %q", n, j)
+					}
+					wantGroup(t, sim, "EVS1", "EVSN2", simulator.StatePartialOnline)
+					if err := sim.Cluster("EVS1").UpgradeVirtualServer("EVS1", "EVSN2"); err != nil {
+						t.Fatal(err)
+					}
+					before = len(sim.Journal())
 				},
-			),
-		}},
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					// The service pack's job record is still on EVSN2 (the stopped apply did not
+					// clear it): what follows an install is checked again there first.
+					plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("planned_steps"), nodeActions(
+						"EVSN2 reboot", "EVSN2 start_exchange_services", "EVSN2 verify_build",
+						"EVSN2 bring_group_online",
+						"EVSN2 move_cluster_group", "EVSN1 stop_cluster_service", "EVSN1 verify_backups", "EVSN1 install_service_pack",
+						"EVSN1 reboot", "EVSN1 start_exchange_services", "EVSN1 verify_build", "EVSN1 start_cluster_service",
+						"EVSN2 failover_test")),
+				}},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					resource.TestCheckResourceAttr("exchange_cluster_upgrade.c", "live_builds.EVSN1", "6.5.7638"),
+					resource.TestCheckResourceAttr("exchange_cluster_upgrade.c", "live_builds.EVSN2", "6.5.7638"),
+					func(*terraform.State) error {
+						j := journalOf(sim, "EVSN1", "EVSN2")
+						if err := inOrder(j, "EVSN2 job_start install_service_pack ok", "EVSN2 cluster move_group EVSN2",
+							"EVSN2 administrator upgrade_evs ok", "EVSN2 cluster online_group",
+							"EVSN1 cluster stop_service", "EVSN1 job_start install_service_pack ok", "EVSN1 cluster start_service",
+							"EVSN2 cluster move_group EVSN1", "EVSN2 cluster move_group EVSN2"); err != nil {
+							return err
+						}
+						if n := count(j, "EVSN2 job_start install_service_pack"); n != 1 {
+							return fmt.Errorf("EVSN2 was installed %d times, want once: %q", n, j)
+						}
+						for _, e := range sim.Journal()[before:] {
+							if e.Operation != "probe" && (strings.HasPrefix(e.Outcome, "fault:") || e.Outcome == "rejected" || e.Outcome == "failed") {
+								return fmt.Errorf("the continued apply met %+v", e)
+							}
+						}
+						if v := sim.Host("EVSN1").Facts().Cluster.Groups[0].ADVersion; v != "Version 6.5 (Build 7638: Service Pack 2)" {
+							return fmt.Errorf("EVS1 in Active Directory: %q", v)
+						}
+						wantGroup(t, sim, "EVS1", "EVSN2", simulator.StateOnline)
+						return nil
+					},
+				),
+			},
+		},
 	})
 }
 

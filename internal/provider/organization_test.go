@@ -249,6 +249,7 @@ resource "exchange_organization_upgrade" "org" {
 // of the back-end wave before the CMS of the Mailbox wave).
 func TestAccOrganizationWithClusters(t *testing.T) {
 	sim := startSimulatorWith(t, clusterFleet(t), simulator.Options{InstallDuration: 200 * time.Millisecond, RebootDuration: 200 * time.Millisecond})
+	standBy(sim) // an administrator does the manual Upgrade Exchange Virtual Server when it can be done
 	// Discovery lists CMS1, EVS1, ...: each reached at the node that runs it, as DNS would,
 	// also once the upgrade has left a CMS/EVS on another node (clusterDNS).
 	dns := newClusterDNS(t, sim)
@@ -283,7 +284,7 @@ resource "exchange_organization_upgrade" "org" {
 					return fmt.Errorf("the 2000 cluster has no target and was touched: %s", b)
 				}
 				return inOrder(journalOf(sim, "EVSN1", "EVSN2", "MBX1A", "MBX1B"),
-					"EVSN2 job_start upgrade_evs ok", "EVSN2 cluster online_group",
+					"EVSN2 administrator upgrade_evs ok", "EVSN2 cluster online_group",
 					"MBX1A cluster stop_cms", "MBX1B job_start upgrade_cms ok", "MBX1B cluster start_cms",
 					"MBX1A job_start install_service_pack ok")
 			},

@@ -125,6 +125,8 @@ type LiveCluster struct {
 	core    clusterGroup        // the cluster group
 	service map[string]bool     // lower-case node -> cluster service running
 	events  map[string][]string // lower-case node -> event ids since its last boot
+	// standingBy: an administrator upgrades each EVS as soon as it can be (evs.go).
+	standingBy bool
 }
 
 // newLiveCluster builds cluster c of a fleet whose servers are servers: every node's
@@ -801,6 +803,7 @@ func opCluster(h *Handler, c *call, req wire.ClusterRequest) (any, *wire.Fault) 
 	lc.opMu.Lock()
 	defer lc.opMu.Unlock()
 	run := &clusterRun{views: lc.views()}
+	lc.administerLocked(run.views) // a standing-by administrator acts between operations (evs.go)
 	lc.mu.Lock()
 	res, fault := lc.runLocked(host.name, action, group, node, run)
 	lc.mu.Unlock()
@@ -1057,10 +1060,9 @@ func (c *LiveCluster) finish(node string, run *clusterRun) {
 }
 
 // planClusterJobLocked decides whether a cluster installer action runs on this node
-// (called with h.mu held, from planJobLocked): Setup.com /upgradeCMS (2007) and "Upgrade
-// Exchange Virtual Server" (2000/2003), each naming its CMS/EVS in Group. It checks what
-// job_start.ps1 checks, with its messages, and then, as the installer would, that the node
-// is upgraded beyond the CMS/EVS.
+// (called with h.mu held, from planJobLocked): Setup.com /upgradeCMS (2007), naming its
+// CMS in Group. It checks what job_start.ps1 checks, with its messages, and then, as the
+// installer would, that the node is upgraded beyond the CMS.
 func (h *Host) planClusterJobLocked(spec jobSpec, now time.Time) (*jobRun, string, string) {
 	const refused = "refused"
 	s := &h.state
@@ -1145,81 +1147,9 @@ func (h *Host) planClusterJobLocked(spec jobSpec, now time.Time) (*jobRun, strin
 			}}, "", ""
 	}
 
-	// Upgrade Exchange Virtual Server.
-	if s.Product == "2007" {
-		return nil, refused, "Upgrade Exchange Virtual Server is for Exchange 2000/2003 virtual servers; an Exchange 2007 CMS is upgraded with Setup.com /upgradeCMS"
-	}
-	defer lock()()
-	g, code, why := readGroup()
-	if why != "" {
-		return nil, code, why
-	}
-	var problems []string
-	if !strings.EqualFold(g.owner, h.name) {
-		problems = append(problems, fmt.Sprintf("the virtual server is on %s, not on this upgraded node %s", g.owner, h.name))
-	}
-	sa := -1
-	var online []string
-	for i, r := range g.resources {
-		if sa < 0 && strings.Contains(r.Type, "System Attendant") {
-			sa = i
-			continue
-		}
-		if !isBase(r) && r.State == StateOnline {
-			online = append(online, fmt.Sprintf("%s (%s, %s)", r.Name, r.Type, r.State))
-		}
-	}
-	if sa < 0 {
-		return nil, refused, fmt.Sprintf("group %s has no Microsoft Exchange System Attendant resource: it is not an Exchange virtual server", g.name)
-	}
-	if st := g.resources[sa].State; st != StateOffline {
-		problems = append(problems, fmt.Sprintf("its System Attendant resource %s is %s, not offline", g.resources[sa].Name, st))
-	}
-	if len(online) > 0 {
-		problems = append(problems, "resources other than IP address, network name and physical disk are online: "+strings.Join(online, ", "))
-	}
-	dtc := false
-	for _, grp := range lc.allGroupsLocked() {
-		for _, r := range grp.resources {
-			dtc = dtc || (r.Type == ResourceMSDTC && r.State == StateOnline && lc.service[strings.ToLower(grp.owner)])
-		}
-	}
-	if !dtc {
-		problems = append(problems, "no Distributed Transaction Coordinator (MSDTC) resource is online in the cluster")
-	}
-	cannot := fmt.Sprintf(`Exchange would refuse to upgrade virtual server %s (%s, "the version of Exchange on this computer does not match"): `, g.name, EventVersionMismatch)
-	if len(problems) > 0 {
-		return nil, refused, cannot + strings.Join(problems, "; ")
-	}
-	// What Exchange itself refuses (referee).
-	gsp := servicePackOf(lc.product, g.upgraded)
-	switch {
-	case !lc.isExchangeGroup(g) || !strings.HasPrefix(lc.typ, "evs-"):
-		return nil, refused, fmt.Sprintf("%s is not an Exchange 2000/2003 virtual server: Upgrade Exchange Virtual Server has nothing to upgrade", g.name)
-	case nodeSP < gsp:
-		return nil, refused, cannot + fmt.Sprintf("%s runs Exchange %s %s, older than %s that %s was upgraded for",
-			h.name, s.Product, levelOf(s.Product, build), levelOf(lc.product, g.upgraded), g.name)
-	case nodeSP == gsp:
-		// A node not upgraded beyond the virtual server has nothing to upgrade it to.
-		return nil, refused, cannot + fmt.Sprintf("%s runs Exchange %s %s, the level %s was already upgraded for: run it on the node with the new service pack",
-			h.name, s.Product, levelOf(s.Product, build), g.name)
-	}
-	saName := g.resources[sa].Name
-	return &jobRun{command: commandLine(systemRoot+`\System32\cluster.exe`, "resource", saName, "/online", "/wait:900"),
-		apply: func(st *State) (int, bool) {
-			// The job brings the System Attendant online, which upgrades this virtual server
-			// (not the cluster's others) to the node's level; the rest of the group stays
-			// offline (online_group next).
-			lc.mu.Lock()
-			g.upgraded = build
-			for i := range g.resources {
-				if g.resources[i].Name == saName {
-					g.resources[i].State = StateOnline
-				}
-			}
-			lc.mu.Unlock()
-			return 0, false
-		}}, "", ""
+	// "Upgrade Exchange Virtual Server" (2003) has no command line: it is the
+	// administrator's, (*LiveCluster).UpgradeVirtualServer.
+	return nil, "invalid", fmt.Sprintf(`"%s" is not a cluster installer action`, spec.Action)
 }
 
 // clusterJobCheckLocked says why an installer must not run on this cluster node now, or "":

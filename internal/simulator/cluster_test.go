@@ -108,6 +108,31 @@ func (n *clusterNet) install(node string, spec remote.JobSpec) exchange.Job {
 	return j
 }
 
+// upgradeEVS is the administrator's "Upgrade Exchange Virtual Server" in Cluster
+// Administrator on node (the simulator's control); it must succeed.
+func (n *clusterNet) upgradeEVS(node, evs string) {
+	n.t.Helper()
+	if err := n.sim.Cluster(evs).UpgradeVirtualServer(evs, node); err != nil {
+		n.t.Fatalf("Upgrade Exchange Virtual Server %s on %s: %v", evs, node, err)
+	}
+}
+
+// upgradeEVSRefused is the administrator's Upgrade Exchange Virtual Server, which must be
+// refused with a message holding want.
+func (n *clusterNet) upgradeEVSRefused(node, evs string, want ...string) string {
+	n.t.Helper()
+	err := n.sim.Cluster(evs).UpgradeVirtualServer(evs, node)
+	if err == nil {
+		n.t.Fatalf("Upgrade Exchange Virtual Server %s on %s succeeded, want a refusal", evs, node)
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			n.t.Errorf("Upgrade Exchange Virtual Server %s on %s: %v\nwant it to say %q", evs, node, err, w)
+		}
+	}
+	return err.Error()
+}
+
 // installRefused starts a job on node that must be refused with a message holding want.
 func (n *clusterNet) installRefused(node string, spec remote.JobSpec, want ...string) *wire.Fault {
 	n.t.Helper()
@@ -149,11 +174,10 @@ func (n *clusterNet) wantGroup(name, owner, state string) {
 }
 
 var (
-	sp3Media    = remote.JobSpec{Action: exchange.ActionInstallServicePack, MediaPath: `D:\Exchange2007SP3`}
-	sp1RU10     = remote.JobSpec{Action: exchange.ActionInstallUpdateRollup, PackagePath: `\\files\exchange\SP1-RU10.msp`}
-	sp2003      = remote.JobSpec{Action: exchange.ActionInstallServicePack, MediaPath: `\\files\exchange2003\SP2`}
-	upgradeCMS  = remote.JobSpec{Action: exchange.ActionUpgradeCMS, MediaPath: `D:\Exchange2007SP3`, Group: "CMS1"}
-	upgradeEVS1 = remote.JobSpec{Action: exchange.ActionUpgradeEVS, Group: "EVS1"}
+	sp3Media   = remote.JobSpec{Action: exchange.ActionInstallServicePack, MediaPath: `D:\Exchange2007SP3`}
+	sp1RU10    = remote.JobSpec{Action: exchange.ActionInstallUpdateRollup, PackagePath: `\\files\exchange\SP1-RU10.msp`}
+	sp2003     = remote.JobSpec{Action: exchange.ActionInstallServicePack, MediaPath: `\\files\exchange2003\SP2`}
+	upgradeCMS = remote.JobSpec{Action: exchange.ActionUpgradeCMS, MediaPath: `D:\Exchange2007SP3`, Group: "CMS1"}
 )
 
 // TestCCRUpgradeSequence: an Exchange 2007 CCR goes to SP3 as seed 004 says — passive node,
@@ -296,13 +320,13 @@ func TestExchange2003ActivePassiveSequence(t *testing.T) {
 		}
 	}
 	// Upgrade EVS where the EVS is, on the node not upgraded: nothing to upgrade there.
-	n.installRefused("EVSN1", upgradeEVS1, "c1037b44", "EVSN1 runs Exchange 2003 SP1")
+	n.upgradeEVSRefused("EVSN1", "EVS1", "c1037b44", "the virtual server is on EVSN1, which runs SP1 (6.5.7226.6), the level it was upgraded for")
 
 	// 5. Start the cluster service on node 2, move the EVS there: it moves as it is.
 	if res := n.do("EVSN2", wire.ClusterStartService, "EVS1", ""); !res.ClusterServiceRunning || res.Owner != "EVSN1" {
 		t.Fatalf("start_service: %+v", res)
 	}
-	n.installRefused("EVSN2", upgradeEVS1, "c1037b44", "the virtual server is on EVSN1, not on this upgraded node EVSN2")
+	n.upgradeEVSRefused("EVSN2", "EVS1", "c1037b44", "the virtual server is on EVSN1, which runs SP1 (6.5.7226.6), the level it was upgraded for")
 	if res := n.do("EVSN1", wire.ClusterMoveGroup, "EVS1", "EVSN2"); res.Owner != "EVSN2" || res.GroupState != StatePartialOnline {
 		t.Fatalf("move_group: %+v", res)
 	}
@@ -319,14 +343,23 @@ func TestExchange2003ActivePassiveSequence(t *testing.T) {
 		})
 	}
 	setMSDTC(StateOffline)
-	n.installRefused("EVSN2", upgradeEVS1, "c1037b44", "no Distributed Transaction Coordinator (MSDTC) resource is online")
+	n.upgradeEVSRefused("EVSN2", "EVS1", "c1037b44", "no Distributed Transaction Coordinator (MSDTC) resource is online")
 	setMSDTC(StateOnline)
 
-	// 6. Upgrade Exchange Virtual Server, then bring it online.
-	n.install("EVSN2", upgradeEVS1)
+	// 6. Upgrade Exchange Virtual Server (the administrator, in Cluster Administrator): Active
+	// Directory records the new version; the resources stay offline; then bring it online.
+	if v := n.facts("EVSN2").Cluster.Groups[0].ADVersion; v != "Version 6.5 (Build 7226.6: Service Pack 1)" {
+		t.Errorf("EVS1's version in Active Directory before its upgrade: %q", v)
+	}
+	n.upgradeEVS("EVSN2", "EVS1")
 	s := n.group("EVS1")
-	if s.UpgradedBuild.String() != "6.5.7638" || s.Resources[3].Type != ResourceSystemAttendant || s.Resources[3].State != StateOnline {
+	if s.UpgradedBuild.String() != "6.5.7638" || s.Resources[3].Type != ResourceSystemAttendant || s.Resources[3].State != StateOffline {
 		t.Fatalf("after Upgrade EVS: %+v", s)
+	}
+	for _, node := range []string{"EVSN1", "EVSN2"} {
+		if v := n.facts(node).Cluster.Groups[0].ADVersion; v != "Version 6.5 (Build 7638: Service Pack 2)" {
+			t.Errorf("EVS1's version in Active Directory after its upgrade, read on %s: %q", node, v)
+		}
 	}
 	if res := n.do("EVSN2", wire.ClusterOnlineGroup, "EVS1", ""); res.GroupState != StateOnline {
 		t.Fatalf("online_group: %+v", res)
@@ -380,21 +413,26 @@ func TestUpgradeEVSWithResourcesOnlineIsRefused(t *testing.T) {
 		})
 	}
 	setState(ResourceSystemAttendant, StateOnline)
-	f := n.installRefused("EVSN2", upgradeEVS1, `Exchange would refuse to upgrade virtual server EVS1 (c1037b44, "the version of Exchange on this computer does not match")`,
+	f := n.upgradeEVSRefused("EVSN2", "EVS1", `the version of Exchange on this computer does not match the version of Exchange on server 'EVS1' (ID no: c1037b44)`,
 		"its System Attendant resource Exchange System Attendant - EVS1 is Online, not offline")
-	if strings.Contains(f.Message, "resources other than") {
-		t.Errorf("only the System Attendant is online, yet: %s", f.Message)
+	if strings.Contains(f, "resources other than") {
+		t.Errorf("only the System Attendant is online, yet: %s", f)
 	}
 	setState(ResourceSystemAttendant, StateOffline)
 	setState(ResourceInformationStore, StateOnline)
-	n.installRefused("EVSN2", upgradeEVS1, "c1037b44",
+	n.upgradeEVSRefused("EVSN2", "EVS1", "c1037b44",
 		"resources other than IP address, network name and physical disk are online: Exchange Information Store Instance - EVS1")
 	setState(ResourceInformationStore, StateOffline)
-	n.install("EVSN2", upgradeEVS1)
-	n.installRefused("EVSN2", remote.JobSpec{Action: exchange.ActionUpgradeEVS, Group: "NOSUCH"}, `the cluster has no group "NOSUCH"`)
-	_, err := n.client.JobStart(n.ctx, n.target("EVSN2"), remote.JobSpec{ID: "upgrade_evs-x", Action: exchange.ActionUpgradeEVS})
-	n.fault(err, "upgrade_evs without a group", "invalid", "needs its clustered mailbox server or Exchange virtual server in Group")
-	n.installRefused("MBX1A", upgradeEVS1, "Upgrade Exchange Virtual Server is for Exchange 2000/2003 virtual servers")
+	n.upgradeEVS("EVSN2", "EVS1")
+	if err := n.sim.Cluster("EVS1").UpgradeVirtualServer("NOSUCH", "EVSN2"); err == nil || !strings.Contains(err.Error(), `cluster EVS1 has no Exchange virtual server "NOSUCH"`) {
+		t.Errorf("Upgrade Exchange Virtual Server of no such EVS: %v", err)
+	}
+	// No script runs it: job_start has no such installing action (no command line is documented).
+	_, err := n.client.JobStart(n.ctx, n.target("EVSN2"), remote.JobSpec{ID: "upgrade_evs-x", Action: "upgrade_evs", Group: "EVS1"})
+	n.fault(err, "job_start upgrade_evs", "invalid", `"upgrade_evs" is not an installing action`)
+	if err := n.sim.Cluster("CMS1").UpgradeVirtualServer("CMS1", "MBX1A"); err == nil || !strings.Contains(err.Error(), "Upgrade Exchange Virtual Server is an Exchange 2003 task") {
+		t.Errorf("Upgrade Exchange Virtual Server on an Exchange 2007 CMS: %v", err)
+	}
 }
 
 // TestOnline2003EVSMovedToAnUpgradedNodeFails: moved online before Upgrade EVS, the EVS
@@ -421,9 +459,9 @@ func TestOnline2003EVSMovedToAnUpgradedNodeFails(t *testing.T) {
 	if strings.Contains(f.Message, "1025") {
 		t.Errorf("EVSN1 logged no event, yet: %s", f.Message)
 	}
-	n.installRefused("EVSN2", upgradeEVS1, "System Attendant resource Exchange System Attendant - EVS1 is Failed, not offline")
+	n.upgradeEVSRefused("EVSN2", "EVS1", "System Attendant resource Exchange System Attendant - EVS1 is Failed, not offline")
 	n.do("EVSN2", wire.ClusterOfflineEVSResources, "EVS1", "")
-	n.install("EVSN2", upgradeEVS1)
+	n.upgradeEVS("EVSN2", "EVS1")
 	if res := n.do("EVSN2", wire.ClusterOnlineGroup, "EVS1", ""); res.GroupState != StateOnline {
 		t.Fatalf("online_group after the upgrade: %+v", res)
 	}
@@ -466,7 +504,7 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 func TestMoveOfAnUpgradedEVSToAnOlderNodeIsRefused(t *testing.T) {
 	n := newClusterNet(t)
 	evsOnUpgradedNode(n)
-	n.install("EVSN2", upgradeEVS1)
+	n.upgradeEVS("EVSN2", "EVS1")
 	// Online or not, it does not go back to the SP1 node.
 	n.refused("EVSN2", wire.ClusterMoveGroup, "EVS1", "EVSN1", "refused", "c1037b44", "does not match the virtual server's (SP2 (6.5.7638))")
 	n.do("EVSN2", wire.ClusterOnlineGroup, "EVS1", "")
@@ -835,11 +873,6 @@ func TestActiveActiveFailoverAndGroups(t *testing.T) {
 	}
 }
 
-var (
-	upgradeEVSA = remote.JobSpec{Action: exchange.ActionUpgradeEVS, Group: "EVSA"}
-	upgradeEVSB = remote.JobSpec{Action: exchange.ActionUpgradeEVS, Group: "EVSB"}
-)
-
 // TestActiveActive2003PerEVSUpgrade: seed 001's procedure on an active/active 2003 cluster
 // runs per EVS: each EVS is upgraded on its own, and each keeps its own level: an EVS not
 // yet upgraded fails on the upgraded node (1025), an upgraded one does not go back (c1037b44).
@@ -861,9 +894,9 @@ func TestActiveActive2003PerEVSUpgrade(t *testing.T) {
 		t.Fatalf("move_group EVSB: %+v", res)
 	}
 	// Upgrade EVS of EVSA here is refused: it is on node 1, online.
-	n.installRefused("AAN2", upgradeEVSA, "c1037b44", "the virtual server is on AAN1, not on this upgraded node AAN2",
+	n.upgradeEVSRefused("AAN2", "EVSA", "c1037b44", "the virtual server is on AAN1, which runs SP1 (6.5.7226.6), the level it was upgraded for",
 		"its System Attendant resource Exchange System Attendant - EVSA is Online, not offline")
-	n.install("AAN2", upgradeEVSB)
+	n.upgradeEVS("AAN2", "EVSB")
 	if s := n.group("EVSB"); s.UpgradedBuild.String() != "6.5.7638" {
 		t.Fatalf("EVSB upgraded for %s", s.UpgradedBuild)
 	}
@@ -871,8 +904,7 @@ func TestActiveActive2003PerEVSUpgrade(t *testing.T) {
 		t.Fatalf("online_group EVSB: %+v", res)
 	}
 	// Upgrade EVS of EVSB again: nothing to upgrade.
-	n.installRefused("AAN2", remote.JobSpec{ID: "upgrade_evs-again", Action: exchange.ActionUpgradeEVS, Group: "EVSB"},
-		"its System Attendant resource Exchange System Attendant - EVSB is Online, not offline")
+	n.upgradeEVSRefused("AAN2", "EVSB", "its System Attendant resource Exchange System Attendant - EVSB is Online, not offline")
 
 	// EVSA was not upgraded with it.
 	s := n.cluster("AACL")
@@ -897,7 +929,7 @@ func TestActiveActive2003PerEVSUpgrade(t *testing.T) {
 
 	// EVSA's own upgrade, then node 1: both EVSs at SP2, one on each node again.
 	n.do("AAN2", wire.ClusterOfflineEVSResources, "EVSA", "")
-	n.install("AAN2", upgradeEVSA)
+	n.upgradeEVS("AAN2", "EVSA")
 	n.do("AAN2", wire.ClusterOnlineGroup, "EVSA", "")
 	n.wantGroup("EVSA", "AAN2", StateOnline)
 	n.do("AAN1", wire.ClusterStopService, "", "")

@@ -281,6 +281,9 @@ func (h *Host) factsFor(group string) exchange.Facts {
 	}
 	if c := h.cluster; c != nil {
 		f.Cluster = c.clusterFacts(h.name, s.Build, group)
+		if !h.adUnreachable {
+			c.setADVersions(f.Cluster)
+		}
 	}
 	return f
 }

@@ -320,7 +320,7 @@ func opReboot(h *Handler, c *call, _ wire.RebootRequest) (any, *wire.Fault) {
 // jobSpec is what a job_start asks for.
 type jobSpec struct {
 	ID, Action, MediaPath, PackagePath, PatchCode, KB, Language string
-	// Group names the CMS/EVS of the cluster installer actions (upgrade_cms, upgrade_evs).
+	// Group names the CMS of the cluster installer action upgrade_cms.
 	Group string
 }
 
@@ -329,11 +329,11 @@ var jobActions = []string{
 	exchange.ActionInstallServicePack, exchange.ActionInstallUpdateRollup, exchange.ActionInstallInterimUpdate,
 	exchange.ActionUninstallUpdateRollup, exchange.ActionRemoveInterimUpdate,
 	exchange.ActionRemoveUMLanguagePack, exchange.ActionAddUMLanguagePack,
-	exchange.ActionUpgradeCMS, exchange.ActionUpgradeEVS,
+	exchange.ActionUpgradeCMS,
 }
 
 // clusterJobActions are the cluster installer actions, which name their CMS/EVS in Group.
-var clusterJobActions = []string{exchange.ActionUpgradeCMS, exchange.ActionUpgradeEVS}
+var clusterJobActions = []string{exchange.ActionUpgradeCMS}
 
 // What job_start.ps1 accepts as parameter values (PowerShell's -match ignores case).
 var (
@@ -352,7 +352,8 @@ const (
 // opJobStart runs job_start.ps1's steps: (1) a record under the ID that is running or
 // succeeded is returned and nothing starts (a failed one is run again, its record
 // replaced); then the parameters are checked (fault invalid); (2) another installation
-// running -> setup_running; (3) a setup watermark -> watermark; (4) the installer and
+// running -> setup_running; (3) a setup watermark -> watermark (the stale CMS key's not for
+// upgrade_cms, which completes it); (4) the installer and
 // package must exist -> refused "package not found: <path>". Beyond what the script
 // checks, the simulator refuses (fault refused) what the installer itself would refuse,
 // instead of starting a job that fails: an SP not above the live one, an RU for another
@@ -406,10 +407,17 @@ func opJobStart(h *Handler, c *call, req wire.JobStartRequest) (any, *wire.Fault
 		return nil, &wire.Fault{Code: "setup_running", Message: "a setup process is running: ExSetup (process id 4242)"}
 	}
 	if len(s.SetupWatermarks) > 0 {
+		// Setup refuses while they exist (seed 004), whatever runs it.
 		w := s.SetupWatermarks[0]
 		return nil, &wire.Fault{Code: "watermark", Message: fmt.Sprintf(
-			`HKLM\SOFTWARE\Microsoft\Exchange\v8.0\%s holds Action = %s, Watermark = %s: an Exchange setup was interrupted; finish or clear it before setup can run again`,
-			w.Role, w.Action, w.Watermark)}
+			`%s holds Action = %s, Watermark = %s: an Exchange setup was interrupted, and setup refuses to start while they exist`,
+			exchange.SetupKey(w.Role), w.Action, w.Watermark)}
+	}
+	if s.StaleCMSKey && spec.Action != exchange.ActionUpgradeCMS {
+		// The CMS key's values stop every setup but the /upgradeCMS that completes it
+		// (TechNet cc540457), as job_start.ps1 checks.
+		return nil, &wire.Fault{Code: "watermark", Message: `HKLM\SOFTWARE\Microsoft\Exchange\v8.0\ClusteredMailboxServer holds Action = Install, Watermark = ClusteredMailboxServer: ` +
+			"a clustered mailbox server setup did not finish; run Setup.com /upgradeCMS on the node that owns the CMS first"}
 	}
 	now := host.env.clock.Now().UTC().Truncate(time.Second) // records hold whole seconds
 	r, code, why := host.planJobLocked(spec, now)

@@ -46,9 +46,8 @@ const (
 	// running while its installer process is gone (a reboot interrupted it) is failed
 	// first. Params: ID, Action (an exchange.Action* installing action), MediaPath,
 	// PackagePath, PatchCode, KB, Language, Group (strings; "" when not used). The cluster
-	// installer actions exchange.ActionUpgradeCMS (Setup.com /upgradeCMS from MediaPath)
-	// and exchange.ActionUpgradeEVS ("Upgrade Exchange Virtual Server", 2000/2003) name
-	// their CMS/EVS in Group. Result exchange.Job. Faults: "setup_running" (another setup
+	// installer action exchange.ActionUpgradeCMS (Setup.com /upgradeCMS from MediaPath)
+	// names its CMS in Group. Result exchange.Job. Faults: "setup_running" (another setup
 	// runs), "watermark" (an interrupted setup must be cleared first), "refused" (the
 	// installer refuses: wrong SP for a rollup, package not found, ...).
 	OpJobStart = "job_start"

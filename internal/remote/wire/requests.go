@@ -75,7 +75,7 @@ type JobStartRequest struct {
 	KB        string `wire:"KB"`
 	// Language is a UM language pack's culture ("de-DE").
 	Language string `wire:"Language"`
-	// Group is the CMS (upgrade_cms) or EVS (upgrade_evs) upgraded.
+	// Group is the CMS upgrade_cms upgrades.
 	Group string `wire:"Group"`
 }
 
