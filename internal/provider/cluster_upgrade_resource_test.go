@@ -182,7 +182,10 @@ func TestAccClusterUpgrade2003ActivePassive(t *testing.T) {
 	})
 }
 
-// Exchange 5.5 (domain.md §6): the active node first, with no failover while it runs.
+// Exchange 5.5 (domain.md §6): the active node first, with the group in place and its cluster
+// service running (setup stops and restarts the Exchange services: the outage), then the
+// passive node with its cluster service stopped. The group never moves: stopping the active
+// node's cluster service would have failed it over to the un-upgraded node.
 func TestAccClusterUpgrade55(t *testing.T) {
 	sim := startSimulatorWith(t, clusterFleet(t), simulator.Options{InstallDuration: 300 * time.Millisecond, RebootDuration: 200 * time.Millisecond})
 	resource.Test(t, resource.TestCase{
@@ -191,16 +194,34 @@ func TestAccClusterUpgrade55(t *testing.T) {
 			Config: clusterConfig(sim, "X55", 4, `\\files\exchange55\SP4`, "E55A", "E55B"),
 			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 				plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("planned_steps"), nodeActions(concat(
-					[]string{"E55A block_failover", "E55B move_cluster_group", "E55A stop_cluster_service"}, onNode("E55A", perNodeSP...),
-					[]string{"E55A start_cluster_service", "E55A allow_failover", "E55A move_cluster_group", "E55B stop_cluster_service"},
+					onNode("E55A", perNodeSP...),
+					[]string{"E55A bring_group_online", "E55A move_cluster_group", "E55B stop_cluster_service"},
 					onNode("E55B", perNodeSP...), []string{"E55B start_cluster_service"})...)),
 				plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("downtime"), knownvalue.ListExact([]knownvalue.Check{
-					knownvalue.StringRegexp(regexp.MustCompile(`^steps 3 to 9: X55 is unavailable`))})),
+					knownvalue.StringRegexp(regexp.MustCompile(`^steps 2 to 6: X55 is unavailable`))})),
 			}},
 			Check: func(*terraform.State) error {
-				return inOrder(journalOf(sim, "E55A", "E55B"),
-					"E55A cluster block_failover", "E55A cluster stop_service", "E55A job_start install_service_pack ok",
-					"E55A cluster start_service", "E55A cluster allow_failover",
+				var outage []string
+				for _, e := range sim.Journal() {
+					if strings.Contains(e.Detail, "X55 failed over") {
+						return fmt.Errorf("X55 moved during the upgrade: %s: %s", e.Server, e.Detail)
+					}
+					if e.Server == "E55A" && strings.Contains(e.Detail, "Exchange services of X55") {
+						outage = append(outage, e.Detail)
+					}
+				}
+				if len(outage) != 2 || !strings.Contains(outage[1], "again: Online on E55A") {
+					return fmt.Errorf("setup's outage on E55A is not in the journal: %q", outage)
+				}
+				if g := sim.Cluster("X55").State().Group("X55"); g.Owner != "E55A" || g.GroupState() != simulator.StateOnline || g.UpgradedBuild.String() != "5.5.2653" {
+					return fmt.Errorf("X55 is %s on %s, upgraded for %s", g.GroupState(), g.Owner, g.UpgradedBuild)
+				}
+				j := journalOf(sim, "E55A", "E55B")
+				if n := count(j, "E55A cluster stop_service"); n != 0 {
+					return fmt.Errorf("the active node's cluster service was stopped: %v", j)
+				}
+				return inOrder(j,
+					"E55A job_start install_service_pack ok", "E55A system", "E55A exchange_services", "E55A cluster online_group",
 					"E55B cluster stop_service", "E55B job_start install_service_pack ok", "E55B cluster start_service")
 			},
 		}},

@@ -236,7 +236,10 @@ func (x *executor) runStep(ctx context.Context, s exchange.Step) error {
 		if err := x.r.Run(ctx, x.t, wire.OpExchangeServices, nil, &res); err != nil {
 			return err
 		}
-		x.logf(s, "Exchange services: set to Automatic %s; started %s", listOrNothing(res.Enabled), listOrNothing(res.Started))
+		x.logf(s, "Exchange services: start mode given back to %s; started %s", listOrNothing(res.Enabled), listOrNothing(res.Started))
+		if len(res.LeftToCluster) > 0 {
+			x.logf(s, "Exchange services left to the cluster (they come online with their group): %s", strings.Join(res.LeftToCluster, ", "))
+		}
 		if len(res.Failed) > 0 {
 			return &stepFailure{
 				err: fmt.Errorf("Exchange services did not start: %s", strings.Join(res.Failed, "; ")),

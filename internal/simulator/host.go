@@ -143,8 +143,16 @@ func newHost(s Server, c *LiveCluster, boot time.Time) *Host {
 	for _, db := range s.Databases {
 		st.Databases = append(st.Databases, exchange.DatabaseBackup{Name: db, LastFull: clonePtr(s.LastFullBackup)})
 	}
+	var clustered map[string]string
+	if c != nil {
+		clustered = clusteredServices(s.Product)
+	}
 	for _, name := range exchangeServices(s.Product, s.Roles) {
 		svc := exchange.ServiceFacts{Name: name, State: "Running", StartMode: "Auto"}
+		if _, ok := clustered[name]; ok {
+			// A resource of the virtual server: the cluster runs it (syncClusteredServicesLocked).
+			svc.StartMode = "Manual"
+		}
 		if slices.Contains(s.DisabledServices, name) {
 			svc.State, svc.StartMode = "Stopped", "Disabled"
 		}

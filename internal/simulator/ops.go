@@ -91,6 +91,9 @@ func opService(h *Handler, c *call) (any, *wire.Fault) {
 			return nil, &wire.Fault{Code: "failed", Message: fmt.Sprintf(
 				"service %s is disabled; set its start mode before starting it", svc.Name)}
 		}
+		if what := host.clusteredServiceLocked(svc.Name); what != "" && before != "Running" {
+			return nil, &wire.Fault{Code: "refused", Message: clusteredStartRefusal(host.name, svc.Name, what)}
+		}
 		svc.State = "Running"
 		host.state.LeftoverStopped = slices.DeleteFunc(host.state.LeftoverStopped, func(n string) bool { return strings.EqualFold(n, svc.Name) })
 	} else {
@@ -119,13 +122,15 @@ func (h *Host) serviceLocked(name string) *exchange.ServiceFacts {
 // opExchangeServices puts the Exchange services back in service as exchange_services.ps1
 // does: a Disabled service gets the start mode the lock recorded (Disabled then: stays;
 // Manual: Manual; otherwise Automatic), and every service that should run (Automatic, or
-// running when the lock recorded it) is started. The lists are in name order.
+// running when the lock recorded it) is started; on a cluster node a Manual service is
+// left to the cluster (left_to_cluster). Referee: a clustered service (clusteredServices)
+// that would be started is refused (listed in failed). The lists are in name order.
 func opExchangeServices(h *Handler, c *call) (any, *wire.Fault) {
 	host := h.host
 	host.mu.Lock()
 	defer host.mu.Unlock()
 	host.settleLocked()
-	res := wire.ExchangeServicesResult{Enabled: []string{}, Started: []string{}, Failed: []string{}}
+	res := wire.ExchangeServicesResult{Enabled: []string{}, Started: []string{}, Failed: []string{}, LeftToCluster: []string{}}
 	installing := ""
 	for _, r := range host.jobs {
 		if r.services != nil {
@@ -161,8 +166,18 @@ func opExchangeServices(h *Handler, c *call) (any, *wire.Fault) {
 			}
 			res.Enabled = append(res.Enabled, svc.Name)
 		}
+		if host.cluster != nil && svc.StartMode == "Manual" && svc.State != "Running" {
+			// As the script on a node with ClusSvc: a Manual service is the cluster's.
+			res.LeftToCluster = append(res.LeftToCluster, svc.Name)
+			continue
+		}
 		shouldRun := svc.StartMode == "Auto" || (hasRecord && rec.State == "Running" && svc.StartMode != "Disabled")
 		if svc.State != "Running" && shouldRun {
+			if what := host.clusteredServiceLocked(svc.Name); what != "" {
+				// Referee: a clustered service is not started outside the cluster.
+				res.Failed = append(res.Failed, svc.Name+": "+clusteredStartRefusal(host.name, svc.Name, what))
+				continue
+			}
 			svc.State = "Running"
 			res.Started = append(res.Started, svc.Name)
 		}
@@ -443,6 +458,7 @@ func opJobStart(h *Handler, c *call) (any, *wire.Fault) {
 	}
 	if r.services != nil {
 		r.services = host.stopExchangeServicesLocked()
+		r.group = host.setupStopsGroupLocked()
 	}
 	if r.setup {
 		s.SetupRunning = true
@@ -589,6 +605,11 @@ func (h *Host) planJobLocked(spec jobSpec, now time.Time) (*jobRun, string, stri
 					s.RemoteStreamingBackup = &off // SP1 resets it (domain.md §2.11)
 				}
 				afterInstall(s, leaveDisabled)
+				if s.Product == "5.5" {
+					// A 5.5 service pack needs no reboot (domain.md §6 5.5 [001]).
+					s.PendingReboot = slices.DeleteFunc(s.PendingReboot, func(r string) bool { return r == pendingRebootReason })
+					return 0, false
+				}
 				return 3010, true
 			}}, "", ""
 

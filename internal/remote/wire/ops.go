@@ -140,8 +140,12 @@ type ExchangeServicesResult struct {
 	// Started lists services that were started.
 	Started []string `json:"started"`
 	// Failed lists services that would not start, with the reason.
-	Failed   []string                `json:"failed"`
-	Services []exchange.ServiceFacts `json:"services"`
+	Failed []string `json:"failed"`
+	// LeftToCluster lists, on a cluster node, the Exchange services that start Manual (on
+	// 2000/2003/5.5 the virtual server's resources) and were not started: the cluster
+	// brings them online where the group runs.
+	LeftToCluster []string                `json:"left_to_cluster"`
+	Services      []exchange.ServiceFacts `json:"services"`
 }
 
 // SettingResult answers OpRevocationCheck and OpRemoteStreamingBackup.
