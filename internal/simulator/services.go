@@ -10,7 +10,9 @@ import "slices"
 // servers run more (MSExchangeMailSubmission, MSExchangeTransportLogSearch,
 // MSExchangeAntispamUpdate, MSExchangeMonitoring, ...), and on real Exchange 2007 the POP3
 // and IMAP4 services start Manual; here every listed service starts Running/Auto so that
-// "all services started" is the healthy baseline. Extend the lists when a rule needs it.
+// "all services started" is the healthy baseline (on a 2000/2003/5.5 cluster node the
+// virtual server's services start Manual: clusteredServices). Extend the lists when a rule
+// needs it.
 func exchangeServices(product string, roles []string) []string {
 	has := func(r string) bool { return slices.Contains(roles, r) }
 	var s []string
