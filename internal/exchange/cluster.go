@@ -1068,13 +1068,17 @@ func (c *clusterPlanning) installServicePack(n *clusterNode, label string) {
 		on := true
 		p.f.RemoteStreamingBackup = &on
 		core = append([]Step{{Kind: SetRemoteStreamingBackup{},
-			Description: "set Enable Remote Streaming Backup = 1 (MSExchangeIS ParametersSystem) before the service pack: CCR reseeding needs it [004]"}}, core...)
+			Description: "set Enable Remote Streaming Backup = 1 (MSExchangeIS ParametersSystem) before the service pack: CCR reseeding needs it [004]"},
+			startFirewallStep()}, core...)
 	}
 	reboot := RebootIfRequired // §6 every version: no reboot on a cluster node unless asked [001]
 	if c.product == "2007" {
 		reboot = RebootAlways // as on a single server [004]
 	}
 	steps := p.assemble(procedure{servicePack: true, removeIUs: removeIUs, core: core, installs: true, rebootWhen: reboot, verify: &c.sp})
+	if c.typ == clusterCCR {
+		steps = withFirewallRestored(steps)
+	}
 	p.servicePackWarnings(c.info, n.liveSP, c.sp)
 	c.absorb(n, p)
 	c.nodeSteps(n, label, steps)
@@ -1140,12 +1144,40 @@ func (c *clusterPlanning) finishNode(n *clusterNode) {
 		}
 		p.warnings = kept
 	}
+	if c.typ == clusterCCR && n.f.Leftovers.FirewallStarted {
+		// An earlier apply started the firewall for setup and did not put it back.
+		plan.Steps = withFirewallRestored(plan.Steps)
+	}
 	c.absorb(n, p)
 	for _, s := range plan.Steps {
 		c.changed = c.changed || s.Action() == ActionVerifyBuild // an install is being finished
 	}
 	c.nodeSteps(n, "node "+n.name+" (already at the target)", plan.Steps)
 	n.cur = plan.After
+}
+
+// startFirewallStep starts the Windows Firewall service before setup on a CCR passive node
+// (§6 CCR 1 [004]: setup adds its firewall exceptions).
+func startFirewallStep() Step {
+	return Step{Kind: StartFirewall{},
+		Description: "start the Windows Firewall service if it is stopped, recording on the node how it was: setup adds its firewall exceptions (§6 CCR 1 [004])"}
+}
+
+// withFirewallRestored puts restore_firewall after the reboot (else before the build check,
+// else at the end): the firewall stopped again if start_firewall started it (§6 CCR 1 [004]).
+func withFirewallRestored(steps []Step) []Step {
+	restore := Step{Kind: RestoreFirewall{},
+		Description: "put the Windows Firewall service back as it was before setup: stopped (and Disabled) again if start_firewall started it; nothing when it was running (§6 CCR 1 [004])"}
+	at := len(steps)
+	for i, s := range steps {
+		if s.Action() == ActionVerifyBuild && at == len(steps) {
+			at = i
+		}
+		if s.Action() == ActionReboot {
+			at = i + 1
+		}
+	}
+	return append(steps[:at:at], append([]Step{restore}, steps[at:]...)...)
 }
 
 // upgradeStep is the installer step that upgrades the clustered server g on node n:

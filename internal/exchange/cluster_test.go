@@ -116,8 +116,8 @@ func perNode(node, kind string) []string {
 	var a []string
 	switch kind {
 	case "ccr":
-		a = []string{ActionVerifyBackups, ActionSetRemoteStreamingBackup, ActionInstallServicePack, ActionReboot,
-			ActionStartExchangeServices, ActionSetRemoteStreamingBackup, ActionVerifyBuild}
+		a = []string{ActionVerifyBackups, ActionSetRemoteStreamingBackup, ActionStartFirewall, ActionInstallServicePack, ActionReboot,
+			ActionRestoreFirewall, ActionStartExchangeServices, ActionSetRemoteStreamingBackup, ActionVerifyBuild}
 	case "sp":
 		a = []string{ActionVerifyBackups, ActionInstallServicePack, ActionReboot, ActionStartExchangeServices, ActionVerifyBuild}
 	case "ru":
@@ -194,7 +194,7 @@ func TestPlanClusterSequences(t *testing.T) {
 				"NODE1 move_cluster_group Cluster Group>NODE1",
 				perNode("NODE2", "ru"),
 			),
-			windows: [][2]int{{9, 12}, {26, 26}},
+			windows: [][2]int{{11, 14}, {30, 30}},
 		},
 		{
 			name:  "SCC with three nodes: both passive nodes first",
@@ -357,6 +357,22 @@ func TestPlanClusterSequences(t *testing.T) {
 				perNode("NODE1", "ccr"),
 			),
 			windows: [][2]int{{5, 8}},
+		},
+		{
+			name: "resume CCR: the passive node's install finished unwatched with the firewall still started: it is put back",
+			nodes: on(ccr().facts(b2007SP1, b2007SP2), "NODE2",
+				spJob("NODE2", b2007SP2, JobSucceeded), func(f *Facts) { f.Leftovers.FirewallStarted = true }),
+			req: clusterRequest(2),
+			want: seq(
+				"NODE2 reboot", "NODE2 restore_firewall", "NODE2 start_exchange_services", "NODE2 set_remote_streaming_backup", "NODE2 verify_build",
+				"NODE1 stop_clustered_server",
+				"NODE2 move_cluster_group CMS1>NODE2",
+				"NODE2 upgrade_cms",
+				"NODE2 start_clustered_server",
+				"NODE2 move_cluster_group Cluster Group>NODE2",
+				perNode("NODE1", "ccr"),
+			),
+			windows: [][2]int{{6, 9}},
 		},
 		{
 			name:  "resume CCR: stopped inside the downtime, the CMS moved but not upgraded",

@@ -26,7 +26,11 @@ func clusterFleet(t *testing.T) string {
 	s := string(raw)
 	s = regexp.MustCompile(`"credentials": \{[^}]*\}`).ReplaceAllString(s, credentialsJSON())
 	fresh := fmt.Sprintf(`"last_full_backup": %q, "last_system_state_backup": %q, `, hoursAgo(1), hoursAgo(1))
-	return regexp.MustCompile(`\{"name": "([A-Z0-9]+)", "address"`).ReplaceAllString(s, `{`+fresh+`"name": "$1", "address"`)
+	// The CCR nodes run without the Windows Firewall, as the nodes of seed 004 do (it is
+	// started for setup and stopped again): stopped on MBX1B, disabled on MBX1A.
+	s = regexp.MustCompile(`\{"name": "([A-Z0-9]+)", "address"`).ReplaceAllString(s, `{`+fresh+`"name": "$1", "address"`)
+	s = strings.Replace(s, `"name": "MBX1A",`, `"firewall": "disabled", "name": "MBX1A",`, 1)
+	return strings.Replace(s, `"name": "MBX1B",`, `"firewall": "stopped", "name": "MBX1B",`, 1)
 }
 
 func clusterNodes(names ...string) string {
@@ -98,15 +102,27 @@ resource "exchange_cluster_upgrade" "cms1" {
 				func(*terraform.State) error {
 					// domain.md §6, CCR: the passive node, then the CMS moved to it and
 					// upgraded, then the old active node.
+					// The firewall is started for setup (seed 004) and put back after it:
+					// stopped on MBX1B, stopped and Disabled again on MBX1A.
+					for node, want := range map[string]string{"MBX1A": "Stopped/Disabled", "MBX1B": "Stopped/Manual"} {
+						st := sim.Host(node).State()
+						if got := st.Firewall.State + "/" + st.Firewall.StartMode; got != want || st.FirewallRecord != nil {
+							return fmt.Errorf("%s's firewall is %s (record %v), want %s and no record", node, got, st.FirewallRecord, want)
+						}
+					}
 					return inOrder(journalOf(sim, "MBX1A", "MBX1B"),
+						"MBX1B firewall",
 						"MBX1B job_start install_service_pack ok",
 						"MBX1B reboot",
+						"MBX1B firewall",
 						"MBX1A cluster stop_cms",
 						"MBX1B cluster move_group MBX1B",
 						"MBX1B job_start upgrade_cms ok",
 						"MBX1B cluster start_cms",
+						"MBX1A firewall",
 						"MBX1A job_start install_service_pack ok",
-						"MBX1A reboot")
+						"MBX1A reboot",
+						"MBX1A firewall")
 				},
 			),
 		}},
@@ -114,8 +130,8 @@ resource "exchange_cluster_upgrade" "cms1" {
 }
 
 // ccrNodeSP is a CCR node's service pack procedure (domain.md §6 CCR 1, §5).
-var ccrNodeSP = []string{"verify_backups", "set_remote_streaming_backup", "install_service_pack", "reboot",
-	"start_exchange_services", "set_remote_streaming_backup", "verify_build"}
+var ccrNodeSP = []string{"verify_backups", "set_remote_streaming_backup", "start_firewall", "install_service_pack", "reboot",
+	"restore_firewall", "start_exchange_services", "set_remote_streaming_backup", "verify_build"}
 
 // nodeActions is the plan check for an exact list of "NODE action" steps.
 func nodeActions(pairs ...string) knownvalue.Check {

@@ -162,6 +162,32 @@ func (x stepRun) revocationCheck(enable bool) error {
 	return nil
 }
 
+func (x stepRun) StartFirewall(exchange.StartFirewall) error {
+	return x.firewall(wire.ActionStart)
+}
+
+func (x stepRun) RestoreFirewall(exchange.RestoreFirewall) error {
+	return x.firewall(wire.ActionRestore)
+}
+
+func (x stepRun) firewall(action string) error {
+	res, err := remote.Call(x.ctx, x.r, x.t, wire.FirewallRequest{Action: action})
+	if err != nil {
+		return err
+	}
+	what := "running already: nothing recorded"
+	switch {
+	case action == wire.ActionStart && res.Recorded:
+		what = "started; recorded that it was " + orUnknown(res.RecordedState) + " (" + orUnknown(res.RecordedStartMode) + ")"
+	case action == wire.ActionRestore && res.Recorded:
+		what = "put back to " + orUnknown(res.RecordedState) + " (" + orUnknown(res.RecordedStartMode) + ")"
+	case action == wire.ActionRestore:
+		what = "no record of an earlier start: left as it is"
+	}
+	x.logf(x.s, "Windows Firewall service %s: %s -> %s, %s", res.Service, orUnknown(res.Before), orUnknown(res.After), what)
+	return nil
+}
+
 func (x stepRun) SetRemoteStreamingBackup(exchange.SetRemoteStreamingBackup) error {
 	res, err := remote.Call(x.ctx, x.r, x.t, wire.RemoteStreamingBackupRequest{Enabled: true})
 	if err != nil {

@@ -1007,3 +1007,43 @@ func TestActiveActive2000(t *testing.T) {
 		t.Errorf("at the end A2K1 sees %q", groupOwners(c))
 	}
 }
+
+// TestCCRSetupNeedsTheFirewallRunning: a 2007 service pack's setup adds its Windows Firewall
+// exceptions, so it is refused while the firewall service is stopped (our reading of seed
+// 004); the firewall operation starts it, recording how it was, and restore puts it back.
+func TestCCRSetupNeedsTheFirewallRunning(t *testing.T) {
+	n := newClusterNet(t)
+	n.sim.Host("MBX1B").Update(func(s *State) {
+		s.Firewall = exchange.ServiceFacts{Name: "SharedAccess", State: "Stopped", StartMode: "Disabled"}
+	})
+	spec := remote.JobSpec{Action: exchange.ActionInstallServicePack, MediaPath: `D:\Exchange2007SP3`}
+	n.installRefused("MBX1B", spec, "cannot add its Windows Firewall exceptions", "SharedAccess is stopped (Disabled)")
+	firewall := func(action string) wire.FirewallResult {
+		t.Helper()
+		res, err := remote.Call(n.ctx, n.client, n.target("MBX1B"), wire.FirewallRequest{Action: action})
+		if err != nil {
+			t.Fatalf("firewall %s: %v", action, err)
+		}
+		return res
+	}
+	if res := firewall(wire.ActionStart); !res.Recorded || res.After != "Running" || res.RecordedStartMode != "Disabled" {
+		t.Errorf("start: %+v", res)
+	}
+	if res := firewall(wire.ActionStart); res.RecordedStartMode != "Disabled" || res.Before != "Running" {
+		t.Errorf("a second start must keep the first record: %+v", res)
+	}
+	if !n.facts("MBX1B").Leftovers.FirewallStarted {
+		t.Error("the probe does not report the started firewall")
+	}
+	n.install("MBX1B", spec)
+	if res := firewall(wire.ActionRestore); !res.Recorded || res.After != "Stopped" {
+		t.Errorf("restore: %+v", res)
+	}
+	st := n.sim.Host("MBX1B").State()
+	if st.Firewall.State != "Stopped" || st.Firewall.StartMode != "Disabled" || st.FirewallRecord != nil || n.facts("MBX1B").Leftovers.FirewallStarted {
+		t.Errorf("after restore: %+v, record %v", st.Firewall, st.FirewallRecord)
+	}
+	if res := firewall(wire.ActionRestore); res.Recorded {
+		t.Errorf("a second restore changed something: %+v", res)
+	}
+}

@@ -206,6 +206,53 @@ func opRevocationCheck(h *Handler, c *call, req wire.RevocationCheckRequest) (an
 	return wire.SettingResult{Before: before, After: host.state.RevocationCheck}, nil
 }
 
+// opFirewall starts or restores the Windows Firewall service as firewall.ps1 does: start
+// records a stopped service's state and start mode first (an existing record is kept),
+// enables a Disabled one (Manual) and starts it; restore puts back what the record says and
+// drops it. Boots start it by its start mode like any service.
+func opFirewall(h *Handler, c *call, req wire.FirewallRequest) (any, *wire.Fault) {
+	if req.Action != wire.ActionStart && req.Action != wire.ActionRestore {
+		return nil, &wire.Fault{Code: "invalid", Message: fmt.Sprintf(`the firewall action must be "start" or "restore", got "%s"`, req.Action)}
+	}
+	host := h.host
+	host.mu.Lock()
+	defer host.mu.Unlock()
+	host.settleLocked()
+	s := &host.state
+	res := wire.FirewallResult{Service: s.Firewall.Name, Before: s.Firewall.State}
+	if req.Action == wire.ActionStart {
+		if s.Firewall.State != "Running" {
+			if s.FirewallRecord == nil {
+				rec := s.Firewall
+				s.FirewallRecord = &rec
+			}
+			if s.Firewall.StartMode == "Disabled" {
+				s.Firewall.StartMode = "Manual"
+			}
+			s.Firewall.State = "Running"
+			res.Recorded = true
+		}
+	} else if s.FirewallRecord != nil {
+		rec := *s.FirewallRecord
+		if rec.State == "Stopped" {
+			s.Firewall.State = "Stopped"
+		}
+		if rec.StartMode == "Disabled" {
+			s.Firewall.StartMode = "Disabled"
+		}
+		s.FirewallRecord = nil
+		res.Recorded = true
+	}
+	if s.FirewallRecord != nil {
+		res.RecordedState, res.RecordedStartMode = s.FirewallRecord.State, s.FirewallRecord.StartMode
+	} else if res.Recorded {
+		// restore: what it put back
+		res.RecordedState, res.RecordedStartMode = s.Firewall.State, s.Firewall.StartMode
+	}
+	res.After = s.Firewall.State
+	return res, nil
+}
+
 func opRemoteStreamingBackup(h *Handler, c *call, req wire.RemoteStreamingBackupRequest) (any, *wire.Fault) {
 	host := h.host
 	host.mu.Lock()
@@ -590,6 +637,11 @@ func (h *Host) planJobLocked(spec jobSpec, now time.Time) (*jobRun, string, stri
 				product, spName(liveSP), spName(p.ServicePack))
 		case interimBlock(target.Level.String()) != "":
 			return nil, refused, interimBlock(target.Level.String())
+		case s.Product == "2007" && s.Firewall.State != "Running":
+			// Our reading of seed 004 ("start the firewall so that setup can add its
+			// exceptions"): setup stops when it cannot add them.
+			return nil, refused, fmt.Sprintf("Setup.com /mode:upgrade cannot add its Windows Firewall exceptions: the Windows Firewall service %s is %s (%s); start it before setup",
+				s.Firewall.Name, strings.ToLower(s.Firewall.State), s.Firewall.StartMode)
 		case s.Product == "2007" && len(s.UMLanguagePacks) > 0:
 			return nil, refused, fmt.Sprintf("UM language packs %s must be removed first (Setup.com /RemoveUmLanguagePack)", strings.Join(s.UMLanguagePacks, ", "))
 		case len(s.PendingReboot) > 0:

@@ -543,7 +543,8 @@ func (h *Host) boot() {
 	}
 	h.state.BootTime = boot
 	h.state.PendingReboot = []string{}
-	for _, list := range [][]exchange.ServiceFacts{h.state.Services, h.state.ThirdPartyServices} {
+	fw := []exchange.ServiceFacts{h.state.Firewall}
+	for _, list := range [][]exchange.ServiceFacts{h.state.Services, h.state.ThirdPartyServices, fw} {
 		for i := range list {
 			if list[i].StartMode == "Auto" {
 				list[i].State = "Running"
@@ -552,6 +553,7 @@ func (h *Host) boot() {
 			}
 		}
 	}
+	h.state.Firewall = fw[0]
 	h.env.journal.record(Entry{Server: h.name, Operation: operationSystem, Outcome: outcomeOK,
 		Detail: "started, boot time " + boot.Format(time.RFC3339)})
 	h.mu.Unlock()

@@ -975,6 +975,10 @@ $stoppedServices = New-Object System.Collections.ArrayList
 try { $stoppedServices = Get-ExStoppedServices } catch { }
 $revocationOff = $false
 try { $revocationOff = Get-ExLeftoverFlag 'RevocationCheckOff' } catch { }
+# firewall.ps1 records FirewallStarted when it starts a stopped Windows Firewall service;
+# restore_firewall removes it.
+$firewallStarted = $false
+try { $firewallStarted = Get-ExLeftoverFlag 'FirewallStarted' } catch { }
 $savedCustomizations = $false
 try { $savedCustomizations = [System.IO.File]::Exists((Get-ExSavedLogonPath)) } catch { }
 
@@ -1030,6 +1034,7 @@ $facts = @{
         'stopped_services'     = $stoppedServices
         'saved_customizations' = $savedCustomizations
         'revocation_check_off' = $revocationOff
+        'firewall_started'     = $firewallStarted
     }
 }
 

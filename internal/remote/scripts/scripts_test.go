@@ -345,6 +345,7 @@ var opContract = func() map[string]contract {
 	add(contractOf(wire.RevocationCheckRequest{}))
 	add(contractOf(wire.RemoteStreamingBackupRequest{}))
 	add(contractOf(wire.CustomizationsRequest{}))
+	add(contractOf(wire.FirewallRequest{}))
 	add(contractOf(wire.JobStartRequest{}))
 	add(contractOf(wire.JobStatusRequest{}))
 	add(contractOf(wire.JobClearRequest{}))
