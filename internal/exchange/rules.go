@@ -300,7 +300,7 @@ func windowsInstallerVersion(s string) ([2]int, bool) {
 // re-checks it at apply time. A waiver turns refusals into one warning.
 func (p *planning) verifyBackups() Step {
 	b := p.opts.Backup
-	step := Step{Kind: VerifyBackups{MaxDatabaseAge: b.MaxDatabaseAge, MaxSystemStateAge: b.MaxSystemStateAge, WaiverReason: b.WaiverReason},
+	step := Step{Kind: VerifyBackups(b),
 		Server: p.server}
 	if b.WaiverReason != "" {
 		step.Description = "backup check waived: " + b.WaiverReason
