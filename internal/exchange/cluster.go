@@ -33,24 +33,24 @@ import (
 //     disk and network name offline", move, "Upgrade Exchange Virtual Server", bring it
 //     online; on 2000 by a plain move. Then the other nodes. On 2003, a failover test of
 //     every EVS ends it; an active/active cluster gets its EVSs back on their nodes.
-//   - Exchange 5.5 [001]: the active node first, with no failover while it runs, then the
-//     passive. The general rule ("stop the cluster service and its dependent resources,
-//     moving the groups away first") and the 5.5 rule disagree on the active node: moving
-//     its group away would make it passive. They are reconciled so: failover of the
-//     virtual server's group is blocked, the cluster group moves to the passive node, the
-//     cluster service of the active node is stopped — its Exchange group stays on it and
-//     goes offline with it (the downtime), as the general rule wants the dependent
-//     resources stopped — the service pack is installed, the cluster service is started
-//     (the group comes back online on the same node) and failover is allowed again. The
-//     passive node then follows the general rule.
+//   - Exchange 5.5 [001]: the active node first, with no failover or move of the group while
+//     it runs, then the passive. The general rule ("stop the cluster service and its
+//     dependent resources, moving the groups away first") and the 5.5 rule disagree on the
+//     active node: moving its group away would make it passive, and stopping its cluster
+//     service moves (fails over) every group it owns (domain.md §9). Our reading (§6): on
+//     the active node setup runs with the group in place and the cluster service running;
+//     5.5 setup stops the Exchange services and starts them again when it finishes (the
+//     downtime); the group's resources are then brought online through the cluster (which
+//     does nothing when setup brought them all back). The passive node, which owns nothing,
+//     then follows the general rule: cluster service stopped, install, started.
 //
 // Every version: no reboot on a cluster node unless the installer asks (when=if_required),
 // except the 2007 service pack (when=always, as on a single server) [001, 004].
 //
 // Safety: the plan never stops the cluster service of a node while another node's cluster
-// service is stopped, or while a clustered server is not online or is owned by that node
-// (the 5.5 active node excepted, whose group is blocked on purpose): stopping would leave
-// no node to run it. A plan that would have to is refused instead.
+// service is stopped, or while a clustered server is not online or is owned by that node:
+// stopping would move it or leave no node to run it. A plan that would have to is refused
+// instead.
 //
 // Resume: a node at the target is not installed again (an install whose job finished while
 // no apply watched is completed by finished(): reboot if asked, services, build check); the
@@ -253,8 +253,8 @@ type clusterGroup struct {
 	adVersion Build
 	blocked   bool // failover blocked
 	resources []ClusterResource
-	// downWithService: offline because its owner's cluster service stopped while failover
-	// was blocked (5.5); it comes back online when that service starts.
+	// downWithService: offline on an owner whose cluster service is stopped (no node was
+	// left to take it); it comes back online when that service starts.
 	downWithService bool
 }
 
@@ -469,8 +469,8 @@ func (c *clusterPlanning) readGroups() bool {
 		}
 	}
 	for _, g := range c.groups {
-		// A group whose owner's cluster service is stopped waits there (failover blocked, or
-		// no node to go to): it comes back when that service starts.
+		// A group whose owner's cluster service is stopped waits there (no node was left to
+		// take it): it comes back when that service starts.
 		g.downWithService = !c.node(g.owner).running
 		switch strings.ToLower(g.state) {
 		case "", "online":
@@ -938,13 +938,16 @@ func (c *clusterPlanning) clusterStep(s Step, outage bool, change func()) {
 func (c *clusterPlanning) nodeSteps(n *clusterNode, label string, steps []Step) {
 	for _, s := range steps {
 		s.Server = n.name
-		s.Description = label + ": " + s.Description
 		if c.typ != clusterCCR && c.typ != clusterSCC && s.Action() == ActionStartExchangeServices {
 			// On 2000/2003/5.5 the Information Store, System Attendant, ... of a virtual
-			// server are cluster resources: the cluster starts them where the group runs.
+			// server are cluster resources: the cluster starts them where the group runs
+			// (§6 last paragraph [001]); exchange_services.ps1 leaves them alone on a node
+			// with the cluster service.
 			s.Kind = StartExchangeServices{ClusterNode: true}
-			s.Description += "; on a cluster node the Exchange services that are resources of the virtual server are left to the cluster"
+			s.Description = "give every Exchange service the install left Disabled its start mode back (as the servicing lock recorded it; Manual for the virtual server's services) and start the node's other Exchange and IIS services that should run; " +
+				"the Exchange services that are resources of the virtual server (they start Manual) are not started here: they come online through the cluster, where the group runs (bringing the group online, or moving it to this node)"
 		}
+		s.Description = label + ": " + s.Description
 		c.steps = append(c.steps, s)
 		c.down = append(c.down, c.unavailable())
 	}
@@ -992,8 +995,9 @@ func (c *clusterPlanning) moveCoreOff(n, to *clusterNode, why string) {
 }
 
 // stopClusterService stops n's cluster service. It refuses (unsafe) when another node's
-// cluster service is stopped, a clustered server is not online, or n owns one whose
-// failover is not blocked: the cluster would be left without a node to run it.
+// cluster service is stopped, a clustered server is not online, or n owns one: stopping the
+// cluster service moves every group the node owns to another node (domain.md §9), so no
+// plan counts on a group staying on it.
 func (c *clusterPlanning) stopClusterService(n *clusterNode, why string) {
 	if !n.running {
 		return
@@ -1009,7 +1013,9 @@ func (c *clusterPlanning) stopClusterService(n *clusterNode, why string) {
 			c.unsafe(n, fmt.Sprintf("stop the cluster service on %s while %s is %s on %s", n.name, g.name, g.state, g.owner))
 			return
 		}
-		if strings.EqualFold(g.owner, n.name) && !g.blocked {
+		if strings.EqualFold(g.owner, n.name) {
+			// Stopping it would move the group to another node (domain.md §9): the plan
+			// moves it first, on purpose, or does not stop the service.
 			c.unsafe(n, fmt.Sprintf("stop the cluster service on %s while it owns %s", n.name, g.name))
 			return
 		}
@@ -1019,9 +1025,6 @@ func (c *clusterPlanning) stopClusterService(n *clusterNode, why string) {
 			n.running = false
 			if strings.EqualFold(c.core, n.name) {
 				c.core = ""
-			}
-			for _, g := range c.owned(n) {
-				g.state, g.downWithService = groupOffline, true
 			}
 		})
 }
@@ -1118,13 +1121,17 @@ func (c *clusterPlanning) installServicePack(n *clusterNode, label string) {
 		on := true
 		p.f.RemoteStreamingBackup = &on
 		core = append([]Step{{Kind: SetRemoteStreamingBackup{},
-			Description: "set Enable Remote Streaming Backup = 1 (MSExchangeIS ParametersSystem) before the service pack: CCR reseeding needs it [004]"}}, core...)
+			Description: "set Enable Remote Streaming Backup = 1 (MSExchangeIS ParametersSystem) before the service pack: CCR reseeding needs it [004]"},
+			startFirewallStep()}, core...)
 	}
 	reboot := RebootIfRequired // §6 every version: no reboot on a cluster node unless asked [001]
 	if c.product == "2007" {
 		reboot = RebootAlways // as on a single server [004]
 	}
 	steps := p.assemble(procedure{servicePack: true, removeIUs: removeIUs, core: core, installs: true, rebootWhen: reboot, verify: &c.sp})
+	if c.typ == clusterCCR {
+		steps = withFirewallRestored(steps)
+	}
 	p.servicePackWarnings(c.info, n.liveSP, c.sp)
 	c.absorb(n, p)
 	c.nodeSteps(n, label, steps)
@@ -1190,12 +1197,40 @@ func (c *clusterPlanning) finishNode(n *clusterNode) {
 		}
 		p.warnings = kept
 	}
+	if c.typ == clusterCCR && n.f.Leftovers.FirewallStarted {
+		// An earlier apply started the firewall for setup and did not put it back.
+		plan.Steps = withFirewallRestored(plan.Steps)
+	}
 	c.absorb(n, p)
 	for _, s := range plan.Steps {
 		c.changed = c.changed || s.Action() == ActionVerifyBuild // an install is being finished
 	}
 	c.nodeSteps(n, "node "+n.name+" (already at the target)", plan.Steps)
 	n.cur = plan.After
+}
+
+// startFirewallStep starts the Windows Firewall service before setup on a CCR passive node
+// (§6 CCR 1 [004]: setup adds its firewall exceptions).
+func startFirewallStep() Step {
+	return Step{Kind: StartFirewall{},
+		Description: "start the Windows Firewall service if it is stopped, recording on the node how it was: setup adds its firewall exceptions (§6 CCR 1 [004])"}
+}
+
+// withFirewallRestored puts restore_firewall after the reboot (else before the build check,
+// else at the end): the firewall stopped again if start_firewall started it (§6 CCR 1 [004]).
+func withFirewallRestored(steps []Step) []Step {
+	restore := Step{Kind: RestoreFirewall{},
+		Description: "put the Windows Firewall service back as it was before setup: stopped (and Disabled) again if start_firewall started it; nothing when it was running (§6 CCR 1 [004])"}
+	at := len(steps)
+	for i, s := range steps {
+		if s.Action() == ActionVerifyBuild && at == len(steps) {
+			at = i
+		}
+		if s.Action() == ActionReboot {
+			at = i + 1
+		}
+	}
+	return append(steps[:at:at], append([]Step{restore}, steps[at:]...)...)
 }
 
 // upgradeStep is the installer step that upgrades the clustered server g on node n:
@@ -1615,31 +1650,38 @@ func evsReadyForUpgrade(g *clusterGroup) bool {
 	return true
 }
 
-// sequence55 is domain.md §6 "Exchange 5.5" [001], reconciled with "every version" as the
-// file comment says: the active node first with its group blocked from failing over.
+// sequence55 is domain.md §6 "Exchange 5.5" [001] as the file comment says: the node that
+// owns the virtual server first, with the group in place and its cluster service running
+// (setup stops the Exchange services and restarts them: the downtime), then the passive
+// node with its cluster service stopped.
 func (c *clusterPlanning) sequence55() {
 	g := c.groups[0]
 	spLabel := spName(c.sp.Level.ServicePack)
+	c.allowLeftoverBlocks()
 	owner := c.node(g.owner)
+	if !owner.skip && !owner.running {
+		// The facts name an owner whose cluster service is stopped (an earlier apply): it
+		// runs again before anything else.
+		c.startClusterService(owner, "an earlier apply stopped it and was interrupted")
+	}
 	if !owner.skip && !owner.spDone {
-		if !g.blocked {
-			c.clusterStep(Step{Kind: BlockFailover{Group: g.name}, Server: owner.name,
-				Description: fmt.Sprintf("block %s from failing over: the active node %s is upgraded first, with no failover while it runs (§6 5.5 [001]); the group stays on %s",
-					g.name, owner.name, owner.name)},
-				false, func() { g.blocked = true })
+		from := len(c.steps)
+		c.installServicePack(owner, fmt.Sprintf("%s on the active node %s, first, with %s in place and the cluster service running: setup stops the Exchange services and starts them again when it finishes, an outage for users (§6 5.5 [001])",
+			spLabel, owner.name, g.name))
+		// The downtime: from the install until the group is online again.
+		for i := from; i < len(c.steps); i++ {
+			if c.steps[i].Action() == ActionInstallServicePack {
+				for j := i; j < len(c.steps); j++ {
+					c.down[j] = true
+				}
+				g.state = groupPartialOnline
+				break
+			}
 		}
-		c.moveCoreOff(owner, c.runningNode(owner), "the cluster stays up on the other node while the active node is serviced; the Exchange group stays (§6 5.5 [001])")
-		c.stopClusterService(owner, fmt.Sprintf("downtime starts: §6 every version stops the cluster service and its dependent resources before an install; on 5.5 the group is not moved away (the active node goes first) but, blocked from failing over, goes offline on %s with the service [001]", owner.name))
-		c.installServicePack(owner, fmt.Sprintf("%s on the active node %s, first, its group offline and blocked from failing over (§6 5.5 [001])", spLabel, owner.name))
-		c.startClusterService(owner, fmt.Sprintf("downtime ends: %s comes back online on %s, which now runs %s", g.name, owner.name, spLabel))
-		c.allowFailover(g, owner, fmt.Sprintf("the active node %s runs %s", owner.name, spLabel))
-	} else {
-		if !owner.skip && !owner.running {
-			c.startClusterService(owner, "an earlier apply stopped it and was interrupted")
-		}
-		if g.blocked {
-			c.allowFailover(g, owner, "the active node is upgraded; an earlier apply blocked failover and was interrupted")
-		}
+		c.clusterStep(Step{Kind: BringGroupOnline{Group: g.name}, Server: owner.name,
+			Description: fmt.Sprintf("downtime ends: bring every resource of %s online on %s, which now runs %s: setup started the Exchange services again itself; the cluster brings up any that did not come back (clustered services come online only through the cluster, §6 [001])",
+				g.name, owner.name, spLabel)},
+			false, func() { g.state = groupOnline })
 	}
 	if g.state != groupOnline && owner.running && !owner.skip {
 		c.bringOnline(g, owner, "it is not online on its node")
@@ -1650,7 +1692,7 @@ func (c *clusterPlanning) sequence55() {
 			continue
 		}
 		c.freeNode(n, spLabel)
-		c.installServicePack(n, fmt.Sprintf("%s on the passive node %s, after the active node (§6 5.5 [001])", spLabel, n.name))
+		c.installServicePack(n, fmt.Sprintf("%s on the passive node %s, after the active node, its cluster service stopped (§6 5.5 [001])", spLabel, n.name))
 		c.startClusterService(n, fmt.Sprintf("the node runs %s", spLabel))
 	}
 }

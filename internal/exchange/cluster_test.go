@@ -116,8 +116,8 @@ func perNode(node, kind string) []string {
 	var a []string
 	switch kind {
 	case "ccr":
-		a = []string{ActionVerifyBackups, ActionSetRemoteStreamingBackup, ActionInstallServicePack, ActionReboot,
-			ActionStartExchangeServices, ActionSetRemoteStreamingBackup, ActionVerifyBuild}
+		a = []string{ActionVerifyBackups, ActionSetRemoteStreamingBackup, ActionStartFirewall, ActionInstallServicePack, ActionReboot,
+			ActionRestoreFirewall, ActionStartExchangeServices, ActionSetRemoteStreamingBackup, ActionVerifyBuild}
 	case "sp":
 		a = []string{ActionVerifyBackups, ActionInstallServicePack, ActionReboot, ActionStartExchangeServices, ActionVerifyBuild}
 	case "ru":
@@ -194,7 +194,7 @@ func TestPlanClusterSequences(t *testing.T) {
 				"NODE1 move_cluster_group Cluster Group>NODE1",
 				perNode("NODE2", "ru"),
 			),
-			windows: [][2]int{{9, 12}, {26, 26}},
+			windows: [][2]int{{11, 14}, {30, 30}},
 		},
 		{
 			name:  "SCC with three nodes: both passive nodes first",
@@ -312,22 +312,33 @@ func TestPlanClusterSequences(t *testing.T) {
 			windows: [][2]int{{9, 9}},
 		},
 		{
-			name:  "5.5: the active node first with failover blocked, then the passive",
+			name:  "5.5: the active node first with its group in place and its cluster service running, then the passive",
 			nodes: c55.facts(b55SP3, b55SP3),
 			req:   clusterRequest(4),
 			want: seq(
-				"NODE1 block_failover",
-				"NODE2 move_cluster_group Cluster Group>NODE2",
-				"NODE1 stop_cluster_service",
 				perNode("NODE1", "sp"),
-				"NODE1 start_cluster_service",
-				"NODE1 allow_failover",
+				"NODE1 bring_group_online",
 				"NODE1 move_cluster_group Cluster Group>NODE1",
 				"NODE2 stop_cluster_service",
 				perNode("NODE2", "sp"),
 				"NODE2 start_cluster_service",
 			),
-			windows: [][2]int{{3, 9}},
+			windows: [][2]int{{2, 6}},
+		},
+		{
+			name: "resume 5.5: the active node's install runs, its services stopped by setup: attach, the group stays",
+			nodes: on(everyNode(c55.facts(b55SP3, b55SP3), func(f *Facts) { f.Cluster.GroupState = "PartialOnline" }), "NODE1",
+				spJob("NODE1", b55SP4, JobRunning), func(f *Facts) { f.Setup.Running = true }),
+			req: clusterRequest(4),
+			want: seq(
+				perNode("NODE1", "sp")[1:],
+				"NODE1 bring_group_online",
+				"NODE1 move_cluster_group Cluster Group>NODE1",
+				"NODE2 stop_cluster_service",
+				perNode("NODE2", "sp"),
+				"NODE2 start_cluster_service",
+			),
+			windows: [][2]int{{1, 5}},
 		},
 
 		// Resume.
@@ -346,6 +357,22 @@ func TestPlanClusterSequences(t *testing.T) {
 				perNode("NODE1", "ccr"),
 			),
 			windows: [][2]int{{5, 8}},
+		},
+		{
+			name: "resume CCR: the passive node's install finished unwatched with the firewall still started: it is put back",
+			nodes: on(ccr().facts(b2007SP1, b2007SP2), "NODE2",
+				spJob("NODE2", b2007SP2, JobSucceeded), func(f *Facts) { f.Leftovers.FirewallStarted = true }),
+			req: clusterRequest(2),
+			want: seq(
+				"NODE2 reboot", "NODE2 restore_firewall", "NODE2 start_exchange_services", "NODE2 set_remote_streaming_backup", "NODE2 verify_build",
+				"NODE1 stop_clustered_server",
+				"NODE2 move_cluster_group CMS1>NODE2",
+				"NODE2 upgrade_cms",
+				"NODE2 start_clustered_server",
+				"NODE2 move_cluster_group Cluster Group>NODE2",
+				perNode("NODE1", "ccr"),
+			),
+			windows: [][2]int{{6, 9}},
 		},
 		{
 			name:  "resume CCR: stopped inside the downtime, the CMS moved but not upgraded",
@@ -428,14 +455,14 @@ func TestPlanClusterSequences(t *testing.T) {
 			req: clusterRequest(4),
 			want: seq(
 				"NODE1 reboot", "NODE1 start_exchange_services", "NODE1 verify_build",
+				"NODE2 allow_failover",
 				"NODE1 start_cluster_service",
-				"NODE1 allow_failover",
 				"NODE1 move_cluster_group Cluster Group>NODE1",
 				"NODE2 stop_cluster_service",
 				perNode("NODE2", "sp"),
 				"NODE2 start_cluster_service",
 			),
-			windows: [][2]int{{1, 4}},
+			windows: [][2]int{{1, 5}},
 		},
 		{
 			name:  "2003: both nodes upgraded by hand, the EVS not (its own build says so): only the EVS upgrade",
@@ -620,8 +647,15 @@ func TestPlanClusterDetails(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantContains(t, "block_failover", p.Steps[0].Description, "active node NODE1 is upgraded first", "no failover")
-		wantContains(t, "stop_cluster_service", p.Steps[2].Description, "not moved away", "goes offline on NODE1")
+		for _, s := range p.Steps {
+			if s.Action() == ActionBlockFailover || s.Server == "NODE1" && s.Action() == ActionStopClusterService {
+				t.Errorf("the active node's group would move or be blocked: %s %s", s.Server, s.Action())
+			}
+		}
+		wantContains(t, "install_service_pack", p.Steps[1].Description, "active node NODE1, first, with EXVS1 in place and the cluster service running",
+			"setup stops the Exchange services and starts them again", "an outage for users")
+		wantContains(t, "start_exchange_services", p.Steps[3].Description, "not started here", "come online through the cluster")
+		wantContains(t, "bring_group_online", p.Steps[5].Description, "downtime ends", "EXVS1 online on NODE1")
 	})
 }
 

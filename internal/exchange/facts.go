@@ -80,6 +80,9 @@ type Leftovers struct {
 	SavedCustomizations bool `json:"saved_customizations"`
 	// RevocationCheckOff: an apply turned the revocation check off and not back on.
 	RevocationCheckOff bool `json:"revocation_check_off"`
+	// FirewallStarted: an apply started the Windows Firewall service (start_firewall) and has
+	// not put it back (restore_firewall). Cluster plans only: not part of Empty.
+	FirewallStarted bool `json:"firewall_started"`
 }
 
 // Empty reports whether nothing is left over.

@@ -43,6 +43,10 @@ const (
 	ActionStartExchangeServices = "start_exchange_services"
 	// ActionSetRemoteStreamingBackup re-applies "Enable Remote Streaming Backup" = 1.
 	ActionSetRemoteStreamingBackup = "set_remote_streaming_backup"
+	// ActionStartFirewall starts the Windows Firewall service before setup on a CCR passive
+	// node, recording how it was; ActionRestoreFirewall puts it back afterwards [004].
+	ActionStartFirewall   = "start_firewall"
+	ActionRestoreFirewall = "restore_firewall"
 	// ActionVerifyBuild reads the build again and compares it with Params["build"].
 	ActionVerifyBuild = "verify_build"
 

@@ -64,6 +64,8 @@ type StepRunner interface {
 	DisableRevocationCheck(DisableRevocationCheck) error
 	EnableRevocationCheck(EnableRevocationCheck) error
 	SetRemoteStreamingBackup(SetRemoteStreamingBackup) error
+	StartFirewall(StartFirewall) error
+	RestoreFirewall(RestoreFirewall) error
 	StartExchangeServices(StartExchangeServices) error
 	VerifyBuild(VerifyBuild) error
 	// Install runs every Installer kind.
@@ -220,6 +222,24 @@ func (SetRemoteStreamingBackup) Params() map[string]string {
 }
 func (SetRemoteStreamingBackup) Check() error             { return nil }
 func (k SetRemoteStreamingBackup) Run(r StepRunner) error { return r.SetRemoteStreamingBackup(k) }
+
+// StartFirewall starts the Windows Firewall service if it is stopped (setup adds its
+// firewall exceptions), recording on the server that it did and the start mode it had.
+type StartFirewall struct{}
+
+func (StartFirewall) Action() string            { return ActionStartFirewall }
+func (StartFirewall) Params() map[string]string { return nil }
+func (StartFirewall) Check() error              { return nil }
+func (k StartFirewall) Run(r StepRunner) error  { return r.StartFirewall(k) }
+
+// RestoreFirewall puts the Windows Firewall service back as StartFirewall found it: stopped
+// (and Disabled) again when StartFirewall's record says it started it; else nothing.
+type RestoreFirewall struct{}
+
+func (RestoreFirewall) Action() string            { return ActionRestoreFirewall }
+func (RestoreFirewall) Params() map[string]string { return nil }
+func (RestoreFirewall) Check() error              { return nil }
+func (k RestoreFirewall) Run(r StepRunner) error  { return r.RestoreFirewall(k) }
 
 // StartExchangeServices sets every Exchange service an install left Disabled back to
 // Automatic and starts every Exchange service that is not running. ClusterNode: the step

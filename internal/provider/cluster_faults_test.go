@@ -140,7 +140,7 @@ func TestAccClusterFaultNodeDoesNotReturnFromReboot(t *testing.T) {
 				Config: clusterConfigWith(shortTimeoutProvider(sim, "3s"), "CMS1", 3, `D:\Exchange2007SP3`, `  timeouts {
     create = "6s"
   }`, "MBX1A", "MBX1B"),
-				ExpectError: saying("Upgrading cluster CMS1 stopped", "server MBX1B: step 5 of 20 (reboot",
+				ExpectError: saying("Upgrading cluster CMS1 stopped", "server MBX1B: step 6 of 24 (reboot",
 					"stopped: the apply ran out of time", "while the server was restarting",
 					"Run terraform apply again once the server answers"),
 			},
@@ -334,7 +334,7 @@ func TestAccClusterFaultUpgradeCMSAbort(t *testing.T) {
 				Config: config,
 				ExpectError: saying("Upgrading cluster CMS1 stopped",
 					"\nthe clustered server CMS1 is DOWN: bring it online on MBX1B",
-					"server MBX1B: step 11 of 20 (upgrade_cms", "failed: installer exit code 1603",
+					"server MBX1B: step 13 of 24 (upgrade_cms", "failed: installer exit code 1603",
 					`log C:\ExchangeSetupLogs\ExchangeSetup.log`,
 					"Recovery: could not bring the clustered server CMS1 online",
 					"run Setup.com /upgradeCMS on MBX1B again"),

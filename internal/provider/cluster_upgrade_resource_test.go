@@ -26,7 +26,11 @@ func clusterFleet(t *testing.T) string {
 	s := string(raw)
 	s = regexp.MustCompile(`"credentials": \{[^}]*\}`).ReplaceAllString(s, credentialsJSON())
 	fresh := fmt.Sprintf(`"last_full_backup": %q, "last_system_state_backup": %q, `, hoursAgo(1), hoursAgo(1))
-	return regexp.MustCompile(`\{"name": "([A-Z0-9]+)", "address"`).ReplaceAllString(s, `{`+fresh+`"name": "$1", "address"`)
+	// The CCR nodes run without the Windows Firewall, as the nodes of seed 004 do (it is
+	// started for setup and stopped again): stopped on MBX1B, disabled on MBX1A.
+	s = regexp.MustCompile(`\{"name": "([A-Z0-9]+)", "address"`).ReplaceAllString(s, `{`+fresh+`"name": "$1", "address"`)
+	s = strings.Replace(s, `"name": "MBX1A",`, `"firewall": "disabled", "name": "MBX1A",`, 1)
+	return strings.Replace(s, `"name": "MBX1B",`, `"firewall": "stopped", "name": "MBX1B",`, 1)
 }
 
 func clusterNodes(names ...string) string {
@@ -115,15 +119,27 @@ resource "exchange_cluster_upgrade" "cms1" {
 				func(*terraform.State) error {
 					// domain.md §6, CCR: the passive node, then the CMS moved to it and
 					// upgraded, then the old active node.
+					// The firewall is started for setup (seed 004) and put back after it:
+					// stopped on MBX1B, stopped and Disabled again on MBX1A.
+					for node, want := range map[string]string{"MBX1A": "Stopped/Disabled", "MBX1B": "Stopped/Manual"} {
+						st := sim.Host(node).State()
+						if got := st.Firewall.State + "/" + st.Firewall.StartMode; got != want || st.FirewallRecord != nil {
+							return fmt.Errorf("%s's firewall is %s (record %v), want %s and no record", node, got, st.FirewallRecord, want)
+						}
+					}
 					return inOrder(journalOf(sim, "MBX1A", "MBX1B"),
+						"MBX1B firewall",
 						"MBX1B job_start install_service_pack ok",
 						"MBX1B reboot",
+						"MBX1B firewall",
 						"MBX1A cluster stop_cms",
 						"MBX1B cluster move_group MBX1B",
 						"MBX1B job_start upgrade_cms ok",
 						"MBX1B cluster start_cms",
+						"MBX1A firewall",
 						"MBX1A job_start install_service_pack ok",
-						"MBX1A reboot")
+						"MBX1A reboot",
+						"MBX1A firewall")
 				},
 			),
 		}},
@@ -131,8 +147,8 @@ resource "exchange_cluster_upgrade" "cms1" {
 }
 
 // ccrNodeSP is a CCR node's service pack procedure (domain.md §6 CCR 1, §5).
-var ccrNodeSP = []string{"verify_backups", "set_remote_streaming_backup", "install_service_pack", "reboot",
-	"start_exchange_services", "set_remote_streaming_backup", "verify_build"}
+var ccrNodeSP = []string{"verify_backups", "set_remote_streaming_backup", "start_firewall", "install_service_pack", "reboot",
+	"restore_firewall", "start_exchange_services", "set_remote_streaming_backup", "verify_build"}
 
 // nodeActions is the plan check for an exact list of "NODE action" steps.
 func nodeActions(pairs ...string) knownvalue.Check {
@@ -263,7 +279,10 @@ func TestAccClusterUpgrade2003ActivePassive(t *testing.T) {
 	})
 }
 
-// Exchange 5.5 (domain.md §6): the active node first, with no failover while it runs.
+// Exchange 5.5 (domain.md §6): the active node first, with the group in place and its cluster
+// service running (setup stops and restarts the Exchange services: the outage), then the
+// passive node with its cluster service stopped. The group never moves: stopping the active
+// node's cluster service would have failed it over to the un-upgraded node.
 func TestAccClusterUpgrade55(t *testing.T) {
 	sim := startSimulatorWith(t, clusterFleet(t), simulator.Options{InstallDuration: 300 * time.Millisecond, RebootDuration: 200 * time.Millisecond})
 	resource.Test(t, resource.TestCase{
@@ -272,16 +291,34 @@ func TestAccClusterUpgrade55(t *testing.T) {
 			Config: clusterConfig(sim, "X55", 4, `\\files\exchange55\SP4`, "E55A", "E55B"),
 			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 				plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("planned_steps"), nodeActions(concat(
-					[]string{"E55A block_failover", "E55B move_cluster_group", "E55A stop_cluster_service"}, onNode("E55A", perNodeSP...),
-					[]string{"E55A start_cluster_service", "E55A allow_failover", "E55A move_cluster_group", "E55B stop_cluster_service"},
+					onNode("E55A", perNodeSP...),
+					[]string{"E55A bring_group_online", "E55A move_cluster_group", "E55B stop_cluster_service"},
 					onNode("E55B", perNodeSP...), []string{"E55B start_cluster_service"})...)),
 				plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("downtime"), knownvalue.ListExact([]knownvalue.Check{
-					knownvalue.StringRegexp(regexp.MustCompile(`^steps 3 to 9: X55 is unavailable`))})),
+					knownvalue.StringRegexp(regexp.MustCompile(`^steps 2 to 6: X55 is unavailable`))})),
 			}},
 			Check: func(*terraform.State) error {
-				return inOrder(journalOf(sim, "E55A", "E55B"),
-					"E55A cluster block_failover", "E55A cluster stop_service", "E55A job_start install_service_pack ok",
-					"E55A cluster start_service", "E55A cluster allow_failover",
+				var outage []string
+				for _, e := range sim.Journal() {
+					if strings.Contains(e.Detail, "X55 failed over") {
+						return fmt.Errorf("X55 moved during the upgrade: %s: %s", e.Server, e.Detail)
+					}
+					if e.Server == "E55A" && strings.Contains(e.Detail, "Exchange services of X55") {
+						outage = append(outage, e.Detail)
+					}
+				}
+				if len(outage) != 2 || !strings.Contains(outage[1], "again: Online on E55A") {
+					return fmt.Errorf("setup's outage on E55A is not in the journal: %q", outage)
+				}
+				if g := sim.Cluster("X55").State().Group("X55"); g.Owner != "E55A" || g.GroupState() != simulator.StateOnline || g.UpgradedBuild.String() != "5.5.2653" {
+					return fmt.Errorf("X55 is %s on %s, upgraded for %s", g.GroupState(), g.Owner, g.UpgradedBuild)
+				}
+				j := journalOf(sim, "E55A", "E55B")
+				if n := count(j, "E55A cluster stop_service"); n != 0 {
+					return fmt.Errorf("the active node's cluster service was stopped: %v", j)
+				}
+				return inOrder(j,
+					"E55A job_start install_service_pack ok", "E55A system", "E55A exchange_services", "E55A cluster online_group",
 					"E55B cluster stop_service", "E55B job_start install_service_pack ok", "E55B cluster start_service")
 			},
 		}},

@@ -87,13 +87,31 @@ func (d *providerData) probeAll(ctx context.Context, targets []remote.Target, pa
 	var msgs []string
 	for i, err := range errs {
 		if err != nil {
-			msgs = append(msgs, fmt.Sprintf("%s: %v", targets[i].Server, err))
+			msgs = append(msgs, fmt.Sprintf("%s: %v%s", targets[i].Server, err, d.noWinRMHint(targets[i].Server)))
 		}
 	}
 	if len(msgs) > 0 {
 		return facts, fmt.Errorf("%d of %d servers could not be read:\n%s", len(msgs), len(targets), strings.Join(msgs, "\n"))
 	}
 	return facts, nil
+}
+
+// noWinRMHint explains, for a server that could not be read, that it cannot be reached at
+// all when Active Directory (a discovery of this run) records it as Exchange 5.5 or 2000:
+// those run on Windows NT 4.0 or Windows 2000, for which there is no WinRM or PowerShell 2.0
+// (domain.md §9). An Exchange 2003 server on Windows 2000 cannot be told apart this way (AD's
+// version says 2003), so the connection error itself mentions that case (internal/remote).
+func (d *providerData) noWinRMHint(server string) string {
+	d.applyMu.Lock()
+	defer d.applyMu.Unlock()
+	for _, res := range d.discovered {
+		for _, s := range res.Servers {
+			if strings.EqualFold(s.Name, server) && (s.Product == "5.5" || s.Product == "2000") {
+				return fmt.Sprintf(" (Active Directory records %s as Exchange %s, which runs on Windows NT 4.0 or Windows 2000: those have no WinRM or PowerShell 2.0, so this provider cannot reach it yet; servicing such servers through a Windows management host comes later: service it by hand)", s.Name, s.Product)
+			}
+		}
+	}
+	return ""
 }
 
 // probeOrganization reads the servers of an organisation. Active Directory lists a

@@ -291,3 +291,41 @@ resource "exchange_organization_upgrade" "org" {
 		}},
 	})
 }
+
+// An Exchange 5.5 server runs on Windows NT 4.0 or 2000, which have no WinRM (domain.md §9):
+// when one cannot be read (a real one refuses the connection; here the host is down), the
+// error says that Active Directory records it as 5.5 and why this provider cannot reach it.
+func TestAccOrganizationNamesServersWithoutWinRM(t *testing.T) {
+	fleet := fmt.Sprintf(`{%s,
+  "servers": [
+    {"name": "BE1", "address": "127.0.61.1", "product": "2003", "build": "6.5.7226", "roles": ["BackEnd"],
+     "last_full_backup": %q, "last_system_state_backup": %q},
+    {"name": "OLD55", "address": "127.0.61.2", "product": "5.5", "build": "5.5.2650",
+     "last_full_backup": %q, "last_system_state_backup": %q}
+  ],
+  "clusters": []
+}`, credentialsJSON(), hoursAgo(1), hoursAgo(1), hoursAgo(1), hoursAgo(1))
+	sim := startSimulatorWith(t, fleet, simulator.Options{RebootDuration: 200 * time.Millisecond})
+	old := sim.Host("OLD55")
+	if err := old.InjectFault(simulator.Fault{Kind: simulator.FaultNoRebootReturn}); err != nil {
+		t.Fatal(err)
+	}
+	old.Restart()
+	for deadline := time.Now().Add(10 * time.Second); old.Reachable(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("OLD55 did not go down")
+		}
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{{
+			Config: providerConfig(sim, `addresses = { BE1 = "127.0.61.1", OLD55 = "127.0.61.2" }`) + `
+data "exchange_organization" "org" {
+  discover_through = { server = "BE1" }
+  targets = [{ product = "2003", service_pack = 2 }]
+}
+`,
+			ExpectError: regexp.MustCompile(`(?s)OLD55: .*` + spaced("Active Directory records OLD55 as Exchange 5.5, which runs on Windows NT 4.0 or Windows 2000: those have no WinRM or PowerShell 2.0, so this provider cannot reach it yet")),
+		}},
+	})
+}

@@ -165,6 +165,32 @@ func (x stepRun) revocationCheck(enable bool) error {
 	return nil
 }
 
+func (x stepRun) StartFirewall(exchange.StartFirewall) error {
+	return x.firewall(wire.ActionStart)
+}
+
+func (x stepRun) RestoreFirewall(exchange.RestoreFirewall) error {
+	return x.firewall(wire.ActionRestore)
+}
+
+func (x stepRun) firewall(action string) error {
+	res, err := remote.Call(x.ctx, x.r, x.t, wire.FirewallRequest{Action: action})
+	if err != nil {
+		return err
+	}
+	what := "running already: nothing recorded"
+	switch {
+	case action == wire.ActionStart && res.Recorded:
+		what = "started; recorded that it was " + orUnknown(res.RecordedState) + " (" + orUnknown(res.RecordedStartMode) + ")"
+	case action == wire.ActionRestore && res.Recorded:
+		what = "put back to " + orUnknown(res.RecordedState) + " (" + orUnknown(res.RecordedStartMode) + ")"
+	case action == wire.ActionRestore:
+		what = "no record of an earlier start: left as it is"
+	}
+	x.logf(x.s, "Windows Firewall service %s: %s -> %s, %s", res.Service, orUnknown(res.Before), orUnknown(res.After), what)
+	return nil
+}
+
 func (x stepRun) SetRemoteStreamingBackup(exchange.SetRemoteStreamingBackup) error {
 	res, err := remote.Call(x.ctx, x.r, x.t, wire.RemoteStreamingBackupRequest{Enabled: true})
 	if err != nil {
@@ -179,7 +205,10 @@ func (x stepRun) StartExchangeServices(exchange.StartExchangeServices) error {
 	if err != nil {
 		return err
 	}
-	x.logf(x.s, "Exchange services: set to Automatic %s; started %s", listOrNothing(res.Enabled), listOrNothing(res.Started))
+	x.logf(x.s, "Exchange services: start mode given back to %s; started %s", listOrNothing(res.Enabled), listOrNothing(res.Started))
+	if len(res.LeftToCluster) > 0 {
+		x.logf(x.s, "Exchange services left to the cluster (they come online with their group): %s", strings.Join(res.LeftToCluster, ", "))
+	}
 	if len(res.Failed) > 0 {
 		return &stepFailure{
 			err: fmt.Errorf("Exchange services did not start: %s", strings.Join(res.Failed, "; ")),

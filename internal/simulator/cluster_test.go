@@ -520,8 +520,9 @@ func TestMoveOfAnUpgradedEVSToAnOlderNodeIsRefused(t *testing.T) {
 }
 
 // TestStoppingTheClusterServiceOnTheOwnerFailsTheGroupOver: the group fails over to the node
-// whose service runs; with failover blocked, or no node to go to, it goes offline (downtime)
-// and comes back when the service starts again. A reboot of the owner does the same.
+// whose service runs, even with its failover blocked (FailoverThreshold does not keep a group
+// on a node leaving the cluster); with no node to go to, it goes offline (downtime) and comes
+// back when a cluster service starts again. A reboot of the owner does the same.
 func TestStoppingTheClusterServiceOnTheOwnerFailsTheGroupOver(t *testing.T) {
 	n := newClusterNet(t)
 	n.do("EVSN1", wire.ClusterStopService, "", "")
@@ -531,23 +532,21 @@ func TestStoppingTheClusterServiceOnTheOwnerFailsTheGroupOver(t *testing.T) {
 	}
 	n.do("EVSN1", wire.ClusterStartService, "", "")
 
-	// Failover blocked: stopping the owner's service takes the EVS down where it is.
+	// Failover blocked: stopping the owner's service still moves the EVS (and the cluster
+	// group) to the other node.
 	if res := n.do("EVSN1", wire.ClusterBlockFailover, "EVS1", ""); res.Owner != "EVSN2" {
 		t.Fatalf("block_failover: %+v", res)
 	}
 	if f := n.facts("EVSN1"); !f.Cluster.FailoverBlocked {
 		t.Error("failover_blocked not reported")
 	}
+	n.sim.Cluster("EVS1").Update(func(s *ClusterState) { s.ClusterGroupOwner = "EVSN2" })
 	n.do("EVSN2", wire.ClusterStopService, "", "")
-	n.wantGroup("EVS1", "EVSN2", StateOffline)
-	if c := n.facts("EVSN1").Cluster; c.GroupState != StateOffline || c.ActiveNode != "EVSN2" {
-		t.Errorf("downtime not seen from EVSN1: %+v", c)
-	}
-	// A manual move of a blocked group is allowed (it stays offline: it was).
-	n.do("EVSN2", wire.ClusterStartService, "", "")
-	n.wantGroup("EVS1", "EVSN2", StateOnline)
-	n.do("EVSN2", wire.ClusterMoveGroup, "EVS1", "EVSN1")
 	n.wantGroup("EVS1", "EVSN1", StateOnline)
+	if c := n.cluster("EVS1"); c.ClusterGroupOwner != "EVSN1" {
+		t.Errorf("the cluster group stayed on %s, whose cluster service stopped", c.ClusterGroupOwner)
+	}
+	n.do("EVSN2", wire.ClusterStartService, "", "")
 	n.do("EVSN1", wire.ClusterAllowFailover, "EVS1", "")
 
 	// No node to fail over to: offline until a cluster service starts and takes it.
@@ -598,7 +597,10 @@ func TestInstallWhileTheClusterServiceRunsIsRefused(t *testing.T) {
 }
 
 // TestExchange2000And55Clusters: a 2000 EVS and a 5.5 cluster take a newer node's level by
-// coming online there (no Upgrade EVS); 5.5 goes active node first with failover blocked.
+// coming online there (no Upgrade EVS). 5.5: setup on the active node runs with the group in
+// place and its cluster service running, stopping and restarting the Exchange services
+// itself (an outage in the journal); the passive node installs with its cluster service
+// stopped.
 func TestExchange2000And55Clusters(t *testing.T) {
 	n := newClusterNet(t)
 	// 2000, active/passive: passive first, move the group to it (online), then the other.
@@ -612,16 +614,82 @@ func TestExchange2000And55Clusters(t *testing.T) {
 	}
 	n.refused("E2KN2", wire.ClusterMoveGroup, "EVS2K", "E2KN1", "refused", "c1037b44")
 
-	// 5.5: the active node first, with no failover: downtime while it installs.
-	n.do("E55A", wire.ClusterBlockFailover, "X55", "")
-	n.do("E55A", wire.ClusterStopService, "", "")
-	n.wantGroup("X55", "E55A", StateOffline)
-	n.install("E55A", remote.JobSpec{Action: exchange.ActionInstallServicePack, MediaPath: `\\files\exchange55\SP4`})
-	n.do("E55A", wire.ClusterStartService, "", "")
+	// 5.5: the active node first, the group in place: setup stops the services (the group's
+	// Exchange resources offline while it runs) and starts them again.
+	spec := remote.JobSpec{ID: "sp-e55a", Action: exchange.ActionInstallServicePack, MediaPath: `\\files\exchange55\SP4`}
+	if _, err := n.client.JobStart(n.ctx, n.target("E55A"), spec); err != nil {
+		t.Fatalf("job_start on the active node E55A with its cluster service running: %v", err)
+	}
+	n.wantGroup("X55", "E55A", StatePartialOnline)
+	for _, svc := range n.facts("E55A").Services {
+		if svc.State != "Stopped" {
+			t.Errorf("E55A %s is %s while setup runs", svc.Name, svc.State)
+		}
+	}
+	n.clock.Advance(2 * time.Second)
+	if j, err := n.client.JobStatus(n.ctx, n.target("E55A"), spec.ID); err != nil || j.State != exchange.JobSucceeded {
+		t.Fatalf("the install on E55A: %+v, %v", j, err)
+	}
 	n.wantGroup("X55", "E55A", StateOnline)
-	n.do("E55A", wire.ClusterAllowFailover, "X55", "")
 	if s := n.group("X55"); s.UpgradedBuild.String() != "5.5.2653" {
 		t.Errorf("X55 upgraded for %s", s.UpgradedBuild)
+	}
+	var stopped, started bool
+	for _, e := range n.sim.Journal() {
+		stopped = stopped || e.Server == "E55A" && strings.Contains(e.Detail, "setup stopped the Exchange services of X55")
+		started = started || stopped && e.Server == "E55A" && strings.Contains(e.Detail, "setup started the Exchange services of X55 again: Online on E55A")
+		if strings.Contains(e.Detail, "X55 failed over") {
+			t.Errorf("X55 moved: %s", e.Detail)
+		}
+	}
+	if !stopped || !started {
+		t.Errorf("the outage is not in the journal (stopped %t, started %t)", stopped, started)
+	}
+	// The passive node, which owns nothing: its cluster service stopped first.
+	n.installRefused("E55B", remote.JobSpec{Action: exchange.ActionInstallServicePack, MediaPath: `\\files\exchange55\SP4`},
+		"the cluster service is running on E55B")
+	n.do("E55B", wire.ClusterStopService, "", "")
+	n.install("E55B", remote.JobSpec{Action: exchange.ActionInstallServicePack, MediaPath: `\\files\exchange55\SP4`})
+	n.do("E55B", wire.ClusterStartService, "", "")
+	n.wantGroup("X55", "E55A", StateOnline)
+}
+
+// TestClusteredServicesRunThroughTheCluster: on a 2000/2003/5.5 node the virtual server's
+// Exchange services start Manual and run where the group's resources are online; starting
+// one directly is refused (our model of a real node), both by the service operation and by
+// exchange_services, which starts only what is not clustered.
+func TestClusteredServicesRunThroughTheCluster(t *testing.T) {
+	n := newClusterNet(t)
+	state := func(node, svc string) exchange.ServiceFacts {
+		t.Helper()
+		for _, s := range n.facts(node).Services {
+			if s.Name == svc {
+				return s
+			}
+		}
+		t.Fatalf("%s has no service %s", node, svc)
+		return exchange.ServiceFacts{}
+	}
+	if s := state("EVSN1", "MSExchangeIS"); s.State != "Running" || s.StartMode != "Manual" {
+		t.Errorf("the active node's MSExchangeIS: %+v", s)
+	}
+	if s := state("EVSN2", "MSExchangeIS"); s.State != "Stopped" || s.StartMode != "Manual" {
+		t.Errorf("the passive node's MSExchangeIS: %+v", s)
+	}
+	if s := state("EVSN2", "W3SVC"); s.State != "Running" || s.StartMode != "Auto" {
+		t.Errorf("the passive node's W3SVC (not clustered): %+v", s)
+	}
+	_, err := n.client.Service(n.ctx, n.target("EVSN2"), "MSExchangeIS", wire.ActionStart)
+	n.fault(err, "start MSExchangeIS on EVSN2", "refused",
+		`MSExchangeIS on EVSN2 is the resource "Exchange Information Store Instance - EVS1" of group EVS1`, "comes online only through the cluster")
+
+	// The cluster moves it: the services follow the group.
+	n.do("EVSN1", wire.ClusterMoveGroup, "EVS1", "EVSN2")
+	if s := state("EVSN2", "MSExchangeSA"); s.State != "Running" {
+		t.Errorf("MSExchangeSA on EVSN2 after the move: %+v", s)
+	}
+	if s := state("EVSN1", "MSExchangeSA"); s.State != "Stopped" {
+		t.Errorf("MSExchangeSA on EVSN1 after the move: %+v", s)
 	}
 }
 
@@ -969,5 +1037,45 @@ func TestActiveActive2000(t *testing.T) {
 	n.do("A2K2", wire.ClusterMoveGroup, "EVSC", "A2K1")
 	if c := n.facts("A2K1").Cluster; !slices.Equal(groupOwners(c), []string{"EVSC@A2K1:Online", "EVSD@A2K2:Online"}) {
 		t.Errorf("at the end A2K1 sees %q", groupOwners(c))
+	}
+}
+
+// TestCCRSetupNeedsTheFirewallRunning: a 2007 service pack's setup adds its Windows Firewall
+// exceptions, so it is refused while the firewall service is stopped (our reading of seed
+// 004); the firewall operation starts it, recording how it was, and restore puts it back.
+func TestCCRSetupNeedsTheFirewallRunning(t *testing.T) {
+	n := newClusterNet(t)
+	n.sim.Host("MBX1B").Update(func(s *State) {
+		s.Firewall = exchange.ServiceFacts{Name: "SharedAccess", State: "Stopped", StartMode: "Disabled"}
+	})
+	spec := remote.JobSpec{Action: exchange.ActionInstallServicePack, MediaPath: `D:\Exchange2007SP3`}
+	n.installRefused("MBX1B", spec, "cannot add its Windows Firewall exceptions", "SharedAccess is stopped (Disabled)")
+	firewall := func(action string) wire.FirewallResult {
+		t.Helper()
+		res, err := remote.Call(n.ctx, n.client, n.target("MBX1B"), wire.FirewallRequest{Action: action})
+		if err != nil {
+			t.Fatalf("firewall %s: %v", action, err)
+		}
+		return res
+	}
+	if res := firewall(wire.ActionStart); !res.Recorded || res.After != "Running" || res.RecordedStartMode != "Disabled" {
+		t.Errorf("start: %+v", res)
+	}
+	if res := firewall(wire.ActionStart); res.RecordedStartMode != "Disabled" || res.Before != "Running" {
+		t.Errorf("a second start must keep the first record: %+v", res)
+	}
+	if !n.facts("MBX1B").Leftovers.FirewallStarted {
+		t.Error("the probe does not report the started firewall")
+	}
+	n.install("MBX1B", spec)
+	if res := firewall(wire.ActionRestore); !res.Recorded || res.After != "Stopped" {
+		t.Errorf("restore: %+v", res)
+	}
+	st := n.sim.Host("MBX1B").State()
+	if st.Firewall.State != "Stopped" || st.Firewall.StartMode != "Disabled" || st.FirewallRecord != nil || n.facts("MBX1B").Leftovers.FirewallStarted {
+		t.Errorf("after restore: %+v, record %v", st.Firewall, st.FirewallRecord)
+	}
+	if res := firewall(wire.ActionRestore); res.Recorded {
+		t.Errorf("a second restore changed something: %+v", res)
 	}
 }

@@ -74,6 +74,7 @@ var operations = byName(
 	handle(opExchangeServices),
 	handle(opRevocationCheck),
 	handle(opRemoteStreamingBackup),
+	handle(opFirewall),
 	handle(opCustomizations),
 	handle(opJobStart),
 	handle(opJobStatus),

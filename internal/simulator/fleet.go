@@ -77,8 +77,11 @@ type Server struct {
 	InternetAccess        bool
 	RevocationCheck       bool
 	RemoteStreamingBackup *bool
-	OS                    exchange.OSFacts
-	Prerequisites         exchange.PrerequisiteFacts
+	// Firewall is the Windows Firewall service: "running" (the default), "stopped" or
+	// "disabled" (stopped, start mode Disabled).
+	Firewall      string
+	OS            exchange.OSFacts
+	Prerequisites exchange.PrerequisiteFacts
 
 	// Faults are armed on the host at start (see Fault).
 	Faults []Fault
@@ -198,6 +201,7 @@ type serverDoc struct {
 	StaleCMSKey           bool              `json:"stale_cms_key"`
 	RemoteStreamingBackup *bool             `json:"remote_streaming_backup"`
 	RevocationCheck       *bool             `json:"revocation_check"`
+	Firewall              string            `json:"firewall"`
 	DisabledServices      []string          `json:"disabled_services"`
 	Faults                []json.RawMessage `json:"faults"`
 	MissingPaths          []string          `json:"missing_paths"`
@@ -626,6 +630,12 @@ func (v *validator) server(at string, d serverDoc, names, addresses map[string]s
 	s.InternetAccess = d.InternetAccess == nil || *d.InternetAccess
 	s.RevocationCheck = d.RevocationCheck == nil || *d.RevocationCheck
 	s.RemoteStreamingBackup = d.RemoteStreamingBackup
+	switch d.Firewall {
+	case "", "running", "stopped", "disabled":
+		s.Firewall = d.Firewall
+	default:
+		v.add(`%s: firewall %q is none of "running", "stopped", "disabled"`, at, d.Firewall)
+	}
 
 	s.OS = p.os
 	if d.os.Caption != nil {

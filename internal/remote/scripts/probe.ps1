@@ -245,6 +245,21 @@ try {
     $bootTime = [System.Management.ManagementDateTimeConverter]::ToDateTime([string]$os.LastBootUpTime)
 } catch { }
 
+# The probe's assumptions: PowerShell 2.0 over WinRM, which exist for Windows Server 2003 SP2
+# and later only (domain.md section 9), and Win32_OperatingSystem readable (the boot time is
+# how an apply sees a reboot). On a host where they fail it refuses, rather than report facts
+# it read wrongly: Windows 2000 (5.0) and NT 4.0 (4.x) run every Exchange 5.5 and 2000 server
+# and some Exchange 2003 servers, and are to be reached through a management host later.
+if ($osVersion -eq '' -or $null -eq $bootTime) {
+    Stop-ExOperation 'unsupported' ('Win32_OperatingSystem could not be read on ' + $env:COMPUTERNAME + ': the probe needs the Windows version and boot time (WMI)')
+}
+if ($osVersion.StartsWith('4.') -or $osVersion.StartsWith('5.0')) {
+    Stop-ExOperation 'unsupported' ($env:COMPUTERNAME + ' runs ' + $osCaption + ' (' + $osVersion + '): the probe assumes Windows Server 2003 SP2 or later; Exchange 5.5, 2000 and 2003 servers on Windows NT 4.0 or 2000 cannot be serviced by this provider yet (they have no WinRM or PowerShell 2.0; a management host comes later)')
+}
+if ($PSVersionTable.PSVersion.Major -lt 2) {
+    Stop-ExOperation 'unsupported' ('PowerShell ' + [string]$PSVersionTable.PSVersion + ' on ' + $env:COMPUTERNAME + ': the scripts need PowerShell 2.0 (Windows Management Framework 2.0)')
+}
+
 # ---------------------------------------------------------------------------------------
 # Cluster [domain.md 2.5, seed 001, 004]: the Windows cluster WMI provider (namespace
 # root\MSCluster, Windows Server 2003 and 2008), read by Read-ExCluster (prelude.ps1). The
@@ -711,7 +726,9 @@ function Test-ExWindowsHotfix {
     }
     return $qfeCache['Ids'].ContainsKey($KB.ToUpperInvariant())
 }
-$windows2003 = ($osVersion -eq '' -or $osVersion.StartsWith('5.'))
+# Windows Server 2003 (5.2). Windows 2000 (5.0) is refused above: KB931836 and KB831464 are
+# Windows Server 2003 updates and say nothing about it.
+$windows2003 = $osVersion.StartsWith('5.2')
 
 # Time-zone update KB931836 (Windows Server 2003). Windows Server 2008 and later (version
 # 6.x) ship the 2007 DST rules, so it counts as present there. On 2003: Test-ExWindowsHotfix.
@@ -1091,6 +1108,10 @@ $stoppedServices = New-Object System.Collections.ArrayList
 try { $stoppedServices = Get-ExStoppedServices } catch { }
 $revocationOff = $false
 try { $revocationOff = Get-ExLeftoverFlag 'RevocationCheckOff' } catch { }
+# firewall.ps1 records FirewallStarted when it starts a stopped Windows Firewall service;
+# restore_firewall removes it.
+$firewallStarted = $false
+try { $firewallStarted = Get-ExLeftoverFlag 'FirewallStarted' } catch { }
 $savedCustomizations = $false
 try { $savedCustomizations = [System.IO.File]::Exists((Get-ExSavedLogonPath)) } catch { }
 
@@ -1147,6 +1168,7 @@ $facts = @{
         'stopped_services'     = $stoppedServices
         'saved_customizations' = $savedCustomizations
         'revocation_check_off' = $revocationOff
+        'firewall_started'     = $firewallStarted
     }
 }
 

@@ -345,6 +345,7 @@ var opContract = func() map[string]contract {
 	add(contractOf(wire.RevocationCheckRequest{}))
 	add(contractOf(wire.RemoteStreamingBackupRequest{}))
 	add(contractOf(wire.CustomizationsRequest{}))
+	add(contractOf(wire.FirewallRequest{}))
 	add(contractOf(wire.JobStartRequest{}))
 	add(contractOf(wire.JobStatusRequest{}))
 	add(contractOf(wire.JobClearRequest{}))
@@ -906,5 +907,40 @@ func TestProbeReadsHotfix831464(t *testing.T) {
 	// The boot time is read before the cluster events that need it.
 	if strings.Index(c, "$bootTime = [System.Management.ManagementDateTimeConverter]") > strings.Index(c, "Get-ExClusterEvents $bootTime") {
 		t.Error("probe.ps1 reads the cluster events before the boot time")
+	}
+}
+
+// Windows 2000 hosts (domain.md §9): the probe refuses Windows NT 4.0/2000 and no longer takes
+// 5.0 for Windows Server 2003 in the update checks; reboot.ps1 restarts through WMI where
+// there is no shutdown.exe; exchange_services.ps1 leaves a cluster node's Manual services to
+// the cluster. There is no PowerShell runtime here: these pin the code paths by their text.
+func TestScriptsKnowWindows2000AndClusterNodes(t *testing.T) {
+	all := allScripts(t)
+	for file, wants := range map[string][]string{
+		"probe.ps1": {
+			"if ($osVersion.StartsWith('4.') -or $osVersion.StartsWith('5.0')) {",
+			"Stop-ExOperation 'unsupported'",
+			"$windows2003 = $osVersion.StartsWith('5.2')",
+		},
+		"reboot.ps1": {
+			"if (-not [System.IO.File]::Exists($shutdown)) {",
+			"$os.psbase.Scope.Options.EnablePrivileges = $true",
+			"$os.Win32Shutdown(2)",
+		},
+		"exchange_services.ps1": {
+			`Get-WmiObject -Class Win32_Service -Filter "Name = 'ClusSvc'"`,
+			"if ($clusterNode -and [string]$s.StartMode -eq 'Manual') {",
+			"'left_to_cluster' = $leftToCluster",
+		},
+	} {
+		c := code(all[file])
+		for _, want := range wants {
+			if !strings.Contains(c, want) {
+				t.Errorf("%s lacks %q", file, want)
+			}
+		}
+	}
+	if strings.Contains(code(all["probe.ps1"]), "$osVersion.StartsWith('5.'))") {
+		t.Error("probe.ps1 still takes every 5.x version for Windows Server 2003")
 	}
 }

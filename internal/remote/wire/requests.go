@@ -54,6 +54,12 @@ type RemoteStreamingBackupRequest struct {
 	Enabled bool `wire:"Enabled"`
 }
 
+// FirewallRequest starts (ActionStart) or restores (ActionRestore) the Windows Firewall
+// service.
+type FirewallRequest struct {
+	Action string `wire:"Action"`
+}
+
 // CustomizationsRequest saves or restores (Action ActionSave, ActionRestore) the
 // customisations an update overwrites.
 type CustomizationsRequest struct {
@@ -108,6 +114,7 @@ func (ExchangeServicesRequest) Op() string      { return OpExchangeServices }
 func (RevocationCheckRequest) Op() string       { return OpRevocationCheck }
 func (RemoteStreamingBackupRequest) Op() string { return OpRemoteStreamingBackup }
 func (CustomizationsRequest) Op() string        { return OpCustomizations }
+func (FirewallRequest) Op() string              { return OpFirewall }
 func (JobStartRequest) Op() string              { return OpJobStart }
 func (JobStatusRequest) Op() string             { return OpJobStatus }
 func (JobClearRequest) Op() string              { return OpJobClear }
@@ -122,6 +129,7 @@ func (ExchangeServicesRequest) result() (r ExchangeServicesResult) { return }
 func (RevocationCheckRequest) result() (r SettingResult)           { return }
 func (RemoteStreamingBackupRequest) result() (r SettingResult)     { return }
 func (CustomizationsRequest) result() (r CustomizationsResult)     { return }
+func (FirewallRequest) result() (r FirewallResult)                 { return }
 func (JobStartRequest) result() (r exchange.Job)                   { return }
 func (JobStatusRequest) result() (r exchange.Job)                  { return }
 func (JobClearRequest) result() (r JobClearResult)                 { return }
