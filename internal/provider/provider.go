@@ -171,6 +171,7 @@ func (p *exchangeProvider) Configure(ctx context.Context, req provider.Configure
 		resp.Diagnostics.AddError("Invalid WinRM settings", err.Error())
 		return
 	}
+	track(client) // its shells are deleted when the process ends (Shutdown)
 	book := addressBook{client: client, addresses: map[string]string{}}
 	for name, addr := range m.addresses(ctx, &resp.Diagnostics) {
 		book.addresses[strings.ToLower(name)] = addr

@@ -51,6 +51,8 @@ type Stats struct {
 	InjectedFailures int
 	// ShellsCreated counts successful Create requests; OpenShells is how many remain open.
 	ShellsCreated, OpenShells int
+	// ShellsDeleted counts shells the client deleted (a Delete request).
+	ShellsDeleted int
 	// ShellQuotaFaults counts Create requests refused by MaxShellsPerUser.
 	ShellQuotaFaults int
 	// CommandsStarted counts commands; CommandsRunning is how many handlers run now.
@@ -615,6 +617,7 @@ func (s *Server) delete(w http.ResponseWriter, req *request, user, msgID string)
 		return f
 	}
 	s.deleteShellLocked(sh.id)
+	s.stats.ShellsDeleted++
 	s.mu.Unlock()
 	writeSOAP(w, http.StatusOK, envelope(nsTransfer+"/DeleteResponse", msgID, ""))
 	return nil
