@@ -346,6 +346,11 @@ func (h *host) close() {
 	h.closed = true
 	h.mu.Unlock()
 	h.closeIdle()
+	if h.transport != nil {
+		if s, ok := h.transport.inner.(*sealedNTLM); ok {
+			s.closeIdle() // and their NTLM security contexts
+		}
+	}
 }
 
 var errClosed = errors.New("remote: the client is closed")
