@@ -34,8 +34,8 @@ func (d *providerData) discover(ctx context.Context, through remote.Target) ([]r
 		if ok {
 			return cached, nil
 		}
-		var res wire.DiscoverResult
-		if err := d.client.Run(ctx, through, wire.OpDiscover, nil, &res); err != nil {
+		res, err := remote.Call(ctx, d.client, through, wire.DiscoverRequest{})
+		if err != nil {
 			return wire.DiscoverResult{}, err
 		}
 		d.applyMu.Lock()
@@ -200,7 +200,7 @@ func (d *providerData) predecessorGuard(ctx context.Context, t remote.Target, se
 // interrupted apply does not, and is not held up by the order across servers).
 func installs(p exchange.Plan) bool {
 	for _, s := range p.Steps {
-		switch s.Action {
+		switch s.Action() {
 		case exchange.ActionInstallServicePack, exchange.ActionInstallUpdateRollup, exchange.ActionUninstallUpdateRollup,
 			exchange.ActionInstallInterimUpdate, exchange.ActionRemoveInterimUpdate:
 			return true
