@@ -12,8 +12,9 @@ func TestRemoteConfigDefaultsAndEnvironment(t *testing.T) {
 	t.Setenv("EXCHANGE_USERNAME", "CORP\\svc")
 	t.Setenv("EXCHANGE_PASSWORD", "from-env")
 	t.Setenv("EXCHANGE_HTTPS", "false")
+	t.Setenv("EXCHANGE_ALLOW_UNENCRYPTED", "true") // Basic over HTTP, the defaults' auth
 	cfg, diags := providerModel{}.remoteConfig()
-	if diags.HasError() {
+	if diags.HasError() || !cfg.AllowUnencrypted {
 		t.Fatal(diags)
 	}
 	if cfg.Username != "CORP\\svc" || cfg.Password != "from-env" {

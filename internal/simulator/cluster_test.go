@@ -44,7 +44,7 @@ func newClusterNet(t *testing.T) *clusterNet {
 		}
 	})
 	client, err := remote.New(remote.Config{Username: f.Credentials.Username, Password: f.Credentials.Password,
-		Port: sim.HTTPPort(), Timeout: 15 * time.Second})
+		Auth: remote.AuthNTLM, Port: sim.HTTPPort(), Timeout: 15 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,8 @@ import (
 // simulator plays. docs/simulator.md describes the file format.
 type Fleet struct {
 	Credentials Credentials
+	// WinRM is how every server's WinRM service is configured (the file's `winrm`).
+	WinRM WinRMService
 	// Organization is the Exchange organisation's name, as discover reports it (the file's
 	// top-level `organization`, default "Contoso").
 	Organization string
@@ -35,6 +37,16 @@ type Fleet struct {
 type Credentials struct {
 	Username string
 	Password string
+}
+
+// WinRMService is the part of winrm/config/service the simulator models. The zero value is
+// Windows' default ("Installation and configuration for Windows Remote Management",
+// Microsoft Learn): Negotiate on, Basic off, AllowUnencrypted false.
+type WinRMService struct {
+	// Basic is Service/Auth/Basic: accept HTTP Basic (over HTTPS, or with AllowUnencrypted).
+	Basic bool `json:"basic"`
+	// AllowUnencrypted is Service/AllowUnencrypted: accept clear messages over HTTP.
+	AllowUnencrypted bool `json:"allow_unencrypted"`
 }
 
 // String keeps the password out of logs and test failure messages.
@@ -165,6 +177,7 @@ func (f *Fleet) ClusterOf(server string) (Cluster, bool) {
 // stated zero value.
 type fleetDoc struct {
 	Credentials  json.RawMessage            `json:"credentials"`
+	WinRM        json.RawMessage            `json:"winrm"`
 	Organization *string                    `json:"organization"`
 	Servers      []json.RawMessage          `json:"servers"`
 	Clusters     []json.RawMessage          `json:"clusters"`
@@ -296,6 +309,12 @@ func parseFleet(source string, r io.Reader) (*Fleet, error) {
 	} else if err := decodeObject(doc.Credentials, &creds); err != nil {
 		problems = append(problems, "credentials: "+err.Error())
 	}
+	var winrmDoc WinRMService
+	if isPresent(doc.WinRM) {
+		if err := decodeObject(doc.WinRM, &winrmDoc); err != nil {
+			problems = append(problems, "winrm: "+err.Error())
+		}
+	}
 	servers := make([]serverDoc, len(doc.Servers))
 	for i, raw := range doc.Servers {
 		at := serverAt(i, rawName(raw))
@@ -352,7 +371,7 @@ func parseFleet(source string, r io.Reader) (*Fleet, error) {
 	}
 
 	v := &validator{}
-	fleet := &Fleet{Credentials: Credentials(creds), Packages: map[string]Package{}}
+	fleet := &Fleet{Credentials: Credentials(creds), WinRM: winrmDoc, Packages: map[string]Package{}}
 	fleet.Organization = v.organization(doc.Organization)
 	seenPath := map[string]string{}
 	for _, path := range sortedKeys(packages) {

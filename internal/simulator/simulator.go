@@ -150,12 +150,18 @@ func Start(f *Fleet, o Options) (*Simulator, error) {
 		s.hosts = append(s.hosts, h)
 		addrs = append(addrs, srv.Address)
 		handler := &Handler{host: h, journal: s.journal, latency: o.Latency, password: f.Credentials.Password}
-		ep := wsman.NewServer(wsman.Options{
+		opts := wsman.Options{
 			Handler:          s.guard(handler),
-			Authenticate:     auth,
+			NTLM:             &wsman.Account{Username: f.Credentials.Username, Password: f.Credentials.Password},
+			AllowUnencrypted: f.WinRM.AllowUnencrypted,
+			ComputerName:     srv.Name,
 			MaxShellsPerUser: o.MaxShellsPerUser,
 			ReceiveTimeout:   o.ReceiveTimeout,
-		})
+		}
+		if f.WinRM.Basic {
+			opts.Authenticate = auth
+		}
+		ep := wsman.NewServer(opts)
 		s.endpoints[h] = ep
 		n := &hostNet{s: s, host: h, endpoint: ep}
 		s.nets[h] = n
@@ -355,7 +361,8 @@ type listening struct {
 
 // serveLocked starts serving l for host n at ln. Called with s.mu held and !s.closed.
 func (s *Simulator) serveLocked(n *hostNet, ln *listening, l net.Listener) {
-	hs := &http.Server{Handler: n, ReadHeaderTimeout: 10 * time.Second, ErrorLog: s.errLog, ConnState: s.fresh.track}
+	hs := &http.Server{Handler: n, ReadHeaderTimeout: 10 * time.Second, ErrorLog: s.errLog, ConnState: s.fresh.track,
+		ConnContext: n.endpoint.ConnContext} // NTLM authenticates a connection
 	ln.hs, ln.l = hs, l
 	s.serving.Add(1)
 	go func() {
