@@ -176,12 +176,14 @@ type bench struct {
 
 // result is one plan.
 type result struct {
-	wall      time.Duration
-	maxRSSKB  int64
-	cpu       float64
-	processes int // provider processes terraform started
-	perServer map[string]*benchfleet.PerServer
-	servers   int
+	wall     time.Duration
+	maxRSSKB int64
+	cpu      float64 // the provider's
+	// terraformCPU is terraform's with its children's (the provider processes).
+	terraformCPU float64
+	processes    int // provider processes terraform started
+	perServer    map[string]*benchfleet.PerServer
+	servers      int
 }
 
 func (b *bench) size(n int) error {
@@ -193,8 +195,8 @@ func (b *bench) size(n int) error {
 	defer sim.Close()
 	fmt.Printf("\n## N = %d (%d clusters); one probe %.2fs; floor ceil(%d/%d) x probe = %.1fs\n\n",
 		n, len(fleet.Clusters), probe.Seconds(), n, b.o.concurrency, floor.Seconds())
-	fmt.Println("| configuration | wall | × floor | remote ops per server | WinRM HTTP requests per server | PowerShell processes per server | provider peak RSS | provider CPU |")
-	fmt.Println("|---|---|---|---|---|---|---|---|")
+	fmt.Println("| configuration | wall | × floor | remote ops per server | WinRM HTTP requests per server | PowerShell processes per server | provider peak RSS | provider CPU | terraform + provider CPU |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|")
 	for _, c := range b.o.configs {
 		r, err := b.plan(sim, fleet, c, "plan")
 		if err != nil {
@@ -228,17 +230,17 @@ func (b *bench) refreshOnly(n int) error {
 		return err
 	}
 	fmt.Printf("\n## plan -refresh-only, N = %d, on the applied state of %q (every server at its target); floor %.1fs\n\n", n, benchfleet.ServicingWaves, floor.Seconds())
-	fmt.Println("| wall | × floor | remote ops per server | WinRM HTTP requests per server | PowerShell processes per server | provider peak RSS | provider CPU |")
-	fmt.Println("|---|---|---|---|---|---|---|")
+	fmt.Println("| wall | × floor | remote ops per server | WinRM HTTP requests per server | PowerShell processes per server | provider peak RSS | provider CPU | terraform + provider CPU |")
+	fmt.Println("|---|---|---|---|---|---|---|---|")
 	fmt.Printf("%s\n", r.row(floor))
 	return nil
 }
 
 // row is the measurements of r as a Markdown table row, from its wall column on.
 func (r *result) row(floor time.Duration) string {
-	return fmt.Sprintf("| %.1f s | %.2f | %s | %s | %s | %.0f MB | %.1f s |", r.wall.Seconds(), r.wall.Seconds()/floor.Seconds(),
+	return fmt.Sprintf("| %.1f s | %.2f | %s | %s | %s | %.0f MB | %.1f s | %.1f s |", r.wall.Seconds(), r.wall.Seconds()/floor.Seconds(),
 		opsSummary(r.perServer), spread(r.perServer, func(p *benchfleet.PerServer) int { return p.HTTPRequests }),
-		spread(r.perServer, func(p *benchfleet.PerServer) int { return p.Processes }), float64(r.maxRSSKB)/1024, r.cpu)
+		spread(r.perServer, func(p *benchfleet.PerServer) int { return p.Processes }), float64(r.maxRSSKB)/1024, r.cpu, r.terraformCPU)
 }
 
 // startTimed starts the simulator for fleet and measures one probe time and the floor.
@@ -321,12 +323,12 @@ func (b *bench) timed(dir string, sim *simulator.Simulator, fleet benchfleet.Fle
 	rusage := filepath.Join(dir, "rusage")
 	_ = os.Remove(rusage)
 	start := time.Now()
-	_, err := b.terraform(dir, args...)
+	_, tfCPU, err := b.terraformCPU(dir, args...)
 	wall := time.Since(start)
 	if err != nil {
 		return nil, err
 	}
-	r := &result{wall: wall, perServer: benchfleet.Measure(sim, fleet, from), servers: len(fleet.Servers)}
+	r := &result{wall: wall, terraformCPU: tfCPU, perServer: benchfleet.Measure(sim, fleet, from), servers: len(fleet.Servers)}
 	raw, _ := os.ReadFile(rusage)
 	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
 		var kb int64
@@ -344,6 +346,13 @@ func (b *bench) timed(dir string, sim *simulator.Simulator, fleet benchfleet.Fle
 }
 
 func (b *bench) terraform(dir string, args ...string) (string, error) {
+	out, _, err := b.terraformCPU(dir, args...)
+	return out, err
+}
+
+// terraformCPU runs terraform and returns its CPU time, its children's included (the
+// provider processes it waited for).
+func (b *bench) terraformCPU(dir string, args ...string) (string, float64, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, b.o.terraform, args...)
@@ -356,7 +365,11 @@ func (b *bench) terraform(dir string, args ...string) (string, error) {
 	cmd.Env = append(cmd.Env, b.simEnv...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return string(out), fmt.Errorf("terraform %s in %s: %v\n%s", strings.Join(args, " "), dir, err, tail(string(out), 4000))
+		return string(out), 0, fmt.Errorf("terraform %s in %s: %v\n%s", strings.Join(args, " "), dir, err, tail(string(out), 4000))
 	}
-	return string(out), nil
+	cpu := 0.0
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		cpu = tv(ru.Utime) + tv(ru.Stime)
+	}
+	return string(out), cpu, nil
 }
