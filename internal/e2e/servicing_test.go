@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os/exec"
 	"strings"
@@ -66,7 +67,14 @@ resource "exchange_update_rollup" "exr" {
 	if out, err := w.run("apply", "-auto-approve", "-input=false", "-no-color"); err != nil {
 		t.Fatalf("apply: %v\n%s", err, out)
 	}
+	// -detailed-exitcode, as a scheduled drift check runs it: 0 without drift, 2 with.
+	if out, err := w.run("plan", "-refresh-only", "-detailed-exitcode", "-input=false", "-no-color"); err != nil {
+		t.Fatalf("plan -refresh-only -detailed-exitcode before any drift: %v\n%s", err, out)
+	}
 	sim.Host("EXR").SetBuild(exchange.MustParseBuild("8.3.213.1")) // RU10 uninstalled by hand
+	if out, err := w.run("plan", "-refresh-only", "-detailed-exitcode", "-input=false", "-no-color"); exitCode(err) != 2 {
+		t.Fatalf("plan -refresh-only -detailed-exitcode with drift: want exit status 2, got %v\n%s", err, out)
+	}
 
 	out, err := w.run("plan", "-refresh-only", "-input=false", "-no-color")
 	if err != nil {
@@ -149,4 +157,16 @@ resource "exchange_service_pack" "exs" {
 		t.Fatalf("after the resumed apply: build %s, %s %s, jobs %+v", f.Build,
 			f.ThirdPartyServices[0].Name, f.ThirdPartyServices[0].State, f.Jobs)
 	}
+}
+
+// exitCode is the exit status of a finished command, 0 when err is nil, -1 when it did not run.
+func exitCode(err error) int {
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &exit):
+		return exit.ExitCode()
+	}
+	return -1
 }

@@ -1273,7 +1273,7 @@ func (c *clusterPlanning) sequence2007() {
 		}
 		if dest != owner {
 			c.startClusterService(dest, fmt.Sprintf("%s moves there", g.name))
-			c.moveGroup(g, dest, fmt.Sprintf("the stopped clustered mailbox server goes to the upgraded node, where /upgradeCMS runs (§6 CCR 2 [004])"))
+			c.moveGroup(g, dest, "the stopped clustered mailbox server goes to the upgraded node, where /upgradeCMS runs (§6 CCR 2 [004])")
 		}
 		up := c.upgradeJob(g, dest)
 		c.clusterStep(up, false, func() { g.upgraded = true })

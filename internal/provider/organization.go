@@ -107,16 +107,6 @@ func (d *providerData) probeOrganization(ctx context.Context, targets []remote.T
 	return append(outFacts, nodeFacts...), append(outTargets, more...), nil
 }
 
-// targetFor finds the organisation target of a product.
-func targetFor(targets []exchange.Target, product string) (exchange.Target, bool) {
-	for _, t := range targets {
-		if t.Product == product {
-			return t, true
-		}
-	}
-	return exchange.Target{}, false
-}
-
 // predecessorGuard checks, for a servicing resource, that the servers which must be
 // serviced before this one (domain.md §4) are at the target already, or are planned to
 // reach it earlier in this run. It returns the names of those that are not, with their

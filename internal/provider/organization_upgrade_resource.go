@@ -40,7 +40,10 @@ type organizationUpgradeResource struct {
 	data *providerData
 }
 
-var _ resource.ResourceWithModifyPlan = (*organizationUpgradeResource)(nil)
+var (
+	_ resource.ResourceWithModifyPlan  = (*organizationUpgradeResource)(nil)
+	_ resource.ResourceWithImportState = (*organizationUpgradeResource)(nil)
+)
 
 type orgTargetModel struct {
 	Product            types.String `tfsdk:"product"`
@@ -86,6 +89,8 @@ type organizationUpgradeModel struct {
 	Waves                     types.List       `tfsdk:"waves"`
 	PlannedSteps              types.List       `tfsdk:"planned_steps"`
 	Warnings                  types.List       `tfsdk:"warnings"`
+	LiveBuilds                types.Map        `tfsdk:"live_builds"`
+	BelowTarget               types.List       `tfsdk:"below_target"`
 	Timeouts                  timeouts.Value   `tfsdk:"timeouts"`
 }
 
@@ -167,6 +172,12 @@ func (r *organizationUpgradeResource) Schema(ctx context.Context, _ resource.Sch
 					"params":      schema.MapAttribute{Computed: true, ElementType: types.StringType, MarkdownDescription: "Parameters."},
 				}}},
 			"warnings": schema.ListAttribute{Computed: true, ElementType: types.StringType, MarkdownDescription: "Advisories of the planned change."},
+			"live_builds": schema.MapAttribute{Computed: true, ElementType: types.StringType,
+				MarkdownDescription: "Every server's live build by name (each node of a cluster), as last read: after the apply, " +
+					"and again by every refresh, so `terraform plan -refresh-only` shows a server changed since as a change here."},
+			"below_target": schema.ListAttribute{Computed: true, ElementType: types.StringType,
+				MarkdownDescription: "The servers that a refresh found below their target, each with its live build and level; " +
+					"empty after an apply. A refresh that finds one shows it in `terraform plan -refresh-only`, and the next plan has its steps."},
 		},
 		Blocks: map[string]schema.Block{"backup": backupBlock(), "timeouts": timeoutsBlock(ctx)},
 	}
@@ -190,6 +201,7 @@ type orgPlan struct {
 	ordering exchange.Ordering
 	servers  []serverPlan // in wave order
 	warnings []string
+	builds   map[string]string // every server's live build, as read for this plan
 }
 
 func (o orgPlan) steps() []orgStepModel {
@@ -216,17 +228,9 @@ func (r *organizationUpgradeResource) plan(ctx context.Context, m *organizationU
 	if !ok {
 		return o, false
 	}
-	var tms []targetModel
-	for _, t := range m.Targets {
-		tms = append(tms, targetModel{Product: t.Product, ServicePack: t.ServicePack, UpdateRollup: t.UpdateRollup})
-	}
-	targets, ok := organizationTargets(tms, diags)
+	o.builds = liveBuilds(facts)
+	ordering, ok := orderOrganization(facts, m.Targets, diags)
 	if !ok {
-		return o, false
-	}
-	ordering, err := exchange.Order(facts, targets, exchange.DefaultCatalog())
-	if err != nil {
-		diags.AddAttributeError(path.Root("targets"), "Cannot order the organisation", err.Error())
 		return o, false
 	}
 	o.ordering = ordering
@@ -306,6 +310,33 @@ func (r *organizationUpgradeResource) plan(ctx context.Context, m *organizationU
 	return o, !diags.HasError()
 }
 
+// orderOrganization puts the servers read into waves towards the targets.
+func orderOrganization(facts []exchange.Facts, ts []orgTargetModel, diags *diag.Diagnostics) (exchange.Ordering, bool) {
+	var tms []targetModel
+	for _, t := range ts {
+		tms = append(tms, targetModel{Product: t.Product, ServicePack: t.ServicePack, UpdateRollup: t.UpdateRollup})
+	}
+	targets, ok := organizationTargets(tms, diags)
+	if !ok {
+		return exchange.Ordering{}, false
+	}
+	ordering, err := exchange.Order(facts, targets, exchange.DefaultCatalog())
+	if err != nil {
+		diags.AddAttributeError(path.Root("targets"), "Cannot order the organisation", err.Error())
+		return exchange.Ordering{}, false
+	}
+	return ordering, true
+}
+
+// liveBuilds is every server's build by its name.
+func liveBuilds(facts []exchange.Facts) map[string]string {
+	builds := map[string]string{}
+	for _, f := range facts {
+		builds[f.Server] = f.Build
+	}
+	return builds
+}
+
 func orgTargetFor(ts []orgTargetModel, product string) orgTargetModel {
 	for _, t := range ts {
 		if t.Product.ValueString() == product {
@@ -346,6 +377,7 @@ func (r *organizationUpgradeResource) ModifyPlan(ctx context.Context, req resour
 		// Values from other resources are known at apply only: the steps are planned then.
 		m.PlannedSteps, m.Waves = types.ListUnknown(orgStepType), types.ListUnknown(waveType)
 		m.Warnings, m.ID = types.ListUnknown(types.StringType), types.StringUnknown()
+		m.LiveBuilds, m.BelowTarget = types.MapUnknown(types.StringType), types.ListUnknown(types.StringType)
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, &m)...)
 		return
 	}
@@ -358,6 +390,16 @@ func (r *organizationUpgradeResource) ModifyPlan(ctx context.Context, req resour
 		resp.Diagnostics.AddWarning(w, "")
 	}
 	steps := o.steps()
+	// Below the target is what an apply ends; the builds it leaves are read after it.
+	m.BelowTarget = stringsValue(ctx, nil, &resp.Diagnostics)
+	switch {
+	case len(steps) > 0:
+		m.LiveBuilds = types.MapUnknown(types.StringType)
+	case !state.LiveBuilds.IsNull() && !state.LiveBuilds.IsUnknown():
+		m.LiveBuilds = state.LiveBuilds // only a refresh updates what was read
+	default:
+		m.LiveBuilds = buildsValue(ctx, o.builds, &resp.Diagnostics)
+	}
 	if len(steps) == 0 && !state.PlannedSteps.IsNull() && !state.PlannedSteps.IsUnknown() {
 		// At the targets: keep the last apply's record, so no change is planned.
 		m.PlannedSteps, m.Waves, m.Warnings = state.PlannedSteps, state.Waves, state.Warnings
@@ -443,6 +485,14 @@ func (r *organizationUpgradeResource) apply(ctx context.Context, m *organization
 	if err := r.runWaves(ctx, m, o); err != nil {
 		diags.AddError("The organisation upgrade stopped", err.Error())
 		return
+	}
+	if m.LiveBuilds.IsUnknown() {
+		// The servers serviced were forgotten by the probe cache: this reads them anew.
+		facts, ok := r.data.organizationFacts(ctx, m.DiscoverThrough, m.Servers, 0, diags)
+		if !ok {
+			return
+		}
+		m.LiveBuilds = buildsValue(ctx, liveBuilds(facts), diags)
 	}
 	diags.Append(set(ctx, m)...)
 }
@@ -590,8 +640,116 @@ func (r *organizationUpgradeResource) runServer(ctx context.Context, sp serverPl
 	return nil
 }
 
+// Read refreshes live_builds and below_target, so that `terraform plan -refresh-only` shows
+// a server changed since the apply (or below its target) as a change made outside Terraform.
+// planned_steps, waves and warnings keep the last apply's record.
 func (r *organizationUpgradeResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	// The organisation is read at plan time; the state keeps the last apply's record.
+	var m organizationUpgradeModel
+	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
+	if resp.Diagnostics.HasError() || r.data == nil {
+		return
+	}
+	facts, ok := r.data.organizationFacts(ctx, m.DiscoverThrough, m.Servers, 0, &resp.Diagnostics)
+	if !ok {
+		return
+	}
+	names := make([]string, 0, len(facts))
+	for _, f := range facts {
+		names = append(names, f.Server)
+	}
+	sort.Strings(names)
+	m.ID = types.StringValue(strings.Join(names, ","))
+	m.LiveBuilds = buildsValue(ctx, liveBuilds(facts), &resp.Diagnostics)
+	var below []string
+	if len(m.Targets) > 0 { // none just after an import: the configuration brings them
+		ordering, ok := orderOrganization(facts, m.Targets, &resp.Diagnostics)
+		if !ok {
+			return
+		}
+		below = belowTarget(ordering, facts)
+	}
+	m.BelowTarget = stringsValue(ctx, below, &resp.Diagnostics)
+	// Just imported: what the resource computes or defaults, so that the first plan shows
+	// only what the configuration adds.
+	if m.PlannedSteps.IsNull() {
+		var d diag.Diagnostics
+		m.PlannedSteps, d = types.ListValueFrom(ctx, orgStepType, []orgStepModel{})
+		resp.Diagnostics.Append(d...)
+		m.Waves = wavesValue(ctx, orgPlan{}, &resp.Diagnostics)
+		m.Warnings = stringsValue(ctx, nil, &resp.Diagnostics)
+	}
+	if m.Parallelism.IsNull() {
+		m.Parallelism = types.Int64Value(1)
+	}
+	if m.RevocationCheck.IsNull() {
+		m.RevocationCheck = types.StringValue(exchange.RevocationAuto)
+	}
+	if m.PreserveOWACustomizations.IsNull() {
+		m.PreserveOWACustomizations = types.BoolValue(true)
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
+}
+
+// belowTarget names the servers the ordering has in a wave: below their target.
+func belowTarget(o exchange.Ordering, facts []exchange.Facts) []string {
+	byName := map[string]exchange.Facts{}
+	for _, f := range facts {
+		byName[strings.ToLower(f.Server)] = f
+	}
+	var out []string
+	for _, w := range o.Waves {
+		for _, s := range w.Servers {
+			f := byName[strings.ToLower(s)]
+			level := f.Build
+			if b, err := exchange.ParseBuild(f.Build); err == nil {
+				level = exchange.DefaultCatalog().Describe(b)
+			}
+			out = append(out, fmt.Sprintf("%s: build %s (%s), below its target", f.Server, f.Build, level))
+		}
+	}
+	return out
+}
+
+func buildsValue(ctx context.Context, builds map[string]string, diags *diag.Diagnostics) types.Map {
+	v, d := types.MapValueFrom(ctx, types.StringType, builds)
+	diags.Append(d...)
+	return v
+}
+
+// ImportState takes SERVER[@ADDRESS], the server to discover the organisation through, or
+// a comma-separated list SERVER[@ADDRESS],SERVER[@ADDRESS] of the servers (a list of one
+// ends with a comma). The targets are not on the servers: the first plan after the import
+// adds them from the configuration, an update that runs no step where the servers are at
+// their targets.
+func (r *organizationUpgradeResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	const form = "SERVER[@ADDRESS] (the server to discover the organisation through) or SERVER[@ADDRESS],SERVER[@ADDRESS],... " +
+		"(the servers; a list of one ends with a comma), e.g. CAS01 or MBX01,MBX02@10.0.0.5"
+	ref := func(t remote.Target) serverRefModel {
+		m := serverRefModel{Server: types.StringValue(t.Server), Address: types.StringNull()}
+		if t.Address != "" {
+			m.Address = types.StringValue(t.Address)
+		}
+		return m
+	}
+	if !strings.Contains(req.ID, ",") {
+		t, ok := importTarget(req.ID, form, &resp.Diagnostics)
+		if !ok {
+			return
+		}
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("discover_through"), ref(t))...)
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), t.Server)...)
+		return
+	}
+	var servers []serverRefModel
+	for _, part := range strings.Split(strings.TrimSuffix(req.ID, ","), ",") {
+		t, ok := importTarget(strings.TrimSpace(part), form, &resp.Diagnostics)
+		if !ok {
+			return
+		}
+		servers = append(servers, ref(t))
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("servers"), servers)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
 }
 
 func (r *organizationUpgradeResource) Delete(context.Context, resource.DeleteRequest, *resource.DeleteResponse) {

@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/function"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
 	"github.com/hashicorp/terraform-plugin-framework/provider/schema"
@@ -34,7 +35,7 @@ type exchangeProvider struct {
 	version string
 }
 
-var _ provider.Provider = (*exchangeProvider)(nil)
+var _ provider.ProviderWithFunctions = (*exchangeProvider)(nil)
 
 type providerModel struct {
 	Username              types.String `tfsdk:"username"`
@@ -297,6 +298,14 @@ func (p *exchangeProvider) Resources(context.Context) []func() resource.Resource
 		newInterimUpdateResource,
 		newOrganizationUpgradeResource,
 		newClusterUpgradeResource,
+	}
+}
+
+func (p *exchangeProvider) Functions(context.Context) []func() function.Function {
+	return []func() function.Function{
+		newParseBuildFunction,
+		newCompareBuildsFunction,
+		newNewestRollupFunction,
 	}
 }
 

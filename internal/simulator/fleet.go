@@ -345,7 +345,7 @@ func parseFleet(source string, r io.Reader) (*Fleet, error) {
 	}
 
 	v := &validator{}
-	fleet := &Fleet{Credentials: Credentials{Username: creds.Username, Password: creds.Password}, Packages: map[string]Package{}}
+	fleet := &Fleet{Credentials: Credentials(creds), Packages: map[string]Package{}}
 	fleet.Organization = v.organization(doc.Organization)
 	seenPath := map[string]string{}
 	for _, path := range sortedKeys(packages) {
@@ -959,7 +959,7 @@ func (v *validator) cluster(at string, d clusterDoc, fleet *Fleet, names map[str
 // virtualServer checks one further EVS of a cluster whose nodes are nodes; where is how
 // names records it.
 func (v *validator) virtualServer(at, where string, d virtualServerDoc, nodes []string, fleet *Fleet, names map[string]string) VirtualServer {
-	vs := VirtualServer{Name: d.Name, Active: d.Active}
+	vs := VirtualServer(d)
 	v.name(at, "name", d.Name, `name is missing: give the EVS its network name, e.g. "name": "EVS02"`, "network",
 		": a virtual server's network name differs from every server and cluster name", where, names)
 	switch {

@@ -40,7 +40,6 @@ type Host struct {
 	// means the simulator's default (Options.DisabledAfterInstall).
 	disabledAfterInstall []string
 	power                power
-	rebootCommand        string // the WinRM command id of the reboot op being answered
 
 	// What discover reports of the host and whether discover run on it reaches Active
 	// Directory (the fleet's site and ad_unreachable); fixed at start.

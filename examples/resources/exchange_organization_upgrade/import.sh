@@ -1,0 +1,2 @@
+# Import through the server the organisation is discovered through.
+terraform import exchange_organization_upgrade.org CAS01
