@@ -44,7 +44,7 @@ var waveNames = []string{"fe2003", "be2003", "cas_internet", "cas", "hub", "mail
 // slot says what the i-th server of every twenty is: each role of the order rules, a
 // multi-role server, two 2003 roles and one CCR pair.
 type slot struct {
-	product, build string
+	product        string
 	roles          []string
 	internetFacing bool
 	ccr            int // 1: first node of a pair, 2: second
