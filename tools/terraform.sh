@@ -1,19 +1,30 @@
 #!/usr/bin/env bash
-# Prints the path of a Terraform-compatible CLI for the tests and the demo: terraform on
-# PATH, else tofu on PATH, else OpenTofu built once from the Go module proxy into bin/
-# (go install refuses OpenTofu for its replace directives; building in the module works).
+# Prints the path of a Terraform-compatible CLI for the tests and the demo.
+#
+#   tools/terraform.sh         terraform on PATH, else tofu on PATH, else OpenTofu built
+#   tools/terraform.sh --tofu  tofu on PATH, else OpenTofu built
+#
+# OpenTofu is built once from the Go module proxy (go install refuses OpenTofu for its
+# replace directives; building inside the downloaded module works) into a cache outside the
+# checkout, so a fresh clone (CI) reuses it: $EXCHANGE_TOOLS_CACHE, default
+# ${XDG_CACHE_HOME:-$HOME/.cache}/terraform-provider-exchange.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-for cli in terraform tofu; do
+want=any
+[ "${1:-}" = "--tofu" ] && want=tofu
+clis="terraform tofu"
+[ "$want" = tofu ] && clis=tofu
+for cli in $clis; do
   if p=$(command -v "$cli"); then echo "$p"; exit 0; fi
 done
-tofu="$root/bin/tofu"
+version=v1.10.6
+cache=${EXCHANGE_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/terraform-provider-exchange}
+tofu="$cache/tofu-$version"
 if [ ! -x "$tofu" ]; then
-  version=v1.10.6
-  echo "neither terraform nor tofu on PATH: building OpenTofu $version (a few minutes)" >&2
+  echo "building OpenTofu $version from the Go module proxy into $cache (a few minutes, once)" >&2
   dir=$(go mod download -json "github.com/opentofu/opentofu@$version" | sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p')
   [ -n "$dir" ] || { echo "could not download OpenTofu $version" >&2; exit 1; }
-  mkdir -p "$root/bin"
-  (cd "$dir" && go build -o "$tofu" ./cmd/tofu) >&2
+  mkdir -p "$cache"
+  (cd "$dir" && go build -o "$tofu.tmp" ./cmd/tofu) >&2
+  mv "$tofu.tmp" "$tofu"
 fi
 echo "$tofu"

@@ -112,8 +112,8 @@ func ClusterJobID(s Step) string {
 	if s.Server == "" {
 		return id
 	}
-	if g := s.Params["group"]; g != "" && (s.Action == ActionUpgradeCMS || s.Action == ActionUpgradeEVS) {
-		id += "-" + jobIDPart(g)
+	if in, ok := s.Kind.(Installer); ok && in.Job().Group != "" {
+		id += "-" + jobIDPart(in.Job().Group)
 	}
 	return id + "-" + jobIDPart(s.Server)
 }
@@ -158,7 +158,7 @@ func (p ClusterPlan) Empty() bool { return len(p.Steps) == 0 }
 func (p ClusterPlan) Actions() []string {
 	out := make([]string, len(p.Steps))
 	for i, s := range p.Steps {
-		out[i] = s.Action
+		out[i] = s.Action()
 	}
 	return out
 }
@@ -886,10 +886,10 @@ func (c *clusterPlanning) nodeSteps(n *clusterNode, label string, steps []Step) 
 	for _, s := range steps {
 		s.Server = n.name
 		s.Description = label + ": " + s.Description
-		if c.typ != clusterCCR && c.typ != clusterSCC && s.Action == ActionStartExchangeServices {
+		if c.typ != clusterCCR && c.typ != clusterSCC && s.Action() == ActionStartExchangeServices {
 			// On 2000/2003/5.5 the Information Store, System Attendant, ... of a virtual
 			// server are cluster resources: the cluster starts them where the group runs.
-			s.Params = map[string]string{"cluster_node": "true"}
+			s.Kind = StartExchangeServices{ClusterNode: true}
 			s.Description += "; on a cluster node the Exchange services that are resources of the virtual server are left to the cluster"
 		}
 		c.steps = append(c.steps, s)
@@ -912,7 +912,7 @@ func (c *clusterPlanning) moveGroup(g *clusterGroup, to *clusterNode, why string
 	if g.state == groupOnline {
 		what = "move the running"
 	}
-	c.clusterStep(Step{Action: ActionMoveClusterGroup, Server: to.name, Params: map[string]string{"group": g.name, "to": to.name},
+	c.clusterStep(Step{Kind: MoveClusterGroup{Group: g.name, To: to.name}, Server: to.name,
 		Description: fmt.Sprintf("%s %s from %s to %s: %s", what, g.name, from, to.name, why)},
 		g.state == groupOnline, func() { g.owner = to.name })
 }
@@ -932,7 +932,7 @@ func (c *clusterPlanning) moveCoreOff(n, to *clusterNode, why string) {
 	if c.product == "2000" || c.product == "2003" {
 		holds += ", MSDTC"
 	}
-	c.clusterStep(Step{Action: ActionMoveClusterGroup, Server: to.name, Params: map[string]string{"group": ClusterGroupName, "to": to.name},
+	c.clusterStep(Step{Kind: MoveClusterGroup{Group: ClusterGroupName, To: to.name}, Server: to.name,
 		Description: fmt.Sprintf("make sure %s owns no cluster group: move %q (%s) to %s, if it is not there already: %s",
 			n.name, ClusterGroupName, holds, to.name, why)},
 		false, func() { c.core = to.name })
@@ -961,7 +961,7 @@ func (c *clusterPlanning) stopClusterService(n *clusterNode, why string) {
 			return
 		}
 	}
-	c.clusterStep(Step{Action: ActionStopClusterService, Server: n.name, Description: fmt.Sprintf("stop the cluster service on %s: %s", n.name, why)},
+	c.clusterStep(Step{Kind: StopClusterService{}, Server: n.name, Description: fmt.Sprintf("stop the cluster service on %s: %s", n.name, why)},
 		false, func() {
 			n.running = false
 			if strings.EqualFold(c.core, n.name) {
@@ -979,7 +979,7 @@ func (c *clusterPlanning) startClusterService(n *clusterNode, why string) {
 		return
 	}
 	c.changed = true
-	c.clusterStep(Step{Action: ActionStartClusterService, Server: n.name, Description: fmt.Sprintf("start the cluster service on %s: %s", n.name, why)},
+	c.clusterStep(Step{Kind: StartClusterService{}, Server: n.name, Description: fmt.Sprintf("start the cluster service on %s: %s", n.name, why)},
 		false, func() {
 			n.running = true
 			for _, g := range c.owned(n) {
@@ -1064,12 +1064,12 @@ func (c *clusterPlanning) installServicePack(n *clusterNode, label string) {
 		// again after the install (§5.14).
 		on := true
 		p.f.RemoteStreamingBackup = &on
-		core = append([]Step{{Action: ActionSetRemoteStreamingBackup, Params: map[string]string{"value": "1"},
+		core = append([]Step{{Kind: SetRemoteStreamingBackup{},
 			Description: "set Enable Remote Streaming Backup = 1 (MSExchangeIS ParametersSystem) before the service pack: CCR reseeding needs it [004]"}}, core...)
 	}
-	reboot := "if_required" // §6 every version: no reboot on a cluster node unless asked [001]
+	reboot := RebootIfRequired // §6 every version: no reboot on a cluster node unless asked [001]
 	if c.product == "2007" {
-		reboot = "always" // as on a single server [004]
+		reboot = RebootAlways // as on a single server [004]
 	}
 	steps := p.assemble(procedure{servicePack: true, removeIUs: removeIUs, core: core, installs: true, rebootWhen: reboot, verify: &c.sp})
 	p.servicePackWarnings(c.info, n.liveSP, c.sp)
@@ -1093,7 +1093,7 @@ func (c *clusterPlanning) installUpdateRollup(n *clusterNode, label string) {
 		p.refuse("package_path", fmt.Sprintf("package_path is not set (nor node_package_paths for %s), and the plan installs %s on it", n.name, ru.Level),
 			fmt.Sprintf("set package_path (or node_package_paths[%q]) to the %s .msp on the node or a share it can read", n.name, ru.Level))
 	}
-	steps := p.assemble(procedure{removeIUs: removeIUs, core: []Step{p.rollupStep(ru, pkg)}, installs: true, rebootWhen: "if_required", verify: &ru})
+	steps := p.assemble(procedure{removeIUs: removeIUs, core: []Step{p.rollupStep(ru, pkg)}, installs: true, rebootWhen: RebootIfRequired, verify: &ru})
 	c.absorb(n, p)
 	c.nodeSteps(n, label, steps)
 	after := p.after(ru, removeIUs)
@@ -1111,20 +1111,20 @@ func (c *clusterPlanning) finishNode(n *clusterNode) {
 	live, _ := ParseBuild(n.f.Build)
 	var after []afterInstall
 	if c.ru != nil && n.ruDone {
-		after = append(after, afterInstall{job: ClusterJobID(Step{Action: ActionInstallUpdateRollup, Server: n.name, Params: map[string]string{"build": c.ru.Build.String()}}),
+		after = append(after, afterInstall{job: ClusterJobID(Step{Kind: InstallUpdateRollup{Build: c.ru.Build}, Server: n.name}),
 			what: "the update rollup install", build: live})
 	}
-	after = append(after, afterInstall{job: ClusterJobID(Step{Action: ActionInstallServicePack, Server: n.name, Params: map[string]string{"build": c.sp.Build.String()}}),
+	after = append(after, afterInstall{job: ClusterJobID(Step{Kind: InstallServicePack{Build: c.sp.Build}, Server: n.name}),
 		what: "the service pack install", build: live, servicePack: true})
 	plan := p.finished(after...)
 	if j, ok := n.f.Job(after[len(after)-1].job); ok && j.State == JobSucceeded && c.typ == clusterCCR &&
 		(n.f.RemoteStreamingBackup == nil || !*n.f.RemoteStreamingBackup) {
 		// The service pack reset Enable Remote Streaming Backup, which CCR reseeding needs
 		// (§5.14, §6 CCR 1 [004]): set it before the build check.
-		rsb := Step{Action: ActionSetRemoteStreamingBackup, Params: map[string]string{"value": "1"},
+		rsb := Step{Kind: SetRemoteStreamingBackup{},
 			Description: "re-apply Enable Remote Streaming Backup = 1; the service pack resets it and CCR reseeding needs it [004]"}
 		at := len(plan.Steps)
-		if at > 0 && plan.Steps[at-1].Action == ActionVerifyBuild {
+		if at > 0 && plan.Steps[at-1].Action() == ActionVerifyBuild {
 			at--
 		}
 		plan.Steps = append(plan.Steps[:at], append([]Step{rsb}, plan.Steps[at:]...)...)
@@ -1139,7 +1139,7 @@ func (c *clusterPlanning) finishNode(n *clusterNode) {
 	}
 	c.absorb(n, p)
 	for _, s := range plan.Steps {
-		c.changed = c.changed || s.Action == ActionVerifyBuild // an install is being finished
+		c.changed = c.changed || s.Action() == ActionVerifyBuild // an install is being finished
 	}
 	c.nodeSteps(n, "node "+n.name+" (already at the target)", plan.Steps)
 	n.cur = plan.After
@@ -1150,13 +1150,11 @@ func (c *clusterPlanning) finishNode(n *clusterNode) {
 func (c *clusterPlanning) upgradeStep(g *clusterGroup, n *clusterNode) Step {
 	if c.product == "2007" {
 		media := c.mediaPath(n)
-		return Step{Action: ActionUpgradeCMS, Server: n.name, Downtime: true,
-			Params: map[string]string{"group": g.name, "media_path": media, "build": c.sp.Build.String()},
+		return Step{Kind: UpgradeCMS{Group: g.name, MediaPath: media, Build: c.sp.Build}, Server: n.name, Downtime: true,
 			Description: fmt.Sprintf("run Setup.com /upgradeCMS from %s on %s, which owns the stopped %s: it upgrades the clustered mailbox server to %s (%s) [004]",
 				media, n.name, g.name, c.sp.Level, c.sp.Build)}
 	}
-	return Step{Action: ActionUpgradeEVS, Server: n.name, Downtime: true,
-		Params: map[string]string{"group": g.name, "build": c.sp.Build.String()},
+	return Step{Kind: UpgradeEVS{Group: g.name, Build: c.sp.Build}, Server: n.name, Downtime: true,
 		Description: fmt.Sprintf("run \"Upgrade Exchange Virtual Server\" on %s, on %s: %s now runs on an upgraded node with only its IP address, physical disk and network name online (and MSDTC) [001]",
 			g.name, n.name, g.name)}
 }
@@ -1220,7 +1218,7 @@ func (c *clusterPlanning) allowLeftoverBlocks() {
 
 func (c *clusterPlanning) allowFailover(g *clusterGroup, on *clusterNode, why string) {
 	c.changed = true
-	c.clusterStep(Step{Action: ActionAllowFailover, Server: on.name, Params: map[string]string{"group": g.name},
+	c.clusterStep(Step{Kind: AllowFailover{Group: g.name}, Server: on.name,
 		Description: fmt.Sprintf("allow %s to fail over again: %s", g.name, why)}, false, func() { g.blocked = false })
 }
 
@@ -1266,7 +1264,7 @@ func (c *clusterPlanning) sequence2007() {
 			c.startClusterService(owner, fmt.Sprintf("%s is managed from its node", g.name))
 		}
 		if g.state != groupOffline {
-			c.clusterStep(Step{Action: ActionStopClusteredServer, Server: owner.name, Params: map[string]string{"group": g.name},
+			c.clusterStep(Step{Kind: StopClusteredServer{Group: g.name}, Server: owner.name,
 				Description: fmt.Sprintf("downtime starts: stop the clustered mailbox server %s on the active node %s (Stop-ClusteredMailboxServer), to move it to %s, which runs %s (§6 CCR 2 [004])",
 					g.name, owner.name, dest.name, c.sp.Level)},
 				false, func() { g.state = groupOffline })
@@ -1278,7 +1276,7 @@ func (c *clusterPlanning) sequence2007() {
 		up := c.upgradeJob(g, dest)
 		c.clusterStep(up, false, func() { g.upgraded = true })
 		c.changed = true
-		c.clusterStep(Step{Action: ActionStartClusteredServer, Server: dest.name, Params: map[string]string{"group": g.name},
+		c.clusterStep(Step{Kind: StartClusteredServer{Group: g.name}, Server: dest.name,
 			Description: fmt.Sprintf("downtime ends: start %s on %s (Start-ClusteredMailboxServer) at %s (§6 CCR 2 [004])", g.name, dest.name, c.sp.Level)},
 			false, func() { g.state = groupOnline })
 	}
@@ -1399,7 +1397,7 @@ func (c *clusterPlanning) sequenceEVS() {
 				c.startClusterService(owner, fmt.Sprintf("%s is managed from its node", g.name))
 			}
 			if !evsReadyForUpgrade(g) {
-				c.clusterStep(Step{Action: ActionTakeEVSResourcesOffline, Server: owner.name, Params: map[string]string{"group": g.name},
+				c.clusterStep(Step{Kind: TakeEVSResourcesOffline{Group: g.name}, Server: owner.name,
 					Description: fmt.Sprintf("downtime starts: take every resource of %s offline on %s except IP address, physical disk and network name, the precondition of its upgrade (§6 2003 4 [001])", g.name, owner.name)},
 					false, func() { g.state = groupPartialOnline })
 			}
@@ -1408,7 +1406,7 @@ func (c *clusterPlanning) sequenceEVS() {
 			up := c.upgradeJob(g, dest)
 			c.clusterStep(up, false, func() { g.upgraded = true })
 			c.changed = true
-			c.clusterStep(Step{Action: ActionBringGroupOnline, Server: dest.name, Params: map[string]string{"group": g.name},
+			c.clusterStep(Step{Kind: BringGroupOnline{Group: g.name}, Server: dest.name,
 				Description: fmt.Sprintf("downtime ends: bring every resource of %s online on %s (§6 2003 6 [001])", g.name, dest.name)},
 				false, func() { g.state = groupOnline })
 			continue
@@ -1466,7 +1464,7 @@ func (c *clusterPlanning) sequenceEVS() {
 		if strings.EqualFold(to.name, g.home) {
 			verb = "back"
 		}
-		c.clusterStep(Step{Action: ActionFailoverTest, Server: g.owner, Params: map[string]string{"group": g.name, "to": to.name},
+		c.clusterStep(Step{Kind: FailoverTest{Group: g.name, To: to.name}, Server: g.owner,
 			Description: fmt.Sprintf("test failover (a short outage each way): move %s to %s and back to %s, checking it comes online on each; the EVS can fail %s to %s only now that it has the same service pack (%s) (§6 2003 8 [001])",
 				g.name, to.name, g.owner, verb, to.name, spLabel)},
 			true, nil)
@@ -1527,7 +1525,7 @@ func (c *clusterPlanning) collector(n *clusterNode) *clusterNode {
 
 func (c *clusterPlanning) bringOnline(g *clusterGroup, on *clusterNode, why string) {
 	c.changed = true
-	c.clusterStep(Step{Action: ActionBringGroupOnline, Server: on.name, Params: map[string]string{"group": g.name},
+	c.clusterStep(Step{Kind: BringGroupOnline{Group: g.name}, Server: on.name,
 		Description: fmt.Sprintf("bring every resource of %s online on %s: %s", g.name, on.name, why)},
 		false, func() { g.state = groupOnline })
 }
@@ -1572,7 +1570,7 @@ func (c *clusterPlanning) sequence55() {
 	owner := c.node(g.owner)
 	if !owner.skip && !owner.spDone {
 		if !g.blocked {
-			c.clusterStep(Step{Action: ActionBlockFailover, Server: owner.name, Params: map[string]string{"group": g.name},
+			c.clusterStep(Step{Kind: BlockFailover{Group: g.name}, Server: owner.name,
 				Description: fmt.Sprintf("block %s from failing over: the active node %s is upgraded first, with no failover while it runs (§6 5.5 [001]); the group stays on %s",
 					g.name, owner.name, owner.name)},
 				false, func() { g.blocked = true })

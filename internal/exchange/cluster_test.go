@@ -94,9 +94,9 @@ func clusterRequest(sp int, mods ...func(*ClusterRequest)) ClusterRequest {
 func pairs(p ClusterPlan) []string {
 	out := make([]string, len(p.Steps))
 	for i, s := range p.Steps {
-		out[i] = s.Server + " " + s.Action
-		if s.Action == ActionMoveClusterGroup || s.Action == ActionFailoverTest {
-			out[i] += " " + s.Params["group"] + ">" + s.Params["to"]
+		out[i] = s.Server + " " + s.Action()
+		if s.Action() == ActionMoveClusterGroup || s.Action() == ActionFailoverTest {
+			out[i] += " " + s.Params()["group"] + ">" + s.Params()["to"]
 		}
 	}
 	return out
@@ -105,7 +105,7 @@ func pairs(p ClusterPlan) []string {
 func clusterStepList(p ClusterPlan) string {
 	var b strings.Builder
 	for i, s := range p.Steps {
-		fmt.Fprintf(&b, "\n  %d. %s %s: %s", i+1, s.Server, s.Action, s.Description)
+		fmt.Fprintf(&b, "\n  %d. %s %s: %s", i+1, s.Server, s.Action(), s.Description)
 	}
 	return b.String()
 }
@@ -153,7 +153,7 @@ func TestPlanClusterSequences(t *testing.T) {
 
 	spJob := func(node, build string, state string) func(*Facts) {
 		return func(f *Facts) {
-			id := ClusterJobID(Step{Action: ActionInstallServicePack, Server: node, Params: map[string]string{"build": build}})
+			id := ClusterJobID(Step{Kind: InstallServicePack{Build: MustParseBuild(build)}, Server: node})
 			f.Jobs = append(f.Jobs, Job{ID: id, Action: ActionInstallServicePack, State: state, Started: now.Add(-2 * time.Hour)})
 		}
 	}
@@ -490,9 +490,9 @@ func assertClusterSafety(t *testing.T, nodes []Facts, p ClusterPlan) {
 	}
 	for i, s := range p.Steps {
 		if _, ok := running[s.Server]; !ok {
-			t.Errorf("step %d (%s) runs on %q, not a node", i+1, s.Action, s.Server)
+			t.Errorf("step %d (%s) runs on %q, not a node", i+1, s.Action(), s.Server)
 		}
-		switch s.Action {
+		switch s.Action() {
 		case ActionStopClusterService:
 			for n, r := range running {
 				if n != s.Server && !r {
@@ -530,28 +530,28 @@ func TestPlanClusterDetails(t *testing.T) {
 		var install, upgrade, move Step
 		for _, s := range p.Steps {
 			switch {
-			case s.Action == ActionInstallServicePack && s.Server == "NODE2":
+			case s.Action() == ActionInstallServicePack && s.Server == "NODE2":
 				install = s
-			case s.Action == ActionUpgradeCMS:
+			case s.Action() == ActionUpgradeCMS:
 				upgrade = s
-			case s.Action == ActionMoveClusterGroup && s.Params["group"] == "CMS1":
+			case s.Action() == ActionMoveClusterGroup && s.Params()["group"] == "CMS1":
 				move = s
 			}
 		}
 		wantContains(t, "NODE2 install", install.Description, "attach to the running", "job install_service_pack-8.2.176.2-node2", "passive node NODE2")
-		if install.Params["media_path"] != `E:\SP2` {
-			t.Errorf("NODE2 media_path = %q, want the node's own", install.Params["media_path"])
+		if install.Params()["media_path"] != `E:\SP2` {
+			t.Errorf("NODE2 media_path = %q, want the node's own", install.Params()["media_path"])
 		}
-		if !reflect.DeepEqual(upgrade.Params, map[string]string{"group": "CMS1", "media_path": `E:\SP2`, "build": b2007SP2}) || upgrade.Server != "NODE2" {
-			t.Errorf("upgrade_cms = %s %v", upgrade.Server, upgrade.Params)
+		if !reflect.DeepEqual(upgrade.Params(), map[string]string{"group": "CMS1", "media_path": `E:\SP2`, "build": b2007SP2}) || upgrade.Server != "NODE2" {
+			t.Errorf("upgrade_cms = %s %v", upgrade.Server, upgrade.Params())
 		}
 		wantContains(t, "upgrade_cms", upgrade.Description, "Setup.com /upgradeCMS", "NODE2")
-		if move.Params["to"] != "NODE2" || move.Server != "NODE2" || !move.Downtime {
+		if move.Params()["to"] != "NODE2" || move.Server != "NODE2" || !move.Downtime {
 			t.Errorf("CMS move = %+v", move)
 		}
 		for _, s := range p.Steps {
-			if s.Action == ActionReboot && s.Params["when"] != "always" {
-				t.Errorf("2007 service pack reboot on %s is %q, want always", s.Server, s.Params["when"])
+			if s.Action() == ActionReboot && s.Params()["when"] != "always" {
+				t.Errorf("2007 service pack reboot on %s is %q, want always", s.Server, s.Params()["when"])
 			}
 		}
 		found := false
@@ -579,7 +579,7 @@ func TestPlanClusterDetails(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if p.Steps[0].Action != ActionUpgradeCMS || p.Steps[1].Action != ActionStartClusteredServer {
+		if p.Steps[0].Action() != ActionUpgradeCMS || p.Steps[1].Action() != ActionStartClusteredServer {
 			t.Fatalf("plan does not start with the rest of the downtime:%s", clusterStepList(p))
 		}
 		wantContains(t, "upgrade_cms", p.Steps[0].Description, "attach to the finished", "it is not started again")
@@ -591,13 +591,13 @@ func TestPlanClusterDetails(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, s := range p.Steps {
-			if s.Action == ActionReboot && s.Params["when"] != "if_required" {
-				t.Errorf("reboot on %s is %q, want if_required", s.Server, s.Params["when"])
+			if s.Action() == ActionReboot && s.Params()["when"] != "if_required" {
+				t.Errorf("reboot on %s is %q, want if_required", s.Server, s.Params()["when"])
 			}
-			if s.Action == ActionStartExchangeServices && s.Params["cluster_node"] != "true" {
+			if s.Action() == ActionStartExchangeServices && s.Params()["cluster_node"] != "true" {
 				t.Errorf("start_exchange_services on %s without cluster_node", s.Server)
 			}
-			if s.Action == ActionFailoverTest {
+			if s.Action() == ActionFailoverTest {
 				wantContains(t, "failover test", s.Description, "can fail back to NODE1 only now that it has the same service pack (SP2)")
 			}
 		}
@@ -864,17 +864,17 @@ func TestPlanClusterActiveActiveWithOneKnownEVS(t *testing.T) {
 }
 
 func TestClusterJobID(t *testing.T) {
-	s := Step{Action: ActionUpgradeCMS, Server: "Node1", Params: map[string]string{"group": "CMS1", "build": b2007SP3}}
+	s := Step{Kind: UpgradeCMS{Group: "CMS1", Build: MustParseBuild(b2007SP3)}, Server: "Node1"}
 	if got := ClusterJobID(s); got != "upgrade_cms-8.3.83.6-cms1-node1" {
 		t.Errorf("ClusterJobID = %q", got)
 	}
 	// Two EVSs upgraded on one node have two jobs.
-	a := Step{Action: ActionUpgradeEVS, Server: "NODE1", Params: map[string]string{"group": "EVS A", "build": b2003SP2}}
-	b := Step{Action: ActionUpgradeEVS, Server: "NODE1", Params: map[string]string{"group": "EVS-B", "build": b2003SP2}}
+	a := Step{Kind: UpgradeEVS{Group: "EVS A", Build: MustParseBuild(b2003SP2)}, Server: "NODE1"}
+	b := Step{Kind: UpgradeEVS{Group: "EVS-B", Build: MustParseBuild(b2003SP2)}, Server: "NODE1"}
 	if ga, gb := ClusterJobID(a), ClusterJobID(b); ga != "upgrade_evs-6.5.7638.2-evs_a-node1" || gb != "upgrade_evs-6.5.7638.2-evs-b-node1" {
 		t.Errorf("ClusterJobID of two EVS upgrades = %q, %q", ga, gb)
 	}
-	i := Step{Action: ActionInstallServicePack, Server: "NODE1", Params: map[string]string{"build": b2003SP2}}
+	i := Step{Kind: InstallServicePack{Build: MustParseBuild(b2003SP2)}, Server: "NODE1"}
 	if got := ClusterJobID(i); got != "install_service_pack-6.5.7638.2-node1" {
 		t.Errorf("ClusterJobID of an install = %q", got)
 	}

@@ -117,15 +117,16 @@ type Lock struct {
 	Expires  time.Time `json:"expires"`
 }
 
-// JobID names the job of an installing step: the action and what it installs or removes,
-// e.g. "install_service_pack-8.3.83.6" or "remove_interim_update-KB123456".
+// JobID names the job of an installing step: the action and what it installs or removes
+// (its kind's InstallJob.Key), e.g. "install_service_pack-8.3.83.6" or
+// "remove_interim_update-KB123456". A step that is not an Installer has its action.
 func JobID(s Step) string {
-	for _, k := range []string{"build", "kb", "language"} {
-		if v := s.Params[k]; v != "" {
-			return s.Action + "-" + v
+	if in, ok := s.Kind.(Installer); ok {
+		if key := in.Job().Key; key != "" {
+			return s.Action() + "-" + key
 		}
 	}
-	return s.Action
+	return s.Action()
 }
 
 // Job returns the job with id, if the server has its record.

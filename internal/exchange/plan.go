@@ -7,7 +7,8 @@ import (
 )
 
 // Step actions: stable, machine-readable names a policy over `terraform show -json` can use.
-// Each step of a plan is one of these; the executor runs it idempotently.
+// Each step of a plan is one of these; the executor runs it idempotently. The Params named
+// below are the keys planned_steps shows; each kind's typed data is in steps.go.
 const (
 	// ActionVerifyBackups re-checks the backup precondition at apply time.
 	ActionVerifyBackups = "verify_backups"
@@ -82,7 +83,8 @@ const (
 
 // Step is one thing an apply does to one server, in order.
 type Step struct {
-	Action string
+	// Kind is what the step does, with its typed data (steps.go); Action() names it.
+	Kind StepKind
 	// Server is the server (or cluster node) the step touches.
 	Server string
 	// Description is what a reviewer reads, e.g. "remove interim update KB123456".
@@ -91,9 +93,6 @@ type Step struct {
 	Downtime bool
 	// Reboot: the step restarts (or may restart) the server.
 	Reboot bool
-	// Params are what the executor needs (kb, service, path, build, ...). Values are data
-	// for operations, never code.
-	Params map[string]string
 }
 
 func (s Step) String() string { return s.Server + ": " + s.Description }
@@ -118,7 +117,7 @@ func (p Plan) Empty() bool { return len(p.Steps) == 0 }
 func (p Plan) Actions() []string {
 	out := make([]string, len(p.Steps))
 	for i, s := range p.Steps {
-		out[i] = s.Action
+		out[i] = s.Action()
 	}
 	return out
 }

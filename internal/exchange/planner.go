@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 )
 
@@ -58,7 +57,7 @@ func PlanServicePack(f Facts, r ServicePackRequest, cat *Catalog) (Plan, error) 
 		var after []afterInstall
 		if base, err := p.cat.Find(f.Product, liveSP, 0, 0); err == nil {
 			after = append(after, afterInstall{
-				job:  JobID(Step{Action: ActionInstallServicePack, Params: map[string]string{"build": base.Build.String()}}),
+				job:  JobID(Step{Kind: InstallServicePack{Build: base.Build}}),
 				what: "the service pack install", build: live, servicePack: true, umPath: r.UMLanguagePackPath})
 		}
 		return p.finished(after...), nil
@@ -92,7 +91,7 @@ func PlanServicePack(f Facts, r ServicePackRequest, cat *Catalog) (Plan, error) 
 		umPath:      r.UMLanguagePackPath,
 		core:        []Step{install},
 		installs:    true,
-		rebootWhen:  "always",
+		rebootWhen:  RebootAlways,
 		verify:      &target,
 	})
 	p.servicePackWarnings(info, liveSP, target)
@@ -107,11 +106,8 @@ func PlanServicePack(f Facts, r ServicePackRequest, cat *Catalog) (Plan, error) 
 
 // servicePackStep is step 8 for a service pack.
 func (p *planning) servicePackStep(info productInfo, target Release, media string) Step {
-	s := Step{Action: ActionInstallServicePack, Server: p.server, Downtime: true, Params: map[string]string{
-		"service_pack": strconv.Itoa(target.Level.ServicePack),
-		"media_path":   media,
-		"build":        target.Build.String(),
-	}}
+	s := Step{Kind: InstallServicePack{ServicePack: target.Level.ServicePack, MediaPath: media, Build: target.Build},
+		Server: p.server, Downtime: true}
 	var what string
 	if info.spIsMinor { // 2007
 		what = fmt.Sprintf("Setup.com /mode:upgrade from %s (%s, %s)", media, target.Level, target.Build)
@@ -237,10 +233,9 @@ func PlanUpdateRollup(f Facts, r UpdateRollupRequest, cat *Catalog) (Plan, error
 		if err := p.err(); err != nil {
 			return empty, err
 		}
-		build := map[string]string{"build": target.Build.String()}
 		return p.finished(
-			afterInstall{job: JobID(Step{Action: ActionInstallUpdateRollup, Params: build}), what: "the update rollup install", build: live},
-			afterInstall{job: JobID(Step{Action: ActionUninstallUpdateRollup, Params: build}), what: "the update rollup uninstall", build: live},
+			afterInstall{job: JobID(Step{Kind: InstallUpdateRollup{Build: target.Build}}), what: "the update rollup install", build: live},
+			afterInstall{job: JobID(Step{Kind: UninstallUpdateRollup{Build: target.Build}}), what: "the update rollup uninstall", build: live},
 		), nil
 	}
 
@@ -281,7 +276,7 @@ func PlanUpdateRollup(f Facts, r UpdateRollupRequest, cat *Catalog) (Plan, error
 		removeIUs:  removeIUs,
 		core:       core,
 		installs:   install,
-		rebootWhen: "if_required",
+		rebootWhen: RebootIfRequired,
 		verify:     &target,
 	})
 	if err := p.err(); err != nil {
@@ -332,12 +327,8 @@ func rollupTitle(l Level, kb string) string {
 
 // rollupStep installs a rollup's .msp silently.
 func (p *planning) rollupStep(target Release, pkg string) Step {
-	s := Step{Action: ActionInstallUpdateRollup, Server: p.server, Downtime: true, Params: map[string]string{
-		"rollup":       FormatRollup(target.Level.UpdateRollup, target.Level.ReRelease),
-		"package_path": pkg,
-		"build":        target.Build.String(),
-		"kb":           target.KB,
-	}}
+	s := Step{Kind: InstallUpdateRollup{Rollup: target.Level.UpdateRollup, ReRelease: target.Level.ReRelease,
+		PackagePath: pkg, Build: target.Build, KB: target.KB}, Server: p.server, Downtime: true}
 	title := rollupTitle(target.Level, target.KB)
 	s.Description = fmt.Sprintf("install %s from %s, silently (build %s); it stops the Exchange and IIS services", title, pkg, target.Build)
 	return p.jobStep(s, fmt.Sprintf("install of %s from %s", title, pkg))
@@ -407,15 +398,13 @@ func (p *planning) lowerRollups(live, target Release) (steps []Step, removed []I
 // uninstallRollupStep removes one installed rollup by its patch.
 func (p *planning) uninstallRollupStep(a installedRollup, returnsTo Level) Step {
 	kb := normalizeKB(a.u.KB)
-	s := Step{Action: ActionUninstallUpdateRollup, Server: p.server, Downtime: true, Params: map[string]string{
-		"kb":         kb,
-		"patch_code": a.u.PatchCode,
-	}}
+	k := UninstallUpdateRollup{KB: kb, PatchCode: a.u.PatchCode}
 	back := returnsTo.String()
 	if rel, err := p.cat.Find(returnsTo.Product, returnsTo.ServicePack, returnsTo.UpdateRollup, returnsTo.ReRelease); err == nil {
-		s.Params["build"] = rel.Build.String()
+		k.Build = rel.Build
 		back += " (" + rel.Build.String() + ")"
 	}
+	s := Step{Kind: k, Server: p.server, Downtime: true}
 	title := rollupTitle(a.l, kb)
 	patch := ""
 	if a.u.PatchCode != "" {
@@ -457,10 +446,9 @@ func PlanInterimUpdate(f Facts, r InterimUpdateRequest, cat *Catalog) (Plan, err
 		}
 	}
 	if r.Present == isInstalled {
-		kbParam := map[string]string{"kb": kb}
 		return p.finished(
-			afterInstall{job: JobID(Step{Action: ActionInstallInterimUpdate, Params: kbParam}), what: "the " + kind + " install", build: live},
-			afterInstall{job: JobID(Step{Action: ActionRemoveInterimUpdate, Params: kbParam}), what: "the " + kind + " removal", build: live},
+			afterInstall{job: JobID(Step{Kind: InstallInterimUpdate{KB: kb}}), what: "the " + kind + " install", build: live},
+			afterInstall{job: JobID(Step{Kind: RemoveInterimUpdate{KB: kb}}), what: "the " + kind + " removal", build: live},
 		), nil
 	}
 
@@ -476,7 +464,7 @@ func PlanInterimUpdate(f Facts, r InterimUpdateRequest, cat *Catalog) (Plan, err
 		if f.Product == "2007" {
 			p.warn("an interim update fits one exact build: check that %s is made for %s", kb, p.cat.Describe(live))
 		}
-		core = Step{Action: ActionInstallInterimUpdate, Server: p.server, Downtime: true, Params: map[string]string{"kb": kb, "package_path": r.PackagePath}}
+		core = Step{Kind: InstallInterimUpdate{KB: kb, PackagePath: r.PackagePath}, Server: p.server, Downtime: true}
 		core.Description = fmt.Sprintf("install %s %s from %s, silently; it stops the Exchange services it patches", kind, kb, r.PackagePath)
 		core = p.jobStep(core, fmt.Sprintf("install of %s %s from %s", kind, kb, r.PackagePath))
 		after.InterimUpdates = append(append(after.InterimUpdates, f.InterimUpdates...), InstalledUpdate{KB: kb})
@@ -488,7 +476,7 @@ func PlanInterimUpdate(f Facts, r InterimUpdateRequest, cat *Catalog) (Plan, err
 			}
 		}
 	}
-	steps := p.assemble(procedure{core: []Step{core}, installs: r.Present, rebootWhen: "if_required"})
+	steps := p.assemble(procedure{core: []Step{core}, installs: r.Present, rebootWhen: RebootIfRequired})
 	if err := p.err(); err != nil {
 		return empty, err
 	}
@@ -524,7 +512,7 @@ type procedure struct {
 	umPath      string            // the UM language pack folder (SP only)
 	core        []Step            // step 8: the installer runs
 	installs    bool              // core installs signed packages: the revocation check matters
-	rebootWhen  string            // step 9: "always" or "if_required"
+	rebootWhen  RebootWhen        // step 9
 	verify      *Release          // step 16: the build to read back; nil for none
 }
 
@@ -543,7 +531,7 @@ func (p *planning) assemble(pr procedure) []Step {
 		if p.busy {
 			p.warn("a reboot is pending (%s) while an install of ours runs: it is left to the reboot after the install", strings.Join(f.PendingReboot, ", "))
 		} else {
-			add(Step{Action: ActionReboot, Downtime: true, Reboot: true, Params: map[string]string{"when": "always"},
+			add(Step{Kind: Reboot{When: RebootAlways}, Downtime: true, Reboot: true,
 				Description: fmt.Sprintf("reboot first: a reboot is pending (%s); wait until the server answers again", strings.Join(f.PendingReboot, ", "))})
 		}
 	}
@@ -560,7 +548,7 @@ func (p *planning) assemble(pr procedure) []Step {
 	if f.OWALogonCustomized {
 		if p.opts.PreserveOWACustomizations {
 			saved = true
-			add(Step{Action: ActionSaveCustomizations,
+			add(Step{Kind: SaveCustomizations{},
 				Description: "move the customised OWA Logon.aspx aside (an update overwrites it; a customised Logon.aspx left in place shows a blank OWA page)"})
 		} else {
 			p.warn("OWA Logon.aspx is customised and preserve_owa_customizations is false: the update overwrites it, and OWA can show a blank page until it is fixed")
@@ -584,7 +572,7 @@ func (p *planning) assemble(pr procedure) []Step {
 
 	// 6. Third-party services.
 	for _, name := range p.stop {
-		add(Step{Action: ActionStopService, Params: map[string]string{"service": name},
+		add(Step{Kind: StopService{Service: name},
 			Description: fmt.Sprintf("stop %s (it hooks into Exchange and can hold files the installer replaces); it is started again after the install", name)})
 	}
 
@@ -593,7 +581,7 @@ func (p *planning) assemble(pr procedure) []Step {
 	if pr.installs {
 		var why string
 		if revocation, why = p.revocationOff(); revocation {
-			add(Step{Action: ActionDisableRevocationCheck,
+			add(Step{Kind: DisableRevocationCheck{},
 				Description: "turn the publisher's certificate revocation check off for the installing account: " + why})
 		}
 	}
@@ -604,21 +592,21 @@ func (p *planning) assemble(pr procedure) []Step {
 	}
 
 	// 9. Reboot.
-	if pr.rebootWhen == "always" {
-		add(Step{Action: ActionReboot, Downtime: true, Reboot: true, Params: map[string]string{"when": "always"},
+	if pr.rebootWhen == RebootAlways {
+		add(Step{Kind: Reboot{When: RebootAlways}, Downtime: true, Reboot: true,
 			Description: "reboot after the service pack and wait until the server answers again"})
 	} else {
-		add(Step{Action: ActionReboot, Downtime: true, Reboot: true, Params: map[string]string{"when": "if_required"},
+		add(Step{Kind: Reboot{When: RebootIfRequired}, Downtime: true, Reboot: true,
 			Description: "reboot if the installer asks for it, and wait until the server answers"})
 	}
 
 	// 10. Exchange services.
-	add(Step{Action: ActionStartExchangeServices,
+	add(Step{Kind: StartExchangeServices{},
 		Description: "set Exchange services the install left Disabled back to Automatic and start them"})
 
 	// 11. Customisations back (also those an interrupted apply left aside).
 	if saved || f.Leftovers.SavedCustomizations {
-		add(Step{Action: ActionRestoreCustomizations,
+		add(Step{Kind: RestoreCustomizations{},
 			Description: "put the customised OWA Logon.aspx back and check that OWA answers"})
 	}
 
@@ -630,11 +618,11 @@ func (p *planning) assemble(pr procedure) []Step {
 
 	// 13. Revocation check back on; third-party services back, in reverse order.
 	if revocation || f.Leftovers.RevocationCheckOff {
-		add(Step{Action: ActionEnableRevocationCheck,
+		add(Step{Kind: EnableRevocationCheck{},
 			Description: "turn the publisher's certificate revocation check back on for the installing account"})
 	}
 	for i := len(p.stop) - 1; i >= 0; i-- {
-		add(Step{Action: ActionStartService, Params: map[string]string{"service": p.stop[i]},
+		add(Step{Kind: StartService{Service: p.stop[i]},
 			Description: fmt.Sprintf("start %s again (stopped before the install)", p.stop[i])})
 	}
 	for _, s := range p.leftoverServices() {
@@ -643,13 +631,13 @@ func (p *planning) assemble(pr procedure) []Step {
 
 	// 14. Settings the SP reset.
 	if pr.servicePack && f.Product == "2007" && f.RemoteStreamingBackup != nil && *f.RemoteStreamingBackup {
-		add(Step{Action: ActionSetRemoteStreamingBackup, Params: map[string]string{"value": "1"},
+		add(Step{Kind: SetRemoteStreamingBackup{},
 			Description: "re-apply Enable Remote Streaming Backup = 1; the service pack resets it"})
 	}
 
 	// 15. Read the build back.
 	if pr.verify != nil {
-		add(Step{Action: ActionVerifyBuild, Params: map[string]string{"build": pr.verify.Build.String()},
+		add(Step{Kind: VerifyBuild{Build: pr.verify.Build},
 			Description: fmt.Sprintf("read the build again and compare it with %s (%s)", pr.verify.Build, pr.verify.Level)})
 	}
 
@@ -664,10 +652,7 @@ func (p *planning) removeInterimUpdateStep(u InstalledUpdate) Step {
 	if p.f.Product == "2007" {
 		kind = "interim update"
 	}
-	s := Step{Action: ActionRemoveInterimUpdate, Server: p.server, Downtime: true, Params: map[string]string{
-		"kb":         kb,
-		"patch_code": u.PatchCode,
-	}}
+	s := Step{Kind: RemoveInterimUpdate{KB: kb, PatchCode: u.PatchCode}, Server: p.server, Downtime: true}
 	name := kind + " " + kb
 	if u.DisplayName != "" && !strings.Contains(strings.ToUpper(u.DisplayName), kb) {
 		name += " (" + u.DisplayName + ")"
@@ -679,8 +664,11 @@ func (p *planning) removeInterimUpdateStep(u InstalledUpdate) Step {
 // umStep removes or adds one UM language pack with Setup.com.
 func (p *planning) umStep(action, switchName, lang, path, format string) Step {
 	cmd := fmt.Sprintf("Setup.com /%s:%s /s:%s", switchName, lang, path)
-	s := Step{Action: action, Server: p.server, Downtime: true, Params: map[string]string{"language": lang, "path": path},
-		Description: fmt.Sprintf(format, lang, cmd)}
+	var k StepKind = RemoveUMLanguagePack{Language: lang, Path: path}
+	if action == ActionAddUMLanguagePack {
+		k = AddUMLanguagePack{Language: lang, Path: path}
+	}
+	s := Step{Kind: k, Server: p.server, Downtime: true, Description: fmt.Sprintf(format, lang, cmd)}
 	return p.jobStep(s, cmd)
 }
 
@@ -791,7 +779,7 @@ func (p *planning) leftoverServices() []Step {
 		if slices.ContainsFunc(p.stop, func(s string) bool { return strings.EqualFold(s, name) }) {
 			continue
 		}
-		steps = append(steps, Step{Action: ActionStartService, Server: p.server, Params: map[string]string{"service": name},
+		steps = append(steps, Step{Kind: StartService{Service: name}, Server: p.server,
 			Description: fmt.Sprintf("start %s again (an earlier apply stopped it and was interrupted)", name)})
 	}
 	return steps
@@ -829,13 +817,13 @@ func (p *planning) finished(after ...afterInstall) Plan {
 		}
 	}
 	if done != nil {
-		add(Step{Action: ActionReboot, Downtime: true, Reboot: true, Params: map[string]string{"when": "if_required"},
+		add(Step{Kind: Reboot{When: RebootIfRequired}, Downtime: true, Reboot: true,
 			Description: fmt.Sprintf("continue after %s, which finished while no apply watched: reboot if it asked for it, and wait until the server answers", done.what)})
-		add(Step{Action: ActionStartExchangeServices,
+		add(Step{Kind: StartExchangeServices{},
 			Description: "set Exchange services the install left Disabled back to Automatic and start them"})
 	}
 	if f.Leftovers.SavedCustomizations {
-		add(Step{Action: ActionRestoreCustomizations,
+		add(Step{Kind: RestoreCustomizations{},
 			Description: "put the customised OWA Logon.aspx back (an earlier apply moved it aside and was interrupted)"})
 	}
 	if done != nil && done.umPath != "" {
@@ -849,7 +837,7 @@ func (p *planning) finished(after ...afterInstall) Plan {
 		}
 	}
 	if f.Leftovers.RevocationCheckOff {
-		add(Step{Action: ActionEnableRevocationCheck,
+		add(Step{Kind: EnableRevocationCheck{},
 			Description: "turn the publisher's certificate revocation check back on (an earlier apply turned it off and was interrupted)"})
 	}
 	plan.Steps = append(plan.Steps, p.leftoverServices()...)
@@ -857,7 +845,7 @@ func (p *planning) finished(after ...afterInstall) Plan {
 		if done.servicePack && f.Product == "2007" {
 			p.warn("an earlier apply stopped after the service pack: if the server had Enable Remote Streaming Backup = 1 (CCR reseeding needs it), set it again; the service pack resets it")
 		}
-		add(Step{Action: ActionVerifyBuild, Params: map[string]string{"build": done.build.String()},
+		add(Step{Kind: VerifyBuild{Build: done.build},
 			Description: fmt.Sprintf("read the build again and compare it with %s", done.build)})
 		plan.Warnings = p.warnings
 	}

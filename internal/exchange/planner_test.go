@@ -101,7 +101,7 @@ func wantActions(t *testing.T, p Plan, want ...string) {
 func stepList(p Plan) string {
 	var b strings.Builder
 	for i, s := range p.Steps {
-		fmt.Fprintf(&b, "\n  %d. %s: %s", i+1, s.Action, s.Description)
+		fmt.Fprintf(&b, "\n  %d. %s: %s", i+1, s.Action(), s.Description)
 	}
 	return b.String()
 }
@@ -110,7 +110,7 @@ func stepList(p Plan) string {
 func step(t *testing.T, p Plan, action string, nth int) Step {
 	t.Helper()
 	for _, s := range p.Steps {
-		if s.Action == action {
+		if s.Action() == action {
 			if nth == 0 {
 				return s
 			}
@@ -198,58 +198,58 @@ func TestPlanServicePack2007FullProcedure(t *testing.T) {
 	)
 	for _, s := range p.Steps {
 		if s.Server != "EX01" {
-			t.Errorf("step %s on server %q", s.Action, s.Server)
+			t.Errorf("step %s on server %q", s.Action(), s.Server)
 		}
-		if s.Reboot != (s.Action == ActionReboot) {
-			t.Errorf("step %s: Reboot = %v", s.Action, s.Reboot)
+		if s.Reboot != (s.Action() == ActionReboot) {
+			t.Errorf("step %s: Reboot = %v", s.Action(), s.Reboot)
 		}
 		downtime := map[string]bool{ActionReboot: true, ActionRemoveInterimUpdate: true, ActionRemoveUMLanguagePack: true,
-			ActionInstallServicePack: true, ActionAddUMLanguagePack: true}[s.Action]
+			ActionInstallServicePack: true, ActionAddUMLanguagePack: true}[s.Action()]
 		if s.Downtime != downtime {
-			t.Errorf("step %s: Downtime = %v, want %v", s.Action, s.Downtime, downtime)
+			t.Errorf("step %s: Downtime = %v, want %v", s.Action(), s.Downtime, downtime)
 		}
 	}
 
 	first := p.Steps[0]
 	wantContains(t, "first reboot", first.Description, "reboot first: a reboot is pending (PendingFileRenameOperations)")
-	if first.Params["when"] != "always" {
-		t.Errorf("first reboot params %v", first.Params)
+	if first.Params()["when"] != "always" {
+		t.Errorf("first reboot params %v", first.Params())
 	}
 	wantContains(t, "verify_backups", step(t, p, ActionVerifyBackups, 0).Description,
 		"younger than 1d", "younger than 7d", "oldest database backup Public Folder Database", "newest Mailbox Database", "system state at 2024-04-30 06:00 UTC")
 	wantContains(t, "save_customizations", step(t, p, ActionSaveCustomizations, 0).Description, "Logon.aspx aside")
 	iu := step(t, p, ActionRemoveInterimUpdate, 0)
-	if iu.Params["kb"] != "KB111111" || iu.Params["patch_code"] != "{IU1}" {
-		t.Errorf("remove_interim_update params %v", iu.Params)
+	if iu.Params()["kb"] != "KB111111" || iu.Params()["patch_code"] != "{IU1}" {
+		t.Errorf("remove_interim_update params %v", iu.Params())
 	}
 	um := step(t, p, ActionRemoveUMLanguagePack, 0)
 	wantContains(t, "remove_um_language_pack", um.Description, `Setup.com /RemoveUmLanguagePack:de-DE /s:D:\E2007SP3\UM`)
-	if um.Params["language"] != "de-DE" || um.Params["path"] != `D:\E2007SP3\UM` {
-		t.Errorf("remove_um_language_pack params %v", um.Params)
+	if um.Params()["language"] != "de-DE" || um.Params()["path"] != `D:\E2007SP3\UM` {
+		t.Errorf("remove_um_language_pack params %v", um.Params())
 	}
-	if s := step(t, p, ActionStopService, 0); s.Params["service"] != "BackupExecAgentAccelerator" {
-		t.Errorf("first stop_service %v", s.Params)
+	if s := step(t, p, ActionStopService, 0); s.Params()["service"] != "BackupExecAgentAccelerator" {
+		t.Errorf("first stop_service %v", s.Params())
 	}
-	if s := step(t, p, ActionStartService, 0); s.Params["service"] != "ScanMail" {
-		t.Errorf("first start_service %v: services start in reverse order", s.Params)
+	if s := step(t, p, ActionStartService, 0); s.Params()["service"] != "ScanMail" {
+		t.Errorf("first start_service %v: services start in reverse order", s.Params())
 	}
 	wantContains(t, "disable_revocation_check", step(t, p, ActionDisableRevocationCheck, 0).Description, "no internet access", "minutes per file")
 	sp := step(t, p, ActionInstallServicePack, 0)
 	wantContains(t, "install_service_pack", sp.Description, `Setup.com /mode:upgrade from D:\E2007SP3 (Exchange 2007 SP3, 8.3.83.6)`)
-	if want := map[string]string{"service_pack": "3", "media_path": `D:\E2007SP3`, "build": "8.3.83.6"}; !reflect.DeepEqual(sp.Params, want) {
-		t.Errorf("install_service_pack params %v, want %v", sp.Params, want)
+	if want := map[string]string{"service_pack": "3", "media_path": `D:\E2007SP3`, "build": "8.3.83.6"}; !reflect.DeepEqual(sp.Params(), want) {
+		t.Errorf("install_service_pack params %v, want %v", sp.Params(), want)
 	}
 	if JobID(sp) != "install_service_pack-8.3.83.6" {
 		t.Errorf("JobID = %s", JobID(sp))
 	}
-	if s := step(t, p, ActionReboot, 1); s.Params["when"] != "always" {
-		t.Errorf("reboot after the SP: %v", s.Params)
+	if s := step(t, p, ActionReboot, 1); s.Params()["when"] != "always" {
+		t.Errorf("reboot after the SP: %v", s.Params())
 	}
 	wantContains(t, "start_exchange_services", step(t, p, ActionStartExchangeServices, 0).Description, "Disabled back to Automatic")
 	wantContains(t, "add_um_language_pack", step(t, p, ActionAddUMLanguagePack, 0).Description, `Setup.com /AddUmLanguagePack:de-DE /s:D:\E2007SP3\UM`)
 	wantContains(t, "set_remote_streaming_backup", step(t, p, ActionSetRemoteStreamingBackup, 0).Description, "Enable Remote Streaming Backup = 1")
-	if s := step(t, p, ActionVerifyBuild, 0); s.Params["build"] != "8.3.83.6" {
-		t.Errorf("verify_build params %v", s.Params)
+	if s := step(t, p, ActionVerifyBuild, 0); s.Params()["build"] != "8.3.83.6" {
+		t.Errorf("verify_build params %v", s.Params())
 	}
 
 	wantWarning(t, p, "rollup level starts again from zero", "Update Rollup 23 (8.3.517.0)")
@@ -279,8 +279,8 @@ func TestPlanServicePack2007FullProcedure(t *testing.T) {
 	// The projected facts plan the newest rollup next, as the provider does when an
 	// update rollup references the service pack.
 	ru := mustPlan(t)(PlanUpdateRollup(p.After, ruRequest(0, func(r *UpdateRollupRequest) { r.Latest = true; r.ServicePack = 3 }), DefaultCatalog()))
-	if s := step(t, ru, ActionInstallUpdateRollup, 0); s.Params["rollup"] != "23" {
-		t.Errorf("rollup after the SP: %v", s.Params)
+	if s := step(t, ru, ActionInstallUpdateRollup, 0); s.Params()["rollup"] != "23" {
+		t.Errorf("rollup after the SP: %v", s.Params())
 	}
 }
 
@@ -308,8 +308,8 @@ func TestPlanServicePack2003(t *testing.T) {
 		ActionStartExchangeServices, ActionStartService, ActionVerifyBuild)
 	wantContains(t, "install_service_pack", step(t, p, ActionInstallServicePack, 0).Description,
 		`service pack installer (update.exe) from E:\E2K3SP2 (Exchange 2003 SP2, 6.5.7638)`)
-	if s := step(t, p, ActionVerifyBuild, 0); s.Params["build"] != "6.5.7638" {
-		t.Errorf("verify_build %v", s.Params)
+	if s := step(t, p, ActionVerifyBuild, 0); s.Params()["build"] != "6.5.7638" {
+		t.Errorf("verify_build %v", s.Params())
 	}
 	wantWarning(t, p, "take a new full backup after the service pack", "cannot be restored")
 	wantWarning(t, p, "Active Directory Connector", `ADC\I386`)
@@ -382,12 +382,12 @@ func TestPlanUpdateRollupInstall(t *testing.T) {
 			p := mustPlan(t)(PlanUpdateRollup(tc.facts, tc.req, DefaultCatalog()))
 			wantActions(t, p, tc.actions...)
 			s := step(t, p, ActionInstallUpdateRollup, 0)
-			if !reflect.DeepEqual(s.Params, tc.params) {
-				t.Errorf("params %v, want %v", s.Params, tc.params)
+			if !reflect.DeepEqual(s.Params(), tc.params) {
+				t.Errorf("params %v, want %v", s.Params(), tc.params)
 			}
 			wantContains(t, "install_update_rollup", s.Description, tc.desc...)
-			if r := step(t, p, ActionReboot, 0); r.Params["when"] != "if_required" {
-				t.Errorf("reboot %v", r.Params)
+			if r := step(t, p, ActionReboot, 0); r.Params()["when"] != "if_required" {
+				t.Errorf("reboot %v", r.Params())
 			}
 			wantContains(t, "reboot", step(t, p, ActionReboot, 0).Description, "reboot if the installer asks for it")
 			for _, w := range tc.warnings {
@@ -453,15 +453,15 @@ func TestPlanUpdateRollupLowering(t *testing.T) {
 			wantActions(t, p, tc.actions...)
 			for i, want := range tc.uninstall {
 				s := step(t, p, ActionUninstallUpdateRollup, i)
-				if !reflect.DeepEqual(s.Params, want) {
-					t.Errorf("uninstall #%d params %v, want %v", i, s.Params, want)
+				if !reflect.DeepEqual(s.Params(), want) {
+					t.Errorf("uninstall #%d params %v, want %v", i, s.Params(), want)
 				}
 			}
 			wantContains(t, "first uninstall", step(t, p, ActionUninstallUpdateRollup, 0).Description,
 				"uninstall Update Rollup 23 for Exchange 2007 SP3 (KB2000023)", "the server returns to")
 			if tc.install != "" {
-				if s := step(t, p, ActionInstallUpdateRollup, 0); s.Params["rollup"] != tc.install {
-					t.Errorf("install %v", s.Params)
+				if s := step(t, p, ActionInstallUpdateRollup, 0); s.Params()["rollup"] != tc.install {
+					t.Errorf("install %v", s.Params())
 				}
 			}
 			var kbs []string
@@ -471,7 +471,7 @@ func TestPlanUpdateRollupLowering(t *testing.T) {
 			if !reflect.DeepEqual(kbs, tc.afterRUs) {
 				t.Errorf("After rollups %v, want %v", kbs, tc.afterRUs)
 			}
-			if want := step(t, p, ActionVerifyBuild, 0).Params["build"]; p.After.Build != want {
+			if want := step(t, p, ActionVerifyBuild, 0).Params()["build"]; p.After.Build != want {
 				t.Errorf("After build %s, verify_build %s", p.After.Build, want)
 			}
 		})
@@ -648,8 +648,8 @@ func TestWaivedBackup(t *testing.T) {
 	if s.Description != "backup check waived: backup agent broken, approved in CHG-1234" {
 		t.Errorf("verify_backups: %q", s.Description)
 	}
-	if s.Params["waiver_reason"] != "backup agent broken, approved in CHG-1234" {
-		t.Errorf("verify_backups params %v", s.Params)
+	if s.Params()["waiver_reason"] != "backup agent broken, approved in CHG-1234" {
+		t.Errorf("verify_backups params %v", s.Params())
 	}
 	wantWarning(t, p, "waived", "backup agent broken, approved in CHG-1234")
 }
@@ -681,8 +681,8 @@ func TestAttachToRunningJob(t *testing.T) {
 	if JobID(s) != f.Jobs[0].ID {
 		t.Errorf("JobID %s", JobID(s))
 	}
-	if s.Params["build"] != "8.3.83.6" {
-		t.Errorf("params %v", s.Params)
+	if s.Params()["build"] != "8.3.83.6" {
+		t.Errorf("params %v", s.Params())
 	}
 
 	// A finished job is attached to as well; a failed one is planned again, with a warning.
@@ -790,8 +790,8 @@ func TestPlanInterimUpdate(t *testing.T) {
 	wantActions(t, p, ActionVerifyBackups, ActionStopService, ActionDisableRevocationCheck, ActionInstallInterimUpdate, ActionReboot,
 		ActionStartExchangeServices, ActionEnableRevocationCheck, ActionStartService)
 	s := step(t, p, ActionInstallInterimUpdate, 0)
-	if want := map[string]string{"kb": "KB888888", "package_path": `\\files\iu\KB888888.msp`}; !reflect.DeepEqual(s.Params, want) {
-		t.Errorf("params %v", s.Params)
+	if want := map[string]string{"kb": "KB888888", "package_path": `\\files\iu\KB888888.msp`}; !reflect.DeepEqual(s.Params(), want) {
+		t.Errorf("params %v", s.Params())
 	}
 	wantContains(t, "install_interim_update", s.Description, `install interim update KB888888 from \\files\iu\KB888888.msp`)
 	wantWarning(t, p, "one exact build", "Exchange 2007 SP3 Update Rollup 5")
@@ -801,8 +801,8 @@ func TestPlanInterimUpdate(t *testing.T) {
 
 	p = mustPlan(t)(PlanInterimUpdate(f, InterimUpdateRequest{KB: "777777", Options: options()}, DefaultCatalog()))
 	wantActions(t, p, ActionVerifyBackups, ActionStopService, ActionRemoveInterimUpdate, ActionReboot, ActionStartExchangeServices, ActionStartService)
-	if s := step(t, p, ActionRemoveInterimUpdate, 0); s.Params["kb"] != "KB777777" || s.Params["patch_code"] != "{IU7}" || JobID(s) != "remove_interim_update-KB777777" {
-		t.Errorf("remove params %v", s.Params)
+	if s := step(t, p, ActionRemoveInterimUpdate, 0); s.Params()["kb"] != "KB777777" || s.Params()["patch_code"] != "{IU7}" || JobID(s) != "remove_interim_update-KB777777" {
+		t.Errorf("remove params %v", s.Params())
 	}
 	if len(p.After.InterimUpdates) != 0 {
 		t.Errorf("After interim updates %v", p.After.InterimUpdates)
@@ -850,8 +850,8 @@ func TestExplicitStopServices(t *testing.T) {
 		f.ThirdPartyServices = []ServiceFacts{{Name: "ScanMail", State: "Running"}, {Name: "SNMP", State: "Running"}}
 	})
 	p := mustPlan(t)(PlanUpdateRollup(f, ruRequest(23, func(r *UpdateRollupRequest) { r.StopServices = []string{"snmp"} }), DefaultCatalog()))
-	if s := step(t, p, ActionStopService, 0); s.Params["service"] != "SNMP" {
-		t.Errorf("stop %v", s.Params)
+	if s := step(t, p, ActionStopService, 0); s.Params()["service"] != "SNMP" {
+		t.Errorf("stop %v", s.Params())
 	}
 	if n := strings.Count(strings.Join(p.Actions(), " "), ActionStopService); n != 1 {
 		t.Errorf("%d stop steps", n)
@@ -893,7 +893,7 @@ func TestLeftoversOfAnInterruptedApplyArePutBack(t *testing.T) {
 	// The service pack finished while nobody watched: only the clean-up is left.
 	p := mustPlan(t)(PlanServicePack(server("2007", "8.3.83.6", leftovers), spRequest(3), DefaultCatalog()))
 	wantActions(t, p, ActionRestoreCustomizations, ActionEnableRevocationCheck, ActionStartService)
-	if s := step(t, p, ActionStartService, 0); s.Params["service"] != "BackupExecRPCService" || !strings.Contains(s.Description, "interrupted") {
+	if s := step(t, p, ActionStartService, 0); s.Params()["service"] != "BackupExecRPCService" || !strings.Contains(s.Description, "interrupted") {
 		t.Fatalf("start step: %+v", s)
 	}
 
@@ -902,7 +902,7 @@ func TestLeftoversOfAnInterruptedApplyArePutBack(t *testing.T) {
 	p = mustPlan(t)(PlanServicePack(server("2007", "8.0.685.24", func(f *Facts) {
 		f.Leftovers = Leftovers{StoppedServices: []string{"BackupExecRPCService"}}
 	}), spRequest(3), DefaultCatalog()))
-	if s := step(t, p, ActionStartService, 0); s.Params["service"] != "BackupExecRPCService" {
+	if s := step(t, p, ActionStartService, 0); s.Params()["service"] != "BackupExecRPCService" {
 		t.Fatalf("leftover service not started: %s", stepList(p))
 	}
 	if got := p.Actions(); got[len(got)-1] != ActionVerifyBuild {
@@ -950,7 +950,7 @@ func TestContinueAfterAnInstallThatFinishedUnwatched(t *testing.T) {
 	p := mustPlan(t)(PlanServicePack(f, spRequest(3, func(r *ServicePackRequest) { r.UMLanguagePackPath = `D:\UM` }), DefaultCatalog()))
 	wantActions(t, p, ActionReboot, ActionStartExchangeServices, ActionAddUMLanguagePack,
 		ActionEnableRevocationCheck, ActionStartService, ActionVerifyBuild)
-	if s := step(t, p, ActionAddUMLanguagePack, 0); s.Params["language"] != "de-DE" || s.Params["path"] != `D:\UM` {
+	if s := step(t, p, ActionAddUMLanguagePack, 0); s.Params()["language"] != "de-DE" || s.Params()["path"] != `D:\UM` {
 		t.Fatalf("UM language pack step: %+v", s)
 	}
 

@@ -300,13 +300,8 @@ func windowsInstallerVersion(s string) ([2]int, bool) {
 // re-checks it at apply time. A waiver turns refusals into one warning.
 func (p *planning) verifyBackups() Step {
 	b := p.opts.Backup
-	params := map[string]string{
-		"max_database_age":     durationParam(b.MaxDatabaseAge),
-		"max_system_state_age": durationParam(b.MaxSystemStateAge),
-	}
-	step := Step{Action: ActionVerifyBackups, Server: p.server, Params: params}
+	step := Step{Kind: VerifyBackups(b), Server: p.server} // the step carries the whole policy
 	if b.WaiverReason != "" {
-		params["waiver_reason"] = b.WaiverReason
 		step.Description = "backup check waived: " + b.WaiverReason
 		p.warn("the backup check is waived (%s): nothing ensures a recent full backup of every database and of the system state before the install", b.WaiverReason)
 		return step

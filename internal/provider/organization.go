@@ -176,7 +176,7 @@ func (d *providerData) predecessorGuard(ctx context.Context, t remote.Target, se
 // interrupted apply does not, and is not held up by the order across servers).
 func installs(p exchange.Plan) bool {
 	for _, s := range p.Steps {
-		switch s.Action {
+		switch s.Action() {
 		case exchange.ActionInstallServicePack, exchange.ActionInstallUpdateRollup, exchange.ActionUninstallUpdateRollup,
 			exchange.ActionInstallInterimUpdate, exchange.ActionRemoveInterimUpdate:
 			return true

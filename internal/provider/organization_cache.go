@@ -113,8 +113,7 @@ func (d *providerData) organizationOf(ctx context.Context, through remote.Target
 	}
 	d.applyMu.Unlock()
 
-	var res wire.DiscoverResult
-	err := d.client.Run(ctx, through, wire.OpDiscover, nil, &res)
+	res, err := remote.Call(ctx, d.client, through, wire.DiscoverRequest{})
 	d.applyMu.Lock()
 	defer d.applyMu.Unlock()
 	if err != nil {

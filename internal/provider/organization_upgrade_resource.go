@@ -209,11 +209,11 @@ func (o orgPlan) steps() []orgStepModel {
 	for _, sp := range o.servers {
 		for _, p := range sp.plans {
 			for _, s := range p.Steps {
-				params := s.Params
+				params := s.Params()
 				if params == nil {
 					params = map[string]string{}
 				}
-				out = append(out, orgStepModel{Wave: int64(sp.wave), Action: s.Action, Server: s.Server,
+				out = append(out, orgStepModel{Wave: int64(sp.wave), Action: s.Action(), Server: s.Server,
 					Description: s.Description, Downtime: s.Downtime, Reboot: s.Reboot, Params: params})
 			}
 		}

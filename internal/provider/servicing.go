@@ -195,11 +195,11 @@ func knownInputs(values ...attr.Value) bool {
 func stepsValue(ctx context.Context, steps []exchange.Step, diags *diag.Diagnostics) types.List {
 	models := make([]stepModel, len(steps))
 	for i, s := range steps {
-		params := s.Params
+		params := s.Params()
 		if params == nil {
 			params = map[string]string{}
 		}
-		models[i] = stepModel{Action: s.Action, Server: s.Server, Description: s.Description,
+		models[i] = stepModel{Action: s.Action(), Server: s.Server, Description: s.Description,
 			Downtime: s.Downtime, Reboot: s.Reboot, Params: params}
 	}
 	v, d := types.ListValueFrom(ctx, stepType, models)
@@ -256,11 +256,11 @@ func sameSteps(planned []stepModel, now []exchange.Step) bool {
 	}
 	for i, p := range planned {
 		n := now[i]
-		params := n.Params
+		params := n.Params()
 		if params == nil {
 			params = map[string]string{}
 		}
-		if p.Action != n.Action || !strings.EqualFold(p.Server, n.Server) || !reflect.DeepEqual(p.Params, params) {
+		if p.Action != n.Action() || !strings.EqualFold(p.Server, n.Server) || !reflect.DeepEqual(p.Params, params) {
 			return false
 		}
 	}
@@ -358,7 +358,7 @@ func (d *providerData) executorOptions(ctx context.Context, server string) servi
 		Owner:        d.lockOwner,
 		PollInterval: d.pollInterval,
 		Log: func(s exchange.Step, msg string) {
-			tflog.Info(ctx, msg, map[string]any{"server": server, "action": s.Action})
+			tflog.Info(ctx, msg, map[string]any{"server": server, "action": s.Action()})
 		},
 	}
 }

@@ -50,9 +50,7 @@ func New(cfg Config) (*Client, error) {
 
 // Probe reads what a server is: Run(ctx, t, "probe", Server = t.Server).
 func (c *Client) Probe(ctx context.Context, t Target) (exchange.Facts, error) {
-	var facts exchange.Facts
-	err := c.Run(ctx, t, "probe", []wire.Param{{Name: "Server", Value: t.Server}}, &facts)
-	return facts, err
+	return Call(ctx, c, t, wire.ProbeRequest{Server: t.Server})
 }
 
 // Run runs operation op (a script of package scripts) with params on t and decodes its

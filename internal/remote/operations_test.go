@@ -228,9 +228,21 @@ func failAfterStart(t *testing.T, f **fixture, n int32, commands *atomic.Int32) 
 	return wsman.HandlerFunc(func(ctx context.Context, cmd wsman.Command) wsman.Result {
 		k := commands.Add(1)
 		if k <= n {
-			// The server accepted the command; the next request (sending the script) fails.
-			(*f).srv.FailNext(1, http.StatusServiceUnavailable)
+			// The server accepted the command; the next request (sending the script, or a
+			// Receive) fails. The client may already be waiting in a Receive when this
+			// handler runs: answer only once the failure was served (that Receive times out
+			// and is retried into it), or the command would end cleanly with no output.
+			srv := (*f).srv
+			before := srv.Stats().InjectedFailures
+			srv.FailNext(1, http.StatusServiceUnavailable)
 			_, _ = io.ReadAll(cmd.Stdin)
+			for deadline := time.Now().Add(30 * time.Second); srv.Stats().InjectedFailures == before && time.Now().Before(deadline); {
+				select {
+				case <-ctx.Done():
+					return wsman.Result{ExitCode: 1}
+				case <-time.After(5 * time.Millisecond):
+				}
+			}
 			return wsman.Result{ExitCode: 1}
 		}
 		stdin, _ := io.ReadAll(cmd.Stdin)

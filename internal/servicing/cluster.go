@@ -162,12 +162,7 @@ func online(res wire.ClusterResult) bool { return strings.EqualFold(res.GroupSta
 
 // clusterOp runs OpCluster on the current node and notes what it reports of group.
 func (x *executor) clusterOp(ctx context.Context, t remote.Target, action, group, to string) (wire.ClusterResult, error) {
-	var res wire.ClusterResult
-	err := x.r.Run(ctx, t, wire.OpCluster, []wire.Param{
-		{Name: "Action", Value: action},
-		{Name: "Group", Value: group},
-		{Name: "Node", Value: to},
-	}, &res)
+	res, err := remote.Call(ctx, x.r, t, wire.ClusterRequest{Action: action, Group: group, Node: to})
 	if err == nil && group != "" {
 		g := x.groupOf(group)
 		if res.Owner != "" {
@@ -192,108 +187,123 @@ func groupStateText(res wire.ClusterResult) string {
 	return orUnknown(res.GroupState) + " on " + orUnknown(res.Owner)
 }
 
-// runCluster runs a cluster step on its node through OpCluster.
-func (x *executor) runCluster(ctx context.Context, s exchange.Step) error {
-	g := s.Params["group"]
-	switch s.Action {
-	case exchange.ActionMoveClusterGroup:
-		_, err := x.moveGroup(ctx, s, g, s.Params["to"])
+// The cluster step kinds run on their node through OpCluster.
+
+func (x stepRun) MoveClusterGroup(k exchange.MoveClusterGroup) error {
+	_, err := x.moveGroup(x.ctx, x.s, k.Group, k.To)
+	return err
+}
+
+func (x stepRun) FailoverTest(k exchange.FailoverTest) error {
+	return x.failoverTest(x.ctx, x.s, k.Group, k.To)
+}
+
+func (x stepRun) StopClusterService(exchange.StopClusterService) error {
+	x.clusterStopped = true // before the call: the service may stop even if the answer is lost
+	res, err := x.clusterOp(x.ctx, x.t, wire.ClusterStopService, "", "")
+	if err != nil {
+		if nothingDone(err) {
+			x.clusterStopped = false
+		}
 		return err
-
-	case exchange.ActionFailoverTest:
-		return x.failoverTest(ctx, s, g, s.Params["to"])
-
-	case exchange.ActionStopClusterService:
-		x.clusterStopped = true // before the call: the service may stop even if the answer is lost
-		res, err := x.clusterOp(ctx, x.t, wire.ClusterStopService, "", "")
-		if err != nil {
-			if nothingDone(err) {
-				x.clusterStopped = false
-			}
-			return err
-		}
-		if res.ClusterServiceRunning {
-			return fmt.Errorf("the cluster service on %s still runs after it was stopped", x.t.Server)
-		}
-		x.logf(s, "cluster service stopped")
-		return nil
-
-	case exchange.ActionStartClusterService:
-		res, err := x.clusterOp(ctx, x.t, wire.ClusterStartService, "", "")
-		if err != nil {
-			return err
-		}
-		if !res.ClusterServiceRunning {
-			return fmt.Errorf("the cluster service on %s does not run after it was started", x.t.Server)
-		}
-		x.clusterStopped = false
-		x.logf(s, "cluster service started")
-		return nil
-
-	case exchange.ActionStopClusteredServer, exchange.ActionTakeEVSResourcesOffline:
-		action, what := wire.ClusterStopCMS, "stopped"
-		if s.Action == exchange.ActionTakeEVSResourcesOffline {
-			action, what = wire.ClusterOfflineEVSResources, "resources taken offline (all but IP address, physical disk and network name)"
-		}
-		x.markDown(g, s.Action) // before the call: bringing it online again is harmless
-		res, err := x.clusterOp(ctx, x.t, action, g, "")
-		if err != nil {
-			if nothingDone(err) {
-				x.groupOf(g).downBy = ""
-			}
-			return err
-		}
-		if gr := x.groupOf(g); gr.onlineOn == "" && res.Owner != "" {
-			gr.onlineOn = res.Owner // it ran there until now
-		}
-		x.logf(s, "clustered server %s: %s; %s", g, what, groupStateText(res))
-		return nil
-
-	case exchange.ActionStartClusteredServer, exchange.ActionBringGroupOnline:
-		action := wire.ClusterStartCMS
-		if s.Action == exchange.ActionBringGroupOnline {
-			action = wire.ClusterOnlineGroup
-		}
-		res, err := x.clusterOp(ctx, x.t, action, g, "")
-		var f *wire.Fault
-		if errors.As(err, &f) && f.Code == "refused" {
-			// The cluster answers "refused" for a group that came up Failed.
-			return &stepFailure{err: fmt.Errorf("clustered server %s did not come online: %w", g, f), next: notOnlineNext}
-		}
-		if err != nil {
-			return err
-		}
-		if !online(res) {
-			return &stepFailure{
-				err:  fmt.Errorf("clustered server %s did not come online: it is %s", g, groupStateText(res)),
-				next: notOnlineNext,
-			}
-		}
-		x.groupOf(g).downBy = ""
-		x.logf(s, "clustered server %s: %s", g, groupStateText(res))
-		return nil
-
-	case exchange.ActionBlockFailover:
-		gr := x.groupOf(g)
-		gr.blockedOn = x.t.Server // before the call: allowing failover again is harmless
-		if _, err := x.clusterOp(ctx, x.t, wire.ClusterBlockFailover, g, ""); err != nil {
-			if nothingDone(err) {
-				gr.blockedOn = ""
-			}
-			return err
-		}
-		x.logf(s, "failover of %s blocked", g)
-		return nil
-
-	case exchange.ActionAllowFailover:
-		if _, err := x.clusterOp(ctx, x.t, wire.ClusterAllowFailover, g, ""); err != nil {
-			return err
-		}
-		x.groupOf(g).blockedOn = ""
-		x.logf(s, "failover of %s allowed", g)
-		return nil
 	}
-	return fmt.Errorf("unknown action %q", s.Action)
+	if res.ClusterServiceRunning {
+		return fmt.Errorf("the cluster service on %s still runs after it was stopped", x.t.Server)
+	}
+	x.logf(x.s, "cluster service stopped")
+	return nil
+}
+
+func (x stepRun) StartClusterService(exchange.StartClusterService) error {
+	res, err := x.clusterOp(x.ctx, x.t, wire.ClusterStartService, "", "")
+	if err != nil {
+		return err
+	}
+	if !res.ClusterServiceRunning {
+		return fmt.Errorf("the cluster service on %s does not run after it was started", x.t.Server)
+	}
+	x.clusterStopped = false
+	x.logf(x.s, "cluster service started")
+	return nil
+}
+
+func (x stepRun) StopClusteredServer(k exchange.StopClusteredServer) error {
+	return x.takeDown(wire.ClusterStopCMS, "stopped", k.Group)
+}
+
+func (x stepRun) TakeEVSResourcesOffline(k exchange.TakeEVSResourcesOffline) error {
+	return x.takeDown(wire.ClusterOfflineEVSResources, "resources taken offline (all but IP address, physical disk and network name)", k.Group)
+}
+
+// takeDown takes clustered server g down with the cluster action; what says how, for the log.
+func (x stepRun) takeDown(action, what, g string) error {
+	x.markDown(g, x.s.Action()) // before the call: bringing it online again is harmless
+	res, err := x.clusterOp(x.ctx, x.t, action, g, "")
+	if err != nil {
+		if nothingDone(err) {
+			x.groupOf(g).downBy = ""
+		}
+		return err
+	}
+	if gr := x.groupOf(g); gr.onlineOn == "" && res.Owner != "" {
+		gr.onlineOn = res.Owner // it ran there until now
+	}
+	x.logf(x.s, "clustered server %s: %s; %s", g, what, groupStateText(res))
+	return nil
+}
+
+func (x stepRun) StartClusteredServer(k exchange.StartClusteredServer) error {
+	return x.bringUp(wire.ClusterStartCMS, k.Group)
+}
+
+func (x stepRun) BringGroupOnline(k exchange.BringGroupOnline) error {
+	return x.bringUp(wire.ClusterOnlineGroup, k.Group)
+}
+
+// bringUp brings clustered server g online with the cluster action and checks it is.
+func (x stepRun) bringUp(action, g string) error {
+	res, err := x.clusterOp(x.ctx, x.t, action, g, "")
+	var f *wire.Fault
+	if errors.As(err, &f) && f.Code == "refused" {
+		// The cluster answers "refused" for a group that came up Failed.
+		return &stepFailure{err: fmt.Errorf("clustered server %s did not come online: %w", g, f), next: notOnlineNext}
+	}
+	if err != nil {
+		return err
+	}
+	if !online(res) {
+		return &stepFailure{
+			err:  fmt.Errorf("clustered server %s did not come online: it is %s", g, groupStateText(res)),
+			next: notOnlineNext,
+		}
+	}
+	x.groupOf(g).downBy = ""
+	x.logf(x.s, "clustered server %s: %s", g, groupStateText(res))
+	return nil
+}
+
+func (x stepRun) BlockFailover(k exchange.BlockFailover) error {
+	g := k.Group
+	gr := x.groupOf(g)
+	gr.blockedOn = x.t.Server // before the call: allowing failover again is harmless
+	if _, err := x.clusterOp(x.ctx, x.t, wire.ClusterBlockFailover, g, ""); err != nil {
+		if nothingDone(err) {
+			gr.blockedOn = ""
+		}
+		return err
+	}
+	x.logf(x.s, "failover of %s blocked", g)
+	return nil
+}
+
+func (x stepRun) AllowFailover(k exchange.AllowFailover) error {
+	g := k.Group
+	if _, err := x.clusterOp(x.ctx, x.t, wire.ClusterAllowFailover, g, ""); err != nil {
+		return err
+	}
+	x.groupOf(g).blockedOn = ""
+	x.logf(x.s, "failover of %s allowed", g)
+	return nil
 }
 
 // moveGroup moves group g to node to and checks it is there, and Online unless this run
@@ -303,16 +313,16 @@ func (x *executor) moveGroup(ctx context.Context, s exchange.Step, g, to string)
 	res, err := x.clusterOp(ctx, x.t, wire.ClusterMoveGroup, g, to)
 	if err != nil {
 		if !nothingDone(err) {
-			x.markDown(g, s.Action)
+			x.markDown(g, s.Action())
 		}
 		return res, fmt.Errorf("moving %s to %s: %w", g, to, err)
 	}
 	if res.Owner != "" && !strings.EqualFold(res.Owner, to) {
-		x.markDown(g, s.Action)
+		x.markDown(g, s.Action())
 		return res, fmt.Errorf("%s was moved to %s but is %s", g, to, groupStateText(res))
 	}
 	if !wasDown && !online(res) {
-		x.markDown(g, s.Action)
+		x.markDown(g, s.Action())
 		return res, &stepFailure{
 			err: fmt.Errorf("%s was moved to %s but did not come online there: it is %s", g, to, groupStateText(res)),
 			next: "Read the cluster log and the Application event log of " + to + " (event c1037b44: the node runs an older " +
@@ -348,7 +358,7 @@ func (x *executor) failoverTest(ctx context.Context, s exchange.Step, g, to stri
 		x.logf(s, "%s runs on %s already; the failover test only checks it is online there", g, to)
 		res, err := x.moveGroup(ctx, s, g, to)
 		if err == nil && !online(res) {
-			x.markDown(g, s.Action)
+			x.markDown(g, s.Action())
 			err = fmt.Errorf("%s is %s, not online", g, groupStateText(res))
 		}
 		return err
@@ -360,7 +370,7 @@ func (x *executor) failoverTest(ctx context.Context, s exchange.Step, g, to stri
 		}
 		if !online(res) {
 			// A group this run took down moves offline; the test needs it online.
-			x.markDown(g, s.Action)
+			x.markDown(g, s.Action())
 			return fmt.Errorf("failover test: %s is %s, not online", g, groupStateText(res))
 		}
 	}

@@ -27,8 +27,8 @@ const (
 	stranger = "terraform-provider-exchange@laptop07"
 )
 
-func on(server, action, desc string, kv ...string) exchange.Step {
-	s := step(action, desc, kv...)
+func on(server string, kind exchange.StepKind, desc string) exchange.Step {
+	s := step(kind, desc)
 	s.Server = server
 	return s
 }
@@ -46,19 +46,19 @@ func newClusterFake(t *testing.T) (*fakeRemote, *fakeClock) {
 // downtime with /upgradeCMS on it, the old active node, a failover test.
 func ccrPlan() exchange.Plan {
 	return exchange.Plan{Server: cms, Steps: []exchange.Step{
-		on("NODE2", exchange.ActionStopService, "stop "+virus, "service", virus),
-		on("NODE2", exchange.ActionSetRemoteStreamingBackup, "enable Remote Streaming Backup"),
-		on("NODE2", exchange.ActionInstallServicePack, `Setup.com /mode:upgrade from D:\SP3`, "service_pack", "3", "media_path", `D:\SP3`, "build", sp3),
-		on("NODE2", exchange.ActionReboot, "reboot if required", "when", RebootIfRequired),
-		on("NODE2", exchange.ActionStartService, "start "+virus, "service", virus),
-		on("NODE1", exchange.ActionStopClusteredServer, "stop CMS01", "group", cms),
-		on("NODE1", exchange.ActionMoveClusterGroup, "move CMS01 to NODE2", "group", cms, "to", "NODE2"),
-		on("NODE2", exchange.ActionUpgradeCMS, `Setup.com /upgradeCMS from D:\SP3`, "group", cms, "media_path", `D:\SP3`, "build", sp3),
-		on("NODE2", exchange.ActionStartClusteredServer, "start CMS01", "group", cms),
-		on("NODE1", exchange.ActionInstallServicePack, `Setup.com /mode:upgrade from D:\SP3`, "service_pack", "3", "media_path", `D:\SP3`, "build", sp3),
-		on("NODE1", exchange.ActionReboot, "reboot if required", "when", RebootIfRequired),
-		on("NODE2", exchange.ActionFailoverTest, "failover test of CMS01 to NODE1", "group", cms, "to", "NODE1"),
-		on("NODE1", exchange.ActionVerifyBuild, "verify build "+sp3, "build", sp3),
+		on("NODE2", exchange.StopService{Service: virus}, "stop "+virus),
+		on("NODE2", exchange.SetRemoteStreamingBackup{}, "enable Remote Streaming Backup"),
+		on("NODE2", exchange.InstallServicePack{ServicePack: 3, MediaPath: `D:\SP3`, Build: exchange.MustParseBuild(sp3)}, `Setup.com /mode:upgrade from D:\SP3`),
+		on("NODE2", exchange.Reboot{When: exchange.RebootIfRequired}, "reboot if required"),
+		on("NODE2", exchange.StartService{Service: virus}, "start "+virus),
+		on("NODE1", exchange.StopClusteredServer{Group: cms}, "stop CMS01"),
+		on("NODE1", exchange.MoveClusterGroup{Group: cms, To: "NODE2"}, "move CMS01 to NODE2"),
+		on("NODE2", exchange.UpgradeCMS{Group: cms, MediaPath: `D:\SP3`, Build: exchange.MustParseBuild(sp3)}, `Setup.com /upgradeCMS from D:\SP3`),
+		on("NODE2", exchange.StartClusteredServer{Group: cms}, "start CMS01"),
+		on("NODE1", exchange.InstallServicePack{ServicePack: 3, MediaPath: `D:\SP3`, Build: exchange.MustParseBuild(sp3)}, `Setup.com /mode:upgrade from D:\SP3`),
+		on("NODE1", exchange.Reboot{When: exchange.RebootIfRequired}, "reboot if required"),
+		on("NODE2", exchange.FailoverTest{Group: cms, To: "NODE1"}, "failover test of CMS01 to NODE1"),
+		on("NODE1", exchange.VerifyBuild{Build: exchange.MustParseBuild(sp3)}, "verify build "+sp3),
 	}}
 }
 
@@ -267,7 +267,7 @@ func TestClusterFailoverTestMovesThereAndBack(t *testing.T) {
 	f, clk := newClusterFake(t)
 	f.clusterOnline = cms // the probe reports who owns CMS01: nothing this run did says it
 	plan := exchange.Plan{Server: cms, Steps: []exchange.Step{
-		on("NODE1", exchange.ActionFailoverTest, "failover test of CMS01 to NODE2", "group", cms, "to", "NODE2"),
+		on("NODE1", exchange.FailoverTest{Group: cms, To: "NODE2"}, "failover test of CMS01 to NODE2"),
 	}}
 	if _, err := ApplyCluster(context.Background(), f, nodes, plan, opts(clk, &logRecorder{})); err != nil {
 		t.Fatalf("ApplyCluster: %v", err)
@@ -290,7 +290,7 @@ func TestClusterFailoverTestFailureSaysHowToMoveBack(t *testing.T) {
 	f.clusterOnline = cms
 	f.cannotOnline["node2"] = true
 	plan := exchange.Plan{Server: cms, Steps: []exchange.Step{
-		on("NODE1", exchange.ActionFailoverTest, "failover test of CMS01 to NODE2", "group", cms, "to", "NODE2"),
+		on("NODE1", exchange.FailoverTest{Group: cms, To: "NODE2"}, "failover test of CMS01 to NODE2"),
 	}}
 	_, err := ApplyCluster(context.Background(), f, nodes, plan, opts(clk, &logRecorder{}))
 	if err == nil {
@@ -314,13 +314,13 @@ func TestClusterRecoveryNeverStopsAClusterService(t *testing.T) {
 	f, clk := newClusterFake(t)
 	f.scripts[spJob2] = jobScript{state: exchange.JobFailed, exitCode: 1603}
 	plan := exchange.Plan{Server: cms, Steps: []exchange.Step{
-		on("NODE1", exchange.ActionBlockFailover, "block failover of CMS01", "group", cms),
-		on("NODE2", exchange.ActionStopClusterService, "stop the cluster service"),
-		on("NODE2", exchange.ActionStopService, "stop "+virus, "service", virus),
-		on("NODE2", exchange.ActionInstallServicePack, "install SP3", "media_path", `D:\SP3`, "build", sp3),
-		on("NODE2", exchange.ActionStartService, "start "+virus, "service", virus),
-		on("NODE2", exchange.ActionStartClusterService, "start the cluster service"),
-		on("NODE1", exchange.ActionAllowFailover, "allow failover of CMS01", "group", cms),
+		on("NODE1", exchange.BlockFailover{Group: cms}, "block failover of CMS01"),
+		on("NODE2", exchange.StopClusterService{}, "stop the cluster service"),
+		on("NODE2", exchange.StopService{Service: virus}, "stop "+virus),
+		on("NODE2", exchange.InstallServicePack{MediaPath: `D:\SP3`, Build: exchange.MustParseBuild(sp3)}, "install SP3"),
+		on("NODE2", exchange.StartService{Service: virus}, "start "+virus),
+		on("NODE2", exchange.StartClusterService{}, "start the cluster service"),
+		on("NODE1", exchange.AllowFailover{Group: cms}, "allow failover of CMS01"),
 	}}
 	_, err := ApplyCluster(context.Background(), f, nodes, plan, opts(clk, &logRecorder{}))
 	var se *StepError
@@ -361,9 +361,11 @@ func TestClusterInvalidPlanRejectedBeforeLock(t *testing.T) {
 	}{
 		"unknown node": {func(p *exchange.Plan) { p.Steps[6].Server = "NODE3" }, 7, "the step is for server NODE3, which is not a node of this apply (NODE1, NODE2)"},
 		"no node":      {func(p *exchange.Plan) { p.Steps[0].Server = "" }, 1, "the step names no node"},
-		"no group":     {func(p *exchange.Plan) { delete(p.Steps[5].Params, "group") }, 6, "parameter group is missing"},
-		"no to":        {func(p *exchange.Plan) { delete(p.Steps[11].Params, "to") }, 12, "parameter to is missing"},
-		"cms no media": {func(p *exchange.Plan) { delete(p.Steps[7].Params, "media_path") }, 8, "parameter media_path is missing"},
+		"no group":     {func(p *exchange.Plan) { p.Steps[5].Kind = exchange.StopClusteredServer{} }, 6, "parameter group is missing"},
+		"no to":        {func(p *exchange.Plan) { p.Steps[11].Kind = exchange.FailoverTest{Group: cms} }, 12, "parameter to is missing"},
+		"cms no media": {func(p *exchange.Plan) {
+			p.Steps[7].Kind = exchange.UpgradeCMS{Group: cms, Build: exchange.MustParseBuild(sp3)}
+		}, 8, "parameter media_path is missing"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			f, clk := newClusterFake(t)
@@ -401,7 +403,7 @@ func TestClusterEmptyPlanCallsNothing(t *testing.T) {
 
 func TestClusterJobIDDistinctPerNode(t *testing.T) {
 	sp := func(server string) exchange.Step {
-		return on(server, exchange.ActionInstallServicePack, "install SP3", "media_path", `D:\SP3`, "build", sp3)
+		return on(server, exchange.InstallServicePack{MediaPath: `D:\SP3`, Build: exchange.MustParseBuild(sp3)}, "install SP3")
 	}
 	a, b := ClusterJobID(sp("NODE1")), ClusterJobID(sp("Node2"))
 	if a != spJob1 || b != spJob2 {
@@ -410,11 +412,11 @@ func TestClusterJobIDDistinctPerNode(t *testing.T) {
 	if a == b {
 		t.Errorf("the two nodes' installs share the job id %q", a)
 	}
-	cmsStep := on("NODE2", exchange.ActionUpgradeCMS, "upgrade CMS01", "group", cms, "media_path", `D:\SP3`, "build", sp3)
+	cmsStep := on("NODE2", exchange.UpgradeCMS{Group: cms, MediaPath: `D:\SP3`, Build: exchange.MustParseBuild(sp3)}, "upgrade CMS01")
 	if got := ClusterJobID(cmsStep); got != cmsJob2 {
 		t.Errorf("ClusterJobID(upgrade_cms) = %q, want %q", got, cmsJob2)
 	}
-	if got, want := ClusterJobID(exchange.Step{Action: exchange.ActionInstallServicePack, Params: map[string]string{"build": sp3}}), spJob; got != want {
+	if got, want := ClusterJobID(exchange.Step{Kind: exchange.InstallServicePack{Build: exchange.MustParseBuild(sp3)}}), spJob; got != want {
 		t.Errorf("ClusterJobID without a server = %q, want %q", got, want)
 	}
 }
@@ -487,7 +489,7 @@ func TestRefusedOnlineGivesTheClusterAdvice(t *testing.T) {
 		}
 		return nil
 	}
-	plan := exchange.Plan{Server: cms, Steps: []exchange.Step{on("NODE1", exchange.ActionBringGroupOnline, "bring CMS01 online", "group", cms)}}
+	plan := exchange.Plan{Server: cms, Steps: []exchange.Step{on("NODE1", exchange.BringGroupOnline{Group: cms}, "bring CMS01 online")}}
 	_, err := ApplyCluster(context.Background(), f, map[string]remote.Target{"NODE1": node1, "NODE2": node2}, plan, opts(clk, &logRecorder{}))
 	if err == nil || !strings.Contains(err.Error(), "did not come online: refused: group CMS01 failed on NODE1") ||
 		!strings.Contains(err.Error(), "event 1025 means the clustered server is not upgraded") {

@@ -92,10 +92,10 @@ func (e *LockHeldError) Error() string {
 
 // describe is "action: description" for messages.
 func describe(s exchange.Step) string {
-	if s.Description == "" || s.Description == s.Action {
-		return s.Action
+	if s.Description == "" || s.Description == s.Action() {
+		return s.Action()
 	}
-	return s.Action + ": " + s.Description
+	return s.Action() + ": " + s.Description
 }
 
 func errText(err error) string {

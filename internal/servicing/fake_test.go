@@ -423,7 +423,7 @@ func (f *fakeRemote) cluster(p map[string]any) (any, error) {
 type logRecorder struct{ msgs []string }
 
 func (l *logRecorder) log(s exchange.Step, msg string) {
-	l.msgs = append(l.msgs, s.Action+"|"+msg)
+	l.msgs = append(l.msgs, s.Action()+"|"+msg)
 }
 
 func (l *logRecorder) has(substr string) bool {

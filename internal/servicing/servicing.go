@@ -216,7 +216,7 @@ func (x *executor) run(ctx context.Context) (Report, error) {
 		if err == nil {
 			what := s.Description
 			if what == "" {
-				what = s.Action
+				what = s.Action()
 			}
 			x.logf(s, "starting: %s", what)
 			err = x.runStep(ctx, s)
@@ -230,8 +230,7 @@ func (x *executor) run(ctx context.Context) (Report, error) {
 	// tells the next plan that an apply stopped after that install (and what is left to do).
 	for _, n := range x.nodes {
 		x.node = n
-		var cleared wire.JobClearResult
-		if err := x.r.Run(ctx, n.t, wire.OpJobClear, nil, &cleared); err != nil {
+		if _, err := remote.Call(ctx, x.r, n.t, wire.JobClearRequest{}); err != nil {
 			x.logf(x.applyStep(), "could not clear the finished job records (%v); the next plan may repeat the steps after them", err)
 		}
 	}
@@ -267,8 +266,8 @@ func (x *executor) logf(s exchange.Step, format string, args ...any) {
 		return
 	}
 	where := "server " + x.t.Server
-	if x.cur > 0 && s.Action != "" {
-		where += fmt.Sprintf(", step %d of %d (%s)", x.cur, len(x.plan.Steps), s.Action)
+	if x.cur > 0 && s.Action() != "" {
+		where += fmt.Sprintf(", step %d of %d (%s)", x.cur, len(x.plan.Steps), s.Action())
 	}
 	x.o.Log(s, where+": "+fmt.Sprintf(format, args...))
 }
@@ -303,8 +302,8 @@ func (x *executor) takeLocks(ctx context.Context) error {
 
 // takeLock takes the current node's servicing lock or says who holds it.
 func (x *executor) takeLock(ctx context.Context) error {
-	var res wire.LockResult
-	if err := x.r.Run(ctx, x.t, wire.OpLock, x.lockParams(false), &res); err != nil {
+	res, err := remote.Call(ctx, x.r, x.t, x.lockRequest(false))
+	if err != nil {
 		return fmt.Errorf("server %s: could not take the servicing lock, nothing was changed: %w", x.t.Server, err)
 	}
 	if !res.Held {
@@ -337,8 +336,8 @@ func (x *executor) refreshNode(ctx context.Context, s exchange.Step, n *node) er
 	if n != x.node {
 		of, this = " of server "+n.t.Server, "server "+n.t.Server
 	}
-	var res wire.LockResult
-	if err := x.r.Run(ctx, n.t, wire.OpLock, x.lockParams(false), &res); err != nil {
+	res, err := remote.Call(ctx, x.r, n.t, x.lockRequest(false))
+	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -370,8 +369,7 @@ func (x *executor) releaseLock(ctx context.Context, n *node) error {
 		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), releaseBudget)
 		defer cancel()
 	}
-	var res wire.LockResult
-	if err := x.r.Run(ctx, n.t, wire.OpLock, x.lockParams(true), &res); err != nil {
+	if _, err := remote.Call(ctx, x.r, n.t, x.lockRequest(true)); err != nil {
 		return err
 	}
 	n.locked = false
@@ -379,16 +377,12 @@ func (x *executor) releaseLock(ctx context.Context, n *node) error {
 	return nil
 }
 
-func (x *executor) lockParams(release bool) []wire.Param {
-	ttl := int(x.o.LockTTL / time.Second)
+func (x *executor) lockRequest(release bool) wire.LockRequest {
+	ttl := int64(x.o.LockTTL / time.Second)
 	if ttl < 1 {
 		ttl = 1
 	}
-	return []wire.Param{
-		{Name: "Owner", Value: x.o.Owner},
-		{Name: "TTLSeconds", Value: ttl},
-		{Name: "Release", Value: release},
-	}
+	return wire.LockRequest{Owner: x.o.Owner, TTLSeconds: ttl, Release: release}
 }
 
 // fail turns a step's error into the *StepError Apply returns, after recovery (when it is
@@ -536,9 +530,7 @@ func (x *executor) recover(ctx context.Context, s exchange.Step, n *node) []stri
 	on := x.on(n)
 	for i := len(n.stopped) - 1; i >= 0; i-- {
 		name := n.stopped[i]
-		var res wire.ServiceResult
-		err := x.r.Run(ctx, n.t, wire.OpService, []wire.Param{{Name: "Name", Value: name}, {Name: "Action", Value: wire.ActionStart}}, &res)
-		if err != nil {
+		if _, err := remote.Call(ctx, x.r, n.t, wire.ServiceRequest{Name: name, Action: wire.ActionStart}); err != nil {
 			done = append(done, fmt.Sprintf("could not start %s%s (%v)", name, on, err))
 			continue
 		}
@@ -547,8 +539,7 @@ func (x *executor) recover(ctx context.Context, s exchange.Step, n *node) []stri
 	}
 	n.stopped = nil
 	if n.revocationOff {
-		var res wire.SettingResult
-		if err := x.r.Run(ctx, n.t, wire.OpRevocationCheck, []wire.Param{{Name: "Enabled", Value: true}}, &res); err != nil {
+		if _, err := remote.Call(ctx, x.r, n.t, wire.RevocationCheckRequest{Enabled: true}); err != nil {
 			done = append(done, fmt.Sprintf("could not turn the certificate revocation check back on%s (%v)", on, err))
 		} else {
 			n.revocationOff = false
@@ -556,8 +547,7 @@ func (x *executor) recover(ctx context.Context, s exchange.Step, n *node) []stri
 		}
 	}
 	if n.customSaved {
-		var res wire.CustomizationsResult
-		if err := x.r.Run(ctx, n.t, wire.OpCustomizations, []wire.Param{{Name: "Action", Value: wire.ActionRestore}}, &res); err != nil {
+		if _, err := remote.Call(ctx, x.r, n.t, wire.CustomizationsRequest{Action: wire.ActionRestore}); err != nil {
 			done = append(done, fmt.Sprintf("could not restore the customisations%s (%v)", on, err))
 		} else {
 			n.customSaved = false

@@ -26,34 +26,30 @@ const (
 	spStep = 8 // 1-based position of install_service_pack in spPlan
 )
 
-func step(action, desc string, kv ...string) exchange.Step {
-	p := map[string]string{}
-	for i := 0; i+1 < len(kv); i += 2 {
-		p[kv[i]] = kv[i+1]
-	}
-	return exchange.Step{Action: action, Server: "EX01", Description: desc, Params: p}
+func step(kind exchange.StepKind, desc string) exchange.Step {
+	return exchange.Step{Kind: kind, Server: "EX01", Description: desc}
 }
 
 // spPlan is a service pack plan as domain.md §5 orders it.
 func spPlan() exchange.Plan {
 	return exchange.Plan{Server: "EX01", Steps: []exchange.Step{
-		step(exchange.ActionVerifyBackups, "verify backups"),
-		step(exchange.ActionSaveCustomizations, "save OWA customisations"),
-		step(exchange.ActionRemoveInterimUpdate, "remove interim update KB970000", "kb", "KB970000", "patch_code", "{11111111-2222-3333-4444-555555555555}"),
-		step(exchange.ActionRemoveUMLanguagePack, "remove UM language pack de-DE", "language", "de-DE", "path", `D:\SP3\UM`),
-		step(exchange.ActionStopService, "stop "+bexec, "service", bexec),
-		step(exchange.ActionStopService, "stop "+virus, "service", virus),
-		step(exchange.ActionDisableRevocationCheck, "turn the certificate revocation check off"),
-		step(exchange.ActionInstallServicePack, `Setup.com /mode:upgrade from D:\SP3`, "service_pack", "3", "media_path", `D:\SP3`, "build", sp3),
-		step(exchange.ActionReboot, "reboot if required", "when", RebootIfRequired),
-		step(exchange.ActionStartExchangeServices, "start Exchange services"),
-		step(exchange.ActionRestoreCustomizations, "restore OWA customisations"),
-		step(exchange.ActionAddUMLanguagePack, "add UM language pack de-DE", "language", "de-DE", "path", `D:\SP3\UM`),
-		step(exchange.ActionEnableRevocationCheck, "turn the certificate revocation check on"),
-		step(exchange.ActionStartService, "start "+virus, "service", virus),
-		step(exchange.ActionStartService, "start "+bexec, "service", bexec),
-		step(exchange.ActionSetRemoteStreamingBackup, "enable Remote Streaming Backup"),
-		step(exchange.ActionVerifyBuild, "verify build "+sp3, "build", sp3),
+		step(exchange.VerifyBackups{}, "verify backups"),
+		step(exchange.SaveCustomizations{}, "save OWA customisations"),
+		step(exchange.RemoveInterimUpdate{KB: "KB970000", PatchCode: "{11111111-2222-3333-4444-555555555555}"}, "remove interim update KB970000"),
+		step(exchange.RemoveUMLanguagePack{Language: "de-DE", Path: `D:\SP3\UM`}, "remove UM language pack de-DE"),
+		step(exchange.StopService{Service: bexec}, "stop "+bexec),
+		step(exchange.StopService{Service: virus}, "stop "+virus),
+		step(exchange.DisableRevocationCheck{}, "turn the certificate revocation check off"),
+		step(exchange.InstallServicePack{ServicePack: 3, MediaPath: `D:\SP3`, Build: exchange.MustParseBuild(sp3)}, `Setup.com /mode:upgrade from D:\SP3`),
+		step(exchange.Reboot{When: exchange.RebootIfRequired}, "reboot if required"),
+		step(exchange.StartExchangeServices{}, "start Exchange services"),
+		step(exchange.RestoreCustomizations{}, "restore OWA customisations"),
+		step(exchange.AddUMLanguagePack{Language: "de-DE", Path: `D:\SP3\UM`}, "add UM language pack de-DE"),
+		step(exchange.EnableRevocationCheck{}, "turn the certificate revocation check on"),
+		step(exchange.StartService{Service: virus}, "start "+virus),
+		step(exchange.StartService{Service: bexec}, "start "+bexec),
+		step(exchange.SetRemoteStreamingBackup{}, "enable Remote Streaming Backup"),
+		step(exchange.VerifyBuild{Build: exchange.MustParseBuild(sp3)}, "verify build "+sp3),
 	}}
 }
 
@@ -177,7 +173,7 @@ func TestAttachToExistingJob(t *testing.T) {
 	logs := &logRecorder{}
 	plan := exchange.Plan{Server: "EX01", Steps: []exchange.Step{
 		spPlan().Steps[spStep-1],
-		step(exchange.ActionVerifyBuild, "verify build", "build", sp3),
+		step(exchange.VerifyBuild{Build: exchange.MustParseBuild(sp3)}, "verify build"),
 	}}
 
 	if _, err := Apply(context.Background(), f, target, plan, opts(clk, logs)); err != nil {
@@ -205,7 +201,7 @@ func TestAttachToFinishedJob(t *testing.T) {
 	f.downProbes = 1
 	plan := exchange.Plan{Server: "EX01", Steps: []exchange.Step{
 		spPlan().Steps[spStep-1],
-		step(exchange.ActionReboot, "reboot if required", "when", RebootIfRequired),
+		step(exchange.Reboot{When: exchange.RebootIfRequired}, "reboot if required"),
 	}}
 	logs := &logRecorder{}
 	if _, err := Apply(context.Background(), f, target, plan, opts(clk, logs)); err != nil {
@@ -246,8 +242,8 @@ func TestFailingJobRecovers(t *testing.T) {
 	if err.Error() != want {
 		t.Errorf("error:\n%s\nwant:\n%s", err, want)
 	}
-	if se.Index != spStep || se.Total != 17 || se.Step.Action != exchange.ActionInstallServicePack {
-		t.Errorf("StepError = index %d of %d, %s", se.Index, se.Total, se.Step.Action)
+	if se.Index != spStep || se.Total != 17 || se.Step.Action() != exchange.ActionInstallServicePack {
+		t.Errorf("StepError = index %d of %d, %s", se.Index, se.Total, se.Step.Action())
 	}
 	if se.Job == nil || se.Job.ExitCode != 1603 || se.Job.State != exchange.JobFailed {
 		t.Errorf("StepError.Job = %+v", se.Job)
@@ -337,11 +333,11 @@ func TestCancelledBeforeInstallRecovers(t *testing.T) {
 	}
 }
 
-func rebootPlan(when string) exchange.Plan {
+func rebootPlan(when exchange.RebootWhen) exchange.Plan {
 	return exchange.Plan{Server: "EX01", Steps: []exchange.Step{
-		step(exchange.ActionStopService, "stop "+bexec, "service", bexec),
-		step(exchange.ActionReboot, "reboot", "when", when),
-		step(exchange.ActionStartService, "start "+bexec, "service", bexec),
+		step(exchange.StopService{Service: bexec}, "stop "+bexec),
+		step(exchange.Reboot{When: when}, "reboot"),
+		step(exchange.StartService{Service: bexec}, "start "+bexec),
 	}}
 }
 
@@ -352,7 +348,7 @@ func TestRebootWaitsThroughProbeErrors(t *testing.T) {
 	o := opts(clk, logs)
 	o.LockTTL = 3 * time.Minute // refreshed every minute
 
-	rep, err := Apply(context.Background(), f, target, rebootPlan(RebootAlways), o)
+	rep, err := Apply(context.Background(), f, target, rebootPlan(exchange.RebootAlways), o)
 	if err != nil {
 		t.Fatalf("Apply: %v", err)
 	}
@@ -381,7 +377,7 @@ func TestRebootTimeout(t *testing.T) {
 	o.PollInterval = time.Minute
 	o.RebootTimeout = 5 * time.Minute
 
-	_, err := Apply(context.Background(), f, target, rebootPlan(RebootAlways), o)
+	_, err := Apply(context.Background(), f, target, rebootPlan(exchange.RebootAlways), o)
 	var se *StepError
 	if !errors.As(err, &se) || se.Index != 2 {
 		t.Fatalf("Apply = %v, want a *StepError at step 2", err)
@@ -432,7 +428,7 @@ func TestLockHeldByAnotherOwner(t *testing.T) {
 func TestIfRequiredRebootSkippedWhenNotNeeded(t *testing.T) {
 	f, clk := newFake(t)
 	logs := &logRecorder{}
-	_, err := Apply(context.Background(), f, target, rebootPlan(RebootIfRequired), opts(clk, logs))
+	_, err := Apply(context.Background(), f, target, rebootPlan(exchange.RebootIfRequired), opts(clk, logs))
 	if err != nil {
 		t.Fatalf("Apply: %v", err)
 	}
@@ -445,7 +441,7 @@ func TestIfRequiredRebootSkippedWhenNotNeeded(t *testing.T) {
 func TestIfRequiredRebootWhenPending(t *testing.T) {
 	f, clk := newFake(t)
 	f.pending = []string{"PendingFileRenameOperations"}
-	_, err := Apply(context.Background(), f, target, rebootPlan(RebootIfRequired), opts(clk, &logRecorder{}))
+	_, err := Apply(context.Background(), f, target, rebootPlan(exchange.RebootIfRequired), opts(clk, &logRecorder{}))
 	if err != nil {
 		t.Fatalf("Apply: %v", err)
 	}
@@ -458,16 +454,17 @@ func TestInvalidPlanRejectedBeforeLock(t *testing.T) {
 		index  int
 		text   string
 	}{
-		"unknown action":  {func(p *exchange.Plan) { p.Steps[10].Action = "format_disk" }, 11, `unknown action "format_disk"`},
-		"service missing": {func(p *exchange.Plan) { delete(p.Steps[4].Params, "service") }, 5, "parameter service is missing"},
-		"bad when":        {func(p *exchange.Plan) { p.Steps[8].Params["when"] = "sometimes" }, 9, `parameter when is "sometimes"`},
-		"bad build":       {func(p *exchange.Plan) { p.Steps[16].Params["build"] = "SP3" }, 17, "parameter build"},
+		"no action":       {func(p *exchange.Plan) { p.Steps[10].Kind = nil }, 11, "the step has no action"},
+		"service missing": {func(p *exchange.Plan) { p.Steps[4].Kind = exchange.StopService{} }, 5, "parameter service is missing"},
+		"bad when":        {func(p *exchange.Plan) { p.Steps[8].Kind = exchange.Reboot{When: "sometimes"} }, 9, `parameter when is "sometimes"`},
+		"no build":        {func(p *exchange.Plan) { p.Steps[16].Kind = exchange.VerifyBuild{} }, 17, "parameter build is missing"},
 		"other server":    {func(p *exchange.Plan) { p.Steps[2].Server = "EX02" }, 3, "the step is for server EX02, not EX01"},
-		"no media":        {func(p *exchange.Plan) { delete(p.Steps[7].Params, "media_path") }, 8, "parameter media_path is missing"},
-		"iu no id": {func(p *exchange.Plan) {
-			delete(p.Steps[2].Params, "kb")
-			delete(p.Steps[2].Params, "patch_code")
-		}, 3, "parameter patch_code or kb is missing"},
+		"no media": {func(p *exchange.Plan) {
+			k := p.Steps[7].Kind.(exchange.InstallServicePack)
+			k.MediaPath = ""
+			p.Steps[7].Kind = k
+		}, 8, "parameter media_path is missing"},
+		"iu no id": {func(p *exchange.Plan) { p.Steps[2].Kind = exchange.RemoveInterimUpdate{} }, 3, "parameter patch_code or kb is missing"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			f, clk := newFake(t)
@@ -757,7 +754,7 @@ func TestRebootAnswerLost(t *testing.T) {
 		return nil
 	}
 	logs := &logRecorder{}
-	if _, err := Apply(context.Background(), f, target, rebootPlan(RebootAlways), opts(clk, logs)); err != nil {
+	if _, err := Apply(context.Background(), f, target, rebootPlan(exchange.RebootAlways), opts(clk, logs)); err != nil {
 		t.Fatalf("Apply: %v", err)
 	}
 	assertCalls(t, f, []string{"lock take", "service stop " + bexec, "probe", "reboot",

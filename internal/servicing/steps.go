@@ -12,74 +12,6 @@ import (
 	"github.com/buildlevel/terraform-provider-exchange/internal/remote/wire"
 )
 
-// Reboot step "when" values.
-const (
-	RebootAlways     = "always"
-	RebootIfRequired = "if_required"
-)
-
-// jobActions are the actions that run an installer as a detached job.
-var jobActions = map[string]bool{
-	exchange.ActionInstallServicePack:    true,
-	exchange.ActionInstallUpdateRollup:   true,
-	exchange.ActionUninstallUpdateRollup: true,
-	exchange.ActionInstallInterimUpdate:  true,
-	exchange.ActionRemoveInterimUpdate:   true,
-	exchange.ActionAddUMLanguagePack:     true,
-	exchange.ActionRemoveUMLanguagePack:  true,
-	exchange.ActionUpgradeCMS:            true,
-	exchange.ActionUpgradeEVS:            true,
-}
-
-// clusterActions are the actions that change the cluster through OpCluster.
-var clusterActions = map[string]bool{
-	exchange.ActionMoveClusterGroup:        true,
-	exchange.ActionStopClusterService:      true,
-	exchange.ActionStartClusterService:     true,
-	exchange.ActionStopClusteredServer:     true,
-	exchange.ActionStartClusteredServer:    true,
-	exchange.ActionTakeEVSResourcesOffline: true,
-	exchange.ActionBringGroupOnline:        true,
-	exchange.ActionFailoverTest:            true,
-	exchange.ActionBlockFailover:           true,
-	exchange.ActionAllowFailover:           true,
-}
-
-// required lists, per action, the parameters a step must carry; a "|" means either one.
-var required = map[string][]string{
-	exchange.ActionVerifyBackups:            nil,
-	exchange.ActionReboot:                   {"when"},
-	exchange.ActionSaveCustomizations:       nil,
-	exchange.ActionRestoreCustomizations:    nil,
-	exchange.ActionStopService:              {"service"},
-	exchange.ActionStartService:             {"service"},
-	exchange.ActionDisableRevocationCheck:   nil,
-	exchange.ActionEnableRevocationCheck:    nil,
-	exchange.ActionSetRemoteStreamingBackup: nil,
-	exchange.ActionStartExchangeServices:    nil,
-	exchange.ActionVerifyBuild:              {"build"},
-	exchange.ActionInstallServicePack:       {"media_path"},
-	exchange.ActionInstallUpdateRollup:      {"package_path"},
-	exchange.ActionUninstallUpdateRollup:    {"patch_code|kb"},
-	exchange.ActionInstallInterimUpdate:     {"package_path"},
-	exchange.ActionRemoveInterimUpdate:      {"patch_code|kb"},
-	exchange.ActionAddUMLanguagePack:        {"language", "path"},
-	exchange.ActionRemoveUMLanguagePack:     {"language"},
-
-	exchange.ActionMoveClusterGroup:        {"group", "to"},
-	exchange.ActionStopClusterService:      nil,
-	exchange.ActionStartClusterService:     nil,
-	exchange.ActionStopClusteredServer:     {"group"},
-	exchange.ActionStartClusteredServer:    {"group"},
-	exchange.ActionUpgradeCMS:              {"group", "media_path"},
-	exchange.ActionTakeEVSResourcesOffline: {"group"},
-	exchange.ActionUpgradeEVS:              {"group"},
-	exchange.ActionBringGroupOnline:        {"group"},
-	exchange.ActionFailoverTest:            {"group", "to"},
-	exchange.ActionBlockFailover:           {"group"},
-	exchange.ActionAllowFailover:           {"group"},
-}
-
 // validate checks the whole plan before anything remote happens: a plan this executor cannot
 // run completely is a bug in the planner, and finding it at step 9 would leave the server
 // half-serviced.
@@ -98,8 +30,8 @@ func validate(t remote.Target, plan exchange.Plan, o Options) error {
 	})
 }
 
-// validateSteps checks every step: a known action, its server (checkServer), the parameters
-// it needs. serverOf names the server in the error.
+// validateSteps checks every step: it has a kind, its server (checkServer), and the fields
+// its kind cannot run without (StepKind.Check). serverOf names the server in the error.
 func validateSteps(plan exchange.Plan, serverOf func(exchange.Step) string, checkServer func(exchange.Step) error) error {
 	bad := func(i int, s exchange.Step, format string, args ...any) error {
 		return &StepError{Server: serverOf(s), Index: i + 1, Total: len(plan.Steps), Step: s,
@@ -107,39 +39,17 @@ func validateSteps(plan exchange.Plan, serverOf func(exchange.Step) string, chec
 			Next: "Nothing was done. This is a bug in the provider's plan: please report it with the planned steps."}
 	}
 	for i, s := range plan.Steps {
-		need, ok := required[s.Action]
-		if !ok {
-			return bad(i, s, "unknown action %q", s.Action)
+		if s.Kind == nil {
+			return bad(i, s, "the step has no action")
 		}
 		if err := checkServer(s); err != nil {
 			return bad(i, s, "%v", err)
 		}
-		for _, p := range need {
-			if !hasAny(s.Params, strings.Split(p, "|")) {
-				return bad(i, s, "parameter %s is missing", strings.ReplaceAll(p, "|", " or "))
-			}
-		}
-		switch s.Action {
-		case exchange.ActionReboot:
-			if w := s.Params["when"]; w != RebootAlways && w != RebootIfRequired {
-				return bad(i, s, "parameter when is %q, want %q or %q", w, RebootAlways, RebootIfRequired)
-			}
-		case exchange.ActionVerifyBuild:
-			if _, err := exchange.ParseBuild(s.Params["build"]); err != nil {
-				return bad(i, s, "parameter build: %v", err)
-			}
+		if err := s.Kind.Check(); err != nil {
+			return bad(i, s, "%v", err)
 		}
 	}
 	return nil
-}
-
-func hasAny(params map[string]string, keys []string) bool {
-	for _, k := range keys {
-		if params[k] != "" {
-			return true
-		}
-	}
-	return false
 }
 
 // stepFailure is a step's error with what the StepError needs beyond it.
@@ -155,182 +65,168 @@ func (f *stepFailure) Unwrap() error { return f.err }
 // runStep runs one step. Every operation is idempotent on the server, so running a step again
 // after an interrupted apply is safe.
 func (x *executor) runStep(ctx context.Context, s exchange.Step) error {
-	switch s.Action {
-	case exchange.ActionVerifyBackups:
-		x.logf(s, "backups: checked against fresh facts when this apply re-planned; nothing to do on the server")
-		return nil
+	return s.Kind.Run(stepRun{executor: x, ctx: ctx, s: s})
+}
 
-	case exchange.ActionSaveCustomizations, exchange.ActionRestoreCustomizations:
-		action := wire.ActionSave
-		if s.Action == exchange.ActionRestoreCustomizations {
-			action = wire.ActionRestore
-		} else {
-			x.customSaved = true // before the call: a restore is harmless if the save did not happen
-		}
-		var res wire.CustomizationsResult
-		if err := x.r.Run(ctx, x.t, wire.OpCustomizations, []wire.Param{{Name: "Action", Value: action}}, &res); err != nil {
-			if isFault(err) && action == wire.ActionSave {
-				x.customSaved = false
-			}
-			return err
-		}
-		if action == wire.ActionRestore {
+// stepRun runs one step: its methods are exchange.StepRunner's, one per step kind (the
+// cluster kinds' are in cluster.go).
+type stepRun struct {
+	*executor
+	ctx context.Context
+	s   exchange.Step
+}
+
+var _ exchange.StepRunner = stepRun{}
+
+func (x stepRun) VerifyBackups(exchange.VerifyBackups) error {
+	x.logf(x.s, "backups: checked against fresh facts when this apply re-planned; nothing to do on the server")
+	return nil
+}
+
+func (x stepRun) SaveCustomizations(exchange.SaveCustomizations) error {
+	return x.customizations(wire.ActionSave)
+}
+
+func (x stepRun) RestoreCustomizations(exchange.RestoreCustomizations) error {
+	return x.customizations(wire.ActionRestore)
+}
+
+func (x stepRun) customizations(action string) error {
+	if action == wire.ActionSave {
+		x.customSaved = true // before the call: a restore is harmless if the save did not happen
+	}
+	res, err := remote.Call(x.ctx, x.r, x.t, wire.CustomizationsRequest{Action: action})
+	if err != nil {
+		if isFault(err) && action == wire.ActionSave {
 			x.customSaved = false
 		}
-		x.logf(s, "customisations %s: %s", map[string]string{wire.ActionSave: "saved", wire.ActionRestore: "restored"}[action], listOrNothing(res.Items))
-		return nil
+		return err
+	}
+	if action == wire.ActionRestore {
+		x.customSaved = false
+	}
+	x.logf(x.s, "customisations %s: %s", map[string]string{wire.ActionSave: "saved", wire.ActionRestore: "restored"}[action], listOrNothing(res.Items))
+	return nil
+}
 
-	case exchange.ActionStopService:
-		name := s.Params["service"]
-		x.stopped = appendOnce(x.stopped, name) // before the call: starting it again is harmless
-		res, err := x.service(ctx, name, wire.ActionStop)
-		if err != nil {
-			if isFault(err) {
-				x.stopped = remove(x.stopped, name)
-			}
-			return err
+func (x stepRun) StopService(k exchange.StopService) error {
+	name := k.Service
+	x.stopped = appendOnce(x.stopped, name) // before the call: starting it again is harmless
+	res, err := x.service(x.ctx, name, wire.ActionStop)
+	if err != nil {
+		if isFault(err) {
+			x.stopped = remove(x.stopped, name)
 		}
-		x.report.Stopped = append(x.report.Stopped, name)
-		x.logf(s, "service %s: %s -> %s", name, orUnknown(res.Before), orUnknown(res.After))
-		return nil
+		return err
+	}
+	x.report.Stopped = append(x.report.Stopped, name)
+	x.logf(x.s, "service %s: %s -> %s", name, orUnknown(res.Before), orUnknown(res.After))
+	return nil
+}
 
-	case exchange.ActionStartService:
-		name := s.Params["service"]
-		res, err := x.service(ctx, name, wire.ActionStart)
-		if err != nil {
-			return err
-		}
-		x.stopped = remove(x.stopped, name)
-		x.report.Restarted = append(x.report.Restarted, name)
-		x.logf(s, "service %s: %s -> %s", name, orUnknown(res.Before), orUnknown(res.After))
-		return nil
+func (x stepRun) StartService(k exchange.StartService) error {
+	name := k.Service
+	res, err := x.service(x.ctx, name, wire.ActionStart)
+	if err != nil {
+		return err
+	}
+	x.stopped = remove(x.stopped, name)
+	x.report.Restarted = append(x.report.Restarted, name)
+	x.logf(x.s, "service %s: %s -> %s", name, orUnknown(res.Before), orUnknown(res.After))
+	return nil
+}
 
-	case exchange.ActionDisableRevocationCheck, exchange.ActionEnableRevocationCheck:
-		enable := s.Action == exchange.ActionEnableRevocationCheck
-		if !enable {
-			x.revocationOff = true
-		}
-		var res wire.SettingResult
-		if err := x.r.Run(ctx, x.t, wire.OpRevocationCheck, []wire.Param{{Name: "Enabled", Value: enable}}, &res); err != nil {
-			if isFault(err) && !enable {
-				x.revocationOff = false
-			}
-			return err
-		}
-		if enable {
+func (x stepRun) DisableRevocationCheck(exchange.DisableRevocationCheck) error {
+	return x.revocationCheck(false)
+}
+
+func (x stepRun) EnableRevocationCheck(exchange.EnableRevocationCheck) error {
+	return x.revocationCheck(true)
+}
+
+func (x stepRun) revocationCheck(enable bool) error {
+	if !enable {
+		x.revocationOff = true
+	}
+	res, err := remote.Call(x.ctx, x.r, x.t, wire.RevocationCheckRequest{Enabled: enable})
+	if err != nil {
+		if isFault(err) && !enable {
 			x.revocationOff = false
 		}
-		x.logf(s, "certificate revocation check: %s -> %s", onOff(res.Before), onOff(res.After))
-		return nil
-
-	case exchange.ActionSetRemoteStreamingBackup:
-		var res wire.SettingResult
-		if err := x.r.Run(ctx, x.t, wire.OpRemoteStreamingBackup, []wire.Param{{Name: "Enabled", Value: true}}, &res); err != nil {
-			return err
-		}
-		x.logf(s, "Enable Remote Streaming Backup: %s -> %s", onOff(res.Before), onOff(res.After))
-		return nil
-
-	case exchange.ActionStartExchangeServices:
-		var res wire.ExchangeServicesResult
-		if err := x.r.Run(ctx, x.t, wire.OpExchangeServices, nil, &res); err != nil {
-			return err
-		}
-		x.logf(s, "Exchange services: set to Automatic %s; started %s", listOrNothing(res.Enabled), listOrNothing(res.Started))
-		if len(res.Failed) > 0 {
-			return &stepFailure{
-				err: fmt.Errorf("Exchange services did not start: %s", strings.Join(res.Failed, "; ")),
-				next: "Find out why they do not start (the System and Application event logs on the server), " +
-					"start them, then run terraform apply again; the apply continues from the remaining steps.",
-			}
-		}
-		return nil
-
-	case exchange.ActionReboot:
-		return x.reboot(ctx, s)
-
-	case exchange.ActionVerifyBuild:
-		return x.verifyBuild(ctx, s)
+		return err
 	}
-	if jobActions[s.Action] {
-		return x.runJob(ctx, s)
+	if enable {
+		x.revocationOff = false
 	}
-	if clusterActions[s.Action] {
-		return x.runCluster(ctx, s)
-	}
-	// validate rejects unknown actions before the lock; this is a safety net.
-	return fmt.Errorf("unknown action %q", s.Action)
+	x.logf(x.s, "certificate revocation check: %s -> %s", onOff(res.Before), onOff(res.After))
+	return nil
 }
+
+func (x stepRun) SetRemoteStreamingBackup(exchange.SetRemoteStreamingBackup) error {
+	res, err := remote.Call(x.ctx, x.r, x.t, wire.RemoteStreamingBackupRequest{Enabled: true})
+	if err != nil {
+		return err
+	}
+	x.logf(x.s, "Enable Remote Streaming Backup: %s -> %s", onOff(res.Before), onOff(res.After))
+	return nil
+}
+
+func (x stepRun) StartExchangeServices(exchange.StartExchangeServices) error {
+	res, err := remote.Call(x.ctx, x.r, x.t, wire.ExchangeServicesRequest{})
+	if err != nil {
+		return err
+	}
+	x.logf(x.s, "Exchange services: set to Automatic %s; started %s", listOrNothing(res.Enabled), listOrNothing(res.Started))
+	if len(res.Failed) > 0 {
+		return &stepFailure{
+			err: fmt.Errorf("Exchange services did not start: %s", strings.Join(res.Failed, "; ")),
+			next: "Find out why they do not start (the System and Application event logs on the server), " +
+				"start them, then run terraform apply again; the apply continues from the remaining steps.",
+		}
+	}
+	return nil
+}
+
+func (x stepRun) Reboot(k exchange.Reboot) error { return x.reboot(x.ctx, x.s, k.When) }
+
+func (x stepRun) VerifyBuild(k exchange.VerifyBuild) error { return x.verifyBuild(x.ctx, x.s, k.Build) }
+
+func (x stepRun) Install(k exchange.Installer) error { return x.runJob(x.ctx, x.s, k.Job()) }
 
 func (x *executor) service(ctx context.Context, name, action string) (wire.ServiceResult, error) {
-	var res wire.ServiceResult
-	err := x.r.Run(ctx, x.t, wire.OpService, []wire.Param{{Name: "Name", Value: name}, {Name: "Action", Value: action}}, &res)
-	return res, err
+	return remote.Call(ctx, x.r, x.t, wire.ServiceRequest{Name: name, Action: action})
 }
 
-// jobSpec is what OpJobStart needs to start (or find) a step's installer job.
-type jobSpec struct {
-	ID, Action, MediaPath, PackagePath, PatchCode, KB, Language, Group string
-}
-
-// jobSpecOf maps a step's parameters onto the job_start parameters; id is the job's id.
-func jobSpecOf(s exchange.Step, id string) jobSpec {
-	p := s.Params
-	spec := jobSpec{
-		ID:          id,
-		Action:      s.Action,
-		MediaPath:   p["media_path"],
-		PackagePath: p["package_path"],
-		PatchCode:   p["patch_code"],
-		KB:          p["kb"],
-		Language:    p["language"],
-	}
-	if (s.Action == exchange.ActionAddUMLanguagePack || s.Action == exchange.ActionRemoveUMLanguagePack) && spec.MediaPath == "" {
-		spec.MediaPath = p["path"]
-	}
-	if s.Action == exchange.ActionUpgradeCMS || s.Action == exchange.ActionUpgradeEVS {
-		spec.Group = p["group"]
-	}
-	return spec
-}
-
-func (j jobSpec) params() []wire.Param {
-	return []wire.Param{
-		{Name: "ID", Value: j.ID},
-		{Name: "Action", Value: j.Action},
-		{Name: "MediaPath", Value: j.MediaPath},
-		{Name: "PackagePath", Value: j.PackagePath},
-		{Name: "PatchCode", Value: j.PatchCode},
-		{Name: "KB", Value: j.KB},
-		{Name: "Language", Value: j.Language},
-		{Name: "Group", Value: j.Group},
-	}
+// jobStart is the job_start request of a step's installer job; id is the job's id.
+func jobStart(id, action string, j exchange.InstallJob) wire.JobStartRequest {
+	return wire.JobStartRequest{ID: id, Action: action, MediaPath: j.MediaPath, PackagePath: j.PackagePath,
+		PatchCode: j.PatchCode, KB: j.KB, Language: j.Language, Group: j.Group}
 }
 
 // runJob starts the step's installer job (or attaches to the one with its id) and waits for it.
-func (x *executor) runJob(ctx context.Context, s exchange.Step) error {
-	if s.Action == exchange.ActionUpgradeCMS || s.Action == exchange.ActionUpgradeEVS {
+func (x *executor) runJob(ctx context.Context, s exchange.Step, j exchange.InstallJob) error {
+	if j.Group != "" { // upgrade_cms, upgrade_evs
 		// From its start, the clustered server may belong to the new version only: the
 		// advice for bringing it back must not send it to an older node.
-		g := x.groupOf(s.Params["group"])
-		g.upgrading = s.Action
-		err := x.runJob1(ctx, s)
+		g := x.groupOf(j.Group)
+		g.upgrading = s.Action()
+		err := x.runJob1(ctx, s, j)
 		if err == nil {
 			g.upgrading, g.upgraded = "", true
 		}
 		return err
 	}
-	return x.runJob1(ctx, s)
+	return x.runJob1(ctx, s, j)
 }
 
-func (x *executor) runJob1(ctx context.Context, s exchange.Step) error {
-	spec := jobSpecOf(s, x.jobID(s))
+func (x *executor) runJob1(ctx context.Context, s exchange.Step, j exchange.InstallJob) error {
+	spec := jobStart(x.jobID(s), s.Action(), j)
 	called := x.clk.Now()
 	// From here until the job is seen finished an installer may run: nothing may be undone.
 	// A job_start whose answer was lost may have started it.
-	x.job = &exchange.Job{ID: spec.ID, Action: s.Action, State: exchange.JobRunning}
-	var job exchange.Job
-	if err := x.r.Run(ctx, x.t, wire.OpJobStart, spec.params(), &job); err != nil {
+	x.job = &exchange.Job{ID: spec.ID, Action: spec.Action, State: exchange.JobRunning}
+	job, err := remote.Call(ctx, x.r, x.t, spec)
+	if err != nil {
 		var f *wire.Fault
 		if errors.As(err, &f) {
 			x.job = nil // the server answered: nothing was started
@@ -357,7 +253,7 @@ func (x *executor) runJob1(ctx context.Context, s exchange.Step) error {
 		x.logf(s, "started job %s; the installer runs on the server, log %s", job.ID, orUnknown(job.LogPath))
 	}
 
-	job, err := x.waitJob(ctx, s, job)
+	job, err = x.waitJob(ctx, s, job)
 	if err != nil {
 		return err
 	}
@@ -384,15 +280,15 @@ func (x *executor) runJob1(ctx context.Context, s exchange.Step) error {
 				job.ID, formatTime(job.Started), msg)
 			next = fmt.Sprintf("Read the log and fix the cause. Then delete the failed job's record on the server (job %s under %s), "+
 				"so that the installer runs again, and run terraform apply again; the apply continues from the remaining steps.", job.ID, jobsKey)
-		} else if s.Action == exchange.ActionUpgradeCMS {
+		} else if spec.Action == exchange.ActionUpgradeCMS {
 			// The next plan refuses while the interrupted /upgradeCMS's CMS key is there.
 			next = fmt.Sprintf("Read the log, fix the cause and run Setup.com /upgradeCMS on %s again by hand, then start %s "+
 				"(Start-ClusteredMailboxServer); then run terraform plan and apply: the apply continues with the remaining nodes.",
-				x.t.Server, s.Params["group"])
-		} else if s.Action == exchange.ActionUpgradeEVS {
+				x.t.Server, spec.Group)
+		} else if spec.Action == exchange.ActionUpgradeEVS {
 			next = fmt.Sprintf("Read the log, then run \"Upgrade Exchange Virtual Server\" on %s in Cluster Administrator on %s by hand "+
 				"and bring it online; then run terraform plan and apply: the apply continues with the remaining nodes.",
-				s.Params["group"], x.t.Server)
+				spec.Group, x.t.Server)
 		} else if strings.HasPrefix(job.Error, "FileInUse") {
 			next = "Another program held a file the installer had to replace (often an antivirus or backup agent): " +
 				"stop it during servicing (add its service to the services to stop), then run terraform apply again; " +
@@ -430,8 +326,7 @@ func (x *executor) waitJob(ctx context.Context, s exchange.Step, job exchange.Jo
 		if err := x.clk.Sleep(ctx, x.o.PollInterval); err != nil {
 			return job, err
 		}
-		var st exchange.Job
-		err := x.r.Run(ctx, x.t, wire.OpJobStatus, []wire.Param{{Name: "ID", Value: job.ID}}, &st)
+		st, err := remote.Call(ctx, x.r, x.t, wire.JobStatusRequest{ID: job.ID})
 		if err != nil {
 			if ctx.Err() != nil {
 				return job, err
@@ -493,7 +388,7 @@ func isFault(err error) bool {
 
 // reboot restarts the server when the step says so and waits until it answers with a newer
 // boot time.
-func (x *executor) reboot(ctx context.Context, s exchange.Step) error {
+func (x *executor) reboot(ctx context.Context, s exchange.Step, when exchange.RebootWhen) error {
 	// Read the server first: whether a reboot is pending, and the boot time to wait past
 	// should the restart command's answer be lost.
 	f, err := x.r.Probe(ctx, x.t)
@@ -501,7 +396,7 @@ func (x *executor) reboot(ctx context.Context, s exchange.Step) error {
 		return fmt.Errorf("could not read the server before restarting it: %w", err)
 	}
 	x.report.Facts = f
-	if s.Params["when"] == RebootIfRequired && !x.rebootRequired {
+	if when == exchange.RebootIfRequired && !x.rebootRequired {
 		if len(f.PendingReboot) == 0 {
 			x.logf(s, "no reboot needed")
 			return nil
@@ -511,8 +406,8 @@ func (x *executor) reboot(ctx context.Context, s exchange.Step) error {
 		x.logf(s, "the installer asked for a reboot")
 	}
 
-	var res wire.RebootResult
-	if err := x.r.Run(ctx, x.t, wire.OpReboot, nil, &res); err != nil {
+	res, err := remote.Call(ctx, x.r, x.t, wire.RebootRequest{})
+	if err != nil {
 		// The transport does not send a restart twice; when the server took the command and
 		// the answer was lost, it is restarting: wait for it as if the answer had come.
 		var re *remote.Error
@@ -568,9 +463,8 @@ func (x *executor) reboot(ctx context.Context, s exchange.Step) error {
 	}
 }
 
-// verifyBuild reads the build again and compares it with the step's.
-func (x *executor) verifyBuild(ctx context.Context, s exchange.Step) error {
-	want, _ := exchange.ParseBuild(s.Params["build"]) // validated
+// verifyBuild reads the build again and compares it with want.
+func (x *executor) verifyBuild(ctx context.Context, s exchange.Step, want exchange.Build) error {
 	f, err := x.r.Probe(ctx, x.t)
 	if err != nil {
 		return fmt.Errorf("could not read the build: %w", err)

@@ -775,9 +775,9 @@ func failedSummary(g *clusterGroup) string {
 
 // opCluster runs OpCluster on the node the handler serves, as cluster.ps1 does, against the
 // cluster's and Exchange's rules (docs/simulator.md, "Clusters").
-func opCluster(h *Handler, c *call) (any, *wire.Fault) {
+func opCluster(h *Handler, c *call, req wire.ClusterRequest) (any, *wire.Fault) {
 	host := h.host
-	action, group, node := c.str("Action"), strings.TrimSpace(c.str("Group")), strings.TrimSpace(c.str("Node"))
+	action, group, node := req.Action, strings.TrimSpace(req.Group), strings.TrimSpace(req.Node)
 	invalid := func(format string, args ...any) (any, *wire.Fault) {
 		return nil, &wire.Fault{Code: "invalid", Message: fmt.Sprintf(format, args...)}
 	}

@@ -19,7 +19,7 @@ import (
 //
 // A host whose fleet entry has ad_unreachable answers the fault "unavailable" with the text
 // the script writes when the configuration partition cannot be read over a second hop.
-func opDiscover(h *Handler, c *call) (any, *wire.Fault) {
+func opDiscover(h *Handler, c *call, _ wire.DiscoverRequest) (any, *wire.Fault) {
 	host := h.host
 	if host.adUnreachable {
 		configNC := "CN=Configuration," + domainDN(host.State().FQDN)

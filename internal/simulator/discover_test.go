@@ -180,7 +180,7 @@ func TestDiscoverUnavailableMatchesTheScript(t *testing.T) {
 		}
 	}
 	h := newHost(Server{Name: "EX01", FQDN: "ex01.fabrikam.example", Product: "2007", ADUnreachable: true}, nil, time.Now())
-	_, fault := opDiscover(&Handler{host: h}, &call{})
+	_, fault := opDiscover(&Handler{host: h}, &call{}, wire.DiscoverRequest{})
 	if fault == nil {
 		t.Fatal("no fault")
 	}
@@ -264,7 +264,7 @@ func TestDiscoverListsClustersUnderTheirVirtualNames(t *testing.T) {
 func TestDiscoverStandaloneHost(t *testing.T) {
 	h := newHost(Server{Name: "EX09", FQDN: "ex09", Product: "2007", Roles: []string{"Mailbox"}, Site: "S1"}, nil, time.Now())
 	c := &call{}
-	res, fault := opDiscover(&Handler{host: h}, c)
+	res, fault := opDiscover(&Handler{host: h}, c, wire.DiscoverRequest{})
 	if fault != nil {
 		t.Fatal(fault)
 	}
@@ -279,7 +279,7 @@ func TestDiscoverStandaloneHost(t *testing.T) {
 	servers := []Server{{Name: "N1", Product: "2007", Build: b}, {Name: "N2", Product: "2007", Build: b, Site: "S2"}}
 	lc := newLiveCluster(Cluster{Name: "CMS9", Type: "ccr", Nodes: []string{"N1", "N2"}, Active: "N1"}, servers)
 	n2 := newHost(servers[1], lc, time.Now())
-	res, fault = opDiscover(&Handler{host: n2}, c)
+	res, fault = opDiscover(&Handler{host: n2}, c, wire.DiscoverRequest{})
 	if fault != nil {
 		t.Fatal(fault)
 	}

@@ -29,16 +29,18 @@ var _ wsman.Handler = (*Handler)(nil)
 
 // operation is what the simulator knows of one script: its parameters and what it does.
 type operation struct {
-	params []paramSpec
-	// run performs the operation; a non-nil fault is reported through the envelope as the
-	// script's Write-Fault would.
-	run func(h *Handler, c *call) (result any, fault *wire.Fault)
+	name string
+	// decode checks the parameters a script received against the operation's request type
+	// (wire/requests.go, the type the provider sends) and returns the run of the request.
+	decode func(params map[string]any) (run, error)
 }
 
-// call is one operation being run: its parameters, and what run wants journaled or done
-// besides the result.
+// run performs an operation; a non-nil fault is reported through the envelope as the
+// script's Write-Fault would.
+type run func(h *Handler, c *call) (result any, fault *wire.Fault)
+
+// call is one operation being run, and what run wants journaled or done besides the result.
 type call struct {
-	params map[string]any
 	// commandID is the WS-Management command running the operation.
 	commandID string
 	// outcome and detail replace the journal's "ok" and "" of a successful run (e.g.
@@ -48,38 +50,46 @@ type call struct {
 	after []func()
 }
 
-func (c *call) str(name string) string    { s, _ := c.params[name].(string); return s }
-func (c *call) boolean(name string) bool  { b, _ := c.params[name].(bool); return b }
-func (c *call) integer(name string) int64 { n, _ := c.params[name].(int64); return n }
+// request is what handle needs of a wire request type.
+type request interface{ Op() string }
 
-// paramSpec is one parameter an operation takes. kind is "string", "int", "bool" or
-// "strings", matching what wire.Parse returns (string, int64, bool, []string).
-type paramSpec struct {
-	name     string
-	kind     string
-	required bool
+// handle is the operation Req names, run by do with the parameters decoded into a Req: a
+// parameter the provider's request type lacks, misses or types otherwise is rejected.
+func handle[Req request](do func(h *Handler, c *call, req Req) (any, *wire.Fault)) operation {
+	var zero Req
+	return operation{name: zero.Op(), decode: func(params map[string]any) (run, error) {
+		var req Req
+		if err := wire.DecodeParams(params, &req); err != nil {
+			return nil, err
+		}
+		return func(h *Handler, c *call) (any, *wire.Fault) { return do(h, c, req) }, nil
+	}}
 }
 
-func strParam(name string) paramSpec  { return paramSpec{name: name, kind: "string", required: true} }
-func intParam(name string) paramSpec  { return paramSpec{name: name, kind: "int", required: true} }
-func boolParam(name string) paramSpec { return paramSpec{name: name, kind: "bool", required: true} }
+// operations are the operations of wire/ops.go, by name.
+var operations = byName(
+	handle(probe),
+	handle(opLock),
+	handle(opService),
+	handle(opExchangeServices),
+	handle(opRevocationCheck),
+	handle(opRemoteStreamingBackup),
+	handle(opCustomizations),
+	handle(opJobStart),
+	handle(opJobStatus),
+	handle(opJobClear),
+	handle(opReboot),
+	handle(opDiscover),
+	handle(opCluster),
+)
 
-// operations are the operations of wire/ops.go, by name, with their parameters.
-var operations = map[string]operation{
-	wire.OpProbe:                 {params: []paramSpec{strParam("Server")}, run: probe},
-	wire.OpLock:                  {params: []paramSpec{strParam("Owner"), intParam("TTLSeconds"), boolParam("Release")}, run: opLock},
-	wire.OpService:               {params: []paramSpec{strParam("Name"), strParam("Action")}, run: opService},
-	wire.OpExchangeServices:      {run: opExchangeServices},
-	wire.OpRevocationCheck:       {params: []paramSpec{boolParam("Enabled")}, run: opRevocationCheck},
-	wire.OpRemoteStreamingBackup: {params: []paramSpec{boolParam("Enabled")}, run: opRemoteStreamingBackup},
-	wire.OpCustomizations:        {params: []paramSpec{strParam("Action")}, run: opCustomizations},
-	wire.OpJobStart: {params: []paramSpec{strParam("ID"), strParam("Action"), strParam("MediaPath"), strParam("PackagePath"),
-		strParam("PatchCode"), strParam("KB"), strParam("Language"), strParam("Group")}, run: opJobStart},
-	wire.OpJobStatus: {params: []paramSpec{strParam("ID")}, run: opJobStatus},
-	wire.OpJobClear:  {run: opJobClear},
-	wire.OpReboot:    {run: opReboot},
-	wire.OpDiscover:  {run: opDiscover},
-	wire.OpCluster:   {params: []paramSpec{strParam("Action"), strParam("Group"), strParam("Node")}, run: opCluster},
+// byName indexes ops by their names.
+func byName(ops ...operation) map[string]operation {
+	out := make(map[string]operation, len(ops))
+	for _, op := range ops {
+		out[op.name] = op
+	}
+	return out
 }
 
 // testScripts are script bodies for operations whose real script does not exist yet in
@@ -135,8 +145,9 @@ func (h *Handler) Run(ctx context.Context, cmd wsman.Command) wsman.Result {
 	if script.Body != body {
 		return h.reject(script.Operation, params, fmt.Sprintf("the body is not the embedded %s.ps1: %s", script.Operation, firstDifference(script.Body, body)))
 	}
-	if reason := checkParams(op.params, params); reason != "" {
-		return h.reject(script.Operation, params, reason)
+	perform, err := op.decode(params)
+	if err != nil {
+		return h.reject(script.Operation, params, err.Error())
 	}
 
 	if h.latency > 0 {
@@ -148,8 +159,8 @@ func (h *Handler) Run(ctx context.Context, cmd wsman.Command) wsman.Result {
 		}
 	}
 
-	c := &call{params: params, commandID: cmd.CommandID}
-	result, fault := op.run(h, c)
+	c := &call{commandID: cmd.CommandID}
+	result, fault := perform(h, c)
 	var stdout string
 	entry := Entry{Server: h.host.name, Operation: script.Operation, Params: h.redact(params)}
 	if fault != nil {
@@ -209,51 +220,6 @@ func (h *Handler) scrub(s string) string {
 	return strings.ReplaceAll(s, h.password, "<redacted>")
 }
 
-// checkParams returns why params do not fit specs, or "".
-func checkParams(specs []paramSpec, params map[string]any) string {
-	for name := range params {
-		if !hasSpec(specs, name) {
-			return fmt.Sprintf("unexpected parameter %q", name)
-		}
-	}
-	for _, s := range specs {
-		v, ok := params[s.name]
-		if !ok {
-			if s.required {
-				return fmt.Sprintf("missing parameter %q", s.name)
-			}
-			continue
-		}
-		var fits bool
-		switch s.kind {
-		case "string":
-			_, fits = v.(string)
-		case "int":
-			_, fits = v.(int64)
-		case "bool":
-			_, fits = v.(bool)
-		case "strings":
-			_, fits = v.([]string)
-		}
-		if v == nil && !s.required {
-			fits = true
-		}
-		if !fits {
-			return fmt.Sprintf("parameter %q must be a %s literal, got %T", s.name, s.kind, v)
-		}
-	}
-	return ""
-}
-
-func hasSpec(specs []paramSpec, name string) bool {
-	for _, s := range specs {
-		if s.name == name {
-			return true
-		}
-	}
-	return false
-}
-
 // firstDifference says where got first departs from want, by line, so a rejection shows
 // which edit or which stale copy of a script the simulator saw.
 func firstDifference(got, want string) string {
@@ -286,8 +252,8 @@ func truncate(s string, n int) string {
 // active; a node whose cluster service is stopped cannot tell and answers wrong_server);
 // the facts then describe that group. The Windows cluster's own name means the node that
 // owns the cluster group.
-func probe(h *Handler, c *call) (any, *wire.Fault) {
-	requested := strings.TrimSpace(c.str("Server"))
+func probe(h *Handler, c *call, req wire.ProbeRequest) (any, *wire.Fault) {
+	requested := strings.TrimSpace(req.Server)
 	host := h.host
 	short := hostLabel(requested)
 	if requested == "" || strings.EqualFold(short, host.name) {

@@ -17,9 +17,9 @@ import (
 // host's lock for its whole run, so an operation sees and leaves a consistent host, and
 // finishes the jobs that are due first.
 
-func opLock(h *Handler, c *call) (any, *wire.Fault) {
+func opLock(h *Handler, c *call, req wire.LockRequest) (any, *wire.Fault) {
 	host := h.host
-	owner, ttl, release := c.str("Owner"), c.integer("TTLSeconds"), c.boolean("Release")
+	owner, ttl, release := req.Owner, req.TTLSeconds, req.Release
 	// As lock.ps1: an empty owner or a TTL that is not positive is the caller's mistake.
 	if strings.TrimSpace(owner) == "" {
 		return nil, &wire.Fault{Code: "invalid", Message: "the lock owner must not be empty"}
@@ -69,9 +69,9 @@ func opLock(h *Handler, c *call) (any, *wire.Fault) {
 	return wire.LockResult{Held: true, Owner: owner, Expires: lock.Expires}, nil
 }
 
-func opService(h *Handler, c *call) (any, *wire.Fault) {
+func opService(h *Handler, c *call, req wire.ServiceRequest) (any, *wire.Fault) {
 	host := h.host
-	name, action := c.str("Name"), c.str("Action")
+	name, action := req.Name, req.Action
 	if action != wire.ActionStop && action != wire.ActionStart {
 		return nil, &wire.Fault{Code: "invalid", Message: fmt.Sprintf(`the service action must be "stop" or "start", got %q`, action)}
 	}
@@ -120,7 +120,7 @@ func (h *Host) serviceLocked(name string) *exchange.ServiceFacts {
 // does: a Disabled service gets the start mode the lock recorded (Disabled then: stays;
 // Manual: Manual; otherwise Automatic), and every service that should run (Automatic, or
 // running when the lock recorded it) is started. The lists are in name order.
-func opExchangeServices(h *Handler, c *call) (any, *wire.Fault) {
+func opExchangeServices(h *Handler, c *call, _ wire.ExchangeServicesRequest) (any, *wire.Fault) {
 	host := h.host
 	host.mu.Lock()
 	defer host.mu.Unlock()
@@ -176,12 +176,12 @@ func opExchangeServices(h *Handler, c *call) (any, *wire.Fault) {
 	return res, nil
 }
 
-func opRevocationCheck(h *Handler, c *call) (any, *wire.Fault) {
+func opRevocationCheck(h *Handler, c *call, req wire.RevocationCheckRequest) (any, *wire.Fault) {
 	host := h.host
 	host.mu.Lock()
 	defer host.mu.Unlock()
 	before := host.state.RevocationCheck
-	host.state.RevocationCheck = c.boolean("Enabled")
+	host.state.RevocationCheck = req.Enabled
 	switch {
 	case before && !host.state.RevocationCheck:
 		host.state.LeftoverRevocationOff = true
@@ -191,7 +191,7 @@ func opRevocationCheck(h *Handler, c *call) (any, *wire.Fault) {
 	return wire.SettingResult{Before: before, After: host.state.RevocationCheck}, nil
 }
 
-func opRemoteStreamingBackup(h *Handler, c *call) (any, *wire.Fault) {
+func opRemoteStreamingBackup(h *Handler, c *call, req wire.RemoteStreamingBackupRequest) (any, *wire.Fault) {
 	host := h.host
 	host.mu.Lock()
 	defer host.mu.Unlock()
@@ -201,7 +201,7 @@ func opRemoteStreamingBackup(h *Handler, c *call) (any, *wire.Fault) {
 			`no Information Store on %s (no HKLM\SYSTEM\CurrentControlSet\Services\MSExchangeIS)`, host.name)}
 	}
 	before := host.state.RemoteStreamingBackup != nil && *host.state.RemoteStreamingBackup
-	after := c.boolean("Enabled")
+	after := req.Enabled
 	if before != after {
 		// Written only when it differs: "off" with no value stays without one.
 		host.state.RemoteStreamingBackup = &after
@@ -217,9 +217,9 @@ const owaLogonItem = "owa_logon"
 // save moves the live page to the saved copy when there is no saved copy yet (the live
 // page is then absent, and the probe no longer sees a customisation); restore copies the
 // saved page over the live one and drops the saved copy.
-func opCustomizations(h *Handler, c *call) (any, *wire.Fault) {
+func opCustomizations(h *Handler, c *call, req wire.CustomizationsRequest) (any, *wire.Fault) {
 	host := h.host
-	action := c.str("Action")
+	action := req.Action
 	if action != wire.ActionSave && action != wire.ActionRestore {
 		return nil, &wire.Fault{Code: "invalid", Message: fmt.Sprintf(`the customizations action must be "save" or "restore", got %q`, action)}
 	}
@@ -247,9 +247,9 @@ func opCustomizations(h *Handler, c *call) (any, *wire.Fault) {
 // jobIDRE is what job_status.ps1 accepts as a job id.
 var jobIDRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
 
-func opJobStatus(h *Handler, c *call) (any, *wire.Fault) {
+func opJobStatus(h *Handler, c *call, req wire.JobStatusRequest) (any, *wire.Fault) {
 	host := h.host
-	id := c.str("ID")
+	id := req.ID
 	if !jobIDRE.MatchString(id) {
 		return nil, &wire.Fault{Code: "invalid", Message: fmt.Sprintf(`"%s" is not a job id (letters, digits, dot, dash and underscore, at most 128)`, id)}
 	}
@@ -266,7 +266,7 @@ func opJobStatus(h *Handler, c *call) (any, *wire.Fault) {
 }
 
 // opJobClear forgets every finished job record, as job_clear.ps1 does; running ones stay.
-func opJobClear(h *Handler, c *call) (any, *wire.Fault) {
+func opJobClear(h *Handler, c *call, _ wire.JobClearRequest) (any, *wire.Fault) {
 	host := h.host
 	host.mu.Lock()
 	defer host.mu.Unlock()
@@ -283,7 +283,7 @@ func opJobClear(h *Handler, c *call) (any, *wire.Fault) {
 	return res, nil
 }
 
-func opReboot(h *Handler, c *call) (any, *wire.Fault) {
+func opReboot(h *Handler, c *call, _ wire.RebootRequest) (any, *wire.Fault) {
 	host := h.host
 	host.mu.Lock()
 	defer host.mu.Unlock()
@@ -357,11 +357,11 @@ const (
 // checks, the simulator refuses (fault refused) what the installer itself would refuse,
 // instead of starting a job that fails: an SP not above the live one, an RU for another
 // SP, interim updates or UM language packs in the way, a pending restart before an SP.
-func opJobStart(h *Handler, c *call) (any, *wire.Fault) {
+func opJobStart(h *Handler, c *call, req wire.JobStartRequest) (any, *wire.Fault) {
 	host := h.host
-	spec := jobSpec{ID: c.str("ID"), Action: c.str("Action"), MediaPath: strings.TrimSpace(c.str("MediaPath")),
-		PackagePath: strings.TrimSpace(c.str("PackagePath")), PatchCode: strings.TrimSpace(c.str("PatchCode")),
-		KB: strings.TrimSpace(c.str("KB")), Language: strings.TrimSpace(c.str("Language")), Group: strings.TrimSpace(c.str("Group"))}
+	spec := jobSpec{ID: req.ID, Action: req.Action, MediaPath: strings.TrimSpace(req.MediaPath),
+		PackagePath: strings.TrimSpace(req.PackagePath), PatchCode: strings.TrimSpace(req.PatchCode),
+		KB: strings.TrimSpace(req.KB), Language: strings.TrimSpace(req.Language), Group: strings.TrimSpace(req.Group)}
 	invalid := func(format string, args ...any) (any, *wire.Fault) {
 		return nil, &wire.Fault{Code: "invalid", Message: fmt.Sprintf(format, args...)}
 	}

@@ -317,25 +317,42 @@ func opConsts(t *testing.T) (map[string]string, map[string]string) {
 	return values, docs
 }
 
-// opContract is each operation's parameters (as ops.go names them) and result type.
-var opContract = map[string]struct {
+// contract is an operation's parameters (its wire request type's) and result type.
+type contract struct {
 	params []string
 	result any
-}{
-	wire.OpProbe:                 {[]string{"Server"}, exchange.Facts{}},
-	wire.OpLock:                  {[]string{"Owner", "TTLSeconds", "Release"}, wire.LockResult{}},
-	wire.OpService:               {[]string{"Name", "Action"}, wire.ServiceResult{}},
-	wire.OpExchangeServices:      {nil, wire.ExchangeServicesResult{}},
-	wire.OpRevocationCheck:       {[]string{"Enabled"}, wire.SettingResult{}},
-	wire.OpRemoteStreamingBackup: {[]string{"Enabled"}, wire.SettingResult{}},
-	wire.OpCustomizations:        {[]string{"Action"}, wire.CustomizationsResult{}},
-	wire.OpJobStart:              {[]string{"ID", "Action", "MediaPath", "PackagePath", "PatchCode", "KB", "Language", "Group"}, exchange.Job{}},
-	wire.OpJobStatus:             {[]string{"ID"}, exchange.Job{}},
-	wire.OpJobClear:              {nil, wire.JobClearResult{}},
-	wire.OpReboot:                {nil, wire.RebootResult{}},
-	wire.OpDiscover:              {nil, wire.DiscoverResult{}},
-	wire.OpCluster:               {[]string{"Action", "Group", "Node"}, wire.ClusterResult{}},
 }
+
+// contractOf reads the contract off a request type: the compiler ties its result type.
+func contractOf[Res any](req wire.Request[Res]) (string, contract) {
+	var c contract
+	for _, p := range wire.ParamSpecs(req) {
+		c.params = append(c.params, p.Name)
+	}
+	var res Res
+	c.result = res
+	return req.Op(), c
+}
+
+// opContract is each operation's contract, by name.
+var opContract = func() map[string]contract {
+	out := map[string]contract{}
+	add := func(op string, c contract) { out[op] = c }
+	add(contractOf(wire.ProbeRequest{}))
+	add(contractOf(wire.LockRequest{}))
+	add(contractOf(wire.ServiceRequest{}))
+	add(contractOf(wire.ExchangeServicesRequest{}))
+	add(contractOf(wire.RevocationCheckRequest{}))
+	add(contractOf(wire.RemoteStreamingBackupRequest{}))
+	add(contractOf(wire.CustomizationsRequest{}))
+	add(contractOf(wire.JobStartRequest{}))
+	add(contractOf(wire.JobStatusRequest{}))
+	add(contractOf(wire.JobClearRequest{}))
+	add(contractOf(wire.RebootRequest{}))
+	add(contractOf(wire.DiscoverRequest{}))
+	add(contractOf(wire.ClusterRequest{}))
+	return out
+}()
 
 var parenRE = regexp.MustCompile(`\([^()]*\)`)
 
@@ -371,14 +388,14 @@ func TestEveryOperationHasAScript(t *testing.T) {
 		}
 		c, ok := opContract[op]
 		if !ok {
-			t.Errorf("wire.%s = %q: add it to opContract in this test", constName, op)
+			t.Errorf("wire.%s = %q: give it a request type in wire/requests.go and add it to opContract in this test", constName, op)
 			continue
 		}
 		params, ok := docParams(docs[op])
 		if !ok {
 			t.Errorf("wire.%s: its comment names no Params", constName)
 		} else if !reflect.DeepEqual(params, c.params) {
-			t.Errorf("wire.%s: ops.go names params %q, this test %q", constName, params, c.params)
+			t.Errorf("wire.%s: ops.go names params %q, its request type %q", constName, params, c.params)
 		}
 	}
 	for _, op := range scripts.Operations() {

@@ -7,8 +7,9 @@ import (
 )
 
 // The operations the provider runs and their parameters and results. The script of an
-// operation is internal/remote/scripts/<name>.ps1; the simulator implements the same
-// names with the same parameters, and both sides encode the result types below.
+// operation is internal/remote/scripts/<name>.ps1. Each operation's parameters and result
+// type are its request type in requests.go: the executor sends it (remote.Call), the
+// simulator decodes it (DecodeParams), and both sides encode the result types below.
 const (
 	// OpProbe reads exchange.Facts. Params: Server.
 	OpProbe = "probe"
