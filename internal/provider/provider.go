@@ -49,6 +49,7 @@ type providerModel struct {
 	Timeout               types.String `tfsdk:"timeout"`
 	MaxConnectionsPerHost types.Int64  `tfsdk:"max_connections_per_host"`
 	PollInterval          types.String `tfsdk:"poll_interval"`
+	ProbeConcurrency      types.Int64  `tfsdk:"probe_concurrency"`
 	Addresses             types.Map    `tfsdk:"addresses"`
 }
 
@@ -144,8 +145,29 @@ func (p *exchangeProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 					"Default `15s`. Env: `EXCHANGE_POLL_INTERVAL`.",
 				Validators: []validator.String{durationValidator{}},
 			},
+			"probe_concurrency": schema.Int64Attribute{
+				Optional: true,
+				MarkdownDescription: fmt.Sprintf("How many servers are read (probed) at once, across the whole run: by the order check of "+
+					"the servicing resources, `exchange_organization` and `exchange_organization_upgrade`. Default `%d`, at most `%d`. "+
+					"Env: `EXCHANGE_PROBE_CONCURRENCY`.", defaultProbeConcurrency, maxProbeConcurrency),
+				Validators: []validator.Int64{int64validator.Between(1, maxProbeConcurrency)},
+			},
 		},
 	}
+}
+
+// maxProbeConcurrency bounds probe_concurrency: each probe holds a WinRM shell and a
+// PowerShell process on its server, and a connection here.
+const maxProbeConcurrency = 256
+
+// probeConcurrency is probe_concurrency, else EXCHANGE_PROBE_CONCURRENCY, else the default.
+func (m providerModel) probeConcurrency(diags *diag.Diagnostics) int {
+	n, ok := intOr(m.ProbeConcurrency, "EXCHANGE_PROBE_CONCURRENCY", defaultProbeConcurrency, diags, "probe_concurrency")
+	if ok && (n < 1 || n > maxProbeConcurrency) {
+		diags.AddAttributeError(path.Root("probe_concurrency"), "Invalid probe_concurrency",
+			fmt.Sprintf("probe_concurrency (or EXCHANGE_PROBE_CONCURRENCY) is %d: use a whole number from 1 to %d.", n, maxProbeConcurrency))
+	}
+	return int(n)
 }
 
 func (p *exchangeProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
@@ -163,6 +185,7 @@ func (p *exchangeProvider) Configure(ctx context.Context, req provider.Configure
 		}
 		pollInterval = d
 	}
+	probes := m.probeConcurrency(&diags)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
@@ -177,8 +200,8 @@ func (p *exchangeProvider) Configure(ctx context.Context, req provider.Configure
 	for name, addr := range m.addresses(ctx, &resp.Diagnostics) {
 		book.addresses[strings.ToLower(name)] = addr
 	}
-	data := &providerData{client: book, probes: newProbeCache(book), registry: newPlanRegistry(),
-		lockOwner: lockOwner(), pollInterval: pollInterval}
+	data := &providerData{client: book, probes: newProbeCache(book, probes), registry: newPlanRegistry(),
+		lockOwner: lockOwner(), pollInterval: pollInterval, probeConcurrency: probes}
 	resp.DataSourceData = data
 	resp.ResourceData = data
 }

@@ -150,8 +150,9 @@ func Start(f *Fleet, o Options) (*Simulator, error) {
 		s.hosts = append(s.hosts, h)
 		addrs = append(addrs, srv.Address)
 		handler := &Handler{host: h, journal: s.journal, latency: o.Latency, password: f.Credentials.Password}
+		counts := &counters{}
 		opts := wsman.Options{
-			Handler:          s.guard(handler),
+			Handler:          s.guard(counts.countingProcesses(handler)),
 			NTLM:             &wsman.Account{Username: f.Credentials.Username, Password: f.Credentials.Password},
 			AllowUnencrypted: f.WinRM.AllowUnencrypted,
 			ComputerName:     srv.Name,
@@ -163,7 +164,7 @@ func Start(f *Fleet, o Options) (*Simulator, error) {
 		}
 		ep := wsman.NewServer(opts)
 		s.endpoints[h] = ep
-		n := &hostNet{s: s, host: h, endpoint: ep}
+		n := &hostNet{s: s, host: h, endpoint: ep, counts: counts}
 		s.nets[h] = n
 		h.endpoint, h.net = ep, n
 	}
@@ -379,6 +380,7 @@ type hostNet struct {
 	host      *Host
 	endpoint  *wsman.Server
 	listening []*listening // fixed after Start
+	counts    *counters
 
 	mu        sync.Mutex
 	watchID   string // the command whose answer is awaited, "" when none
@@ -390,6 +392,7 @@ type hostNet struct {
 // answer is written, not when the request arrives: the client's Receive is usually
 // waiting already when the reboot operation finishes.
 func (n *hostNet) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	n.counts.http.Add(1)
 	cw := &captureWriter{ResponseWriter: w, n: n}
 	n.endpoint.ServeHTTP(cw, r)
 	if cw.watched == "" {
