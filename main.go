@@ -23,6 +23,9 @@ func main() {
 		Address: "registry.terraform.io/buildlevel/exchange",
 		Debug:   debug,
 	})
+	// Serve returns when Terraform has stopped the plugin; delete the WinRM shells before
+	// the process ends (see provider.Shutdown).
+	provider.Shutdown(provider.ShutdownWait)
 	if err != nil {
 		log.Fatal(err)
 	}

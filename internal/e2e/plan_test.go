@@ -20,6 +20,7 @@ const password = "Sup3r-S3cret-e2e-pw'\"$x"
 
 const fleetJSON = `{
   "credentials": {"username": "LAB\\tester", "password": %q},
+  "winrm": {"basic": true},
   "servers": [
     {"name": "EXA", "address": "127.0.31.1", "product": "2007", "build": "8.2.254.0", "roles": ["Mailbox"],
      "last_full_backup": "2026-01-02T03:04:05Z"},

@@ -57,6 +57,7 @@ func startPolicyFleet(t *testing.T) *simulator.Simulator {
 	backup := time.Now().UTC().Add(-time.Hour).Format(time.RFC3339)
 	fleet := fmt.Sprintf(`{
   "credentials": {"username": "LAB\\tester", "password": %q},
+  "winrm": {"basic": true},
   "packages": {
     "D:\\SP3":      {"kind": "service_pack", "product": "2007", "service_pack": 3},
     "D:\\RU10.msp": {"kind": "update_rollup", "service_pack": 3, "update_rollup": 10}

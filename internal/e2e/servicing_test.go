@@ -18,6 +18,7 @@ func startServicingFleet(t *testing.T, install time.Duration) *simulator.Simulat
 	t.Helper()
 	fleet := fmt.Sprintf(`{
   "credentials": {"username": "LAB\\tester", "password": %q},
+  "winrm": {"basic": true},
   "packages": {
     "D:\\SP3":      {"kind": "service_pack", "product": "2007", "service_pack": 3},
     "D:\\RU10.msp": {"kind": "update_rollup", "service_pack": 3, "update_rollup": 10}

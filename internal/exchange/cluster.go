@@ -33,24 +33,24 @@ import (
 //     disk and network name offline", move, "Upgrade Exchange Virtual Server", bring it
 //     online; on 2000 by a plain move. Then the other nodes. On 2003, a failover test of
 //     every EVS ends it; an active/active cluster gets its EVSs back on their nodes.
-//   - Exchange 5.5 [001]: the active node first, with no failover while it runs, then the
-//     passive. The general rule ("stop the cluster service and its dependent resources,
-//     moving the groups away first") and the 5.5 rule disagree on the active node: moving
-//     its group away would make it passive. They are reconciled so: failover of the
-//     virtual server's group is blocked, the cluster group moves to the passive node, the
-//     cluster service of the active node is stopped — its Exchange group stays on it and
-//     goes offline with it (the downtime), as the general rule wants the dependent
-//     resources stopped — the service pack is installed, the cluster service is started
-//     (the group comes back online on the same node) and failover is allowed again. The
-//     passive node then follows the general rule.
+//   - Exchange 5.5 [001]: the active node first, with no failover or move of the group while
+//     it runs, then the passive. The general rule ("stop the cluster service and its
+//     dependent resources, moving the groups away first") and the 5.5 rule disagree on the
+//     active node: moving its group away would make it passive, and stopping its cluster
+//     service moves (fails over) every group it owns (domain.md §9). Our reading (§6): on
+//     the active node setup runs with the group in place and the cluster service running;
+//     5.5 setup stops the Exchange services and starts them again when it finishes (the
+//     downtime); the group's resources are then brought online through the cluster (which
+//     does nothing when setup brought them all back). The passive node, which owns nothing,
+//     then follows the general rule: cluster service stopped, install, started.
 //
 // Every version: no reboot on a cluster node unless the installer asks (when=if_required),
 // except the 2007 service pack (when=always, as on a single server) [001, 004].
 //
 // Safety: the plan never stops the cluster service of a node while another node's cluster
-// service is stopped, or while a clustered server is not online or is owned by that node
-// (the 5.5 active node excepted, whose group is blocked on purpose): stopping would leave
-// no node to run it. A plan that would have to is refused instead.
+// service is stopped, or while a clustered server is not online or is owned by that node:
+// stopping would move it or leave no node to run it. A plan that would have to is refused
+// instead.
 //
 // Resume: a node at the target is not installed again (an install whose job finished while
 // no apply watched is completed by finished(): reboot if asked, services, build check); the
@@ -101,10 +101,9 @@ const (
 )
 
 // ClusterJobID is the id under which the executor records the job of an installing step of
-// a cluster plan: JobID(s), then the clustered server it upgrades (upgrade_cms,
-// upgrade_evs: an active/active cluster upgrades two EVSs on one node), then the step's node,
-// in lower case, e.g. "install_service_pack-8.3.83.6-node2" or
-// "upgrade_evs-6.5.7638-evs2-node1", so that no two installs of one plan share an id. A step
+// a cluster plan: JobID(s), then the clustered server it upgrades (upgrade_cms), then the
+// step's node, in lower case, e.g. "install_service_pack-8.3.83.6-node2" or
+// "upgrade_cms-8.3.83.6-cms1-node1", so that no two installs of one plan share an id. A step
 // without a Server has JobID(s). The cluster planner looks up a node's job records
 // (Facts.Job) by this id.
 func ClusterJobID(s Step) string {
@@ -248,11 +247,14 @@ type clusterGroup struct {
 	state string // groupOnline, groupOffline, groupPartialOnline, groupFailed
 	// upgraded: the clustered server itself is at the target service pack (/upgradeCMS,
 	// Upgrade Exchange Virtual Server); true where there is nothing to upgrade.
-	upgraded  bool
+	upgraded bool
+	// adVersion is the build Active Directory records for the EVS (its server object's
+	// serialNumber, 2000/2003); zero when no node could read it.
+	adVersion Build
 	blocked   bool // failover blocked
 	resources []ClusterResource
-	// downWithService: offline because its owner's cluster service stopped while failover
-	// was blocked (5.5); it comes back online when that service starts.
+	// downWithService: offline on an owner whose cluster service is stopped (no node was
+	// left to take it); it comes back online when that service starts.
 	downWithService bool
 }
 
@@ -467,8 +469,8 @@ func (c *clusterPlanning) readGroups() bool {
 		}
 	}
 	for _, g := range c.groups {
-		// A group whose owner's cluster service is stopped waits there (failover blocked, or
-		// no node to go to): it comes back when that service starts.
+		// A group whose owner's cluster service is stopped waits there (no node was left to
+		// take it): it comes back when that service starts.
 		g.downWithService = !c.node(g.owner).running
 		switch strings.ToLower(g.state) {
 		case "", "online":
@@ -525,6 +527,9 @@ func (c *clusterPlanning) readGroup(n *clusterNode, gf ClusterGroupFacts, owners
 		g.state, g.resources = gf.State, gf.Resources
 	}
 	g.blocked = g.blocked || gf.FailoverBlocked
+	if b, ok := ParseADVersion(gf.ADVersion); ok && (c.product == "2000" || c.product == "2003") {
+		g.adVersion = b
+	}
 	for _, p := range gf.PreferredOwners {
 		if m := c.node(p); m != nil && indexFold(preferred[key], m.name) < 0 {
 			preferred[key] = append(preferred[key], m.name)
@@ -779,8 +784,7 @@ func (c *clusterPlanning) classify() {
 		for _, ev := range n.f.Cluster.Events {
 			switch strings.ToLower(strings.TrimSpace(ev)) {
 			case "1025":
-				c.refuse(n.name, "", "event 1025 (MSExchangeCluster) was logged on the node since its last boot: \"the Exchange Virtual Server must be upgraded before coming online\", and the Upgrade Exchange Virtual Server option is missing when the node was removed from the cluster and added again [001]",
-					fmt.Sprintf("reinstall Exchange on %s (Exchange setup, Reinstall), then plan again", n.name))
+				c.event1025(n)
 			case "c1037b44":
 				c.refuse(n.name, "", "error c1037b44 was logged on the node: \"the version of Exchange on this computer does not match\": the EVS sits on a node not yet upgraded, or the cluster administration tool runs on one [001]",
 					"move the EVS to an upgraded node (and use Cluster Administrator on an upgraded node), then plan again")
@@ -800,6 +804,33 @@ func (c *clusterPlanning) classify() {
 	}
 }
 
+// event1025 reads MSExchangeCluster event 1025 on node n, "the Exchange virtual server
+// must be upgraded before it can come online" [001]. KB 328839 gives it two causes: the EVS
+// was not upgraded yet (Upgrade Exchange Virtual Server, the plan's manual step), or, when
+// Cluster Administrator does not offer that option, the node was removed from the cluster
+// and added again (reinstall Exchange on the node). No script can see that menu. What one
+// can read is the EVS's version in Active Directory: when an EVS that n owns and that is
+// not online there is recorded at n's service pack already, it was upgraded, so the event
+// cannot mean "not upgraded yet" and the plan refuses with the reinstall advice (our
+// reading of [001]). Otherwise (AD says not upgraded, cannot be read, or the EVS is online
+// now: an attempt before the upgrade logged it) it warns and plans on.
+func (c *clusterPlanning) event1025(n *clusterNode) {
+	const event = "event 1025 (MSExchangeCluster, \"the Exchange virtual server must be upgraded before it can come online\") was logged on the node since its last boot"
+	for _, g := range c.groups {
+		if n.skip || !strings.EqualFold(g.owner, n.name) || g.state == groupOnline {
+			continue
+		}
+		if sp, ok := c.adServicePack(g); ok && sp >= n.liveSP {
+			c.refuse(n.name, "", fmt.Sprintf("%s, yet Active Directory already records %s at %s (%s), the level the node runs, and %s is %s there: it was upgraded, and the other cause KB 328839 gives is a node removed from the cluster and added again, on which Cluster Administrator does not offer Upgrade Exchange Virtual Server [001]",
+				event, g.name, spName(sp), FormatADVersion(g.adVersion, sp), g.name, g.state),
+				fmt.Sprintf("in Cluster Administrator on %s, right-click the System Attendant resource of %s: if Upgrade Exchange Virtual Server is missing, run Exchange %s setup on %s and choose Reinstall [001]; then plan again",
+					n.name, g.name, c.product, n.name))
+			return
+		}
+	}
+	c.warn(n.name, "%s: an Exchange virtual server that was not upgraded tried to come online there. The plan's manual step \"Upgrade Exchange Virtual Server\" upgrades it; if Cluster Administrator does not offer that option, the node was removed from the cluster and added again, and Exchange must be reinstalled on it (setup, Reinstall) [001]", event)
+}
+
 func windowsServer2003(os OSFacts) bool {
 	return strings.HasPrefix(os.Version, "5.2") || strings.Contains(os.Caption, "2003")
 }
@@ -811,14 +842,26 @@ func (c *clusterPlanning) upgradesClusteredServer() bool {
 	return c.product == "2007" || c.product == "2003"
 }
 
+// adServicePack is the service pack Active Directory records for EVS g (its server
+// object's serialNumber, which "Upgrade Exchange Virtual Server" updates); false when no
+// node read it or it is not a known build.
+func (c *clusterPlanning) adServicePack(g *clusterGroup) (int, bool) {
+	if g.adVersion.IsZero() {
+		return 0, false
+	}
+	return liveServicePack(Facts{Product: c.product, Build: g.adVersion.String()}, c.cat)
+}
+
 // clusteredServerUpgraded tells whether the CMS/EVS itself is at the target service pack.
-// The probe may report its build in ClusterFacts.NodeBuilds under the CMS/EVS name; when it
-// does not, the rule is: a clustered server on a node below the target is not upgraded (an
-// upgraded one cannot run there); one online on an upgraded node is (a clustered server
-// that was not upgraded does not come online on an upgraded node: event 1025, /upgradeCMS
-// first); one offline on an upgraded node is not while this plan's upgrade job is recorded
-// on that node or another node is still below the target (an apply stopped inside the
-// downtime window); else it is taken as upgraded, with a warning.
+// The probe may report its build in ClusterFacts.NodeBuilds under the CMS/EVS name, and
+// for an EVS the version Active Directory records (ClusterGroupFacts.ADVersion); when
+// neither is there, the rule is: a clustered server on a node below the target is not
+// upgraded (an upgraded one cannot run there); one online on an upgraded node is (a
+// clustered server that was not upgraded does not come online on an upgraded node: event
+// 1025, /upgradeCMS first); a 2003 EVS not online on an upgraded node is not; a CMS offline
+// on an upgraded node is not while this plan's upgrade job is recorded on that node or
+// another node is still below the target (an apply stopped inside the downtime window);
+// else it is taken as upgraded, with a warning.
 func (c *clusterPlanning) clusteredServerUpgraded(g *clusterGroup) bool {
 	if !c.upgradesClusteredServer() {
 		return true
@@ -834,12 +877,22 @@ func (c *clusterPlanning) clusteredServerUpgraded(g *clusterGroup) bool {
 			}
 		}
 	}
+	if sp, ok := c.adServicePack(g); ok {
+		return sp >= target
+	}
 	owner := c.node(g.owner)
 	if owner.skip || !owner.spDone {
 		return false
 	}
 	if g.state == groupOnline {
 		return true
+	}
+	if c.product == "2003" {
+		// Nothing read Active Directory: an EVS that is not online on an upgraded node is
+		// taken as not upgraded, and the plan stops at the manual upgrade step, whose
+		// instructions say to bring it online if it was upgraded already (once online on an
+		// upgraded node it is known to be upgraded: event 1025 keeps one that is not offline).
+		return false
 	}
 	if _, ok := owner.f.Job(ClusterJobID(c.upgradeStep(g, owner))); ok {
 		return false
@@ -885,13 +938,16 @@ func (c *clusterPlanning) clusterStep(s Step, outage bool, change func()) {
 func (c *clusterPlanning) nodeSteps(n *clusterNode, label string, steps []Step) {
 	for _, s := range steps {
 		s.Server = n.name
-		s.Description = label + ": " + s.Description
 		if c.typ != clusterCCR && c.typ != clusterSCC && s.Action() == ActionStartExchangeServices {
 			// On 2000/2003/5.5 the Information Store, System Attendant, ... of a virtual
-			// server are cluster resources: the cluster starts them where the group runs.
+			// server are cluster resources: the cluster starts them where the group runs
+			// (§6 last paragraph [001]); exchange_services.ps1 leaves them alone on a node
+			// with the cluster service.
 			s.Kind = StartExchangeServices{ClusterNode: true}
-			s.Description += "; on a cluster node the Exchange services that are resources of the virtual server are left to the cluster"
+			s.Description = "give every Exchange service the install left Disabled its start mode back (as the servicing lock recorded it; Manual for the virtual server's services) and start the node's other Exchange and IIS services that should run; " +
+				"the Exchange services that are resources of the virtual server (they start Manual) are not started here: they come online through the cluster, where the group runs (bringing the group online, or moving it to this node)"
 		}
+		s.Description = label + ": " + s.Description
 		c.steps = append(c.steps, s)
 		c.down = append(c.down, c.unavailable())
 	}
@@ -939,8 +995,9 @@ func (c *clusterPlanning) moveCoreOff(n, to *clusterNode, why string) {
 }
 
 // stopClusterService stops n's cluster service. It refuses (unsafe) when another node's
-// cluster service is stopped, a clustered server is not online, or n owns one whose
-// failover is not blocked: the cluster would be left without a node to run it.
+// cluster service is stopped, a clustered server is not online, or n owns one: stopping the
+// cluster service moves every group the node owns to another node (domain.md §9), so no
+// plan counts on a group staying on it.
 func (c *clusterPlanning) stopClusterService(n *clusterNode, why string) {
 	if !n.running {
 		return
@@ -956,7 +1013,9 @@ func (c *clusterPlanning) stopClusterService(n *clusterNode, why string) {
 			c.unsafe(n, fmt.Sprintf("stop the cluster service on %s while %s is %s on %s", n.name, g.name, g.state, g.owner))
 			return
 		}
-		if strings.EqualFold(g.owner, n.name) && !g.blocked {
+		if strings.EqualFold(g.owner, n.name) {
+			// Stopping it would move the group to another node (domain.md §9): the plan
+			// moves it first, on purpose, or does not stop the service.
 			c.unsafe(n, fmt.Sprintf("stop the cluster service on %s while it owns %s", n.name, g.name))
 			return
 		}
@@ -966,9 +1025,6 @@ func (c *clusterPlanning) stopClusterService(n *clusterNode, why string) {
 			n.running = false
 			if strings.EqualFold(c.core, n.name) {
 				c.core = ""
-			}
-			for _, g := range c.owned(n) {
-				g.state, g.downWithService = groupOffline, true
 			}
 		})
 }
@@ -1065,13 +1121,17 @@ func (c *clusterPlanning) installServicePack(n *clusterNode, label string) {
 		on := true
 		p.f.RemoteStreamingBackup = &on
 		core = append([]Step{{Kind: SetRemoteStreamingBackup{},
-			Description: "set Enable Remote Streaming Backup = 1 (MSExchangeIS ParametersSystem) before the service pack: CCR reseeding needs it [004]"}}, core...)
+			Description: "set Enable Remote Streaming Backup = 1 (MSExchangeIS ParametersSystem) before the service pack: CCR reseeding needs it [004]"},
+			startFirewallStep()}, core...)
 	}
 	reboot := RebootIfRequired // §6 every version: no reboot on a cluster node unless asked [001]
 	if c.product == "2007" {
 		reboot = RebootAlways // as on a single server [004]
 	}
 	steps := p.assemble(procedure{servicePack: true, removeIUs: removeIUs, core: core, installs: true, rebootWhen: reboot, verify: &c.sp})
+	if c.typ == clusterCCR {
+		steps = withFirewallRestored(steps)
+	}
 	p.servicePackWarnings(c.info, n.liveSP, c.sp)
 	c.absorb(n, p)
 	c.nodeSteps(n, label, steps)
@@ -1137,12 +1197,40 @@ func (c *clusterPlanning) finishNode(n *clusterNode) {
 		}
 		p.warnings = kept
 	}
+	if c.typ == clusterCCR && n.f.Leftovers.FirewallStarted {
+		// An earlier apply started the firewall for setup and did not put it back.
+		plan.Steps = withFirewallRestored(plan.Steps)
+	}
 	c.absorb(n, p)
 	for _, s := range plan.Steps {
 		c.changed = c.changed || s.Action() == ActionVerifyBuild // an install is being finished
 	}
 	c.nodeSteps(n, "node "+n.name+" (already at the target)", plan.Steps)
 	n.cur = plan.After
+}
+
+// startFirewallStep starts the Windows Firewall service before setup on a CCR passive node
+// (§6 CCR 1 [004]: setup adds its firewall exceptions).
+func startFirewallStep() Step {
+	return Step{Kind: StartFirewall{},
+		Description: "start the Windows Firewall service if it is stopped, recording on the node how it was: setup adds its firewall exceptions (§6 CCR 1 [004])"}
+}
+
+// withFirewallRestored puts restore_firewall after the reboot (else before the build check,
+// else at the end): the firewall stopped again if start_firewall started it (§6 CCR 1 [004]).
+func withFirewallRestored(steps []Step) []Step {
+	restore := Step{Kind: RestoreFirewall{},
+		Description: "put the Windows Firewall service back as it was before setup: stopped (and Disabled) again if start_firewall started it; nothing when it was running (§6 CCR 1 [004])"}
+	at := len(steps)
+	for i, s := range steps {
+		if s.Action() == ActionVerifyBuild && at == len(steps) {
+			at = i
+		}
+		if s.Action() == ActionReboot {
+			at = i + 1
+		}
+	}
+	return append(steps[:at:at], append([]Step{restore}, steps[at:]...)...)
 }
 
 // upgradeStep is the installer step that upgrades the clustered server g on node n:
@@ -1154,22 +1242,18 @@ func (c *clusterPlanning) upgradeStep(g *clusterGroup, n *clusterNode) Step {
 			Description: fmt.Sprintf("run Setup.com /upgradeCMS from %s on %s, which owns the stopped %s: it upgrades the clustered mailbox server to %s (%s) [004]",
 				media, n.name, g.name, c.sp.Level, c.sp.Build)}
 	}
-	return Step{Kind: UpgradeEVS{Group: g.name, Build: c.sp.Build}, Server: n.name, Downtime: true,
-		Description: fmt.Sprintf("run \"Upgrade Exchange Virtual Server\" on %s, on %s: %s now runs on an upgraded node with only its IP address, physical disk and network name online (and MSDTC) [001]",
-			g.name, n.name, g.name)}
+	return Step{Kind: UpgradeEVSManually{Group: g.name, Build: c.sp.Build}, Server: n.name, Downtime: true,
+		Description: fmt.Sprintf("MANUAL STEP, by an administrator: in Cluster Administrator on %s, right-click the System Attendant resource of %s and choose \"Upgrade Exchange Virtual Server\", then bring its resources online (§6 2003 6 [001]); no command line for it is documented, so the apply stops here with these instructions unless Active Directory already records %s at %s, and the next apply continues. %s now runs on the upgraded node %s with only its IP address, physical disk and network name online (and MSDTC), as the upgrade needs",
+			n.name, g.name, g.name, c.sp.Build, g.name, n.name)}
 }
 
-// upgradeJob plans the upgrade of g on n as an installer job, attached to a running or
+// upgradeJob plans the upgrade of CMS g on n as an installer job, attached to a running or
 // finished one of an earlier apply; the node's setup state is checked when no install
 // of its own does.
 func (c *clusterPlanning) upgradeJob(g *clusterGroup, n *clusterNode) Step {
 	p := c.nodePlanning(n, n.cur)
 	p.checkSetupState()
-	what := "Setup.com /upgradeCMS of " + g.name
-	if c.product != "2007" {
-		what = "Upgrade Exchange Virtual Server of " + g.name
-	}
-	s := p.jobStep(c.upgradeStep(g, n), what)
+	s := p.jobStep(c.upgradeStep(g, n), "Setup.com /upgradeCMS of "+g.name)
 	c.absorb(n, p)
 	refused := false
 	for _, r := range c.refusals {
@@ -1385,7 +1469,7 @@ func (c *clusterPlanning) sequenceEVS() {
 	// 2. Every EVS onto an upgraded node, upgraded there.
 	for _, g := range c.groups {
 		owner := c.node(g.owner)
-		if owner.spDone && g.upgraded {
+		if owner.spDone && g.upgraded && g.state == groupOnline {
 			continue
 		}
 		dest := owner
@@ -1403,8 +1487,8 @@ func (c *clusterPlanning) sequenceEVS() {
 			}
 			c.startClusterService(dest, fmt.Sprintf("%s runs %s and takes %s (§6 2003 5 [001])", dest.name, c.sp.Level, g.name))
 			c.moveGroup(g, dest, fmt.Sprintf("the EVS goes to the upgraded node; it cannot fail back to %s until that node has %s too (§6 2003 5 [001])", owner.name, spLabel))
-			up := c.upgradeJob(g, dest)
-			c.clusterStep(up, false, func() { g.upgraded = true })
+			// The administrator's step: no setup runs, so no setup state is checked.
+			c.clusterStep(c.upgradeStep(g, dest), false, func() { g.upgraded = true })
 			c.changed = true
 			c.clusterStep(Step{Kind: BringGroupOnline{Group: g.name}, Server: dest.name,
 				Description: fmt.Sprintf("downtime ends: bring every resource of %s online on %s (§6 2003 6 [001])", g.name, dest.name)},
@@ -1415,7 +1499,11 @@ func (c *clusterPlanning) sequenceEVS() {
 		// the store updates the databases when the resources start on the upgraded node.
 		c.startClusterService(dest, fmt.Sprintf("%s takes %s", dest.name, g.name))
 		if g.state != groupOnline && owner == dest {
-			c.bringOnline(g, dest, "it is offline on an upgraded node")
+			why := "it is offline on an upgraded node"
+			if sp, ok := c.adServicePack(g); ok && upgradeEVS {
+				why = fmt.Sprintf("downtime ends: Active Directory records it upgraded (%s), so Upgrade Exchange Virtual Server was done (§6 2003 6 [001])", FormatADVersion(g.adVersion, sp))
+			}
+			c.bringOnline(g, dest, why)
 			continue
 		}
 		c.moveGroup(g, dest, fmt.Sprintf("passive node first, then move the groups to it (§6 2000 [001]); the Exchange databases are updated when its resources start on %s", dest.name))
@@ -1562,31 +1650,38 @@ func evsReadyForUpgrade(g *clusterGroup) bool {
 	return true
 }
 
-// sequence55 is domain.md §6 "Exchange 5.5" [001], reconciled with "every version" as the
-// file comment says: the active node first with its group blocked from failing over.
+// sequence55 is domain.md §6 "Exchange 5.5" [001] as the file comment says: the node that
+// owns the virtual server first, with the group in place and its cluster service running
+// (setup stops the Exchange services and restarts them: the downtime), then the passive
+// node with its cluster service stopped.
 func (c *clusterPlanning) sequence55() {
 	g := c.groups[0]
 	spLabel := spName(c.sp.Level.ServicePack)
+	c.allowLeftoverBlocks()
 	owner := c.node(g.owner)
+	if !owner.skip && !owner.running {
+		// The facts name an owner whose cluster service is stopped (an earlier apply): it
+		// runs again before anything else.
+		c.startClusterService(owner, "an earlier apply stopped it and was interrupted")
+	}
 	if !owner.skip && !owner.spDone {
-		if !g.blocked {
-			c.clusterStep(Step{Kind: BlockFailover{Group: g.name}, Server: owner.name,
-				Description: fmt.Sprintf("block %s from failing over: the active node %s is upgraded first, with no failover while it runs (§6 5.5 [001]); the group stays on %s",
-					g.name, owner.name, owner.name)},
-				false, func() { g.blocked = true })
+		from := len(c.steps)
+		c.installServicePack(owner, fmt.Sprintf("%s on the active node %s, first, with %s in place and the cluster service running: setup stops the Exchange services and starts them again when it finishes, an outage for users (§6 5.5 [001])",
+			spLabel, owner.name, g.name))
+		// The downtime: from the install until the group is online again.
+		for i := from; i < len(c.steps); i++ {
+			if c.steps[i].Action() == ActionInstallServicePack {
+				for j := i; j < len(c.steps); j++ {
+					c.down[j] = true
+				}
+				g.state = groupPartialOnline
+				break
+			}
 		}
-		c.moveCoreOff(owner, c.runningNode(owner), "the cluster stays up on the other node while the active node is serviced; the Exchange group stays (§6 5.5 [001])")
-		c.stopClusterService(owner, fmt.Sprintf("downtime starts: §6 every version stops the cluster service and its dependent resources before an install; on 5.5 the group is not moved away (the active node goes first) but, blocked from failing over, goes offline on %s with the service [001]", owner.name))
-		c.installServicePack(owner, fmt.Sprintf("%s on the active node %s, first, its group offline and blocked from failing over (§6 5.5 [001])", spLabel, owner.name))
-		c.startClusterService(owner, fmt.Sprintf("downtime ends: %s comes back online on %s, which now runs %s", g.name, owner.name, spLabel))
-		c.allowFailover(g, owner, fmt.Sprintf("the active node %s runs %s", owner.name, spLabel))
-	} else {
-		if !owner.skip && !owner.running {
-			c.startClusterService(owner, "an earlier apply stopped it and was interrupted")
-		}
-		if g.blocked {
-			c.allowFailover(g, owner, "the active node is upgraded; an earlier apply blocked failover and was interrupted")
-		}
+		c.clusterStep(Step{Kind: BringGroupOnline{Group: g.name}, Server: owner.name,
+			Description: fmt.Sprintf("downtime ends: bring every resource of %s online on %s, which now runs %s: setup started the Exchange services again itself; the cluster brings up any that did not come back (clustered services come online only through the cluster, §6 [001])",
+				g.name, owner.name, spLabel)},
+			false, func() { g.state = groupOnline })
 	}
 	if g.state != groupOnline && owner.running && !owner.skip {
 		c.bringOnline(g, owner, "it is not online on its node")
@@ -1597,7 +1692,7 @@ func (c *clusterPlanning) sequence55() {
 			continue
 		}
 		c.freeNode(n, spLabel)
-		c.installServicePack(n, fmt.Sprintf("%s on the passive node %s, after the active node (§6 5.5 [001])", spLabel, n.name))
+		c.installServicePack(n, fmt.Sprintf("%s on the passive node %s, after the active node, its cluster service stopped (§6 5.5 [001])", spLabel, n.name))
 		c.startClusterService(n, fmt.Sprintf("the node runs %s", spLabel))
 	}
 }

@@ -116,8 +116,8 @@ func perNode(node, kind string) []string {
 	var a []string
 	switch kind {
 	case "ccr":
-		a = []string{ActionVerifyBackups, ActionSetRemoteStreamingBackup, ActionInstallServicePack, ActionReboot,
-			ActionStartExchangeServices, ActionSetRemoteStreamingBackup, ActionVerifyBuild}
+		a = []string{ActionVerifyBackups, ActionSetRemoteStreamingBackup, ActionStartFirewall, ActionInstallServicePack, ActionReboot,
+			ActionRestoreFirewall, ActionStartExchangeServices, ActionSetRemoteStreamingBackup, ActionVerifyBuild}
 	case "sp":
 		a = []string{ActionVerifyBackups, ActionInstallServicePack, ActionReboot, ActionStartExchangeServices, ActionVerifyBuild}
 	case "ru":
@@ -194,7 +194,7 @@ func TestPlanClusterSequences(t *testing.T) {
 				"NODE1 move_cluster_group Cluster Group>NODE1",
 				perNode("NODE2", "ru"),
 			),
-			windows: [][2]int{{9, 12}, {26, 26}},
+			windows: [][2]int{{11, 14}, {30, 30}},
 		},
 		{
 			name:  "SCC with three nodes: both passive nodes first",
@@ -237,7 +237,7 @@ func TestPlanClusterSequences(t *testing.T) {
 				"NODE1 take_evs_resources_offline",
 				"NODE2 start_cluster_service",
 				"NODE2 move_cluster_group EVS1>NODE2",
-				"NODE2 upgrade_evs",
+				"NODE2 upgrade_evs_manually",
 				"NODE2 bring_group_online",
 				"NODE2 move_cluster_group Cluster Group>NODE2",
 				"NODE1 stop_cluster_service",
@@ -259,11 +259,11 @@ func TestPlanClusterSequences(t *testing.T) {
 				"NODE2 take_evs_resources_offline",
 				"NODE1 start_cluster_service",
 				"NODE1 move_cluster_group EVS1>NODE1",
-				"NODE1 upgrade_evs",
+				"NODE1 upgrade_evs_manually",
 				"NODE1 bring_group_online",
 				"NODE2 take_evs_resources_offline",
 				"NODE1 move_cluster_group EVS2>NODE1",
-				"NODE1 upgrade_evs",
+				"NODE1 upgrade_evs_manually",
 				"NODE1 bring_group_online",
 				"NODE1 move_cluster_group Cluster Group>NODE1",
 				"NODE2 stop_cluster_service",
@@ -312,22 +312,33 @@ func TestPlanClusterSequences(t *testing.T) {
 			windows: [][2]int{{9, 9}},
 		},
 		{
-			name:  "5.5: the active node first with failover blocked, then the passive",
+			name:  "5.5: the active node first with its group in place and its cluster service running, then the passive",
 			nodes: c55.facts(b55SP3, b55SP3),
 			req:   clusterRequest(4),
 			want: seq(
-				"NODE1 block_failover",
-				"NODE2 move_cluster_group Cluster Group>NODE2",
-				"NODE1 stop_cluster_service",
 				perNode("NODE1", "sp"),
-				"NODE1 start_cluster_service",
-				"NODE1 allow_failover",
+				"NODE1 bring_group_online",
 				"NODE1 move_cluster_group Cluster Group>NODE1",
 				"NODE2 stop_cluster_service",
 				perNode("NODE2", "sp"),
 				"NODE2 start_cluster_service",
 			),
-			windows: [][2]int{{3, 9}},
+			windows: [][2]int{{2, 6}},
+		},
+		{
+			name: "resume 5.5: the active node's install runs, its services stopped by setup: attach, the group stays",
+			nodes: on(everyNode(c55.facts(b55SP3, b55SP3), func(f *Facts) { f.Cluster.GroupState = "PartialOnline" }), "NODE1",
+				spJob("NODE1", b55SP4, JobRunning), func(f *Facts) { f.Setup.Running = true }),
+			req: clusterRequest(4),
+			want: seq(
+				perNode("NODE1", "sp")[1:],
+				"NODE1 bring_group_online",
+				"NODE1 move_cluster_group Cluster Group>NODE1",
+				"NODE2 stop_cluster_service",
+				perNode("NODE2", "sp"),
+				"NODE2 start_cluster_service",
+			),
+			windows: [][2]int{{1, 5}},
 		},
 
 		// Resume.
@@ -346,6 +357,22 @@ func TestPlanClusterSequences(t *testing.T) {
 				perNode("NODE1", "ccr"),
 			),
 			windows: [][2]int{{5, 8}},
+		},
+		{
+			name: "resume CCR: the passive node's install finished unwatched with the firewall still started: it is put back",
+			nodes: on(ccr().facts(b2007SP1, b2007SP2), "NODE2",
+				spJob("NODE2", b2007SP2, JobSucceeded), func(f *Facts) { f.Leftovers.FirewallStarted = true }),
+			req: clusterRequest(2),
+			want: seq(
+				"NODE2 reboot", "NODE2 restore_firewall", "NODE2 start_exchange_services", "NODE2 set_remote_streaming_backup", "NODE2 verify_build",
+				"NODE1 stop_clustered_server",
+				"NODE2 move_cluster_group CMS1>NODE2",
+				"NODE2 upgrade_cms",
+				"NODE2 start_clustered_server",
+				"NODE2 move_cluster_group Cluster Group>NODE2",
+				perNode("NODE1", "ccr"),
+			),
+			windows: [][2]int{{6, 9}},
 		},
 		{
 			name:  "resume CCR: stopped inside the downtime, the CMS moved but not upgraded",
@@ -378,7 +405,7 @@ func TestPlanClusterSequences(t *testing.T) {
 				"NODE1 take_evs_resources_offline",
 				"NODE2 start_cluster_service",
 				"NODE2 move_cluster_group EVS1>NODE2",
-				"NODE2 upgrade_evs",
+				"NODE2 upgrade_evs_manually",
 				"NODE2 bring_group_online",
 				"NODE2 move_cluster_group Cluster Group>NODE2",
 				"NODE1 stop_cluster_service",
@@ -398,7 +425,7 @@ func TestPlanClusterSequences(t *testing.T) {
 				"NODE1 take_evs_resources_offline",
 				"NODE2 start_cluster_service",
 				"NODE2 move_cluster_group EVS1>NODE2",
-				"NODE2 upgrade_evs",
+				"NODE2 upgrade_evs_manually",
 				"NODE2 bring_group_online",
 				"NODE2 move_cluster_group Cluster Group>NODE2",
 				"NODE1 stop_cluster_service",
@@ -428,14 +455,14 @@ func TestPlanClusterSequences(t *testing.T) {
 			req: clusterRequest(4),
 			want: seq(
 				"NODE1 reboot", "NODE1 start_exchange_services", "NODE1 verify_build",
+				"NODE2 allow_failover",
 				"NODE1 start_cluster_service",
-				"NODE1 allow_failover",
 				"NODE1 move_cluster_group Cluster Group>NODE1",
 				"NODE2 stop_cluster_service",
 				perNode("NODE2", "sp"),
 				"NODE2 start_cluster_service",
 			),
-			windows: [][2]int{{1, 4}},
+			windows: [][2]int{{1, 5}},
 		},
 		{
 			name:  "2003: both nodes upgraded by hand, the EVS not (its own build says so): only the EVS upgrade",
@@ -443,7 +470,7 @@ func TestPlanClusterSequences(t *testing.T) {
 			req:   clusterRequest(2),
 			want: seq(
 				"NODE1 take_evs_resources_offline",
-				"NODE1 upgrade_evs",
+				"NODE1 upgrade_evs_manually",
 				"NODE1 bring_group_online",
 				"NODE1 failover_test EVS1>NODE2",
 			),
@@ -620,8 +647,15 @@ func TestPlanClusterDetails(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantContains(t, "block_failover", p.Steps[0].Description, "active node NODE1 is upgraded first", "no failover")
-		wantContains(t, "stop_cluster_service", p.Steps[2].Description, "not moved away", "goes offline on NODE1")
+		for _, s := range p.Steps {
+			if s.Action() == ActionBlockFailover || s.Server == "NODE1" && s.Action() == ActionStopClusterService {
+				t.Errorf("the active node's group would move or be blocked: %s %s", s.Server, s.Action())
+			}
+		}
+		wantContains(t, "install_service_pack", p.Steps[1].Description, "active node NODE1, first, with EXVS1 in place and the cluster service running",
+			"setup stops the Exchange services and starts them again", "an outage for users")
+		wantContains(t, "start_exchange_services", p.Steps[3].Description, "not started here", "come online through the cluster")
+		wantContains(t, "bring_group_online", p.Steps[5].Description, "downtime ends", "EXVS1 online on NODE1")
 	})
 }
 
@@ -674,11 +708,16 @@ func TestPlanClusterRefusals(t *testing.T) {
 			fragments: []string{"/upgradecms was forgotten", "run setup.com /upgradecms on the node that owns the cms (node1"},
 		},
 		{
-			name:      "event 1025",
-			nodes:     on(evs2003.facts(b2003SP1, b2003SP2), "NODE2", func(f *Facts) { f.Cluster.Events = []string{"1025"} }),
-			req:       clusterRequest(2),
-			server:    "NODE2",
-			fragments: []string{"event 1025", "removed from the cluster and added again", "reinstall exchange on node2"},
+			// Event 1025 although Active Directory records the EVS at the node's level: the
+			// one cause left is a node removed and re-added (KB 328839).
+			name: "event 1025 on a node the upgraded EVS fails on",
+			nodes: on(everyNode(evs2003.facts(b2003SP2, b2003SP2), evsGroup("EVS1", "NODE2", "Failed", "Version 6.5 (Build 7638.2: Service Pack 2)")),
+				"NODE2", func(f *Facts) { f.Cluster.Events = []string{"1025"} }),
+			req:    clusterRequest(2),
+			server: "NODE2",
+			fragments: []string{"event 1025", "yet active directory already records evs1 at sp2 (version 6.5 (build 7638.2: service pack 2))",
+				"evs1 is failed there", "removed from the cluster and added again",
+				"right-click the system attendant resource of evs1: if upgrade exchange virtual server is missing, run exchange 2003 setup on node2 and choose reinstall"},
 		},
 		{
 			name:      "error c1037b44",
@@ -868,12 +907,6 @@ func TestClusterJobID(t *testing.T) {
 	if got := ClusterJobID(s); got != "upgrade_cms-8.3.83.6-cms1-node1" {
 		t.Errorf("ClusterJobID = %q", got)
 	}
-	// Two EVSs upgraded on one node have two jobs.
-	a := Step{Kind: UpgradeEVS{Group: "EVS A", Build: MustParseBuild(b2003SP2)}, Server: "NODE1"}
-	b := Step{Kind: UpgradeEVS{Group: "EVS-B", Build: MustParseBuild(b2003SP2)}, Server: "NODE1"}
-	if ga, gb := ClusterJobID(a), ClusterJobID(b); ga != "upgrade_evs-6.5.7638.2-evs_a-node1" || gb != "upgrade_evs-6.5.7638.2-evs-b-node1" {
-		t.Errorf("ClusterJobID of two EVS upgrades = %q, %q", ga, gb)
-	}
 	i := Step{Kind: InstallServicePack{Build: MustParseBuild(b2003SP2)}, Server: "NODE1"}
 	if got := ClusterJobID(i); got != "install_service_pack-6.5.7638.2-node1" {
 		t.Errorf("ClusterJobID of an install = %q", got)
@@ -881,6 +914,18 @@ func TestClusterJobID(t *testing.T) {
 	s.Server = ""
 	if got := ClusterJobID(s); got != "upgrade_cms-8.3.83.6" {
 		t.Errorf("ClusterJobID without a server = %q", got)
+	}
+}
+
+// evsGroup makes a node's facts list one EVS with its owner, state and the version Active
+// Directory records for it (ClusterGroupFacts.ADVersion), as the probe reads them.
+func evsGroup(name, owner, state, adVersion string) func(*Facts) {
+	return func(f *Facts) {
+		if f.Cluster.Name == "" {
+			return // cluster service stopped: nothing of the cluster is read
+		}
+		f.Cluster.Name, f.Cluster.ActiveNode, f.Cluster.Active, f.Cluster.GroupState = name, owner, strings.EqualFold(owner, f.Server), state
+		f.Cluster.Groups = []ClusterGroupFacts{{Name: name, Owner: owner, State: state, ADVersion: adVersion, PreferredOwners: []string{}}}
 	}
 }
 
@@ -926,11 +971,11 @@ func TestPlanClusterActiveActiveListingEveryEVS(t *testing.T) {
 				"NODE2 take_evs_resources_offline",
 				"NODE1 start_cluster_service",
 				"NODE1 move_cluster_group EVS1>NODE1",
-				"NODE1 upgrade_evs",
+				"NODE1 upgrade_evs_manually",
 				"NODE1 bring_group_online",
 				"NODE2 take_evs_resources_offline",
 				"NODE1 move_cluster_group EVS2>NODE1",
-				"NODE1 upgrade_evs",
+				"NODE1 upgrade_evs_manually",
 				"NODE1 bring_group_online",
 				"NODE1 move_cluster_group Cluster Group>NODE1",
 				"NODE2 stop_cluster_service",
@@ -948,7 +993,7 @@ func TestPlanClusterActiveActiveListingEveryEVS(t *testing.T) {
 			want: seq(
 				"NODE2 take_evs_resources_offline",
 				"NODE1 move_cluster_group EVS2>NODE1",
-				"NODE1 upgrade_evs",
+				"NODE1 upgrade_evs_manually",
 				"NODE1 bring_group_online",
 				"NODE1 move_cluster_group Cluster Group>NODE1",
 				"NODE2 stop_cluster_service",

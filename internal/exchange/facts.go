@@ -1,6 +1,8 @@
 package exchange
 
 import (
+	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -86,6 +88,9 @@ type Leftovers struct {
 	SavedCustomizations bool `json:"saved_customizations"`
 	// RevocationCheckOff: an apply turned the revocation check off and not back on.
 	RevocationCheckOff bool `json:"revocation_check_off"`
+	// FirewallStarted: an apply started the Windows Firewall service (start_firewall) and has
+	// not put it back (restore_firewall). Cluster plans only: not part of Empty.
+	FirewallStarted bool `json:"firewall_started"`
 }
 
 // Empty reports whether nothing is left over.
@@ -235,6 +240,47 @@ type ClusterGroupFacts struct {
 	// PreferredOwners are the nodes the group prefers (MSCluster_ResourceGroupToPreferredNode,
 	// a set: WMI gives no order): where an active/active cluster runs it.
 	PreferredOwners []string `json:"preferred_owners"`
+	// ADVersion is the serialNumber of the virtual server's Exchange server object in
+	// Active Directory (Exchange 2000/2003 EVS), e.g. "Version 6.5 (Build 7638.2: Service
+	// Pack 2)"; "" when it could not be read. "Upgrade Exchange Virtual Server" updates it
+	// (ParseADVersion).
+	ADVersion string `json:"ad_version,omitempty"`
+}
+
+// adVersionRE reads the serialNumber attribute of an msExchExchangeServer object: "Version
+// 6.5 (Build 7638.2: Service Pack 2)", "Version 6.5 (Build 6944.4)". The Exchange Server
+// Analyzer documents the attribute as the server's version and service pack ("Version 5.5",
+// "6.0", "6.5", "8.0"); Exchange System Manager shows it on the server's General tab, where
+// KB 328839 (step 18) checks the version after the upgrade.
+var adVersionRE = regexp.MustCompile(`(?i)^\s*Version\s+(\d+)\.(\d+)\s*\(\s*Build\s+(\d+)(?:\.(\d+))?`)
+
+// FormatADVersion is the serialNumber Exchange 2000/2003 writes for build b at service
+// pack sp: "Version 6.5 (Build 7638.2: Service Pack 2)", "Version 6.5 (Build 6944.4)".
+func FormatADVersion(b Build, sp int) string {
+	build := fmt.Sprint(b.Build)
+	if b.Revision >= 0 {
+		build += fmt.Sprintf(".%d", b.Revision)
+	}
+	text := fmt.Sprintf("Version %d.%d (Build %s", b.Major, b.Minor, build)
+	if sp > 0 {
+		text += fmt.Sprintf(": Service Pack %d", sp)
+	}
+	return text + ")"
+}
+
+// ParseADVersion reads the build from an Exchange server object's serialNumber (see
+// ClusterGroupFacts.ADVersion); false when the text is not of that form.
+func ParseADVersion(serial string) (Build, bool) {
+	m := adVersionRE.FindStringSubmatch(serial)
+	if m == nil {
+		return Build{}, false
+	}
+	text := m[1] + "." + m[2] + "." + m[3]
+	if m[4] != "" {
+		text += "." + m[4]
+	}
+	b, err := ParseBuild(text)
+	return b, err == nil
 }
 
 // GroupsOf returns the Exchange groups the facts describe: Groups, or, for facts that list
@@ -342,6 +388,28 @@ type SetupWatermark struct {
 	Role      string `json:"role"`
 	Action    string `json:"action"`
 	Watermark string `json:"watermark"`
+}
+
+// SetupKey is the registry key of a role's setup state, as probe.ps1 maps them:
+// HKLM\SOFTWARE\Microsoft\Exchange\v8.0\<Role>Role (Edge: GatewayRole); another key
+// the probe found a watermark under (AdminTools) is named as it is.
+func SetupKey(role string) string {
+	key := role
+	switch role {
+	case "ClientAccess", "HubTransport", "Mailbox", "UnifiedMessaging":
+		key = role + "Role"
+	case "Edge":
+		key = "GatewayRole"
+	}
+	return `HKLM\SOFTWARE\Microsoft\Exchange\v8.0\` + key
+}
+
+// InterruptedSetupAdvice is what to do about an interrupted setup's Action/Watermark values
+// under key (domain.md §5, failure signs; seed 004): setup refuses to start while they exist,
+// taking them for another setup still running, so running it again cannot clear them.
+func InterruptedSetupAdvice(key string) string {
+	return fmt.Sprintf(`make sure no Exchange setup runs on the server (no ExSetup or setup process, no other session installing), `+
+		`export the key %s to a file (reg export) so that it can be put back, delete its Action and Watermark values: then setup can run again [004]`, key)
 }
 
 // BackupFacts are the last backups (domain.md §2.9). A nil time means never.

@@ -244,25 +244,43 @@ func precedes(product string, a, b int) bool {
 // Exchange2003BelowSP2. A server not among servers, or one that cannot be placed, has no
 // predecessors. Names are compared ignoring case, as Windows does.
 func PredecessorsOf(server string, servers []Facts) []string {
-	self := -1
+	return NewPrecedence(servers).Of(server)
+}
+
+// Precedence answers PredecessorsOf for every server of one organisation: the servers are
+// placed once, and each question only walks them (a plan with a resource per server asks
+// once per server).
+type Precedence struct {
+	servers []Facts
+	placed  map[int]int
+	index   map[string]int // lower-case name -> first index
+}
+
+// NewPrecedence places servers; it keeps the slice, which the caller must not change.
+func NewPrecedence(servers []Facts) *Precedence {
+	index := make(map[string]int, len(servers))
 	for i, f := range servers {
-		if strings.EqualFold(f.Server, server) {
-			self = i
-			break
+		if _, dup := index[strings.ToLower(f.Server)]; !dup {
+			index[strings.ToLower(f.Server)] = i
 		}
 	}
-	if self < 0 {
-		return nil
-	}
-	placed := placeServers(servers)
-	mine, ok := placed[self]
+	return &Precedence{servers: servers, placed: placeServers(servers), index: index}
+}
+
+// Of is PredecessorsOf(server, servers).
+func (p *Precedence) Of(server string) []string {
+	self, ok := p.index[strings.ToLower(server)]
 	if !ok {
 		return nil
 	}
-	product := servers[self].Product
+	mine, ok := p.placed[self]
+	if !ok {
+		return nil
+	}
+	product := p.servers[self].Product
 	var out []string
-	for i, f := range servers {
-		s, ok := placed[i]
+	for i, f := range p.servers {
+		s, ok := p.placed[i]
 		if i == self || !ok || f.Product != product || strings.EqualFold(f.Server, server) {
 			continue
 		}

@@ -46,6 +46,10 @@ const (
 	// ActionVerifyOWA asks the server's own OWA for its logon page after the install
 	// (seed 000: log on to OWA to check that it works).
 	ActionVerifyOWA = "verify_owa"
+	// ActionStartFirewall starts the Windows Firewall service before setup on a CCR passive
+	// node, recording how it was; ActionRestoreFirewall puts it back afterwards [004].
+	ActionStartFirewall   = "start_firewall"
+	ActionRestoreFirewall = "restore_firewall"
 	// ActionVerifyBuild reads the build again and compares it with Params["build"].
 	ActionVerifyBuild = "verify_build"
 
@@ -70,9 +74,12 @@ const (
 	// IP address, physical disk and network name (Params group): the precondition of an
 	// EVS upgrade on 2000/2003.
 	ActionTakeEVSResourcesOffline = "take_evs_resources_offline"
-	// ActionUpgradeEVS runs "Upgrade Exchange Virtual Server" on the EVS (Params group,
-	// build): SP only, not for a hotfix. An installer job.
-	ActionUpgradeEVS = "upgrade_evs"
+	// ActionUpgradeEVSManually is "Upgrade Exchange Virtual Server" on an Exchange 2003 EVS
+	// (Params group, build, manual = "true"): SP only, not for a hotfix. A manual step: no
+	// command line for it is documented (domain.md §6 2003 6), so the apply checks whether
+	// Active Directory records the EVS at the target build and, when it does not, stops
+	// there with the administrator's instructions; the next apply continues after it.
+	ActionUpgradeEVSManually = "upgrade_evs_manually"
 	// ActionBringGroupOnline brings every resource of a group online (Params group).
 	ActionBringGroupOnline = "bring_group_online"
 	// ActionFailoverTest moves a group to another node and back (Params group, to) and

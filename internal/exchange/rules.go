@@ -141,9 +141,10 @@ func (p *planning) checkSetupState() {
 			if w.Watermark != "" {
 				vals = append(vals, fmt.Sprintf("Watermark = %q", w.Watermark))
 			}
-			p.refuse("", fmt.Sprintf("an interrupted Exchange setup left %s under HKLM\\SOFTWARE\\Microsoft\\Exchange\\v8.0\\%s: setup refuses to start again until it is cleared",
-				strings.Join(vals, ", "), w.Role),
-				fmt.Sprintf("finish or roll back the interrupted %s setup as its log C:\\ExchangeSetupLogs\\ExchangeSetup.log shows (run the same Setup.com command again, or remove the role), then plan again", w.Role))
+			key := SetupKey(w.Role)
+			p.refuse("", fmt.Sprintf("an interrupted Exchange setup left %s under %s: setup refuses to start again while they exist, taking them for another setup still running (e.g. in another terminal-server session) [004]",
+				strings.Join(vals, ", "), key),
+				InterruptedSetupAdvice(key)+"; then plan again, and the plan runs setup")
 		}
 		if s.Running {
 			p.refuse("", "an Exchange setup or installer that this provider did not start is running now; several setup instances block each other",

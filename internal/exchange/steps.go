@@ -48,7 +48,7 @@ type InstallJob struct {
 	MediaPath, PackagePath string
 	// PatchCode and KB name the update to remove or install; Language a UM language pack.
 	PatchCode, KB, Language string
-	// Group is the clustered server an upgrade_cms / upgrade_evs upgrades; "" otherwise.
+	// Group is the clustered mailbox server an upgrade_cms upgrades; "" otherwise.
 	Group string
 }
 
@@ -64,6 +64,8 @@ type StepRunner interface {
 	DisableRevocationCheck(DisableRevocationCheck) error
 	EnableRevocationCheck(EnableRevocationCheck) error
 	SetRemoteStreamingBackup(SetRemoteStreamingBackup) error
+	StartFirewall(StartFirewall) error
+	RestoreFirewall(RestoreFirewall) error
 	StartExchangeServices(StartExchangeServices) error
 	VerifyBuild(VerifyBuild) error
 	VerifyOWA(VerifyOWA) error
@@ -76,6 +78,9 @@ type StepRunner interface {
 	StopClusteredServer(StopClusteredServer) error
 	StartClusteredServer(StartClusteredServer) error
 	TakeEVSResourcesOffline(TakeEVSResourcesOffline) error
+	// UpgradeEVSManually checks the administrator's step and stops the apply when it is
+	// not done.
+	UpgradeEVSManually(UpgradeEVSManually) error
 	BringGroupOnline(BringGroupOnline) error
 	FailoverTest(FailoverTest) error
 	BlockFailover(BlockFailover) error
@@ -231,6 +236,24 @@ func (SetRemoteStreamingBackup) Params() map[string]string {
 }
 func (SetRemoteStreamingBackup) Check() error             { return nil }
 func (k SetRemoteStreamingBackup) Run(r StepRunner) error { return r.SetRemoteStreamingBackup(k) }
+
+// StartFirewall starts the Windows Firewall service if it is stopped (setup adds its
+// firewall exceptions), recording on the server that it did and the start mode it had.
+type StartFirewall struct{}
+
+func (StartFirewall) Action() string            { return ActionStartFirewall }
+func (StartFirewall) Params() map[string]string { return nil }
+func (StartFirewall) Check() error              { return nil }
+func (k StartFirewall) Run(r StepRunner) error  { return r.StartFirewall(k) }
+
+// RestoreFirewall puts the Windows Firewall service back as StartFirewall found it: stopped
+// (and Disabled) again when StartFirewall's record says it started it; else nothing.
+type RestoreFirewall struct{}
+
+func (RestoreFirewall) Action() string            { return ActionRestoreFirewall }
+func (RestoreFirewall) Params() map[string]string { return nil }
+func (RestoreFirewall) Check() error              { return nil }
+func (k RestoreFirewall) Run(r StepRunner) error  { return r.RestoreFirewall(k) }
 
 // StartExchangeServices sets every Exchange service an install left Disabled back to
 // Automatic and starts every Exchange service that is not running. ClusterNode: the step
@@ -402,19 +425,27 @@ func (k UpgradeCMS) Job() InstallJob {
 	return InstallJob{Key: k.Build.String(), MediaPath: k.MediaPath, Group: k.Group}
 }
 
-// UpgradeEVS runs "Upgrade Exchange Virtual Server" on the EVS Group.
-type UpgradeEVS struct {
+// UpgradeEVSManually is "Upgrade Exchange Virtual Server" on the Exchange 2003 EVS Group,
+// which an administrator does in Cluster Administrator: the executor checks whether it was
+// done (the EVS's version in Active Directory at Build) and otherwise stops the apply with
+// the instructions. Params carries manual = "true" so that a review or a policy over the
+// plan sees it is not the provider's to do.
+type UpgradeEVSManually struct {
 	Group string
 	Build Build
 }
 
-func (UpgradeEVS) Action() string { return ActionUpgradeEVS }
-func (k UpgradeEVS) Params() map[string]string {
-	return map[string]string{"group": k.Group, "build": k.Build.String()}
+func (UpgradeEVSManually) Action() string { return ActionUpgradeEVSManually }
+func (k UpgradeEVSManually) Params() map[string]string {
+	return map[string]string{"group": k.Group, "build": k.Build.String(), "manual": "true"}
 }
-func (k UpgradeEVS) Check() error           { return missing("group", k.Group) }
-func (k UpgradeEVS) Run(r StepRunner) error { return r.Install(k) }
-func (k UpgradeEVS) Job() InstallJob        { return InstallJob{Key: k.Build.String(), Group: k.Group} }
+func (k UpgradeEVSManually) Check() error {
+	if err := missing("group", k.Group); err != nil {
+		return err
+	}
+	return buildMissing(k.Build)
+}
+func (k UpgradeEVSManually) Run(r StepRunner) error { return r.UpgradeEVSManually(k) }
 
 // --- Cluster steps (the step's Server is the node it runs on) ---
 

@@ -44,7 +44,7 @@ func TestStepKindsKeepTheirParamsAndJobIDs(t *testing.T) {
 		{AddUMLanguagePack{Language: "de-DE", Path: `D:\UM`}, map[string]string{"language": "de-DE", "path": `D:\UM`}, "add_um_language_pack-de-DE"},
 		{UpgradeCMS{Group: "CMS1", MediaPath: `E:\SP3`, Build: sp3},
 			map[string]string{"group": "CMS1", "media_path": `E:\SP3`, "build": "8.3.83.6"}, "upgrade_cms-8.3.83.6"},
-		{UpgradeEVS{Group: "EVS1", Build: MustParseBuild("6.5.7638")}, map[string]string{"group": "EVS1", "build": "6.5.7638"}, "upgrade_evs-6.5.7638"},
+		{UpgradeEVSManually{Group: "EVS1", Build: MustParseBuild("6.5.7638")}, map[string]string{"group": "EVS1", "build": "6.5.7638", "manual": "true"}, ""},
 		{MoveClusterGroup{Group: "CMS1", To: "NODE2"}, map[string]string{"group": "CMS1", "to": "NODE2"}, ""},
 		{FailoverTest{Group: "CMS1", To: "NODE2"}, map[string]string{"group": "CMS1", "to": "NODE2"}, ""},
 		{StopClusterService{}, nil, ""},
@@ -71,12 +71,12 @@ func TestStepKindsKeepTheirParamsAndJobIDs(t *testing.T) {
 	}
 }
 
-// TestClusterJobIDNamesTheUpgradedServer: an upgrade_cms/upgrade_evs job id names the
-// clustered server, other installs only the node.
+// TestClusterJobIDNamesTheUpgradedServer: an upgrade_cms job id names the clustered
+// server, other installs only the node.
 func TestClusterJobIDNamesTheUpgradedServer(t *testing.T) {
-	evs := Step{Kind: UpgradeEVS{Group: "EVS 2", Build: MustParseBuild("6.5.7638")}, Server: "Node1"}
-	if got, want := ClusterJobID(evs), "upgrade_evs-6.5.7638-evs_2-node1"; got != want {
-		t.Errorf("ClusterJobID(upgrade_evs) = %q, want %q", got, want)
+	cms := Step{Kind: UpgradeCMS{Group: "CMS 2", MediaPath: `D:\SP3`, Build: MustParseBuild("8.3.83.6")}, Server: "Node1"}
+	if got, want := ClusterJobID(cms), "upgrade_cms-8.3.83.6-cms_2-node1"; got != want {
+		t.Errorf("ClusterJobID(upgrade_cms) = %q, want %q", got, want)
 	}
 	sp := Step{Kind: InstallServicePack{Build: MustParseBuild("6.5.7638")}, Server: "Node1"}
 	if got, want := ClusterJobID(sp), "install_service_pack-6.5.7638-node1"; got != want {

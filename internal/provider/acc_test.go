@@ -61,7 +61,8 @@ provider "exchange" {
 }
 
 func credentialsJSON() string {
-	return fmt.Sprintf(`"credentials": {"username": %q, "password": %q}`, testUser, testPassword)
+	// The provider's tests connect over HTTPS with Basic, which the server must enable.
+	return fmt.Sprintf(`"credentials": {"username": %q, "password": %q}, "winrm": {"basic": true}`, testUser, testPassword)
 }
 
 // hoursAgo is an RFC 3339 time for fleet files: backups relative to the test's run.

@@ -86,12 +86,13 @@ func concat(parts ...[]string) []string {
 // and each EVS back on its own node.
 func TestAccClusterUpgrade2003ActiveActive(t *testing.T) {
 	sim := startSimulatorWith(t, clusterFleet(t), faultServicing)
+	standBy(sim) // an administrator does the manual Upgrade Exchange Virtual Server when it can be done
 	provider := aaProvider(sim, map[string]string{"AACL": "AAN1"}, "AAN1", "AAN2")
 	steps := concat(
 		[]string{"AAN2 move_cluster_group", "AAN2 move_cluster_group", "AAN1 stop_cluster_service"},
 		onNode("AAN1", perNodeSP...),
-		[]string{"AAN2 take_evs_resources_offline", "AAN1 start_cluster_service", "AAN1 move_cluster_group", "AAN1 upgrade_evs", "AAN1 bring_group_online",
-			"AAN2 take_evs_resources_offline", "AAN1 move_cluster_group", "AAN1 upgrade_evs", "AAN1 bring_group_online",
+		[]string{"AAN2 take_evs_resources_offline", "AAN1 start_cluster_service", "AAN1 move_cluster_group", "AAN1 upgrade_evs_manually", "AAN1 bring_group_online",
+			"AAN2 take_evs_resources_offline", "AAN1 move_cluster_group", "AAN1 upgrade_evs_manually", "AAN1 bring_group_online",
 			"AAN1 move_cluster_group", "AAN2 stop_cluster_service"},
 		onNode("AAN2", perNodeSP...),
 		[]string{"AAN2 start_cluster_service", "AAN1 failover_test", "AAN2 move_cluster_group"},
@@ -120,8 +121,8 @@ func TestAccClusterUpgrade2003ActiveActive(t *testing.T) {
 					return inOrder(journalOf(sim, "AAN1", "AAN2"),
 						"AAN2 cluster move_group AAN2", "AAN1 cluster stop_service", "AAN1 job_start install_service_pack ok",
 						"AAN2 cluster offline_evs_resources", "AAN1 cluster start_service", "AAN1 cluster move_group AAN1",
-						"AAN1 job_start upgrade_evs ok", "AAN1 cluster online_group",
-						"AAN2 cluster offline_evs_resources", "AAN1 cluster move_group AAN1", "AAN1 job_start upgrade_evs ok", "AAN1 cluster online_group",
+						"AAN1 administrator upgrade_evs ok", "AAN1 cluster online_group",
+						"AAN2 cluster offline_evs_resources", "AAN1 cluster move_group AAN1", "AAN1 administrator upgrade_evs ok", "AAN1 cluster online_group",
 						"AAN2 cluster stop_service", "AAN2 job_start install_service_pack ok", "AAN2 cluster start_service",
 						"AAN1 cluster move_group AAN2", "AAN1 cluster move_group AAN1", "AAN2 cluster move_group AAN2")
 				},
@@ -179,6 +180,7 @@ func TestAccClusterUpgrade2000ActiveActive(t *testing.T) {
 // back on the node it prefers.
 func TestAccClusterUpgradeActiveActiveResumes(t *testing.T) {
 	sim := startSimulatorWith(t, clusterFleet(t), faultServicing)
+	standBy(sim) // an administrator does the manual Upgrade Exchange Virtual Server when it can be done
 	sim.Host("AAN1").SetBuild(mustBuild(t, "6.5.7638.2"))
 	sim.Cluster("AACL").Update(func(s *simulator.ClusterState) {
 		s.Group("EVSA").Owner = "AAN2"
@@ -192,8 +194,8 @@ func TestAccClusterUpgradeActiveActiveResumes(t *testing.T) {
 			Config: aaConfig(provider, "EVSB", 2, `\\files\exchange2003\SP2`), // any EVS names the cluster
 			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 				plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("planned_steps"), nodeActions(concat(
-					[]string{"AAN2 take_evs_resources_offline", "AAN1 start_cluster_service", "AAN1 move_cluster_group", "AAN1 upgrade_evs", "AAN1 bring_group_online",
-						"AAN2 take_evs_resources_offline", "AAN1 move_cluster_group", "AAN1 upgrade_evs", "AAN1 bring_group_online",
+					[]string{"AAN2 take_evs_resources_offline", "AAN1 start_cluster_service", "AAN1 move_cluster_group", "AAN1 upgrade_evs_manually", "AAN1 bring_group_online",
+						"AAN2 take_evs_resources_offline", "AAN1 move_cluster_group", "AAN1 upgrade_evs_manually", "AAN1 bring_group_online",
 						"AAN1 move_cluster_group", "AAN2 stop_cluster_service"},
 					onNode("AAN2", perNodeSP...),
 					[]string{"AAN2 start_cluster_service", "AAN1 failover_test", "AAN2 move_cluster_group"},
@@ -205,8 +207,8 @@ func TestAccClusterUpgradeActiveActiveResumes(t *testing.T) {
 					if n := count(j, "AAN1 job_start install_service_pack"); n != 0 {
 						return fmt.Errorf("the finished node was installed again: %v", j)
 					}
-					return inOrder(j, "AAN2 cluster offline_evs_resources", "AAN1 cluster start_service", "AAN1 job_start upgrade_evs ok",
-						"AAN2 cluster offline_evs_resources", "AAN1 job_start upgrade_evs ok", "AAN2 job_start install_service_pack ok",
+					return inOrder(j, "AAN2 cluster offline_evs_resources", "AAN1 cluster start_service", "AAN1 administrator upgrade_evs ok",
+						"AAN2 cluster offline_evs_resources", "AAN1 administrator upgrade_evs ok", "AAN2 job_start install_service_pack ok",
 						"AAN2 cluster move_group AAN2")
 				},
 				func(*terraform.State) error { return wantEVS(sim, "AACL", "EVSA", "AAN1", "6.5.7638.2") },

@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
+	"github.com/buildlevel/terraform-provider-exchange/internal/exchange"
 	"github.com/buildlevel/terraform-provider-exchange/internal/remote"
 	"github.com/buildlevel/terraform-provider-exchange/internal/remote/wire"
 	"github.com/buildlevel/terraform-provider-exchange/internal/simulator"
@@ -139,7 +140,7 @@ func TestAccClusterFaultNodeDoesNotReturnFromReboot(t *testing.T) {
 				Config: clusterConfigWith(shortTimeoutProvider(sim, "3s"), "CMS1", 3, `D:\Exchange2007SP3`, `  timeouts {
     create = "6s"
   }`, "MBX1A", "MBX1B"),
-				ExpectError: saying("Upgrading cluster CMS1 stopped", "server MBX1B: step 5 of 20 (reboot",
+				ExpectError: saying("Upgrading cluster CMS1 stopped", "server MBX1B: step 6 of 24 (reboot",
 					"stopped: the apply ran out of time", "while the server was restarting",
 					"Run terraform apply again once the server answers"),
 			},
@@ -197,6 +198,7 @@ func TestAccClusterFaultNodeDoesNotReturnFromReboot(t *testing.T) {
 // is. The next apply continues with the other node and does not upgrade the EVS again.
 func TestAccClusterFaultEVSWontComeOnlineRecovered(t *testing.T) {
 	sim := startSimulatorWith(t, clusterFleet(t), faultServicing)
+	standBy(sim) // an administrator does the manual Upgrade Exchange Virtual Server when it can be done
 	if err := sim.Host("EVSN2").InjectFault(simulator.Fault{Kind: simulator.FaultEVSWontComeOnline}); err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +240,7 @@ func TestAccClusterFaultEVSWontComeOnlineRecovered(t *testing.T) {
 					resource.TestCheckResourceAttr("exchange_cluster_upgrade.c", "live_builds.EVSN2", "6.5.7638"),
 					func(*terraform.State) error {
 						j := journalOf(sim, "EVSN1", "EVSN2")
-						for _, once := range []string{"EVSN2 job_start upgrade_evs ok", "EVSN2 job_start install_service_pack ok",
+						for _, once := range []string{"EVSN2 administrator upgrade_evs ok", "EVSN2 job_start install_service_pack ok",
 							"EVSN1 job_start install_service_pack ok"} {
 							if n := count(j, once); n != 1 {
 								return fmt.Errorf("%q %d times; want once:\n  %s", once, n, strings.Join(j, "\n  "))
@@ -263,6 +265,7 @@ func TestAccClusterFaultEVSWontComeOnlineRecovered(t *testing.T) {
 // by hand brings it online, and the next apply finishes the cluster.
 func TestAccClusterFaultEVSStaysDown(t *testing.T) {
 	sim := startSimulatorWith(t, clusterFleet(t), faultServicing)
+	standBy(sim)  // an administrator does the manual Upgrade Exchange Virtual Server when it can be done
 	for range 2 { // the step's attempt and recovery's
 		if err := sim.Host("EVSN2").InjectFault(simulator.Fault{Kind: simulator.FaultEVSWontComeOnline}); err != nil {
 			t.Fatal(err)
@@ -300,7 +303,7 @@ func TestAccClusterFaultEVSStaysDown(t *testing.T) {
 					resource.TestCheckResourceAttr("exchange_cluster_upgrade.c", "live_builds.EVSN1", "6.5.7638"),
 					func(*terraform.State) error {
 						j := journalOf(sim, "EVSN1", "EVSN2")
-						if n := count(j, "EVSN2 job_start upgrade_evs ok"); n != 1 {
+						if n := count(j, "EVSN2 administrator upgrade_evs ok"); n != 1 {
 							return fmt.Errorf("EVS1 upgraded %d times; want once:\n  %s", n, strings.Join(j, "\n  "))
 						}
 						wantGroup(t, sim, "EVS1", "EVSN2", simulator.StateOnline)
@@ -331,7 +334,7 @@ func TestAccClusterFaultUpgradeCMSAbort(t *testing.T) {
 				Config: config,
 				ExpectError: saying("Upgrading cluster CMS1 stopped",
 					"\nthe clustered server CMS1 is DOWN: bring it online on MBX1B",
-					"server MBX1B: step 11 of 20 (upgrade_cms", "failed: installer exit code 1603",
+					"server MBX1B: step 13 of 24 (upgrade_cms", "failed: installer exit code 1603",
 					`log C:\ExchangeSetupLogs\ExchangeSetup.log`,
 					"Recovery: could not bring the clustered server CMS1 online",
 					"run Setup.com /upgradeCMS on MBX1B again"),
@@ -394,10 +397,10 @@ func TestAccClusterFaultUpgradeCMSAbort(t *testing.T) {
 	})
 }
 
-// Refused at plan time, nothing touched (domain.md §6 "Errors"): event 1025 on a node (the
-// EVS must be upgraded: the node was removed and added again), error c1037b44 on a node (the
-// EVS sits on a node not yet upgraded), and a node with a stale CMS key. Each error names the
-// node and the manual action.
+// Refused at plan time, nothing touched (domain.md §6 "Errors"): error c1037b44 on a node
+// (the EVS sits on a node not yet upgraded), a node with a stale CMS key, and event 1025 on
+// a node where Active Directory records the EVS upgraded (the node was removed and added
+// again). Each error names the node and the manual action.
 func TestAccClusterRefusesNodeEventsAndStaleCMSKey(t *testing.T) {
 	sim := startSimulatorWith(t, clusterFleet(t), faultServicing)
 	evs1 := sim.Cluster("EVS1")
@@ -411,13 +414,6 @@ func TestAccClusterRefusesNodeEventsAndStaleCMSKey(t *testing.T) {
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testProviders,
 		Steps: []resource.TestStep{
-			{
-				PreConfig: setEvents("EVSN2", simulator.EventMustBeUpgraded),
-				Config:    clusterConfig(sim, "EVS1", 2, `\\files\exchange2003\SP2`, "EVSN1", "EVSN2"),
-				PlanOnly:  true,
-				ExpectError: saying("Server EVSN2: event 1025 (MSExchangeCluster) was logged on the node",
-					"must be upgraded before coming online", "Reinstall Exchange on EVSN2 (Exchange setup, Reinstall), then plan again"),
-			},
 			{
 				PreConfig: setEvents("EVSN1", simulator.EventVersionMismatch),
 				Config:    clusterConfig(sim, "EVS1", 2, `\\files\exchange2003\SP2`, "EVSN1", "EVSN2"),
@@ -435,6 +431,29 @@ func TestAccClusterRefusesNodeEventsAndStaleCMSKey(t *testing.T) {
 				ExpectError: saying("Server MBX1B: the CMS key of CMS1 is still on the node",
 					"/upgradeCMS was forgotten (or broke off)",
 					"Run Setup.com /upgradeCMS on the node that owns the CMS (MBX1A now), then plan again"),
+			},
+			{
+				// Event 1025 on EVSN2 (SP2), where EVS1 failed although Active Directory
+				// records it upgraded for SP2: not "not upgraded yet", so the node was removed
+				// and re-added (KB 328839).
+				PreConfig: func() {
+					sim.Host("EVSN2").Update(func(s *simulator.State) { s.Build = exchange.MustParseBuild("6.5.7638") })
+					evs1.Update(func(s *simulator.ClusterState) {
+						g := s.Group("EVS1")
+						g.Owner, g.UpgradedBuild = "EVSN2", exchange.MustParseBuild("6.5.7638")
+						for i := range g.Resources {
+							if g.Resources[i].Type == simulator.ResourceSystemAttendant {
+								g.Resources[i].State = simulator.StateFailed
+							}
+						}
+						s.Events = map[string][]string{"EVSN2": {simulator.EventMustBeUpgraded}}
+					})
+				},
+				Config:   clusterConfig(sim, "EVS1", 2, `\\files\exchange2003\SP2`, "EVSN1", "EVSN2"),
+				PlanOnly: true,
+				ExpectError: saying(`Server EVSN2: event 1025 (MSExchangeCluster, "the Exchange virtual server must be upgraded before it can come online") was logged on the node since its last boot, yet Active Directory already records EVS1 at SP2 (Version 6.5 (Build 7638: Service Pack 2))`,
+					"a node removed from the cluster and added again",
+					"In Cluster Administrator on EVSN2, right-click the System Attendant resource of EVS1: if Upgrade Exchange Virtual Server is missing, run Exchange 2003 setup on EVSN2 and choose Reinstall [001]; then plan again"),
 			},
 		},
 	})

@@ -55,10 +55,10 @@ var clusterPairs = []clusterPair{
 			sim.Cluster("EVS1").Update(func(s *simulator.ClusterState) { s.ServiceRunning["EVSN2"] = false })
 		},
 		resumed: concat([]string{"EVSN1 take_evs_resources_offline", "EVSN2 start_cluster_service", "EVSN2 move_cluster_group",
-			"EVSN2 upgrade_evs", "EVSN2 bring_group_online", "EVSN2 move_cluster_group", "EVSN1 stop_cluster_service"},
+			"EVSN2 upgrade_evs_manually", "EVSN2 bring_group_online", "EVSN2 move_cluster_group", "EVSN1 stop_cluster_service"},
 			onNode("EVSN1", perNodeSP...),
 			[]string{"EVSN1 start_cluster_service", "EVSN2 failover_test"}),
-		journal: []string{"EVSN1 cluster offline_evs_resources", "EVSN2 cluster start_service", "EVSN2 job_start upgrade_evs ok",
+		journal: []string{"EVSN1 cluster offline_evs_resources", "EVSN2 cluster start_service", "EVSN2 administrator upgrade_evs ok",
 			"EVSN2 cluster online_group", "EVSN1 cluster stop_service", "EVSN1 job_start install_service_pack ok", "EVSN1 cluster start_service"},
 		above: "6.5.7638.2", below: 1,
 	},
@@ -83,6 +83,7 @@ func TestAccClusterPairsResumeBetweenNodes(t *testing.T) {
 	for _, p := range clusterPairs {
 		t.Run(p.name, func(t *testing.T) {
 			sim := startSimulatorWith(t, clusterFleet(t), faultServicing)
+			standBy(sim) // an administrator does the manual Upgrade Exchange Virtual Server when it can be done
 			sim.Host(p.first).SetBuild(mustBuild(t, p.firstBuild))
 			p.interrupted(t, sim)
 			resource.Test(t, resource.TestCase{

@@ -313,6 +313,13 @@ func (r *clusterUpgradeResource) ModifyPlan(ctx context.Context, req resource.Mo
 		return
 	}
 	m.ID = m.Cluster
+	if !p.Empty() && p.Target.Level.Product != "" {
+		// The order check of servers planned after this one (depends_on) counts the nodes
+		// as upgraded earlier in this run, as it counts a service pack resource's server.
+		for _, f := range facts {
+			r.data.registry.reachLevel(f.Server, p.Target.Level)
+		}
+	}
 	for _, w := range p.Warnings {
 		resp.Diagnostics.AddWarning("Cluster "+p.Cluster+": "+w, "")
 	}

@@ -26,7 +26,11 @@ func clusterFleet(t *testing.T) string {
 	s := string(raw)
 	s = regexp.MustCompile(`"credentials": \{[^}]*\}`).ReplaceAllString(s, credentialsJSON())
 	fresh := fmt.Sprintf(`"last_full_backup": %q, "last_system_state_backup": %q, `, hoursAgo(1), hoursAgo(1))
-	return regexp.MustCompile(`\{"name": "([A-Z0-9]+)", "address"`).ReplaceAllString(s, `{`+fresh+`"name": "$1", "address"`)
+	// The CCR nodes run without the Windows Firewall, as the nodes of seed 004 do (it is
+	// started for setup and stopped again): stopped on MBX1B, disabled on MBX1A.
+	s = regexp.MustCompile(`\{"name": "([A-Z0-9]+)", "address"`).ReplaceAllString(s, `{`+fresh+`"name": "$1", "address"`)
+	s = strings.Replace(s, `"name": "MBX1A",`, `"firewall": "disabled", "name": "MBX1A",`, 1)
+	return strings.Replace(s, `"name": "MBX1B",`, `"firewall": "stopped", "name": "MBX1B",`, 1)
 }
 
 func clusterNodes(names ...string) string {
@@ -57,11 +61,25 @@ func journalOf(sim *simulator.Simulator, servers ...string) []string {
 			out = append(out, fmt.Sprintf("%s cluster %v %v", e.Server, e.Params["Action"], e.Params["Node"]))
 		case "job_start":
 			out = append(out, fmt.Sprintf("%s job_start %v %s", e.Server, e.Params["Action"], e.Outcome))
+		case "administrator": // a simulator control: what an administrator did by hand
+			out = append(out, fmt.Sprintf("%s administrator %v %s", e.Server, e.Params["Action"], e.Outcome))
 		default:
 			out = append(out, e.Server+" "+e.Operation)
 		}
 	}
 	return out
+}
+
+// standBy puts an administrator at Cluster Administrator of every cluster of sim (the
+// simulator's control, LiveCluster.StandBy): each Exchange 2003 EVS is upgraded as soon as it
+// can be, so that an apply about something else runs through the manual step. The manual
+// step's own tests (TestAccClusterUpgrade2003ActivePassive) do without.
+func standBy(sim *simulator.Simulator) {
+	for _, name := range []string{"EVS1", "EVSA"} { // the Exchange 2003 clusters of clusters.json
+		if c := sim.Cluster(name); c != nil {
+			c.StandBy(true)
+		}
+	}
 }
 
 func TestAccClusterUpgradeCCR(t *testing.T) {
@@ -101,15 +119,27 @@ resource "exchange_cluster_upgrade" "cms1" {
 				func(*terraform.State) error {
 					// domain.md §6, CCR: the passive node, then the CMS moved to it and
 					// upgraded, then the old active node.
+					// The firewall is started for setup (seed 004) and put back after it:
+					// stopped on MBX1B, stopped and Disabled again on MBX1A.
+					for node, want := range map[string]string{"MBX1A": "Stopped/Disabled", "MBX1B": "Stopped/Manual"} {
+						st := sim.Host(node).State()
+						if got := st.Firewall.State + "/" + st.Firewall.StartMode; got != want || st.FirewallRecord != nil {
+							return fmt.Errorf("%s's firewall is %s (record %v), want %s and no record", node, got, st.FirewallRecord, want)
+						}
+					}
 					return inOrder(journalOf(sim, "MBX1A", "MBX1B"),
+						"MBX1B firewall",
 						"MBX1B job_start install_service_pack ok",
 						"MBX1B reboot",
+						"MBX1B firewall",
 						"MBX1A cluster stop_cms",
 						"MBX1B cluster move_group MBX1B",
 						"MBX1B job_start upgrade_cms ok",
 						"MBX1B cluster start_cms",
+						"MBX1A firewall",
 						"MBX1A job_start install_service_pack ok",
-						"MBX1A reboot")
+						"MBX1A reboot",
+						"MBX1A firewall")
 				},
 			),
 		}},
@@ -117,8 +147,8 @@ resource "exchange_cluster_upgrade" "cms1" {
 }
 
 // ccrNodeSP is a CCR node's service pack procedure (domain.md §6 CCR 1, §5).
-var ccrNodeSP = []string{"verify_backups", "set_remote_streaming_backup", "install_service_pack", "reboot",
-	"start_exchange_services", "set_remote_streaming_backup", "verify_build"}
+var ccrNodeSP = []string{"verify_backups", "set_remote_streaming_backup", "start_firewall", "install_service_pack", "reboot",
+	"restore_firewall", "start_exchange_services", "set_remote_streaming_backup", "verify_build"}
 
 // nodeActions is the plan check for an exact list of "NODE action" steps.
 func nodeActions(pairs ...string) knownvalue.Check {
@@ -154,41 +184,105 @@ resource "exchange_cluster_upgrade" "c" {
 // then the other node, then a failover test.
 func TestAccClusterUpgrade2003ActivePassive(t *testing.T) {
 	sim := startSimulatorWith(t, clusterFleet(t), simulator.Options{InstallDuration: 300 * time.Millisecond, RebootDuration: 200 * time.Millisecond})
+	config := clusterConfig(sim, "EVS1", 2, `\\files\exchange2003\SP2`, "EVSN1", "EVSN2")
+	var before int
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testProviders,
-		Steps: []resource.TestStep{{
-			Config: clusterConfig(sim, "EVS1", 2, `\\files\exchange2003\SP2`, "EVSN1", "EVSN2"),
-			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
-				plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("planned_steps"), nodeActions(
-					"EVSN1 move_cluster_group", "EVSN2 stop_cluster_service", "EVSN2 verify_backups", "EVSN2 install_service_pack",
-					"EVSN2 reboot", "EVSN2 start_exchange_services", "EVSN2 verify_build",
-					"EVSN1 take_evs_resources_offline", "EVSN2 start_cluster_service", "EVSN2 move_cluster_group",
-					"EVSN2 upgrade_evs", "EVSN2 bring_group_online",
-					"EVSN2 move_cluster_group", "EVSN1 stop_cluster_service", "EVSN1 verify_backups", "EVSN1 install_service_pack",
-					"EVSN1 reboot", "EVSN1 start_exchange_services", "EVSN1 verify_build", "EVSN1 start_cluster_service",
-					"EVSN2 failover_test")),
-				plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("downtime"), knownvalue.ListExact([]knownvalue.Check{
-					knownvalue.StringRegexp(regexp.MustCompile(`^steps 8 to 12: EVS1 is unavailable`)),
-					knownvalue.StringRegexp(regexp.MustCompile(`^steps 21 to 21: EVS1 is unavailable`)),
-				})),
-			}},
-			Check: resource.ComposeAggregateTestCheckFunc(
-				resource.TestCheckResourceAttr("exchange_cluster_upgrade.c", "live_builds.EVSN1", "6.5.7638"),
-				resource.TestCheckResourceAttr("exchange_cluster_upgrade.c", "live_builds.EVSN2", "6.5.7638"),
-				func(*terraform.State) error {
-					return inOrder(journalOf(sim, "EVSN1", "EVSN2"),
-						"EVSN2 cluster stop_service", "EVSN2 job_start install_service_pack ok",
-						"EVSN1 cluster offline_evs_resources", "EVSN2 cluster start_service", "EVSN2 cluster move_group EVSN2",
-						"EVSN2 job_start upgrade_evs ok", "EVSN2 cluster online_group",
-						"EVSN1 cluster stop_service", "EVSN1 job_start install_service_pack ok", "EVSN1 cluster start_service",
-						"EVSN2 cluster move_group EVSN1", "EVSN2 cluster move_group EVSN2")
+		Steps: []resource.TestStep{
+			{
+				// The plan shows the manual step; the apply runs everything before it and
+				// stops there with the administrator's instructions.
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("planned_steps"), nodeActions(
+						"EVSN1 move_cluster_group", "EVSN2 stop_cluster_service", "EVSN2 verify_backups", "EVSN2 install_service_pack",
+						"EVSN2 reboot", "EVSN2 start_exchange_services", "EVSN2 verify_build",
+						"EVSN1 take_evs_resources_offline", "EVSN2 start_cluster_service", "EVSN2 move_cluster_group",
+						"EVSN2 upgrade_evs_manually", "EVSN2 bring_group_online",
+						"EVSN2 move_cluster_group", "EVSN1 stop_cluster_service", "EVSN1 verify_backups", "EVSN1 install_service_pack",
+						"EVSN1 reboot", "EVSN1 start_exchange_services", "EVSN1 verify_build", "EVSN1 start_cluster_service",
+						"EVSN2 failover_test")),
+					plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("planned_steps").AtSliceIndex(10).AtMapKey("params"),
+						knownvalue.MapExact(map[string]knownvalue.Check{"group": knownvalue.StringExact("EVS1"),
+							"build": knownvalue.StringExact("6.5.7638"), "manual": knownvalue.StringExact("true")})),
+					plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("planned_steps").AtSliceIndex(10).AtMapKey("description"),
+						knownvalue.StringRegexp(regexp.MustCompile(`^MANUAL STEP, by an administrator: in Cluster Administrator on EVSN2, right-click the System Attendant resource of EVS1 and choose "Upgrade Exchange Virtual Server"`))),
+					plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("downtime"), knownvalue.ListExact([]knownvalue.Check{
+						knownvalue.StringRegexp(regexp.MustCompile(`^steps 8 to 12: EVS1 is unavailable`)),
+						knownvalue.StringRegexp(regexp.MustCompile(`^steps 21 to 21: EVS1 is unavailable`)),
+					})),
+				}},
+				ExpectError: saying("the clustered server EVS1 is DOWN and was not brought back (it waits for the manual step)",
+					"server EVSN2: step 11 of 21 (upgrade_evs_manually", "stopped at a manual step",
+					`"Upgrade Exchange Virtual Server" of EVS1 is a manual step: no command line for it is documented`,
+					`Active Directory records EVS1 as "Version 6.5 (Build 7226.6: Service Pack 1)", below 6.5.7638`,
+					`In Cluster Administrator on EVSN2`, `right-click the System Attendant resource in the group of EVS1 and choose "Upgrade Exchange Virtual Server"`,
+					"the next plan sees the upgrade", "choose Reinstall"),
+			},
+			{
+				// The administrator upgrades the EVS (the simulator's control); the next plan
+				// reads it from Active Directory and continues with the EVS coming online.
+				PreConfig: func() {
+					j := journalOf(sim, "EVSN1", "EVSN2")
+					if err := inOrder(j, "EVSN2 job_start install_service_pack ok", "EVSN1 cluster offline_evs_resources",
+						"EVSN2 cluster move_group EVSN2"); err != nil {
+						t.Fatal(err)
+					}
+					if n := count(j, "EVSN2 cluster online_group"); n != 0 {
+						t.Fatalf("the stopped apply brought EVS1 online (%d): %q", n, j)
+					}
+					wantGroup(t, sim, "EVS1", "EVSN2", simulator.StatePartialOnline)
+					if err := sim.Cluster("EVS1").UpgradeVirtualServer("EVS1", "EVSN2"); err != nil {
+						t.Fatal(err)
+					}
+					before = len(sim.Journal())
 				},
-			),
-		}},
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					// The service pack's job record is still on EVSN2 (the stopped apply did not
+					// clear it): what follows an install is checked again there first.
+					plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("planned_steps"), nodeActions(
+						"EVSN2 reboot", "EVSN2 start_exchange_services", "EVSN2 verify_build",
+						"EVSN2 bring_group_online",
+						"EVSN2 move_cluster_group", "EVSN1 stop_cluster_service", "EVSN1 verify_backups", "EVSN1 install_service_pack",
+						"EVSN1 reboot", "EVSN1 start_exchange_services", "EVSN1 verify_build", "EVSN1 start_cluster_service",
+						"EVSN2 failover_test")),
+				}},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					resource.TestCheckResourceAttr("exchange_cluster_upgrade.c", "live_builds.EVSN1", "6.5.7638"),
+					resource.TestCheckResourceAttr("exchange_cluster_upgrade.c", "live_builds.EVSN2", "6.5.7638"),
+					func(*terraform.State) error {
+						j := journalOf(sim, "EVSN1", "EVSN2")
+						if err := inOrder(j, "EVSN2 job_start install_service_pack ok", "EVSN2 cluster move_group EVSN2",
+							"EVSN2 administrator upgrade_evs ok", "EVSN2 cluster online_group",
+							"EVSN1 cluster stop_service", "EVSN1 job_start install_service_pack ok", "EVSN1 cluster start_service",
+							"EVSN2 cluster move_group EVSN1", "EVSN2 cluster move_group EVSN2"); err != nil {
+							return err
+						}
+						if n := count(j, "EVSN2 job_start install_service_pack"); n != 1 {
+							return fmt.Errorf("EVSN2 was installed %d times, want once: %q", n, j)
+						}
+						for _, e := range sim.Journal()[before:] {
+							if e.Operation != "probe" && (strings.HasPrefix(e.Outcome, "fault:") || e.Outcome == "rejected" || e.Outcome == "failed") {
+								return fmt.Errorf("the continued apply met %+v", e)
+							}
+						}
+						if v := sim.Host("EVSN1").Facts().Cluster.Groups[0].ADVersion; v != "Version 6.5 (Build 7638: Service Pack 2)" {
+							return fmt.Errorf("EVS1 in Active Directory: %q", v)
+						}
+						wantGroup(t, sim, "EVS1", "EVSN2", simulator.StateOnline)
+						return nil
+					},
+				),
+			},
+		},
 	})
 }
 
-// Exchange 5.5 (domain.md §6): the active node first, with no failover while it runs.
+// Exchange 5.5 (domain.md §6): the active node first, with the group in place and its cluster
+// service running (setup stops and restarts the Exchange services: the outage), then the
+// passive node with its cluster service stopped. The group never moves: stopping the active
+// node's cluster service would have failed it over to the un-upgraded node.
 func TestAccClusterUpgrade55(t *testing.T) {
 	sim := startSimulatorWith(t, clusterFleet(t), simulator.Options{InstallDuration: 300 * time.Millisecond, RebootDuration: 200 * time.Millisecond})
 	resource.Test(t, resource.TestCase{
@@ -197,16 +291,34 @@ func TestAccClusterUpgrade55(t *testing.T) {
 			Config: clusterConfig(sim, "X55", 4, `\\files\exchange55\SP4`, "E55A", "E55B"),
 			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 				plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("planned_steps"), nodeActions(concat(
-					[]string{"E55A block_failover", "E55B move_cluster_group", "E55A stop_cluster_service"}, onNode("E55A", perNodeSP...),
-					[]string{"E55A start_cluster_service", "E55A allow_failover", "E55A move_cluster_group", "E55B stop_cluster_service"},
+					onNode("E55A", perNodeSP...),
+					[]string{"E55A bring_group_online", "E55A move_cluster_group", "E55B stop_cluster_service"},
 					onNode("E55B", perNodeSP...), []string{"E55B start_cluster_service"})...)),
 				plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("downtime"), knownvalue.ListExact([]knownvalue.Check{
-					knownvalue.StringRegexp(regexp.MustCompile(`^steps 3 to 9: X55 is unavailable`))})),
+					knownvalue.StringRegexp(regexp.MustCompile(`^steps 2 to 6: X55 is unavailable`))})),
 			}},
 			Check: func(*terraform.State) error {
-				return inOrder(journalOf(sim, "E55A", "E55B"),
-					"E55A cluster block_failover", "E55A cluster stop_service", "E55A job_start install_service_pack ok",
-					"E55A cluster start_service", "E55A cluster allow_failover",
+				var outage []string
+				for _, e := range sim.Journal() {
+					if strings.Contains(e.Detail, "X55 failed over") {
+						return fmt.Errorf("X55 moved during the upgrade: %s: %s", e.Server, e.Detail)
+					}
+					if e.Server == "E55A" && strings.Contains(e.Detail, "Exchange services of X55") {
+						outage = append(outage, e.Detail)
+					}
+				}
+				if len(outage) != 2 || !strings.Contains(outage[1], "again: Online on E55A") {
+					return fmt.Errorf("setup's outage on E55A is not in the journal: %q", outage)
+				}
+				if g := sim.Cluster("X55").State().Group("X55"); g.Owner != "E55A" || g.GroupState() != simulator.StateOnline || g.UpgradedBuild.String() != "5.5.2653" {
+					return fmt.Errorf("X55 is %s on %s, upgraded for %s", g.GroupState(), g.Owner, g.UpgradedBuild)
+				}
+				j := journalOf(sim, "E55A", "E55B")
+				if n := count(j, "E55A cluster stop_service"); n != 0 {
+					return fmt.Errorf("the active node's cluster service was stopped: %v", j)
+				}
+				return inOrder(j,
+					"E55A job_start install_service_pack ok", "E55A system", "E55A exchange_services", "E55A cluster online_group",
 					"E55B cluster stop_service", "E55B job_start install_service_pack ok", "E55B cluster start_service")
 			},
 		}},

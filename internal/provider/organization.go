@@ -12,66 +12,34 @@ import (
 
 	"github.com/buildlevel/terraform-provider-exchange/internal/exchange"
 	"github.com/buildlevel/terraform-provider-exchange/internal/remote"
-	"github.com/buildlevel/terraform-provider-exchange/internal/remote/wire"
 )
 
 // The organisation: its servers (listed, or discovered through one server), their facts
 // (probed concurrently, each once per run through the probe cache) and the order in which
 // they must be serviced (exchange.Order, domain.md §4).
 
-// defaultProbeParallelism bounds concurrent probes of a fleet: Terraform's own parallelism
-// (10) does not apply inside one data source.
-const defaultProbeParallelism = 16
+// defaultProbeConcurrency bounds concurrent probes of a fleet (probe_concurrency): Terraform's
+// own parallelism (10) does not apply inside one data source or one order check.
+const defaultProbeConcurrency = 16
 
-// discover lists the organisation's servers as the given server sees them in AD, once per
-// run per server it goes through: every servicing resource's order check asks for it.
+// discover lists the organisation's servers as Active Directory lists them, discovered
+// once per run (organizationOf): through this server, or through another server of the
+// same organisation that asked first.
 func (d *providerData) discover(ctx context.Context, through remote.Target) ([]remote.Target, error) {
-	key := strings.ToLower(through.Server)
-	v, err, _ := d.discoveries.Do(key, func() (any, error) {
-		d.applyMu.Lock()
-		cached, ok := d.discovered[key]
-		d.applyMu.Unlock()
-		if ok {
-			return cached, nil
-		}
-		res, err := remote.Call(ctx, d.client, through, wire.DiscoverRequest{})
-		if err != nil {
-			return wire.DiscoverResult{}, err
-		}
-		d.applyMu.Lock()
-		if d.discovered == nil {
-			d.discovered = map[string]wire.DiscoverResult{}
-		}
-		d.discovered[key] = res
-		d.applyMu.Unlock()
-		return res, nil
-	})
+	o, err := d.organizationOf(ctx, through)
 	if err != nil {
 		return nil, err
 	}
-	res := v.(wire.DiscoverResult)
-	if through.Address != "" {
-		// A cluster node that discovery went through is listed under its CMS/EVS name, not
-		// its own: its nodes are reached by targetOfServer, which must know this address.
-		d.rememberTarget(through.Server, through)
-	}
-	targets := make([]remote.Target, 0, len(res.Servers))
-	for _, s := range res.Servers {
-		// An explicit address only for the server discovery went through; the others are
-		// reached by the provider's addresses map, else by name.
-		t := remote.Target{Server: s.Name}
-		if strings.EqualFold(s.Name, through.Server) {
-			t.Address = through.Address
-		}
-		targets = append(targets, t)
-	}
-	return targets, nil
+	return d.discoveredTargets(o, through), nil
 }
 
 // probeAll reads every server concurrently; the errors name each server that failed.
 func (d *providerData) probeAll(ctx context.Context, targets []remote.Target, parallelism int) ([]exchange.Facts, error) {
 	if parallelism < 1 {
-		parallelism = defaultProbeParallelism
+		parallelism = d.probeConcurrency
+	}
+	if parallelism < 1 {
+		parallelism = defaultProbeConcurrency
 	}
 	facts := make([]exchange.Facts, len(targets))
 	errs := make([]error, len(targets))
@@ -87,13 +55,31 @@ func (d *providerData) probeAll(ctx context.Context, targets []remote.Target, pa
 	var msgs []string
 	for i, err := range errs {
 		if err != nil {
-			msgs = append(msgs, fmt.Sprintf("%s: %v", targets[i].Server, err))
+			msgs = append(msgs, fmt.Sprintf("%s: %v%s", targets[i].Server, err, d.noWinRMHint(targets[i].Server)))
 		}
 	}
 	if len(msgs) > 0 {
 		return facts, fmt.Errorf("%d of %d servers could not be read:\n%s", len(msgs), len(targets), strings.Join(msgs, "\n"))
 	}
 	return facts, nil
+}
+
+// noWinRMHint explains, for a server that could not be read, that it cannot be reached at
+// all when Active Directory (a discovery of this run) records it as Exchange 5.5 or 2000:
+// those run on Windows NT 4.0 or Windows 2000, for which there is no WinRM or PowerShell 2.0
+// (domain.md §9). An Exchange 2003 server on Windows 2000 cannot be told apart this way (AD's
+// version says 2003), so the connection error itself mentions that case (internal/remote).
+func (d *providerData) noWinRMHint(server string) string {
+	d.applyMu.Lock()
+	defer d.applyMu.Unlock()
+	for _, o := range d.orgs {
+		for _, s := range o.discovered.Servers {
+			if strings.EqualFold(s.Name, server) && (s.Product == "5.5" || s.Product == "2000") {
+				return fmt.Sprintf(" (Active Directory records %s as Exchange %s, which runs on Windows NT 4.0 or Windows 2000: those have no WinRM or PowerShell 2.0, so this provider cannot reach it yet; servicing such servers through a Windows management host comes later: service it by hand)", s.Name, s.Product)
+			}
+		}
+	}
+	return ""
 }
 
 // probeOrganization reads the servers of an organisation. Active Directory lists a
@@ -145,43 +131,47 @@ func (d *providerData) probeOrganization(ctx context.Context, targets []remote.T
 // levels. Discovery goes through the server itself (Active Directory lists the
 // organisation); a server whose organisation cannot be read gets a warning, not a refusal.
 func (d *providerData) predecessorGuard(ctx context.Context, t remote.Target, self exchange.Facts, target exchange.Target, atApply bool) (behind []string, warning string) {
-	org, err := d.discover(ctx, t)
+	o, err := d.organizationOf(ctx, t, aliases(self)[1:]...)
 	if err != nil {
 		return nil, fmt.Sprintf("the order across servers (domain.md §4) was not checked: the organisation could not be read through %s (%v); "+
 			"make sure the servers that come before it (internet-facing CAS, CAS, Hub Transport, Mailbox, UM; front-ends before back-ends) are serviced first", t.Server, err)
 	}
-	facts, _, err := d.probeOrganization(ctx, org, 0)
+	view, err := d.viewOf(ctx, o, t)
 	if err != nil {
 		return nil, fmt.Sprintf("the order across servers was not checked: %v", err)
-	}
-	byName := map[string]exchange.Facts{}
-	for _, f := range facts {
-		byName[strings.ToLower(f.Server)] = f
-	}
-	byName[strings.ToLower(self.Server)] = self
-	all := make([]exchange.Facts, 0, len(byName))
-	for _, f := range byName {
-		all = append(all, f)
 	}
 	type predecessor struct {
 		name   string
 		target exchange.Target
 	}
 	var preds []predecessor
-	for _, name := range exchange.PredecessorsOf(self.Server, all) {
+	for _, name := range view.predecessors(self) {
 		preds = append(preds, predecessor{name, target})
 	}
 	// Every Exchange 2003 server at SP2 before any Exchange 2007 server goes to SP1 [004]:
 	// only a server that goes to SP1 now (a rollup on a server at SP1 already does not).
 	if live, ok := exchange.LiveLevel(self, exchange.DefaultCatalog()); exchange.Requires2003SP2(target) && ok && live.Level.ServicePack < 1 {
-		below, _ := exchange.Exchange2003BelowSP2(all, exchange.DefaultCatalog())
+		var servers2003 []exchange.Facts
+		for _, name := range view.serversOf("2003") {
+			f, err := view.liveFacts(ctx, d, name)
+			if err != nil {
+				return nil, fmt.Sprintf("the order across servers was not checked: %s: %v", name, err)
+			}
+			servers2003 = append(servers2003, f)
+		}
+		below, _ := exchange.Exchange2003BelowSP2(servers2003, exchange.DefaultCatalog())
 		for _, name := range below {
 			preds = append(preds, predecessor{name, exchange.Target{Product: "2003", ServicePack: 2}})
 		}
 	}
+	var unread []string
 	for _, pr := range preds {
 		name, pt := pr.name, pr.target
-		f := byName[strings.ToLower(name)]
+		f, err := view.liveFacts(ctx, d, name)
+		if err != nil {
+			unread = append(unread, fmt.Sprintf("%s: %v", name, err))
+			continue
+		}
 		ok, err := exchange.Reached(f, pt, exchange.DefaultCatalog())
 		if err != nil || ok {
 			continue
@@ -191,6 +181,10 @@ func (d *providerData) predecessorGuard(ctx context.Context, t remote.Target, se
 		}
 		level, _, _ := levelOf(f.Build, exchange.DefaultCatalog())
 		behind = append(behind, fmt.Sprintf("%s (%s)", name, level.ValueString()))
+	}
+	if len(unread) > 0 {
+		return nil, fmt.Sprintf("the order across servers was not checked: %d of the servers that come before it could not be read:\n%s",
+			len(unread), strings.Join(unread, "\n"))
 	}
 	sort.Strings(behind)
 	return behind, ""

@@ -112,8 +112,9 @@ func (d *organizationDataSource) Schema(_ context.Context, _ datasource.SchemaRe
 			"targets": schema.ListNestedAttribute{Optional: true, NestedObject: schema.NestedAttributeObject{Attributes: targetAttributes()},
 				MarkdownDescription: "The level each product must reach; without targets no waves are computed."},
 			"parallelism": schema.Int64Attribute{Optional: true,
-				MarkdownDescription: fmt.Sprintf("How many servers are probed at once. Default %d.", defaultProbeParallelism),
-				Validators:          []validator.Int64{int64validator.Between(1, 256)}},
+				MarkdownDescription: "How many servers this data source probes at once. Default: the provider's `probe_concurrency`, " +
+					"which also bounds it (probes in flight across the whole run never exceed it).",
+				Validators: []validator.Int64{int64validator.Between(1, 256)}},
 			"found": schema.ListNestedAttribute{Computed: true, MarkdownDescription: "Every server, as read.",
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
 					"server":          schema.StringAttribute{Computed: true, MarkdownDescription: "Name."},

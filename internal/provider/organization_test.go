@@ -251,6 +251,7 @@ resource "exchange_organization_upgrade" "org" {
 // of the back-end wave before the CMS of the Mailbox wave).
 func TestAccOrganizationWithClusters(t *testing.T) {
 	sim := startSimulatorWith(t, clusterFleet(t), simulator.Options{InstallDuration: 200 * time.Millisecond, RebootDuration: 200 * time.Millisecond})
+	standBy(sim) // an administrator does the manual Upgrade Exchange Virtual Server when it can be done
 	// Discovery lists CMS1, EVS1, ...: each reached at the node that runs it, as DNS would,
 	// also once the upgrade has left a CMS/EVS on another node (clusterDNS).
 	dns := newClusterDNS(t, sim)
@@ -285,10 +286,48 @@ resource "exchange_organization_upgrade" "org" {
 					return fmt.Errorf("the 2000 cluster has no target and was touched: %s", b)
 				}
 				return inOrder(journalOf(sim, "EVSN1", "EVSN2", "MBX1A", "MBX1B"),
-					"EVSN2 job_start upgrade_evs ok", "EVSN2 cluster online_group",
+					"EVSN2 administrator upgrade_evs ok", "EVSN2 cluster online_group",
 					"MBX1A cluster stop_cms", "MBX1B job_start upgrade_cms ok", "MBX1B cluster start_cms",
 					"MBX1A job_start install_service_pack ok")
 			},
+		}},
+	})
+}
+
+// An Exchange 5.5 server runs on Windows NT 4.0 or 2000, which have no WinRM (domain.md §9):
+// when one cannot be read (a real one refuses the connection; here the host is down), the
+// error says that Active Directory records it as 5.5 and why this provider cannot reach it.
+func TestAccOrganizationNamesServersWithoutWinRM(t *testing.T) {
+	fleet := fmt.Sprintf(`{%s,
+  "servers": [
+    {"name": "BE1", "address": "127.0.61.1", "product": "2003", "build": "6.5.7226", "roles": ["BackEnd"],
+     "last_full_backup": %q, "last_system_state_backup": %q},
+    {"name": "OLD55", "address": "127.0.61.2", "product": "5.5", "build": "5.5.2650",
+     "last_full_backup": %q, "last_system_state_backup": %q}
+  ],
+  "clusters": []
+}`, credentialsJSON(), hoursAgo(1), hoursAgo(1), hoursAgo(1), hoursAgo(1))
+	sim := startSimulatorWith(t, fleet, simulator.Options{RebootDuration: 200 * time.Millisecond})
+	old := sim.Host("OLD55")
+	if err := old.InjectFault(simulator.Fault{Kind: simulator.FaultNoRebootReturn}); err != nil {
+		t.Fatal(err)
+	}
+	old.Restart()
+	for deadline := time.Now().Add(10 * time.Second); old.Reachable(); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("OLD55 did not go down")
+		}
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{{
+			Config: providerConfig(sim, `addresses = { BE1 = "127.0.61.1", OLD55 = "127.0.61.2" }`) + `
+data "exchange_organization" "org" {
+  discover_through = { server = "BE1" }
+  targets = [{ product = "2003", service_pack = 2 }]
+}
+`,
+			ExpectError: regexp.MustCompile(`(?s)OLD55: .*` + spaced("Active Directory records OLD55 as Exchange 5.5, which runs on Windows NT 4.0 or Windows 2000: those have no WinRM or PowerShell 2.0, so this provider cannot reach it yet")),
 		}},
 	})
 }

@@ -26,14 +26,18 @@ type providerData struct {
 	// a running installer or a rebooting server is checked.
 	lockOwner    string
 	pollInterval time.Duration
+	// probeConcurrency is how many servers are probed at once (probe_concurrency).
+	probeConcurrency int
 
 	applyMu  sync.Mutex
 	applying map[string]*sync.Mutex
 	targets  map[string]remote.Target // where organisation servers were reached
 
-	// discovered caches the organisation as discovered through a server, for the run.
-	discoveries singleflight.Group
-	discovered  map[string]wire.DiscoverResult
+	// The organisations of this run (organization_cache.go), guarded by applyMu;
+	// discovering lets one discovery run at a time.
+	orgs         []*organization
+	discoverErrs map[string]error // by the server discovery went through
+	discovering  chan struct{}
 }
 
 // probeCache holds one probe per server for the life of the provider process, which is one
@@ -46,6 +50,9 @@ type probeCache struct {
 		Probe(context.Context, remote.Target) (exchange.Facts, error)
 	}
 	group singleflight.Group
+	// slots bound the probes in flight across the whole run (probe_concurrency): the
+	// organisation's order check, the organisation data sources and every resource share them.
+	slots chan struct{}
 
 	mu      sync.Mutex
 	results map[string]probeResult
@@ -58,8 +65,8 @@ type probeResult struct {
 
 func newProbeCache(p interface {
 	Probe(context.Context, remote.Target) (exchange.Facts, error)
-}) *probeCache {
-	return &probeCache{prober: p, results: map[string]probeResult{}}
+}, concurrency int) *probeCache {
+	return &probeCache{prober: p, slots: make(chan struct{}, max(concurrency, 1)), results: map[string]probeResult{}}
 }
 
 // probeKey is the server's name alone: a server has one set of facts per run, whichever
@@ -84,8 +91,16 @@ func (c *probeCache) Facts(ctx context.Context, t remote.Target) (exchange.Facts
 			return r, nil
 		}
 		c.mu.Unlock()
-		tflog.Debug(ctx, "probing Exchange server", map[string]any{"server": t.Server, "address": t.Address})
-		facts, err := c.prober.Probe(ctx, t)
+		var facts exchange.Facts
+		var err error
+		select {
+		case c.slots <- struct{}{}:
+			tflog.Debug(ctx, "probing Exchange server", map[string]any{"server": t.Server, "address": t.Address})
+			facts, err = c.prober.Probe(ctx, t)
+			<-c.slots
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
 		r := probeResult{facts: facts, err: err}
 		// A cancelled caller must not poison the cache for the others.
 		if !errors.Is(err, context.Canceled) {

@@ -28,7 +28,7 @@ func (p *countingProber) Probe(_ context.Context, t remote.Target) (exchange.Fac
 
 func TestProbeCacheConcurrentReadersShareOneProbe(t *testing.T) {
 	p := &countingProber{gate: make(chan struct{})}
-	c := newProbeCache(p)
+	c := newProbeCache(p, defaultProbeConcurrency)
 	target := remote.Target{Server: "EX01", Address: "127.0.0.11"}
 	var wg sync.WaitGroup
 	builds := make([]string, 20)
@@ -66,7 +66,7 @@ func TestProbeCacheConcurrentReadersShareOneProbe(t *testing.T) {
 
 func TestProbeCacheKeepsErrorsAndForgets(t *testing.T) {
 	p := &countingProber{err: errors.New("unreachable")}
-	c := newProbeCache(p)
+	c := newProbeCache(p, defaultProbeConcurrency)
 	target := remote.Target{Server: "EX02", Address: "EX02"}
 	for i := 0; i < 3; i++ {
 		if _, err := c.Facts(context.Background(), target); err == nil {

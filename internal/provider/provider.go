@@ -43,11 +43,13 @@ type providerModel struct {
 	HTTPS                 types.Bool   `tfsdk:"https"`
 	Port                  types.Int64  `tfsdk:"port"`
 	Insecure              types.Bool   `tfsdk:"insecure"`
+	AllowUnencrypted      types.Bool   `tfsdk:"allow_unencrypted"`
 	CACertificate         types.String `tfsdk:"ca_certificate"`
 	Auth                  types.String `tfsdk:"auth"`
 	Timeout               types.String `tfsdk:"timeout"`
 	MaxConnectionsPerHost types.Int64  `tfsdk:"max_connections_per_host"`
 	PollInterval          types.String `tfsdk:"poll_interval"`
+	ProbeConcurrency      types.Int64  `tfsdk:"probe_concurrency"`
 	Addresses             types.Map    `tfsdk:"addresses"`
 }
 
@@ -101,6 +103,12 @@ func (p *exchangeProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 				MarkdownDescription: "Skip verification of the servers' TLS certificates. Default `false`; " +
 					"use `ca_certificate` instead wherever you can. Env: `EXCHANGE_INSECURE`.",
 			},
+			"allow_unencrypted": schema.BoolAttribute{
+				Optional: true,
+				MarkdownDescription: "Accept `auth = \"basic\"` with `https = false`, which sends the password and every message " +
+					"unencrypted. Default `false`: that combination is refused, and when allowed every run warns. " +
+					"Over HTTP use `auth = \"ntlm\"` instead (WinRM seals every message). Env: `EXCHANGE_ALLOW_UNENCRYPTED`.",
+			},
 			"ca_certificate": schema.StringAttribute{
 				Optional: true,
 				MarkdownDescription: "PEM-encoded CA certificate(s) that issued the servers' WinRM certificates, e.g. `file(\"corp-ca.pem\")`. " +
@@ -137,8 +145,29 @@ func (p *exchangeProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 					"Default `15s`. Env: `EXCHANGE_POLL_INTERVAL`.",
 				Validators: []validator.String{durationValidator{}},
 			},
+			"probe_concurrency": schema.Int64Attribute{
+				Optional: true,
+				MarkdownDescription: fmt.Sprintf("How many servers are read (probed) at once, across the whole run: by the order check of "+
+					"the servicing resources, `exchange_organization` and `exchange_organization_upgrade`. Default `%d`, at most `%d`. "+
+					"Env: `EXCHANGE_PROBE_CONCURRENCY`.", defaultProbeConcurrency, maxProbeConcurrency),
+				Validators: []validator.Int64{int64validator.Between(1, maxProbeConcurrency)},
+			},
 		},
 	}
+}
+
+// maxProbeConcurrency bounds probe_concurrency: each probe holds a WinRM shell and a
+// PowerShell process on its server, and a connection here.
+const maxProbeConcurrency = 256
+
+// probeConcurrency is probe_concurrency, else EXCHANGE_PROBE_CONCURRENCY, else the default.
+func (m providerModel) probeConcurrency(diags *diag.Diagnostics) int {
+	n, ok := intOr(m.ProbeConcurrency, "EXCHANGE_PROBE_CONCURRENCY", defaultProbeConcurrency, diags, "probe_concurrency")
+	if ok && (n < 1 || n > maxProbeConcurrency) {
+		diags.AddAttributeError(path.Root("probe_concurrency"), "Invalid probe_concurrency",
+			fmt.Sprintf("probe_concurrency (or EXCHANGE_PROBE_CONCURRENCY) is %d: use a whole number from 1 to %d.", n, maxProbeConcurrency))
+	}
+	return int(n)
 }
 
 func (p *exchangeProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {
@@ -156,6 +185,7 @@ func (p *exchangeProvider) Configure(ctx context.Context, req provider.Configure
 		}
 		pollInterval = d
 	}
+	probes := m.probeConcurrency(&diags)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
@@ -165,12 +195,13 @@ func (p *exchangeProvider) Configure(ctx context.Context, req provider.Configure
 		resp.Diagnostics.AddError("Invalid WinRM settings", err.Error())
 		return
 	}
+	track(client) // its shells are deleted when the process ends (Shutdown)
 	book := addressBook{client: client, addresses: map[string]string{}}
 	for name, addr := range m.addresses(ctx, &resp.Diagnostics) {
 		book.addresses[strings.ToLower(name)] = addr
 	}
-	data := &providerData{client: book, probes: newProbeCache(book), registry: newPlanRegistry(),
-		lockOwner: lockOwner(), pollInterval: pollInterval}
+	data := &providerData{client: book, probes: newProbeCache(book, probes), registry: newPlanRegistry(),
+		lockOwner: lockOwner(), pollInterval: pollInterval, probeConcurrency: probes}
 	resp.DataSourceData = data
 	resp.ResourceData = data
 }
@@ -193,6 +224,10 @@ func (m providerModel) remoteConfig() (remote.Config, diag.Diagnostics) {
 	if cfg.Insecure, ok = boolOr(m.Insecure, "EXCHANGE_INSECURE", false, &diags, "insecure"); !ok {
 		return cfg, diags
 	}
+	if cfg.AllowUnencrypted, ok = boolOr(m.AllowUnencrypted, "EXCHANGE_ALLOW_UNENCRYPTED", false, &diags, "allow_unencrypted"); !ok {
+		return cfg, diags
+	}
+	transportSecurity(cfg, &diags)
 	defaultPort := int64(5986)
 	if !cfg.HTTPS {
 		defaultPort = 5985
@@ -225,6 +260,54 @@ func (m providerModel) remoteConfig() (remote.Config, diag.Diagnostics) {
 	}
 	return cfg, diags
 }
+
+// transportSecurity refuses Basic over HTTP unless allowed, and warns about every setting that
+// weakens the connection: once per run, so that it is not forgotten.
+func transportSecurity(cfg remote.Config, diags *diag.Diagnostics) {
+	basicOverHTTP := !cfg.HTTPS && cfg.Auth == remote.AuthBasic
+	switch {
+	case basicOverHTTP && !cfg.AllowUnencrypted:
+		diags.AddAttributeError(path.Root("allow_unencrypted"), "Basic authentication over unencrypted HTTP",
+			remote.BasicOverHTTPRefusal+" (or EXCHANGE_ALLOW_UNENCRYPTED=true).")
+	case basicOverHTTP:
+		diags.AddAttributeWarning(path.Root("allow_unencrypted"), "WinRM passwords and messages travel unencrypted",
+			`auth = "basic" with https = false and allow_unencrypted = true: the password (base64) and every message `+
+				`go over the network in the clear. Use auth = "ntlm" (WinRM seals every message over HTTP) or https = true.`)
+	}
+	if cfg.Insecure && cfg.HTTPS {
+		diags.AddAttributeWarning(path.Root("insecure"), "TLS certificates are not verified",
+			"insecure = true: any host can pose as the servers and receive the WinRM password. "+
+				"Set ca_certificate to the CA that issued the servers' certificates instead.")
+	}
+}
+
+// insecureWithCA refuses insecure = true together with ca_certificate: one skips the
+// verification the other configures, so the configuration says two things at once.
+type insecureWithCA struct{}
+
+func (insecureWithCA) Description(context.Context) string {
+	return "insecure = true and ca_certificate cannot both be set"
+}
+
+func (v insecureWithCA) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (insecureWithCA) ValidateProvider(ctx context.Context, req provider.ValidateConfigRequest, resp *provider.ValidateConfigResponse) {
+	var insecure types.Bool
+	var ca types.String
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("insecure"), &insecure)...)
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("ca_certificate"), &ca)...)
+	if insecure.ValueBool() && !ca.IsNull() {
+		resp.Diagnostics.AddAttributeError(path.Root("insecure"), "insecure and ca_certificate are both set",
+			"insecure = true skips the certificate verification that ca_certificate configures. "+
+				"Remove insecure to verify against ca_certificate (recommended), or remove ca_certificate.")
+	}
+}
+
+func (p *exchangeProvider) ConfigValidators(context.Context) []provider.ConfigValidator {
+	return []provider.ConfigValidator{insecureWithCA{}}
+}
+
+var _ provider.ProviderWithConfigValidators = (*exchangeProvider)(nil)
 
 func stringOr(v types.String, env, def string) string {
 	if !v.IsNull() && !v.IsUnknown() {

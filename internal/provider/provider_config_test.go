@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 )
 
@@ -12,8 +13,9 @@ func TestRemoteConfigDefaultsAndEnvironment(t *testing.T) {
 	t.Setenv("EXCHANGE_USERNAME", "CORP\\svc")
 	t.Setenv("EXCHANGE_PASSWORD", "from-env")
 	t.Setenv("EXCHANGE_HTTPS", "false")
+	t.Setenv("EXCHANGE_ALLOW_UNENCRYPTED", "true") // Basic over HTTP, the defaults' auth
 	cfg, diags := providerModel{}.remoteConfig()
-	if diags.HasError() {
+	if diags.HasError() || !cfg.AllowUnencrypted {
 		t.Fatal(diags)
 	}
 	if cfg.Username != "CORP\\svc" || cfg.Password != "from-env" {
@@ -54,5 +56,33 @@ func TestRemoteConfigErrorsNameTheSetting(t *testing.T) {
 	all := strings.Join(msgs, "\n")
 	if !strings.Contains(all, "EXCHANGE_USERNAME") || !strings.Contains(all, "EXCHANGE_PASSWORD") {
 		t.Fatalf("missing credentials must say where to set them:\n%s", all)
+	}
+}
+
+func TestProbeConcurrencySetting(t *testing.T) {
+	get := func(m providerModel) (int, string) {
+		var diags diag.Diagnostics
+		n := m.probeConcurrency(&diags)
+		if diags.HasError() {
+			return n, diags[0].Summary() + ": " + diags[0].Detail()
+		}
+		return n, ""
+	}
+	t.Setenv("EXCHANGE_PROBE_CONCURRENCY", "")
+	if n, err := get(providerModel{}); n != 16 || err != "" {
+		t.Fatalf("default: %d %s", n, err)
+	}
+	t.Setenv("EXCHANGE_PROBE_CONCURRENCY", "40")
+	if n, err := get(providerModel{}); n != 40 || err != "" {
+		t.Fatalf("from the environment: %d %s", n, err)
+	}
+	if n, err := get(providerModel{ProbeConcurrency: types.Int64Value(8)}); n != 8 || err != "" {
+		t.Fatalf("the attribute must win over the environment: %d %s", n, err)
+	}
+	for _, bad := range []string{"1000", "0", "many"} {
+		t.Setenv("EXCHANGE_PROBE_CONCURRENCY", bad)
+		if _, err := get(providerModel{}); !strings.Contains(err, "probe_concurrency") {
+			t.Errorf("EXCHANGE_PROBE_CONCURRENCY=%s: want an error naming probe_concurrency, got %q", bad, err)
+		}
 	}
 }

@@ -354,6 +354,14 @@ func (r *planRegistry) reachLocked(server string, p exchange.Plan) {
 	}
 }
 
+// reachLevel records the level a cluster plan of this run brings a node to.
+func (r *planRegistry) reachLevel(server string, l exchange.Level) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	key := strings.ToLower(server)
+	r.reaches[key] = append(r.reaches[key], l)
+}
+
 // plannedTo reports whether a plan of this run (made before now) brings server to t, a
 // concrete level (a "latest" target is resolved by the caller).
 func (r *planRegistry) plannedTo(server string, t exchange.Target) bool {

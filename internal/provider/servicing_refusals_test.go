@@ -76,7 +76,7 @@ resource "exchange_update_rollup" "x" {
   package_path = "D:\\RU5.msp"`+freshBackups+`
 }`, `(?si)Server SP1SRV: the rollup is for Exchange 2007 SP3, but the server runs SP1`),
 			refused(sp("WMSRV", "127.0.52.3", 3, ""),
-				`(?si)Server WMSRV: an interrupted Exchange setup left .*v8\.0\\Mailbox.*ExchangeSetup\.log`),
+				`(?si)Server WMSRV: an interrupted Exchange setup left .*v8\.0\\MailboxRole: setup refuses to start again while they exist.*Make sure no Exchange setup runs.*export the key.*delete its Action and Watermark values`),
 			refused(sp("RUNSRV", "127.0.52.4", 3, ""),
 				`(?si)Server RUNSRV: an Exchange setup or installer that this provider did not\s+start is running now`),
 			refused(sp("IUSRV", "127.0.52.5", 3, ""),

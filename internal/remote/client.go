@@ -105,9 +105,11 @@ func (c *Client) Run(ctx context.Context, t Target, op string, params []wire.Par
 				tflog.Debug(ctx, "remote: operation done", with(fields, "attempts", attempt, "duration_ms", time.Since(start).Milliseconds()))
 				return nil
 			}
+			c.scrub(err)
 			fl.err = err
 			return fl.newError(classify(err).kind)
 		}
+		c.scrub(r.err)
 
 		if runCtx.Err() != nil {
 			return c.stopped(ctx, fl, last)

@@ -102,20 +102,28 @@ func newFixture(t *testing.T, h wsman.Handler, tlsServer bool, opts wsman.Option
 	if opts.ReceiveTimeout == 0 {
 		opts.ReceiveTimeout = 200 * time.Millisecond
 	}
+	if opts.NTLM == nil {
+		// Basic tests are about WS-Management, not its security: take clear messages over
+		// HTTP. Tests with NTLM get Windows' default, AllowUnencrypted = false.
+		opts.AllowUnencrypted = true
+	}
 	srv := wsman.NewServer(opts)
-	var ts *httptest.Server
+	ts := httptest.NewUnstartedServer(srv)
+	ts.Config.ConnContext = srv.ConnContext
 	if tlsServer {
-		ts = httptest.NewUnstartedServer(srv)
 		// Failed handshakes are what some tests are about; keep them out of the output.
 		ts.Config.ErrorLog = log.New(io.Discard, "", 0)
 		ts.StartTLS()
 	} else {
-		ts = httptest.NewServer(srv)
+		ts.Start()
 	}
 	u, _ := url.Parse(ts.URL)
 	_, portText, _ := net.SplitHostPort(u.Host)
 	port, _ := strconv.Atoi(portText)
-	cfg := Config{Username: testUser, Password: testPass, Port: port, HTTPS: tlsServer, Timeout: 5 * time.Second}
+	// Over plain HTTP the fixture's server takes Basic in the clear (the protocol under test
+	// here is WS-Management, not its security); tests of the refusal turn it off in edit.
+	cfg := Config{Username: testUser, Password: testPass, Port: port, HTTPS: tlsServer, Timeout: 5 * time.Second,
+		AllowUnencrypted: !tlsServer}
 	if edit != nil {
 		edit(&cfg)
 	}
@@ -364,8 +372,9 @@ func TestUnauthorizedIsNotRetried(t *testing.T) {
 	}
 }
 
+// Over HTTPS (only: see TestNTLMOverHTTPNeverFallsBackToBasic) the password travels under TLS.
 func TestNTLMFallsBackToBasicWhenOnlyBasicIsOffered(t *testing.T) {
-	f := newFixture(t, okHandler(t), false, wsman.Options{}, func(c *Config) { c.Auth = AuthNTLM })
+	f := newFixture(t, okHandler(t), true, wsman.Options{}, func(c *Config) { c.Auth = AuthNTLM; c.Insecure = true })
 	if _, err := f.client.Probe(testCtx(t), f.target); err != nil {
 		t.Fatal(err)
 	}
@@ -505,7 +514,7 @@ func TestUnreadableResultsAreNotRetried(t *testing.T) {
 }
 
 func TestUnknownOperation(t *testing.T) {
-	c := newTestClient(t, Config{Username: testUser, Password: testPass})
+	c := newTestClient(t, Config{Username: testUser, Password: testPass, AllowUnencrypted: true})
 	if err := c.Run(testCtx(t), Target{Server: "EX01"}, "no-such-op", nil, nil); err == nil || !strings.Contains(err.Error(), "unknown operation") {
 		t.Fatalf("got %v", err)
 	}
@@ -518,7 +527,7 @@ func TestUnreachableIsRetriedThenReported(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close() // nothing listens there now
-	c := newTestClient(t, Config{Username: testUser, Password: testPass, Timeout: 300 * time.Millisecond})
+	c := newTestClient(t, Config{Username: testUser, Password: testPass, AllowUnencrypted: true, Timeout: 300 * time.Millisecond})
 	_, err = c.Probe(testCtx(t), Target{Server: "EX01", Address: addr})
 	re := asError(t, err)
 	if re.Kind != KindUnreachable || re.Address != addr {
@@ -550,7 +559,7 @@ func TestQuotaFaultClosesIdleShellsAndRetries(t *testing.T) {
 	}
 
 	// A quota that never frees up is reported as such: now f.client's idle shell holds it.
-	c := newTestClient(t, Config{Username: testUser, Password: testPass, Port: f.port, Timeout: 200 * time.Millisecond})
+	c := newTestClient(t, Config{Username: testUser, Password: testPass, AllowUnencrypted: true, Port: f.port, Timeout: 200 * time.Millisecond})
 	defer c.Close()
 	_, err = c.Probe(testCtx(t), f.target)
 	if re := asError(t, err); re.Kind != KindQuota || !strings.Contains(err.Error(), "MaxShellsPerUser") || !strings.Contains(err.Error(), "2150859173") {
@@ -597,7 +606,7 @@ func TestAddressWithPort(t *testing.T) {
 }
 
 func TestConfigValidation(t *testing.T) {
-	valid := Config{Username: testUser, Password: testPass}
+	valid := Config{Username: testUser, Password: testPass, AllowUnencrypted: true}
 	cases := []struct {
 		edit func(*Config)
 		want string
@@ -613,6 +622,9 @@ func TestConfigValidation(t *testing.T) {
 		{func(c *Config) { c.HTTPS = true; c.CACertificate = []byte("not pem") }, "ca_certificate must be a PEM certificate"},
 		{func(c *Config) { c.CACertificate = []byte("x") }, "https is false"},
 		{func(c *Config) { c.Insecure = true }, "insecure is set but https is false"},
+		{func(c *Config) { c.HTTPS = true; c.Insecure = true; c.CACertificate = testCAPEM(t) }, "insecure and ca_certificate are both set"},
+		{func(c *Config) { c.AllowUnencrypted = false }, `auth "basic" with https = false sends the password`},
+		{func(c *Config) { c.Auth = AuthBasic; c.AllowUnencrypted = false }, "set allow_unencrypted = true"},
 	}
 	for _, tc := range cases {
 		cfg := valid
@@ -638,6 +650,22 @@ func TestConfigValidation(t *testing.T) {
 	if c, _ := New(valid); c.cfg.Port != 5986 {
 		t.Errorf("HTTPS default port %d", c.cfg.Port)
 	}
+	// Basic over HTTPS and NTLM over HTTP (sealed) need no consent.
+	for _, ok := range []Config{
+		{Username: testUser, Password: testPass, HTTPS: true},
+		{Username: testUser, Password: testPass, Auth: AuthNTLM},
+	} {
+		if _, err := New(ok); err != nil {
+			t.Errorf("%+v: %v", ok.Auth, err)
+		}
+	}
+}
+
+// testCAPEM is a certificate in PEM, for configuration checks.
+func testCAPEM(t *testing.T) []byte {
+	ts := httptest.NewTLSServer(http.NotFoundHandler())
+	defer ts.Close()
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ts.Certificate().Raw})
 }
 
 func waitFor(t *testing.T, cond func() bool, what string) {

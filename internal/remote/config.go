@@ -52,12 +52,21 @@ type Config struct {
 	CACertificate []byte
 	// Auth is the authentication method; "" means basic.
 	Auth Auth
+	// AllowUnencrypted accepts Basic authentication over HTTP, which sends the password
+	// (base64, not encrypted) and every message in the clear. Without it New refuses that
+	// combination. NTLM over HTTP seals every message and needs no such consent.
+	AllowUnencrypted bool
 	// Timeout is the overall budget of one operation, retries included; 0 means 5 minutes.
 	Timeout time.Duration
 	// MaxConnectionsPerHost caps the commands (and so shells) run at once on one host;
 	// 0 means 2. It must stay below WinRM's MaxShellsPerUser (5).
 	MaxConnectionsPerHost int
 }
+
+// BasicOverHTTPRefusal is why Basic authentication over HTTP is refused unless allowed.
+const BasicOverHTTPRefusal = `auth "basic" with https = false sends the password and every message unencrypted: ` +
+	`use auth = "ntlm" (WinRM seals every message over HTTP) or https = true, ` +
+	`or set allow_unencrypted = true to accept that risk on a trusted network`
 
 // Target is one server: the name it is known by, and where to connect.
 type Target struct {
@@ -105,6 +114,12 @@ func (cfg Config) withDefaults() (Config, error) {
 	}
 	if cfg.Insecure && !cfg.HTTPS {
 		errs = append(errs, errors.New("insecure is set but https is false: insecure only applies to HTTPS"))
+	}
+	if cfg.Insecure && len(cfg.CACertificate) > 0 {
+		errs = append(errs, errors.New("insecure and ca_certificate are both set: insecure skips the verification ca_certificate is for; remove insecure"))
+	}
+	if !cfg.HTTPS && (cfg.Auth == "" || cfg.Auth == AuthBasic) && !cfg.AllowUnencrypted {
+		errs = append(errs, errors.New(BasicOverHTTPRefusal))
 	}
 	if len(errs) > 0 {
 		return cfg, errors.Join(errs...)

@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"strings"
 	"syscall"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/buildlevel/terraform-provider-exchange/internal/remote/wire"
 )
@@ -196,7 +198,7 @@ type failure struct {
 // newError builds the one-sentence error for err, naming what to do about it.
 func (fl failure) newError(kind Kind) *Error {
 	user := fl.c.cfg.Username
-	cause := causeText(fl.err)
+	cause := fl.c.redact(causeText(fl.err))
 	if fl.attempts > 1 {
 		cause += fmt.Sprintf("; gave up after %d attempts", fl.attempts)
 	}
@@ -224,6 +226,10 @@ func (fl failure) newError(kind Kind) *Error {
 			msg = fmt.Sprintf("the address does not resolve (%s). Set address to a name DNS resolves, or to the server's IP address.", cause)
 		} else {
 			msg = fmt.Sprintf("could not connect to WinRM (%s). Check the address and port, that the WinRM service runs and listens there (winrm quickconfig), and that no firewall blocks it.", cause)
+			if errors.Is(fl.err, syscall.ECONNREFUSED) {
+				// domain.md §9: no WinRM exists for Windows 2000 or NT 4.0.
+				msg += " If the server runs Windows 2000 or Windows NT 4.0 (every Exchange 5.5 and 2000 server, and Exchange 2003 on Windows 2000), it has no WinRM or PowerShell 2.0 at all and refuses the connection: this provider cannot reach such a server yet (servicing it through a Windows management host comes later)."
+			}
 		}
 	case KindQuota:
 		msg = fmt.Sprintf(`WinRM refused another shell or operation for user %q (%s). Close other WinRM sessions of this user, raise the quota on the server (winrm set winrm/config/winrs @{MaxShellsPerUser="10"}), or lower max_connections_per_host.`, user, cause)
@@ -245,7 +251,7 @@ func (fl failure) newError(kind Kind) *Error {
 		case errors.As(fl.err, &nr):
 			detail := fmt.Sprintf("exit code %d", nr.exitCode)
 			if nr.stderr != "" {
-				detail += "; stderr: " + nr.stderr
+				detail += "; stderr: " + fl.c.redact(nr.stderr)
 			}
 			msg = fmt.Sprintf("operation %s wrote no result (%s). Check that PowerShell 2.0 or later runs for this user and that no profile or logon script writes to the console.", fl.op, detail)
 		case errors.As(fl.err, &de):
@@ -254,7 +260,7 @@ func (fl failure) newError(kind Kind) *Error {
 			msg = fmt.Sprintf("WinRM answered something unexpected (%s). Check that address and port point at a WinRM listener.", cause)
 		}
 	}
-	return &Error{Server: fl.t.Server, Address: fl.address, Operation: fl.op, Kind: kind, Err: fl.err, msg: fl.c.redact(msg)}
+	return &Error{Server: fl.t.Server, Address: fl.address, Operation: fl.op, Kind: kind, Err: fl.err, msg: msg}
 }
 
 // causeText is a short description of err: the innermost useful message.
@@ -284,13 +290,72 @@ func causeText(err error) string {
 	return truncate(squash(text), 400)
 }
 
-// redact removes the password from text, should anything ever echo it.
-func (c *Client) redact(text string) string {
-	if c.cfg.Password == "" {
+// Redaction is by structure. Our own sentences never hold the password, so they are never
+// masked (a short password must not cut them apart: "WinRM ********ejected"). What a server
+// sends back (a SOAP fault's text, a script's fault, stderr) may echo anything: Run scrubs
+// those texts where they enter the error chain (scrub), so every reader of the chain (Error(),
+// the *wire.Fault the executor and the provider's diagnostics take out) sees them masked.
+
+// redact masks the password in text that came from the server.
+func (c *Client) redact(text string) string { return maskTokens(text, c.cfg.Password) }
+
+// scrub masks the password in the server's texts that err carries, in place: the errors are
+// this Run's own.
+func (c *Client) scrub(err error) {
+	var wf *wire.Fault
+	if errors.As(err, &wf) {
+		wf.Message = c.redact(wf.Message)
+		wf.Code = c.redact(wf.Code)
+	}
+	var f *wsmanFault
+	if errors.As(err, &f) {
+		f.Message = c.redact(f.Message)
+	}
+	var nr *noResultError
+	if errors.As(err, &nr) {
+		nr.stderr = c.redact(nr.stderr)
+	}
+}
+
+// mask replaces a secret.
+const mask = "********"
+
+// maskTokens replaces every occurrence of secret in text that is a whole token: one not run
+// together with letters or digits on either side. A secret inside a longer word reveals
+// nothing and is left, so a password such as "e" or "the" does not garble the text around it.
+func maskTokens(text, secret string) string {
+	if secret == "" || !strings.Contains(text, secret) {
 		return text
 	}
-	return strings.ReplaceAll(text, c.cfg.Password, "********")
+	first, _ := utf8.DecodeRuneInString(secret)
+	last, _ := utf8.DecodeLastRuneInString(secret)
+	var b strings.Builder
+	from := 0 // text[from:] is not written yet
+	for i := 0; i < len(text); {
+		j := strings.Index(text[i:], secret)
+		if j < 0 {
+			break
+		}
+		j += i
+		end := j + len(secret)
+		before, _ := utf8.DecodeLastRuneInString(text[:j])
+		after, _ := utf8.DecodeRuneInString(text[end:])
+		startOK := j == 0 || !isWordRune(first) || !isWordRune(before)
+		endOK := end == len(text) || !isWordRune(last) || !isWordRune(after)
+		if startOK && endOK {
+			b.WriteString(text[from:j])
+			b.WriteString(mask)
+			from, i = end, end
+			continue
+		}
+		_, n := utf8.DecodeRuneInString(text[j:]) // not a token: look again one rune on
+		i = j + n
+	}
+	b.WriteString(text[from:])
+	return b.String()
 }
+
+func isWordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_' }
 
 var (
 	clixmlErrorRE = regexp.MustCompile(`(?s)<S S="Error">(.*?)</S>`)

@@ -87,9 +87,13 @@ func newHost(cfg Config, hostname string, port int) (*host, error) {
 	ntlm := cfg.Auth == AuthNTLM
 	h.params.TransportDecorator = func() winrm.Transporter {
 		var inner winrm.Transporter
-		if ntlm {
-			inner = &winrm.ClientNTLM{}
-		} else {
+		switch {
+		case ntlm && !cfg.HTTPS:
+			// Over HTTP every message is sealed with the NTLM session key.
+			inner = newSealedNTLM(h.url, cfg.Username, cfg.Password)
+		case ntlm:
+			inner = &winrm.ClientNTLM{} // TLS protects the messages
+		default:
 			inner = winrm.NewClientWithDial(nil) // the client's plain (Basic) transport
 		}
 		h.transport = newFaultTransport(inner)
@@ -342,6 +346,11 @@ func (h *host) close() {
 	h.closed = true
 	h.mu.Unlock()
 	h.closeIdle()
+	if h.transport != nil {
+		if s, ok := h.transport.inner.(*sealedNTLM); ok {
+			s.closeIdle() // and their NTLM security contexts
+		}
+	}
 }
 
 var errClosed = errors.New("remote: the client is closed")

@@ -133,8 +133,8 @@ type group struct {
 	downBy string
 	// blockedOn is the node block_failover ran on while allow_failover has not run since.
 	blockedOn string
-	// upgrading is the upgrade_cms / upgrade_evs step this run started and did not see
-	// succeed; upgraded: one succeeded. Either way the clustered server can no longer run
+	// upgrading is the upgrade_cms step this run started and did not see succeed, or the
+	// upgrade_evs_manually step it stopped at; upgraded: one succeeded. Either way the clustered server can no longer run
 	// on a node with the older Exchange version.
 	upgrading string
 	upgraded  bool
@@ -378,6 +378,49 @@ func (x *executor) failoverTest(ctx context.Context, s exchange.Step, g, to stri
 	return nil
 }
 
+// UpgradeEVSManually checks the administrator's "Upgrade Exchange Virtual Server" of
+// k.Group (domain.md §6 2003 6, KB 328839 steps 11-12), which no script can run: when the
+// node's probe reads the EVS's version in Active Directory at k.Build, it was done and the
+// apply goes on; else the apply stops here, leaving the EVS as the upgrade needs it, with
+// what to do in Cluster Administrator. The next plan reads the same version and continues.
+func (x stepRun) UpgradeEVSManually(k exchange.UpgradeEVSManually) error {
+	f, err := x.r.Probe(x.ctx, x.t)
+	if err != nil {
+		return fmt.Errorf("could not read whether %s was upgraded: %w", k.Group, err)
+	}
+	x.report.Facts = f
+	recorded := ""
+	for _, g := range f.Cluster.GroupsOf() {
+		if exchange.SameHost(g.Name, k.Group) {
+			recorded = g.ADVersion
+		}
+	}
+	if b, ok := exchange.ParseADVersion(recorded); ok && atLeast(b, k.Build) {
+		x.groupOf(k.Group).upgraded = true
+		x.logf(x.s, "Active Directory records %s as %q: Upgrade Exchange Virtual Server was done", k.Group, recorded)
+		return nil
+	}
+	x.groupOf(k.Group).upgrading = exchange.ActionUpgradeEVSManually
+	read := fmt.Sprintf("Active Directory records %s as %q, below %s", k.Group, recorded, k.Build)
+	if recorded == "" {
+		read = fmt.Sprintf("the version of %s in Active Directory could not be read from %s, so the apply cannot tell whether it was done", k.Group, x.t.Server)
+	}
+	return &stepFailure{manual: true,
+		err: fmt.Errorf(`"Upgrade Exchange Virtual Server" of %s is a manual step: no command line for it is documented, and bringing the System Attendant online instead fails with event 1025 [KB 328839]; %s`, k.Group, read),
+		next: fmt.Sprintf(`Do this by hand. In Cluster Administrator on %[1]s (a node that runs the new service pack; run from a node not yet upgraded it fails with c1037b44): expand Groups, right-click the System Attendant resource in the group of %[2]s and choose "Upgrade Exchange Virtual Server" (KB 328839 step 11); when it has finished, bring the resources of %[2]s online on %[1]s (step 12), or leave that to the next apply. Do not move %[2]s to a node not yet upgraded. `+
+			`Then run terraform plan and terraform apply again: the next plan sees the upgrade (%[2]s's version in Active Directory, or %[2]s online on %[1]s) and continues from the remaining steps. `+
+			`If the menu has no "Upgrade Exchange Virtual Server", %[1]s was removed from the cluster and added again: run Exchange setup on %[1]s and choose Reinstall (KB 328839), then apply again.`,
+			x.t.Server, k.Group),
+	}
+}
+
+// atLeast: build a is b or later, comparing major, minor and build (Active Directory's
+// version carries a revision the catalog's build may lack).
+func atLeast(a, b exchange.Build) bool {
+	a.Revision, b.Revision = 0, 0
+	return a.Compare(b) >= 0
+}
+
 // recoverCluster brings the groups this run left down back online and allows failover
 // where this run blocked it. It stops nothing and moves nothing.
 func (x *executor) recoverCluster(ctx context.Context, s exchange.Step) []string {
@@ -471,8 +514,8 @@ func (x *executor) downText(why string) string {
 		switch g.upgrading {
 		case exchange.ActionUpgradeCMS:
 			how = fmt.Sprintf("Setup.com /upgradeCMS run again there (its log: C:\\ExchangeSetupLogs\\ExchangeSetup.log), then %s", how)
-		case exchange.ActionUpgradeEVS:
-			how = fmt.Sprintf(`"Upgrade Exchange Virtual Server" on %s in Cluster Administrator, then %s`, g.name, how)
+		case exchange.ActionUpgradeEVSManually:
+			how = fmt.Sprintf(`"Upgrade Exchange Virtual Server" on %s in Cluster Administrator (the manual step below), then %s`, g.name, how)
 		}
 		msg += fmt.Sprintf(": bring it online on %s with %s", where, how)
 		if g.upgrading != "" || g.upgraded {

@@ -496,3 +496,67 @@ func TestRefusedOnlineGivesTheClusterAdvice(t *testing.T) {
 		t.Fatalf("want the cluster advice, got %v", err)
 	}
 }
+
+// The manual step "Upgrade Exchange Virtual Server": the executor reads the EVS's version in
+// Active Directory through the probe. Not upgraded: the apply stops there with the
+// administrator's instructions and brings nothing online (the upgrade needs the EVS
+// offline). Upgraded: the apply goes on.
+func TestClusterManualEVSUpgrade(t *testing.T) {
+	sp2 := exchange.MustParseBuild("6.5.7638")
+	plan := exchange.Plan{Server: "EVS1", Steps: []exchange.Step{
+		on("NODE1", exchange.TakeEVSResourcesOffline{Group: "EVS1"}, "EVS1 offline but IP, disk, name"),
+		on("NODE1", exchange.MoveClusterGroup{Group: "EVS1", To: "NODE2"}, "move EVS1 to NODE2"),
+		on("NODE2", exchange.UpgradeEVSManually{Group: "EVS1", Build: sp2}, "MANUAL STEP: Upgrade Exchange Virtual Server"),
+		on("NODE2", exchange.BringGroupOnline{Group: "EVS1"}, "EVS1 online"),
+	}}
+	for _, tt := range []struct {
+		name, adVersion string
+		stops           bool
+	}{
+		{"not upgraded", "Version 6.5 (Build 7226.6: Service Pack 1)", true},
+		{"AD unread", "", true},
+		{"upgraded", "Version 6.5 (Build 7638.2: Service Pack 2)", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f, clk := newClusterFake(t)
+			f.groups = map[string]*fakeGroup{"evs1": {name: "EVS1", owner: "NODE1", state: "Online"}}
+			f.clusterOnline, f.adVersion = "EVS1", tt.adVersion
+			_, err := ApplyCluster(context.Background(), f, nodes, plan, opts(clk, &logRecorder{}))
+			if !tt.stops {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if g := f.groups["evs1"]; g.state != "Online" || g.owner != "NODE2" {
+					t.Errorf("EVS1 is %s on %s", g.state, g.owner)
+				}
+				return
+			}
+			var se *StepError
+			if !errors.As(err, &se) || se.Index != 3 {
+				t.Fatalf("ApplyCluster = %v, want a stop at step 3", err)
+			}
+			assertCallsOn(t, f, []string{
+				"NODE1: lock take", "NODE2: lock take",
+				"NODE1: cluster offline_evs_resources EVS1",
+				"NODE1: cluster move_group EVS1 NODE2",
+				"NODE2: probe",
+				"NODE1: lock release", "NODE2: lock release",
+			})
+			msg := err.Error()
+			for _, want := range []string{
+				"the clustered server EVS1 is DOWN and was not brought back (it waits for the manual step)",
+				"server NODE2: step 3 of 4 (upgrade_evs_manually: MANUAL STEP: Upgrade Exchange Virtual Server) stopped at a manual step",
+				`"Upgrade Exchange Virtual Server" of EVS1 is a manual step`,
+				`In Cluster Administrator on NODE2`,
+				"the next plan sees the upgrade",
+			} {
+				if !strings.Contains(msg, want) {
+					t.Errorf("error lacks %q:\n%s", want, msg)
+				}
+			}
+			if strings.Contains(msg, "Recover") {
+				t.Errorf("a manual stop undoes nothing:\n%s", msg)
+			}
+		})
+	}
+}

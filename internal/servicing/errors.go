@@ -37,6 +37,8 @@ type StepError struct {
 	Down string
 
 	leftWhy string
+	// manual: the apply stopped at a manual step (Next says what to do).
+	manual bool
 }
 
 func (e *StepError) Error() string {
@@ -45,7 +47,9 @@ func (e *StepError) Error() string {
 		b.WriteString(sentence(e.Down) + " ")
 	}
 	fmt.Fprintf(&b, "server %s: step %d of %d (%s) ", e.Server, e.Index, e.Total, describe(e.Step))
-	if errors.Is(e.Err, context.Canceled) || errors.Is(e.Err, context.DeadlineExceeded) {
+	if e.manual {
+		b.WriteString("stopped at a manual step: ")
+	} else if errors.Is(e.Err, context.Canceled) || errors.Is(e.Err, context.DeadlineExceeded) {
 		b.WriteString("stopped: ")
 	} else {
 		b.WriteString("failed: ")

@@ -75,6 +75,8 @@ type fakeRemote struct {
 	clussvc       map[string]bool
 	cannotOnline  map[string]bool
 	clusterOnline string // the group whose state probes report (Facts.Cluster); "" = none
+	// adVersion is what probes report as that group's version in Active Directory.
+	adVersion string
 
 	services map[string]string // name -> Running/Stopped
 	// jobs on the server, by id; scripts for jobs the fake starts, by id.
@@ -354,7 +356,8 @@ func (f *fakeRemote) do(op string, p map[string]any) (any, error) {
 		PendingReboot: f.pending, RevocationCheck: f.revocation, Lock: lock}
 	if g := f.groups[strings.ToLower(f.clusterOnline)]; g != nil {
 		facts.Cluster = &exchange.ClusterFacts{Name: g.name, Type: "ccr", ActiveNode: g.owner,
-			Active: strings.EqualFold(g.owner, f.cur), GroupState: g.state, ClusterServiceRunning: f.clusterServiceRunning(f.cur)}
+			Active: strings.EqualFold(g.owner, f.cur), GroupState: g.state, ClusterServiceRunning: f.clusterServiceRunning(f.cur),
+			Groups: []exchange.ClusterGroupFacts{{Name: g.name, Owner: g.owner, State: g.state, ADVersion: f.adVersion}}}
 	}
 	return facts, nil
 }

@@ -391,7 +391,7 @@ func (x *executor) fail(ctx context.Context, i int, s exchange.Step, err error) 
 	se := &StepError{Server: x.t.Server, Index: i + 1, Total: len(x.plan.Steps), Step: s, Err: err}
 	var sf *stepFailure
 	if errors.As(err, &sf) {
-		se.Err, se.Job, se.Next = sf.err, sf.job, sf.next
+		se.Err, se.Job, se.Next, se.manual = sf.err, sf.job, sf.next, sf.manual
 	}
 	if se.Job == nil && x.job != nil {
 		j := *x.job
@@ -420,6 +420,11 @@ func (x *executor) fail(ctx context.Context, i int, s exchange.Step, err error) 
 	case x.down:
 		se.Left, se.leftWhy = x.changes(), "the server does not answer"
 		se.Down = x.downText("server " + x.t.Server + " does not answer")
+	case se.manual:
+		// Undoing would bring the clustered server online, which the manual step needs
+		// offline (and which fails before it: event 1025).
+		se.Left, se.leftWhy = x.changes(), "the manual step needs the cluster as it is"
+		se.Down = x.downText("it waits for the manual step")
 	default:
 		se.Recovery, se.Left = x.recoverAll(ctx, s)
 		se.Down = x.downText("")

@@ -57,6 +57,9 @@ type stepFailure struct {
 	err  error
 	job  *exchange.Job
 	next string
+	// manual: the apply stops at a manual step that is not done; nothing is undone, so
+	// that the server stays as the administrator's step needs it.
+	manual bool
 }
 
 func (f *stepFailure) Error() string { return f.err.Error() }
@@ -162,6 +165,32 @@ func (x stepRun) revocationCheck(enable bool) error {
 	return nil
 }
 
+func (x stepRun) StartFirewall(exchange.StartFirewall) error {
+	return x.firewall(wire.ActionStart)
+}
+
+func (x stepRun) RestoreFirewall(exchange.RestoreFirewall) error {
+	return x.firewall(wire.ActionRestore)
+}
+
+func (x stepRun) firewall(action string) error {
+	res, err := remote.Call(x.ctx, x.r, x.t, wire.FirewallRequest{Action: action})
+	if err != nil {
+		return err
+	}
+	what := "running already: nothing recorded"
+	switch {
+	case action == wire.ActionStart && res.Recorded:
+		what = "started; recorded that it was " + orUnknown(res.RecordedState) + " (" + orUnknown(res.RecordedStartMode) + ")"
+	case action == wire.ActionRestore && res.Recorded:
+		what = "put back to " + orUnknown(res.RecordedState) + " (" + orUnknown(res.RecordedStartMode) + ")"
+	case action == wire.ActionRestore:
+		what = "no record of an earlier start: left as it is"
+	}
+	x.logf(x.s, "Windows Firewall service %s: %s -> %s, %s", res.Service, orUnknown(res.Before), orUnknown(res.After), what)
+	return nil
+}
+
 func (x stepRun) SetRemoteStreamingBackup(exchange.SetRemoteStreamingBackup) error {
 	res, err := remote.Call(x.ctx, x.r, x.t, wire.RemoteStreamingBackupRequest{Enabled: true})
 	if err != nil {
@@ -176,7 +205,10 @@ func (x stepRun) StartExchangeServices(exchange.StartExchangeServices) error {
 	if err != nil {
 		return err
 	}
-	x.logf(x.s, "Exchange services: set to Automatic %s; started %s", listOrNothing(res.Enabled), listOrNothing(res.Started))
+	x.logf(x.s, "Exchange services: start mode given back to %s; started %s", listOrNothing(res.Enabled), listOrNothing(res.Started))
+	if len(res.LeftToCluster) > 0 {
+		x.logf(x.s, "Exchange services left to the cluster (they come online with their group): %s", strings.Join(res.LeftToCluster, ", "))
+	}
 	if len(res.Failed) > 0 {
 		return &stepFailure{
 			err: fmt.Errorf("Exchange services did not start: %s", strings.Join(res.Failed, "; ")),
@@ -205,7 +237,7 @@ func jobStart(id, action string, j exchange.InstallJob) wire.JobStartRequest {
 
 // runJob starts the step's installer job (or attaches to the one with its id) and waits for it.
 func (x *executor) runJob(ctx context.Context, s exchange.Step, j exchange.InstallJob) error {
-	if j.Group != "" { // upgrade_cms, upgrade_evs
+	if j.Group != "" { // upgrade_cms
 		// From its start, the clustered server may belong to the new version only: the
 		// advice for bringing it back must not send it to an older node.
 		g := x.groupOf(j.Group)
@@ -285,10 +317,6 @@ func (x *executor) runJob1(ctx context.Context, s exchange.Step, j exchange.Inst
 			next = fmt.Sprintf("Read the log, fix the cause and run Setup.com /upgradeCMS on %s again by hand, then start %s "+
 				"(Start-ClusteredMailboxServer); then run terraform plan and apply: the apply continues with the remaining nodes.",
 				x.t.Server, spec.Group)
-		} else if spec.Action == exchange.ActionUpgradeEVS {
-			next = fmt.Sprintf("Read the log, then run \"Upgrade Exchange Virtual Server\" on %s in Cluster Administrator on %s by hand "+
-				"and bring it online; then run terraform plan and apply: the apply continues with the remaining nodes.",
-				spec.Group, x.t.Server)
 		} else if strings.HasPrefix(job.Error, "FileInUse") {
 			next = "Another program held a file the installer had to replace (often an antivirus or backup agent): " +
 				"stop it during servicing (add its service to the services to stop), then run terraform apply again; " +
@@ -489,10 +517,10 @@ func (x *executor) verifyBuild(ctx context.Context, s exchange.Step, want exchan
 func faultNext(f *wire.Fault) string {
 	switch f.Code {
 	case "watermark":
-		return "An earlier Exchange setup was interrupted and left an Action/Watermark value under " +
-			`HKLM\SOFTWARE\Microsoft\Exchange\v8.0\<Role>; setup refuses to start until it is cleared. ` +
-			"On the server's console run the interrupted setup again (e.g. Setup.com /mode:upgrade from the same media) " +
-			"until it completes and the values are gone, then run terraform apply again."
+		// Running setup again cannot clear them: it refuses while they exist [004].
+		return "An earlier Exchange setup was interrupted and left Action/Watermark values (named above); setup refuses to start while they exist. " +
+			"By hand: " + exchange.InterruptedSetupAdvice(`HKLM\SOFTWARE\Microsoft\Exchange\v8.0\<Role>`) +
+			". Then run terraform plan and terraform apply again: the apply runs setup and continues from the remaining steps."
 	case "setup_running":
 		return "Another setup or installer runs on the server (not one this provider started). " +
 			"Wait until it has finished (or end it if it hangs), then run terraform apply again."

@@ -125,6 +125,8 @@ type LiveCluster struct {
 	core    clusterGroup        // the cluster group
 	service map[string]bool     // lower-case node -> cluster service running
 	events  map[string][]string // lower-case node -> event ids since its last boot
+	// standingBy: an administrator upgrades each EVS as soon as it can be (evs.go).
+	standingBy bool
 }
 
 // newLiveCluster builds cluster c of a fleet whose servers are servers: every node's
@@ -700,10 +702,14 @@ func (c *LiveCluster) placeLocked(g *clusterGroup, wanted map[string]bool, run *
 
 func (c *LiveCluster) serviceUp(v nodeView) bool { return v.up && c.service[strings.ToLower(v.name)] }
 
-// stopServiceLocked stops node's cluster service (or the node went down): every group it
-// owns fails over to the first other node (fleet order) whose service runs, or, when none
-// does or the group's failover is blocked, goes offline where it is (and comes back when a
-// cluster service starts and takes it).
+// stopServiceLocked stops node's cluster service (or the node went down): the node leaves
+// the cluster and every group it owns — Exchange groups and the cluster group alike, on
+// every version — moves to another node that can host it: the first of its preferred owners
+// whose cluster service runs, else the first such node in fleet order (domain.md §9). A
+// failover block (FailoverThreshold 0) does not keep a group where it is: the threshold
+// limits failovers after resource failures, not the move of a node leaving the cluster.
+// When no node can host it, the group goes offline where it is and comes back when a
+// cluster service starts and takes it.
 func (c *LiveCluster) stopServiceLocked(node string, run *clusterRun) {
 	c.service[strings.ToLower(node)] = false
 	for _, g := range c.allGroupsLocked() {
@@ -715,18 +721,7 @@ func (c *LiveCluster) stopServiceLocked(node string, run *clusterRun) {
 		if len(wanted) == 0 {
 			wanted = nil
 		}
-		if g.blocked {
-			g.resume = wanted
-			run.note("%s offline on %s (failover blocked)", g.name, g.owner)
-			continue
-		}
-		target := ""
-		for _, n := range c.nodes {
-			if !strings.EqualFold(n, node) && c.serviceUp(run.views[strings.ToLower(n)]) {
-				target = n
-				break
-			}
-		}
+		target := c.failoverTargetLocked(g, node, run)
 		if target == "" {
 			g.resume = wanted
 			run.note("%s offline on %s (no node to fail over to)", g.name, g.owner)
@@ -738,9 +733,23 @@ func (c *LiveCluster) stopServiceLocked(node string, run *clusterRun) {
 	}
 }
 
+// failoverTargetLocked is the node g moves to when node leaves the cluster: a preferred
+// owner of g whose cluster service runs, else the first other node (fleet order) whose
+// service runs; "" when none does.
+func (c *LiveCluster) failoverTargetLocked(g *clusterGroup, node string, run *clusterRun) string {
+	for _, list := range [][]string{g.preferred, c.nodes} {
+		for _, n := range list {
+			if !strings.EqualFold(n, node) && c.serviceUp(run.views[strings.ToLower(n)]) {
+				return n
+			}
+		}
+	}
+	return ""
+}
+
 // startServiceLocked starts node's cluster service: a group waiting to come back (its
 // owner's service stopped with nowhere to go) comes online on its owner when that is node,
-// or on node when the owner's service is still down and failover is not blocked.
+// or on node when the owner's service is still down.
 func (c *LiveCluster) startServiceLocked(node string, run *clusterRun) {
 	c.service[strings.ToLower(node)] = true
 	for _, g := range c.allGroupsLocked() {
@@ -748,7 +757,7 @@ func (c *LiveCluster) startServiceLocked(node string, run *clusterRun) {
 			continue
 		}
 		owner := strings.EqualFold(g.owner, node)
-		if !owner && (g.blocked || c.serviceUp(run.views[strings.ToLower(g.owner)])) {
+		if !owner && c.serviceUp(run.views[strings.ToLower(g.owner)]) {
 			continue
 		}
 		wanted := g.resume
@@ -801,6 +810,7 @@ func opCluster(h *Handler, c *call, req wire.ClusterRequest) (any, *wire.Fault) 
 	lc.opMu.Lock()
 	defer lc.opMu.Unlock()
 	run := &clusterRun{views: lc.views()}
+	lc.administerLocked(run.views) // a standing-by administrator acts between operations (evs.go)
 	lc.mu.Lock()
 	res, fault := lc.runLocked(host.name, action, group, node, run)
 	lc.mu.Unlock()
@@ -1057,10 +1067,9 @@ func (c *LiveCluster) finish(node string, run *clusterRun) {
 }
 
 // planClusterJobLocked decides whether a cluster installer action runs on this node
-// (called with h.mu held, from planJobLocked): Setup.com /upgradeCMS (2007) and "Upgrade
-// Exchange Virtual Server" (2000/2003), each naming its CMS/EVS in Group. It checks what
-// job_start.ps1 checks, with its messages, and then, as the installer would, that the node
-// is upgraded beyond the CMS/EVS.
+// (called with h.mu held, from planJobLocked): Setup.com /upgradeCMS (2007), naming its
+// CMS in Group. It checks what job_start.ps1 checks, with its messages, and then, as the
+// installer would, that the node is upgraded beyond the CMS.
 func (h *Host) planClusterJobLocked(spec jobSpec, now time.Time) (*jobRun, string, string) {
 	const refused = "refused"
 	s := &h.state
@@ -1145,86 +1154,15 @@ func (h *Host) planClusterJobLocked(spec jobSpec, now time.Time) (*jobRun, strin
 			}}, "", ""
 	}
 
-	// Upgrade Exchange Virtual Server.
-	if s.Product == "2007" {
-		return nil, refused, "Upgrade Exchange Virtual Server is for Exchange 2000/2003 virtual servers; an Exchange 2007 CMS is upgraded with Setup.com /upgradeCMS"
-	}
-	defer lock()()
-	g, code, why := readGroup()
-	if why != "" {
-		return nil, code, why
-	}
-	var problems []string
-	if !strings.EqualFold(g.owner, h.name) {
-		problems = append(problems, fmt.Sprintf("the virtual server is on %s, not on this upgraded node %s", g.owner, h.name))
-	}
-	sa := -1
-	var online []string
-	for i, r := range g.resources {
-		if sa < 0 && strings.Contains(r.Type, "System Attendant") {
-			sa = i
-			continue
-		}
-		if !isBase(r) && r.State == StateOnline {
-			online = append(online, fmt.Sprintf("%s (%s, %s)", r.Name, r.Type, r.State))
-		}
-	}
-	if sa < 0 {
-		return nil, refused, fmt.Sprintf("group %s has no Microsoft Exchange System Attendant resource: it is not an Exchange virtual server", g.name)
-	}
-	if st := g.resources[sa].State; st != StateOffline {
-		problems = append(problems, fmt.Sprintf("its System Attendant resource %s is %s, not offline", g.resources[sa].Name, st))
-	}
-	if len(online) > 0 {
-		problems = append(problems, "resources other than IP address, network name and physical disk are online: "+strings.Join(online, ", "))
-	}
-	dtc := false
-	for _, grp := range lc.allGroupsLocked() {
-		for _, r := range grp.resources {
-			dtc = dtc || (r.Type == ResourceMSDTC && r.State == StateOnline && lc.service[strings.ToLower(grp.owner)])
-		}
-	}
-	if !dtc {
-		problems = append(problems, "no Distributed Transaction Coordinator (MSDTC) resource is online in the cluster")
-	}
-	cannot := fmt.Sprintf(`Exchange would refuse to upgrade virtual server %s (%s, "the version of Exchange on this computer does not match"): `, g.name, EventVersionMismatch)
-	if len(problems) > 0 {
-		return nil, refused, cannot + strings.Join(problems, "; ")
-	}
-	// What Exchange itself refuses (referee).
-	gsp := servicePackOf(lc.product, g.upgraded)
-	switch {
-	case !lc.isExchangeGroup(g) || !strings.HasPrefix(lc.typ, "evs-"):
-		return nil, refused, fmt.Sprintf("%s is not an Exchange 2000/2003 virtual server: Upgrade Exchange Virtual Server has nothing to upgrade", g.name)
-	case nodeSP < gsp:
-		return nil, refused, cannot + fmt.Sprintf("%s runs Exchange %s %s, older than %s that %s was upgraded for",
-			h.name, s.Product, levelOf(s.Product, build), levelOf(lc.product, g.upgraded), g.name)
-	case nodeSP == gsp:
-		// A node not upgraded beyond the virtual server has nothing to upgrade it to.
-		return nil, refused, cannot + fmt.Sprintf("%s runs Exchange %s %s, the level %s was already upgraded for: run it on the node with the new service pack",
-			h.name, s.Product, levelOf(s.Product, build), g.name)
-	}
-	saName := g.resources[sa].Name
-	return &jobRun{command: commandLine(systemRoot+`\System32\cluster.exe`, "resource", saName, "/online", "/wait:900"),
-		apply: func(st *State) (int, bool) {
-			// The job brings the System Attendant online, which upgrades this virtual server
-			// (not the cluster's others) to the node's level; the rest of the group stays
-			// offline (online_group next).
-			lc.mu.Lock()
-			g.upgraded = build
-			for i := range g.resources {
-				if g.resources[i].Name == saName {
-					g.resources[i].State = StateOnline
-				}
-			}
-			lc.mu.Unlock()
-			return 0, false
-		}}, "", ""
+	// "Upgrade Exchange Virtual Server" (2003) has no command line: it is the
+	// administrator's, (*LiveCluster).UpgradeVirtualServer.
+	return nil, "invalid", fmt.Sprintf(`"%s" is not a cluster installer action`, spec.Action)
 }
 
 // clusterJobCheckLocked says why an installer must not run on this cluster node now, or "":
 // on Exchange 2000/2003/5.5 a service pack or hotfix needs the node's cluster service
-// stopped; on Exchange 2007 a service pack or update rollup goes only to a passive node.
+// stopped, except on the 5.5 node that owns the virtual server (its setup runs with the
+// group in place, domain.md §6 5.5); on Exchange 2007 a service pack or update rollup goes only to a passive node.
 // Called with h.mu held.
 func (h *Host) clusterJobCheckLocked(spec jobSpec) string {
 	lc := h.cluster
@@ -1251,9 +1189,134 @@ func (h *Host) clusterJobCheckLocked(spec jobSpec) string {
 	}
 	switch spec.Action {
 	case exchange.ActionInstallServicePack, exchange.ActionInstallInterimUpdate:
-		if lc.service[strings.ToLower(h.name)] {
+		running := lc.service[strings.ToLower(h.name)]
+		if running && h.state.Product == "5.5" && strings.EqualFold(lc.groups[0].owner, h.name) {
+			// The 5.5 active node: setup runs with the group in place and stops and
+			// restarts its services itself (setupStopsGroupLocked).
+			return ""
+		}
+		if running {
 			return fmt.Sprintf("the cluster service is running on %s: stop the cluster service on this node first (move its groups to another node, then stop it)", h.name)
 		}
 	}
 	return ""
+}
+
+// syncClusteredServicesLocked sets the state of the node's clustered services
+// (clusteredServices) from the cluster: Running while the node's cluster service runs and
+// it owns a group whose resource of the service's type is online, else Stopped. Called with
+// h.mu held (settleLocked) and never with the cluster's mu.
+func (h *Host) syncClusteredServicesLocked() {
+	lc := h.cluster
+	types := clusteredServices(h.state.Product)
+	if lc == nil || len(types) == 0 || h.power == powerDown {
+		return
+	}
+	online := map[string]bool{}
+	lc.mu.Lock()
+	if lc.service[strings.ToLower(h.name)] {
+		for _, g := range lc.groups {
+			if !strings.EqualFold(g.owner, h.name) {
+				continue
+			}
+			for _, r := range g.resources {
+				online[r.Type] = online[r.Type] || r.State == StateOnline
+			}
+		}
+	}
+	lc.mu.Unlock()
+	for i := range h.state.Services {
+		svc := &h.state.Services[i]
+		if typ, ok := types[svc.Name]; ok {
+			svc.State = "Stopped"
+			if online[typ] {
+				svc.State = "Running"
+			}
+		}
+	}
+}
+
+// clusteredServiceLocked names the group and resource that run service name on this node
+// when it is one of the node's clustered services (clusteredServices), else "".
+func (h *Host) clusteredServiceLocked(name string) string {
+	lc := h.cluster
+	if lc == nil {
+		return ""
+	}
+	for svc, typ := range clusteredServices(h.state.Product) {
+		if !strings.EqualFold(svc, name) {
+			continue
+		}
+		lc.mu.Lock()
+		defer lc.mu.Unlock()
+		for _, g := range lc.groups {
+			for _, r := range g.resources {
+				if r.Type == typ {
+					return fmt.Sprintf("the resource %q of group %s", r.Name, g.name)
+				}
+			}
+		}
+		return "a resource of the Exchange virtual server"
+	}
+	return ""
+}
+
+// clusteredStartRefusal is why the simulator refuses to start clustered service svc
+// directly (what says the resource that runs it): on a real node the service control
+// manager would try, and the service would fail on a node that does not own the group (the
+// group's disk and network name are elsewhere) or run outside the cluster's control on the
+// one that does. The refusal itself is our model of that.
+func clusteredStartRefusal(host, svc, what string) string {
+	return fmt.Sprintf("%s on %s is %s: a clustered Exchange service comes online only through the cluster (bring the group online, or move it to this node), not by starting the service (the simulator refuses what a real node would do outside the cluster's control)",
+		svc, host, what)
+}
+
+// setupStopsGroupLocked is what an Exchange 5.5 service pack's setup does on the node that
+// owns the virtual server, its cluster service running: it stops the Exchange services,
+// which takes the group's Exchange resources offline (an outage for users) while the group
+// stays on the node ([001]: "5.5 setup itself stops the Exchange services and restarts them
+// when it finishes"; domain.md §6). It returns the group, or nil when the node is not such
+// a node. Called with h.mu held, from job_start.
+func (h *Host) setupStopsGroupLocked() *clusterGroup {
+	lc := h.cluster
+	if lc == nil || h.state.Product != "5.5" {
+		return nil
+	}
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	g := lc.groups[0]
+	if !lc.service[strings.ToLower(h.name)] || !strings.EqualFold(g.owner, h.name) {
+		return nil
+	}
+	for i := range g.resources {
+		if isExchange(g.resources[i]) {
+			g.resources[i].State = StateOffline
+		}
+	}
+	h.env.journal.record(Entry{Server: h.name, Operation: operationSystem, Outcome: outcomeOK,
+		Detail: fmt.Sprintf("setup stopped the Exchange services of %s: its Exchange resources are offline on %s (%s); the group stays on %s", g.name, h.name, groupState(g.resources), h.name)})
+	return g
+}
+
+// setupRestartsGroupLocked: the 5.5 setup that stopped g's services (setupStopsGroupLocked)
+// ends and starts them again: g's resources come online on this node if it still owns it,
+// at this node's level (a 5.5 virtual server takes the level of the node it comes online
+// on). Called with h.mu held, as the job ends.
+func (h *Host) setupRestartsGroupLocked(g *clusterGroup) {
+	lc := h.cluster
+	lc.mu.Lock()
+	defer lc.mu.Unlock()
+	if !lc.service[strings.ToLower(h.name)] || !strings.EqualFold(g.owner, h.name) {
+		return
+	}
+	v := nodeView{name: h.name, build: h.state.Build, sp: servicePackOf(lc.product, h.state.Build), up: true}
+	run := &clusterRun{views: map[string]nodeView{strings.ToLower(h.name): v}}
+	wanted := map[string]bool{}
+	for _, r := range g.resources {
+		wanted[r.Name] = true
+	}
+	g.resume = nil
+	lc.placeLocked(g, wanted, run)
+	h.env.journal.record(Entry{Server: h.name, Operation: operationSystem, Outcome: outcomeOK,
+		Detail: fmt.Sprintf("setup started the Exchange services of %s again: %s on %s", g.name, groupState(g.resources), h.name)})
 }

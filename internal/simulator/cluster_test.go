@@ -44,7 +44,7 @@ func newClusterNet(t *testing.T) *clusterNet {
 		}
 	})
 	client, err := remote.New(remote.Config{Username: f.Credentials.Username, Password: f.Credentials.Password,
-		Port: sim.HTTPPort(), Timeout: 15 * time.Second})
+		Auth: remote.AuthNTLM, Port: sim.HTTPPort(), Timeout: 15 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,6 +108,31 @@ func (n *clusterNet) install(node string, spec remote.JobSpec) exchange.Job {
 	return j
 }
 
+// upgradeEVS is the administrator's "Upgrade Exchange Virtual Server" in Cluster
+// Administrator on node (the simulator's control); it must succeed.
+func (n *clusterNet) upgradeEVS(node, evs string) {
+	n.t.Helper()
+	if err := n.sim.Cluster(evs).UpgradeVirtualServer(evs, node); err != nil {
+		n.t.Fatalf("Upgrade Exchange Virtual Server %s on %s: %v", evs, node, err)
+	}
+}
+
+// upgradeEVSRefused is the administrator's Upgrade Exchange Virtual Server, which must be
+// refused with a message holding want.
+func (n *clusterNet) upgradeEVSRefused(node, evs string, want ...string) string {
+	n.t.Helper()
+	err := n.sim.Cluster(evs).UpgradeVirtualServer(evs, node)
+	if err == nil {
+		n.t.Fatalf("Upgrade Exchange Virtual Server %s on %s succeeded, want a refusal", evs, node)
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			n.t.Errorf("Upgrade Exchange Virtual Server %s on %s: %v\nwant it to say %q", evs, node, err, w)
+		}
+	}
+	return err.Error()
+}
+
 // installRefused starts a job on node that must be refused with a message holding want.
 func (n *clusterNet) installRefused(node string, spec remote.JobSpec, want ...string) *wire.Fault {
 	n.t.Helper()
@@ -149,11 +174,10 @@ func (n *clusterNet) wantGroup(name, owner, state string) {
 }
 
 var (
-	sp3Media    = remote.JobSpec{Action: exchange.ActionInstallServicePack, MediaPath: `D:\Exchange2007SP3`}
-	sp1RU10     = remote.JobSpec{Action: exchange.ActionInstallUpdateRollup, PackagePath: `\\files\exchange\SP1-RU10.msp`}
-	sp2003      = remote.JobSpec{Action: exchange.ActionInstallServicePack, MediaPath: `\\files\exchange2003\SP2`}
-	upgradeCMS  = remote.JobSpec{Action: exchange.ActionUpgradeCMS, MediaPath: `D:\Exchange2007SP3`, Group: "CMS1"}
-	upgradeEVS1 = remote.JobSpec{Action: exchange.ActionUpgradeEVS, Group: "EVS1"}
+	sp3Media   = remote.JobSpec{Action: exchange.ActionInstallServicePack, MediaPath: `D:\Exchange2007SP3`}
+	sp1RU10    = remote.JobSpec{Action: exchange.ActionInstallUpdateRollup, PackagePath: `\\files\exchange\SP1-RU10.msp`}
+	sp2003     = remote.JobSpec{Action: exchange.ActionInstallServicePack, MediaPath: `\\files\exchange2003\SP2`}
+	upgradeCMS = remote.JobSpec{Action: exchange.ActionUpgradeCMS, MediaPath: `D:\Exchange2007SP3`, Group: "CMS1"}
 )
 
 // TestCCRUpgradeSequence: an Exchange 2007 CCR goes to SP3 as seed 004 says — passive node,
@@ -296,13 +320,13 @@ func TestExchange2003ActivePassiveSequence(t *testing.T) {
 		}
 	}
 	// Upgrade EVS where the EVS is, on the node not upgraded: nothing to upgrade there.
-	n.installRefused("EVSN1", upgradeEVS1, "c1037b44", "EVSN1 runs Exchange 2003 SP1")
+	n.upgradeEVSRefused("EVSN1", "EVS1", "c1037b44", "the virtual server is on EVSN1, which runs SP1 (6.5.7226.6), the level it was upgraded for")
 
 	// 5. Start the cluster service on node 2, move the EVS there: it moves as it is.
 	if res := n.do("EVSN2", wire.ClusterStartService, "EVS1", ""); !res.ClusterServiceRunning || res.Owner != "EVSN1" {
 		t.Fatalf("start_service: %+v", res)
 	}
-	n.installRefused("EVSN2", upgradeEVS1, "c1037b44", "the virtual server is on EVSN1, not on this upgraded node EVSN2")
+	n.upgradeEVSRefused("EVSN2", "EVS1", "c1037b44", "the virtual server is on EVSN1, which runs SP1 (6.5.7226.6), the level it was upgraded for")
 	if res := n.do("EVSN1", wire.ClusterMoveGroup, "EVS1", "EVSN2"); res.Owner != "EVSN2" || res.GroupState != StatePartialOnline {
 		t.Fatalf("move_group: %+v", res)
 	}
@@ -319,14 +343,23 @@ func TestExchange2003ActivePassiveSequence(t *testing.T) {
 		})
 	}
 	setMSDTC(StateOffline)
-	n.installRefused("EVSN2", upgradeEVS1, "c1037b44", "no Distributed Transaction Coordinator (MSDTC) resource is online")
+	n.upgradeEVSRefused("EVSN2", "EVS1", "c1037b44", "no Distributed Transaction Coordinator (MSDTC) resource is online")
 	setMSDTC(StateOnline)
 
-	// 6. Upgrade Exchange Virtual Server, then bring it online.
-	n.install("EVSN2", upgradeEVS1)
+	// 6. Upgrade Exchange Virtual Server (the administrator, in Cluster Administrator): Active
+	// Directory records the new version; the resources stay offline; then bring it online.
+	if v := n.facts("EVSN2").Cluster.Groups[0].ADVersion; v != "Version 6.5 (Build 7226.6: Service Pack 1)" {
+		t.Errorf("EVS1's version in Active Directory before its upgrade: %q", v)
+	}
+	n.upgradeEVS("EVSN2", "EVS1")
 	s := n.group("EVS1")
-	if s.UpgradedBuild.String() != "6.5.7638" || s.Resources[3].Type != ResourceSystemAttendant || s.Resources[3].State != StateOnline {
+	if s.UpgradedBuild.String() != "6.5.7638" || s.Resources[3].Type != ResourceSystemAttendant || s.Resources[3].State != StateOffline {
 		t.Fatalf("after Upgrade EVS: %+v", s)
+	}
+	for _, node := range []string{"EVSN1", "EVSN2"} {
+		if v := n.facts(node).Cluster.Groups[0].ADVersion; v != "Version 6.5 (Build 7638: Service Pack 2)" {
+			t.Errorf("EVS1's version in Active Directory after its upgrade, read on %s: %q", node, v)
+		}
 	}
 	if res := n.do("EVSN2", wire.ClusterOnlineGroup, "EVS1", ""); res.GroupState != StateOnline {
 		t.Fatalf("online_group: %+v", res)
@@ -380,21 +413,26 @@ func TestUpgradeEVSWithResourcesOnlineIsRefused(t *testing.T) {
 		})
 	}
 	setState(ResourceSystemAttendant, StateOnline)
-	f := n.installRefused("EVSN2", upgradeEVS1, `Exchange would refuse to upgrade virtual server EVS1 (c1037b44, "the version of Exchange on this computer does not match")`,
+	f := n.upgradeEVSRefused("EVSN2", "EVS1", `the version of Exchange on this computer does not match the version of Exchange on server 'EVS1' (ID no: c1037b44)`,
 		"its System Attendant resource Exchange System Attendant - EVS1 is Online, not offline")
-	if strings.Contains(f.Message, "resources other than") {
-		t.Errorf("only the System Attendant is online, yet: %s", f.Message)
+	if strings.Contains(f, "resources other than") {
+		t.Errorf("only the System Attendant is online, yet: %s", f)
 	}
 	setState(ResourceSystemAttendant, StateOffline)
 	setState(ResourceInformationStore, StateOnline)
-	n.installRefused("EVSN2", upgradeEVS1, "c1037b44",
+	n.upgradeEVSRefused("EVSN2", "EVS1", "c1037b44",
 		"resources other than IP address, network name and physical disk are online: Exchange Information Store Instance - EVS1")
 	setState(ResourceInformationStore, StateOffline)
-	n.install("EVSN2", upgradeEVS1)
-	n.installRefused("EVSN2", remote.JobSpec{Action: exchange.ActionUpgradeEVS, Group: "NOSUCH"}, `the cluster has no group "NOSUCH"`)
-	_, err := n.client.JobStart(n.ctx, n.target("EVSN2"), remote.JobSpec{ID: "upgrade_evs-x", Action: exchange.ActionUpgradeEVS})
-	n.fault(err, "upgrade_evs without a group", "invalid", "needs its clustered mailbox server or Exchange virtual server in Group")
-	n.installRefused("MBX1A", upgradeEVS1, "Upgrade Exchange Virtual Server is for Exchange 2000/2003 virtual servers")
+	n.upgradeEVS("EVSN2", "EVS1")
+	if err := n.sim.Cluster("EVS1").UpgradeVirtualServer("NOSUCH", "EVSN2"); err == nil || !strings.Contains(err.Error(), `cluster EVS1 has no Exchange virtual server "NOSUCH"`) {
+		t.Errorf("Upgrade Exchange Virtual Server of no such EVS: %v", err)
+	}
+	// No script runs it: job_start has no such installing action (no command line is documented).
+	_, err := n.client.JobStart(n.ctx, n.target("EVSN2"), remote.JobSpec{ID: "upgrade_evs-x", Action: "upgrade_evs", Group: "EVS1"})
+	n.fault(err, "job_start upgrade_evs", "invalid", `"upgrade_evs" is not an installing action`)
+	if err := n.sim.Cluster("CMS1").UpgradeVirtualServer("CMS1", "MBX1A"); err == nil || !strings.Contains(err.Error(), "Upgrade Exchange Virtual Server is an Exchange 2003 task") {
+		t.Errorf("Upgrade Exchange Virtual Server on an Exchange 2007 CMS: %v", err)
+	}
 }
 
 // TestOnline2003EVSMovedToAnUpgradedNodeFails: moved online before Upgrade EVS, the EVS
@@ -421,9 +459,9 @@ func TestOnline2003EVSMovedToAnUpgradedNodeFails(t *testing.T) {
 	if strings.Contains(f.Message, "1025") {
 		t.Errorf("EVSN1 logged no event, yet: %s", f.Message)
 	}
-	n.installRefused("EVSN2", upgradeEVS1, "System Attendant resource Exchange System Attendant - EVS1 is Failed, not offline")
+	n.upgradeEVSRefused("EVSN2", "EVS1", "System Attendant resource Exchange System Attendant - EVS1 is Failed, not offline")
 	n.do("EVSN2", wire.ClusterOfflineEVSResources, "EVS1", "")
-	n.install("EVSN2", upgradeEVS1)
+	n.upgradeEVS("EVSN2", "EVS1")
 	if res := n.do("EVSN2", wire.ClusterOnlineGroup, "EVS1", ""); res.GroupState != StateOnline {
 		t.Fatalf("online_group after the upgrade: %+v", res)
 	}
@@ -466,7 +504,7 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 func TestMoveOfAnUpgradedEVSToAnOlderNodeIsRefused(t *testing.T) {
 	n := newClusterNet(t)
 	evsOnUpgradedNode(n)
-	n.install("EVSN2", upgradeEVS1)
+	n.upgradeEVS("EVSN2", "EVS1")
 	// Online or not, it does not go back to the SP1 node.
 	n.refused("EVSN2", wire.ClusterMoveGroup, "EVS1", "EVSN1", "refused", "c1037b44", "does not match the virtual server's (SP2 (6.5.7638))")
 	n.do("EVSN2", wire.ClusterOnlineGroup, "EVS1", "")
@@ -482,8 +520,9 @@ func TestMoveOfAnUpgradedEVSToAnOlderNodeIsRefused(t *testing.T) {
 }
 
 // TestStoppingTheClusterServiceOnTheOwnerFailsTheGroupOver: the group fails over to the node
-// whose service runs; with failover blocked, or no node to go to, it goes offline (downtime)
-// and comes back when the service starts again. A reboot of the owner does the same.
+// whose service runs, even with its failover blocked (FailoverThreshold does not keep a group
+// on a node leaving the cluster); with no node to go to, it goes offline (downtime) and comes
+// back when a cluster service starts again. A reboot of the owner does the same.
 func TestStoppingTheClusterServiceOnTheOwnerFailsTheGroupOver(t *testing.T) {
 	n := newClusterNet(t)
 	n.do("EVSN1", wire.ClusterStopService, "", "")
@@ -493,23 +532,21 @@ func TestStoppingTheClusterServiceOnTheOwnerFailsTheGroupOver(t *testing.T) {
 	}
 	n.do("EVSN1", wire.ClusterStartService, "", "")
 
-	// Failover blocked: stopping the owner's service takes the EVS down where it is.
+	// Failover blocked: stopping the owner's service still moves the EVS (and the cluster
+	// group) to the other node.
 	if res := n.do("EVSN1", wire.ClusterBlockFailover, "EVS1", ""); res.Owner != "EVSN2" {
 		t.Fatalf("block_failover: %+v", res)
 	}
 	if f := n.facts("EVSN1"); !f.Cluster.FailoverBlocked {
 		t.Error("failover_blocked not reported")
 	}
+	n.sim.Cluster("EVS1").Update(func(s *ClusterState) { s.ClusterGroupOwner = "EVSN2" })
 	n.do("EVSN2", wire.ClusterStopService, "", "")
-	n.wantGroup("EVS1", "EVSN2", StateOffline)
-	if c := n.facts("EVSN1").Cluster; c.GroupState != StateOffline || c.ActiveNode != "EVSN2" {
-		t.Errorf("downtime not seen from EVSN1: %+v", c)
-	}
-	// A manual move of a blocked group is allowed (it stays offline: it was).
-	n.do("EVSN2", wire.ClusterStartService, "", "")
-	n.wantGroup("EVS1", "EVSN2", StateOnline)
-	n.do("EVSN2", wire.ClusterMoveGroup, "EVS1", "EVSN1")
 	n.wantGroup("EVS1", "EVSN1", StateOnline)
+	if c := n.cluster("EVS1"); c.ClusterGroupOwner != "EVSN1" {
+		t.Errorf("the cluster group stayed on %s, whose cluster service stopped", c.ClusterGroupOwner)
+	}
+	n.do("EVSN2", wire.ClusterStartService, "", "")
 	n.do("EVSN1", wire.ClusterAllowFailover, "EVS1", "")
 
 	// No node to fail over to: offline until a cluster service starts and takes it.
@@ -560,7 +597,10 @@ func TestInstallWhileTheClusterServiceRunsIsRefused(t *testing.T) {
 }
 
 // TestExchange2000And55Clusters: a 2000 EVS and a 5.5 cluster take a newer node's level by
-// coming online there (no Upgrade EVS); 5.5 goes active node first with failover blocked.
+// coming online there (no Upgrade EVS). 5.5: setup on the active node runs with the group in
+// place and its cluster service running, stopping and restarting the Exchange services
+// itself (an outage in the journal); the passive node installs with its cluster service
+// stopped.
 func TestExchange2000And55Clusters(t *testing.T) {
 	n := newClusterNet(t)
 	// 2000, active/passive: passive first, move the group to it (online), then the other.
@@ -574,16 +614,82 @@ func TestExchange2000And55Clusters(t *testing.T) {
 	}
 	n.refused("E2KN2", wire.ClusterMoveGroup, "EVS2K", "E2KN1", "refused", "c1037b44")
 
-	// 5.5: the active node first, with no failover: downtime while it installs.
-	n.do("E55A", wire.ClusterBlockFailover, "X55", "")
-	n.do("E55A", wire.ClusterStopService, "", "")
-	n.wantGroup("X55", "E55A", StateOffline)
-	n.install("E55A", remote.JobSpec{Action: exchange.ActionInstallServicePack, MediaPath: `\\files\exchange55\SP4`})
-	n.do("E55A", wire.ClusterStartService, "", "")
+	// 5.5: the active node first, the group in place: setup stops the services (the group's
+	// Exchange resources offline while it runs) and starts them again.
+	spec := remote.JobSpec{ID: "sp-e55a", Action: exchange.ActionInstallServicePack, MediaPath: `\\files\exchange55\SP4`}
+	if _, err := n.client.JobStart(n.ctx, n.target("E55A"), spec); err != nil {
+		t.Fatalf("job_start on the active node E55A with its cluster service running: %v", err)
+	}
+	n.wantGroup("X55", "E55A", StatePartialOnline)
+	for _, svc := range n.facts("E55A").Services {
+		if svc.State != "Stopped" {
+			t.Errorf("E55A %s is %s while setup runs", svc.Name, svc.State)
+		}
+	}
+	n.clock.Advance(2 * time.Second)
+	if j, err := n.client.JobStatus(n.ctx, n.target("E55A"), spec.ID); err != nil || j.State != exchange.JobSucceeded {
+		t.Fatalf("the install on E55A: %+v, %v", j, err)
+	}
 	n.wantGroup("X55", "E55A", StateOnline)
-	n.do("E55A", wire.ClusterAllowFailover, "X55", "")
 	if s := n.group("X55"); s.UpgradedBuild.String() != "5.5.2653" {
 		t.Errorf("X55 upgraded for %s", s.UpgradedBuild)
+	}
+	var stopped, started bool
+	for _, e := range n.sim.Journal() {
+		stopped = stopped || e.Server == "E55A" && strings.Contains(e.Detail, "setup stopped the Exchange services of X55")
+		started = started || stopped && e.Server == "E55A" && strings.Contains(e.Detail, "setup started the Exchange services of X55 again: Online on E55A")
+		if strings.Contains(e.Detail, "X55 failed over") {
+			t.Errorf("X55 moved: %s", e.Detail)
+		}
+	}
+	if !stopped || !started {
+		t.Errorf("the outage is not in the journal (stopped %t, started %t)", stopped, started)
+	}
+	// The passive node, which owns nothing: its cluster service stopped first.
+	n.installRefused("E55B", remote.JobSpec{Action: exchange.ActionInstallServicePack, MediaPath: `\\files\exchange55\SP4`},
+		"the cluster service is running on E55B")
+	n.do("E55B", wire.ClusterStopService, "", "")
+	n.install("E55B", remote.JobSpec{Action: exchange.ActionInstallServicePack, MediaPath: `\\files\exchange55\SP4`})
+	n.do("E55B", wire.ClusterStartService, "", "")
+	n.wantGroup("X55", "E55A", StateOnline)
+}
+
+// TestClusteredServicesRunThroughTheCluster: on a 2000/2003/5.5 node the virtual server's
+// Exchange services start Manual and run where the group's resources are online; starting
+// one directly is refused (our model of a real node), both by the service operation and by
+// exchange_services, which starts only what is not clustered.
+func TestClusteredServicesRunThroughTheCluster(t *testing.T) {
+	n := newClusterNet(t)
+	state := func(node, svc string) exchange.ServiceFacts {
+		t.Helper()
+		for _, s := range n.facts(node).Services {
+			if s.Name == svc {
+				return s
+			}
+		}
+		t.Fatalf("%s has no service %s", node, svc)
+		return exchange.ServiceFacts{}
+	}
+	if s := state("EVSN1", "MSExchangeIS"); s.State != "Running" || s.StartMode != "Manual" {
+		t.Errorf("the active node's MSExchangeIS: %+v", s)
+	}
+	if s := state("EVSN2", "MSExchangeIS"); s.State != "Stopped" || s.StartMode != "Manual" {
+		t.Errorf("the passive node's MSExchangeIS: %+v", s)
+	}
+	if s := state("EVSN2", "W3SVC"); s.State != "Running" || s.StartMode != "Auto" {
+		t.Errorf("the passive node's W3SVC (not clustered): %+v", s)
+	}
+	_, err := n.client.Service(n.ctx, n.target("EVSN2"), "MSExchangeIS", wire.ActionStart)
+	n.fault(err, "start MSExchangeIS on EVSN2", "refused",
+		`MSExchangeIS on EVSN2 is the resource "Exchange Information Store Instance - EVS1" of group EVS1`, "comes online only through the cluster")
+
+	// The cluster moves it: the services follow the group.
+	n.do("EVSN1", wire.ClusterMoveGroup, "EVS1", "EVSN2")
+	if s := state("EVSN2", "MSExchangeSA"); s.State != "Running" {
+		t.Errorf("MSExchangeSA on EVSN2 after the move: %+v", s)
+	}
+	if s := state("EVSN1", "MSExchangeSA"); s.State != "Stopped" {
+		t.Errorf("MSExchangeSA on EVSN1 after the move: %+v", s)
 	}
 }
 
@@ -835,11 +941,6 @@ func TestActiveActiveFailoverAndGroups(t *testing.T) {
 	}
 }
 
-var (
-	upgradeEVSA = remote.JobSpec{Action: exchange.ActionUpgradeEVS, Group: "EVSA"}
-	upgradeEVSB = remote.JobSpec{Action: exchange.ActionUpgradeEVS, Group: "EVSB"}
-)
-
 // TestActiveActive2003PerEVSUpgrade: seed 001's procedure on an active/active 2003 cluster
 // runs per EVS: each EVS is upgraded on its own, and each keeps its own level: an EVS not
 // yet upgraded fails on the upgraded node (1025), an upgraded one does not go back (c1037b44).
@@ -861,9 +962,9 @@ func TestActiveActive2003PerEVSUpgrade(t *testing.T) {
 		t.Fatalf("move_group EVSB: %+v", res)
 	}
 	// Upgrade EVS of EVSA here is refused: it is on node 1, online.
-	n.installRefused("AAN2", upgradeEVSA, "c1037b44", "the virtual server is on AAN1, not on this upgraded node AAN2",
+	n.upgradeEVSRefused("AAN2", "EVSA", "c1037b44", "the virtual server is on AAN1, which runs SP1 (6.5.7226.6), the level it was upgraded for",
 		"its System Attendant resource Exchange System Attendant - EVSA is Online, not offline")
-	n.install("AAN2", upgradeEVSB)
+	n.upgradeEVS("AAN2", "EVSB")
 	if s := n.group("EVSB"); s.UpgradedBuild.String() != "6.5.7638" {
 		t.Fatalf("EVSB upgraded for %s", s.UpgradedBuild)
 	}
@@ -871,8 +972,7 @@ func TestActiveActive2003PerEVSUpgrade(t *testing.T) {
 		t.Fatalf("online_group EVSB: %+v", res)
 	}
 	// Upgrade EVS of EVSB again: nothing to upgrade.
-	n.installRefused("AAN2", remote.JobSpec{ID: "upgrade_evs-again", Action: exchange.ActionUpgradeEVS, Group: "EVSB"},
-		"its System Attendant resource Exchange System Attendant - EVSB is Online, not offline")
+	n.upgradeEVSRefused("AAN2", "EVSB", "its System Attendant resource Exchange System Attendant - EVSB is Online, not offline")
 
 	// EVSA was not upgraded with it.
 	s := n.cluster("AACL")
@@ -897,7 +997,7 @@ func TestActiveActive2003PerEVSUpgrade(t *testing.T) {
 
 	// EVSA's own upgrade, then node 1: both EVSs at SP2, one on each node again.
 	n.do("AAN2", wire.ClusterOfflineEVSResources, "EVSA", "")
-	n.install("AAN2", upgradeEVSA)
+	n.upgradeEVS("AAN2", "EVSA")
 	n.do("AAN2", wire.ClusterOnlineGroup, "EVSA", "")
 	n.wantGroup("EVSA", "AAN2", StateOnline)
 	n.do("AAN1", wire.ClusterStopService, "", "")
@@ -937,5 +1037,45 @@ func TestActiveActive2000(t *testing.T) {
 	n.do("A2K2", wire.ClusterMoveGroup, "EVSC", "A2K1")
 	if c := n.facts("A2K1").Cluster; !slices.Equal(groupOwners(c), []string{"EVSC@A2K1:Online", "EVSD@A2K2:Online"}) {
 		t.Errorf("at the end A2K1 sees %q", groupOwners(c))
+	}
+}
+
+// TestCCRSetupNeedsTheFirewallRunning: a 2007 service pack's setup adds its Windows Firewall
+// exceptions, so it is refused while the firewall service is stopped (our reading of seed
+// 004); the firewall operation starts it, recording how it was, and restore puts it back.
+func TestCCRSetupNeedsTheFirewallRunning(t *testing.T) {
+	n := newClusterNet(t)
+	n.sim.Host("MBX1B").Update(func(s *State) {
+		s.Firewall = exchange.ServiceFacts{Name: "SharedAccess", State: "Stopped", StartMode: "Disabled"}
+	})
+	spec := remote.JobSpec{Action: exchange.ActionInstallServicePack, MediaPath: `D:\Exchange2007SP3`}
+	n.installRefused("MBX1B", spec, "cannot add its Windows Firewall exceptions", "SharedAccess is stopped (Disabled)")
+	firewall := func(action string) wire.FirewallResult {
+		t.Helper()
+		res, err := remote.Call(n.ctx, n.client, n.target("MBX1B"), wire.FirewallRequest{Action: action})
+		if err != nil {
+			t.Fatalf("firewall %s: %v", action, err)
+		}
+		return res
+	}
+	if res := firewall(wire.ActionStart); !res.Recorded || res.After != "Running" || res.RecordedStartMode != "Disabled" {
+		t.Errorf("start: %+v", res)
+	}
+	if res := firewall(wire.ActionStart); res.RecordedStartMode != "Disabled" || res.Before != "Running" {
+		t.Errorf("a second start must keep the first record: %+v", res)
+	}
+	if !n.facts("MBX1B").Leftovers.FirewallStarted {
+		t.Error("the probe does not report the started firewall")
+	}
+	n.install("MBX1B", spec)
+	if res := firewall(wire.ActionRestore); !res.Recorded || res.After != "Stopped" {
+		t.Errorf("restore: %+v", res)
+	}
+	st := n.sim.Host("MBX1B").State()
+	if st.Firewall.State != "Stopped" || st.Firewall.StartMode != "Disabled" || st.FirewallRecord != nil || n.facts("MBX1B").Leftovers.FirewallStarted {
+		t.Errorf("after restore: %+v, record %v", st.Firewall, st.FirewallRecord)
+	}
+	if res := firewall(wire.ActionRestore); res.Recorded {
+		t.Errorf("a second restore changed something: %+v", res)
 	}
 }

@@ -34,7 +34,7 @@ func startDiscoverFleet(t *testing.T, d map[string]any) (*Simulator, *remote.Cli
 		}
 	})
 	client, err := remote.New(remote.Config{Username: fleet.Credentials.Username, Password: fleet.Credentials.Password,
-		Port: sim.HTTPPort(), Timeout: 10 * time.Second})
+		Auth: remote.AuthNTLM, Port: sim.HTTPPort(), Timeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func TestEndToEndDiscover(t *testing.T) {
 	sim := startFixture(t, Options{DisableHTTPS: true})
 	fleet := sim.Fleet()
 	client, err := remote.New(remote.Config{Username: fleet.Credentials.Username, Password: fleet.Credentials.Password,
-		Port: sim.HTTPPort(), Timeout: 10 * time.Second})
+		Auth: remote.AuthNTLM, Port: sim.HTTPPort(), Timeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -74,6 +74,7 @@ var operations = byName(
 	handle(opExchangeServices),
 	handle(opRevocationCheck),
 	handle(opRemoteStreamingBackup),
+	handle(opFirewall),
 	handle(opCustomizations),
 	handle(opOWACheck),
 	handle(opJobStart),
@@ -256,6 +257,9 @@ func truncate(s string, n int) string {
 func probe(h *Handler, c *call, req wire.ProbeRequest) (any, *wire.Fault) {
 	requested := strings.TrimSpace(req.Server)
 	host := h.host
+	if host.cluster != nil {
+		host.cluster.administer() // a standing-by administrator acts between operations (evs.go)
+	}
 	short := hostLabel(requested)
 	if requested == "" || strings.EqualFold(short, host.name) {
 		return host.Facts(), nil

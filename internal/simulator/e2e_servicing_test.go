@@ -30,7 +30,7 @@ func newNetRig(t *testing.T) *netRig {
 	sim := startFixture(t, Options{Clock: clock, Packages: testPackages})
 	fleet := sim.Fleet()
 	client, err := remote.New(remote.Config{Username: fleet.Credentials.Username, Password: fleet.Credentials.Password,
-		HTTPS: false, Port: sim.HTTPPort(), Timeout: 15 * time.Second})
+		HTTPS: false, Auth: remote.AuthNTLM, Port: sim.HTTPPort(), Timeout: 15 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,8 @@ import (
 // simulator plays. docs/simulator.md describes the file format.
 type Fleet struct {
 	Credentials Credentials
+	// WinRM is how every server's WinRM service is configured (the file's `winrm`).
+	WinRM WinRMService
 	// Organization is the Exchange organisation's name, as discover reports it (the file's
 	// top-level `organization`, default "Contoso").
 	Organization string
@@ -35,6 +37,16 @@ type Fleet struct {
 type Credentials struct {
 	Username string
 	Password string
+}
+
+// WinRMService is the part of winrm/config/service the simulator models. The zero value is
+// Windows' default ("Installation and configuration for Windows Remote Management",
+// Microsoft Learn): Negotiate on, Basic off, AllowUnencrypted false.
+type WinRMService struct {
+	// Basic is Service/Auth/Basic: accept HTTP Basic (over HTTPS, or with AllowUnencrypted).
+	Basic bool `json:"basic"`
+	// AllowUnencrypted is Service/AllowUnencrypted: accept clear messages over HTTP.
+	AllowUnencrypted bool `json:"allow_unencrypted"`
 }
 
 // String keeps the password out of logs and test failure messages.
@@ -89,8 +101,11 @@ type Server struct {
 	InternetAccess        bool
 	RevocationCheck       bool
 	RemoteStreamingBackup *bool
-	OS                    exchange.OSFacts
-	Prerequisites         exchange.PrerequisiteFacts
+	// Firewall is the Windows Firewall service: "running" (the default), "stopped" or
+	// "disabled" (stopped, start mode Disabled).
+	Firewall      string
+	OS            exchange.OSFacts
+	Prerequisites exchange.PrerequisiteFacts
 
 	// Faults are armed on the host at start (see Fault).
 	Faults []Fault
@@ -174,6 +189,7 @@ func (f *Fleet) ClusterOf(server string) (Cluster, bool) {
 // stated zero value.
 type fleetDoc struct {
 	Credentials  json.RawMessage            `json:"credentials"`
+	WinRM        json.RawMessage            `json:"winrm"`
 	Organization *string                    `json:"organization"`
 	Servers      []json.RawMessage          `json:"servers"`
 	Clusters     []json.RawMessage          `json:"clusters"`
@@ -214,6 +230,7 @@ type serverDoc struct {
 	ReceiveConnectors     []string          `json:"receive_connectors"`
 	DiagnosticLogging     map[string]string `json:"diagnostic_logging"`
 	RunningProcesses      []string          `json:"running_processes"`
+	Firewall              string            `json:"firewall"`
 	DisabledServices      []string          `json:"disabled_services"`
 	Faults                []json.RawMessage `json:"faults"`
 	MissingPaths          []string          `json:"missing_paths"`
@@ -308,6 +325,12 @@ func parseFleet(source string, r io.Reader) (*Fleet, error) {
 	} else if err := decodeObject(doc.Credentials, &creds); err != nil {
 		problems = append(problems, "credentials: "+err.Error())
 	}
+	var winrmDoc WinRMService
+	if isPresent(doc.WinRM) {
+		if err := decodeObject(doc.WinRM, &winrmDoc); err != nil {
+			problems = append(problems, "winrm: "+err.Error())
+		}
+	}
 	servers := make([]serverDoc, len(doc.Servers))
 	for i, raw := range doc.Servers {
 		at := serverAt(i, rawName(raw))
@@ -364,7 +387,7 @@ func parseFleet(source string, r io.Reader) (*Fleet, error) {
 	}
 
 	v := &validator{}
-	fleet := &Fleet{Credentials: Credentials(creds), Packages: map[string]Package{}}
+	fleet := &Fleet{Credentials: Credentials(creds), WinRM: winrmDoc, Packages: map[string]Package{}}
 	fleet.Organization = v.organization(doc.Organization)
 	seenPath := map[string]string{}
 	for _, path := range sortedKeys(packages) {
@@ -644,6 +667,12 @@ func (v *validator) server(at string, d serverDoc, names, addresses map[string]s
 	s.InternetAccess = d.InternetAccess == nil || *d.InternetAccess
 	s.RevocationCheck = d.RevocationCheck == nil || *d.RevocationCheck
 	s.RemoteStreamingBackup = d.RemoteStreamingBackup
+	switch d.Firewall {
+	case "", "running", "stopped", "disabled":
+		s.Firewall = d.Firewall
+	default:
+		v.add(`%s: firewall %q is none of "running", "stopped", "disabled"`, at, d.Firewall)
+	}
 
 	s.OS = p.os
 	if d.os.Caption != nil {

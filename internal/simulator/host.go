@@ -108,8 +108,13 @@ type State struct {
 	// LeftoverStopped are the services the service operation stopped and has not started
 	// again; LeftoverRevocationOff: the revocation check operation turned the check off
 	// (service.ps1 and revocation_check.ps1 record both under ...\Leftovers).
-	LeftoverStopped         []string
-	LeftoverRevocationOff   bool
+	LeftoverStopped       []string
+	LeftoverRevocationOff bool
+	// Firewall is the Windows Firewall service (State and StartMode as Win32_Service says
+	// them); FirewallRecord is what firewall.ps1 recorded when it started a stopped one
+	// (nil: no record; the probe's leftovers.firewall_started).
+	Firewall                exchange.ServiceFacts
+	FirewallRecord          *exchange.ServiceFacts
 	OWALogonSavedCustomized bool
 	RevocationCheck         bool
 	InternetAccess          bool
@@ -154,12 +159,21 @@ func newHost(s Server, c *LiveCluster, boot time.Time) *Host {
 		RevocationCheck:       s.RevocationCheck,
 		InternetAccess:        s.InternetAccess,
 		RemoteStreamingBackup: clonePtr(s.RemoteStreamingBackup),
+		Firewall:              firewallService(s),
 	}
 	for _, db := range s.Databases {
 		st.Databases = append(st.Databases, exchange.DatabaseBackup{Name: db, LastFull: clonePtr(s.LastFullBackup)})
 	}
+	var clustered map[string]string
+	if c != nil {
+		clustered = clusteredServices(s.Product)
+	}
 	for _, name := range exchangeServices(s.Product, s.Roles) {
 		svc := exchange.ServiceFacts{Name: name, State: "Running", StartMode: "Auto"}
+		if _, ok := clustered[name]; ok {
+			// A resource of the virtual server: the cluster runs it (syncClusteredServicesLocked).
+			svc.StartMode = "Manual"
+		}
 		if slices.Contains(s.DisabledServices, name) {
 			svc.State, svc.StartMode = "Stopped", "Disabled"
 		}
@@ -196,6 +210,22 @@ func newHost(s Server, c *LiveCluster, boot time.Time) *Host {
 		c.attach(h)
 	}
 	return h
+}
+
+// firewallService is the Windows Firewall service of server s as the fleet states it: MpsSvc
+// on Windows Server 2008 and later (version 6+), SharedAccess on Windows Server 2003.
+func firewallService(s Server) exchange.ServiceFacts {
+	name := "SharedAccess"
+	if strings.HasPrefix(s.OS.Version, "6.") {
+		name = "MpsSvc"
+	}
+	switch s.Firewall {
+	case "stopped":
+		return exchange.ServiceFacts{Name: name, State: "Stopped", StartMode: "Manual"}
+	case "disabled":
+		return exchange.ServiceFacts{Name: name, State: "Stopped", StartMode: "Disabled"}
+	}
+	return exchange.ServiceFacts{Name: name, State: "Running", StartMode: "Auto"}
 }
 
 // pendingRebootReason is how the simulator reports a pending reboot.
@@ -280,6 +310,7 @@ func (h *Host) factsFor(group string) exchange.Facts {
 			StoppedServices:     nonNil(slices.Clone(s.LeftoverStopped)),
 			SavedCustomizations: s.OWALogonSaved,
 			RevocationCheckOff:  s.LeftoverRevocationOff,
+			FirewallStarted:     s.FirewallRecord != nil,
 		},
 	}
 	// As the probe lists the job records: by id, ignoring case.
@@ -303,6 +334,9 @@ func (h *Host) factsFor(group string) exchange.Facts {
 	}
 	if c := h.cluster; c != nil {
 		f.Cluster = c.clusterFacts(h.name, s.Build, group)
+		if !h.adUnreachable {
+			c.setADVersions(f.Cluster)
+		}
 	}
 	return f
 }
@@ -331,6 +365,7 @@ func (s State) clone() State {
 	c.PendingReboot = slices.Clone(s.PendingReboot)
 	c.UMLanguagePacks = slices.Clone(s.UMLanguagePacks)
 	c.RemoteStreamingBackup = clonePtr(s.RemoteStreamingBackup)
+	c.FirewallRecord = clonePtr(s.FirewallRecord)
 	c.Jobs = make([]exchange.Job, len(s.Jobs))
 	for i, j := range s.Jobs {
 		j.Finished = clonePtr(j.Finished)

@@ -91,6 +91,9 @@ func opService(h *Handler, c *call, req wire.ServiceRequest) (any, *wire.Fault) 
 			return nil, &wire.Fault{Code: "failed", Message: fmt.Sprintf(
 				"service %s is disabled; set its start mode before starting it", svc.Name)}
 		}
+		if what := host.clusteredServiceLocked(svc.Name); what != "" && before != "Running" {
+			return nil, &wire.Fault{Code: "refused", Message: clusteredStartRefusal(host.name, svc.Name, what)}
+		}
 		svc.State = "Running"
 		host.state.LeftoverStopped = slices.DeleteFunc(host.state.LeftoverStopped, func(n string) bool { return strings.EqualFold(n, svc.Name) })
 	} else {
@@ -119,13 +122,15 @@ func (h *Host) serviceLocked(name string) *exchange.ServiceFacts {
 // opExchangeServices puts the Exchange services back in service as exchange_services.ps1
 // does: a Disabled service gets the start mode the lock recorded (Disabled then: stays;
 // Manual: Manual; otherwise Automatic), and every service that should run (Automatic, or
-// running when the lock recorded it) is started. The lists are in name order.
+// running when the lock recorded it) is started; on a cluster node a Manual service is
+// left to the cluster (left_to_cluster). Referee: a clustered service (clusteredServices)
+// that would be started is refused (listed in failed). The lists are in name order.
 func opExchangeServices(h *Handler, c *call, _ wire.ExchangeServicesRequest) (any, *wire.Fault) {
 	host := h.host
 	host.mu.Lock()
 	defer host.mu.Unlock()
 	host.settleLocked()
-	res := wire.ExchangeServicesResult{Enabled: []string{}, Started: []string{}, Failed: []string{}}
+	res := wire.ExchangeServicesResult{Enabled: []string{}, Started: []string{}, Failed: []string{}, LeftToCluster: []string{}}
 	installing := ""
 	for _, r := range host.jobs {
 		if r.services != nil {
@@ -161,8 +166,18 @@ func opExchangeServices(h *Handler, c *call, _ wire.ExchangeServicesRequest) (an
 			}
 			res.Enabled = append(res.Enabled, svc.Name)
 		}
+		if host.cluster != nil && svc.StartMode == "Manual" && svc.State != "Running" {
+			// As the script on a node with ClusSvc: a Manual service is the cluster's.
+			res.LeftToCluster = append(res.LeftToCluster, svc.Name)
+			continue
+		}
 		shouldRun := svc.StartMode == "Auto" || (hasRecord && rec.State == "Running" && svc.StartMode != "Disabled")
 		if svc.State != "Running" && shouldRun {
+			if what := host.clusteredServiceLocked(svc.Name); what != "" {
+				// Referee: a clustered service is not started outside the cluster.
+				res.Failed = append(res.Failed, svc.Name+": "+clusteredStartRefusal(host.name, svc.Name, what))
+				continue
+			}
 			svc.State = "Running"
 			res.Started = append(res.Started, svc.Name)
 		}
@@ -189,6 +204,53 @@ func opRevocationCheck(h *Handler, c *call, req wire.RevocationCheckRequest) (an
 		host.state.LeftoverRevocationOff = false
 	}
 	return wire.SettingResult{Before: before, After: host.state.RevocationCheck}, nil
+}
+
+// opFirewall starts or restores the Windows Firewall service as firewall.ps1 does: start
+// records a stopped service's state and start mode first (an existing record is kept),
+// enables a Disabled one (Manual) and starts it; restore puts back what the record says and
+// drops it. Boots start it by its start mode like any service.
+func opFirewall(h *Handler, c *call, req wire.FirewallRequest) (any, *wire.Fault) {
+	if req.Action != wire.ActionStart && req.Action != wire.ActionRestore {
+		return nil, &wire.Fault{Code: "invalid", Message: fmt.Sprintf(`the firewall action must be "start" or "restore", got "%s"`, req.Action)}
+	}
+	host := h.host
+	host.mu.Lock()
+	defer host.mu.Unlock()
+	host.settleLocked()
+	s := &host.state
+	res := wire.FirewallResult{Service: s.Firewall.Name, Before: s.Firewall.State}
+	if req.Action == wire.ActionStart {
+		if s.Firewall.State != "Running" {
+			if s.FirewallRecord == nil {
+				rec := s.Firewall
+				s.FirewallRecord = &rec
+			}
+			if s.Firewall.StartMode == "Disabled" {
+				s.Firewall.StartMode = "Manual"
+			}
+			s.Firewall.State = "Running"
+			res.Recorded = true
+		}
+	} else if s.FirewallRecord != nil {
+		rec := *s.FirewallRecord
+		if rec.State == "Stopped" {
+			s.Firewall.State = "Stopped"
+		}
+		if rec.StartMode == "Disabled" {
+			s.Firewall.StartMode = "Disabled"
+		}
+		s.FirewallRecord = nil
+		res.Recorded = true
+	}
+	if s.FirewallRecord != nil {
+		res.RecordedState, res.RecordedStartMode = s.FirewallRecord.State, s.FirewallRecord.StartMode
+	} else if res.Recorded {
+		// restore: what it put back
+		res.RecordedState, res.RecordedStartMode = s.Firewall.State, s.Firewall.StartMode
+	}
+	res.After = s.Firewall.State
+	return res, nil
 }
 
 func opRemoteStreamingBackup(h *Handler, c *call, req wire.RemoteStreamingBackupRequest) (any, *wire.Fault) {
@@ -343,7 +405,7 @@ func opReboot(h *Handler, c *call, _ wire.RebootRequest) (any, *wire.Fault) {
 // jobSpec is what a job_start asks for.
 type jobSpec struct {
 	ID, Action, MediaPath, PackagePath, PatchCode, KB, Language string
-	// Group names the CMS/EVS of the cluster installer actions (upgrade_cms, upgrade_evs).
+	// Group names the CMS of the cluster installer action upgrade_cms.
 	Group string
 }
 
@@ -352,11 +414,11 @@ var jobActions = []string{
 	exchange.ActionInstallServicePack, exchange.ActionInstallUpdateRollup, exchange.ActionInstallInterimUpdate,
 	exchange.ActionUninstallUpdateRollup, exchange.ActionRemoveInterimUpdate,
 	exchange.ActionRemoveUMLanguagePack, exchange.ActionAddUMLanguagePack,
-	exchange.ActionUpgradeCMS, exchange.ActionUpgradeEVS,
+	exchange.ActionUpgradeCMS,
 }
 
 // clusterJobActions are the cluster installer actions, which name their CMS/EVS in Group.
-var clusterJobActions = []string{exchange.ActionUpgradeCMS, exchange.ActionUpgradeEVS}
+var clusterJobActions = []string{exchange.ActionUpgradeCMS}
 
 // What job_start.ps1 accepts as parameter values (PowerShell's -match ignores case).
 var (
@@ -375,7 +437,8 @@ const (
 // opJobStart runs job_start.ps1's steps: (1) a record under the ID that is running or
 // succeeded is returned and nothing starts (a failed one is run again, its record
 // replaced); then the parameters are checked (fault invalid); (2) another installation
-// running -> setup_running; (3) a setup watermark -> watermark; (4) the installer and
+// running -> setup_running; (3) a setup watermark -> watermark (the stale CMS key's not for
+// upgrade_cms, which completes it); (4) the installer and
 // package must exist -> refused "package not found: <path>". Beyond what the script
 // checks, the simulator refuses (fault refused) what the installer itself would refuse,
 // instead of starting a job that fails: an SP not above the live one, an RU for another
@@ -429,10 +492,17 @@ func opJobStart(h *Handler, c *call, req wire.JobStartRequest) (any, *wire.Fault
 		return nil, &wire.Fault{Code: "setup_running", Message: "a setup process is running: ExSetup (process id 4242)"}
 	}
 	if len(s.SetupWatermarks) > 0 {
+		// Setup refuses while they exist (seed 004), whatever runs it.
 		w := s.SetupWatermarks[0]
 		return nil, &wire.Fault{Code: "watermark", Message: fmt.Sprintf(
-			`HKLM\SOFTWARE\Microsoft\Exchange\v8.0\%s holds Action = %s, Watermark = %s: an Exchange setup was interrupted; finish or clear it before setup can run again`,
-			w.Role, w.Action, w.Watermark)}
+			`%s holds Action = %s, Watermark = %s: an Exchange setup was interrupted, and setup refuses to start while they exist`,
+			exchange.SetupKey(w.Role), w.Action, w.Watermark)}
+	}
+	if s.StaleCMSKey && spec.Action != exchange.ActionUpgradeCMS {
+		// The CMS key's values stop every setup but the /upgradeCMS that completes it
+		// (TechNet cc540457), as job_start.ps1 checks.
+		return nil, &wire.Fault{Code: "watermark", Message: `HKLM\SOFTWARE\Microsoft\Exchange\v8.0\ClusteredMailboxServer holds Action = Install, Watermark = ClusteredMailboxServer: ` +
+			"a clustered mailbox server setup did not finish; run Setup.com /upgradeCMS on the node that owns the CMS first"}
 	}
 	now := host.env.clock.Now().UTC().Truncate(time.Second) // records hold whole seconds
 	r, code, why := host.planJobLocked(spec, now)
@@ -466,6 +536,7 @@ func opJobStart(h *Handler, c *call, req wire.JobStartRequest) (any, *wire.Fault
 	}
 	if r.services != nil {
 		r.services = host.stopExchangeServicesLocked()
+		r.group = host.setupStopsGroupLocked()
 	}
 	if r.setup {
 		s.SetupRunning = true
@@ -597,6 +668,11 @@ func (h *Host) planJobLocked(spec jobSpec, now time.Time) (*jobRun, string, stri
 				product, spName(liveSP), spName(p.ServicePack))
 		case interimBlock(target.Level.String()) != "":
 			return nil, refused, interimBlock(target.Level.String())
+		case s.Product == "2007" && s.Firewall.State != "Running":
+			// Our reading of seed 004 ("start the firewall so that setup can add its
+			// exceptions"): setup stops when it cannot add them.
+			return nil, refused, fmt.Sprintf("Setup.com /mode:upgrade cannot add its Windows Firewall exceptions: the Windows Firewall service %s is %s (%s); start it before setup",
+				s.Firewall.Name, strings.ToLower(s.Firewall.State), s.Firewall.StartMode)
 		case s.Product == "2007" && len(s.UMLanguagePacks) > 0:
 			return nil, refused, fmt.Sprintf("UM language packs %s must be removed first (Setup.com /RemoveUmLanguagePack)", strings.Join(s.UMLanguagePacks, ", "))
 		case len(s.PendingReboot) > 0:
@@ -612,6 +688,11 @@ func (h *Host) planJobLocked(spec jobSpec, now time.Time) (*jobRun, string, stri
 					s.RemoteStreamingBackup = &off // SP1 resets it (domain.md §2.11)
 				}
 				afterInstall(s, leaveDisabled)
+				if s.Product == "5.5" {
+					// A 5.5 service pack needs no reboot (domain.md §6 5.5 [001]).
+					s.PendingReboot = slices.DeleteFunc(s.PendingReboot, func(r string) bool { return r == pendingRebootReason })
+					return 0, false
+				}
 				return 3010, true
 			}}, "", ""
 

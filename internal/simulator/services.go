@@ -33,7 +33,9 @@ func recognisedThirdParty(name string) bool {
 // servers run more (MSExchangeMailSubmission, MSExchangeTransportLogSearch,
 // MSExchangeAntispamUpdate, MSExchangeMonitoring, ...), and on real Exchange 2007 the POP3
 // and IMAP4 services start Manual; here every listed service starts Running/Auto so that
-// "all services started" is the healthy baseline. Extend the lists when a rule needs it.
+// "all services started" is the healthy baseline (on a 2000/2003/5.5 cluster node the
+// virtual server's services start Manual: clusteredServices). Extend the lists when a rule
+// needs it.
 func exchangeServices(product string, roles []string) []string {
 	has := func(r string) bool { return slices.Contains(roles, r) }
 	var s []string
@@ -119,4 +121,30 @@ func procedureFacts(s Server) exchange.ProcedureFacts {
 		p.EventLogLevels = append(p.EventLogLevels, exchange.EventLogLevel{Identity: id, Level: s.DiagnosticLogging[id]})
 	}
 	return p
+}
+
+// clusteredServices are, on a node of an Exchange 2000/2003 or 5.5 cluster, the Exchange
+// services that are resources of the virtual server, by the type of the resource that runs
+// each (the simulator's default resources, defaultResources). The cluster starts and stops
+// them where the group runs: they start Manual on every node, run on the node that owns the
+// group while their resource is online, and are never started directly (domain.md §6 last
+// paragraph, [001]: "the Exchange services are cluster resources"). The Manual start mode
+// is our reading of how Exchange cluster setup leaves them. The IIS services (W3SVC,
+// IISADMIN, SMTPSVC) run on every node: the SMTP and HTTP virtual servers of an EVS are
+// instances inside them. A 2007 CMS's resources are instances too: its services run on
+// every node, so a 2007 node has none here.
+func clusteredServices(product string) map[string]string {
+	switch product {
+	case "2000", "2003":
+		return map[string]string{
+			"MSExchangeSA": ResourceSystemAttendant, "MSExchangeIS": ResourceInformationStore,
+			"MSExchangeMTA": ResourceMTA, "RESvc": ResourceRoutingEngine,
+		}
+	case "5.5":
+		return map[string]string{
+			"MSExchangeDS": ResourceDirectory, "MSExchangeIS": ResourceInformationStore,
+			"MSExchangeSA": ResourceSystemAttendant, "MSExchangeMTA": ResourceMTA,
+		}
+	}
+	return nil
 }

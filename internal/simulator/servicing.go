@@ -219,6 +219,9 @@ type jobRun struct {
 	// services are the Exchange services before the job stopped them, put back when the
 	// job fails having changed nothing.
 	services []exchange.ServiceFacts
+	// group is the Exchange 5.5 virtual server whose services this setup stopped on the
+	// node that owns it (setupStopsGroupLocked), restarted when it ends; nil for none.
+	group *clusterGroup
 	// apply changes the state when the job succeeds and returns the exit code and whether
 	// a reboot is required.
 	apply func(s *State) (exitCode int, reboot bool)
@@ -330,6 +333,7 @@ func (h *Host) packageAtLocked(path string) (Package, bool) {
 
 // settleLocked finishes every running job whose time has come, in the order they fall due.
 func (h *Host) settleLocked() {
+	defer h.syncClusteredServicesLocked()
 	if len(h.jobs) == 0 {
 		return
 	}
@@ -370,6 +374,10 @@ func (h *Host) finishLocked(r *jobRun, at time.Time) {
 		}
 	default:
 		exit, reboot = r.apply(&h.state)
+	}
+	if r.group != nil && r.fail != FaultSetupAbort {
+		// Setup starts the services it stopped (an aborted one leaves them stopped).
+		h.setupRestartsGroupLocked(r.group)
 	}
 	h.endLocked(r, at, exit, reboot, errText)
 }
@@ -543,7 +551,8 @@ func (h *Host) boot() {
 	}
 	h.state.BootTime = boot
 	h.state.PendingReboot = []string{}
-	for _, list := range [][]exchange.ServiceFacts{h.state.Services, h.state.WindowsServices} {
+	fw := []exchange.ServiceFacts{h.state.Firewall}
+	for _, list := range [][]exchange.ServiceFacts{h.state.Services, h.state.WindowsServices, fw} {
 		for i := range list {
 			if list[i].StartMode == "Auto" {
 				list[i].State = "Running"
@@ -552,6 +561,7 @@ func (h *Host) boot() {
 			}
 		}
 	}
+	h.state.Firewall = fw[0]
 	h.env.journal.record(Entry{Server: h.name, Operation: operationSystem, Outcome: outcomeOK,
 		Detail: "started, boot time " + boot.Format(time.RFC3339)})
 	h.mu.Unlock()

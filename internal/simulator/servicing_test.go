@@ -407,7 +407,11 @@ func TestJobStartRefusals(t *testing.T) {
 				s.SetupWatermarks = []exchange.SetupWatermark{{Role: "HubTransport", Action: "BuildToBuildUpgrade", Watermark: "InstallFiles"}}
 			})
 		}, job("install_update_rollup-8.1.436.0", exchange.ActionInstallUpdateRollup, `PackagePath=\\files\exchange\SP1-RU10.msp`),
-			"watermark", `HKLM\SOFTWARE\Microsoft\Exchange\v8.0\HubTransport holds Action = BuildToBuildUpgrade, Watermark = InstallFiles: an Exchange setup was interrupted; finish or clear it before setup can run again`},
+			"watermark", `HKLM\SOFTWARE\Microsoft\Exchange\v8.0\HubTransportRole holds Action = BuildToBuildUpgrade, Watermark = InstallFiles: an Exchange setup was interrupted, and setup refuses to start while they exist`},
+		{"a stale CMS key stops every setup but /upgradeCMS", "EX01", func(r *rig) {
+			r.host("EX01").Update(func(s *State) { s.StaleCMSKey = true })
+		}, job("install_update_rollup-8.1.436.0", exchange.ActionInstallUpdateRollup, `PackagePath=\\files\exchange\SP1-RU10.msp`),
+			"watermark", `HKLM\SOFTWARE\Microsoft\Exchange\v8.0\ClusteredMailboxServer holds Action = Install, Watermark = ClusteredMailboxServer: a clustered mailbox server setup did not finish; run Setup.com /upgradeCMS on the node that owns the CMS first`},
 		{"setup process running", "EX01", func(r *rig) { r.host("EX01").Update(func(s *State) { s.SetupRunning = true }) },
 			job("install_update_rollup-8.1.436.0", exchange.ActionInstallUpdateRollup, `PackagePath=\\files\exchange\SP1-RU10.msp`),
 			"setup_running", "a setup process is running: ExSetup (process id 4242)"},
@@ -453,7 +457,7 @@ func TestJobStartRefusals(t *testing.T) {
 			job("install service pack", exchange.ActionInstallServicePack, `MediaPath=D:\Exchange2007SP3`),
 			"invalid", `"install service pack" is not a job id (letters, digits, dot, dash and underscore, at most 128)`},
 		{"not an installing action", "EX01", nil, job("reboot-1", "reboot"),
-			"invalid", `"reboot" is not an installing action (install_service_pack, install_update_rollup, install_interim_update, uninstall_update_rollup, remove_interim_update, remove_um_language_pack, add_um_language_pack, upgrade_cms, upgrade_evs)`},
+			"invalid", `"reboot" is not an installing action (install_service_pack, install_update_rollup, install_interim_update, uninstall_update_rollup, remove_interim_update, remove_um_language_pack, add_um_language_pack, upgrade_cms)`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -150,14 +150,21 @@ func Start(f *Fleet, o Options) (*Simulator, error) {
 		s.hosts = append(s.hosts, h)
 		addrs = append(addrs, srv.Address)
 		handler := &Handler{host: h, journal: s.journal, latency: o.Latency, password: f.Credentials.Password}
-		ep := wsman.NewServer(wsman.Options{
-			Handler:          s.guard(handler),
-			Authenticate:     auth,
+		counts := &counters{}
+		opts := wsman.Options{
+			Handler:          s.guard(counts.countingProcesses(handler)),
+			NTLM:             &wsman.Account{Username: f.Credentials.Username, Password: f.Credentials.Password},
+			AllowUnencrypted: f.WinRM.AllowUnencrypted,
+			ComputerName:     srv.Name,
 			MaxShellsPerUser: o.MaxShellsPerUser,
 			ReceiveTimeout:   o.ReceiveTimeout,
-		})
+		}
+		if f.WinRM.Basic {
+			opts.Authenticate = auth
+		}
+		ep := wsman.NewServer(opts)
 		s.endpoints[h] = ep
-		n := &hostNet{s: s, host: h, endpoint: ep}
+		n := &hostNet{s: s, host: h, endpoint: ep, counts: counts}
 		s.nets[h] = n
 		h.endpoint, h.net = ep, n
 	}
@@ -355,7 +362,8 @@ type listening struct {
 
 // serveLocked starts serving l for host n at ln. Called with s.mu held and !s.closed.
 func (s *Simulator) serveLocked(n *hostNet, ln *listening, l net.Listener) {
-	hs := &http.Server{Handler: n, ReadHeaderTimeout: 10 * time.Second, ErrorLog: s.errLog, ConnState: s.fresh.track}
+	hs := &http.Server{Handler: n, ReadHeaderTimeout: 10 * time.Second, ErrorLog: s.errLog, ConnState: s.fresh.track,
+		ConnContext: n.endpoint.ConnContext} // NTLM authenticates a connection
 	ln.hs, ln.l = hs, l
 	s.serving.Add(1)
 	go func() {
@@ -372,6 +380,7 @@ type hostNet struct {
 	host      *Host
 	endpoint  *wsman.Server
 	listening []*listening // fixed after Start
+	counts    *counters
 
 	mu        sync.Mutex
 	watchID   string // the command whose answer is awaited, "" when none
@@ -383,6 +392,7 @@ type hostNet struct {
 // answer is written, not when the request arrives: the client's Receive is usually
 // waiting already when the reboot operation finishes.
 func (n *hostNet) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	n.counts.http.Add(1)
 	cw := &captureWriter{ResponseWriter: w, n: n}
 	n.endpoint.ServeHTTP(cw, r)
 	if cw.watched == "" {

@@ -4,7 +4,7 @@
 # service has started].
 #
 # No parameters. Result: wire.ExchangeServicesResult, keys enabled, started, failed,
-# services (each exchange.ServiceFacts: name, state, start_mode).
+# left_to_cluster, services (each exchange.ServiceFacts: name, state, start_mode).
 #
 # The services are the probe's (Test-ExExchangeService in prelude.ps1): MSExchange*,
 # "Microsoft Exchange ..." display names, RESvc, POP3Svc, IMAP4Svc, msftesql-Exchange and
@@ -24,6 +24,14 @@
 #    itself) and waited for, at most $waitSeconds in all. A service that Windows refuses to
 #    start, that stops again, or that is still pending at the end is listed in failed with
 #    the reason; that is not a fault: the caller decides.
+# On a cluster node (the cluster service ClusSvc is installed and not Disabled), the Exchange
+# services that start Manual are the resources of the virtual server on Exchange 2000/2003/5.5
+# (cluster setup sets them Manual on every node): the cluster starts them where the group
+# runs, and starting one directly would run it outside the cluster's control [domain.md section 6,
+# last paragraph; seed 001]. Step 2 does not start them, even when the lock recorded them
+# running (the cluster ran them then); they are listed in left_to_cluster. Step 1 still gives
+# a Disabled one its start mode back (Manual, from the lock's record). That such services are
+# exactly the Manual ones is our reading of how Exchange cluster setup configures the nodes.
 # Not while an installer runs (a job of this provider, or ExSetup): then nothing changes and
 # the services that are down are listed in failed ("setup is running").
 # Idempotent: a second run finds nothing disabled and everything running, and changes nothing.
@@ -64,6 +72,12 @@ foreach ($s in @(Get-WmiObject -Class Win32_Service -ErrorAction Stop | Sort-Obj
 $enabled = New-Object System.Collections.ArrayList
 $started = New-Object System.Collections.ArrayList
 $failed = New-Object System.Collections.ArrayList
+$leftToCluster = New-Object System.Collections.ArrayList
+
+$clusterNode = $false
+foreach ($c in @(Get-WmiObject -Class Win32_Service -Filter "Name = 'ClusSvc'" -ErrorAction SilentlyContinue)) {
+    if ([string]$c.StartMode -ne 'Disabled') { $clusterNode = $true }
+}
 
 # 0. Not while an installer runs: setup stops the services and starts them itself, and a
 #    service started under it can make it fail. Then nothing is changed, and every service
@@ -88,6 +102,7 @@ if ($installing -ne '') {
         'enabled'  = $enabled
         'started'  = $started
         'failed'   = $failed
+        'left_to_cluster' = $leftToCluster
         'services' = $services
     }
     return
@@ -118,6 +133,10 @@ foreach ($s in $exchange) {
     $name = [string]$s.Name
     $state = Get-ExState $s
     if ($state -eq 'Running') { continue }
+    if ($clusterNode -and [string]$s.StartMode -eq 'Manual') {
+        [void]$leftToCluster.Add($name)
+        continue
+    }
     $record = $recorded[$name.ToLowerInvariant()]
     $shouldRun = ([string]$s.StartMode -eq 'Auto') -or ($null -ne $record -and $record['State'] -eq 'Running' -and [string]$s.StartMode -ne 'Disabled')
     if (-not $shouldRun) { continue }
@@ -185,5 +204,6 @@ Write-Result $ExOperation @{
     'enabled'  = $enabled
     'started'  = $started
     'failed'   = $failed
+    'left_to_cluster' = $leftToCluster
     'services' = $services
 }

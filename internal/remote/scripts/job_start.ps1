@@ -4,8 +4,8 @@
 #
 # Parameters (strings, '' when not used): $Param_ID (exchange.JobID of the step),
 # $Param_Action (one of the installing exchange.Action* names below), $Param_MediaPath,
-# $Param_PackagePath, $Param_PatchCode, $Param_KB, $Param_Language, $Param_Group (the CMS/EVS
-# of upgrade_cms and upgrade_evs: its cluster group's name or its network name).
+# $Param_PackagePath, $Param_PatchCode, $Param_KB, $Param_Language, $Param_Group (the CMS of
+# upgrade_cms: its cluster group's name or its network name).
 # Result: exchange.Job (Read-ExJob, prelude.ps1).
 # Faults: invalid (a parameter that cannot be right: id, action, language, patch code, group),
 # setup_running (another setup or installation runs now), watermark (an interrupted
@@ -24,7 +24,8 @@
 #    instances block each other], or Windows Installer's _MSIExecute mutex (held while any
 #    installation runs) -> setup_running.
 # 3. Any HKLM\SOFTWARE\Microsoft\Exchange\v8.0\<key> with an Action or Watermark value
-#    [domain.md 2.6, seed 004] -> watermark.
+#    [domain.md 2.6, seed 004] -> watermark; ClusteredMailboxServer's not for upgrade_cms,
+#    which completes that CMS setup (TechNet cc540457).
 # 4. The installer (and package) exist (Test-Path) -> else refused "package not found: <path>".
 # 5. Write the record (State running, Started, and what the wrapper needs), then create the
 #    wrapper process with Win32_Process.Create: a process created by the WMI service is not
@@ -62,24 +63,10 @@
 #   (Read-ExCluster, prelude.ps1): the group named by Group exists, THIS node owns it, and
 #   the CMS is stopped (every Exchange resource of the group offline,
 #   Test-ExExchangeResourcesOffline) -> else refused. Log: ExchangeSetup.log.
-# - upgrade_evs (Exchange 2000/2003 EVS, service packs only): "Upgrade Exchange Virtual
-#   Server" [seed 001 step 11, domain.md 6]. Microsoft documents it ONLY as a Cluster
-#   Administrator task (right-click the EVS's System Attendant resource, Upgrade Exchange
-#   Virtual Server); no command-line equivalent is documented, and none could be verified.
-#   First the preconditions Exchange itself checks before it upgrades (seed 001, error
-#   c1037b44), each -> refused naming what is wrong: the group exists and THIS node owns it
-#   (the EVS must sit on the upgraded node); its System Attendant resource is Offline; no
-#   resource of the group is online but IP address, network name and physical disk
-#   ($ExEvsBaseResourceTypes); a Distributed Transaction Coordinator (MSDTC) resource is
-#   Online somewhere in the cluster. Then the job runs the resource-level action on the
-#   System Attendant: %SystemRoot%\System32\cluster.exe resource <System Attendant> /online
-#   /wait:900. UNVERIFIED without a real cluster: on Exchange 2000 bringing the System
-#   Attendant online on an upgraded node performs the Exchange resource upgrade itself
-#   (Microsoft KB 887722 shows that upgrade, and its failure event 2146, happening when the
-#   resource comes online); on Exchange 2003 SP1 and later the System Attendant of an EVS not
-#   yet upgraded refuses to come online with MSExchangeCluster event 1025 ("must be upgraded
-#   before coming online"): the job then fails, and its error (the record's Hint) says to run
-#   Upgrade Exchange Virtual Server in Cluster Administrator on this node. No log.
+# "Upgrade Exchange Virtual Server" (Exchange 2003 EVS) is not among them: Microsoft documents
+# it only as a Cluster Administrator task [seed 001 step 11, domain.md 6], and bringing the
+# System Attendant online instead fails with MSExchangeCluster event 1025. The plan carries it
+# as the manual step upgrade_evs_manually, which the executor checks with the probe.
 # The msiexec log is %SystemRoot%\Temp\ExchangeProvider\jobs\<ID>-<yyyyMMddHHmmss>.log.
 #
 # The wrapper ($jobWrapper below) is fixed text. The only thing put into it is a token this
@@ -160,7 +147,7 @@ $k.Close()
 
 $installingActions = @('install_service_pack', 'install_update_rollup', 'install_interim_update',
     'uninstall_update_rollup', 'remove_interim_update', 'remove_um_language_pack', 'add_um_language_pack',
-    'upgrade_cms', 'upgrade_evs')
+    'upgrade_cms')
 
 # The Exchange 2007 product code (see the header for its packed form).
 $exchange2007ProductCode = '{24B2C164-DE66-44FE-B468-A46D9D5E6B31}'
@@ -216,8 +203,8 @@ function Test-ExPendingRenames {
     return ((@($v) -join '') -ne '')
 }
 
-# Get-ExJobClusterGroup reads the cluster and the group Group names (upgrade_cms,
-# upgrade_evs): @{ Group; Cluster } (Read-ExCluster, Find-ExClusterGroup, prelude.ps1).
+# Get-ExJobClusterGroup reads the cluster and the group Group names (upgrade_cms):
+# @{ Group; Cluster } (Read-ExCluster, Find-ExClusterGroup, prelude.ps1).
 function Get-ExJobClusterGroup {
     param([string]$What)
     if ($group -eq '') { Stop-ExOperation 'invalid' ($What + ' needs its clustered mailbox server or Exchange virtual server in Group') }
@@ -324,9 +311,18 @@ try {
                             $marks += ($valueName + ' = ' + [string]$roleKey.GetValue($valueName))
                         }
                     }
-                    if ($marks.Count -gt 0) {
+                    # ClusteredMailboxServer holds them after a CMS setup (/upgradeCMS) that did
+                    # not finish: the remedy is to run that setup again (Exchange Best Practices
+                    # Analyzer, "Possible CMS Setup Failure", TechNet cc540457), so they do not
+                    # stop upgrade_cms; the probe reports them as stale_cms_key, not as a role's.
+                    $cmsKey = [string]::Equals($sub, 'ClusteredMailboxServer', [System.StringComparison]::OrdinalIgnoreCase)
+                    if ($marks.Count -gt 0 -and $cmsKey -and $action -ne 'upgrade_cms') {
                         Stop-ExOperation 'watermark' ('HKLM\' + $v8 + '\' + $sub + ' holds ' + ($marks -join ', ') +
-                            ': an Exchange setup was interrupted; finish or clear it before setup can run again')
+                            ': a clustered mailbox server setup did not finish; run Setup.com /upgradeCMS on the node that owns the CMS first')
+                    }
+                    if ($marks.Count -gt 0 -and -not $cmsKey) {
+                        Stop-ExOperation 'watermark' ('HKLM\' + $v8 + '\' + $sub + ' holds ' + ($marks -join ', ') +
+                            ': an Exchange setup was interrupted, and setup refuses to start while they exist')
                     }
                 } finally {
                     $roleKey.Close()
@@ -445,57 +441,6 @@ try {
             $arguments = @('/upgradeCMS')
             $logPath = $exchangeSetupLog
             $workDir = [System.IO.Path]::GetDirectoryName($exe)
-        }
-        'upgrade_evs' {
-            if ($is2007) {
-                Stop-ExOperation 'refused' 'Upgrade Exchange Virtual Server is for Exchange 2000/2003 virtual servers; an Exchange 2007 CMS is upgraded with Setup.com /upgradeCMS'
-            }
-            $found = Get-ExJobClusterGroup 'upgrade_evs'
-            $evs = $found['Group']
-            $computer = [string]$env:COMPUTERNAME
-            $problems = @()
-            if (-not [string]::Equals([string]$evs['Owner'], $computer, [System.StringComparison]::OrdinalIgnoreCase)) {
-                $problems += ('the virtual server is on ' + $evs['Owner'] + ', not on this upgraded node ' + $computer)
-            }
-            $attendant = $null
-            $online = @()
-            foreach ($r in $evs['Resources']) {
-                if ($null -eq $attendant -and [string]$r['type'] -like '*System Attendant*') { $attendant = $r; continue }
-                $rs = [string]$r['state']
-                if ($ExEvsBaseResourceTypes -notcontains [string]$r['type'] -and ($rs -eq 'Online' -or $rs -like '*Pending')) {
-                    $online += ([string]$r['name'] + ' (' + [string]$r['type'] + ', ' + $rs + ')')
-                }
-            }
-            if ($null -eq $attendant) {
-                Stop-ExOperation 'refused' ('group ' + $evs['Name'] + ' has no Microsoft Exchange System Attendant resource: it is not an Exchange virtual server')
-            }
-            if ([string]$attendant['state'] -ne 'Offline') {
-                $problems += ('its System Attendant resource ' + $attendant['name'] + ' is ' + $attendant['state'] + ', not offline')
-            }
-            if ($online.Count -gt 0) {
-                $problems += ('resources other than IP address, network name and physical disk are online: ' + ($online -join ', '))
-            }
-            $dtcOnline = $false
-            foreach ($cg in $found['Cluster']['Groups']) {
-                foreach ($r in $cg['Resources']) {
-                    if ([string]$r['type'] -eq 'Distributed Transaction Coordinator' -and [string]$r['state'] -eq 'Online') { $dtcOnline = $true }
-                }
-            }
-            if (-not $dtcOnline) { $problems += 'no Distributed Transaction Coordinator (MSDTC) resource is online in the cluster' }
-            if ($problems.Count -gt 0) {
-                Stop-ExOperation 'refused' ('Exchange would refuse to upgrade virtual server ' + $evs['Virtual'] +
-                    ' (c1037b44, "the version of Exchange on this computer does not match"): ' + ($problems -join '; '))
-            }
-            $attendantName = [string]$attendant['name']
-            if ($attendantName.StartsWith('/') -or $attendantName.StartsWith('-') -or $attendantName -match '["\x00-\x1f]') {
-                Stop-ExOperation 'refused' ('the System Attendant resource "' + $attendantName + '" cannot be named on cluster.exe''s command line: upgrade the virtual server in Cluster Administrator')
-            }
-            $exe = [System.IO.Path]::Combine($systemRoot, 'System32\cluster.exe')
-            Assert-ExFile $exe
-            $arguments = @('resource', $attendantName, '/online', '/wait:900')
-            $hint = ('the System Attendant of ' + $evs['Virtual'] + ' did not come online; if MSExchangeCluster event 1025 was logged, ' +
-                'run Upgrade Exchange Virtual Server on it in Cluster Administrator on ' + $computer +
-                ' (the provider knows no command-line equivalent)')
         }
     }
 

@@ -245,6 +245,21 @@ try {
     $bootTime = [System.Management.ManagementDateTimeConverter]::ToDateTime([string]$os.LastBootUpTime)
 } catch { }
 
+# The probe's assumptions: PowerShell 2.0 over WinRM, which exist for Windows Server 2003 SP2
+# and later only (domain.md section 9), and Win32_OperatingSystem readable (the boot time is
+# how an apply sees a reboot). On a host where they fail it refuses, rather than report facts
+# it read wrongly: Windows 2000 (5.0) and NT 4.0 (4.x) run every Exchange 5.5 and 2000 server
+# and some Exchange 2003 servers, and are to be reached through a management host later.
+if ($osVersion -eq '' -or $null -eq $bootTime) {
+    Stop-ExOperation 'unsupported' ('Win32_OperatingSystem could not be read on ' + $env:COMPUTERNAME + ': the probe needs the Windows version and boot time (WMI)')
+}
+if ($osVersion.StartsWith('4.') -or $osVersion.StartsWith('5.0')) {
+    Stop-ExOperation 'unsupported' ($env:COMPUTERNAME + ' runs ' + $osCaption + ' (' + $osVersion + '): the probe assumes Windows Server 2003 SP2 or later; Exchange 5.5, 2000 and 2003 servers on Windows NT 4.0 or 2000 cannot be serviced by this provider yet (they have no WinRM or PowerShell 2.0; a management host comes later)')
+}
+if ($PSVersionTable.PSVersion.Major -lt 2) {
+    Stop-ExOperation 'unsupported' ('PowerShell ' + [string]$PSVersionTable.PSVersion + ' on ' + $env:COMPUTERNAME + ': the scripts need PowerShell 2.0 (Windows Management Framework 2.0)')
+}
+
 # ---------------------------------------------------------------------------------------
 # Cluster [domain.md 2.5, seed 001, 004]: the Windows cluster WMI provider (namespace
 # root\MSCluster, Windows Server 2003 and 2008), read by Read-ExCluster (prelude.ps1). The
@@ -267,11 +282,66 @@ try {
 #   node), each with its name, owner, state, resources and failover block as above; the
 #   single fields describe the one group the probe selects (see below).
 #   preferred_owners are the group's preferred owner nodes (a set: WMI gives no order).
+#   ad_version (Exchange 2000/2003): the EVS's serialNumber in Active Directory, '' when
+#   unread (Get-ExVirtualServerVersions).
 # - cluster_name: the Windows cluster's own name (MSCluster_Cluster), '' when unread.
 # - events: Get-ExClusterEvents (prelude.ps1) since the last boot: "1025" (MSExchangeCluster,
 #   "must be upgraded before coming online") and "c1037b44" ("version on this computer does
 #   not match"), from the newest 200 entries of the Application and System logs. Read on
 #   every configured cluster node, also while its cluster service is stopped.
+
+# ConvertTo-ExLdapValue escapes a value for an LDAP filter (RFC 4515).
+function ConvertTo-ExLdapValue {
+    param([string]$Value)
+    return $Value.Replace('\', '\5c').Replace('*', '\2a').Replace('(', '\28').Replace(')', '\29')
+}
+
+# New-ExServerSearcher searches the Exchange server objects (msExchExchangeServer) of the
+# Active Directory configuration partition that also match $Filter, loading $Properties,
+# with a bound wait (ADSI; it throws when no domain controller can be read).
+function New-ExServerSearcher {
+    param([string]$Filter, [string[]]$Properties)
+    $rootDse = New-Object System.DirectoryServices.DirectoryEntry('LDAP://RootDSE')
+    $configNC = [string]$rootDse.Properties['configurationNamingContext'].Value
+    $searchRoot = New-Object System.DirectoryServices.DirectoryEntry('LDAP://' + $configNC)
+    $searcher = New-Object System.DirectoryServices.DirectorySearcher($searchRoot)
+    $searcher.Filter = '(&(objectClass=msExchExchangeServer)' + $Filter + ')'
+    foreach ($p in $Properties) { [void]$searcher.PropertiesToLoad.Add($p) }
+    $searcher.ClientTimeout = [TimeSpan]::FromSeconds(20)
+    return $searcher
+}
+
+# Get-ExVirtualServerVersions: the version Active Directory records for each Exchange
+# 2000/2003 virtual server of $Groups (the probe's Exchange groups), by lower-case short
+# network name: the serialNumber of its Exchange server object (objectClass
+# msExchExchangeServer, cn = the EVS name) in the configuration partition, e.g. "Version 6.5
+# (Build 7638.2: Service Pack 2)". The Exchange Server Analyzer reads the same attribute as
+# the server's version and service pack; Exchange System Manager shows it on the server's
+# General tab, where KB 328839 (step 18) checks the version; "Upgrade Exchange Virtual
+# Server" updates the EVS's metadata in Active Directory to the new version (Windows IT Pro,
+# "Exchange 2003 Clusters: Rolling Upgrades", 2005). One query for every EVS. An EVS with no
+# answer is left out: no domain controller reachable, no credentials for the second hop,
+# no such object; the planner then cannot read whether the EVS was upgraded.
+function Get-ExVirtualServerVersions {
+    param($Groups)
+    $versions = @{}
+    $terms = ''
+    foreach ($g in $Groups) {
+        $name = Get-ExShortName ([string]$g['Virtual'])
+        if ($name -eq '') { continue }
+        # The names come from the cluster, not a parameter.
+        $terms += '(cn=' + (ConvertTo-ExLdapValue $name) + ')'
+    }
+    if ($terms -eq '') { return $versions }
+    try {
+        $searcher = New-ExServerSearcher ('(|' + $terms + ')') @('cn', 'serialNumber')
+        foreach ($found in $searcher.FindAll()) {
+            if ($found.Properties['cn'].Count -eq 0 -or $found.Properties['serialnumber'].Count -eq 0) { continue }
+            $versions[([string]$found.Properties['cn'][0]).ToLowerInvariant()] = [string]$found.Properties['serialnumber'][0]
+        }
+    } catch { }
+    return $versions
+}
 
 $clusterFacts = $null
 $exchangeGroups = New-Object System.Collections.ArrayList
@@ -398,8 +468,13 @@ if ($null -ne $selectedGroup) {
             $clusterType = 'evs-active-passive'
         }
     }
+    $adVersions = @{}
+    if ($product -eq '2000' -or $product -eq '2003') { $adVersions = Get-ExVirtualServerVersions $exchangeGroups }
     $groupFacts = New-Object System.Collections.ArrayList
     foreach ($g in $exchangeGroups) {
+        $adVersion = ''
+        $virtualKey = (Get-ExShortName ([string]$g['Virtual'])).ToLowerInvariant()
+        if ($adVersions.ContainsKey($virtualKey)) { $adVersion = [string]$adVersions[$virtualKey] }
         [void]$groupFacts.Add(@{
             'name'             = [string]$g['Virtual']
             'owner'            = [string]$g['Owner']
@@ -407,6 +482,7 @@ if ($null -ne $selectedGroup) {
             'resources'        = $g['Resources']
             'failover_blocked' = ($g['Threshold'] -eq 0)
             'preferred_owners' = $g['Preferred']
+            'ad_version'       = $adVersion
         })
     }
     $clusterFacts = @{
@@ -499,15 +575,8 @@ if ($product -eq '2000' -or $product -eq '2003') {
     try {
         $adName = $computer
         if ($null -ne $selectedGroup) { $adName = Get-ExShortName ([string]$selectedGroup['Virtual']) }
-        # Escape for an LDAP filter (RFC 4515); the name is the computer's own, not a parameter.
-        $ldapName = $adName.Replace('\', '\5c').Replace('*', '\2a').Replace('(', '\28').Replace(')', '\29')
-        $rootDse = New-Object System.DirectoryServices.DirectoryEntry('LDAP://RootDSE')
-        $configNC = [string]$rootDse.Properties['configurationNamingContext'].Value
-        $searchRoot = New-Object System.DirectoryServices.DirectoryEntry('LDAP://' + $configNC)
-        $searcher = New-Object System.DirectoryServices.DirectorySearcher($searchRoot)
-        $searcher.Filter = '(&(objectClass=msExchExchangeServer)(cn=' + $ldapName + '))'
-        [void]$searcher.PropertiesToLoad.Add('msExchServerRole')
-        $searcher.ClientTimeout = [TimeSpan]::FromSeconds(20)
+        # The name is the computer's own (or its EVS's), not a parameter.
+        $searcher = New-ExServerSearcher ('(cn=' + (ConvertTo-ExLdapValue $adName) + ')') @('msExchServerRole')
         $found = $searcher.FindOne()
         if ($null -ne $found) {
             $serverRole = 0
@@ -657,7 +726,9 @@ function Test-ExWindowsHotfix {
     }
     return $qfeCache['Ids'].ContainsKey($KB.ToUpperInvariant())
 }
-$windows2003 = ($osVersion -eq '' -or $osVersion.StartsWith('5.'))
+# Windows Server 2003 (5.2). Windows 2000 (5.0) is refused above: KB931836 and KB831464 are
+# Windows Server 2003 updates and say nothing about it.
+$windows2003 = $osVersion.StartsWith('5.2')
 
 # Time-zone update KB931836 (Windows Server 2003). Windows Server 2008 and later (version
 # 6.x) ship the 2007 DST rules, so it counts as present there. On 2003: Test-ExWindowsHotfix.
@@ -1118,6 +1189,10 @@ $stoppedServices = New-Object System.Collections.ArrayList
 try { $stoppedServices = Get-ExStoppedServices } catch { }
 $revocationOff = $false
 try { $revocationOff = Get-ExLeftoverFlag 'RevocationCheckOff' } catch { }
+# firewall.ps1 records FirewallStarted when it starts a stopped Windows Firewall service;
+# restore_firewall removes it.
+$firewallStarted = $false
+try { $firewallStarted = Get-ExLeftoverFlag 'FirewallStarted' } catch { }
 $savedCustomizations = $false
 try { $savedCustomizations = [System.IO.File]::Exists((Get-ExSavedLogonPath)) } catch { }
 
@@ -1176,6 +1251,7 @@ $facts = @{
         'stopped_services'     = $stoppedServices
         'saved_customizations' = $savedCustomizations
         'revocation_check_off' = $revocationOff
+        'firewall_started'     = $firewallStarted
     }
 }
 

@@ -10,7 +10,11 @@
 # "planned, application: maintenance" (major 4, minor 1) for the shutdown event tracker,
 # with a fixed comment. The delay lets this answer reach the provider before WinRM stops.
 # shutdown.exe exit code 1190 (ERROR_SHUTDOWN_IS_SCHEDULED) means a restart is already on its
-# way: that is success too. The transport never re-sends this operation once it started
+# way: that is success too. Windows 2000 has no shutdown.exe of its own (it came with the
+# Resource Kit; domain.md section 9): where System32\shutdown.exe is missing, the restart goes
+# through WMI, Win32_OperatingSystem.Win32Shutdown(2) (reboot, not forced), with the shutdown
+# privilege enabled. That restart begins at once, so this answer may not reach the provider;
+# the caller then sees the boot time change as after any restart. The transport never re-sends this operation once it started
 # (internal/remote: a retry could restart the server twice).
 
 $ExOperation = 'reboot'
@@ -29,6 +33,15 @@ $os = @(Get-WmiObject -Class Win32_OperatingSystem -ErrorAction Stop)[0]
 $bootTime = [System.Management.ManagementDateTimeConverter]::ToDateTime([string]$os.LastBootUpTime)
 
 $shutdown = [System.IO.Path]::Combine([string]$env:SystemRoot, 'System32\shutdown.exe')
+if (-not [System.IO.File]::Exists($shutdown)) {
+    $os.psbase.Scope.Options.EnablePrivileges = $true
+    $rv = [int]($os.Win32Shutdown(2)).ReturnValue
+    if ($rv -ne 0) {
+        Stop-ExOperation 'failed' ('there is no shutdown.exe and Win32_OperatingSystem.Win32Shutdown(2) returned ' + $rv)
+    }
+    Write-Result $ExOperation @{ 'boot_time' = $bootTime }
+    return
+}
 # ErrorActionPreference Continue around the native command: with Stop, PowerShell 2.0 turns
 # a line shutdown.exe writes to stderr into a terminating error before its exit code is read.
 $ErrorActionPreference = 'Continue'

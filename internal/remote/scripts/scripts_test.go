@@ -347,6 +347,7 @@ var opContract = func() map[string]contract {
 	add(contractOf(wire.RemoteStreamingBackupRequest{}))
 	add(contractOf(wire.CustomizationsRequest{}))
 	add(contractOf(wire.OWACheckRequest{}))
+	add(contractOf(wire.FirewallRequest{}))
 	add(contractOf(wire.JobStartRequest{}))
 	add(contractOf(wire.JobStatusRequest{}))
 	add(contractOf(wire.JobClearRequest{}))
@@ -858,24 +859,27 @@ func TestClusterNamePatterns(t *testing.T) {
 	}
 }
 
-// The cluster installer actions of job_start: /upgradeCMS from the media on the node owning
-// the stopped CMS; the EVS upgrade after Exchange's own preconditions.
+// The cluster installer action of job_start: /upgradeCMS from the media on the node owning
+// the stopped CMS. "Upgrade Exchange Virtual Server" has no command line: job_start has no
+// action for it (the plan's manual step upgrade_evs_manually).
 func TestJobClusterInstallers(t *testing.T) {
 	body, _ := scripts.Body(wire.OpJobStart)
 	c := code(body)
-	for _, action := range []string{exchange.ActionUpgradeCMS, exchange.ActionUpgradeEVS} {
-		if !strings.Contains(c, "'"+action+"' {") {
-			t.Errorf("job_start.ps1 does not handle %s", action)
+	if !strings.Contains(c, "'"+exchange.ActionUpgradeCMS+"' {") {
+		t.Errorf("job_start.ps1 does not handle %s", exchange.ActionUpgradeCMS)
+	}
+	for _, gone := range []string{"'upgrade_evs'", "cluster.exe"} {
+		if strings.Contains(c, gone) {
+			t.Errorf("job_start.ps1 still holds %s: Upgrade Exchange Virtual Server is a manual step", gone)
 		}
 	}
 	for _, want := range []string{
 		"$arguments = @('/upgradeCMS')",
-		"$arguments = @('resource', $attendantName, '/online', '/wait:900')",
+		// The CMS key's values stop every setup but the /upgradeCMS that completes it.
+		"$cmsKey -and $action -ne 'upgrade_cms'",
 		"$group -notmatch $ExClusterGroupPattern",
 		"Test-ExExchangeResourcesOffline $cms",
-		"[string]$r['type'] -eq 'Distributed Transaction Coordinator'",
 		"$key.SetValue('Group', $group, $S)",
-		"c1037b44",
 	} {
 		if !strings.Contains(c, want) {
 			t.Errorf("job_start.ps1 lacks %q", want)
@@ -918,5 +922,40 @@ func TestThirdPartyServicePatterns(t *testing.T) {
 	}
 	if len(got) != 32 {
 		t.Errorf("read %d patterns, the list in probe.ps1 has 32: %q", len(got), got)
+	}
+}
+
+// Windows 2000 hosts (domain.md §9): the probe refuses Windows NT 4.0/2000 and no longer takes
+// 5.0 for Windows Server 2003 in the update checks; reboot.ps1 restarts through WMI where
+// there is no shutdown.exe; exchange_services.ps1 leaves a cluster node's Manual services to
+// the cluster. There is no PowerShell runtime here: these pin the code paths by their text.
+func TestScriptsKnowWindows2000AndClusterNodes(t *testing.T) {
+	all := allScripts(t)
+	for file, wants := range map[string][]string{
+		"probe.ps1": {
+			"if ($osVersion.StartsWith('4.') -or $osVersion.StartsWith('5.0')) {",
+			"Stop-ExOperation 'unsupported'",
+			"$windows2003 = $osVersion.StartsWith('5.2')",
+		},
+		"reboot.ps1": {
+			"if (-not [System.IO.File]::Exists($shutdown)) {",
+			"$os.psbase.Scope.Options.EnablePrivileges = $true",
+			"$os.Win32Shutdown(2)",
+		},
+		"exchange_services.ps1": {
+			`Get-WmiObject -Class Win32_Service -Filter "Name = 'ClusSvc'"`,
+			"if ($clusterNode -and [string]$s.StartMode -eq 'Manual') {",
+			"'left_to_cluster' = $leftToCluster",
+		},
+	} {
+		c := code(all[file])
+		for _, want := range wants {
+			if !strings.Contains(c, want) {
+				t.Errorf("%s lacks %q", file, want)
+			}
+		}
+	}
+	if strings.Contains(code(all["probe.ps1"]), "$osVersion.StartsWith('5.'))") {
+		t.Error("probe.ps1 still takes every 5.x version for Windows Server 2003")
 	}
 }

@@ -34,6 +34,9 @@ const (
 	// OpRemoteStreamingBackup sets "Enable Remote Streaming Backup". Params: Enabled
 	// (bool). Result SettingResult.
 	OpRemoteStreamingBackup = "remote_streaming_backup"
+	// OpFirewall starts the Windows Firewall service, recording how it was, or puts it back
+	// as recorded. Params: Action ("start" or "restore"). Idempotent; result FirewallResult.
+	OpFirewall = "firewall"
 
 	// OpCustomizations saves (moves aside) or restores the customisations an update
 	// overwrites. Params: Action ("save" or "restore"), LogonFile (a Logon.aspx the user
@@ -54,9 +57,8 @@ const (
 	// running while its installer process is gone (a reboot interrupted it) is failed
 	// first. Params: ID, Action (an exchange.Action* installing action), MediaPath,
 	// PackagePath, PatchCode, KB, Language, Group (strings; "" when not used). The cluster
-	// installer actions exchange.ActionUpgradeCMS (Setup.com /upgradeCMS from MediaPath)
-	// and exchange.ActionUpgradeEVS ("Upgrade Exchange Virtual Server", 2000/2003) name
-	// their CMS/EVS in Group. Result exchange.Job. Faults: "setup_running" (another setup
+	// installer action exchange.ActionUpgradeCMS (Setup.com /upgradeCMS from MediaPath)
+	// names its CMS in Group. Result exchange.Job. Faults: "setup_running" (another setup
 	// runs), "watermark" (an interrupted setup must be cleared first), "refused" (the
 	// installer refuses: wrong SP for a rollup, package not found, ...).
 	OpJobStart = "job_start"
@@ -149,8 +151,26 @@ type ExchangeServicesResult struct {
 	// Started lists services that were started.
 	Started []string `json:"started"`
 	// Failed lists services that would not start, with the reason.
-	Failed   []string                `json:"failed"`
-	Services []exchange.ServiceFacts `json:"services"`
+	Failed []string `json:"failed"`
+	// LeftToCluster lists, on a cluster node, the Exchange services that start Manual (on
+	// 2000/2003/5.5 the virtual server's resources) and were not started: the cluster
+	// brings them online where the group runs.
+	LeftToCluster []string                `json:"left_to_cluster"`
+	Services      []exchange.ServiceFacts `json:"services"`
+}
+
+// FirewallResult answers OpFirewall.
+type FirewallResult struct {
+	// Service is the Windows Firewall service: MpsSvc (Windows Server 2008) or SharedAccess
+	// (Windows Server 2003).
+	Service string `json:"service"`
+	Before  string `json:"before"`
+	After   string `json:"after"`
+	// Recorded: start found it stopped and recorded it (RecordedState, RecordedStartMode);
+	// restore found that record and put the service back to it (the record is then gone).
+	Recorded          bool   `json:"recorded"`
+	RecordedState     string `json:"recorded_state"`
+	RecordedStartMode string `json:"recorded_start_mode"`
 }
 
 // SettingResult answers OpRevocationCheck and OpRemoteStreamingBackup.

@@ -54,6 +54,12 @@ type RemoteStreamingBackupRequest struct {
 	Enabled bool `wire:"Enabled"`
 }
 
+// FirewallRequest starts (ActionStart) or restores (ActionRestore) the Windows Firewall
+// service.
+type FirewallRequest struct {
+	Action string `wire:"Action"`
+}
+
 // CustomizationsRequest saves or restores (Action ActionSave, ActionRestore) the
 // customisations an update overwrites. LogonFile is the Logon.aspx the user made for the
 // new build ("" for none): restore puts it in place, save checks it can be read.
@@ -80,7 +86,7 @@ type JobStartRequest struct {
 	KB        string `wire:"KB"`
 	// Language is a UM language pack's culture ("de-DE").
 	Language string `wire:"Language"`
-	// Group is the CMS (upgrade_cms) or EVS (upgrade_evs) upgraded.
+	// Group is the CMS upgrade_cms upgrades.
 	Group string `wire:"Group"`
 }
 
@@ -114,6 +120,7 @@ func (RevocationCheckRequest) Op() string       { return OpRevocationCheck }
 func (RemoteStreamingBackupRequest) Op() string { return OpRemoteStreamingBackup }
 func (CustomizationsRequest) Op() string        { return OpCustomizations }
 func (OWACheckRequest) Op() string              { return OpOWACheck }
+func (FirewallRequest) Op() string              { return OpFirewall }
 func (JobStartRequest) Op() string              { return OpJobStart }
 func (JobStatusRequest) Op() string             { return OpJobStatus }
 func (JobClearRequest) Op() string              { return OpJobClear }
@@ -129,6 +136,7 @@ func (RevocationCheckRequest) result() (r SettingResult)           { return }
 func (RemoteStreamingBackupRequest) result() (r SettingResult)     { return }
 func (CustomizationsRequest) result() (r CustomizationsResult)     { return }
 func (OWACheckRequest) result() (r OWACheckResult)                 { return }
+func (FirewallRequest) result() (r FirewallResult)                 { return }
 func (JobStartRequest) result() (r exchange.Job)                   { return }
 func (JobStatusRequest) result() (r exchange.Job)                  { return }
 func (JobClearRequest) result() (r JobClearResult)                 { return }

@@ -2,14 +2,18 @@ package wire
 
 import (
 	"bytes"
+	"compress/flate"
 	"compress/gzip"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode/utf16"
 )
 
@@ -139,13 +143,116 @@ func encodeUTF16(s string) string {
 	return base64.StdEncoding.EncodeToString(b)
 }
 
-// Pack turns a rendered script into the stdin that CommandLine reads.
+// Pack turns a rendered script into the stdin that CommandLine reads: base64 of one gzip
+// member. Every operation of one kind sends the same prelude and body (about 83 KB for a
+// probe) behind a few lines of parameters, so that constant part is compressed once per
+// process and kept (packedTails); each call only adds the parameter lines, uncompressed, in
+// front of it. The gzip member stays one ordinary DEFLATE stream (RFC 1951: stored blocks
+// for the parameters, then the cached compressed blocks; RFC 1952 CRC-32 and size over the
+// whole text), so the bootstrap's GZipStream on .NET 2.0 reads it as before and the command
+// line does not change.
 func Pack(script string) []byte {
+	head, tail, ok := splitScript(script)
+	if !ok {
+		return packWhole(script)
+	}
+	t := packedTail(tail)
+	var raw bytes.Buffer
+	raw.Grow(len(gzipHeader) + len(head) + 5*(len(head)/maxStored+1) + len(t.deflate) + 8)
+	raw.Write(gzipHeader)
+	writeStored(&raw, head)
+	raw.Write(t.deflate)
+	crc := crc32.Update(crc32.ChecksumIEEE([]byte(head)), crc32.IEEETable, t.text)
+	var trailer [8]byte
+	binary.LittleEndian.PutUint32(trailer[0:4], crc)
+	binary.LittleEndian.PutUint32(trailer[4:8], uint32(len(head)+len(t.text)))
+	raw.Write(trailer[:])
+	return encodeStdin(raw.Bytes())
+}
+
+// splitScript cuts a rendered script before its prelude marker: head is the operation
+// header and parameter lines, tail the prelude and body. Where it cuts only decides what
+// is cached; the packed text is the script either way.
+func splitScript(script string) (head, tail string, ok bool) {
+	i := strings.Index(script, "\n"+preludeMarker+"\n")
+	if i < 0 {
+		return "", "", false
+	}
+	return script[:i+1], script[i+1:], true
+}
+
+// gzipHeader is a gzip member header (RFC 1952): deflate, no flags, no time, unknown OS.
+var gzipHeader = []byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff}
+
+// maxStored is the most bytes one stored DEFLATE block holds.
+const maxStored = 0xffff
+
+// writeStored writes b as non-final stored DEFLATE blocks. Each starts byte-aligned (the
+// stream's start, or after another stored block) and ends byte-aligned, so the cached
+// compressed blocks can follow.
+func writeStored(w *bytes.Buffer, b string) {
+	for len(b) > 0 {
+		n := min(len(b), maxStored)
+		w.Write([]byte{0, byte(n), byte(n >> 8), ^byte(n), ^byte(n >> 8)}) // BFINAL=0 BTYPE=00, LEN, NLEN
+		w.WriteString(b[:n])
+		b = b[n:]
+	}
+}
+
+// tail is the constant part of a script, compressed once: text for the CRC, deflate for
+// the stream (it ends with the final block).
+type tail struct {
+	text    []byte
+	deflate []byte
+}
+
+// maxTails bounds the cache: there are a few dozen operations; anything past the bound is
+// compressed per call, as before.
+const maxTails = 64
+
+var tails struct {
+	sync.Mutex
+	m map[string]*tail
+}
+
+func packedTail(text string) *tail {
+	tails.Lock()
+	t, ok := tails.m[text]
+	tails.Unlock()
+	if ok {
+		return t
+	}
+	var buf bytes.Buffer
+	zw, _ := flate.NewWriter(&buf, flate.BestCompression)
+	_, _ = zw.Write([]byte(text))
+	_ = zw.Close()
+	t = &tail{text: []byte(text), deflate: buf.Bytes()}
+	tails.Lock()
+	defer tails.Unlock()
+	if tails.m == nil {
+		tails.m = map[string]*tail{}
+	}
+	if len(tails.m) < maxTails {
+		// A copy as the key: the script it was cut from carries parameter values.
+		tails.m[strings.Clone(text)] = t
+	}
+	return t
+}
+
+// packWhole gzips a text that is not a rendered operation script.
+func packWhole(script string) []byte {
 	var buf bytes.Buffer
 	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
 	_, _ = zw.Write([]byte(script))
 	_ = zw.Close()
-	return []byte(base64.StdEncoding.EncodeToString(buf.Bytes()) + "\r\n")
+	return encodeStdin(buf.Bytes())
+}
+
+func encodeStdin(raw []byte) []byte {
+	out := make([]byte, base64.StdEncoding.EncodedLen(len(raw))+2)
+	base64.StdEncoding.Encode(out, raw)
+	copy(out[len(out)-2:], "\r\n")
+	return out
 }
 
 // maxScript bounds what Unpack inflates: a script over it is refused, never cut short.

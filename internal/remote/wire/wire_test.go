@@ -1,7 +1,11 @@
 package wire
 
 import (
+	"bytes"
+	"compress/gzip"
+	"encoding/base64"
 	"errors"
+	"io"
 	"math"
 	"math/rand"
 	"reflect"
@@ -491,5 +495,62 @@ func TestDecodeResultNoise(t *testing.T) {
 		if err := DecodeResult(out, "probe", &got); err != nil || got.N != 2 {
 			t.Errorf("DecodeResult(%q) = %+v, %v; want n=2", out, got, err)
 		}
+	}
+}
+
+// Pack compresses an operation's prelude and body once and puts the parameter lines in
+// front of them uncompressed: every packed script still unpacks (as the bootstrap's
+// GZipStream reads it, one gzip member) to exactly the rendered text, whatever its
+// parameters, and the same operation with other parameters reuses the cached part.
+func TestPackCachesTheConstantPart(t *testing.T) {
+	prelude := strings.Repeat("function Write-Result { param($x) $x }\n", 900)
+	body := strings.Repeat("$facts = Get-Item 'HKLM:\\SOFTWARE\\Microsoft\\Exchange'\n", 1200)
+	render := func(params ...Param) string {
+		text, err := Script{Operation: "probe", Params: params, Prelude: prelude, Body: body}.Render()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return text
+	}
+	big := strings.Repeat("EX", 70000) // a parameter line longer than one stored block
+	texts := []string{
+		render(),
+		render(Param{"Server", "EX01"}),
+		render(Param{"Server", "EX02"}, Param{"Names", []string{"a", "#--- prelude", "c"}}),
+		render(Param{"Server", big}),
+	}
+	var sizes []int
+	for _, text := range texts {
+		stdin := Pack(text)
+		got, err := Unpack(CommandLine, stdin)
+		if err != nil {
+			t.Fatalf("Unpack of a %d-byte script: %v", len(text), err)
+		}
+		if got != text {
+			t.Fatalf("Unpack changed a %d-byte script", len(text))
+		}
+		// One gzip member, as .NET 2.0's GZipStream reads only the first.
+		raw, _ := base64.StdEncoding.DecodeString(strings.TrimSpace(string(stdin)))
+		zr, err := gzip.NewReader(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		zr.Multistream(false)
+		first, err := io.ReadAll(zr)
+		if err != nil || string(first) != text {
+			t.Fatalf("the first gzip member is not the whole script (%d of %d bytes): %v", len(first), len(text), err)
+		}
+		sizes = append(sizes, len(stdin))
+	}
+	// The constant part compresses well and was compressed once: the first three differ by
+	// only their parameter lines.
+	if sizes[1]-sizes[0] > 40 || sizes[2]-sizes[0] > 120 {
+		t.Errorf("packed sizes %v: parameters should only add their own bytes", sizes[:3])
+	}
+	tails.Lock()
+	n := len(tails.m)
+	tails.Unlock()
+	if n == 0 {
+		t.Error("no constant part was cached")
 	}
 }

@@ -46,8 +46,20 @@ func (f HandlerFunc) Run(ctx context.Context, cmd Command) Result { return f(ctx
 type Options struct {
 	// Handler runs every command.
 	Handler Handler
-	// Authenticate checks HTTP Basic credentials; a request that fails gets 401.
+	// Authenticate, when set, enables HTTP Basic (WinRM's Service/Auth/Basic, off by default
+	// on Windows) and checks its credentials; a request that fails gets 401.
 	Authenticate func(user, password string) bool
+	// NTLM, when set, enables Negotiate with NTLMv2 (on by default on Windows) for this account.
+	// It needs the connection state that ConnContext sets up: give s.ConnContext to the
+	// http.Server. Without Authenticate and NTLM every request is accepted unauthenticated.
+	NTLM *Account
+	// AllowUnencrypted is WinRM's Service/AllowUnencrypted (false by default on Windows): over
+	// HTTP, accept messages that are not sealed, and Basic. Without it an authenticated
+	// endpoint answers a clear message over HTTP with 401, as Windows does. HTTPS is encrypted
+	// by TLS and never refused for it.
+	AllowUnencrypted bool
+	// ComputerName is the name the NTLM challenge gives for the server; "" means "WSMAN".
+	ComputerName string
 	// MaxShellsPerUser is WinRM's quota on open shells per user; 0 means 5, as on
 	// Windows Server 2008 R2. Creating one more answers the quota fault real WinRM sends.
 	MaxShellsPerUser int

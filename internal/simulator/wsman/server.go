@@ -3,9 +3,11 @@ package wsman
 import (
 	"context"
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/xml"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -38,12 +40,19 @@ type Server struct {
 type Stats struct {
 	// Requests counts every HTTP request, including rejected and failed ones.
 	Requests int
-	// Unauthorized counts requests answered 401.
+	// Unauthorized counts requests answered 401, NTLM challenges included.
 	Unauthorized int
+	// UnencryptedRefused counts requests refused because they came over HTTP unsealed (or
+	// with Basic) while AllowUnencrypted is off; they are among Unauthorized too.
+	UnencryptedRefused int
+	// Sealed counts requests that arrived sealed with NTLM (multipart/encrypted).
+	Sealed int
 	// InjectedFailures counts requests answered by FailNext.
 	InjectedFailures int
 	// ShellsCreated counts successful Create requests; OpenShells is how many remain open.
 	ShellsCreated, OpenShells int
+	// ShellsDeleted counts shells the client deleted (a Delete request).
+	ShellsDeleted int
 	// ShellQuotaFaults counts Create requests refused by MaxShellsPerUser.
 	ShellQuotaFaults int
 	// CommandsStarted counts commands; CommandsRunning is how many handlers run now.
@@ -163,7 +172,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, maxBody))
 		if status == http.StatusUnauthorized {
-			s.unauthorized(w)
+			s.unauthorized(w, r)
 			return
 		}
 		// Like HTTP.sys or a proxy in front of WinRM: an HTML page, not a SOAP fault.
@@ -184,25 +193,60 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusMethodNotAllowed)
 		return
 	}
-	user, pass, hasBasic := r.BasicAuth()
-	if s.opts.Authenticate != nil && (!hasBasic || !s.opts.Authenticate(user, pass)) {
-		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, maxBody))
-		s.mu.Lock()
-		s.stats.Unauthorized++
-		s.mu.Unlock()
-		s.unauthorized(w)
+	user, conn, ok := s.authenticate(w, r)
+	if !ok {
 		return
 	}
-	if !strings.Contains(r.Header.Get("Content-Type"), "application/soap+xml") {
-		w.WriteHeader(http.StatusUnsupportedMediaType)
-		return
-	}
-
 	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
 		s.fail(w, r, "", invalidXMLFault("The request body could not be read."))
 		return
 	}
+	authenticated := s.opts.Authenticate != nil || s.opts.NTLM != nil
+	contentType := r.Header.Get("Content-Type")
+	switch {
+	case strings.HasPrefix(strings.ToLower(contentType), "multipart/encrypted"):
+		if conn == nil || conn.session == nil {
+			// A sealed message on a connection that has no security context.
+			s.mu.Lock()
+			s.stats.Unauthorized++
+			s.mu.Unlock()
+			s.unauthorized(w, r)
+			return
+		}
+		plain, err := openSealed(raw, contentType, conn.session)
+		if err != nil {
+			w.Header().Set("Content-Length", "0")
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		s.mu.Lock()
+		s.stats.Sealed++
+		s.mu.Unlock()
+		raw = plain
+		// The answer is sealed too: collect it, then seal it.
+		rec := &recorder{header: http.Header{}}
+		defer rec.sealTo(w, conn.session)
+		w = rec
+	case len(raw) == 0 && conn != nil && conn.authenticated:
+		// The end of the NTLM handshake: the client authenticated with an empty request
+		// before it sends sealed ones (MS-WSMV 2.2.9.1). WinRM answers 200 with no body.
+		w.Header().Set("Content-Length", "0")
+		w.WriteHeader(http.StatusOK)
+		return
+	case authenticated && r.TLS == nil && !s.opts.AllowUnencrypted:
+		s.mu.Lock()
+		s.stats.UnencryptedRefused++
+		s.stats.Unauthorized++
+		s.mu.Unlock()
+		s.unauthorized(w, r)
+		return
+	}
+	if !strings.Contains(contentType, "application/soap+xml") && !strings.HasPrefix(strings.ToLower(contentType), "multipart/encrypted") {
+		w.WriteHeader(http.StatusUnsupportedMediaType)
+		return
+	}
+
 	var req request
 	if err := xml.Unmarshal(raw, &req); err != nil {
 		s.fail(w, r, "", invalidXMLFault(err.Error()))
@@ -232,13 +276,90 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// unauthorized answers like WinRM with Basic enabled: 401, no body, a Basic challenge.
-// Real servers also offer Negotiate; this one has no NTLM server side, and offering it
-// would send NTLM clients into a handshake that cannot succeed.
-func (s *Server) unauthorized(w http.ResponseWriter) {
-	w.Header().Set("WWW-Authenticate", `Basic realm="WSMAN"`)
+// authenticate checks the request's Authorization: Basic, or a step of NTLM's handshake
+// (NEGOTIATE answered with a CHALLENGE, AUTHENTICATE checked), or none on a connection NTLM
+// has already authenticated. When it returns false it has answered the request.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (user string, conn *ntlmConn, ok bool) {
+	conn, _ = r.Context().Value(connKey{}).(*ntlmConn)
+	if s.opts.Authenticate == nil && s.opts.NTLM == nil {
+		return "", conn, true
+	}
+	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	switch {
+	case strings.EqualFold(scheme, "Negotiate") && s.opts.NTLM != nil && conn != nil:
+		msg, err := base64.StdEncoding.DecodeString(strings.TrimSpace(token))
+		if err == nil && len(msg) >= 12 && binary.LittleEndian.Uint32(msg[8:]) == 1 {
+			challenge, err := conn.ntlmChallenge(msg, s.computerName(), s.opts.NTLM.domain())
+			if err == nil {
+				_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, maxBody))
+				s.mu.Lock()
+				s.stats.Unauthorized++
+				s.mu.Unlock()
+				w.Header().Set("WWW-Authenticate", "Negotiate "+base64.StdEncoding.EncodeToString(challenge))
+				w.Header().Set("Content-Length", "0")
+				w.WriteHeader(http.StatusUnauthorized)
+				return "", nil, false
+			}
+		} else if err == nil {
+			if user, err := conn.ntlmAuthenticate(msg, *s.opts.NTLM); err == nil {
+				return user, conn, true
+			}
+		}
+		// A Kerberos or SPNEGO token, or a response that does not prove the password.
+	case strings.EqualFold(scheme, "Basic") && s.opts.Authenticate != nil:
+		if r.TLS == nil && !s.opts.AllowUnencrypted {
+			// Basic over HTTP sends the password in the clear: WinRM does not take it.
+			s.mu.Lock()
+			s.stats.UnencryptedRefused++
+			s.mu.Unlock()
+			break
+		}
+		if user, pass, ok := r.BasicAuth(); ok && s.opts.Authenticate(user, pass) {
+			return user, nil, true
+		}
+	case scheme == "" && conn != nil && conn.authenticated && r.ContentLength != 0:
+		// A message on a connection NTLM authenticated. An empty request is a client
+		// starting the handshake again (the pinned client does so before every message):
+		// it gets the 401 that starts it. (Our reading; MS-WSMV is silent.)
+		return conn.user, conn, true
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, maxBody))
+	s.mu.Lock()
+	s.stats.Unauthorized++
+	s.mu.Unlock()
+	s.unauthorized(w, r)
+	return "", nil, false
+}
+
+func (s *Server) computerName() string {
+	if s.opts.ComputerName != "" {
+		return s.opts.ComputerName
+	}
+	return "WSMAN"
+}
+
+// unauthorized answers 401 with no body, offering the methods this endpoint takes on this
+// channel: Negotiate when NTLM is on, Basic when it is on and the channel is HTTPS (or
+// AllowUnencrypted).
+func (s *Server) unauthorized(w http.ResponseWriter, r *http.Request) {
+	_, hasConn := r.Context().Value(connKey{}).(*ntlmConn)
+	if s.opts.NTLM != nil && hasConn {
+		w.Header().Add("WWW-Authenticate", "Negotiate")
+	}
+	if s.opts.Authenticate != nil && (r.TLS != nil || s.opts.AllowUnencrypted) {
+		w.Header().Add("WWW-Authenticate", `Basic realm="WSMAN"`)
+	}
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusUnauthorized)
+}
+
+// connKey is the context key of a connection's *ntlmConn.
+type connKey struct{}
+
+// ConnContext gives every connection its own NTLM state; set it as the http.Server's
+// ConnContext. NTLM authenticates a connection, not a request.
+func (s *Server) ConnContext(ctx context.Context, _ net.Conn) context.Context {
+	return context.WithValue(ctx, connKey{}, &ntlmConn{})
 }
 
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, msgID string, f *fault) {
@@ -496,6 +617,7 @@ func (s *Server) delete(w http.ResponseWriter, req *request, user, msgID string)
 		return f
 	}
 	s.deleteShellLocked(sh.id)
+	s.stats.ShellsDeleted++
 	s.mu.Unlock()
 	writeSOAP(w, http.StatusOK, envelope(nsTransfer+"/DeleteResponse", msgID, ""))
 	return nil

@@ -30,8 +30,13 @@ func newTestServer(t *testing.T, o Options) (*Server, *httptest.Server, *winrm.C
 	if o.Authenticate == nil {
 		o.Authenticate = func(u, p string) bool { return u == testUser && p == testPass }
 	}
+	if o.NTLM == nil {
+		o.AllowUnencrypted = true // Basic over HTTP: these tests are about the protocol
+	}
 	s := NewServer(o)
-	ts := httptest.NewServer(s)
+	ts := httptest.NewUnstartedServer(s)
+	ts.Config.ConnContext = s.ConnContext
+	ts.Start()
 	t.Cleanup(func() { s.Close(); ts.Close() })
 	return s, ts, newClient(t, ts, testUser, testPass)
 }

@@ -1,0 +1,110 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/buildlevel/terraform-provider-exchange/internal/benchfleet"
+	"github.com/buildlevel/terraform-provider-exchange/internal/simulator"
+)
+
+// One `terraform plan` of a whole organisation costs each server one probe — one
+// PowerShell process, one WinRM shell — in each of the four ways users plan it (issue 12,
+// docs/performance.md). The servicing configuration discovers the organisation once, for
+// all its resources' order checks. Counts only: nothing here depends on the machine's speed
+// (the time a plan takes is `make bench`'s business).
+//
+// One command is five WinRM HTTP requests (Command, Send of the script, Send of the end of
+// input, Receive, Signal) on a shell: created for it (Create) or reused, and deleted
+// (Delete) when the idle shell is reaped before the provider exits. So a server with k
+// operations gets from 5k+1 to 7k requests, whatever the timing.
+func TestPlanBudgetPerServer(t *testing.T) {
+	const n = 40
+	fleet := benchfleet.New(n, 32)
+	f, err := fleet.SimulatorFleet()
+	must(t, err)
+	// Receive waits for the command to finish, however slow the machine is, so a command
+	// always takes one Receive.
+	sim, err := simulator.Start(f, simulator.Options{DisableHTTP: true, ReceiveTimeout: time.Minute})
+	must(t, err)
+	t.Cleanup(func() { _ = sim.Close() })
+	providerDir := buildProvider(t)
+
+	// The node that runs a CMS answers to the CMS's name too: a discovered organisation
+	// lists the CMS, which is probed to learn its nodes, and the node is then probed by
+	// its own name (steps go there).
+	activeNodes := map[string]bool{}
+	for _, nodes := range fleet.Clusters {
+		activeNodes[nodes[0]] = true
+	}
+	if len(activeNodes) < 2 {
+		t.Fatalf("the test fleet should hold clusters: %v", fleet.Clusters)
+	}
+
+	for _, config := range benchfleet.Configurations {
+		t.Run(strings.Fields(config)[0], func(t *testing.T) {
+			text, err := fleet.Config(config, 16)
+			must(t, err)
+			w := newWorkspace(t, providerDir, sim, header,
+				"EXCHANGE_USERNAME="+benchfleet.Username, "EXCHANGE_PASSWORD="+benchfleet.Password,
+				"EXCHANGE_CA_CERTIFICATE="+string(sim.CACertPEM()))
+			must(t, os.WriteFile(filepath.Join(w.dir, "main.tf"), []byte(text), 0o600))
+			sim.ResetCounts()
+			from := len(sim.Journal())
+			out, err := w.run("plan", "-input=false", "-no-color", "-parallelism=16")
+			if err != nil {
+				t.Fatalf("terraform plan failed: %v\n%s", err, out)
+			}
+			per := benchfleet.Measure(sim, fleet, from)
+			discovers := 0
+			for _, s := range fleet.Servers {
+				discovers += per[s.Name].Operations["discover"]
+			}
+			wantDiscovers := 0
+			if config == benchfleet.ServicingWaves {
+				wantDiscovers = 1 // every resource's order check shares one discovery
+			}
+			if discovers != wantDiscovers {
+				t.Errorf("%d discover operations in one plan, want %d", discovers, wantDiscovers)
+			}
+			for _, s := range fleet.Servers {
+				p := per[s.Name]
+				wantProbes := 1
+				if wantDiscovers > 0 && activeNodes[s.Name] {
+					wantProbes = 2
+				}
+				ops := 0
+				for kind, k := range p.Operations {
+					ops += k
+					if kind != "probe" && kind != "discover" {
+						t.Errorf("%s: plan ran %d %s operations: a plan only reads", s.Name, k, kind)
+					}
+				}
+				if got := p.Operations["probe"]; got != wantProbes {
+					t.Errorf("%s: %d probes, want %d", s.Name, got, wantProbes)
+				}
+				if p.Processes != ops {
+					t.Errorf("%s: %d PowerShell processes for %d operations", s.Name, p.Processes, ops)
+				}
+				if p.HTTPRequests > 7*ops || p.HTTPRequests < 5*ops+1 {
+					t.Errorf("%s: %d WinRM HTTP requests for %d operations, want %d to %d", s.Name, p.HTTPRequests, ops, 5*ops+1, 7*ops)
+				}
+			}
+			if t.Failed() {
+				t.Logf("per server: %s", describe(per))
+			}
+		})
+	}
+}
+
+func describe(per map[string]*benchfleet.PerServer) string {
+	var b strings.Builder
+	for name, p := range per {
+		fmt.Fprintf(&b, "\n  %s: ops %v, %d HTTP, %d processes", name, p.Operations, p.HTTPRequests, p.Processes)
+	}
+	return b.String()
+}
