@@ -7,7 +7,6 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -58,11 +57,11 @@ func (r *servicePackResource) Schema(ctx context.Context, _ resource.SchemaReque
 	attrs["media_path"] = schema.StringAttribute{Optional: true,
 		MarkdownDescription: "The service pack's setup media (the folder holding `Setup.com`, or `i386\\update.exe` for " +
 			"2000/2003), on the server or a share it can read, e.g. `D:\\Exchange2007SP3`. Needed when an install is planned.",
-		Validators: []validator.String{stringvalidator.LengthAtLeast(1)}}
+		Validators: pathValidators()}
 	attrs["um_language_pack_path"] = schema.StringAttribute{Optional: true,
 		MarkdownDescription: "Folder with the Unified Messaging language packs for the new service pack. Needed when the " +
 			"server has UM language packs: they are removed before the service pack and added again after it.",
-		Validators: []validator.String{stringvalidator.LengthAtLeast(1)}}
+		Validators: pathValidators()}
 	attrs["remove_interim_updates"] = schema.ListAttribute{Optional: true, ElementType: types.StringType,
 		MarkdownDescription: "Interim updates (KBs) this change may remove: an interim update must be removed before a " +
 			"service pack is installed. One installed and not listed here stops the plan.",

@@ -456,7 +456,7 @@ func opJobStart(h *Handler, c *call, req wire.JobStartRequest) (any, *wire.Fault
 		return invalid(`"%s" is not an installing action (%s)`, spec.Action, strings.Join(jobActions, ", "))
 	}
 	for _, p := range [][2]string{{"MediaPath", spec.MediaPath}, {"PackagePath", spec.PackagePath}} {
-		if strings.ContainsFunc(p[1], func(r rune) bool { return r < 32 || r == '"' }) {
+		if wire.PathProblem(p[1]) != "" {
 			return invalid(`%s "%s" holds a double quote or a control character`, p[0], p[1])
 		}
 	}
