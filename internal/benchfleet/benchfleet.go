@@ -145,11 +145,14 @@ func (f Fleet) SimulatorFleet() (*simulator.Fleet, error) {
 		Nodes  []string `json:"nodes"`
 		Active string   `json:"active"`
 	}
+	// Basic over HTTPS (the provider's EXCHANGE_* settings in Config): a real WinRM service
+	// has Basic off until an administrator enables it, so the fleet says it is on.
 	doc := struct {
 		Credentials map[string]string `json:"credentials"`
+		WinRM       map[string]bool   `json:"winrm"`
 		Servers     []server          `json:"servers"`
 		Clusters    []cluster         `json:"clusters"`
-	}{Credentials: map[string]string{"username": Username, "password": Password}, Clusters: []cluster{}}
+	}{Credentials: map[string]string{"username": Username, "password": Password}, WinRM: map[string]bool{"basic": true}, Clusters: []cluster{}}
 	for _, s := range f.Servers {
 		doc.Servers = append(doc.Servers, server{s.Name, s.Address, s.Product, s.Build, s.Roles, s.InternetFacing, backup, backup})
 	}
@@ -209,7 +212,7 @@ func (f Fleet) Config(name string, probeConcurrency int) (string, error) {
 		b.WriteString("resource \"exchange_organization_upgrade\" \"org\" {\n" + f.serverList() + "  targets = [\n" +
 			"    { product = \"2003\", service_pack = 2, media_path = \"\\\\\\\\files\\\\media\\\\E2003SP2\" },\n" +
 			"    { product = \"2007\", service_pack = 3, media_path = \"\\\\\\\\files\\\\media\\\\E2007SP3\" },\n  ]\n" +
-			backupBlock + "}\n")
+			f.backupBlock() + "}\n")
 	case ServerForEach:
 		b.WriteString("data \"exchange_server\" \"all\" {\n  for_each = toset([\n")
 		for _, s := range f.Servers {
@@ -234,7 +237,23 @@ func (f Fleet) serverList() string {
 	return b.String() + "  ]\n"
 }
 
-const backupBlock = "  backup {\n    max_database_age     = \"24h\"\n    max_system_state_age = \"168h\"\n  }\n"
+// backupBlock is the backup precondition of every servicing resource. What a real server
+// does not let the probe read, the configuration states, as a user's would from their backup
+// software: a domain controller's system-state backup (KB 328839) and the databases of the
+// Exchange 2003 servers (their last backup is in the database header).
+func (f Fleet) backupBlock() string {
+	at := time.Now().UTC().Add(-2 * time.Hour).Truncate(time.Hour).Format(time.RFC3339)
+	var b strings.Builder
+	b.WriteString("  backup {\n    max_database_age     = \"24h\"\n    max_system_state_age = \"168h\"\n")
+	b.WriteString("    domain_controller_backup_time = \"" + at + "\"\n    database_backup_times = {\n")
+	for _, s := range f.Servers {
+		if s.Product != "2007" {
+			fmt.Fprintf(&b, "      %s = %q\n", s.Name, at)
+		}
+	}
+	b.WriteString("    }\n  }\n")
+	return b.String()
+}
 
 // servicingWaves writes, per wave of the order, an exchange_service_pack for each of its
 // servers (and an exchange_update_rollup after it on Exchange 2007) or an
@@ -272,12 +291,12 @@ func (f Fleet) servicingWaves(b *strings.Builder) {
 		var mine []string
 		if len(servers) > 0 {
 			fmt.Fprintf(b, "resource \"exchange_service_pack\" %q {\n  for_each = toset(%s)\n  server = each.key\n  service_pack = %d\n  media_path = \"%s\"\n%s%s}\n\n",
-				wave, hclList(servers), sp, media, backupBlock, dependsOn)
+				wave, hclList(servers), sp, media, f.backupBlock(), dependsOn)
 			mine = append(mine, "exchange_service_pack."+wave)
 			if rollup {
 				fmt.Fprintf(b, "resource \"exchange_update_rollup\" %q {\n  for_each = exchange_service_pack.%s\n  server = each.key\n"+
 					"  rollup = \"latest\"\n  service_pack = each.value.service_pack\n  package_path = \"\\\\\\\\files\\\\media\\\\E2007SP3-RU-latest-x64.msp\"\n%s}\n\n",
-					wave, wave, backupBlock)
+					wave, wave, f.backupBlock())
 				mine = append(mine, "exchange_update_rollup."+wave)
 			}
 		}
@@ -287,7 +306,7 @@ func (f Fleet) servicingWaves(b *strings.Builder) {
 				ru = "  update_rollup = \"latest\"\n  package_path = \"\\\\\\\\files\\\\media\\\\E2007SP3-RU-latest-x64.msp\"\n"
 			}
 			fmt.Fprintf(b, "resource \"exchange_cluster_upgrade\" %q {\n  for_each = toset(%s)\n  cluster = each.key\n  service_pack = %d\n  media_path = \"%s\"\n%s%s%s}\n\n",
-				wave, hclList(clusters), sp, media, ru, backupBlock, dependsOn)
+				wave, hclList(clusters), sp, media, ru, f.backupBlock(), dependsOn)
 			mine = append(mine, "exchange_cluster_upgrade."+wave)
 		}
 		prev[product] = mine

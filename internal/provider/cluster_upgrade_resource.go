@@ -10,7 +10,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -102,13 +102,15 @@ func (r *clusterUpgradeResource) Schema(ctx context.Context, _ resource.SchemaRe
 		MarkdownDescription: "Exchange 2007: an update rollup to install after the service pack, on each node only while it is passive: `latest`, a number (`9`), a re-release (`8-v3`).",
 		Validators:          []validator.String{rollupValidator{}}}
 	attrs["media_path"] = schema.StringAttribute{Optional: true, MarkdownDescription: "The service pack setup media, reachable from every node.",
-		Validators: []validator.String{stringvalidator.LengthAtLeast(1)}}
+		Validators: pathValidators()}
 	attrs["node_media_paths"] = schema.MapAttribute{Optional: true, ElementType: types.StringType,
-		MarkdownDescription: "Per node (by name), setup media where `media_path` does not fit."}
+		MarkdownDescription: "Per node (by name), setup media where `media_path` does not fit.",
+		Validators:          []validator.Map{mapvalidator.ValueStringsAre(pathValidators()...)}}
 	attrs["package_path"] = schema.StringAttribute{Optional: true, MarkdownDescription: "The update rollup package, reachable from every node.",
-		Validators: []validator.String{stringvalidator.LengthAtLeast(1)}}
+		Validators: pathValidators()}
 	attrs["node_package_paths"] = schema.MapAttribute{Optional: true, ElementType: types.StringType,
-		MarkdownDescription: "Per node (by name), the rollup package where `package_path` does not fit."}
+		MarkdownDescription: "Per node (by name), the rollup package where `package_path` does not fit.",
+		Validators:          []validator.Map{mapvalidator.ValueStringsAre(pathValidators()...)}}
 	attrs["kb"] = schema.StringAttribute{Optional: true, MarkdownDescription: "The rollup's KB where the catalog does not state it.",
 		Validators: []validator.String{kbValidator()}}
 	attrs["remove_interim_updates"] = schema.ListAttribute{Optional: true, ElementType: types.StringType,

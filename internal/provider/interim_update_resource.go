@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -60,7 +59,7 @@ func (r *interimUpdateResource) Schema(ctx context.Context, _ resource.SchemaReq
 	attrs["package_path"] = schema.StringAttribute{Optional: true,
 		MarkdownDescription: "The update's package (`.msp` or `.exe`) on the server or a share. Needed to install it. " +
 			"An interim update is built for one exact build: one for Update Rollup 5 does not fit Update Rollup 6.",
-		Validators: []validator.String{stringvalidator.LengthAtLeast(1)}}
+		Validators: pathValidators()}
 	attrs["installed"] = schema.BoolAttribute{Computed: true,
 		MarkdownDescription: "Whether the update is installed, as last read."}
 	resp.Schema = schema.Schema{

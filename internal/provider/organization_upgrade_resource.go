@@ -111,6 +111,9 @@ func (r *organizationUpgradeResource) Schema(ctx context.Context, _ resource.Sch
 	str := func(desc string) schema.StringAttribute {
 		return schema.StringAttribute{Optional: true, MarkdownDescription: desc, Validators: []validator.String{stringvalidator.LengthAtLeast(1)}}
 	}
+	pathStr := func(desc string) schema.StringAttribute {
+		return schema.StringAttribute{Optional: true, MarkdownDescription: desc, Validators: pathValidators()}
+	}
 	computedStr := func(desc string) schema.StringAttribute {
 		return schema.StringAttribute{Computed: true, MarkdownDescription: desc}
 	}
@@ -136,9 +139,9 @@ func (r *organizationUpgradeResource) Schema(ctx context.Context, _ resource.Sch
 					"update_rollup": schema.StringAttribute{Optional: true,
 						MarkdownDescription: "Exchange 2007: `latest`, a rollup (`9`, `8-v3`) or `0` (default): installed after the service pack.",
 						Validators:          []validator.String{rollupValidator{}}},
-					"media_path":            str("Service pack setup media, as `exchange_service_pack.media_path`, reachable from every server."),
-					"package_path":          str("Update rollup package, as `exchange_update_rollup.package_path`."),
-					"um_language_pack_path": str("UM language packs for the new service pack."),
+					"media_path":            pathStr("Service pack setup media, as `exchange_service_pack.media_path`, reachable from every server."),
+					"package_path":          pathStr("Update rollup package, as `exchange_update_rollup.package_path`."),
+					"um_language_pack_path": pathStr("UM language packs for the new service pack."),
 					"kb":                    str("The rollup's KB where the catalog does not state it."),
 				}}},
 			"parallelism": schema.Int64Attribute{Optional: true, Computed: true, Default: int64default.StaticInt64(1),

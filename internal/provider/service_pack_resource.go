@@ -59,7 +59,7 @@ func (r *servicePackResource) Schema(ctx context.Context, _ resource.SchemaReque
 	attrs["media_path"] = schema.StringAttribute{Optional: true,
 		MarkdownDescription: "The service pack's setup media (the folder holding `Setup.com`, or `i386\\update.exe` for " +
 			"2000/2003), on the server or a share it can read, e.g. `D:\\Exchange2007SP3`. Needed when an install is planned.",
-		Validators: []validator.String{stringvalidator.LengthAtLeast(1)}}
+		Validators: pathValidators()}
 	attrs["forefront_compatible"] = schema.StringAttribute{Optional: true,
 		MarkdownDescription: "Your statement (at least 10 characters) that the Forefront Security for Exchange Server installed on " +
 			"the server is a version compatible with Exchange 2007 SP1, e.g. its version and where you checked it. Forefront " +
@@ -69,7 +69,7 @@ func (r *servicePackResource) Schema(ctx context.Context, _ resource.SchemaReque
 	attrs["um_language_pack_path"] = schema.StringAttribute{Optional: true,
 		MarkdownDescription: "Folder with the Unified Messaging language packs for the new service pack. Needed when the " +
 			"server has UM language packs: they are removed before the service pack and added again after it.",
-		Validators: []validator.String{stringvalidator.LengthAtLeast(1)}}
+		Validators: pathValidators()}
 	attrs["remove_interim_updates"] = schema.ListAttribute{Optional: true, ElementType: types.StringType,
 		MarkdownDescription: "Interim updates (KBs) this change may remove: an interim update must be removed before a " +
 			"service pack is installed. One installed and not listed here stops the plan.",

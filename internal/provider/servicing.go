@@ -3,7 +3,6 @@ package provider
 import (
 	"context"
 	"fmt"
-	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -381,17 +380,10 @@ func (r *planRegistry) plannedTo(server string, t exchange.Target) bool {
 func (d *providerData) executorOptions(ctx context.Context, server string) servicing.Options {
 	return servicing.Options{
 		Owner:        d.lockOwner,
+		TakeOver:     takeOverDeadOwner,
 		PollInterval: d.pollInterval,
 		Log: func(s exchange.Step, msg string) {
 			tflog.Info(ctx, msg, map[string]any{"server": server, "action": s.Action()})
 		},
 	}
-}
-
-func lockOwner() string {
-	host, err := os.Hostname()
-	if err != nil || host == "" {
-		host = "unknown-host"
-	}
-	return "terraform-provider-exchange@" + host
 }

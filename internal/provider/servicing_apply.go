@@ -88,7 +88,8 @@ func (d *providerData) applyFresh(ctx context.Context, t remote.Target, plan exc
 // serverLock serialises the applies of one provider process on one server: two resources
 // for the same server without a dependency between them run one after the other. (The
 // lock on the server, taken by the executor, keeps other processes and hosts out; its
-// owner names this host, so an apply killed here can be resumed at once.)
+// owner names this host, process and run (lockowner.go), so a later apply from this host
+// takes over the lock of one killed here at once once its process is gone.)
 func (d *providerData) serverLock(t remote.Target) (unlock func()) {
 	d.applyMu.Lock()
 	if d.applying == nil {

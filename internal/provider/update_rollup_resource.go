@@ -8,7 +8,6 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
@@ -69,7 +68,7 @@ func (r *updateRollupResource) Schema(ctx context.Context, _ resource.SchemaRequ
 		Validators: []validator.Int64{int64validator.Between(0, 3)}}
 	attrs["package_path"] = schema.StringAttribute{Optional: true,
 		MarkdownDescription: "The rollup's `.msp`, on the server or a share it can read. Needed when an install is planned.",
-		Validators:          []validator.String{stringvalidator.LengthAtLeast(1)}}
+		Validators:          pathValidators()}
 	attrs["kb"] = schema.StringAttribute{Optional: true,
 		MarkdownDescription: "The rollup's KB number, where the build catalog states none (Exchange 2007 RTM Update " +
 			"Rollups 5 and 6). Used to name and find the installed patch; one that contradicts the catalog is refused.",

@@ -3,6 +3,7 @@ package provider
 import (
 	"fmt"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -108,35 +109,44 @@ func TestAccUpdateRollupLifecycle(t *testing.T) {
 // An Exchange 2003 back-end from SP1 to SP2: the installer is the SP's update.exe, no
 // rollups or interim updates are involved, and the plan warns that backups taken before the
 // service pack cannot be restored after it.
-func TestAccServicePack2003(t *testing.T) {
-	fleet := fmt.Sprintf(`{%s,
+// servicePack2003 is a fleet of one Exchange 2003 back-end server (SP1, Backup Exec, backed up
+// 3 hours ago) with SP2 media, and the resource "exchange_service_pack" "<lower-case name>"
+// that installs SP2 on it.
+func servicePack2003(name, address string) (fleet, config string) {
+	fleet = fmt.Sprintf(`{%s,
   "packages": {"E:\\E2003SP2": {"kind": "service_pack", "product": "2003", "service_pack": 2}},
   "servers": [
-    {"name": "BE3", "address": "127.0.54.1", "product": "2003", "build": "6.5.7226", "roles": ["BackEnd"],
+    {"name": %q, "address": %q, "product": "2003", "build": "6.5.7226", "roles": ["BackEnd"],
      "third_party_services": ["BackupExecRPCService"],
      "last_full_backup": %q, "last_system_state_backup": %q}
   ],
   "clusters": []
-}`, credentialsJSON(), hoursAgo(3), hoursAgo(3))
-	sim := startSimulatorWith(t, fleet, fastServicing)
-	resource.Test(t, resource.TestCase{
-		ProtoV6ProviderFactories: testProviders,
-		Steps: []resource.TestStep{{
-			Config: providerConfig(sim, "") + `
-resource "exchange_service_pack" "be3" {
-  server       = "BE3"
-  address      = "127.0.54.1"
+}`, credentialsJSON(), name, address, hoursAgo(3), hoursAgo(3))
+	config = fmt.Sprintf(`
+resource "exchange_service_pack" %q {
+  server       = %q
+  address      = %q
   service_pack = 2
   media_path   = "E:\\E2003SP2"
   backup {
     max_database_age     = "24h"
     max_system_state_age = "168h"
-    domain_controller_backup_time = "` + evidenceTime + `"
+    domain_controller_backup_time = %q
     # Exchange 2000/2003/5.5 databases: the backup software's times (a server cannot tell).
-    database_backup_times = { BE3 = "` + evidenceTime + `" }
+    database_backup_times = { %s = %q }
   }
 }
-`,
+`, strings.ToLower(name), name, address, evidenceTime, name, evidenceTime)
+	return fleet, config
+}
+
+func TestAccServicePack2003(t *testing.T) {
+	fleet, config := servicePack2003("BE3", "127.0.54.1")
+	sim := startSimulatorWith(t, fleet, fastServicing)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{{
+			Config: providerConfig(sim, "") + config,
 			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 				plancheck.ExpectKnownValue("exchange_service_pack.be3", tfjsonpath.New("planned_steps"), actions(
 					"verify_backups", "stop_service", "install_service_pack", "reboot", "start_exchange_services",

@@ -85,13 +85,22 @@ type LockHeldError struct {
 	Server  string
 	Owner   string
 	Expires time.Time
+	// Why the lock was not taken over at once (Options.TakeOver), e.g. its process still
+	// runs or it was taken from another host; may be empty.
+	Why string
 }
 
 func (e *LockHeldError) Error() string {
-	return fmt.Sprintf("server %s: another apply (%s) holds the servicing lock until %s, so nothing was done. "+
-		"Wait until that apply has finished, then run terraform apply again. If that apply is dead "+
-		"(its Terraform process was killed), the lock expires by itself: wait until %s, then run terraform apply again.",
-		e.Server, orUnknown(e.Owner), formatTime(e.Expires), formatTime(e.Expires))
+	var b strings.Builder
+	fmt.Fprintf(&b, "server %s: another apply (%s) holds the servicing lock until %s, so nothing was done.",
+		e.Server, orUnknown(e.Owner), formatTime(e.Expires))
+	if e.Why != "" {
+		b.WriteString(" " + sentence(e.Why))
+	}
+	fmt.Fprintf(&b, " If that apply still runs, wait until it has finished, then run terraform apply again. "+
+		"If it is dead (its Terraform process was killed or its machine stopped), the lock expires by itself: "+
+		"wait until %s, then run terraform apply again.", formatTime(e.Expires))
+	return b.String()
 }
 
 // describe is "action: description" for messages.

@@ -230,6 +230,9 @@ func describeCall(op string, p map[string]any) string {
 		if p["Release"] == true {
 			return "lock release"
 		}
+		if o, _ := p["TakeOver"].(string); o != "" {
+			return "lock take over " + o
+		}
 		return "lock take"
 	case wire.OpService:
 		return fmt.Sprintf("service %v %v", p["Action"], p["Name"])
@@ -273,7 +276,8 @@ func (f *fakeRemote) do(op string, p map[string]any) (any, error) {
 			}
 			return wire.LockResult{}, nil
 		}
-		if *lockOwner != "" && *lockOwner != owner && now.Before(*lockExpires) {
+		takeOver, _ := p["TakeOver"].(string)
+		if *lockOwner != "" && *lockOwner != owner && now.Before(*lockExpires) && *lockOwner != takeOver {
 			return wire.LockResult{Held: false, Owner: *lockOwner, Expires: *lockExpires}, nil
 		}
 		*lockOwner = owner

@@ -53,9 +53,16 @@ const (
 
 // Options tune an Apply.
 type Options struct {
-	// Owner names the lock owner, e.g. "terraform-provider-exchange@<hostname>". Required.
-	// The lock admits its owner again, so two applies that share an Owner are not kept apart.
+	// Owner names the lock owner; it must name one apply (the provider uses host, pid and a
+	// run id, see internal/provider/lockowner.go). Required. The lock admits its owner again,
+	// so two applies that share an Owner are not kept apart.
 	Owner string
+	// TakeOver, when set, is asked about an unexpired lock another owner holds: dead reports
+	// that owner's process is proven gone, and the lock is then taken over at once (lock.ps1
+	// checks under its mutex that it is still that owner's). why explains the answer and goes
+	// into the *LockHeldError when the lock is not taken. Nil: such a lock frees only by
+	// expiring.
+	TakeOver func(owner string) (dead bool, why string)
 	// LockTTL is how long the lock holds without a refresh; default 10m. It is refreshed
 	// between steps and while waiting on jobs and reboots, every LockTTL/3.
 	LockTTL time.Duration
@@ -302,12 +309,32 @@ func (x *executor) takeLocks(ctx context.Context) error {
 
 // takeLock takes the current node's servicing lock or says who holds it.
 func (x *executor) takeLock(ctx context.Context) error {
-	res, err := remote.Call(ctx, x.r, x.t, x.lockRequest(false))
+	req := x.lockRequest(false)
+	res, err := remote.Call(ctx, x.r, x.t, req)
 	if err != nil {
 		return fmt.Errorf("server %s: could not take the servicing lock, nothing was changed: %w", x.t.Server, err)
 	}
+	why := ""
+	if !res.Held && res.Owner != "" && x.o.TakeOver != nil {
+		var dead bool
+		dead, why = x.o.TakeOver(res.Owner)
+		if dead {
+			prev := res.Owner
+			req.TakeOver = prev
+			res, err = remote.Call(ctx, x.r, x.t, req)
+			if err != nil {
+				return fmt.Errorf("server %s: could not take over the servicing lock of %s (%s), nothing was changed: %w", x.t.Server, prev, why, err)
+			}
+			if res.Held {
+				x.logf(x.applyStep(), "took over the servicing lock of %s: %s", prev, why)
+			} else {
+				// Another apply took it over first; ask about the one that holds it now.
+				_, why = x.o.TakeOver(res.Owner)
+			}
+		}
+	}
 	if !res.Held {
-		return &LockHeldError{Server: x.t.Server, Owner: res.Owner, Expires: res.Expires}
+		return &LockHeldError{Server: x.t.Server, Owner: res.Owner, Expires: res.Expires, Why: why}
 	}
 	x.locked = true
 	x.lockRefreshed = x.clk.Now()

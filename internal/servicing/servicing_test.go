@@ -418,10 +418,82 @@ func TestLockHeldByAnotherOwner(t *testing.T) {
 		t.Errorf("Done = %v", rep.Done)
 	}
 	want := "server EX01: another apply (terraform-provider-exchange@laptop07) holds the servicing lock until 2009-06-01 22:07:00 UTC, " +
-		"so nothing was done. Wait until that apply has finished, then run terraform apply again. If that apply is dead " +
-		"(its Terraform process was killed), the lock expires by itself: wait until 2009-06-01 22:07:00 UTC, then run terraform apply again."
+		"so nothing was done. If that apply still runs, wait until it has finished, then run terraform apply again. If it is dead " +
+		"(its Terraform process was killed or its machine stopped), the lock expires by itself: wait until 2009-06-01 22:07:00 UTC, then run terraform apply again."
 	if err.Error() != want {
 		t.Errorf("error:\n%s\nwant:\n%s", err, want)
+	}
+}
+
+// Two applies from one host have different owners (host, pid, run id): the second is
+// refused while the first holds the lock, with the reason TakeOver gave, and does nothing
+// more; once the first's process is proven gone its lock is taken over at once.
+func TestLockSameHostOtherApply(t *testing.T) {
+	f, clk := newFake(t)
+	first := "terraform-provider-exchange@ci01 pid 4242 run aaaa"
+	f.lockOwner, f.lockExpires = first, t0.Add(9*time.Minute)
+	alive := true
+	var asked []string
+	o := opts(clk, &logRecorder{})
+	o.Owner = "terraform-provider-exchange@ci01 pid 4343 run bbbb"
+	o.TakeOver = func(owner string) (bool, string) {
+		asked = append(asked, owner)
+		if alive {
+			return false, "It was taken on this host (ci01) by process 4242, which still runs"
+		}
+		return true, "process 4242 on this host (ci01) no longer runs"
+	}
+
+	_, err := Apply(context.Background(), f, target, spPlan(), o)
+	var le *LockHeldError
+	if !errors.As(err, &le) || le.Owner != first || le.Why == "" {
+		t.Fatalf("Apply = %v, want a *LockHeldError naming %s and why", err, first)
+	}
+	assertCalls(t, f, []string{"lock take"})
+	for _, s := range []string{first, "until 2009-06-01 22:09:00 UTC", "process 4242, which still runs.", "wait until it has finished"} {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("error lacks %q:\n%s", s, err)
+		}
+	}
+	if f.lockOwner != first || !f.lockExpires.Equal(t0.Add(9*time.Minute)) {
+		t.Errorf("the first apply's lock was touched: %q until %s", f.lockOwner, f.lockExpires)
+	}
+
+	alive = false
+	f.calls = nil
+	f.afterJobBuild = sp3
+	if _, err := Apply(context.Background(), f, target, spPlan(), o); err != nil {
+		t.Fatalf("Apply after the first process ended = %v", err)
+	}
+	if len(f.calls) < 2 || f.calls[0] != "lock take" || f.calls[1] != "lock take over "+first || f.calls[len(f.calls)-1] != "lock release" {
+		t.Errorf("calls %v, want a take, a take-over of %s, ..., a release", f.calls, first)
+	}
+	if f.lockOwner != "" || strings.Join(asked, ",") != first+","+first {
+		t.Errorf("lock %q after the apply; TakeOver asked about %q", f.lockOwner, asked)
+	}
+}
+
+// A lock from another host (TakeOver: not provably dead) is taken only once it expires.
+func TestLockOtherHostWaitsForExpiry(t *testing.T) {
+	f, clk := newFake(t)
+	other := "terraform-provider-exchange@ci02 pid 4242 run aaaa"
+	f.lockOwner, f.lockExpires = other, t0.Add(5*time.Minute)
+	o := opts(clk, &logRecorder{})
+	o.TakeOver = func(string) (bool, string) { return false, "It was taken from host ci02" }
+	_, err := Apply(context.Background(), f, target, spPlan(), o)
+	var le *LockHeldError
+	if !errors.As(err, &le) || !strings.Contains(err.Error(), "It was taken from host ci02.") {
+		t.Fatalf("Apply = %v, want a *LockHeldError", err)
+	}
+	assertCalls(t, f, []string{"lock take"})
+	_ = clk.Sleep(context.Background(), 5*time.Minute)
+	f.calls = nil
+	f.afterJobBuild = sp3
+	if _, err := Apply(context.Background(), f, target, spPlan(), o); err != nil {
+		t.Fatalf("Apply after the lock expired = %v", err)
+	}
+	if len(f.calls) == 0 || f.calls[0] != "lock take" || f.lockOwner != "" {
+		t.Errorf("calls %v, lock %q", f.calls, f.lockOwner)
 	}
 }
 

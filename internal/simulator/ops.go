@@ -35,6 +35,12 @@ func opLock(h *Handler, c *call, req wire.LockRequest) (any, *wire.Fault) {
 	cur := host.state.Lock
 	mine := cur != nil && cur.Owner == owner
 	expired := cur != nil && !now.Before(cur.Expires)
+	// As lock.ps1: a lock that is still exactly TakeOver's (an owner the caller proved
+	// dead) is taken as if it had expired; checked under the host's lock.
+	takenOver := cur != nil && !mine && !expired && req.TakeOver != "" && cur.Owner == req.TakeOver
+	if takenOver {
+		expired = true
+	}
 	if release {
 		if mine {
 			// Releasing removes the key, and the services record with it.
@@ -56,6 +62,9 @@ func opLock(h *Handler, c *call, req wire.LockRequest) (any, *wire.Fault) {
 	}
 	lock := &exchange.Lock{Owner: owner, Acquired: now, Expires: now.Add(time.Duration(ttl) * time.Second)}
 	c.detail = "taken"
+	if takenOver {
+		c.detail = "taken over from " + cur.Owner
+	}
 	if mine {
 		lock.Acquired = cur.Acquired
 		c.detail = "renewed"
@@ -470,7 +479,7 @@ func opJobStart(h *Handler, c *call, req wire.JobStartRequest) (any, *wire.Fault
 		return invalid(`"%s" is not an installing action (%s)`, spec.Action, strings.Join(jobActions, ", "))
 	}
 	for _, p := range [][2]string{{"MediaPath", spec.MediaPath}, {"PackagePath", spec.PackagePath}} {
-		if strings.ContainsFunc(p[1], func(r rune) bool { return r < 32 || r == '"' }) {
+		if wire.PathProblem(p[1]) != "" {
 			return invalid(`%s "%s" holds a double quote or a control character`, p[0], p[1])
 		}
 	}

@@ -230,7 +230,7 @@ func TestServicePackInstall(t *testing.T) {
 	ex01 := r.host("EX01")
 
 	var lock wire.LockResult
-	r.ok("EX01", wire.OpLock, &lock, wire.Param{Name: "Owner", Value: "apply-1"}, wire.Param{Name: "TTLSeconds", Value: 7200}, wire.Param{Name: "Release", Value: false})
+	r.ok("EX01", wire.OpLock, &lock, wire.Param{Name: "Owner", Value: "apply-1"}, wire.Param{Name: "TTLSeconds", Value: 7200}, wire.Param{Name: "Release", Value: false}, wire.Param{Name: "TakeOver", Value: ""})
 	var saved wire.CustomizationsResult
 	r.ok("EX01", wire.OpCustomizations, &saved, wire.Param{Name: "Action", Value: "save"}, wire.Param{Name: "LogonFile", Value: ""})
 	if !slices.Equal(saved.Items, []string{"owa_logon"}) || ex01.Facts().OWALogonCustomized {
@@ -677,7 +677,7 @@ func TestLockSemantics(t *testing.T) {
 	lock := func(owner string, ttl int, release bool) wire.LockResult {
 		t.Helper()
 		var res wire.LockResult
-		r.ok("EX01", wire.OpLock, &res, wire.Param{Name: "Owner", Value: owner}, wire.Param{Name: "TTLSeconds", Value: ttl}, wire.Param{Name: "Release", Value: release})
+		r.ok("EX01", wire.OpLock, &res, wire.Param{Name: "Owner", Value: owner}, wire.Param{Name: "TTLSeconds", Value: ttl}, wire.Param{Name: "Release", Value: release}, wire.Param{Name: "TakeOver", Value: ""})
 		return res
 	}
 	ex01 := r.host("EX01")
@@ -716,7 +716,7 @@ func TestLockSemantics(t *testing.T) {
 		ttl   int
 		msg   string
 	}{{" ", 60, "the lock owner must not be empty"}, {"apply-C", 0, "the lock TTL must be a positive number of seconds, got 0"}} {
-		f := r.fault("EX01", wire.OpLock, wire.Param{Name: "Owner", Value: bad.owner}, wire.Param{Name: "TTLSeconds", Value: bad.ttl}, wire.Param{Name: "Release", Value: false})
+		f := r.fault("EX01", wire.OpLock, wire.Param{Name: "Owner", Value: bad.owner}, wire.Param{Name: "TTLSeconds", Value: bad.ttl}, wire.Param{Name: "Release", Value: false}, wire.Param{Name: "TakeOver", Value: ""})
 		if f.Code != "invalid" || f.Message != bad.msg {
 			t.Errorf("owner %q ttl %d: %+v", bad.owner, bad.ttl, f)
 		}
@@ -729,6 +729,51 @@ func TestLockSemantics(t *testing.T) {
 	}
 	if len(details) != 7 || details[0] != "taken" || details[2] != "renewed" || details[6] != "not held" {
 		t.Errorf("lock journal details %q", details)
+	}
+}
+
+// TakeOver takes a lock that is still exactly that owner's, as if it had expired; a lock
+// another owner holds (say, an apply that took it over first) still refuses.
+func TestLockTakeOver(t *testing.T) {
+	r := newRig(t, Options{})
+	lock := func(owner, takeOver string) wire.LockResult {
+		t.Helper()
+		var res wire.LockResult
+		r.ok("EX01", wire.OpLock, &res, wire.Param{Name: "Owner", Value: owner}, wire.Param{Name: "TTLSeconds", Value: 60},
+			wire.Param{Name: "Release", Value: false}, wire.Param{Name: "TakeOver", Value: takeOver})
+		return res
+	}
+	ex01 := r.host("EX01")
+	if got := lock("dead", ""); !got.Held {
+		t.Fatalf("take: %+v", got)
+	}
+	record := ex01.State().LockServices
+	r.clock.Advance(10 * time.Second)
+	if got := lock("B", "someone-else"); got.Held || got.Owner != "dead" {
+		t.Errorf("take-over naming another owner: %+v", got)
+	}
+	if got := lock("B", "dead"); !got.Held || got.Owner != "B" {
+		t.Errorf("take-over of dead: %+v", got)
+	}
+	if l := ex01.State().Lock; l == nil || l.Owner != "B" || !l.Acquired.Equal(rigStart.Add(10*time.Second)) {
+		t.Errorf("lock after the take-over: %+v", l)
+	}
+	if got := ex01.State().LockServices; len(got) == 0 || len(got) != len(record) {
+		t.Errorf("the take-over dropped the services record: %v, was %v", got, record)
+	}
+	if got := lock("C", "dead"); got.Held || got.Owner != "B" {
+		t.Errorf("a second take-over of dead, now B's: %+v", got)
+	}
+	var details []string
+	for _, e := range r.sim.Journal() {
+		if e.Operation == wire.OpLock {
+			details = append(details, e.Detail)
+		}
+	}
+	want := fmt.Sprintf("taken|not taken: held by dead until %s|taken over from dead|not taken: held by B until %s",
+		rigStart.Add(time.Minute).Format(time.RFC3339), rigStart.Add(70*time.Second).Format(time.RFC3339))
+	if strings.Join(details, "|") != want {
+		t.Errorf("journal details %q", details)
 	}
 }
 
@@ -771,7 +816,7 @@ func TestExchangeServicesKeepsWhatTheLockRecorded(t *testing.T) {
 	// EX55's MSExchangeMTA is Disabled in the fleet: an administrator's choice the lock
 	// records, so the fix-up leaves it.
 	var lock wire.LockResult
-	r.ok("EX55", wire.OpLock, &lock, wire.Param{Name: "Owner", Value: "a"}, wire.Param{Name: "TTLSeconds", Value: 60}, wire.Param{Name: "Release", Value: false})
+	r.ok("EX55", wire.OpLock, &lock, wire.Param{Name: "Owner", Value: "a"}, wire.Param{Name: "TTLSeconds", Value: 60}, wire.Param{Name: "Release", Value: false}, wire.Param{Name: "TakeOver", Value: ""})
 	r.host("EX55").Update(func(s *State) { s.Services[0].State = "Stopped" })
 	var res wire.ExchangeServicesResult
 	r.ok("EX55", wire.OpExchangeServices, &res)
@@ -779,7 +824,7 @@ func TestExchangeServicesKeepsWhatTheLockRecorded(t *testing.T) {
 		t.Errorf("with the lock's record: %+v", res)
 	}
 	// Released: no record, so a Disabled service is enabled.
-	r.ok("EX55", wire.OpLock, &lock, wire.Param{Name: "Owner", Value: "a"}, wire.Param{Name: "TTLSeconds", Value: 0}, wire.Param{Name: "Release", Value: true})
+	r.ok("EX55", wire.OpLock, &lock, wire.Param{Name: "Owner", Value: "a"}, wire.Param{Name: "TTLSeconds", Value: 0}, wire.Param{Name: "Release", Value: true}, wire.Param{Name: "TakeOver", Value: ""})
 	r.ok("EX55", wire.OpExchangeServices, &res)
 	if !slices.Equal(res.Enabled, []string{"MSExchangeMTA"}) || !slices.Equal(res.Started, []string{"MSExchangeMTA"}) || len(res.Services) != 4 ||
 		res.Services[0].Name != "MSExchangeDS" {

@@ -47,6 +47,7 @@ func sampleParams() []wire.Param {
 		{Name: "Owner", Value: "apply-1 it's \u2019$(whoami)\u2018"},
 		{Name: "TTLSeconds", Value: 3600},
 		{Name: "Release", Value: false},
+		{Name: "TakeOver", Value: "apply-0 pid 1 run x'; $(Stop-Computer) \u2019"},
 		{Name: "Name", Value: "BackupExecRPCService'; Stop-Computer #"},
 		{Name: "Action", Value: "stop\u2019 + $(Remove-Item C:\\)"},
 		{Name: "Enabled", Value: true},

@@ -167,12 +167,12 @@ function ConvertTo-ExArgument {
     return ('"' + $Arg + ('\' * $trailing) + '"')
 }
 
+# Test-ExPathValue refuses a path parameter holding what $ExPathForbiddenPattern matches. It is
+# given the parameter as sent, before Trim: a trailing CR or LF is refused, as at plan.
 function Test-ExPathValue {
     param([string]$What, [string]$Value)
-    foreach ($ch in $Value.ToCharArray()) {
-        if ([int]$ch -lt 32 -or $ch -eq [char]'"') {
-            Stop-ExOperation 'invalid' ($What + ' "' + $Value + '" holds a double quote or a control character')
-        }
+    if ($Value -match $ExPathForbiddenPattern) {
+        Stop-ExOperation 'invalid' ($What + ' "' + $Value + '" holds a double quote or a control character')
     }
 }
 
@@ -254,8 +254,8 @@ try {
     if ($installingActions -notcontains $action) {
         Stop-ExOperation 'invalid' ('"' + $action + '" is not an installing action (' + ($installingActions -join ', ') + ')')
     }
-    Test-ExPathValue 'MediaPath' $mediaPath
-    Test-ExPathValue 'PackagePath' $packagePath
+    Test-ExPathValue 'MediaPath' ([string]$Param_MediaPath)
+    Test-ExPathValue 'PackagePath' ([string]$Param_PackagePath)
     if ($patchCode -ne '' -and $patchCode -notmatch '^\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}\z') {
         Stop-ExOperation 'invalid' ('"' + $patchCode + '" is not a Windows Installer patch code ({GUID})')
     }

@@ -2,14 +2,17 @@
 # never service one server at once (docs/architecture.md, "Long-running work").
 #
 # Parameters: $Param_Owner (string, who takes or releases), $Param_TTLSeconds (int, how long
-# a taken lock lasts), $Param_Release (bool).
+# a taken lock lasts), $Param_Release (bool), $Param_TakeOver (string, '' or the owner of a
+# lock the caller proved dead: its process is gone).
 # Result: wire.LockResult, keys held, owner, expires.
 # Faults: invalid (empty owner, TTL not positive), busy (the mutex, see prelude.ps1).
 #
 # The lock is HKLM\SOFTWARE\BuildLevel\ExchangeProvider\Lock, values Owner, Acquired,
 # Expires (yyyy-MM-ddTHH:mm:ssZ), read back by the probe as exchange.Lock.
 # - Take: when the lock is free, expired, or already Owner's; Owner's own lock is refreshed
-#   (Expires moves, Acquired stays). Held by another and not expired: held = false, and the
+#   (Expires moves, Acquired stays). A lock that is still exactly TakeOver's is taken as if
+#   it had expired (the caller proved that owner dead; checked here, under the mutex, so a
+#   lock another apply took over meanwhile is not taken from it). Held by another and not expired: held = false, and the
 #   result names that owner. Not a fault: the caller decides whether to wait.
 # - Release: only Owner's lock is removed; another owner's lock is left alone (held = false).
 # - Taking a lock that has no ServiceStartModes value yet records the start mode and state of
@@ -25,6 +28,7 @@ $ExOperation = 'lock'
 
 $owner = [string]$Param_Owner
 $release = [bool]$Param_Release
+$takeOver = [string]$Param_TakeOver
 $ttlSeconds = 0
 try { $ttlSeconds = [long]$Param_TTLSeconds } catch { $ttlSeconds = 0 }
 
@@ -44,6 +48,9 @@ try {
     $current = Read-ExLock
     $ownedByCaller = ($null -ne $current -and [string]::Equals([string]$current['owner'], $owner, [System.StringComparison]::Ordinal))
     $expired = ($null -ne $current -and ($null -eq $current['expires'] -or $current['expires'] -le $now))
+    if ($null -ne $current -and $takeOver -ne '' -and -not $ownedByCaller -and [string]::Equals([string]$current['owner'], $takeOver, [System.StringComparison]::Ordinal)) {
+        $expired = $true
+    }
 
     if ($release) {
         if ($ownedByCaller) {

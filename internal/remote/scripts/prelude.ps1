@@ -477,6 +477,12 @@ function Exit-ExMutex {
 }
 
 # ---------------------------------------------------------------------------------------
+# What no path parameter (setup media, package, language-pack folder) may hold: a double quote
+# or a control character (NUL, tab, CR, LF, ...). The installers get each path as one argument in
+# double quotes. The provider refuses the same at plan: this text equals Go's
+# wire.PathForbiddenPattern (scripts_test.go checks it).
+$ExPathForbiddenPattern = '[\x00-\x1F"]'
+
 # The Windows cluster this server is a node of (probe, cluster, job_start). Read through the
 # cluster WMI provider, namespace root\MSCluster (Windows Server 2003 and 2008), which
 # answers only while the cluster service (ClusSvc) runs on this node. Changes go through

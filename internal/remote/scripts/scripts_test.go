@@ -959,3 +959,39 @@ func TestScriptsKnowWindows2000AndClusterNodes(t *testing.T) {
 		t.Error("probe.ps1 still takes every 5.x version for Windows Server 2003")
 	}
 }
+
+// One rule for path parameters: the pattern job_start.ps1 refuses a path by is the text of
+// wire.PathForbiddenPattern, which the provider refuses at plan; and job_start applies it to
+// both path parameters as sent, before any Trim could drop a trailing CR or LF.
+func TestPathRuleIsShared(t *testing.T) {
+	m := regexp.MustCompile(`(?m)^\$ExPathForbiddenPattern = '([^']*)'$`).FindStringSubmatch(code(scripts.Prelude()))
+	if m == nil {
+		t.Fatal("prelude.ps1 has no $ExPathForbiddenPattern")
+	}
+	if m[1] != wire.PathForbiddenPattern {
+		t.Errorf("prelude.ps1 $ExPathForbiddenPattern = %q, Go's wire.PathForbiddenPattern = %q: one rule, keep them equal", m[1], wire.PathForbiddenPattern)
+	}
+	body, _ := scripts.Body(wire.OpJobStart)
+	c := code(body)
+	for _, want := range []string{
+		"if ($Value -match $ExPathForbiddenPattern) {",
+		"Test-ExPathValue 'MediaPath' ([string]$Param_MediaPath)",
+		"Test-ExPathValue 'PackagePath' ([string]$Param_PackagePath)",
+	} {
+		if !strings.Contains(c, want) {
+			t.Errorf("job_start.ps1 lacks %q", want)
+		}
+	}
+	// What the rule means, character by character: a quote and U+0000..U+001F, nothing else.
+	for r := rune(0); r < 0x300; r++ {
+		bad := r < 32 || r == '"'
+		if got := wire.PathProblem("D:\\media"+string(r)+"x") != ""; got != bad {
+			t.Errorf("PathProblem with U+%04X: refused %v, want %v", r, got, bad)
+		}
+	}
+	for _, ok := range []string{`D:\Exchange2007SP3`, `\\files\media share\SP3`, `C:\Updates\Exchange2007-KB972705-x64-EN.msp`, `D:\Média\UM`} {
+		if p := wire.PathProblem(ok); p != "" {
+			t.Errorf("PathProblem(%q) = %q", ok, p)
+		}
+	}
+}

@@ -33,6 +33,10 @@ type LockRequest struct {
 	Owner      string `wire:"Owner"`
 	TTLSeconds int64  `wire:"TTLSeconds"`
 	Release    bool   `wire:"Release"`
+	// TakeOver, when not empty, is the owner of a lock the caller proved dead (its process
+	// is gone): taking succeeds when the lock is still exactly TakeOver's, as if it had
+	// expired. Any other owner's unexpired lock still refuses.
+	TakeOver string `wire:"TakeOver"`
 }
 
 // ServiceRequest stops or starts (Action ActionStop, ActionStart) the service Name.

@@ -27,9 +27,9 @@ func TestRequestsDecodeAsSent(t *testing.T) {
 	if got != sent {
 		t.Errorf("decoded %+v, want %+v", got, sent)
 	}
-	lock := LockRequest{Owner: "o", TTLSeconds: 600, Release: true}
+	lock := LockRequest{Owner: "o", TTLSeconds: 600, TakeOver: "dead"}
 	var lockBack LockRequest
-	if err := DecodeParams(map[string]any{"Owner": "o", "TTLSeconds": int64(600), "Release": true}, &lockBack); err != nil || lockBack != lock {
+	if err := DecodeParams(map[string]any{"Owner": "o", "TTLSeconds": int64(600), "Release": false, "TakeOver": "dead"}, &lockBack); err != nil || lockBack != lock {
 		t.Errorf("lock decoded %+v, %v", lockBack, err)
 	}
 }
