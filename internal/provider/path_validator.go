@@ -10,10 +10,10 @@ import (
 	"github.com/buildlevel/terraform-provider-exchange/internal/remote/wire"
 )
 
-// pathValidators check a path attribute (setup media, a package, a language-pack folder) at
-// plan by the rule job_start.ps1 applies on the server (wire.PathProblem): a path the
-// installer would refuse must stop the plan, not an apply that has already removed interim
-// updates and stopped services.
+// pathValidators check a path attribute (setup media, a package, a language-pack folder, the
+// OWA logon file) at plan by the rule job_start.ps1 and preflight.ps1 apply on the server
+// (wire.PathProblem): a path the installer would refuse must stop the plan, not an apply
+// that has already removed interim updates and stopped services.
 func pathValidators() []validator.String {
 	return []validator.String{stringvalidator.LengthAtLeast(1), pathValidator{}}
 }

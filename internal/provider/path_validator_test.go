@@ -68,6 +68,13 @@ func TestAccPathRefusedAtPlan(t *testing.T) {
 		{`targets\[0\]\.media_path`, org(`media_path = "D:\\SP3%s"`)},
 		{`targets\[0\]\.package_path`, org(`package_path = "D:\\RU%s.msp"`)},
 		{`targets\[0\]\.um_language_pack_path`, org(`um_language_pack_path = "D:\\UM%s"`)},
+		{"owa_logon_file", `resource "exchange_update_rollup" "x" {
+  server = "SP3SRV"
+  address = "127.0.52.1"
+  rollup = "5"
+  package_path = "D:\\RU5.msp"
+  owa_logon_file = "D:\\OWA\\logon%s.aspx"
+}`},
 	}
 	for i := range cases { // with backups, so the path is the one thing wrong
 		cases[i].config = strings.TrimSuffix(cases[i].config, "}") + freshBackups + "\n}"
