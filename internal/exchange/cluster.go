@@ -186,6 +186,11 @@ func PlanCluster(nodes []Facts, r ClusterRequest, cat *Catalog) (ClusterPlan, er
 	if len(c.refusals) > 0 {
 		return fail()
 	}
+	var probed []Facts
+	for _, n := range c.nodes {
+		probed = append(probed, n.f)
+	}
+	c.steps, c.down = hoistPreflights(c.steps, c.down, probed)
 	plan := ClusterPlan{Cluster: c.name, Type: c.typ, Steps: c.steps, Windows: c.windows(), Warnings: c.warningTexts()}
 	if c.changed {
 		plan.Target = c.sp

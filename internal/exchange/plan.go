@@ -10,6 +10,11 @@ import (
 // Each step of a plan is one of these; the executor runs it idempotently. The Params named
 // below are the keys planned_steps shows; each kind's typed data is in steps.go.
 const (
+	// ActionPreflight checks on the server, before any step changes it, that every media,
+	// package and file the later steps read is there and readable (Params: the attributes
+	// and their paths), and that service pack media matches the server where that can be
+	// read. It changes nothing.
+	ActionPreflight = "preflight"
 	// ActionVerifyBackups re-checks the backup precondition at apply time.
 	ActionVerifyBackups = "verify_backups"
 	// ActionReboot restarts the server (Params["when"]: "always" or "if_required") and waits

@@ -637,7 +637,9 @@ func (p *planning) assemble(pr procedure) []Step {
 	}
 
 	p.checkRunningJobs(steps)
-	return steps
+	// 0. The preflight, before all of them (even a pending reboot): a missing or unreadable
+	// media, package or file stops the apply before anything has changed.
+	return withPreflight(p.server, p.f, steps, p.jobID)
 }
 
 // removeInterimUpdateStep uninstalls one interim update or hotfix.

@@ -178,6 +178,7 @@ func TestPlanServicePack2007FullProcedure(t *testing.T) {
 	p := mustPlan(t)(PlanServicePack(f, r, DefaultCatalog()))
 
 	wantActions(t, p,
+		ActionPreflight,                // 0. media, UM folder: before anything changes, the reboot too
 		ActionReboot,                   // 1. pending reboot first
 		ActionVerifyBackups,            // 2.
 		ActionSaveCustomizations,       // 3.
@@ -211,7 +212,18 @@ func TestPlanServicePack2007FullProcedure(t *testing.T) {
 		}
 	}
 
-	first := p.Steps[0]
+	// The preflight checks the media and the UM folder before anything, the pending
+	// reboot included; it changes nothing.
+	pf := p.Steps[0]
+	if want := map[string]string{"media_path": `D:\E2007SP3`, "um_language_pack_path": `D:\E2007SP3\UM`}; !reflect.DeepEqual(pf.Params(), want) {
+		t.Errorf("preflight params %v, want %v", pf.Params(), want)
+	}
+	if k, _ := pf.Kind.(Preflight); len(k.Checks) != 3 || k.Checks[0].Action != ActionRemoveUMLanguagePack ||
+		k.Checks[1].Action != ActionInstallServicePack || k.Checks[1].JobID != "install_service_pack-8.3.83.6" || k.Checks[2].Action != ActionAddUMLanguagePack {
+		t.Errorf("preflight checks %+v: want the UM removal, the service pack and the UM addition, by their job ids", pf.Kind)
+	}
+	wantContains(t, "preflight", pf.Description, `media_path D:\E2007SP3`, "before anything changes", "stops the apply with nothing changed")
+	first := p.Steps[1]
 	wantContains(t, "first reboot", first.Description, "reboot first: a reboot is pending (PendingFileRenameOperations)")
 	if first.Params()["when"] != "always" {
 		t.Errorf("first reboot params %v", first.Params())
@@ -305,7 +317,7 @@ func TestPlanServicePack2003(t *testing.T) {
 		f.Prerequisites = PrerequisiteFacts{DotNet20ServicePack: -1, LocalAdministrator: true}
 	})
 	p := mustPlan(t)(PlanServicePack(f, spRequest(2, func(r *ServicePackRequest) { r.MediaPath = `E:\E2K3SP2` }), DefaultCatalog()))
-	wantActions(t, p, ActionVerifyBackups, ActionStopService, ActionInstallServicePack, ActionReboot,
+	wantActions(t, p, ActionPreflight, ActionVerifyBackups, ActionStopService, ActionInstallServicePack, ActionReboot,
 		ActionStartExchangeServices, ActionStartService, ActionVerifyBuild)
 	wantContains(t, "install_service_pack", step(t, p, ActionInstallServicePack, 0).Description,
 		`service pack installer (update.exe) from E:\E2K3SP2 (Exchange 2003 SP2, 6.5.7638)`)
@@ -353,7 +365,7 @@ func TestPlanUpdateRollupInstall(t *testing.T) {
 				r.Latest = true
 				r.PackagePath = `\\files\e2007\SP3RU23.msp`
 			}),
-			actions:  []string{ActionVerifyBackups, ActionInstallUpdateRollup, ActionReboot, ActionStartExchangeServices, ActionVerifyBuild},
+			actions:  []string{ActionPreflight, ActionVerifyBackups, ActionInstallUpdateRollup, ActionReboot, ActionStartExchangeServices, ActionVerifyBuild},
 			params:   map[string]string{"rollup": "23", "package_path": `\\files\e2007\SP3RU23.msp`, "build": "8.3.517.0", "kb": "KB4011325"},
 			desc:     []string{`install Update Rollup 23 for Exchange 2007 SP3 (KB4011325) from \\files\e2007\SP3RU23.msp, silently`},
 			afterRUs: 2, targetLvl: Level{Product: "2007", ServicePack: 3, UpdateRollup: 23},
@@ -363,7 +375,7 @@ func TestPlanUpdateRollupInstall(t *testing.T) {
 			name:     "RTM RU6, a rollup whose KB the catalog does not know",
 			facts:    server("2007", "8.0.685.24"),
 			req:      ruRequest(6, func(r *UpdateRollupRequest) { r.ServicePack = 0 }),
-			actions:  []string{ActionVerifyBackups, ActionInstallUpdateRollup, ActionReboot, ActionStartExchangeServices, ActionVerifyBuild},
+			actions:  []string{ActionPreflight, ActionVerifyBackups, ActionInstallUpdateRollup, ActionReboot, ActionStartExchangeServices, ActionVerifyBuild},
 			params:   map[string]string{"rollup": "6", "package_path": `\\files\exchange\ru.msp`, "build": "8.0.783.2", "kb": ""},
 			desc:     []string{"install Update Rollup 6 for Exchange 2007 RTM from"},
 			warnings: [][]string{{"Update Rollup 6 is not the newest rollup for RTM", "Update Rollup 7 (8.0.813.0)"}},
@@ -373,7 +385,7 @@ func TestPlanUpdateRollupInstall(t *testing.T) {
 			name:     "re-release 8-v3",
 			facts:    server("2007", "8.3.264.0"),
 			req:      ruRequest(8, func(r *UpdateRollupRequest) { r.ReRelease = 3 }),
-			actions:  []string{ActionVerifyBackups, ActionInstallUpdateRollup, ActionReboot, ActionStartExchangeServices, ActionVerifyBuild},
+			actions:  []string{ActionPreflight, ActionVerifyBackups, ActionInstallUpdateRollup, ActionReboot, ActionStartExchangeServices, ActionVerifyBuild},
 			params:   map[string]string{"rollup": "8-v3", "package_path": `\\files\exchange\ru.msp`, "build": "8.3.279.6", "kb": "KB2778154"},
 			desc:     []string{"Update Rollup 8 (re-release v3) for Exchange 2007 SP3"},
 			afterRUs: 1, targetLvl: Level{Product: "2007", ServicePack: 3, UpdateRollup: 8, ReRelease: 3},
@@ -431,7 +443,7 @@ func TestPlanUpdateRollupLowering(t *testing.T) {
 		},
 		{
 			name: "down to a rollup not installed", installed: installed[1:2], rollup: 5,
-			actions: []string{ActionVerifyBackups, ActionUninstallUpdateRollup, ActionInstallUpdateRollup, ActionReboot, ActionStartExchangeServices, ActionVerifyBuild},
+			actions: []string{ActionPreflight, ActionVerifyBackups, ActionUninstallUpdateRollup, ActionInstallUpdateRollup, ActionReboot, ActionStartExchangeServices, ActionVerifyBuild},
 			uninstall: []map[string]string{
 				{"kb": "KB2000023", "patch_code": "{P23}", "build": "8.3.83.6"},
 			},
@@ -789,7 +801,7 @@ func TestPlanInterimUpdate(t *testing.T) {
 		f.InternetAccess = false
 	})
 	p := mustPlan(t)(PlanInterimUpdate(f, InterimUpdateRequest{KB: "KB888888", Present: true, PackagePath: `\\files\iu\KB888888.msp`, Options: options()}, DefaultCatalog()))
-	wantActions(t, p, ActionVerifyBackups, ActionStopService, ActionDisableRevocationCheck, ActionInstallInterimUpdate, ActionReboot,
+	wantActions(t, p, ActionPreflight, ActionVerifyBackups, ActionStopService, ActionDisableRevocationCheck, ActionInstallInterimUpdate, ActionReboot,
 		ActionStartExchangeServices, ActionEnableRevocationCheck, ActionStartService)
 	s := step(t, p, ActionInstallInterimUpdate, 0)
 	if want := map[string]string{"kb": "KB888888", "package_path": `\\files\iu\KB888888.msp`}; !reflect.DeepEqual(s.Params(), want) {

@@ -55,6 +55,7 @@ type InstallJob struct {
 // StepRunner runs each step kind. Every kind's Run calls its method, so the executor that
 // implements StepRunner handles every kind, or does not compile.
 type StepRunner interface {
+	Preflight(Preflight) error
 	VerifyBackups(VerifyBackups) error
 	Reboot(Reboot) error
 	SaveCustomizations(SaveCustomizations) error

@@ -89,6 +89,8 @@ func TestAccClusterUpgrade2003ActiveActive(t *testing.T) {
 	standBy(sim) // an administrator does the manual Upgrade Exchange Virtual Server when it can be done
 	provider := aaProvider(sim, map[string]string{"AACL": "AAN1"}, "AAN1", "AAN2")
 	steps := concat(
+		// Both nodes' media checked before anything moves.
+		[]string{"AAN1 preflight", "AAN2 preflight"},
 		[]string{"AAN2 move_cluster_group", "AAN2 move_cluster_group", "AAN1 stop_cluster_service"},
 		onNode("AAN1", perNodeSP...),
 		[]string{"AAN2 take_evs_resources_offline", "AAN1 start_cluster_service", "AAN1 move_cluster_group", "AAN1 upgrade_evs_manually", "AAN1 bring_group_online",
@@ -103,12 +105,12 @@ func TestAccClusterUpgrade2003ActiveActive(t *testing.T) {
 			Config: aaConfig(provider, "AACL", 2, `\\files\exchange2003\SP2`),
 			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 				plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("planned_steps"), nodeActions(steps...)),
-				plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("planned_steps").AtSliceIndex(0).AtMapKey("description"),
+				plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("planned_steps").AtSliceIndex(2).AtMapKey("description"),
 					knownvalue.StringRegexp(regexp.MustCompile(`move the running EVSA from AAN1 to AAN2`))),
 				plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("downtime"), knownvalue.ListExact([]knownvalue.Check{
-					knownvalue.StringRegexp(regexp.MustCompile(`^steps 1 to 1: AACL is unavailable`)),
-					knownvalue.StringRegexp(regexp.MustCompile(`^steps 9 to 17: AACL is unavailable, from "downtime starts: take every resource of EVSA offline`)),
-					knownvalue.StringRegexp(regexp.MustCompile(`^steps 26 to 27: AACL is unavailable`)),
+					knownvalue.StringRegexp(regexp.MustCompile(`^steps 3 to 3: AACL is unavailable`)),
+					knownvalue.StringRegexp(regexp.MustCompile(`^steps 11 to 19: AACL is unavailable, from "downtime starts: take every resource of EVSA offline`)),
+					knownvalue.StringRegexp(regexp.MustCompile(`^steps 28 to 29: AACL is unavailable`)),
 				})),
 			}},
 			Check: resource.ComposeAggregateTestCheckFunc(
@@ -118,7 +120,7 @@ func TestAccClusterUpgrade2003ActiveActive(t *testing.T) {
 				resource.TestCheckResourceAttr("exchange_cluster_upgrade.c", "owners.EVSA", "AAN1"),
 				resource.TestCheckResourceAttr("exchange_cluster_upgrade.c", "owners.EVSB", "AAN2"),
 				func(*terraform.State) error {
-					return inOrder(journalOf(sim, "AAN1", "AAN2"),
+					return inOrder(journalOf(sim, "AAN1", "AAN2"), "AAN1 preflight", "AAN2 preflight",
 						"AAN2 cluster move_group AAN2", "AAN1 cluster stop_service", "AAN1 job_start install_service_pack ok",
 						"AAN2 cluster offline_evs_resources", "AAN1 cluster start_service", "AAN1 cluster move_group AAN1",
 						"AAN1 administrator upgrade_evs ok", "AAN1 cluster online_group",
@@ -145,6 +147,7 @@ func TestAccClusterUpgrade2000ActiveActive(t *testing.T) {
 			Config: aaConfig(provider, "A2KCL", 3, `\\files\exchange2000\SP3`),
 			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 				plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("planned_steps"), nodeActions(concat(
+					[]string{"A2K1 preflight", "A2K2 preflight"},
 					[]string{"A2K2 move_cluster_group", "A2K2 move_cluster_group", "A2K1 stop_cluster_service"},
 					onNode("A2K1", perNodeSP...),
 					[]string{"A2K1 start_cluster_service", "A2K1 move_cluster_group", "A2K1 move_cluster_group", "A2K1 move_cluster_group",
@@ -194,6 +197,8 @@ func TestAccClusterUpgradeActiveActiveResumes(t *testing.T) {
 			Config: aaConfig(provider, "EVSB", 2, `\\files\exchange2003\SP2`), // any EVS names the cluster
 			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 				plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("planned_steps"), nodeActions(concat(
+					// AAN1 installs nothing more: only AAN2's media is checked.
+					[]string{"AAN2 preflight"},
 					[]string{"AAN2 take_evs_resources_offline", "AAN1 start_cluster_service", "AAN1 move_cluster_group", "AAN1 upgrade_evs_manually", "AAN1 bring_group_online",
 						"AAN2 take_evs_resources_offline", "AAN1 move_cluster_group", "AAN1 upgrade_evs_manually", "AAN1 bring_group_online",
 						"AAN1 move_cluster_group", "AAN2 stop_cluster_service"},

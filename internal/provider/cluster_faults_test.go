@@ -140,7 +140,7 @@ func TestAccClusterFaultNodeDoesNotReturnFromReboot(t *testing.T) {
 				Config: clusterConfigWith(shortTimeoutProvider(sim, "3s"), "CMS1", 3, `D:\Exchange2007SP3`, `  timeouts {
     create = "6s"
   }`, "MBX1A", "MBX1B"),
-				ExpectError: saying("Upgrading cluster CMS1 stopped", "server MBX1B: step 6 of 24 (reboot",
+				ExpectError: saying("Upgrading cluster CMS1 stopped", "server MBX1B: step 8 of 26 (reboot",
 					"stopped: the apply ran out of time", "while the server was restarting",
 					"Run terraform apply again once the server answers"),
 			},
@@ -159,8 +159,13 @@ func TestAccClusterFaultNodeDoesNotReturnFromReboot(t *testing.T) {
 				},
 				Config: clusterConfig(sim, "CMS1", 3, `D:\Exchange2007SP3`, "MBX1A", "MBX1B"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
-					// No install on MBX1B (it is at SP3): the plan goes on from its reboot.
-					plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("planned_steps").AtSliceIndex(0),
+					// No install on MBX1B (it is at SP3): after the preflights (MBX1B's
+					// /upgradeCMS, MBX1A's service pack) the plan goes on from its reboot.
+					plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("planned_steps").AtSliceIndex(0).AtMapKey("action"),
+						knownvalue.StringExact("preflight")),
+					plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("planned_steps").AtSliceIndex(1).AtMapKey("action"),
+						knownvalue.StringExact("preflight")),
+					plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("planned_steps").AtSliceIndex(2),
 						knownvalue.ObjectPartial(map[string]knownvalue.Check{
 							"server": knownvalue.StringExact("MBX1B"), "action": knownvalue.StringExact("reboot")})),
 				}},
@@ -209,7 +214,7 @@ func TestAccClusterFaultEVSWontComeOnlineRecovered(t *testing.T) {
 			{
 				Config: config,
 				ExpectError: saying("Upgrading cluster EVS1 stopped",
-					"server EVSN2: step 12 of 21 (bring_group_online", "failed:",
+					"server EVSN2: step 14 of 23 (bring_group_online", "failed:",
 					"group EVS1 failed on EVSN2", "Exchange Information Store Instance - EVS1 Failed",
 					"Recovered: brought the clustered server EVS1 online on EVSN2",
 					"Next:", "run terraform apply again; the apply continues from the remaining steps"),
@@ -230,6 +235,7 @@ func TestAccClusterFaultEVSWontComeOnlineRecovered(t *testing.T) {
 					// EVSN2's install record is still there: its after-install steps again (no
 					// reboot is pending: nothing to do), then EVSN1; no EVS upgrade.
 					plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("planned_steps"), nodeActions(
+						"EVSN1 preflight",
 						"EVSN2 reboot", "EVSN2 start_exchange_services", "EVSN2 verify_build",
 						"EVSN2 move_cluster_group", "EVSN1 stop_cluster_service", "EVSN1 verify_backups", "EVSN1 install_service_pack",
 						"EVSN1 reboot", "EVSN1 start_exchange_services", "EVSN1 verify_build", "EVSN1 start_cluster_service",
@@ -279,7 +285,7 @@ func TestAccClusterFaultEVSStaysDown(t *testing.T) {
 				Config: config,
 				ExpectError: saying("Upgrading cluster EVS1 stopped",
 					"\nthe clustered server EVS1 is DOWN: bring it online on EVSN2 with cluster.exe group \"EVS1\" /online",
-					"server EVSN2: step 12 of 21 (bring_group_online", "failed:",
+					"server EVSN2: step 14 of 23 (bring_group_online", "failed:",
 					"group EVS1 failed on EVSN2", "Exchange Information Store Instance - EVS1 Failed",
 					"Recovery: could not bring the clustered server EVS1 online"),
 			},
@@ -334,7 +340,7 @@ func TestAccClusterFaultUpgradeCMSAbort(t *testing.T) {
 				Config: config,
 				ExpectError: saying("Upgrading cluster CMS1 stopped",
 					"\nthe clustered server CMS1 is DOWN: bring it online on MBX1B",
-					"server MBX1B: step 13 of 24 (upgrade_cms", "failed: installer exit code 1603",
+					"server MBX1B: step 15 of 26 (upgrade_cms", "failed: installer exit code 1603",
 					`log C:\ExchangeSetupLogs\ExchangeSetup.log`,
 					"Recovery: could not bring the clustered server CMS1 online",
 					"run Setup.com /upgradeCMS on MBX1B again"),

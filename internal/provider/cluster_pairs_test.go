@@ -39,10 +39,11 @@ var clusterPairs = []clusterPair{
 		name: "CCR", cluster: "CMS1", nodes: [2]string{"MBX1A", "MBX1B"}, sp: 3, media: `D:\Exchange2007SP3`,
 		first: "MBX1B", other: "MBX1A", firstBuild: "8.3.83.6",
 		interrupted: func(*testing.T, *simulator.Simulator) {}, // the passive node upgraded and back: nothing else changed
-		resumed: concat([]string{"MBX1A stop_clustered_server", "MBX1B move_cluster_group", "MBX1B upgrade_cms",
+		// MBX1B's /upgradeCMS and MBX1A's service pack read the media: both checked first.
+		resumed: concat([]string{"MBX1A preflight", "MBX1B preflight"}, []string{"MBX1A stop_clustered_server", "MBX1B move_cluster_group", "MBX1B upgrade_cms",
 			"MBX1B start_clustered_server", "MBX1B move_cluster_group"},
 			onNode("MBX1A", ccrNodeSP...)),
-		journal: []string{"MBX1A cluster stop_cms", "MBX1B cluster move_group MBX1B", "MBX1B job_start upgrade_cms ok",
+		journal: []string{"MBX1A preflight", "MBX1B preflight", "MBX1A cluster stop_cms", "MBX1B cluster move_group MBX1B", "MBX1B job_start upgrade_cms ok",
 			"MBX1B cluster start_cms", "MBX1A job_start install_service_pack ok"},
 		above: "8.3.83.6", below: 2,
 	},
@@ -54,11 +55,11 @@ var clusterPairs = []clusterPair{
 		interrupted: func(t *testing.T, sim *simulator.Simulator) {
 			sim.Cluster("EVS1").Update(func(s *simulator.ClusterState) { s.ServiceRunning["EVSN2"] = false })
 		},
-		resumed: concat([]string{"EVSN1 take_evs_resources_offline", "EVSN2 start_cluster_service", "EVSN2 move_cluster_group",
+		resumed: concat([]string{"EVSN1 preflight"}, []string{"EVSN1 take_evs_resources_offline", "EVSN2 start_cluster_service", "EVSN2 move_cluster_group",
 			"EVSN2 upgrade_evs_manually", "EVSN2 bring_group_online", "EVSN2 move_cluster_group", "EVSN1 stop_cluster_service"},
 			onNode("EVSN1", perNodeSP...),
 			[]string{"EVSN1 start_cluster_service", "EVSN2 failover_test"}),
-		journal: []string{"EVSN1 cluster offline_evs_resources", "EVSN2 cluster start_service", "EVSN2 administrator upgrade_evs ok",
+		journal: []string{"EVSN1 preflight", "EVSN1 cluster offline_evs_resources", "EVSN2 cluster start_service", "EVSN2 administrator upgrade_evs ok",
 			"EVSN2 cluster online_group", "EVSN1 cluster stop_service", "EVSN1 job_start install_service_pack ok", "EVSN1 cluster start_service"},
 		above: "6.5.7638.2", below: 1,
 	},
@@ -70,9 +71,9 @@ var clusterPairs = []clusterPair{
 		interrupted: func(t *testing.T, sim *simulator.Simulator) {
 			sim.Cluster("X55").Update(func(s *simulator.ClusterState) { s.Group("X55").UpgradedBuild = mustBuild(t, "5.5.2653") })
 		},
-		resumed: concat([]string{"E55A move_cluster_group", "E55B stop_cluster_service"},
+		resumed: concat([]string{"E55B preflight", "E55A move_cluster_group", "E55B stop_cluster_service"},
 			onNode("E55B", perNodeSP...), []string{"E55B start_cluster_service"}),
-		journal: []string{"E55B cluster stop_service", "E55B job_start install_service_pack ok", "E55B cluster start_service"},
+		journal: []string{"E55B preflight", "E55B cluster stop_service", "E55B job_start install_service_pack ok", "E55B cluster start_service"},
 		above:   "5.5.2653", below: 3,
 	},
 }

@@ -105,6 +105,8 @@ resource "exchange_cluster_upgrade" "cms1" {
 			Config: config,
 			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 				plancheck.ExpectKnownValue("exchange_cluster_upgrade.cms1", tfjsonpath.New("planned_steps"), nodeActions(concat(
+					// Both nodes' media checked before the cluster group moves.
+					[]string{"MBX1A preflight", "MBX1B preflight"},
 					[]string{"MBX1A move_cluster_group"}, onNode("MBX1B", ccrNodeSP...),
 					[]string{"MBX1A stop_clustered_server", "MBX1B move_cluster_group", "MBX1B upgrade_cms", "MBX1B start_clustered_server",
 						"MBX1B move_cluster_group"},
@@ -128,6 +130,8 @@ resource "exchange_cluster_upgrade" "cms1" {
 						}
 					}
 					return inOrder(journalOf(sim, "MBX1A", "MBX1B"),
+						"MBX1A preflight",
+						"MBX1B preflight",
 						"MBX1B firewall",
 						"MBX1B job_start install_service_pack ok",
 						"MBX1B reboot",
@@ -195,6 +199,7 @@ func TestAccClusterUpgrade2003ActivePassive(t *testing.T) {
 				Config: config,
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("planned_steps"), nodeActions(
+						"EVSN1 preflight", "EVSN2 preflight",
 						"EVSN1 move_cluster_group", "EVSN2 stop_cluster_service", "EVSN2 verify_backups", "EVSN2 install_service_pack",
 						"EVSN2 reboot", "EVSN2 start_exchange_services", "EVSN2 verify_build",
 						"EVSN1 take_evs_resources_offline", "EVSN2 start_cluster_service", "EVSN2 move_cluster_group",
@@ -202,18 +207,18 @@ func TestAccClusterUpgrade2003ActivePassive(t *testing.T) {
 						"EVSN2 move_cluster_group", "EVSN1 stop_cluster_service", "EVSN1 verify_backups", "EVSN1 install_service_pack",
 						"EVSN1 reboot", "EVSN1 start_exchange_services", "EVSN1 verify_build", "EVSN1 start_cluster_service",
 						"EVSN2 failover_test")),
-					plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("planned_steps").AtSliceIndex(10).AtMapKey("params"),
+					plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("planned_steps").AtSliceIndex(12).AtMapKey("params"),
 						knownvalue.MapExact(map[string]knownvalue.Check{"group": knownvalue.StringExact("EVS1"),
 							"build": knownvalue.StringExact("6.5.7638"), "manual": knownvalue.StringExact("true")})),
-					plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("planned_steps").AtSliceIndex(10).AtMapKey("description"),
+					plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("planned_steps").AtSliceIndex(12).AtMapKey("description"),
 						knownvalue.StringRegexp(regexp.MustCompile(`^MANUAL STEP, by an administrator: in Cluster Administrator on EVSN2, right-click the System Attendant resource of EVS1 and choose "Upgrade Exchange Virtual Server"`))),
 					plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("downtime"), knownvalue.ListExact([]knownvalue.Check{
-						knownvalue.StringRegexp(regexp.MustCompile(`^steps 8 to 12: EVS1 is unavailable`)),
-						knownvalue.StringRegexp(regexp.MustCompile(`^steps 21 to 21: EVS1 is unavailable`)),
+						knownvalue.StringRegexp(regexp.MustCompile(`^steps 10 to 14: EVS1 is unavailable`)),
+						knownvalue.StringRegexp(regexp.MustCompile(`^steps 23 to 23: EVS1 is unavailable`)),
 					})),
 				}},
 				ExpectError: saying("the clustered server EVS1 is DOWN and was not brought back (it waits for the manual step)",
-					"server EVSN2: step 11 of 21 (upgrade_evs_manually", "stopped at a manual step",
+					"server EVSN2: step 13 of 23 (upgrade_evs_manually", "stopped at a manual step",
 					`"Upgrade Exchange Virtual Server" of EVS1 is a manual step: no command line for it is documented`,
 					`Active Directory records EVS1 as "Version 6.5 (Build 7226.6: Service Pack 1)", below 6.5.7638`,
 					`In Cluster Administrator on EVSN2`, `right-click the System Attendant resource in the group of EVS1 and choose "Upgrade Exchange Virtual Server"`,
@@ -242,6 +247,7 @@ func TestAccClusterUpgrade2003ActivePassive(t *testing.T) {
 					// The service pack's job record is still on EVSN2 (the stopped apply did not
 					// clear it): what follows an install is checked again there first.
 					plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("planned_steps"), nodeActions(
+						"EVSN1 preflight",
 						"EVSN2 reboot", "EVSN2 start_exchange_services", "EVSN2 verify_build",
 						"EVSN2 bring_group_online",
 						"EVSN2 move_cluster_group", "EVSN1 stop_cluster_service", "EVSN1 verify_backups", "EVSN1 install_service_pack",
@@ -291,11 +297,12 @@ func TestAccClusterUpgrade55(t *testing.T) {
 			Config: clusterConfig(sim, "X55", 4, `\\files\exchange55\SP4`, "E55A", "E55B"),
 			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 				plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("planned_steps"), nodeActions(concat(
+					[]string{"E55A preflight", "E55B preflight"},
 					onNode("E55A", perNodeSP...),
 					[]string{"E55A bring_group_online", "E55A move_cluster_group", "E55B stop_cluster_service"},
 					onNode("E55B", perNodeSP...), []string{"E55B start_cluster_service"})...)),
 				plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("downtime"), knownvalue.ListExact([]knownvalue.Check{
-					knownvalue.StringRegexp(regexp.MustCompile(`^steps 2 to 6: X55 is unavailable`))})),
+					knownvalue.StringRegexp(regexp.MustCompile(`^steps 4 to 8: X55 is unavailable`))})),
 			}},
 			Check: func(*terraform.State) error {
 				var outage []string
@@ -335,7 +342,13 @@ func TestAccClusterUpgradeResumesBetweenNodes(t *testing.T) {
 		Steps: []resource.TestStep{{
 			Config: clusterConfig(sim, "CMS1", 3, `D:\Exchange2007SP3`, "MBX1A", "MBX1B"),
 			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+				// MBX1B's /upgradeCMS and MBX1A's service pack are still to come: their media
+				// are checked first, then the downtime starts.
 				plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("planned_steps").AtSliceIndex(0).AtMapKey("action"),
+					knownvalue.StringExact("preflight")),
+				plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("planned_steps").AtSliceIndex(1).AtMapKey("action"),
+					knownvalue.StringExact("preflight")),
+				plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("planned_steps").AtSliceIndex(2).AtMapKey("action"),
 					knownvalue.StringExact("stop_clustered_server")),
 			}},
 			Check: func(*terraform.State) error {

@@ -55,7 +55,7 @@ func TestAccInterimUpdateLifecycle(t *testing.T) {
 				Config: providerConfig(sim, "") + interimUpdateConfig(true),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectKnownValue("exchange_interim_update.iu", tfjsonpath.New("planned_steps"), actions(
-						"verify_backups", "install_interim_update", "reboot", "start_exchange_services")),
+						"preflight", "verify_backups", "install_interim_update", "reboot", "start_exchange_services")),
 				}},
 				Check: resource.ComposeAggregateTestCheckFunc(
 					resource.TestCheckResourceAttr("exchange_interim_update.iu", "installed", "true"),
@@ -79,6 +79,9 @@ func TestAccInterimUpdateLifecycle(t *testing.T) {
 			{
 				Config: providerConfig(sim, "") + interimUpdateConfig(false),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					// A removal reads no file of the user's: no preflight.
+					plancheck.ExpectKnownValue("exchange_interim_update.iu",
+						tfjsonpath.New("planned_steps").AtSliceIndex(0).AtMapKey("action"), knownvalue.StringExact("verify_backups")),
 					plancheck.ExpectKnownValue("exchange_interim_update.iu",
 						tfjsonpath.New("planned_steps").AtSliceIndex(1).AtMapKey("action"), knownvalue.StringExact("remove_interim_update")),
 				}},

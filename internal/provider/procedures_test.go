@@ -60,7 +60,7 @@ func TestAccStopServicesNamesAnyService(t *testing.T) {
 		}, {
 			Config: providerConfig(sim, "") + hubRollup(`["ScanMail_Master", "BackupExecAgentAccelerator"]`),
 			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
-				plancheck.ExpectKnownValue("exchange_update_rollup.hub71", tfjsonpath.New("planned_steps").AtSliceIndex(1).AtMapKey("params"),
+				plancheck.ExpectKnownValue("exchange_update_rollup.hub71", tfjsonpath.New("planned_steps").AtSliceIndex(2).AtMapKey("params"),
 					knownvalue.MapPartial(map[string]knownvalue.Check{"service": knownvalue.StringExact("ScanMail_Master")})),
 			}},
 			Check: func(*terraform.State) error {
@@ -119,14 +119,18 @@ func TestAccOWALogonPageAroundAnUpdate(t *testing.T) {
 				casRollup("CAS72", "127.0.171.3", ""),
 			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 				plancheck.ExpectKnownValue("exchange_update_rollup.CAS71", tfjsonpath.New("planned_steps"), actions(
-					"verify_backups", "save_customizations", "install_update_rollup", "reboot",
+					"preflight", "verify_backups", "save_customizations", "install_update_rollup", "reboot",
 					"start_exchange_services", "restore_customizations", "verify_owa", "verify_build")),
-				plancheck.ExpectKnownValue("exchange_update_rollup.CAS71", tfjsonpath.New("planned_steps").AtSliceIndex(5),
+				// The preflight checks the logon file with the package, before anything changes.
+				plancheck.ExpectKnownValue("exchange_update_rollup.CAS71", tfjsonpath.New("planned_steps").AtSliceIndex(0).AtMapKey("params"),
+					knownvalue.MapExact(map[string]knownvalue.Check{"package_path": knownvalue.StringExact(`D:\RU10.msp`),
+						"owa_logon_file": knownvalue.StringExact(`D:\owa\logon-ru10.aspx`)})),
+				plancheck.ExpectKnownValue("exchange_update_rollup.CAS71", tfjsonpath.New("planned_steps").AtSliceIndex(6),
 					knownvalue.ObjectPartial(map[string]knownvalue.Check{
 						"description": knownvalue.StringRegexp(regexp.MustCompile(`^put D:\\owa\\logon-ru10\.aspx in place as OWA Logon\.aspx \(the page the update wrote is kept as %SystemRoot%\\Temp\\ExchangeProvider\\customizations\\owa_logon\\setup\\logon\.aspx\)`)),
 						"params":      knownvalue.MapExact(map[string]knownvalue.Check{"owa_logon_file": knownvalue.StringExact(`D:\owa\logon-ru10.aspx`)}),
 					})),
-				plancheck.ExpectKnownValue("exchange_update_rollup.CAS72", tfjsonpath.New("planned_steps").AtSliceIndex(5).AtMapKey("description"),
+				plancheck.ExpectKnownValue("exchange_update_rollup.CAS72", tfjsonpath.New("planned_steps").AtSliceIndex(6).AtMapKey("description"),
 					knownvalue.StringRegexp(regexp.MustCompile(`^keep the OWA Logon\.aspx the update wrote`))),
 				plancheck.ExpectKnownValue("exchange_update_rollup.CAS72", tfjsonpath.New("warnings"),
 					anyMatching(`moved aside and not put back`)),

@@ -140,7 +140,7 @@ resource "exchange_update_rollup" "mbx9" {
 		Steps: []resource.TestStep{
 			{
 				Config:      config,
-				ExpectError: regexp.MustCompile(`(?s)step 3 of 7 \(install_update_rollup.*failed.*1603.*FileInUse:\s+STORE\.EXE.*log\s+C:\\WINDOWS\\Temp\\ExchangeProvider\\jobs.*Recovered:.*started\s+BackupExecAgentAccelerator.*Next:.*terraform apply`),
+				ExpectError: regexp.MustCompile(`(?s)step 4 of 8 \(install_update_rollup.*failed.*1603.*FileInUse:\s+STORE\.EXE.*log\s+C:\\WINDOWS\\Temp\\ExchangeProvider\\jobs.*Recovered:.*started\s+BackupExecAgentAccelerator.*Next:.*terraform apply`),
 			},
 			{
 				PreConfig: func() {

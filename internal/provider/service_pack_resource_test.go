@@ -80,21 +80,21 @@ func TestAccServicePackThenRollup2007(t *testing.T) {
 			Config: providerConfig(sim, "") + spAndRollup,
 			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 				plancheck.ExpectKnownValue("exchange_service_pack.ex07", tfjsonpath.New("planned_steps"), actions(
-					"verify_backups", "save_customizations", "remove_interim_update", "remove_um_language_pack",
+					"preflight", "verify_backups", "save_customizations", "remove_interim_update", "remove_um_language_pack",
 					"stop_service", "disable_revocation_check", "install_service_pack", "reboot",
 					"start_exchange_services", "restore_customizations", "verify_owa", "add_um_language_pack",
 					"enable_revocation_check", "start_service", "set_remote_streaming_backup", "verify_build")),
 				// The rollup is planned against the server as the service pack leaves it: with
 				// the SP's own Logon.aspx, which is not customised.
 				plancheck.ExpectKnownValue("exchange_update_rollup.ex07", tfjsonpath.New("planned_steps"), actions(
-					"verify_backups", "stop_service", "disable_revocation_check",
+					"preflight", "verify_backups", "stop_service", "disable_revocation_check",
 					"install_update_rollup", "reboot", "start_exchange_services", "verify_owa",
 					"enable_revocation_check", "start_service", "verify_build")),
 				plancheck.ExpectKnownValue("exchange_service_pack.ex07",
-					tfjsonpath.New("planned_steps").AtSliceIndex(6).AtMapKey("description"),
+					tfjsonpath.New("planned_steps").AtSliceIndex(7).AtMapKey("description"),
 					knownvalue.StringRegexp(regexp.MustCompile(`Setup\.com /mode:upgrade from D:\\SP3 .*8\.3\.83\.6`))),
 				plancheck.ExpectKnownValue("exchange_service_pack.ex07",
-					tfjsonpath.New("planned_steps").AtSliceIndex(6).AtMapKey("downtime"), knownvalue.Bool(true)),
+					tfjsonpath.New("planned_steps").AtSliceIndex(7).AtMapKey("downtime"), knownvalue.Bool(true)),
 				plancheck.ExpectUnknownValue("exchange_service_pack.ex07", tfjsonpath.New("live_service_pack")),
 			}},
 			Check: resource.ComposeAggregateTestCheckFunc(

@@ -110,7 +110,7 @@ func servicingAttributes() map[string]schema.Attribute {
 		"owa_logon_file": schema.StringAttribute{Optional: true,
 			MarkdownDescription: "A `Logon.aspx` with your customisations re-created for the new build (Exchange 2007 Client Access), " +
 				"on the server or a share it can read: put in place after the install (the update's page is kept as " +
-				"`...\\owa_logon\\setup\\logon.aspx`), then OWA is checked. The save step checks first that it can be read.",
+				"`...\\owa_logon\\setup\\logon.aspx`), then OWA is checked. The preflight checks first that it can be read.",
 			Validators: pathValidators()},
 		"planned_steps": schema.ListNestedAttribute{Computed: true,
 			MarkdownDescription: "The ordered steps an apply runs on the server, as the plan shows them for review. " +

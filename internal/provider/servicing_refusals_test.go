@@ -108,7 +108,7 @@ resource "exchange_service_pack" "x" {
 				PlanOnly:           true,
 				ExpectNonEmptyPlan: true,
 				ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPreRefresh: []plancheck.PlanCheck{
-					plancheck.ExpectKnownValue("exchange_service_pack.x", tfjsonpath.New("planned_steps").AtSliceIndex(0).AtMapKey("description"),
+					plancheck.ExpectKnownValue("exchange_service_pack.x", tfjsonpath.New("planned_steps").AtSliceIndex(1).AtMapKey("description"),
 						knownvalue.StringRegexp(regexp.MustCompile(`waived.*CHG-42`))),
 				}},
 			},

@@ -65,8 +65,8 @@ func TestAccUpdateRollupLifecycle(t *testing.T) {
 				Config: providerConfig(sim, "") + rollup10,
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectKnownValue("exchange_update_rollup.cas3", tfjsonpath.New("planned_steps"), actions(
-						"verify_backups", "install_update_rollup", "reboot", "start_exchange_services", "verify_owa", "verify_build")),
-					plancheck.ExpectKnownValue("exchange_update_rollup.cas3", tfjsonpath.New("planned_steps").AtSliceIndex(2).AtMapKey("reboot"),
+						"preflight", "verify_backups", "install_update_rollup", "reboot", "start_exchange_services", "verify_owa", "verify_build")),
+					plancheck.ExpectKnownValue("exchange_update_rollup.cas3", tfjsonpath.New("planned_steps").AtSliceIndex(3).AtMapKey("reboot"),
 						knownvalue.Bool(true)),
 				}},
 				Check: resource.ComposeAggregateTestCheckFunc(
@@ -93,7 +93,7 @@ func TestAccUpdateRollupLifecycle(t *testing.T) {
 				ExpectNonEmptyPlan: true,
 				ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPreRefresh: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction("exchange_update_rollup.cas3", plancheck.ResourceActionUpdate),
-					plancheck.ExpectKnownValue("exchange_update_rollup.cas3", tfjsonpath.New("planned_steps").AtSliceIndex(1).AtMapKey("action"),
+					plancheck.ExpectKnownValue("exchange_update_rollup.cas3", tfjsonpath.New("planned_steps").AtSliceIndex(2).AtMapKey("action"),
 						knownvalue.StringExact("install_update_rollup")),
 				}},
 			},
@@ -149,7 +149,7 @@ func TestAccServicePack2003(t *testing.T) {
 			Config: providerConfig(sim, "") + config,
 			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 				plancheck.ExpectKnownValue("exchange_service_pack.be3", tfjsonpath.New("planned_steps"), actions(
-					"verify_backups", "stop_service", "install_service_pack", "reboot", "start_exchange_services",
+					"preflight", "verify_backups", "stop_service", "install_service_pack", "reboot", "start_exchange_services",
 					"start_service", "verify_build")),
 				plancheck.ExpectKnownValue("exchange_service_pack.be3", tfjsonpath.New("warnings"),
 					knownvalue.ListPartial(map[int]knownvalue.Check{0: knownvalue.StringRegexp(regexp.MustCompile(`new full backup`))})),

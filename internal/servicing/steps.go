@@ -81,6 +81,56 @@ type stepRun struct {
 
 var _ exchange.StepRunner = stepRun{}
 
+// Preflight checks on the server what the later steps read. It changes nothing, so a
+// failure leaves nothing to undo: the error names each attribute and path and says what
+// to fix.
+func (x stepRun) Preflight(k exchange.Preflight) error {
+	checks, err := wire.PreflightChecks(k.Checks)
+	if err != nil {
+		return &stepFailure{err: fmt.Errorf("preflight: %v", err), next: preflightNext}
+	}
+	res, err := remote.Call(x.ctx, x.r, x.t, wire.PreflightRequest{Checks: checks})
+	if err != nil {
+		return err
+	}
+	if len(res.Items) != len(k.Checks) {
+		return fmt.Errorf("preflight: the server answered %d checks, not %d", len(res.Items), len(k.Checks))
+	}
+	var problems []string
+	for i, item := range res.Items {
+		c := k.Checks[i]
+		media, pkg := c.Attributes()
+		var named []string
+		for _, x := range [][2]string{{media, c.MediaPath}, {pkg, c.PackagePath}} {
+			if x[0] != "" && x[1] != "" {
+				named = append(named, fmt.Sprintf(`%s "%s"`, x[0], x[1]))
+			}
+		}
+		what := strings.Join(named, ", ")
+		if what == "" {
+			what = c.Action
+		}
+		switch {
+		case item.Problem != "" && c.Action == exchange.PreflightFile:
+			problems = append(problems, fmt.Sprintf("%s: %s", what, item.Problem))
+		case item.Problem != "":
+			problems = append(problems, fmt.Sprintf("%s (for %s): %s", what, c.Action, item.Problem))
+		case item.Skipped != "":
+			x.logf(x.s, "preflight: %s: not checked, %s", what, item.Skipped)
+		default:
+			x.logf(x.s, "preflight: %s: %s readable", what, strings.Join(item.Found, ", "))
+		}
+	}
+	if len(problems) > 0 {
+		return &stepFailure{err: fmt.Errorf("preflight on %s failed: %s", x.t.Server, strings.Join(problems, "; ")), next: preflightNext}
+	}
+	return nil
+}
+
+// preflightNext is what to do after a failed preflight.
+const preflightNext = "Nothing on the server was changed. Correct the attribute named (or make the file readable from the server, " +
+	"e.g. the share's permissions for the connecting account), then run terraform apply again."
+
 func (x stepRun) VerifyBackups(exchange.VerifyBackups) error {
 	x.logf(x.s, "backups: checked against fresh facts when this apply re-planned; nothing to do on the server")
 	return nil

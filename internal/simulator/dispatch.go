@@ -77,6 +77,7 @@ var operations = byName(
 	handle(opFirewall),
 	handle(opCustomizations),
 	handle(opOWACheck),
+	handle(opPreflight),
 	handle(opJobStart),
 	handle(opJobStatus),
 	handle(opJobClear),

@@ -122,7 +122,20 @@ type Server struct {
 	// the fault "unavailable" (as over a second hop without credentials). The server is
 	// still listed when discover runs on another one.
 	ADUnreachable bool
+
+	// Architecture ("x64", "x86") and ExchangeLanguage (e.g. "English (United States)") are
+	// what the preflight reads of the installed Exchange 2007 (its bin\ExSetup.exe's PE
+	// header and version resource) to compare service pack media with; "" is unreadable.
+	// Defaults: x64 (production Exchange 2007 is 64-bit only) and DefaultExchangeLanguage;
+	// "" on other products, which the preflight does not compare.
+	Architecture, ExchangeLanguage string
 }
+
+// DefaultExchangeLanguage is the language of an Exchange 2007 server's ExSetup.exe version
+// resource unless the fleet says otherwise.
+const DefaultExchangeLanguage = "English (United States)"
+
+var architectures = []string{"x64", "x86"}
 
 // Defaults of the fleet's discovery fields.
 const (
@@ -237,6 +250,8 @@ type serverDoc struct {
 	DisabledAfterInstall  []string          `json:"disabled_after_install"`
 	Site                  *string           `json:"site"`
 	ADUnreachable         bool              `json:"ad_unreachable"`
+	Architecture          *string           `json:"architecture"`
+	ExchangeLanguage      *string           `json:"exchange_language"`
 
 	// Decoded from OS, Prerequisites and Faults.
 	os     osDoc
@@ -727,6 +742,21 @@ func (v *validator) server(at string, d serverDoc, names, addresses map[string]s
 		s.Site = *d.Site
 	}
 	s.ADUnreachable = d.ADUnreachable
+	if s.Product == "2007" {
+		s.Architecture, s.ExchangeLanguage = "x64", DefaultExchangeLanguage
+	}
+	if d.Architecture != nil {
+		if !slices.Contains(architectures, *d.Architecture) {
+			v.add(`%s: architecture %q is not known: use "x64" or "x86"`, at, *d.Architecture)
+		}
+		s.Architecture = *d.Architecture
+	}
+	if d.ExchangeLanguage != nil {
+		s.ExchangeLanguage = *d.ExchangeLanguage
+	}
+	if (d.Architecture != nil || d.ExchangeLanguage != nil) && s.Product != "2007" {
+		v.add("%s: architecture and exchange_language are for Exchange 2007 servers (the preflight compares media with them there only)", at)
+	}
 
 	switch {
 	case d.FQDN == nil && s.Prerequisites.FQDNSet:

@@ -45,6 +45,10 @@ type Host struct {
 	// Directory (the fleet's site and ad_unreachable); fixed at start.
 	site          string
 	adUnreachable bool
+
+	// What the preflight reads of the installed Exchange 2007 (Server.Architecture,
+	// Server.ExchangeLanguage); fixed at start.
+	architecture, exchangeLanguage string
 }
 
 // State is everything a host is, as the probe reads it. Later operations (installs,
@@ -194,7 +198,8 @@ func newHost(s Server, c *LiveCluster, boot time.Time) *Host {
 		st.PendingReboot = append(st.PendingReboot, pendingRebootReason)
 	}
 	h := &Host{name: s.Name, address: s.Address, cluster: c, state: st, env: newEnv(Options{}, nil),
-		jobs: map[string]*jobRun{}, missing: map[string]bool{}, site: s.Site, adUnreachable: s.ADUnreachable}
+		jobs: map[string]*jobRun{}, missing: map[string]bool{}, site: s.Site, adUnreachable: s.ADUnreachable,
+		architecture: s.Architecture, exchangeLanguage: s.ExchangeLanguage}
 	for _, f := range s.Faults {
 		if n, err := f.normalize(); err == nil {
 			h.faults = append(h.faults, n)

@@ -441,6 +441,8 @@ const (
 	systemRoot       = `C:\WINDOWS`
 	exchangeSetupLog = `C:\ExchangeSetupLogs\ExchangeSetup.log`
 	msiexecExe       = systemRoot + `\System32\msiexec.exe`
+	// exchangeInstallPath is MsiInstallPath, Exchange 2007's default install folder.
+	exchangeInstallPath = `C:\Program Files\Microsoft\Exchange Server`
 )
 
 // opJobStart runs job_start.ps1's steps: (1) a record under the ID that is running or

@@ -44,6 +44,12 @@ type Package struct {
 	// Language, for a UM language pack, is the one culture it holds (e.g. "de-DE"); empty
 	// means any language is in it.
 	Language string `json:"language"`
+	// Architecture ("x64", "x86") and SetupLanguage (e.g. "German (Germany)") are what the
+	// preflight reads of Exchange 2007 service pack media (its
+	// Setup\ServerRoles\Common\ExSetup.exe's PE header and version resource); "" is
+	// unreadable, and not compared.
+	Architecture  string `json:"architecture"`
+	SetupLanguage string `json:"setup_language"`
 }
 
 // level is the servicing level a package installs or is built for.
@@ -76,6 +82,12 @@ func (p Package) normalize() (Package, error) {
 	}
 	if (p.UpdateRollup != 0 || p.ReRelease != 0) && (p.Kind == PackageServicePack || p.Kind == PackageUMLanguagePack) {
 		return p, fmt.Errorf("a %s has no update_rollup or re_release: remove them", p.Kind)
+	}
+	if (p.Architecture != "" || p.SetupLanguage != "") && (p.Kind != PackageServicePack || p.Product != "2007") {
+		return p, fmt.Errorf("architecture and setup_language are for Exchange 2007 service pack media only")
+	}
+	if p.Architecture != "" && !slices.Contains(architectures, p.Architecture) {
+		return p, fmt.Errorf(`architecture %q is not known: use "x64" or "x86"`, p.Architecture)
 	}
 	if p.Product != "2007" && p.Kind != PackageServicePack {
 		return p, fmt.Errorf("Exchange %s has no %s packages (only service packs): use product \"2007\"", p.Product, p.Kind)

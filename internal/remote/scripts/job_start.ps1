@@ -26,7 +26,8 @@
 # 3. Any HKLM\SOFTWARE\Microsoft\Exchange\v8.0\<key> with an Action or Watermark value
 #    [domain.md 2.6, seed 004] -> watermark; ClusteredMailboxServer's not for upgrade_cms,
 #    which completes that CMS setup (TechNet cc540457).
-# 4. The installer (and package) exist (Test-Path) -> else refused "package not found: <path>".
+# 4. The installer (and package) exist (Find-ExInstaller, prelude.ps1: the lookup preflight.ps1
+#    checks before an apply changes anything) -> else refused "package not found: <path>".
 # 5. Write the record (State running, Started, and what the wrapper needs), then create the
 #    wrapper process with Win32_Process.Create: a process created by the WMI service is not
 #    in the WinRM shell's job object, so closing the shell does not end it.
@@ -219,11 +220,12 @@ function Get-ExJobClusterGroup {
     return @{ 'Group' = $g; 'Cluster' = $cluster }
 }
 
-function Assert-ExFile {
-    param([string]$Path)
-    if ($Path -eq '' -or -not (Test-Path -LiteralPath $Path -PathType Leaf)) {
-        Stop-ExOperation 'refused' ('package not found: ' + $Path)
-    }
+# Assert-ExInstaller finds the step's installer (Find-ExInstaller, prelude.ps1: the lookup
+# preflight.ps1 checks too) or refuses with why it cannot start.
+function Assert-ExInstaller {
+    $found = Find-ExInstaller $action $mediaPath $packagePath $installPath $is2007
+    if ($found['Problem'] -ne '') { Stop-ExOperation 'refused' $found['Problem'] }
+    return $found
 }
 
 $mutex = Enter-ExMutex
@@ -350,35 +352,28 @@ try {
     $hint = ''
     switch ($action) {
         'install_service_pack' {
-            if ($mediaPath -eq '') { Stop-ExOperation 'refused' 'no media path: a service pack installs from its setup media' }
+            $exe = (Assert-ExInstaller)['Exe']
             if ($is2007) {
-                $exe = [System.IO.Path]::Combine($mediaPath, 'Setup.com')
                 $arguments = @('/mode:upgrade')
                 $logPath = $exchangeSetupLog
             } else {
-                $exe = [System.IO.Path]::Combine($mediaPath, 'i386\update.exe')
-                $other = [System.IO.Path]::Combine($mediaPath, 'setup\i386\update.exe')
-                if (-not (Test-Path -LiteralPath $exe -PathType Leaf) -and (Test-Path -LiteralPath $other -PathType Leaf)) { $exe = $other }
                 $arguments = @('/q')
                 $logPath = [System.IO.Path]::Combine($systemDrive + '\', 'Exchange Server Setup Progress.log')
             }
-            Assert-ExFile $exe
             $workDir = [System.IO.Path]::GetDirectoryName($exe)
         }
         { $_ -eq 'install_update_rollup' -or $_ -eq 'install_interim_update' } {
-            Assert-ExFile $packagePath
-            $extension = [System.IO.Path]::GetExtension($packagePath).ToLowerInvariant()
-            if ($extension -eq '.msp') {
+            # Find-ExInstaller refuses a package that is neither an .msp nor an .exe.
+            [void](Assert-ExInstaller)
+            if ([System.IO.Path]::GetExtension($packagePath).ToLowerInvariant() -eq '.msp') {
                 $exe = $msiexec
                 $arguments = @('/update', $packagePath, '/quiet', '/norestart', '/l*v', $msiLog)
                 $logPath = $msiLog
-            } elseif ($extension -eq '.exe') {
+            } else {
                 $exe = $packagePath
                 $arguments = @('/quiet', '/norestart')
                 if ($kb -ne '') { $logPath = [System.IO.Path]::Combine($systemRoot, $kb + '.log') }
                 $workDir = [System.IO.Path]::GetDirectoryName($packagePath)
-            } else {
-                Stop-ExOperation 'refused' ('package ' + $packagePath + ' is neither an .msp nor an .exe')
             }
         }
         { $_ -eq 'uninstall_update_rollup' -or $_ -eq 'remove_interim_update' } {
@@ -396,21 +391,13 @@ try {
             if ($language -eq '') { Stop-ExOperation 'invalid' 'no language: a UM language pack is named by its culture (e.g. de-DE)' }
             # Setup.com: from MediaPath when it has one, else the installed Exchange's
             # <install>\bin\Setup.com (the caller may pass the UM language pack folder as
-            # MediaPath, which holds no Setup.com). Unverified: that bin holds a Setup.com.
-            $exe = ''
-            if ($mediaPath -ne '') { $exe = [System.IO.Path]::Combine($mediaPath, 'Setup.com') }
-            if (($exe -eq '' -or -not (Test-Path -LiteralPath $exe -PathType Leaf)) -and $installPath -ne '') {
-                $installed = [System.IO.Path]::Combine($installPath, 'bin\Setup.com')
-                if (Test-Path -LiteralPath $installed -PathType Leaf) { $exe = $installed }
-            }
-            if ($exe -eq '') { Stop-ExOperation 'refused' 'no media path: UM language packs are added and removed with Setup.com from the Exchange media' }
-            Assert-ExFile $exe
-            # /s: the folder with the language packs: PackagePath, else MediaPath. Seed 004
-            # passes it to the removal too.
-            $source = $packagePath
-            if ($source -eq '') { $source = $mediaPath }
+            # MediaPath, which holds no Setup.com). /s: the folder with the language packs:
+            # PackagePath, else MediaPath (Find-ExInstaller). Seed 004 passes it to the
+            # removal too; the addition needs it there.
+            $found = Assert-ExInstaller
+            $exe = $found['Exe']
+            $source = $found['Source']
             if ($action -eq 'add_um_language_pack') {
-                if ($source -eq '' -or -not (Test-Path -LiteralPath $source)) { Stop-ExOperation 'refused' ('package not found: ' + $source) }
                 $arguments = @('/AddUmLanguagePack:' + $language, '/s:' + $source)
             } elseif ($source -ne '') {
                 $arguments = @('/RemoveUmLanguagePack:' + $language, '/s:' + $source)
@@ -436,8 +423,7 @@ try {
                 Stop-ExOperation 'refused' ('clustered mailbox server ' + $cms['Virtual'] + ' is ' + $cms['State'] +
                     ': Setup.com /upgradeCMS runs on a stopped CMS (Stop-ClusteredMailboxServer first)')
             }
-            $exe = [System.IO.Path]::Combine($mediaPath, 'Setup.com')
-            Assert-ExFile $exe
+            $exe = (Assert-ExInstaller)['Exe']
             $arguments = @('/upgradeCMS')
             $logPath = $exchangeSetupLog
             $workDir = [System.IO.Path]::GetDirectoryName($exe)

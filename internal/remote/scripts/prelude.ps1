@@ -483,6 +483,79 @@ function Exit-ExMutex {
 # wire.PathForbiddenPattern (scripts_test.go checks it).
 $ExPathForbiddenPattern = '[\x00-\x1F"]'
 
+# Find-ExInstaller finds the installer of an installing action (an exchange.Action* name) in
+# its media and package paths, as job_start.ps1 runs it, and what else the installer reads
+# from them: the one lookup job_start.ps1 starts the installer with and preflight.ps1 checks
+# before an apply changes anything. InstallPath is the installed Exchange's MsiInstallPath
+# ('' when none); Is2007: Exchange 2007 is installed (ExSetup.exe under it).
+# - install_service_pack: Exchange 2007 <MediaPath>\Setup.com; 2000/2003/5.5
+#   <MediaPath>\i386\update.exe, or <MediaPath>\setup\i386\update.exe where the extracted SP
+#   keeps it (job_start.ps1's header has the sources).
+# - install_update_rollup, install_interim_update: <PackagePath>, an .msp or an .exe.
+# - remove_um_language_pack, add_um_language_pack: <MediaPath>\Setup.com, else
+#   <InstallPath>\bin\Setup.com; the language pack folder (Source, for /s:) is PackagePath,
+#   else MediaPath; the addition needs it to be there.
+# - upgrade_cms: <MediaPath>\Setup.com.
+# - uninstall_update_rollup, remove_interim_update: msiexec.exe of the system; nothing read.
+# Returns @{ Exe (the installer; '' when there is none to find); Source (the UM language pack
+# folder, '' for none); Reads (the installer and every folder it reads, to check); Problem
+# ('' or why the installer cannot start: job_start.ps1 refuses with it) }.
+function Find-ExInstaller {
+    param([string]$Action, [string]$MediaPath, [string]$PackagePath, [string]$InstallPath, [bool]$Is2007)
+    $found = @{ 'Exe' = ''; 'Source' = ''; 'Reads' = @(); 'Problem' = '' }
+    $exe = ''
+    switch ($Action) {
+        'install_service_pack' {
+            if ($MediaPath -eq '') { $found['Problem'] = 'no media path: a service pack installs from its setup media'; return $found }
+            if ($Is2007) {
+                $exe = [System.IO.Path]::Combine($MediaPath, 'Setup.com')
+            } else {
+                $exe = [System.IO.Path]::Combine($MediaPath, 'i386\update.exe')
+                $other = [System.IO.Path]::Combine($MediaPath, 'setup\i386\update.exe')
+                if (-not (Test-Path -LiteralPath $exe -PathType Leaf) -and (Test-Path -LiteralPath $other -PathType Leaf)) { $exe = $other }
+            }
+        }
+        { $_ -eq 'install_update_rollup' -or $_ -eq 'install_interim_update' } { $exe = $PackagePath }
+        { $_ -eq 'remove_um_language_pack' -or $_ -eq 'add_um_language_pack' } {
+            # Unverified: that the installed Exchange's bin holds a Setup.com.
+            if ($MediaPath -ne '') { $exe = [System.IO.Path]::Combine($MediaPath, 'Setup.com') }
+            if (($exe -eq '' -or -not (Test-Path -LiteralPath $exe -PathType Leaf)) -and $InstallPath -ne '') {
+                $installed = [System.IO.Path]::Combine($InstallPath, 'bin\Setup.com')
+                if (Test-Path -LiteralPath $installed -PathType Leaf) { $exe = $installed }
+            }
+            if ($exe -eq '') { $found['Problem'] = 'no media path: UM language packs are added and removed with Setup.com from the Exchange media'; return $found }
+            $found['Source'] = $PackagePath
+            if ($PackagePath -eq '') { $found['Source'] = $MediaPath }
+        }
+        'upgrade_cms' {
+            if ($MediaPath -eq '') { $found['Problem'] = 'no media path: /upgradeCMS runs Setup.com from the service pack media'; return $found }
+            $exe = [System.IO.Path]::Combine($MediaPath, 'Setup.com')
+        }
+        default { return $found }
+    }
+    if ($exe -eq '' -or -not (Test-Path -LiteralPath $exe -PathType Leaf)) {
+        $found['Problem'] = 'package not found: ' + $exe
+        return $found
+    }
+    $found['Exe'] = $exe
+    $found['Reads'] = @($exe)
+    if ($Action -eq 'install_update_rollup' -or $Action -eq 'install_interim_update') {
+        $extension = [System.IO.Path]::GetExtension($exe).ToLowerInvariant()
+        if ($extension -ne '.msp' -and $extension -ne '.exe') {
+            $found['Problem'] = 'package ' + $exe + ' is neither an .msp nor an .exe'
+        }
+    }
+    if ($Action -eq 'add_um_language_pack') {
+        $source = [string]$found['Source']
+        if ($source -eq '' -or -not (Test-Path -LiteralPath $source)) {
+            $found['Problem'] = 'package not found: ' + $source
+        } else {
+            $found['Reads'] = @($exe, $source)
+        }
+    }
+    return $found
+}
+
 # The Windows cluster this server is a node of (probe, cluster, job_start). Read through the
 # cluster WMI provider, namespace root\MSCluster (Windows Server 2003 and 2008), which
 # answers only while the cluster service (ClusSvc) runs on this node. Changes go through

@@ -348,6 +348,7 @@ var opContract = func() map[string]contract {
 	add(contractOf(wire.CustomizationsRequest{}))
 	add(contractOf(wire.OWACheckRequest{}))
 	add(contractOf(wire.FirewallRequest{}))
+	add(contractOf(wire.PreflightRequest{}))
 	add(contractOf(wire.JobStartRequest{}))
 	add(contractOf(wire.JobStatusRequest{}))
 	add(contractOf(wire.JobClearRequest{}))
@@ -539,6 +540,7 @@ func TestOperationFaultCodes(t *testing.T) {
 		wire.OpService:   {"not_found"},
 		wire.OpJobStart:  {"setup_running", "watermark", "refused"},
 		wire.OpJobStatus: {"not_found"},
+		wire.OpPreflight: {"invalid"},
 		wire.OpDiscover:  {"not_found", "unavailable"},
 		wire.OpCluster:   {"not_clustered", "not_found", "refused", "timeout", "unavailable"},
 	} {
@@ -550,8 +552,18 @@ func TestOperationFaultCodes(t *testing.T) {
 		}
 	}
 	body, _ := scripts.Body(wire.OpJobStart)
-	if !strings.Contains(body, "Stop-ExOperation 'refused' ('package not found: ' + $Path)") {
-		t.Error(`job_start.ps1 lacks the "package not found: <path>" refusal`)
+	if !strings.Contains(scripts.Prelude(), "$found['Problem'] = 'package not found: ' + $exe") {
+		t.Error(`Find-ExInstaller (prelude.ps1) lacks the "package not found: <path>" refusal`)
+	}
+	// job_start.ps1 and preflight.ps1 find the installer with the one lookup.
+	if !strings.Contains(body, "if ($found['Problem'] -ne '') { Stop-ExOperation 'refused' $found['Problem'] }") {
+		t.Error("job_start.ps1 does not refuse with Find-ExInstaller's problem")
+	}
+	for _, op := range []string{wire.OpJobStart, wire.OpPreflight} {
+		b, _ := scripts.Body(op)
+		if !strings.Contains(b, "Find-ExInstaller $action $mediaPath $packagePath $installPath $is2007") {
+			t.Errorf("%s.ps1 does not find the installer with Find-ExInstaller", op)
+		}
 	}
 }
 
@@ -661,10 +673,19 @@ func TestExchange2007ProductCode(t *testing.T) {
 func TestJobInstallerCommands(t *testing.T) {
 	body, _ := scripts.Body(wire.OpJobStart)
 	c := code(body)
+	lookup := code(scripts.Prelude())
+	for _, want := range []string{
+		"[System.IO.Path]::Combine($MediaPath, 'Setup.com')",
+		"[System.IO.Path]::Combine($MediaPath, 'i386\\update.exe')",
+		"[System.IO.Path]::Combine($MediaPath, 'setup\\i386\\update.exe')",
+		"[System.IO.Path]::Combine($InstallPath, 'bin\\Setup.com')",
+	} {
+		if !strings.Contains(lookup, want) {
+			t.Errorf("Find-ExInstaller (prelude.ps1) lacks %q", want)
+		}
+	}
 	for _, want := range []string{
 		"$arguments = @('/mode:upgrade')",
-		"[System.IO.Path]::Combine($mediaPath, 'Setup.com')",
-		"[System.IO.Path]::Combine($mediaPath, 'i386\\update.exe')",
 		"$arguments = @('/q')",
 		"$arguments = @('/update', $packagePath, '/quiet', '/norestart', '/l*v', $msiLog)",
 		"$arguments = @('/quiet', '/norestart')",

@@ -51,6 +51,17 @@ const (
 	// No params; result OWACheckResult. Read-only; no faults (the caller judges the answer).
 	OpOWACheck = "owa_check"
 
+	// OpPreflight checks, before an apply changes anything, what its steps will read.
+	// Params: Checks (PreflightChecks: one exchange.PreflightCheck a line). For each
+	// installer check it finds the installer as job_start does (Find-ExInstaller,
+	// prelude.ps1) and opens it, and each folder it reads, for reading; a check whose job
+	// (JobID) runs or succeeded is skipped, as job_start attaches to that job and starts
+	// nothing. A PreflightFile check opens the file. Where the server lets a script read it,
+	// it also compares service pack media and update packages with the server (architecture,
+	// Exchange language). Read-only; result PreflightResult (the caller judges it). Fault
+	// "invalid" (a check that cannot be right).
+	OpPreflight = "preflight"
+
 	// OpJobStart starts an installer detached from the WinRM connection, recording a job
 	// under its ID; if a job with that ID exists (running or finished) it is returned
 	// instead and nothing is started — unless that job failed: then a new run starts under
@@ -200,6 +211,23 @@ type OWACheckResult struct {
 	// CertificateErrors is what validating the server's certificate found ("None", or e.g.
 	// "RemoteCertificateNameMismatch"): accepted for this loopback request, and reported.
 	CertificateErrors string `json:"certificate_errors"`
+}
+
+// PreflightResult answers OpPreflight: one item per check, in order.
+type PreflightResult struct {
+	Items []PreflightItem `json:"items"`
+}
+
+// PreflightItem is what OpPreflight found for one check.
+type PreflightItem struct {
+	// Found lists what the check opened and could read (the installer, the folder it
+	// reads, the file).
+	Found []string `json:"found"`
+	// Skipped says why the check was not made ("" when it was): its job exists.
+	Skipped string `json:"skipped"`
+	// Problem is why the step would fail ("" when none): what is missing or unreadable, or
+	// how the media does not match the server.
+	Problem string `json:"problem"`
 }
 
 // JobClearResult answers OpJobClear.

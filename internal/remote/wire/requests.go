@@ -75,6 +75,12 @@ type CustomizationsRequest struct {
 // OWACheckRequest asks the server's own OWA for its logon page (no parameters).
 type OWACheckRequest struct{}
 
+// PreflightRequest checks what an apply will read (OpPreflight). Checks is
+// PreflightChecks of the preflight step's checks.
+type PreflightRequest struct {
+	Checks string `wire:"Checks"`
+}
+
 // JobStartRequest starts (or finds) the installer job ID. Action is an installing
 // exchange.Action*; the strings an action does not use stay "" (see OpJobStart).
 type JobStartRequest struct {
@@ -125,6 +131,7 @@ func (RemoteStreamingBackupRequest) Op() string { return OpRemoteStreamingBackup
 func (CustomizationsRequest) Op() string        { return OpCustomizations }
 func (OWACheckRequest) Op() string              { return OpOWACheck }
 func (FirewallRequest) Op() string              { return OpFirewall }
+func (PreflightRequest) Op() string             { return OpPreflight }
 func (JobStartRequest) Op() string              { return OpJobStart }
 func (JobStatusRequest) Op() string             { return OpJobStatus }
 func (JobClearRequest) Op() string              { return OpJobClear }
@@ -141,6 +148,7 @@ func (RemoteStreamingBackupRequest) result() (r SettingResult)     { return }
 func (CustomizationsRequest) result() (r CustomizationsResult)     { return }
 func (OWACheckRequest) result() (r OWACheckResult)                 { return }
 func (FirewallRequest) result() (r FirewallResult)                 { return }
+func (PreflightRequest) result() (r PreflightResult)               { return }
 func (JobStartRequest) result() (r exchange.Job)                   { return }
 func (JobStatusRequest) result() (r exchange.Job)                  { return }
 func (JobClearRequest) result() (r JobClearResult)                 { return }
