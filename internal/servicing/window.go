@@ -21,16 +21,18 @@ var ErrWindowEnded = errors.New("the maintenance window ended")
 // window. Nothing was done (the lock was not even taken).
 type WindowError struct {
 	Server string
-	// Step is the plan's first downtime step.
-	Step exchange.Step
-	Now  time.Time
+	// Step is the plan's first downtime step, Index its 1-based position, Total the plan's
+	// number of steps.
+	Step         exchange.Step
+	Index, Total int
+	Now          time.Time
 	// Next describes the next window ("" when the declared intervals have all ended).
 	Next string
 }
 
 func (e *WindowError) Error() string {
-	return fmt.Sprintf("server %s: the maintenance window has not begun (it is %s), so nothing was done: the plan's downtime steps, from %s on, start only inside a window. %s",
-		e.Server, formatTime(e.Now), describe(e.Step), nextWindowAdvice(e.Next))
+	return fmt.Sprintf("server %s: the maintenance window has not begun (it is %s), so nothing was done: the plan's first downtime step, step %d of %d (%s), starts only inside a window. %s",
+		e.Server, formatTime(e.Now), e.Index, e.Total, e.Step.Action(), nextWindowAdvice(e.Next))
 }
 
 func nextWindowAdvice(next string) string {
@@ -65,12 +67,12 @@ func (x *executor) windowAtStart() error {
 		return nil
 	}
 	now := x.now()
-	for _, s := range x.plan.Steps {
+	for i, s := range x.plan.Steps {
 		if s.Downtime {
 			if x.o.Window.Contains(now) {
 				return nil
 			}
-			return &WindowError{Server: x.plan.Server, Step: s, Now: now, Next: x.nextWindow(now)}
+			return &WindowError{Server: x.plan.Server, Step: s, Index: i + 1, Total: len(x.plan.Steps), Now: now, Next: x.nextWindow(now)}
 		}
 	}
 	return nil

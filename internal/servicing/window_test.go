@@ -46,8 +46,8 @@ func TestWindowNotBegunCallsNothing(t *testing.T) {
 		t.Fatalf("Apply = %v, want a *WindowError", err)
 	}
 	assertCalls(t, f, nil)
-	want := "server EX01: the maintenance window has not begun (it is 2009-06-01 22:00:00 UTC), so nothing was done: the plan's downtime steps, " +
-		"from remove_interim_update: remove interim update KB970000 on, start only inside a window. The next window is Mon 2009-06-01 23:00–03:00 UTC; run terraform apply again inside it."
+	want := "server EX01: the maintenance window has not begun (it is 2009-06-01 22:00:00 UTC), so nothing was done: the plan's first downtime step, " +
+		"step 3 of 17 (remove_interim_update), starts only inside a window. The next window is Mon 2009-06-01 23:00–03:00 UTC; run terraform apply again inside it."
 	if err.Error() != want {
 		t.Errorf("error:\n  %s\nwant:\n  %s", err, want)
 	}
