@@ -58,7 +58,9 @@ func providerWindowBlock() provschema.Block {
 
 // scheduledWindowAttribute is the resources' computed scheduled_window.
 func scheduledWindowAttribute() schema.Attribute {
-	str := func(desc string) schema.StringAttribute { return schema.StringAttribute{Computed: true, MarkdownDescription: desc} }
+	str := func(desc string) schema.StringAttribute {
+		return schema.StringAttribute{Computed: true, MarkdownDescription: desc}
+	}
 	return schema.SingleNestedAttribute{Computed: true,
 		MarkdownDescription: "The maintenance window the plan's downtime steps are to run in: at plan time the occurrence open " +
 			"then or the next one (the plan warns when it is not open yet). Null without a window (`maintenance_window` here or " +

@@ -181,13 +181,13 @@ func (r *organizationUpgradeResource) Schema(ctx context.Context, _ resource.Sch
 					"params":      schema.MapAttribute{Computed: true, ElementType: types.StringType, MarkdownDescription: "Parameters."},
 				}}},
 			"warnings": schema.ListAttribute{Computed: true, ElementType: types.StringType, MarkdownDescription: "Advisories of the planned change."},
-			"scheduled_window": scheduledWindowAttribute(),
 			"live_builds": schema.MapAttribute{Computed: true, ElementType: types.StringType,
 				MarkdownDescription: "Every server's live build by name (each node of a cluster), as last read: after the apply, " +
 					"and again by every refresh, so `terraform plan -refresh-only` shows a server changed since as a change here."},
 			"below_target": schema.ListAttribute{Computed: true, ElementType: types.StringType,
 				MarkdownDescription: "The servers that a refresh found below their target, each with its live build and level; " +
 					"empty after an apply. A refresh that finds one shows it in `terraform plan -refresh-only`, and the next plan has its steps."},
+			"scheduled_window": scheduledWindowAttribute(),
 		},
 		Blocks: map[string]schema.Block{"backup": backupBlock(), "timeouts": timeoutsBlock(ctx), "maintenance_window": maintenanceWindowBlock()},
 	}
