@@ -124,3 +124,55 @@ func TestWindowUsesOptionsNow(t *testing.T) {
 		t.Fatalf("Apply = %v, want a *WindowError", err)
 	}
 }
+
+// ccrDowntimePlan is ccrPlan with the clustered mailbox server's downtime (steps 6 to 9:
+// stopped, moved, upgraded, started) flagged as the cluster planner flags it.
+func ccrDowntimePlan() exchange.Plan {
+	p := ccrPlan()
+	for i := 5; i <= 8; i++ {
+		p.Steps[i].Downtime = true
+	}
+	return p
+}
+
+// In a cluster the window is checked where a downtime begins: the window ending during the
+// passive node's install stops the apply before the clustered server is stopped.
+func TestClusterWindowEndsBeforeDowntime(t *testing.T) {
+	f, clk := newClusterFake(t)
+	f.afterJobBuild = sp3
+	f.scripts[spJob2] = jobScript{polls: 8}
+	o := opts(clk, &logRecorder{})
+	o.Window = explicitWindow(t, t0.Add(-time.Hour), t0.Add(time.Minute))
+
+	_, err := ApplyCluster(context.Background(), f, nodes, ccrDowntimePlan(), o)
+	var se *StepError
+	if !errors.As(err, &se) || !errors.Is(err, ErrWindowEnded) || se.Index != 6 {
+		t.Fatalf("ApplyCluster = %v, want the window's end at step 6", err)
+	}
+	for _, c := range f.callsOn() {
+		if strings.HasPrefix(c, "NODE1: cluster") {
+			t.Errorf("the clustered server must not be touched after the window ended: %s", c)
+		}
+	}
+}
+
+// Once the clustered server's downtime has begun it is finished, also when the window ends
+// meanwhile: the end of the window never leaves it offline.
+func TestClusterWindowEndsDuringDowntime(t *testing.T) {
+	f, clk := newClusterFake(t)
+	f.afterJobBuild = sp3
+	f.scripts[cmsJob2] = jobScript{polls: 8}
+	o := opts(clk, &logRecorder{})
+	o.Window = explicitWindow(t, t0.Add(-time.Hour), t0.Add(time.Minute))
+
+	rep, err := ApplyCluster(context.Background(), f, nodes, ccrDowntimePlan(), o)
+	if err != nil {
+		t.Fatalf("ApplyCluster: %v", err)
+	}
+	if len(rep.Done) != len(ccrPlan().Steps) {
+		t.Errorf("Done = %d steps, want all %d", len(rep.Done), len(ccrPlan().Steps))
+	}
+	if g := f.groups["cms01"]; g.state != "Online" || g.owner != "NODE2" {
+		t.Errorf("CMS01 is %s on %s, want Online on NODE2", g.state, g.owner)
+	}
+}
