@@ -214,3 +214,46 @@ func TestAccWindowValidation(t *testing.T) {
 		})
 	}
 }
+
+// An organisation upgrade outside its window: the first wave's servers refuse before doing
+// anything, the later waves are not started, and no server is touched.
+func TestAccWindowOrganizationOutside(t *testing.T) {
+	sim := startSimulatorWith(t, orgFleet(), fastServicing)
+	clock := &testClock{fn: at("2026-12-05T12:00:00+01:00")}
+	var pairs []string
+	for _, s := range orgServers {
+		pairs = append(pairs, fmt.Sprintf("%s = %q", s.name, s.addr))
+	}
+	config := providerConfig(sim, "addresses = {\n    "+strings.Join(pairs, "\n    ")+"\n  }") + `
+resource "exchange_organization_upgrade" "org" {
+  discover_through = { server = "CAS1" }
+  parallelism      = 2` + orgTargets + `
+  backup {
+    max_database_age     = "24h"
+    max_system_state_age = "168h"
+    domain_controller_backup_time = "` + evidenceTime + `"
+    database_backup_times = { BE1 = "` + evidenceTime + `", BE2 = "` + evidenceTime + `" }
+  }
+` + saturdayNight + `
+}
+`
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: providersWithClock(clock),
+		Steps: []resource.TestStep{{
+			Config: config,
+			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+				plancheck.ExpectKnownValue("exchange_organization_upgrade.org", tfjsonpath.New("scheduled_window").AtMapKey("description"),
+					knownvalue.StringExact("Sat 2026-12-05 22:00–02:00 Europe/Rome")),
+			}},
+			ExpectError: saying("wave 1 failed", "Not started: ", "the maintenance window has not begun (it is 2026-12-05 11:00:00 UTC), so nothing was done"),
+		}},
+	})
+	for _, s := range orgServers {
+		for _, e := range journal(sim, s.name) {
+			if e != "discover" {
+				t.Errorf("%s was touched outside the window: %s", s.name, strings.Join(journal(sim, s.name), ", "))
+				break
+			}
+		}
+	}
+}
