@@ -194,7 +194,9 @@ resource "exchange_update_rollup" "hub" {
   }
 }
 `)
-	applyAt := func(t time.Time) map[string]any { return map[string]any{"maintenance": map[string]any{"apply_at": rfc(t)}} }
+	applyAt := func(t time.Time) map[string]any {
+		return map[string]any{"maintenance": map[string]any{"apply_at": rfc(t)}}
+	}
 	if got := deny(t, declared, applyAt(open.Add(time.Hour))); len(got) != 0 {
 		t.Errorf("inside the declared window the rollup must be allowed without data windows; denied:\n%s", strings.Join(got, "\n"))
 	}
