@@ -106,7 +106,7 @@ func TestAccWindowRefusesOutside(t *testing.T) {
 				})),
 			}},
 			ExpectError: saying("Servicing server HUB5 stopped", "server HUB5: the maintenance window has not begun (it is 2026-12-05 11:00:00 UTC), so nothing was done: "+
-				"the plan's first downtime step, step 3 of 7 (install_update_rollup), starts only inside a window. The next window is Sat 2026-12-05 22:00–02:00 Europe/Rome; run terraform apply again inside it."),
+				"the plan's first downtime step, step 4 of 8 (install_update_rollup), starts only inside a window. The next window is Sat 2026-12-05 22:00–02:00 Europe/Rome; run terraform apply again inside it."),
 		}},
 	})
 	// Reads only (the order check discovers the organisation): nothing that changes the server.
@@ -148,11 +148,11 @@ func TestAccWindowEndsDuringInstall(t *testing.T) {
 			Config: config,
 			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 				plancheck.ExpectKnownValue("exchange_update_rollup.hub5", tfjsonpath.New("planned_steps"), actions(
-					"verify_backups", "stop_service", "install_update_rollup", "reboot", "start_exchange_services", "start_service", "verify_build")),
+					"preflight", "verify_backups", "stop_service", "install_update_rollup", "reboot", "start_exchange_services", "start_service", "verify_build")),
 				plancheck.ExpectKnownValue("exchange_update_rollup.hub5", tfjsonpath.New("scheduled_window").AtMapKey("description"),
 					knownvalue.StringExact("Sat 2026-12-05 22:00–02:00 Europe/Rome")),
 			}},
-			ExpectError: saying("server HUB5: step 4 of 7 (reboot", "stopped: the maintenance window ended before this downtime step could start (it is 2026-12-06 01:05:00 UTC); the steps before it finished",
+			ExpectError: saying("server HUB5: step 5 of 8 (reboot", "stopped: the maintenance window ended before this downtime step could start (it is 2026-12-06 01:05:00 UTC); the steps before it finished",
 				"Recovered: started BackupExecAgentAccelerator.", "Next: The next window is Sat 2026-12-12 22:00–02:00 Europe/Rome; run terraform apply again inside it. Its plan continues with the steps left."),
 		}, {
 			PreConfig: func() {
