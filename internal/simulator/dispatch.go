@@ -83,6 +83,7 @@ var operations = byName(
 	handle(opReboot),
 	handle(opDiscover),
 	handle(opCluster),
+	handle(opSetupWatermark),
 )
 
 // byName indexes ops by their names.
