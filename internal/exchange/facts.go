@@ -423,9 +423,9 @@ func SetupKeyExportFile(w SetupWatermark) string {
 }
 
 // InterruptedSetupAdvice is what to do about an interrupted setup's Action/Watermark values
-// under key (Frank Carius, "Service Packs für Exchange 2007", msxfaq.de: setup refuses to
-// start while they exist, taking them for another setup still running), so running it again
-// cannot clear them.
+// under key (msxfaq.de, "Service Packs für Exchange 2007", section "Registry Action": setup
+// refuses to start while they exist, taking them for another setup still running), so
+// running it again cannot clear them.
 func InterruptedSetupAdvice(key string) string {
 	return fmt.Sprintf(`make sure no Exchange setup runs on the server (no ExSetup or setup process, no other session installing), `+
 		`export the key %s to a file (reg export) so that it can be put back, delete its Action and Watermark values: then setup can run again`, key)

@@ -2,8 +2,9 @@
 # the user's opt-in (wire.OpSetupWatermark; clear_setup_watermark of exchange_service_pack).
 # Setup refuses to start again while a role's key under HKLM\SOFTWARE\Microsoft\Exchange\v8.0
 # holds them, taking them for another setup still running, e.g. in another terminal-server
-# session (Frank Carius, "Service Packs fuer Exchange 2007", msxfaq.de): the way out is to make
-# sure none runs, export the key so it can be put back, and delete those two values.
+# session (msxfaq.de, "Service Packs fuer Exchange 2007",
+# https://www.msxfaq.de/exchange/update/servicepack2007sp1.htm, "Registry Action"): the way
+# out is to make sure none runs, export the key so it can be put back, delete those values.
 #
 # Parameters: $Param_Action ('check', 'export' or 'remove'), $Param_Key (the subkey of v8.0,
 # e.g. MailboxRole; '' for check), $Param_File (export: a file name, e.g.
@@ -18,9 +19,9 @@
 # export: a file of that name is kept as it is (an earlier run exported the same values: the
 # planner names the file after a digest of them) and nothing is written. Else
 # %SystemRoot%\System32\reg.exe export "HKLM\<key>" "<file>.partial", then the file renamed
-# into place, so that an interrupted export never leaves a file that looks complete. No /y:
-# the target is new, and the reg.exe of Windows Server 2003 has no such switch (Microsoft,
-# Windows Server 2003 command-line reference, "Reg export"; Windows commands, "reg export").
+# into place, so that an interrupted export never leaves a file that looks complete
+# (Microsoft, Windows commands, "reg export": reg export <keyname> <filename>). No /y: the
+# .partial file was just deleted, so reg.exe has nothing to ask about overwriting.
 # remove: deletes the key's Action and Watermark values where present; nothing else is
 # touched (ConfiguredVersion and UnpackedVersion stay). A missing key or missing values are
 # nothing to do.
