@@ -182,7 +182,9 @@ func PlanCluster(nodes []Facts, r ClusterRequest, cat *Catalog) (ClusterPlan, er
 		return fail()
 	}
 	c.classify()
+	owner := c.groups[0].owner // as read: sequence moves the groups
 	c.sequence()
+	c.checkCMSKeys(owner)
 	if len(c.refusals) > 0 {
 		return fail()
 	}
@@ -775,7 +777,6 @@ func (c *clusterPlanning) classify() {
 		}
 	}
 
-	owner := c.groups[0].owner
 	needsSP := false
 	for _, n := range c.nodes {
 		needsSP = needsSP || !n.skip && !n.spDone
@@ -790,10 +791,6 @@ func (c *clusterPlanning) classify() {
 					"move the EVS to an upgraded node (and use Cluster Administrator on an upgraded node), then plan again")
 			}
 		}
-		if n.f.Setup.StaleCMSKey {
-			c.refuse(n.name, "", fmt.Sprintf("the CMS key of %s is still on the node: /upgradeCMS was forgotten (or broke off) after an earlier upgrade", c.label()),
-				fmt.Sprintf("run Setup.com /upgradeCMS on the node that owns the CMS (%s now), then plan again", owner))
-		}
 		if c.product == "2003" && needsSP && windowsServer2003(n.f.OS) && !n.f.Prerequisites.IISCompressionHotfix831464 {
 			c.refuse(n.name, "", "the node runs Windows Server 2003 without the IIS 6.0 compression hotfix 831464, which an Exchange 2003 cluster needs before its service pack [001]",
 				"install hotfix 831464 and reboot, then plan again")
@@ -801,6 +798,33 @@ func (c *clusterPlanning) classify() {
 	}
 	for _, g := range c.groups {
 		g.upgraded = c.clusteredServerUpgraded(g)
+	}
+}
+
+// checkCMSKeys: a node with the CMS key of a /upgradeCMS that was forgotten or broke off
+// takes only the /upgradeCMS that completes it (Exchange Best Practices Analyzer, "Possible
+// CMS Setup Failure", TechNet cc540457: run that setup again); job_start refuses every other
+// installer there. So the plan stands when the first installer it runs on that node is its
+// upgrade_cms, and is refused otherwise.
+// owner is the node that owns the CMS now.
+func (c *clusterPlanning) checkCMSKeys(owner string) {
+	for _, n := range c.nodes {
+		if !n.f.Setup.StaleCMSKey {
+			continue
+		}
+		first := ""
+		for _, s := range c.steps {
+			if _, ok := s.Kind.(Installer); ok && strings.EqualFold(s.Server, n.name) {
+				first = s.Action()
+				break
+			}
+		}
+		if first == ActionUpgradeCMS {
+			c.warn(n.name, "the CMS key of %s is still on the node (a /upgradeCMS was forgotten or broke off): the plan's upgrade_cms on %s runs Setup.com /upgradeCMS again, which completes it", c.label(), n.name)
+			continue
+		}
+		c.refuse(n.name, "", fmt.Sprintf("the CMS key of %s is still on the node: /upgradeCMS was forgotten (or broke off) after an earlier upgrade, and setup refuses to run there until it has completed", c.label()),
+			fmt.Sprintf("run Setup.com /upgradeCMS on the node that owns the CMS (%s now), then plan again", owner))
 	}
 }
 
@@ -865,6 +889,10 @@ func (c *clusterPlanning) adServicePack(g *clusterGroup) (int, bool) {
 func (c *clusterPlanning) clusteredServerUpgraded(g *clusterGroup) bool {
 	if !c.upgradesClusteredServer() {
 		return true
+	}
+	if c.product == "2007" && c.node(g.owner).f.Setup.StaleCMSKey {
+		// Its /upgradeCMS did not finish on the node that owns it (checkCMSKeys).
+		return false
 	}
 	target := c.sp.Level.ServicePack
 	for _, n := range c.nodes {

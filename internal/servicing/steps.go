@@ -313,9 +313,10 @@ func (x *executor) runJob1(ctx context.Context, s exchange.Step, j exchange.Inst
 			next = fmt.Sprintf("Read the log and fix the cause. Then delete the failed job's record on the server (job %s under %s), "+
 				"so that the installer runs again, and run terraform apply again; the apply continues from the remaining steps.", job.ID, jobsKey)
 		} else if spec.Action == exchange.ActionUpgradeCMS {
-			// The next plan refuses while the interrupted /upgradeCMS's CMS key is there.
-			next = fmt.Sprintf("Read the log, fix the cause and run Setup.com /upgradeCMS on %s again by hand, then start %s "+
-				"(Start-ClusteredMailboxServer); then run terraform plan and apply: the apply continues with the remaining nodes.",
+			// The CMS key the broken-off /upgradeCMS left lets only /upgradeCMS run on the
+			// node, and the next plan runs it there again before anything else.
+			next = fmt.Sprintf("Read the log and fix the cause, then run terraform plan and apply: the plan runs Setup.com /upgradeCMS on %s again, "+
+				"starts %s (Start-ClusteredMailboxServer) and continues with the remaining nodes.",
 				x.t.Server, spec.Group)
 		} else if strings.HasPrefix(job.Error, "FileInUse") {
 			next = "Another program held a file the installer had to replace (often an antivirus or backup agent): " +
