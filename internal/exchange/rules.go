@@ -154,8 +154,10 @@ func (p *planning) checkSetupState() {
 			case p.offersClearWatermark:
 				p.refuse("clear_setup_watermark", problem, InterruptedSetupAdvice(key)+"; then plan again, and the plan runs setup. "+
 					`Or let the apply do it: set clear_setup_watermark = { reason = "..." } (why it is safe, e.g. the change ticket) and the plan checks that no setup runs, exports the key to a file on the server, removes only the Action and Watermark values, then runs setup`)
+			case p.clusterNode:
+				p.refuse("", problem, InterruptedSetupAdvice(key)+"; then plan again")
 			default:
-				p.refuse("", problem, InterruptedSetupAdvice(key)+"; then plan again. (An interrupted service pack setup is finished by running it again: exchange_service_pack with clear_setup_watermark clears the values and runs it)")
+				p.refuse("", problem, InterruptedSetupAdvice(key)+"; then plan again. (If a service pack setup was interrupted, exchange_service_pack with clear_setup_watermark clears the values and runs it again)")
 			}
 		}
 		if len(p.clearWatermarks) > 0 {

@@ -121,3 +121,38 @@ func TestAccServicePackClearsSetupWatermark(t *testing.T) {
 		},
 	})
 }
+
+// The organisation resource takes the same opt-in for the servers whose service pack it
+// plans: refused without it, the clearing steps before setup with it, applied to SP3.
+func TestAccOrganizationClearsSetupWatermark(t *testing.T) {
+	sim := startSimulatorWith(t, watermarkFleet(), fastServicing)
+	org := func(extra string) string {
+		return providerConfig(sim, "") + `
+resource "exchange_organization_upgrade" "org" {
+  servers = [{ server = "WM07", address = "127.0.53.1" }]
+  targets = [{ product = "2007", service_pack = 3, media_path = "D:\\SP3" }]
+` + extra + freshBackups + `
+}
+`
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{
+			{
+				Config:      org(""),
+				PlanOnly:    true,
+				ExpectError: saying("Server WM07: an interrupted Exchange setup left", `v8.0\MailboxRole`, `set clear_setup_watermark = { reason = "..." }`),
+			},
+			{
+				Config: org(clearWatermark),
+				Check: resource.ComposeAggregateTestCheckFunc(
+					resource.TestCheckResourceAttr("exchange_organization_upgrade.org", "live_builds.WM07", "8.3.83.6"),
+					func(*terraform.State) error {
+						return inOrder(journal(sim, "WM07"), "setup_watermark check  ok", "setup_watermark export MailboxRole ok: reg.exe export",
+							"setup_watermark remove MailboxRole ok", `installer started D:\SP3\Setup.com /mode:upgrade`)
+					},
+				),
+			},
+		},
+	})
+}
