@@ -76,25 +76,26 @@ var waveType = types.ObjectType{AttrTypes: map[string]attr.Type{
 }}
 
 type organizationUpgradeModel struct {
-	ID                        types.String     `tfsdk:"id"`
-	DiscoverThrough           *serverRefModel  `tfsdk:"discover_through"`
-	Servers                   []serverRefModel `tfsdk:"servers"`
-	Targets                   []orgTargetModel `tfsdk:"targets"`
-	Parallelism               types.Int64      `tfsdk:"parallelism"`
-	RemoveInterimUpdates      types.List       `tfsdk:"remove_interim_updates"`
-	StopServices              types.List       `tfsdk:"stop_services"`
-	RevocationCheck           types.String     `tfsdk:"revocation_check"`
-	PreserveOWACustomizations types.Bool       `tfsdk:"preserve_owa_customizations"`
-	ForefrontCompatible       types.String     `tfsdk:"forefront_compatible"`
-	Backup                    *backupModel     `tfsdk:"backup"`
-	Waves                     types.List       `tfsdk:"waves"`
-	PlannedSteps              types.List       `tfsdk:"planned_steps"`
-	Warnings                  types.List       `tfsdk:"warnings"`
-	LiveBuilds                types.Map        `tfsdk:"live_builds"`
-	BelowTarget               types.List       `tfsdk:"below_target"`
-	Timeouts                  timeouts.Value   `tfsdk:"timeouts"`
-	MaintenanceWindow         *windowModel     `tfsdk:"maintenance_window"`
-	ScheduledWindow           types.Object     `tfsdk:"scheduled_window"`
+	ID                        types.String         `tfsdk:"id"`
+	DiscoverThrough           *serverRefModel      `tfsdk:"discover_through"`
+	Servers                   []serverRefModel     `tfsdk:"servers"`
+	Targets                   []orgTargetModel     `tfsdk:"targets"`
+	Parallelism               types.Int64          `tfsdk:"parallelism"`
+	RemoveInterimUpdates      types.List           `tfsdk:"remove_interim_updates"`
+	StopServices              types.List           `tfsdk:"stop_services"`
+	RevocationCheck           types.String         `tfsdk:"revocation_check"`
+	PreserveOWACustomizations types.Bool           `tfsdk:"preserve_owa_customizations"`
+	ForefrontCompatible       types.String         `tfsdk:"forefront_compatible"`
+	ClearSetupWatermark       *clearWatermarkModel `tfsdk:"clear_setup_watermark"`
+	Backup                    *backupModel         `tfsdk:"backup"`
+	Waves                     types.List           `tfsdk:"waves"`
+	PlannedSteps              types.List           `tfsdk:"planned_steps"`
+	Warnings                  types.List           `tfsdk:"warnings"`
+	LiveBuilds                types.Map            `tfsdk:"live_builds"`
+	BelowTarget               types.List           `tfsdk:"below_target"`
+	Timeouts                  timeouts.Value       `tfsdk:"timeouts"`
+	MaintenanceWindow         *windowModel         `tfsdk:"maintenance_window"`
+	ScheduledWindow           types.Object         `tfsdk:"scheduled_window"`
 }
 
 func (r *organizationUpgradeResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
@@ -162,6 +163,7 @@ func (r *organizationUpgradeResource) Schema(ctx context.Context, _ resource.Sch
 			"forefront_compatible": schema.StringAttribute{Optional: true,
 				MarkdownDescription: "As `exchange_service_pack.forefront_compatible`, for every server that runs Forefront Security for Exchange Server.",
 				Validators:          []validator.String{stringvalidator.LengthAtLeast(10)}},
+			"clear_setup_watermark": clearWatermarkAttribute("on any server of the organisation whose service pack it plans (as `exchange_service_pack.clear_setup_watermark`)"),
 			"waves": schema.ListNestedAttribute{Computed: true, MarkdownDescription: "The waves of the planned change, in order.",
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
 					"index":   schema.Int64Attribute{Computed: true, MarkdownDescription: "1-based position."},
@@ -254,6 +256,7 @@ func (r *organizationUpgradeResource) plan(ctx context.Context, m *organizationU
 	}
 	opts := optionsOf(ctx, m.Backup, m.RevocationCheck, m.PreserveOWACustomizations, m.StopServices, m.RemoveInterimUpdates, diags)
 	opts.ForefrontCompatible = m.ForefrontCompatible.ValueString()
+	opts.ClearSetupWatermarkReason = m.ClearSetupWatermark.reason()
 	var refusals exchange.Refusals
 	for _, w := range ordering.Waves {
 		planned := map[string]bool{} // clusters of this wave already planned

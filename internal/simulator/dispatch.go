@@ -84,6 +84,7 @@ var operations = byName(
 	handle(opReboot),
 	handle(opDiscover),
 	handle(opCluster),
+	handle(opSetupWatermark),
 )
 
 // byName indexes ops by their names.

@@ -88,6 +88,9 @@ type State struct {
 	SetupWatermarks []exchange.SetupWatermark
 	SetupRunning    bool
 	StaleCMSKey     bool
+	// SetupKeyExports are the files setup_watermark's export wrote (reg.exe export of a
+	// setup key), in the order written.
+	SetupKeyExports []SetupKeyExport
 
 	// PendingReboot holds the reasons a reboot is pending (PendingFileRenameOperations, ...).
 	PendingReboot []string
@@ -367,6 +370,7 @@ func (s State) clone() State {
 	c.Services = slices.Clone(s.Services)
 	c.WindowsServices = slices.Clone(s.WindowsServices)
 	c.SetupWatermarks = slices.Clone(s.SetupWatermarks)
+	c.SetupKeyExports = slices.Clone(s.SetupKeyExports)
 	c.PendingReboot = slices.Clone(s.PendingReboot)
 	c.UMLanguagePacks = slices.Clone(s.UMLanguagePacks)
 	c.RemoteStreamingBackup = clonePtr(s.RemoteStreamingBackup)

@@ -355,6 +355,7 @@ var opContract = func() map[string]contract {
 	add(contractOf(wire.RebootRequest{}))
 	add(contractOf(wire.DiscoverRequest{}))
 	add(contractOf(wire.ClusterRequest{}))
+	add(contractOf(wire.SetupWatermarkRequest{}))
 	return out
 }()
 
@@ -537,12 +538,13 @@ func TestPreludeKeysAreResultTags(t *testing.T) {
 // The faults ops.go names are the codes the scripts write.
 func TestOperationFaultCodes(t *testing.T) {
 	for op, codes := range map[string][]string{
-		wire.OpService:   {"not_found"},
-		wire.OpJobStart:  {"setup_running", "watermark", "refused"},
-		wire.OpJobStatus: {"not_found"},
-		wire.OpPreflight: {"invalid"},
-		wire.OpDiscover:  {"not_found", "unavailable"},
-		wire.OpCluster:   {"not_clustered", "not_found", "refused", "timeout", "unavailable"},
+		wire.OpService:        {"not_found"},
+		wire.OpJobStart:       {"setup_running", "watermark", "refused"},
+		wire.OpJobStatus:      {"not_found"},
+		wire.OpPreflight:      {"invalid"},
+		wire.OpDiscover:       {"not_found", "unavailable"},
+		wire.OpCluster:        {"not_clustered", "not_found", "refused", "timeout", "unavailable"},
+		wire.OpSetupWatermark: {"invalid", "setup_running", "not_found", "failed"},
 	} {
 		body, _ := scripts.Body(op)
 		for _, code := range codes {

@@ -106,7 +106,39 @@ const (
 	// cannot be read from there, e.g. WinRM passed no credentials for a second hop: name the
 	// servers explicitly instead).
 	OpDiscover = "discover"
+
+	// OpSetupWatermark clears an interrupted Exchange 2007 setup's Action/Watermark values
+	// on the user's opt-in. Params: Action (SetupWatermarkCheck, SetupWatermarkExport or
+	// SetupWatermarkRemove), Key (a subkey of HKLM\SOFTWARE\Microsoft\Exchange\v8.0, e.g.
+	// MailboxRole; "" for check), File (export: the file name in
+	// %SystemRoot%\Temp\ExchangeProvider\setup_keys, e.g. MailboxRole-0a1b2c3d.reg; "" else).
+	// check: nothing runs; export: reg.exe export of the key to the file, skipped when the
+	// file exists; remove: the key's Action and Watermark values deleted, nothing else, a
+	// no-op when they are gone. Export and remove check first that nothing runs too, all
+	// under the provider's mutex. Result SetupWatermarkResult. Faults: "invalid" (a key or
+	// file name that cannot be right), "setup_running" (as OpJobStart's), "not_found" (export:
+	// no such key), "failed" (reg.exe or the registry refused).
+	OpSetupWatermark = "setup_watermark"
 )
+
+// Actions of OpSetupWatermark.
+const (
+	SetupWatermarkCheck  = "check"
+	SetupWatermarkExport = "export"
+	SetupWatermarkRemove = "remove"
+)
+
+// SetupWatermarkResult answers OpSetupWatermark.
+type SetupWatermarkResult struct {
+	// Key is the whole registry key ("" for check); File the export's whole path (export).
+	Key  string `json:"key"`
+	File string `json:"file"`
+	// Exported: export wrote File; false when it existed already (an earlier run's).
+	Exported bool `json:"exported"`
+	// Removed lists the values remove deleted ("Action = Install", ...); empty when none
+	// was there.
+	Removed []string `json:"removed"`
+}
 
 // Cluster actions of OpCluster.
 const (

@@ -116,6 +116,14 @@ type ClusterRequest struct {
 	Node   string `wire:"Node"`
 }
 
+// SetupWatermarkRequest checks that no setup runs, exports a setup key or removes its
+// Action and Watermark values (Action a SetupWatermark* constant; see OpSetupWatermark).
+type SetupWatermarkRequest struct {
+	Action string `wire:"Action"`
+	Key    string `wire:"Key"`
+	File   string `wire:"File"`
+}
+
 // RebootRequest asks Windows to restart (no parameters).
 type RebootRequest struct{}
 
@@ -138,6 +146,7 @@ func (JobClearRequest) Op() string              { return OpJobClear }
 func (ClusterRequest) Op() string               { return OpCluster }
 func (RebootRequest) Op() string                { return OpReboot }
 func (DiscoverRequest) Op() string              { return OpDiscover }
+func (SetupWatermarkRequest) Op() string        { return OpSetupWatermark }
 
 func (ProbeRequest) result() (r exchange.Facts)                    { return }
 func (LockRequest) result() (r LockResult)                         { return }
@@ -155,6 +164,7 @@ func (JobClearRequest) result() (r JobClearResult)                 { return }
 func (ClusterRequest) result() (r ClusterResult)                   { return }
 func (RebootRequest) result() (r RebootResult)                     { return }
 func (DiscoverRequest) result() (r DiscoverResult)                 { return }
+func (SetupWatermarkRequest) result() (r SetupWatermarkResult)     { return }
 
 // ParamSpec is one parameter of a request type: its name and Go kind.
 type ParamSpec struct {
