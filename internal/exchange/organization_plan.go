@@ -2,6 +2,7 @@ package exchange
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -16,9 +17,10 @@ type OrganizationTarget struct {
 type OrganizationRequest struct {
 	Targets []OrganizationTarget
 	Options Options
-	// Parallelism is how many units of one wave the apply runs at once (the warnings say
-	// what it means for the Exchange 2003 front-ends); below 1 counts as 1.
-	Parallelism int
+	// LoadBalancedFrontEnds are the groups of Exchange 2003 front-ends that are load-balanced
+	// together, by server name: each is upgraded in one downtime window (organization_front_ends.go).
+	// Nil: every Exchange 2003 front-end is taken to be one group; empty: none is.
+	LoadBalancedFrontEnds [][]string
 }
 
 // OrganizationUnit is what one server of a wave gets (a service pack plan, then a rollup
@@ -28,14 +30,34 @@ type OrganizationUnit struct {
 	Server string // the server, or the cluster's name
 	Plans  []Plan
 	Nodes  []string // a cluster's nodes, as the cluster reports them; empty for a server
+	// FrontEnds, when set, makes the unit a group of load-balanced front-ends (Server names
+	// the group; Plans is empty): one downtime window over the group.
+	FrontEnds *FrontEndGroup
 }
 
-// Servers are the servers the unit services: the server, or every node of the cluster.
+// Servers are the servers the unit services: the server, every node of the cluster, or
+// every front-end of the group.
 func (u OrganizationUnit) Servers() []string {
-	if len(u.Nodes) > 0 {
+	switch {
+	case u.FrontEnds != nil:
+		return u.FrontEnds.Servers
+	case len(u.Nodes) > 0:
 		return u.Nodes
 	}
 	return []string{u.Server}
+}
+
+// AllPlans are the unit's plans in the order they run (a group's: every Offline plan, the
+// members' plans, every Online plan).
+func (u OrganizationUnit) AllPlans() []Plan {
+	if u.FrontEnds == nil {
+		return u.Plans
+	}
+	plans := slices.Clone(u.FrontEnds.Offline)
+	for _, m := range u.FrontEnds.Members {
+		plans = append(plans, m.Plans...)
+	}
+	return append(plans, u.FrontEnds.Online...)
 }
 
 // OrganizationPlan is an organisation's change: the units with work, in wave order.
@@ -48,7 +70,7 @@ type OrganizationPlan struct {
 // Steps are every unit's steps, in order, each with its unit's wave.
 func (o OrganizationPlan) Steps() (steps []Step, waves []int) {
 	for _, u := range o.Units {
-		for _, p := range u.Plans {
+		for _, p := range u.AllPlans() {
 			for _, s := range p.Steps {
 				steps = append(steps, s)
 				waves = append(waves, u.Wave)
@@ -112,10 +134,20 @@ func PlanOrganization(facts []Facts, ordering Ordering, req OrganizationRequest,
 			}
 		}
 	}
+	groups, defaulted, rs := frontEndGroups(facts, req)
+	for _, f := range facts {
+		// A front-end an earlier apply left offline comes back even when no group names it.
+		if f.Leftovers.FrontEndOffline && !slices.ContainsFunc(groups, func(g []Facts) bool {
+			return slices.ContainsFunc(g, func(m Facts) bool { return strings.EqualFold(m.Server, f.Server) })
+		}) {
+			groups = append(groups, []Facts{f})
+		}
+	}
+	refusals = append(refusals, rs...)
 	if len(refusals) > 0 {
 		return o, refusals
 	}
-	o.Warnings = append(o.Warnings, frontEndWaveWarnings(ordering, o.Units, req.Parallelism)...)
+	o.groupFrontEnds(groups, defaulted)
 	return o, nil
 }
 
@@ -192,35 +224,4 @@ func appendRefusals(rs Refusals, err error) Refusals {
 		return append(rs, e)
 	}
 	return append(rs, Refusal{Problem: err.Error()})
-}
-
-// frontEndWaveWarnings: KB 328839 (seed 001) upgrades load-balanced Exchange 2003 front-ends
-// all at once: take them ALL offline, upgrade each, bring them all back online, so that
-// mobile clients never meet front-ends at different service packs (sync key errors). This
-// provider does not take a front-end out of its load balancer (NLB or a hardware balancer:
-// no step here does it), and each server of the wave is back in service when its own
-// procedure ends, so it says so instead of promising "all at once".
-func frontEndWaveWarnings(ordering Ordering, units []OrganizationUnit, parallelism int) []string {
-	var out []string
-	for _, w := range ordering.Waves {
-		if !strings.Contains(w.Name, "Exchange 2003 front-end") {
-			continue
-		}
-		var names []string
-		for _, u := range units {
-			if u.Wave == w.Index {
-				names = append(names, u.Server)
-			}
-		}
-		if len(names) < 2 {
-			continue
-		}
-		order := "in parallel"
-		if parallelism < len(names) {
-			order = fmt.Sprintf("at most %d at a time, each back in service as soon as its own upgrade ends", max(parallelism, 1))
-		}
-		out = append(out, fmt.Sprintf("wave %d upgrades the Exchange 2003 front-ends %s %s. If they are load-balanced, KB 328839 takes them all offline, upgrades each and brings them all back online together (mobile clients get sync key errors while front-ends run different service packs); this provider does not take a front-end out of its load balancer: before the apply, take all of them out of the load balancer (NLB or hardware), and put them back only after the whole wave has finished",
-			w.Index, strings.Join(names, ", "), order))
-	}
-	return out
 }

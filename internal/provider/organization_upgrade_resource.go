@@ -85,6 +85,7 @@ type organizationUpgradeModel struct {
 	PreserveOWACustomizations types.Bool       `tfsdk:"preserve_owa_customizations"`
 	ForefrontCompatible       types.String     `tfsdk:"forefront_compatible"`
 	Backup                    *backupModel     `tfsdk:"backup"`
+	LoadBalancedFrontEnds     types.List       `tfsdk:"load_balanced_front_ends"`
 	Waves                     types.List       `tfsdk:"waves"`
 	PlannedSteps              types.List       `tfsdk:"planned_steps"`
 	Warnings                  types.List       `tfsdk:"warnings"`
@@ -158,6 +159,15 @@ func (r *organizationUpgradeResource) Schema(ctx context.Context, _ resource.Sch
 			"forefront_compatible": schema.StringAttribute{Optional: true,
 				MarkdownDescription: "As `exchange_service_pack.forefront_compatible`, for every server that runs Forefront Security for Exchange Server.",
 				Validators:          []validator.String{stringvalidator.LengthAtLeast(10)}},
+			"load_balanced_front_ends": schema.ListAttribute{Optional: true, ElementType: types.ListType{ElemType: types.StringType},
+				MarkdownDescription: "The groups of Exchange 2003 front-end servers that are load-balanced together, by server name, e.g. " +
+					"`[[\"FE1\", \"FE2\"]]`. Each group is upgraded as KB 328839 asks, in one downtime window whatever the `parallelism`: " +
+					"every front-end of the group that is below its target is taken offline (its web service W3SVC Disabled and stopped) " +
+					"before any is upgraded, and all come back online only after every one is upgraded, so that mobile clients never meet " +
+					"front-ends at different service packs. The load balancer itself is not changed. Default: every Exchange 2003 front-end " +
+					"of the organisation is one group; `[]`: none is load-balanced (each front-end is back in service when its own upgrade ends).",
+				Validators: []validator.List{listvalidator.ValueListsAre(listvalidator.SizeAtLeast(1), listvalidator.UniqueValues(),
+					listvalidator.ValueStringsAre(stringvalidator.LengthAtLeast(1)))}},
 			"waves": schema.ListNestedAttribute{Computed: true, MarkdownDescription: "The waves of the planned change, in order.",
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
 					"index":   schema.Int64Attribute{Computed: true, MarkdownDescription: "1-based position."},
@@ -229,12 +239,23 @@ func (r *organizationUpgradeResource) plan(ctx context.Context, m *organizationU
 	opts.ForefrontCompatible = m.ForefrontCompatible.ValueString()
 	var err error
 	o.OrganizationPlan, err = exchange.PlanOrganization(facts, ordering, exchange.OrganizationRequest{Targets: targets, Options: opts,
-		Parallelism: int(m.Parallelism.ValueInt64())}, exchange.DefaultCatalog())
+		LoadBalancedFrontEnds: loadBalancedFrontEnds(ctx, m.LoadBalancedFrontEnds, diags)}, exchange.DefaultCatalog())
 	if err != nil {
 		refusalDiagnostics(err, diags)
 		return o, false
 	}
 	return o, !diags.HasError()
+}
+
+// loadBalancedFrontEnds is the attribute as exchange.OrganizationRequest takes it: nil when
+// not set (every Exchange 2003 front-end is one group), empty when set to [].
+func loadBalancedFrontEnds(ctx context.Context, v types.List, diags *diag.Diagnostics) [][]string {
+	if v.IsNull() || v.IsUnknown() {
+		return nil
+	}
+	groups := [][]string{}
+	diags.Append(v.ElementsAs(ctx, &groups, false)...)
+	return groups
 }
 
 // orderOrganization puts the servers read into waves towards the targets, and returns the

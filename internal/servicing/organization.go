@@ -60,10 +60,10 @@ func ApplyOrganization(ctx context.Context, r Remote, plan exchange.Organization
 				mu.Lock()
 				defer mu.Unlock()
 				if err != nil {
-					failed = append(failed, u.Server)
+					failed = append(failed, unitNames(u)...)
 					reasons = append(reasons, err.Error())
 				} else {
-					done = append(done, u.Server)
+					done = append(done, unitNames(u)...)
 				}
 				return nil
 			})
@@ -73,7 +73,7 @@ func ApplyOrganization(ctx context.Context, r Remote, plan exchange.Organization
 			var notStarted []string
 			for _, later := range order[i+1:] {
 				for _, u := range waves[later] {
-					notStarted = append(notStarted, u.Server)
+					notStarted = append(notStarted, unitNames(u)...)
 				}
 			}
 			sort.Strings(done)
@@ -86,12 +86,30 @@ func ApplyOrganization(ctx context.Context, r Remote, plan exchange.Organization
 	return nil
 }
 
-// applyUnit services one server (its service pack plan, then its rollup plan) or one
-// cluster, node by node, holding the in-process lock of each of its servers.
+// unitNames name a unit in the apply's report: the server or cluster, or each front-end of a
+// group (a group whose window failed is failed as a whole: none of it serves).
+func unitNames(u exchange.OrganizationUnit) []string {
+	if u.FrontEnds != nil {
+		return u.FrontEnds.Servers
+	}
+	return []string{u.Server}
+}
+
+// applyUnit services one server (its service pack plan, then its rollup plan), one
+// cluster, node by node, or one group of load-balanced front-ends, holding the in-process
+// lock of each of its servers.
 func applyUnit(ctx context.Context, r Remote, u exchange.OrganizationUnit, o OrganizationOptions) error {
 	if o.Lock != nil {
 		defer LockAll(u.Servers(), o.Lock)()
 	}
+	if u.FrontEnds != nil {
+		return applyFrontEnds(ctx, r, u.FrontEnds, o)
+	}
+	return runUnit(ctx, r, u, o)
+}
+
+// runUnit services one server or one cluster (its locks held by the caller).
+func runUnit(ctx context.Context, r Remote, u exchange.OrganizationUnit, o OrganizationOptions) error {
 	if len(u.Nodes) > 0 {
 		targets := map[string]remote.Target{}
 		for _, n := range u.Nodes {
@@ -115,6 +133,60 @@ func applyUnit(ctx context.Context, r Remote, u exchange.OrganizationUnit, o Org
 		o.serviced(t)
 	}
 	return nil
+}
+
+// applyFrontEnds is the downtime window of a group of load-balanced front-ends (KB 328839):
+// every front-end offline first, then the upgrades (Parallelism at once), then, only when
+// every one succeeded, every front-end back online. A failure leaves the group offline, so
+// that no client meets front-ends at different service packs; the next plan upgrades what
+// is left and then brings every one back.
+func applyFrontEnds(ctx context.Context, r Remote, g *exchange.FrontEndGroup, o OrganizationOptions) error {
+	group := strings.Join(g.Servers, ", ")
+	runPlans := func(plans []exchange.Plan, what string) error {
+		for _, p := range plans {
+			t := o.Target(p.Server)
+			_, err := Apply(ctx, r, t, p, o.Options(t.Server))
+			o.serviced(t)
+			if err != nil {
+				return fmt.Errorf("%s of the load-balanced front-ends %s stopped at %s: %w", what, group, t.Server, err)
+			}
+		}
+		return nil
+	}
+	if err := runPlans(g.Offline, "taking offline"); err != nil {
+		return fmt.Errorf("%w\n\nThe front-ends already taken offline stay offline; run terraform apply again: it takes the rest offline before upgrading any", err)
+	}
+	var (
+		mu       sync.Mutex
+		failed   []string
+		reasons  []string
+		upgraded []string
+	)
+	eg := errgroup.Group{}
+	eg.SetLimit(max(o.Parallelism, 1))
+	for _, m := range g.Members {
+		eg.Go(func() error {
+			err := runUnit(ctx, r, m, o)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				failed = append(failed, m.Server)
+				reasons = append(reasons, err.Error())
+			} else {
+				upgraded = append(upgraded, m.Server)
+			}
+			return nil
+		})
+	}
+	_ = eg.Wait()
+	if len(failed) > 0 || ctx.Err() != nil {
+		sort.Strings(failed)
+		sort.Strings(upgraded)
+		return fmt.Errorf("upgrading the load-balanced front-ends %s stopped (upgraded: %s; failed: %s), so none of them is brought back into service: "+
+			"clients would meet front-ends at different service packs (KB 328839). Fix the cause and run terraform apply again: it upgrades what is left, then brings every one back online.\n\n%s",
+			group, listOrNone(upgraded), listOrNone(failed), strings.Join(reasons, "\n\n"))
+	}
+	return runPlans(g.Online, "bringing back online")
 }
 
 func (o OrganizationOptions) serviced(t remote.Target) {
