@@ -419,6 +419,9 @@ type captureWriter struct {
 	buf     strings.Builder
 }
 
+// Unwrap lets http.ResponseController reach the connection (a reset fault hijacks it).
+func (c *captureWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
+
 func (c *captureWriter) Write(p []byte) (int, error) {
 	if c.watched == "" {
 		c.n.mu.Lock()
