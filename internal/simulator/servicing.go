@@ -308,6 +308,13 @@ func (h *Host) Faults() []Fault {
 	return slices.Clone(h.faults)
 }
 
+// ClearFaults disarms every fault still armed.
+func (h *Host) ClearFaults() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.faults = nil
+}
+
 // takeFaultLocked removes and returns the first armed fault of kind.
 func (h *Host) takeFaultLocked(kind string) (Fault, bool) {
 	for i, f := range h.faults {

@@ -63,11 +63,13 @@ func run(check bool, ran string) error {
 	return os.WriteFile(docPath, doc, 0o644)
 }
 
-// scan finds, in every _test.go file under root, the Test functions that call
-// reliability.Held, by scenario, and the names of all Test functions.
+// scan finds, in every _test.go file under root, the Test functions that name a scenario
+// (a string literal passed to reliability.Held, or to a helper that passes its parameter on
+// to reliability.Held), by scenario, and the names of all Test functions.
 func scan(root string) (held map[string][]string, tests map[string]bool, err error) {
 	held, tests = map[string][]string{}, map[string]bool{}
 	fset := token.NewFileSet()
+	var funcs []*ast.FuncDecl
 	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(path, "_test.go") {
 			return err
@@ -77,44 +79,84 @@ func scan(root string) (held map[string][]string, tests map[string]bool, err err
 			return err
 		}
 		for _, decl := range f.Decls {
-			fn, ok := decl.(*ast.FuncDecl)
-			if !ok || fn.Recv != nil || !strings.HasPrefix(fn.Name.Name, "Test") || fn.Body == nil {
-				continue
-			}
-			tests[fn.Name.Name] = true
-			ast.Inspect(fn.Body, func(n ast.Node) bool {
-				call, ok := n.(*ast.CallExpr)
-				if !ok || len(call.Args) != 2 {
-					return true
-				}
-				sel, ok := call.Fun.(*ast.SelectorExpr)
-				if !ok || sel.Sel.Name != "Held" {
-					return true
-				}
-				if pkg, ok := sel.X.(*ast.Ident); !ok || pkg.Name != "reliability" {
-					return true
-				}
-				lit, ok := call.Args[1].(*ast.BasicLit)
-				if !ok || lit.Kind != token.STRING {
-					err = fmt.Errorf("%s: reliability.Held needs the scenario as a string literal", fset.Position(call.Pos()))
-					return false
-				}
-				id, _ := strconv.Unquote(lit.Value)
-				if !slices.Contains(held[id], fn.Name.Name) {
-					held[id] = append(held[id], fn.Name.Name)
-				}
-				return true
-			})
-			if err != nil {
-				return err
+			if fn, ok := decl.(*ast.FuncDecl); ok && fn.Recv == nil && fn.Body != nil {
+				funcs = append(funcs, fn)
 			}
 		}
 		return nil
 	})
+	if err != nil {
+		return nil, nil, err
+	}
+	// The helpers: which argument of each is the scenario.
+	scenarioArg := map[string]int{"reliability.Held": 1}
+	for _, fn := range funcs {
+		params := paramNames(fn)
+		ast.Inspect(fn.Body, func(n ast.Node) bool {
+			if call, ok := n.(*ast.CallExpr); ok && callee(call) == "reliability.Held" && len(call.Args) == 2 {
+				if id, ok := call.Args[1].(*ast.Ident); ok && slices.Contains(params, id.Name) {
+					scenarioArg[fn.Name.Name] = slices.Index(params, id.Name)
+				}
+			}
+			return true
+		})
+	}
+	for _, fn := range funcs {
+		if !strings.HasPrefix(fn.Name.Name, "Test") {
+			continue
+		}
+		tests[fn.Name.Name] = true
+		ast.Inspect(fn.Body, func(n ast.Node) bool {
+			call, ok := n.(*ast.CallExpr)
+			if !ok {
+				return true
+			}
+			i, ok := scenarioArg[callee(call)]
+			if !ok || i >= len(call.Args) {
+				return true
+			}
+			lit, ok := call.Args[i].(*ast.BasicLit)
+			if !ok || lit.Kind != token.STRING {
+				err = fmt.Errorf("%s: %s needs the scenario as a string literal", fset.Position(call.Pos()), callee(call))
+				return false
+			}
+			id, _ := strconv.Unquote(lit.Value)
+			if !slices.Contains(held[id], fn.Name.Name) {
+				held[id] = append(held[id], fn.Name.Name)
+			}
+			return true
+		})
+		if err != nil {
+			return nil, nil, err
+		}
+	}
 	for _, names := range held {
 		slices.Sort(names)
 	}
-	return held, tests, err
+	return held, tests, nil
+}
+
+// callee is "pkg.Func" or "Func" for a call of a package function or a local one.
+func callee(call *ast.CallExpr) string {
+	switch f := call.Fun.(type) {
+	case *ast.Ident:
+		return f.Name
+	case *ast.SelectorExpr:
+		if pkg, ok := f.X.(*ast.Ident); ok {
+			return pkg.Name + "." + f.Sel.Name
+		}
+	}
+	return ""
+}
+
+func paramNames(fn *ast.FuncDecl) []string {
+	var names []string
+	for _, field := range fn.Type.Params.List {
+		for _, n := range field.Names {
+			names = append(names, n.Name)
+		}
+	}
+	return names
 }
 
 func render(held map[string][]string, tests map[string]bool) []byte {
@@ -142,7 +184,11 @@ func render(held map[string][]string, tests map[string]bool) []byte {
 Issue 11's fault scenarios: what each test does to the servers (through the simulator's
 fault injection, [simulator.md](simulator.md#faults)) and what it checks afterwards in the
 simulator's journal, the hosts' state and Terraform's state. Every scenario test also checks,
-with `+"`TF_LOG=trace`"+`, that the fleet's password is in none of its output, state, errors or logs.
+with `+"`TF_LOG=trace`"+`, that the fleet's password is in none of its output, state, errors, logs
+or the simulator's journal (`+"`reliability.NoLeak`"+`). The end-to-end scenarios (`+"`TestFault*`"+`,
+`+"`TestKilledApplyResumes`"+`) service one Exchange 2007 server to SP3 through the real CLI and end
+with the same check: setup ran once; the server at SP3 with no job, lock or leftover and its
+backup agent running; Terraform's state at SP3; the next plan empty.
 
 Generated by `+"`go run ./tools/reliability`"+` from `+"`internal/reliability`"+` and the tests that
 call `+"`reliability.Held`"+`; `+"`make test`"+` fails when this file differs from what the tests
@@ -157,8 +203,8 @@ say, and when a scenario marked held was not held by a test that ran and passed 
 		b.WriteString(r + "\n")
 	}
 	b.WriteString(`
-The soak: `+"`make soak`"+` (`+"`SOAK_RUNS`, `SOAK_SEED`"+`) applies the organisation upgrade again and
-again under a random schedule drawn from the seed; `+"`make test`"+` runs a short soak. A failing
+The soak: ` + "`make soak`" + ` (` + "`SOAK_RUNS`, `SOAK_SEED`" + `) applies the organisation upgrade again and
+again under a random schedule drawn from the seed; ` + "`make test`" + ` runs a short soak. A failing
 run prints its seed and the command that repeats it.
 `)
 	return b.Bytes()
