@@ -245,8 +245,9 @@ func TestFault401MidRun(t *testing.T) {
 	r.stoppedRecorded()
 	r.sim.Endpoint("EXS").FailNext(0, 0) // the account is unlocked
 	out = r.mustApply("the apply after the account is unlocked")
-	if !strings.Contains(out, "attach to the running") && r.sim.Host("EXS").Facts().Build != "8.3.83.6" {
-		t.Errorf("the second apply must attach to the running setup:\n%s", out)
+	// Setup may have finished meanwhile: then the plan continues after it.
+	if !strings.Contains(out, "attach to the running") && !strings.Contains(out, "finished while no apply watched") {
+		t.Errorf("the second apply must attach to the running setup or continue after it:\n%s", out)
 	}
 	r.serviced()
 }
