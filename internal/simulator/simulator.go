@@ -419,6 +419,9 @@ type captureWriter struct {
 	buf     strings.Builder
 }
 
+// Unwrap lets http.ResponseController reach the connection (a reset fault hijacks it).
+func (c *captureWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
+
 func (c *captureWriter) Write(p []byte) (int, error) {
 	if c.watched == "" {
 		c.n.mu.Lock()
@@ -584,5 +587,25 @@ func (f *freshConns) closeAll() {
 	for c := range f.conns {
 		c.Close()
 		delete(f.conns, c)
+	}
+}
+
+// Bounce restarts the simulator's serving side: every host's listeners close (connections
+// drop, WinRM shells are gone), and after pause they listen again on the same addresses
+// and ports. Each host's state (jobs, locks, services, builds) is kept, as the state of a
+// real server is when the service in front of it restarts. Each host journals a system
+// entry. It returns once every host listens again.
+func (s *Simulator) Bounce(pause time.Duration) {
+	for _, h := range s.hosts {
+		if n := s.nets[h]; n != nil {
+			s.journal.record(Entry{Server: h.name, Operation: operationSystem, Outcome: outcomeOK, Detail: "WinRM endpoint restarted with the simulator"})
+			n.down()
+		}
+	}
+	time.Sleep(pause)
+	for _, h := range s.hosts {
+		if n := s.nets[h]; n != nil && h.Reachable() {
+			n.up()
+		}
 	}
 }
