@@ -63,6 +63,9 @@ type Options struct {
 	// as a silent install can (domain.md §2.10). nil means MSExchangeTransport; an empty,
 	// non-nil list means none. A server's `disabled_after_install` overrides it.
 	DisabledAfterInstall []string
+	// ControlAddr, when set, is the loopback host:port the control endpoint (an
+	// administrator's manual actions, control.go) listens on; port 0 picks a free one.
+	ControlAddr string
 }
 
 // Simulator runs a fleet. Start it, point the provider at its addresses, Close it.
@@ -78,6 +81,9 @@ type Simulator struct {
 	httpPort  int
 	httpsPort int
 	fresh     *freshConns
+
+	control     *http.Server // the control endpoint, nil unless Options.ControlAddr
+	controlAddr string
 
 	serving sync.WaitGroup // Serve goroutines
 
@@ -230,6 +236,12 @@ func Start(f *Fleet, o Options) (*Simulator, error) {
 			serve(l, s.hosts[i], cfg)
 		}
 	}
+	if o.ControlAddr != "" {
+		if err := s.listenControl(o.ControlAddr); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
@@ -322,6 +334,9 @@ func (s *Simulator) Close() error {
 					ln.hs, ln.l = nil, nil
 				}
 			}
+		}
+		if s.control != nil {
+			servers = append(servers, s.control)
 		}
 		s.mu.Unlock()
 		// Shutdown waits up to five seconds for connections that never sent a request
