@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -148,6 +149,14 @@ func serve(sim *simulator.Simulator, fleet *simulator.Fleet, stdout, stderr io.W
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	for _, s := range fleet.Servers {
 		fmt.Fprintf(tw, "%s\t%s %s\t%s\t%s\n", s.Name, s.Product, s.Build, orDash(sim.URL(s.Name, false)), orDash(sim.URL(s.Name, true)))
+	}
+	// A CMS/EVS name with an address of its own: answered by the node that owns it.
+	for _, c := range fleet.Clusters {
+		for _, g := range c.ExchangeGroups() {
+			if g.Address.IsValid() {
+				fmt.Fprintf(tw, "%s\t%s of %s\t%s\t%s\n", g.Name, c.Type, strings.Join(c.Nodes, "+"), orDash(sim.URL(g.Name, false)), orDash(sim.URL(g.Name, true)))
+			}
+		}
 	}
 	tw.Flush()
 	if readyFile != "" {

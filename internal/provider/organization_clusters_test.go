@@ -36,8 +36,8 @@ const clusterDNSVariable = "exchange_cluster_dns"
 
 // clusterDNS stands in for DNS for the virtual names of a simulated organisation. In a real
 // network a CMS/EVS name resolves to the group's own IP address, a cluster resource that moves
-// with the group, so the name always reaches the node that runs it; a simulated group has no
-// address of its own, so its name must resolve to the address of its owner node, and follow
+// with the group, so the name always reaches the node that runs it; a simulated group without
+// a fleet `address` has no address of its own, so its name must resolve to the address of its owner node, and follow
 // it when the group moves (an upgrade leaves a CMS or an EVS on another node). config maps
 // the names through a Terraform variable set in the environment, which Terraform reads at
 // every command; follow updates it from the simulator's clusters.
