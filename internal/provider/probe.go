@@ -114,6 +114,16 @@ func (c *probeCache) Facts(ctx context.Context, t remote.Target) (exchange.Facts
 	return r.facts, r.err
 }
 
+// Remember records facts read for a server by another probe (a cluster node's answer to
+// its CMS/EVS name), unless the server's own probe is known already.
+func (c *probeCache) Remember(t remote.Target, f exchange.Facts) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.results[probeKey(t)]; !ok {
+		c.results[probeKey(t)] = probeResult{facts: f}
+	}
+}
+
 // Forget drops what is known of a server, so the next reader probes it again.
 func (c *probeCache) Forget(t remote.Target) {
 	c.mu.Lock()
