@@ -124,11 +124,18 @@ func (c *probeCache) Remember(t remote.Target, f exchange.Facts) {
 	}
 }
 
-// Forget drops what is known of a server, so the next reader probes it again.
+// Forget drops what is known of a server, so the next reader probes it again: under its own
+// name and under every other name it answered for (a cluster node for its CMS/EVS), whose
+// answers were its facts too, and which Remember would otherwise give back.
 func (c *probeCache) Forget(t remote.Target) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	delete(c.results, probeKey(t))
-	c.mu.Unlock()
+	for key, r := range c.results {
+		if r.err == nil && exchange.SameHost(r.facts.Server, t.Server) {
+			delete(c.results, key)
+		}
+	}
 }
 
 // remoteDiagnostic turns an error from a server into one diagnostic: a summary naming the

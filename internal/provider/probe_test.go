@@ -82,3 +82,27 @@ func TestProbeCacheKeepsErrorsAndForgets(t *testing.T) {
 		t.Fatalf("after Forget want a new probe, got %d probes", n)
 	}
 }
+
+// A node's answer for its CMS is remembered as its own probe, and forgetting the node (an
+// apply changed it) forgets that answer too: neither name gives back the old facts.
+func TestProbeCacheRemembersAndForgetsEveryNameOfAServer(t *testing.T) {
+	p := &countingProber{}
+	c := newProbeCache(p, defaultProbeConcurrency)
+	node := remote.Target{Server: "MBX1A"}
+	c.Remember(node, exchange.Facts{Server: "MBX1A", Build: "8.1.240.6"})
+	c.Remember(node, exchange.Facts{Server: "MBX1A", Build: "0.0.0"}) // a probe of its own is known: kept
+	// The CMS name was probed, answered by the node (countingProber answers as the name asked).
+	c.results["cms1"] = probeResult{facts: exchange.Facts{Server: "MBX1A", Build: "8.1.240.6"}}
+	if f, _ := c.Facts(context.Background(), node); f.Build != "8.1.240.6" || p.calls.Load() != 0 {
+		t.Fatalf("remembered facts: %+v after %d probes", f, p.calls.Load())
+	}
+	c.Forget(node)
+	for _, name := range []string{"MBX1A", "CMS1"} {
+		if _, err := c.Facts(context.Background(), remote.Target{Server: name}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := p.calls.Load(); n != 2 {
+		t.Fatalf("after Forget of the node, %d probes of its two names, want 2", n)
+	}
+}
