@@ -137,11 +137,8 @@ func (d *providerData) probeOrganization(ctx context.Context, targets []remote.T
 // the node's own name describes. A CMS/EVS on an address of its own still costs its node a
 // probe by its own name.
 func (d *providerData) nodeAnswered(asked, node remote.Target, f exchange.Facts) bool {
-	if !describesOwnGroup(f) || !strings.EqualFold(d.client.resolve(asked).Address, d.client.resolve(node).Address) {
-		return false
-	}
-	d.probes.Remember(node, f)
-	return true
+	return describesOwnGroup(f) && strings.EqualFold(d.client.resolve(asked).Address, d.client.resolve(node).Address) &&
+		d.probes.adopt(asked, node)
 }
 
 // describesOwnGroup reports whether a node's facts describe the group a probe addressed by
