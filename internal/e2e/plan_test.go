@@ -44,18 +44,22 @@ func terraformPath(t *testing.T) string {
 	return ""
 }
 
-// buildProvider compiles the provider once per test binary run.
+// buildProvider compiles the provider into a directory of its own and returns the directory.
 func buildProvider(t *testing.T) string {
+	return filepath.Dir(goBuild(t, "terraform-provider-exchange", "."))
+}
+
+// goBuild compiles the repository's package pkg into a temporary file called name.
+func goBuild(t *testing.T, name, pkg string) string {
 	t.Helper()
-	dir := t.TempDir()
+	bin := filepath.Join(t.TempDir(), name)
 	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..", "..")
-	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "terraform-provider-exchange"), ".")
-	cmd.Dir = root
+	cmd := exec.Command("go", "build", "-o", bin, pkg)
+	cmd.Dir = filepath.Join(filepath.Dir(file), "..", "..")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building the provider: %v\n%s", err, out)
+		t.Fatalf("building %s: %v\n%s", name, err, out)
 	}
-	return dir
+	return bin
 }
 
 type workspace struct {
