@@ -349,6 +349,7 @@ var opContract = func() map[string]contract {
 	add(contractOf(wire.OWACheckRequest{}))
 	add(contractOf(wire.FirewallRequest{}))
 	add(contractOf(wire.PreflightRequest{}))
+	add(contractOf(wire.FrontEndRequest{}))
 	add(contractOf(wire.JobStartRequest{}))
 	add(contractOf(wire.JobStatusRequest{}))
 	add(contractOf(wire.JobClearRequest{}))
