@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -91,4 +93,10 @@ func backupTime(s types.String) *time.Time {
 		return nil
 	}
 	return &t
+}
+
+// ageOrWaiver is on max_database_age: the block needs it or a waiver_reason. (On the block
+// itself, AtLeastOneOf passes as soon as the block is set, and so never checked this.)
+func ageOrWaiver() validator.String {
+	return stringvalidator.AtLeastOneOf(path.MatchRoot("backup").AtName("waiver_reason"))
 }

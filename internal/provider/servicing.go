@@ -136,8 +136,8 @@ func backupBlock() schema.Block {
 	attrs := backupEvidenceAttributes()
 	for name, a := range map[string]schema.Attribute{
 		"max_database_age": schema.StringAttribute{Optional: true,
-			MarkdownDescription: "Maximum age of every database's last full backup, e.g. `24h`.",
-			Validators:          []validator.String{durationValidator{}}},
+			MarkdownDescription: "Maximum age of every database's last full backup, e.g. `24h`. Required unless `waiver_reason` is set.",
+			Validators:          []validator.String{durationValidator{}, ageOrWaiver()}},
 		"max_system_state_age": schema.StringAttribute{Optional: true,
 			MarkdownDescription: "Maximum age of the last system-state backup of the server and of a domain controller " +
 				"of its domain (`domain_controller_backup_time`), e.g. `168h`.",
@@ -156,10 +156,7 @@ func backupBlock() schema.Block {
 			"you supply from your backup software; the `verify_backups` step says which. Required: set the ages, or waive " +
 			"the check with a written `waiver_reason`, which is kept in state.",
 		Attributes: attrs,
-		Validators: []validator.Object{
-			objectvalidator.IsRequired(),
-			objectvalidator.AtLeastOneOf(path.MatchRelative().AtName("max_database_age"), path.MatchRelative().AtName("waiver_reason")),
-		},
+		Validators: []validator.Object{objectvalidator.IsRequired()},
 	}
 }
 
