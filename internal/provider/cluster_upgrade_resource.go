@@ -291,6 +291,7 @@ func (r *clusterUpgradeResource) ModifyPlan(ctx context.Context, req resource.Mo
 	if r.data == nil {
 		return
 	}
+	ctx = r.data.withClock(ctx)
 	if req.Plan.Raw.IsNull() {
 		resp.Diagnostics.AddWarning("The cluster stays at its level",
 			"Destroying an exchange_cluster_upgrade resource only removes it from Terraform: service packs cannot be uninstalled.")

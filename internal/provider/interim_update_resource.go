@@ -89,6 +89,7 @@ func (r *interimUpdateResource) ModifyPlan(ctx context.Context, req resource.Mod
 	if r.data == nil {
 		return
 	}
+	ctx = r.data.withClock(ctx)
 	if req.Plan.Raw.IsNull() {
 		var state interimUpdateModel
 		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)

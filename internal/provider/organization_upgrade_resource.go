@@ -408,6 +408,7 @@ func (r *organizationUpgradeResource) ModifyPlan(ctx context.Context, req resour
 		}
 		return
 	}
+	ctx = r.data.withClock(ctx)
 	var m, state organizationUpgradeModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
 	if !req.State.Raw.IsNull() {

@@ -114,6 +114,7 @@ func (r *servicePackResource) ModifyPlan(ctx context.Context, req resource.Modif
 	if r.data == nil {
 		return
 	}
+	ctx = r.data.withClock(ctx)
 	if req.Plan.Raw.IsNull() {
 		resp.Diagnostics.AddWarning("The service pack stays installed",
 			"Destroying an exchange_service_pack resource only removes it from Terraform: service packs cannot be "+

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
@@ -187,7 +186,7 @@ func optionsOf(ctx context.Context, backup *backupModel, revocation types.String
 		Backup:                    backup.policy(),
 		RevocationCheck:           revocation.ValueString(),
 		PreserveOWACustomizations: preserveOWA.IsNull() || preserveOWA.ValueBool(),
-		Now:                       time.Now().UTC(),
+		Now:                       nowOf(ctx).UTC(),
 	}
 	if !stopServices.IsNull() {
 		o.StopServices = []string{} // an explicit [] stops none; null means the default

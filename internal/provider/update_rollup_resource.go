@@ -132,6 +132,7 @@ func (r *updateRollupResource) ModifyPlan(ctx context.Context, req resource.Modi
 	if r.data == nil {
 		return
 	}
+	ctx = r.data.withClock(ctx)
 	if req.Plan.Raw.IsNull() {
 		r.modifyDestroyPlan(ctx, req, resp)
 		return
