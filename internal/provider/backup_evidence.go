@@ -60,9 +60,11 @@ func backupEvidenceAttributes() map[string]schema.Attribute {
 			"Needed on Exchange 2000/2003 (a mounted database's backup time cannot be read) and on Exchange 2007 when its " +
 			"management tools cannot be used; checked against `max_database_age` like a read one, the newer of the two counts."),
 		"domain_controller_backup_time": schema.StringAttribute{Optional: true,
-			MarkdownDescription: "Last system-state backup of a domain controller of the servers' domain (KB 328839 asks for " +
-				"one before a service pack), RFC 3339, from your backup software: an Exchange server cannot read it. Required " +
-				"with `max_system_state_age` (or waive the check).",
+			MarkdownDescription: "Last system-state backup of a domain controller of the servers' domain, RFC 3339, from your " +
+				"backup software: an Exchange server cannot read it. Required with `max_system_state_age` when the plan installs " +
+				"a service pack (or waive the check): KB 328839, \"How to apply Exchange service packs and hotfixes\", asks for " +
+				"one before a service pack; before an update rollup or an interim update it is not checked (\"How to Install the " +
+				"Latest Service Pack or Update Rollup for Exchange 2007\" asks for the server's backups only).",
 			Validators: []validator.String{backupTimeValidator{}}},
 	}
 }

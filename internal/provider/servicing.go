@@ -138,8 +138,8 @@ func backupBlock() schema.Block {
 			MarkdownDescription: "Maximum age of every database's last full backup, e.g. `24h`. Required unless `waiver_reason` is set.",
 			Validators:          []validator.String{durationValidator{}, ageOrWaiver()}},
 		"max_system_state_age": schema.StringAttribute{Optional: true,
-			MarkdownDescription: "Maximum age of the last system-state backup of the server and of a domain controller " +
-				"of its domain (`domain_controller_backup_time`), e.g. `168h`.",
+			MarkdownDescription: "Maximum age of the last system-state backup of the server and, before a service pack, " +
+				"of a domain controller of its domain (`domain_controller_backup_time`), e.g. `168h`.",
 			Validators: []validator.String{durationValidator{}}},
 		"waiver_reason": schema.StringAttribute{Optional: true,
 			MarkdownDescription: "Waives the backup check; say why (e.g. the change ticket). Shown as a warning in every plan.",
@@ -149,7 +149,7 @@ func backupBlock() schema.Block {
 	}
 	return schema.SingleNestedBlock{
 		MarkdownDescription: "Backup precondition, checked at plan and again at apply: the last full backup of every " +
-			"database on the server, the last system-state backup of the server and of a domain controller of its domain " +
+			"database on the server, the last system-state backup of the server and (before a service pack) of a domain controller of its domain " +
 			"must be younger than these ages. Each age is read from the server where it can be (Exchange 2007 databases; " +
 			"NTBackup's logs or Windows Server Backup for the system state) or taken from the `*_backup_time(s)` evidence " +
 			"you supply from your backup software; the `verify_backups` step says which. Required: set the ages, or waive " +
