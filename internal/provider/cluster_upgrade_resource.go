@@ -237,6 +237,9 @@ func (r *clusterUpgradeResource) clusterPlan(ctx context.Context, m *clusterUpgr
 	if !ok {
 		return exchange.ClusterPlan{}, nil, nil, false
 	}
+	if len(facts) > 0 {
+		r.data.checkEvidenceKeys(ctx, m.Backup, targets[strings.ToLower(facts[0].Server)], facts, diags)
+	}
 	req := r.request(ctx, m, diags)
 	if diags.HasError() {
 		return exchange.ClusterPlan{}, nil, nil, false

@@ -117,6 +117,7 @@ func (r *interimUpdateResource) ModifyPlan(ctx context.Context, req resource.Mod
 		resp.Diagnostics.Append(remoteDiagnostic(t, err))
 		return
 	}
+	r.data.checkEvidenceKeys(ctx, m.Backup, t, []exchange.Facts{facts}, &resp.Diagnostics)
 	p, err := r.plan(ctx, &m, facts)
 	if err != nil {
 		refusalDiagnostics(err, &resp.Diagnostics)

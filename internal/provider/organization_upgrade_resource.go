@@ -238,6 +238,9 @@ func (r *organizationUpgradeResource) plan(ctx context.Context, m *organizationU
 	if !ok {
 		return o, false
 	}
+	if len(facts) > 0 {
+		r.data.checkEvidenceKeys(ctx, m.Backup, r.data.targetOfServer(facts[0].Server), facts, diags)
+	}
 	o.builds = liveBuilds(facts)
 	ordering, ok := orderOrganization(facts, m.Targets, diags)
 	if !ok {

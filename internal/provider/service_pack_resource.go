@@ -140,6 +140,7 @@ func (r *servicePackResource) ModifyPlan(ctx context.Context, req resource.Modif
 		resp.Diagnostics.Append(remoteDiagnostic(t, err))
 		return
 	}
+	r.data.checkEvidenceKeys(ctx, m.Backup, t, []exchange.Facts{facts}, &resp.Diagnostics)
 	p, err := r.plan(ctx, &m, facts)
 	if err != nil {
 		refusalDiagnostics(err, &resp.Diagnostics)
