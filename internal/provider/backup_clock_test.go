@@ -13,8 +13,8 @@ import (
 )
 
 // Backup ages are measured against the provider's clock, the one the maintenance window
-// uses, at plan and again at apply. HUB5's system state and the domain controller's were
-// backed up 72 hours before the test (by the wall clock), and 48 hours are allowed: with
+// uses, at plan and again at apply. HUB5's system state was backed up 72 hours before the
+// test (by the wall clock), and 48 hours are allowed: with
 // the clock 100 hours on, the plan refuses, naming the age by that clock; with the clock
 // 71 hours back, the backups are an hour old, and both the plan and the apply's own plan
 // pass (an apply measuring by the wall clock would refuse).
@@ -38,9 +38,8 @@ resource "exchange_update_rollup" "hub5" {
   package_path = "D:\\RU23.msp"
   stop_services = []
   backup {
-    max_database_age              = "24h"
-    max_system_state_age          = "48h"
-    domain_controller_backup_time = "` + backedUp + `"
+    max_database_age     = "24h"
+    max_system_state_age = "48h"
   }
 }
 `

@@ -54,11 +54,14 @@ func backupEvidenceAttributes() map[string]schema.Attribute {
 		"system_state_backup_times": times("Last system-state backup of each server, by server name, as your backup software records " +
 			"it (RFC 3339, e.g. `{ EX01 = \"2024-05-01T22:00:00Z\" }`). Needed where the server keeps no record the provider " +
 			"reads (a backup product other than NTBackup or Windows Server Backup); checked against `max_system_state_age` " +
-			"like a read one, the newer of the two counts."),
+			"like a read one, the newer of the two counts. Keys of other servers of the organisation are left to their plans; " +
+			"a key that names no server of the organisation is refused."),
 		"database_backup_times": times("Last full backup of databases, as your backup software records it (RFC 3339): by server name " +
 			"for every database of the server (`{ BE01 = \"...\" }`), or by `<server>\\\\<storage group>\\\\<database>` for one. " +
 			"Needed on Exchange 2000/2003 (a mounted database's backup time cannot be read) and on Exchange 2007 when its " +
-			"management tools cannot be used; checked against `max_database_age` like a read one, the newer of the two counts."),
+			"management tools cannot be used; checked against `max_database_age` like a read one, the newer of the two counts. " +
+			"Keys of other servers of the organisation are left to their plans; one whose server is no server of the " +
+			"organisation is refused."),
 		"domain_controller_backup_time": schema.StringAttribute{Optional: true,
 			MarkdownDescription: "Last system-state backup of a domain controller of the servers' domain, RFC 3339, from your " +
 				"backup software: an Exchange server cannot read it. Required with `max_system_state_age` when the plan installs " +

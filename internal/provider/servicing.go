@@ -152,7 +152,7 @@ func backupBlock() schema.Block {
 			"database on the server, the last system-state backup of the server and (before a service pack) of a domain controller of its domain " +
 			"must be younger than these ages. Each age is read from the server where it can be (Exchange 2007 databases; " +
 			"NTBackup's logs or Windows Server Backup for the system state) or taken from the `*_backup_time(s)` evidence " +
-			"you supply from your backup software; the `verify_backups` step says which. Required: set the ages, or waive " +
+			"you supply from your backup software; the `verify_backups` step says which. Required: set `max_database_age`, or waive " +
 			"the check with a written `waiver_reason`, which is kept in state.",
 		Attributes: attrs,
 		Validators: []validator.Object{objectvalidator.IsRequired()},
