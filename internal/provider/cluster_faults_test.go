@@ -368,7 +368,9 @@ func TestAccClusterFaultUpgradeCMSAbort(t *testing.T) {
 			{
 				PreConfig: func() {
 					for _, e := range sim.Journal()[before:] {
-						if e.Operation != "probe" {
+						// Reads only: the backup evidence of EVSN1 and EVSN2 (the map serves both
+						// clusters) is checked against the organisation, which is discovered.
+						if e.Operation != "probe" && e.Operation != "discover" {
 							t.Fatalf("the plan touched a server: %+v", e)
 						}
 					}

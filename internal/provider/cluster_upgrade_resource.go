@@ -237,6 +237,9 @@ func (r *clusterUpgradeResource) clusterPlan(ctx context.Context, m *clusterUpgr
 	if !ok {
 		return exchange.ClusterPlan{}, nil, nil, false
 	}
+	if len(facts) > 0 {
+		r.data.checkEvidenceKeys(ctx, m.Backup, targets[strings.ToLower(facts[0].Server)], facts, diags)
+	}
 	req := r.request(ctx, m, diags)
 	if diags.HasError() {
 		return exchange.ClusterPlan{}, nil, nil, false
@@ -291,6 +294,7 @@ func (r *clusterUpgradeResource) ModifyPlan(ctx context.Context, req resource.Mo
 	if r.data == nil {
 		return
 	}
+	ctx = r.data.withClock(ctx)
 	if req.Plan.Raw.IsNull() {
 		resp.Diagnostics.AddWarning("The cluster stays at its level",
 			"Destroying an exchange_cluster_upgrade resource only removes it from Terraform: service packs cannot be uninstalled.")
