@@ -270,14 +270,14 @@ func (c *clusterPlanning) label() string {
 }
 
 // refuse records a cluster refusal; server "" is the cluster.
-func (c *clusterPlanning) refuse(server, attribute, problem, action string) {
+func (c *clusterPlanning) refuse(server string, field Field, problem, action string) {
 	if action != "" {
 		action = strings.ToUpper(action[:1]) + action[1:]
 	}
 	if server == "" {
 		server = c.label()
 	}
-	c.addRefusal(Refusal{Server: server, Attribute: attribute, Problem: problem, Action: action})
+	c.addRefusal(Refusal{Server: server, Field: field, Problem: problem, Action: action})
 }
 
 func (c *clusterPlanning) addRefusal(r Refusal) {
@@ -630,7 +630,7 @@ func (c *clusterPlanning) owned(n *clusterNode) []*clusterGroup {
 func (c *clusterPlanning) targets() bool {
 	sp, err := c.cat.Find(c.product, c.r.ServicePack, 0, 0)
 	if err != nil {
-		c.refuse("", "service_pack", err.Error(), fmt.Sprintf("set service_pack to a level the catalog knows for Exchange %s", c.product))
+		c.refuse("", FieldServicePack, err.Error(), fmt.Sprintf("set service_pack to a level the catalog knows for Exchange %s", c.product))
 		return false
 	}
 	c.sp = sp
@@ -638,7 +638,7 @@ func (c *clusterPlanning) targets() bool {
 		return true
 	}
 	if !c.info.rollups {
-		c.refuse("", "update_rollup", fmt.Sprintf("the cluster runs Exchange %s, which has no update rollups (only Exchange 2007 has them)", c.product),
+		c.refuse("", FieldRollup, fmt.Sprintf("the cluster runs Exchange %s, which has no update rollups (only Exchange 2007 has them)", c.product),
 			"remove update_rollup; hotfixes of older products are not planned on clusters by this resource")
 		return false
 	}
@@ -646,7 +646,7 @@ func (c *clusterPlanning) targets() bool {
 	if c.r.Latest {
 		ru, err = c.cat.Newest(c.product, sp.Level.ServicePack)
 		if err == nil && ru.Level.UpdateRollup == 0 {
-			c.refuse("", "update_rollup", fmt.Sprintf("the catalog has no update rollups for Exchange %s %s", c.product, spName(sp.Level.ServicePack)),
+			c.refuse("", FieldRollup, fmt.Sprintf("the catalog has no update rollups for Exchange %s %s", c.product, spName(sp.Level.ServicePack)),
 				"remove update_rollup or add the rollups to the catalog")
 			return false
 		}
@@ -654,7 +654,7 @@ func (c *clusterPlanning) targets() bool {
 		ru, err = c.cat.Find(c.product, sp.Level.ServicePack, c.r.Rollup, c.r.ReRelease)
 	}
 	if err != nil {
-		c.refuse("", "update_rollup", err.Error(), "set update_rollup to one the catalog knows for the service pack, or \"latest\"")
+		c.refuse("", FieldRollup, err.Error(), "set update_rollup to one the catalog knows for the service pack, or \"latest\"")
 		return false
 	}
 	p := newPlanning(Facts{Server: c.label(), Product: c.product}, c.label(), c.r.Options, c.cat)
@@ -675,9 +675,10 @@ func (c *clusterPlanning) targets() bool {
 // checkPaths refuses per-node paths for servers that are not nodes.
 func (c *clusterPlanning) checkPaths() {
 	for _, x := range []struct {
-		attr string
-		m    map[string]string
-	}{{"node_media_paths", c.r.NodeMediaPaths}, {"node_package_paths", c.r.NodePackagePaths}} {
+		attr  string
+		field Field
+		m     map[string]string
+	}{{"node_media_paths", FieldNodeMediaPaths, c.r.NodeMediaPaths}, {"node_package_paths", FieldNodePackagePaths, c.r.NodePackagePaths}} {
 		attr, m := x.attr, x.m
 		var unknown []string
 		for name := range m {
@@ -687,7 +688,7 @@ func (c *clusterPlanning) checkPaths() {
 		}
 		sort.Strings(unknown)
 		if len(unknown) > 0 {
-			c.refuse("", attr, fmt.Sprintf("%s names %s, which %s not a node of %s (%s)", attr, quoteList(unknown), plural(len(unknown), "is", "are"), c.label(), c.nodeNames()),
+			c.refuse("", x.field, fmt.Sprintf("%s names %s, which %s not a node of %s (%s)", attr, quoteList(unknown), plural(len(unknown), "is", "are"), c.label(), c.nodeNames()),
 				"name the nodes as the cluster does, or remove the entries")
 		}
 	}
@@ -749,7 +750,7 @@ func (c *clusterPlanning) classify() {
 		}
 		n.liveSP = sp
 		if sp > target {
-			c.refuse(n.name, "service_pack", fmt.Sprintf("%s runs %s, above the target %s: a service pack cannot be uninstalled", role, c.describeBuild(n.f), c.sp.Level),
+			c.refuse(n.name, FieldServicePack, fmt.Sprintf("%s runs %s, above the target %s: a service pack cannot be uninstalled", role, c.describeBuild(n.f), c.sp.Level),
 				fmt.Sprintf("set service_pack = %d to bring every node to the level of %s (going back to %s means removing Exchange, reinstalling %s and restoring the databases from backup, which this provider does not do)",
 					sp, n.name, spName(target), spName(target)))
 			n.skip = true
@@ -769,7 +770,7 @@ func (c *clusterPlanning) classify() {
 		case rel.Level == c.ru.Level:
 			n.ruDone = true
 		case levelBefore(c.ru.Level, rel.Level):
-			c.refuse(n.name, "update_rollup", fmt.Sprintf("%s runs %s, above the target %s: this resource does not uninstall update rollups on a cluster", role, c.describeBuild(n.f), c.ru.Level),
+			c.refuse(n.name, FieldRollup, fmt.Sprintf("%s runs %s, above the target %s: this resource does not uninstall update rollups on a cluster", role, c.describeBuild(n.f), c.ru.Level),
 				fmt.Sprintf("set update_rollup to %s or later, or uninstall the rollups above the target on %s by hand while it is passive", FormatRollup(rel.Level.UpdateRollup, rel.Level.ReRelease), n.name))
 			n.skip = true
 		}
@@ -1105,7 +1106,7 @@ func (c *clusterPlanning) installServicePack(n *clusterNode, label string) {
 	removeIUs := p.preChecks("exchange_cluster_upgrade", scopeServicing, c.sp.Level.ServicePack, targetName)
 	media := c.mediaPath(n)
 	if media == "" {
-		p.refuse("media_path", fmt.Sprintf("media_path is not set (nor node_media_paths for %s), and the plan installs %s on it", n.name, targetName),
+		p.refuse(FieldMediaPath, fmt.Sprintf("media_path is not set (nor node_media_paths for %s), and the plan installs %s on it", n.name, targetName),
 			fmt.Sprintf("set media_path (or node_media_paths[%q]) to the folder with the %s setup on the node or a share it can read", n.name, targetName))
 	}
 	if len(n.cur.UMLanguagePacks) > 0 {
@@ -1150,7 +1151,7 @@ func (c *clusterPlanning) installUpdateRollup(n *clusterNode, label string) {
 	removeIUs := p.preChecks("exchange_cluster_upgrade", scopeServicing, ru.Level.ServicePack, ru.Level.String())
 	pkg := c.packagePath(n)
 	if pkg == "" {
-		p.refuse("package_path", fmt.Sprintf("package_path is not set (nor node_package_paths for %s), and the plan installs %s on it", n.name, ru.Level),
+		p.refuse(FieldPackagePath, fmt.Sprintf("package_path is not set (nor node_package_paths for %s), and the plan installs %s on it", n.name, ru.Level),
 			fmt.Sprintf("set package_path (or node_package_paths[%q]) to the %s .msp on the node or a share it can read", n.name, ru.Level))
 	}
 	steps := p.assemble(procedure{removeIUs: removeIUs, core: []Step{p.rollupStep(ru, pkg)}, installs: true, rebootWhen: RebootIfRequired, verify: &ru})
@@ -1257,10 +1258,10 @@ func (c *clusterPlanning) upgradeJob(g *clusterGroup, n *clusterNode) Step {
 	c.absorb(n, p)
 	refused := false
 	for _, r := range c.refusals {
-		refused = refused || r.Server == n.name && r.Attribute == "media_path"
+		refused = refused || r.Server == n.name && r.Field == FieldMediaPath
 	}
 	if c.product == "2007" && c.mediaPath(n) == "" && !refused {
-		c.refuse(n.name, "media_path", fmt.Sprintf("media_path is not set (nor node_media_paths for %s), and the plan runs Setup.com /upgradeCMS on it", n.name),
+		c.refuse(n.name, FieldMediaPath, fmt.Sprintf("media_path is not set (nor node_media_paths for %s), and the plan runs Setup.com /upgradeCMS on it", n.name),
 			fmt.Sprintf("set media_path (or node_media_paths[%q]) to the folder with the service pack's setup", n.name))
 	}
 	return s

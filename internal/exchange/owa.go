@@ -19,7 +19,7 @@ func (p *planning) owa() bool { return p.f.Product == "2007" && p.f.HasRole("Cli
 func (p *planning) saveCustomizations(add func(Step)) bool {
 	file := p.opts.OWALogonFile
 	if file != "" && !p.owa() {
-		p.refuse("owa_logon_file", fmt.Sprintf("owa_logon_file is set, but the server is not an Exchange 2007 Client Access server (Exchange %s, roles %v): it has no OWA Logon.aspx to replace", p.f.Product, p.f.Roles),
+		p.refuse(FieldOWALogonFile, fmt.Sprintf("owa_logon_file is set, but the server is not an Exchange 2007 Client Access server (Exchange %s, roles %v): it has no OWA Logon.aspx to replace", p.f.Product, p.f.Roles),
 			"remove owa_logon_file from this resource")
 		return false
 	}
@@ -31,7 +31,7 @@ func (p *planning) saveCustomizations(add func(Step)) bool {
 			p.warn("OWA Logon.aspx is customised and preserve_owa_customizations is false: the update does not replace a customised Logon.aspx, and OWA then shows a blank page until it is fixed")
 		}
 		if file != "" {
-			p.refuse("owa_logon_file", "owa_logon_file is set while preserve_owa_customizations is false",
+			p.refuse(FieldOWALogonFile, "owa_logon_file is set while preserve_owa_customizations is false",
 				"set preserve_owa_customizations = true (the default) to have the page put in place, or remove owa_logon_file")
 		}
 		return false

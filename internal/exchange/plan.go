@@ -132,11 +132,34 @@ func (p Plan) Actions() []string {
 	return out
 }
 
+// Field names a part of a request (ServicePackRequest, UpdateRollupRequest, ClusterRequest,
+// their Options): a refusal names the one at fault, each caller maps it to where the user
+// set it. Its value is the request's field name.
+type Field string
+
+const (
+	FieldServicePack          Field = "ServicePack"
+	FieldRollup               Field = "Rollup" // Rollup, ReRelease and Latest: the rollup to reach
+	FieldMediaPath            Field = "MediaPath"
+	FieldNodeMediaPaths       Field = "NodeMediaPaths"
+	FieldPackagePath          Field = "PackagePath"
+	FieldNodePackagePaths     Field = "NodePackagePaths"
+	FieldUMLanguagePackPath   Field = "UMLanguagePackPath"
+	FieldKB                   Field = "KB"
+	FieldBackup               Field = "Options.Backup"
+	FieldStopServices         Field = "Options.StopServices"
+	FieldRemoveInterimUpdates Field = "Options.RemoveInterimUpdates"
+	FieldRevocationCheck      Field = "Options.RevocationCheck"
+	FieldOWALogonFile         Field = "Options.OWALogonFile"
+	FieldForefrontCompatible  Field = "Options.ForefrontCompatible"
+)
+
 // Refusal is why a plan cannot be made: what is wrong on which server, and what to do.
 type Refusal struct {
 	Server string
-	// Attribute is the configuration attribute at fault, when one is ("service_pack").
-	Attribute string
+	// Field is the part of the request at fault, when one is (FieldServicePack); the
+	// provider shows the refusal on the attribute that sets it.
+	Field Field
 	// Problem says what is wrong; Action says what the user should do.
 	Problem, Action string
 }

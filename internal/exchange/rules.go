@@ -53,11 +53,11 @@ func newPlanning(f Facts, requested string, opts Options, cat *Catalog) *plannin
 
 // refuse records a refusal: what is wrong (problem) and what the user should do (action).
 // Refusal.Error prints "server X: <problem>. <action>", so the action starts a sentence.
-func (p *planning) refuse(attribute, problem, action string) {
+func (p *planning) refuse(field Field, problem, action string) {
 	if action != "" {
 		action = strings.ToUpper(action[:1]) + action[1:]
 	}
-	p.refusals = append(p.refusals, Refusal{Server: p.server, Attribute: attribute, Problem: problem, Action: action})
+	p.refusals = append(p.refusals, Refusal{Server: p.server, Field: field, Problem: problem, Action: action})
 }
 
 func (p *planning) warn(format string, args ...any) {
@@ -206,7 +206,7 @@ func (p *planning) interimUpdatesToRemove(target string) []InstalledUpdate {
 			if iu.DisplayName != "" {
 				name += " (" + iu.DisplayName + ")"
 			}
-			p.refuse("remove_interim_updates",
+			p.refuse(FieldRemoveInterimUpdates,
 				fmt.Sprintf("interim update %s is installed; every interim update must be removed before %s is installed, and it is not in remove_interim_updates", name, target),
 				fmt.Sprintf("add %q to remove_interim_updates, and check in its KB article whether %s contains its fix or whether a replacement interim update for the new build is needed", iu.KB, target))
 			continue
@@ -315,7 +315,7 @@ func (p *planning) verifyBackups() Step {
 		return step
 	}
 	if p.opts.Now.IsZero() {
-		p.refuse("backup", "the plan has no current time to measure backup ages against", "this is a provider error: report it")
+		p.refuse(FieldBackup, "the plan has no current time to measure backup ages against", "this is a provider error: report it")
 		return step
 	}
 	var limits []string
@@ -409,7 +409,7 @@ func (p *planning) servicesToStop() {
 		if len(known) > 0 {
 			knownText = "third-party services the probe recognised: " + strings.Join(known, ", ")
 		}
-		p.refuse("stop_services", fmt.Sprintf("stop_services names %s, which is not a service on the server (no Windows service has that name)", quoteList(unknown)),
+		p.refuse(FieldStopServices, fmt.Sprintf("stop_services names %s, which is not a service on the server (no Windows service has that name)", quoteList(unknown)),
 			fmt.Sprintf("use the service's name as Windows knows it, not its display name (sc query lists both; %s), or remove it from stop_services", knownText))
 	}
 }
@@ -454,7 +454,7 @@ func (p *planning) checkRevocationMode() {
 	switch p.opts.RevocationCheck {
 	case RevocationAuto, RevocationAlways, RevocationNever, "":
 	default:
-		p.refuse("revocation_check", fmt.Sprintf("revocation_check is %q", p.opts.RevocationCheck),
+		p.refuse(FieldRevocationCheck, fmt.Sprintf("revocation_check is %q", p.opts.RevocationCheck),
 			fmt.Sprintf("write %q, %q or %q", RevocationAuto, RevocationAlways, RevocationNever))
 	}
 }

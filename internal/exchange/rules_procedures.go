@@ -94,7 +94,7 @@ func (p *planning) checkForefront() {
 		p.warn("Forefront Security for Exchange Server is installed (%s); forefront_compatible says: %s", strings.Join(found, ", "), p.opts.ForefrontCompatible)
 		return
 	}
-	p.refuse("forefront_compatible", fmt.Sprintf("Forefront Security for Exchange Server is installed (%s); it must be updated to a version compatible with Exchange 2007 SP1 or uninstalled before SP1 is installed", strings.Join(found, ", ")),
+	p.refuse(FieldForefrontCompatible, fmt.Sprintf("Forefront Security for Exchange Server is installed (%s); it must be updated to a version compatible with Exchange 2007 SP1 or uninstalled before SP1 is installed", strings.Join(found, ", ")),
 		"update Forefront to a version its release notes declare compatible with Exchange 2007 SP1 (or uninstall it), then set forefront_compatible to the version and where you checked it")
 }
 
