@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Backups (domain.md §2.9): where each backup age of a plan comes from. A real server lets a
+// Backups: where each backup age of a plan comes from. A real server lets a
 // script read only some of them:
 //   - Exchange 2007 databases: Get-MailboxDatabase / Get-PublicFolderDatabase -Status,
 //     LastFullBackup (the probe's management snap-in).

@@ -7,15 +7,15 @@ import (
 )
 
 // This file sequences a service pack (and, on Exchange 2007, an update rollup) across the
-// nodes of one cluster, as domain.md §6 orders it. The per-node procedure is the
-// single-server one of §5 (planner.go, rules.go: pre-checks, backups, interim updates,
+// nodes of one cluster, in the orders below. The per-node procedure is the
+// single-server one (planner.go, rules.go: pre-checks, backups, interim updates,
 // third-party services, revocation check, the installer job, reboot, Exchange services,
 // build check), run on a planning marked clusterNode; this file adds the cluster steps
 // around it and decides which node goes when.
 //
 // The rules, by cluster type (seeds in brackets):
 //
-//   - Exchange 2007 CCR/SCC [004, 000]: every passive node first (no cluster group owned,
+//   - Exchange 2007 CCR/SCC ("Service Packs für Exchange 2007"; "How to install the latest Service Pack or Update Rollup for Exchange 2007"): every passive node first (no cluster group owned,
 //     on CCR "Enable Remote Streaming Backup" = 1, Setup.com /mode:upgrade, reboot); then the
 //     downtime: stop the CMS on the active node, move it (stopped) to an upgraded node, run
 //     Setup.com /upgradeCMS there, start it; then the old active node, now passive, as the
@@ -23,7 +23,7 @@ import (
 //     An update rollup (after the service pack, or alone) goes on a node only while it is
 //     truly passive: the passive nodes first, then the CMS moves (running: a short outage)
 //     to a node with the rollup, then the old active node.
-//   - Exchange 2000/2003 EVS [001]: a node is installed only while it owns no group (the
+//   - Exchange 2000/2003 EVS (KB 328839): a node is installed only while it owns no group (the
 //     EVSs and the cluster group are moved off it first) and with its cluster service
 //     stopped (started again after the install, or on 2003 for the first upgraded node
 //     only inside the EVS upgrade, as KB 328839 orders it). The first node to be upgraded
@@ -33,11 +33,11 @@ import (
 //     disk and network name offline", move, "Upgrade Exchange Virtual Server", bring it
 //     online; on 2000 by a plain move. Then the other nodes. On 2003, a failover test of
 //     every EVS ends it; an active/active cluster gets its EVSs back on their nodes.
-//   - Exchange 5.5 [001]: the active node first, with no failover or move of the group while
+//   - Exchange 5.5 (KB 328839): the active node first, with no failover or move of the group while
 //     it runs, then the passive. The general rule ("stop the cluster service and its
 //     dependent resources, moving the groups away first") and the 5.5 rule disagree on the
 //     active node: moving its group away would make it passive, and stopping its cluster
-//     service moves (fails over) every group it owns (domain.md §9). Our reading (§6): on
+//     service moves (fails over) every group it owns. Our reading: on
 //     the active node setup runs with the group in place and the cluster service running;
 //     5.5 setup stops the Exchange services and starts them again when it finishes (the
 //     downtime); the group's resources are then brought online through the cluster (which
@@ -45,7 +45,7 @@ import (
 //     then follows the general rule: cluster service stopped, install, started.
 //
 // Every version: no reboot on a cluster node unless the installer asks (when=if_required),
-// except the 2007 service pack (when=always, as on a single server) [001, 004].
+// except the 2007 service pack (when=always, as on a single server) (KB 328839; "Service Packs für Exchange 2007").
 //
 // Safety: the plan never stops the cluster service of a node while another node's cluster
 // service is stopped, or while a clustered server is not online or is owned by that node:
@@ -89,7 +89,7 @@ var clusterProducts = map[string][]string{
 }
 
 // ClusterGroupName is the cluster's own group (cluster IP address and name, quorum disk and,
-// on 2000/2003, MSDTC). A node is serviced only while it does not own it [001, 004].
+// on 2000/2003, MSDTC). A node is serviced only while it does not own it (KB 328839; "Service Packs für Exchange 2007").
 const ClusterGroupName = "Cluster Group"
 
 // Group states (ClusterFacts.GroupState).
@@ -725,7 +725,7 @@ func (c *clusterPlanning) describeBuild(f Facts) string {
 }
 
 // classify reads each node's level against the targets and the cluster-wide refusals of
-// domain.md §6: a node above the target, events 1025 and c1037b44, a stale CMS key,
+// A node above the target, events 1025 and c1037b44, a stale CMS key,
 // hotfix 831464 on Windows Server 2003 (Exchange 2003).
 func (c *clusterPlanning) classify() {
 	target := c.sp.Level.ServicePack
@@ -787,7 +787,7 @@ func (c *clusterPlanning) classify() {
 			case "1025":
 				c.event1025(n)
 			case "c1037b44":
-				c.refuse(n.name, "", "error c1037b44 was logged on the node: \"the version of Exchange on this computer does not match\": the EVS sits on a node not yet upgraded, or the cluster administration tool runs on one [001]",
+				c.refuse(n.name, "", "error c1037b44 was logged on the node: \"the version of Exchange on this computer does not match\": the EVS sits on a node not yet upgraded, or the cluster administration tool runs on one (KB 328839)",
 					"move the EVS to an upgraded node (and use Cluster Administrator on an upgraded node), then plan again")
 			}
 		}
@@ -796,7 +796,7 @@ func (c *clusterPlanning) classify() {
 				fmt.Sprintf("run Setup.com /upgradeCMS on the node that owns the CMS (%s now), then plan again", owner))
 		}
 		if c.product == "2003" && needsSP && windowsServer2003(n.f.OS) && !n.f.Prerequisites.IISCompressionHotfix831464 {
-			c.refuse(n.name, "", "the node runs Windows Server 2003 without the IIS 6.0 compression hotfix 831464, which an Exchange 2003 cluster needs before its service pack [001]",
+			c.refuse(n.name, "", "the node runs Windows Server 2003 without the IIS 6.0 compression hotfix 831464, which an Exchange 2003 cluster needs before its service pack (KB 328839)",
 				"install hotfix 831464 and reboot, then plan again")
 		}
 	}
@@ -806,14 +806,14 @@ func (c *clusterPlanning) classify() {
 }
 
 // event1025 reads MSExchangeCluster event 1025 on node n, "the Exchange virtual server
-// must be upgraded before it can come online" [001]. KB 328839 gives it two causes: the EVS
+// must be upgraded before it can come online" (KB 328839). KB 328839 gives it two causes: the EVS
 // was not upgraded yet (Upgrade Exchange Virtual Server, the plan's manual step), or, when
 // Cluster Administrator does not offer that option, the node was removed from the cluster
 // and added again (reinstall Exchange on the node). No script can see that menu. What one
 // can read is the EVS's version in Active Directory: when an EVS that n owns and that is
 // not online there is recorded at n's service pack already, it was upgraded, so the event
 // cannot mean "not upgraded yet" and the plan refuses with the reinstall advice (our
-// reading of [001]). Otherwise (AD says not upgraded, cannot be read, or the EVS is online
+// reading of KB 328839). Otherwise (AD says not upgraded, cannot be read, or the EVS is online
 // now: an attempt before the upgrade logged it) it warns and plans on.
 func (c *clusterPlanning) event1025(n *clusterNode) {
 	const event = "event 1025 (MSExchangeCluster, \"the Exchange virtual server must be upgraded before it can come online\") was logged on the node since its last boot"
@@ -822,14 +822,14 @@ func (c *clusterPlanning) event1025(n *clusterNode) {
 			continue
 		}
 		if sp, ok := c.adServicePack(g); ok && sp >= n.liveSP {
-			c.refuse(n.name, "", fmt.Sprintf("%s, yet Active Directory already records %s at %s (%s), the level the node runs, and %s is %s there: it was upgraded, and the other cause KB 328839 gives is a node removed from the cluster and added again, on which Cluster Administrator does not offer Upgrade Exchange Virtual Server [001]",
+			c.refuse(n.name, "", fmt.Sprintf("%s, yet Active Directory already records %s at %s (%s), the level the node runs, and %s is %s there: it was upgraded, and the other cause KB 328839 gives is a node removed from the cluster and added again, on which Cluster Administrator does not offer Upgrade Exchange Virtual Server (KB 328839)",
 				event, g.name, spName(sp), FormatADVersion(g.adVersion, sp), g.name, g.state),
-				fmt.Sprintf("in Cluster Administrator on %s, right-click the System Attendant resource of %s: if Upgrade Exchange Virtual Server is missing, run Exchange %s setup on %s and choose Reinstall [001]; then plan again",
+				fmt.Sprintf("in Cluster Administrator on %s, right-click the System Attendant resource of %s: if Upgrade Exchange Virtual Server is missing, run Exchange %s setup on %s and choose Reinstall (KB 328839); then plan again",
 					n.name, g.name, c.product, n.name))
 			return
 		}
 	}
-	c.warn(n.name, "%s: an Exchange virtual server that was not upgraded tried to come online there. The plan's manual step \"Upgrade Exchange Virtual Server\" upgrades it; if Cluster Administrator does not offer that option, the node was removed from the cluster and added again, and Exchange must be reinstalled on it (setup, Reinstall) [001]", event)
+	c.warn(n.name, "%s: an Exchange virtual server that was not upgraded tried to come online there. The plan's manual step \"Upgrade Exchange Virtual Server\" upgrades it; if Cluster Administrator does not offer that option, the node was removed from the cluster and added again, and Exchange must be reinstalled on it (setup, Reinstall) (KB 328839)", event)
 }
 
 func windowsServer2003(os OSFacts) bool {
@@ -838,7 +838,7 @@ func windowsServer2003(os OSFacts) bool {
 
 // upgradesClusteredServer: the service pack also upgrades the CMS/EVS itself (2007:
 // Setup.com /upgradeCMS; 2003: Upgrade Exchange Virtual Server). A 2000 EVS and a 5.5
-// virtual server come up at the level of the node they come online on [001].
+// virtual server come up at the level of the node they come online on (KB 328839).
 func (c *clusterPlanning) upgradesClusteredServer() bool {
 	return c.product == "2007" || c.product == "2003"
 }
@@ -942,7 +942,7 @@ func (c *clusterPlanning) nodeSteps(n *clusterNode, label string, steps []Step) 
 		if c.typ != clusterCCR && c.typ != clusterSCC && s.Action() == ActionStartExchangeServices {
 			// On 2000/2003/5.5 the Information Store, System Attendant, ... of a virtual
 			// server are cluster resources: the cluster starts them where the group runs
-			// (§6 last paragraph [001]); exchange_services.ps1 leaves them alone on a node
+			// (KB 328839); exchange_services.ps1 leaves them alone on a node
 			// with the cluster service.
 			s.Kind = StartExchangeServices{ClusterNode: true}
 			s.Description = "give every Exchange service the install left Disabled its start mode back (as the servicing lock recorded it; Manual for the virtual server's services) and start the node's other Exchange and IIS services that should run; " +
@@ -997,7 +997,7 @@ func (c *clusterPlanning) moveCoreOff(n, to *clusterNode, why string) {
 
 // stopClusterService stops n's cluster service. It refuses (unsafe) when another node's
 // cluster service is stopped, a clustered server is not online, or n owns one: stopping the
-// cluster service moves every group the node owns to another node (domain.md §9), so no
+// cluster service moves every group the node owns to another node, so no
 // plan counts on a group staying on it.
 func (c *clusterPlanning) stopClusterService(n *clusterNode, why string) {
 	if !n.running {
@@ -1015,7 +1015,7 @@ func (c *clusterPlanning) stopClusterService(n *clusterNode, why string) {
 			return
 		}
 		if strings.EqualFold(g.owner, n.name) {
-			// Stopping it would move the group to another node (domain.md §9): the plan
+			// Stopping it would move the group to another node: the plan
 			// moves it first, on purpose, or does not stop the service.
 			c.unsafe(n, fmt.Sprintf("stop the cluster service on %s while it owns %s", n.name, g.name))
 			return
@@ -1099,7 +1099,7 @@ func (c *clusterPlanning) nodePlanning(n *clusterNode, f Facts) *planning {
 	return p
 }
 
-// installServicePack plans the single-server service pack procedure (domain.md §5) on n.
+// installServicePack plans the single-server service pack procedure on n.
 func (c *clusterPlanning) installServicePack(n *clusterNode, label string) {
 	p := c.nodePlanning(n, n.cur)
 	targetName := fmt.Sprintf("Exchange %s %s", c.product, spName(c.sp.Level.ServicePack))
@@ -1116,18 +1116,18 @@ func (c *clusterPlanning) installServicePack(n *clusterNode, label string) {
 	}
 	core := []Step{p.servicePackStep(c.info, c.sp, media)}
 	if c.typ == clusterCCR {
-		// §6 CCR 1 [004]: the passive node gets "Enable Remote Streaming Backup" = 1 before
+		// CCR ("Service Packs für Exchange 2007"): the passive node gets "Enable Remote Streaming Backup" = 1 before
 		// setup (CCR reseeding needs it); the service pack resets it, so assemble sets it
-		// again after the install (§5.14).
+		// again after the install.
 		on := true
 		p.f.RemoteStreamingBackup = &on
 		core = append([]Step{{Kind: SetRemoteStreamingBackup{},
-			Description: "set Enable Remote Streaming Backup = 1 (MSExchangeIS ParametersSystem) before the service pack: CCR reseeding needs it [004]"},
+			Description: "set Enable Remote Streaming Backup = 1 (MSExchangeIS ParametersSystem) before the service pack: CCR reseeding needs it (\"Service Packs für Exchange 2007\")"},
 			startFirewallStep()}, core...)
 	}
-	reboot := RebootIfRequired // §6 every version: no reboot on a cluster node unless asked [001]
+	reboot := RebootIfRequired // every version: no reboot on a cluster node unless asked (KB 328839)
 	if c.product == "2007" {
-		reboot = RebootAlways // as on a single server [004]
+		reboot = RebootAlways // as on a single server ("Service Packs für Exchange 2007")
 	}
 	steps := p.assemble(procedure{servicePack: true, removeIUs: removeIUs, core: core, installs: true, rebootWhen: reboot, verify: &c.sp})
 	if c.typ == clusterCCR {
@@ -1181,9 +1181,9 @@ func (c *clusterPlanning) finishNode(n *clusterNode) {
 	if j, ok := n.f.Job(after[len(after)-1].job); ok && j.State == JobSucceeded && c.typ == clusterCCR &&
 		(n.f.RemoteStreamingBackup == nil || !*n.f.RemoteStreamingBackup) {
 		// The service pack reset Enable Remote Streaming Backup, which CCR reseeding needs
-		// (§5.14, §6 CCR 1 [004]): set it before the build check.
+		// ("Service Packs für Exchange 2007"): set it before the build check.
 		rsb := Step{Kind: SetRemoteStreamingBackup{},
-			Description: "re-apply Enable Remote Streaming Backup = 1; the service pack resets it and CCR reseeding needs it [004]"}
+			Description: "re-apply Enable Remote Streaming Backup = 1; the service pack resets it and CCR reseeding needs it (\"Service Packs für Exchange 2007\")"}
 		at := len(plan.Steps)
 		if at > 0 && plan.Steps[at-1].Action() == ActionVerifyBuild {
 			at--
@@ -1211,17 +1211,17 @@ func (c *clusterPlanning) finishNode(n *clusterNode) {
 }
 
 // startFirewallStep starts the Windows Firewall service before setup on a CCR passive node
-// (§6 CCR 1 [004]: setup adds its firewall exceptions).
+// ("Service Packs für Exchange 2007").
 func startFirewallStep() Step {
 	return Step{Kind: StartFirewall{},
-		Description: "start the Windows Firewall service if it is stopped, recording on the node how it was: setup adds its firewall exceptions (§6 CCR 1 [004])"}
+		Description: "start the Windows Firewall service if it is stopped, recording on the node how it was: setup adds its firewall exceptions"}
 }
 
 // withFirewallRestored puts restore_firewall after the reboot (else before the build check,
-// else at the end): the firewall stopped again if start_firewall started it (§6 CCR 1 [004]).
+// else at the end): the firewall stopped again if start_firewall started it ("Service Packs für Exchange 2007").
 func withFirewallRestored(steps []Step) []Step {
 	restore := Step{Kind: RestoreFirewall{},
-		Description: "put the Windows Firewall service back as it was before setup: stopped (and Disabled) again if start_firewall started it; nothing when it was running (§6 CCR 1 [004])"}
+		Description: "put the Windows Firewall service back as it was before setup: stopped (and Disabled) again if start_firewall started it; nothing when it was running"}
 	at := len(steps)
 	for i, s := range steps {
 		if s.Action() == ActionVerifyBuild && at == len(steps) {
@@ -1240,11 +1240,11 @@ func (c *clusterPlanning) upgradeStep(g *clusterGroup, n *clusterNode) Step {
 	if c.product == "2007" {
 		media := c.mediaPath(n)
 		return Step{Kind: UpgradeCMS{Group: g.name, MediaPath: media, Build: c.sp.Build}, Server: n.name, Downtime: true,
-			Description: fmt.Sprintf("run Setup.com /upgradeCMS from %s on %s, which owns the stopped %s: it upgrades the clustered mailbox server to %s (%s) [004]",
+			Description: fmt.Sprintf("run Setup.com /upgradeCMS from %s on %s, which owns the stopped %s: it upgrades the clustered mailbox server to %s (%s) (\"Service Packs für Exchange 2007\")",
 				media, n.name, g.name, c.sp.Level, c.sp.Build)}
 	}
 	return Step{Kind: UpgradeEVSManually{Group: g.name, Build: c.sp.Build}, Server: n.name, Downtime: true,
-		Description: fmt.Sprintf("MANUAL STEP, by an administrator: in Cluster Administrator on %s, right-click the System Attendant resource of %s and choose \"Upgrade Exchange Virtual Server\", then bring its resources online (§6 2003 6 [001]); no command line for it is documented, so the apply stops here with these instructions unless Active Directory already records %s at %s, and the next apply continues. %s now runs on the upgraded node %s with only its IP address, physical disk and network name online (and MSDTC), as the upgrade needs",
+		Description: fmt.Sprintf("MANUAL STEP, by an administrator: in Cluster Administrator on %s, right-click the System Attendant resource of %s and choose \"Upgrade Exchange Virtual Server\", then bring its resources online; no command line for it is documented, so the apply stops here with these instructions unless Active Directory already records %s at %s, and the next apply continues. %s now runs on the upgraded node %s with only its IP address, physical disk and network name online (and MSDTC), as the upgrade needs",
 			n.name, g.name, g.name, c.sp.Build, g.name, n.name)}
 }
 
@@ -1307,14 +1307,14 @@ func (c *clusterPlanning) allowFailover(g *clusterGroup, on *clusterNode, why st
 		Description: fmt.Sprintf("allow %s to fail over again: %s", g.name, why)}, false, func() { g.blocked = false })
 }
 
-// sequence2007 is domain.md §6 "Exchange 2007 CCR" [004] (SCC the same without Remote
+// sequence2007 is the Exchange 2007 CCR upgrade ("Service Packs für Exchange 2007"; SCC the same without Remote
 // Streaming Backup), then the rollup on the nodes while each is passive.
 func (c *clusterPlanning) sequence2007() {
 	g := c.groups[0]
 	spLabel := spName(c.sp.Level.ServicePack)
 
-	spWhy := "setup runs on a passive node that owns no cluster resources (§6 CCR 1 [004])"
-	ruWhy := "a rollup is installed only on a truly passive node, after moving the cluster groups off it (§6 rollups on clusters [000])"
+	spWhy := "setup runs on a passive node that owns no cluster resources"
+	ruWhy := "a rollup is installed only on a truly passive node, after moving the cluster groups off it"
 	installed := false
 	for _, n := range c.nodes {
 		installed = installed || !n.skip && !n.spDone
@@ -1330,7 +1330,7 @@ func (c *clusterPlanning) sequence2007() {
 				continue
 			}
 			c.prepare2007(n, g, spWhy)
-			c.installServicePack(n, fmt.Sprintf("%s on passive node %s (§6 CCR 1 [004])", spLabel, n.name))
+			c.installServicePack(n, fmt.Sprintf("%s on passive node %s", spLabel, n.name))
 		}
 	}
 
@@ -1350,19 +1350,19 @@ func (c *clusterPlanning) sequence2007() {
 		}
 		if g.state != groupOffline {
 			c.clusterStep(Step{Kind: StopClusteredServer{Group: g.name}, Server: owner.name,
-				Description: fmt.Sprintf("downtime starts: stop the clustered mailbox server %s on the active node %s (Stop-ClusteredMailboxServer), to move it to %s, which runs %s (§6 CCR 2 [004])",
+				Description: fmt.Sprintf("downtime starts: stop the clustered mailbox server %s on the active node %s (Stop-ClusteredMailboxServer), to move it to %s, which runs %s",
 					g.name, owner.name, dest.name, c.sp.Level)},
 				false, func() { g.state = groupOffline })
 		}
 		if dest != owner {
 			c.startClusterService(dest, fmt.Sprintf("%s moves there", g.name))
-			c.moveGroup(g, dest, "the stopped clustered mailbox server goes to the upgraded node, where /upgradeCMS runs (§6 CCR 2 [004])")
+			c.moveGroup(g, dest, "the stopped clustered mailbox server goes to the upgraded node, where /upgradeCMS runs")
 		}
 		up := c.upgradeJob(g, dest)
 		c.clusterStep(up, false, func() { g.upgraded = true })
 		c.changed = true
 		c.clusterStep(Step{Kind: StartClusteredServer{Group: g.name}, Server: dest.name,
-			Description: fmt.Sprintf("downtime ends: start %s on %s (Start-ClusteredMailboxServer) at %s (§6 CCR 2 [004])", g.name, dest.name, c.sp.Level)},
+			Description: fmt.Sprintf("downtime ends: start %s on %s (Start-ClusteredMailboxServer) at %s", g.name, dest.name, c.sp.Level)},
 			false, func() { g.state = groupOnline })
 	}
 
@@ -1378,9 +1378,9 @@ func (c *clusterPlanning) sequence2007() {
 			}
 		}
 		c.prepare2007(n, g, spWhy)
-		label := fmt.Sprintf("%s on passive node %s (§6 CCR 1 [004])", spLabel, n.name)
+		label := fmt.Sprintf("%s on passive node %s", spLabel, n.name)
 		if strings.EqualFold(n.name, g.home) {
-			label = fmt.Sprintf("%s on %s, the old active node, now passive (§6 CCR 3 [004])", spLabel, n.name)
+			label = fmt.Sprintf("%s on %s, the old active node, now passive", spLabel, n.name)
 		}
 		c.installServicePack(n, label)
 	}
@@ -1395,7 +1395,7 @@ func (c *clusterPlanning) sequence2007() {
 		return
 	}
 	// The rollup: only on a truly passive node, after moving the cluster group off it
-	// (§6 "RUs on clusters" [000]): the passive nodes, then the CMS moves to a node that has
+	// ("How to install the latest Service Pack or Update Rollup for Exchange 2007"): the passive nodes, then the CMS moves to a node that has
 	// it (a short outage), then the old active node.
 	title := rollupName(c.ru.Level.UpdateRollup, c.ru.Level.ReRelease)
 	for _, n := range c.nodes {
@@ -1403,7 +1403,7 @@ func (c *clusterPlanning) sequence2007() {
 			continue
 		}
 		c.prepare2007(n, g, ruWhy)
-		c.installUpdateRollup(n, fmt.Sprintf("%s on passive node %s (§6 rollups on clusters [000])", title, n.name))
+		c.installUpdateRollup(n, fmt.Sprintf("%s on passive node %s", title, n.name))
 	}
 	owner = c.node(g.owner)
 	if owner.skip || owner.ruDone {
@@ -1416,12 +1416,12 @@ func (c *clusterPlanning) sequence2007() {
 		return
 	}
 	c.startClusterService(dest, fmt.Sprintf("%s moves there", g.name))
-	c.moveGroup(g, dest, fmt.Sprintf("a short outage: %s runs %s, so that %s is passive for the rollup (§6 [000])", dest.name, c.ru.Level, owner.name))
+	c.moveGroup(g, dest, fmt.Sprintf("a short outage: %s runs %s, so that %s is passive for the rollup", dest.name, c.ru.Level, owner.name))
 	c.prepare2007(owner, g, ruWhy)
-	c.installUpdateRollup(owner, fmt.Sprintf("%s on %s, the old active node, now passive (§6 rollups on clusters [000])", title, owner.name))
+	c.installUpdateRollup(owner, fmt.Sprintf("%s on %s, the old active node, now passive", title, owner.name))
 }
 
-// prepare2007 makes n own no cluster resources before setup runs on it (§6 CCR 1 [004]).
+// prepare2007 makes n own no cluster resources before setup runs on it ("Service Packs für Exchange 2007").
 func (c *clusterPlanning) prepare2007(n *clusterNode, g *clusterGroup, why string) {
 	to := c.node(g.owner)
 	if to == n || !to.running {
@@ -1430,7 +1430,7 @@ func (c *clusterPlanning) prepare2007(n *clusterNode, g *clusterGroup, why strin
 	c.moveCoreOff(n, to, why)
 }
 
-// sequenceEVS is domain.md §6 "Exchange 2003" and "Exchange 2000" [001].
+// sequenceEVS is the Exchange 2003 and Exchange 2000 cluster upgrade (KB 328839).
 func (c *clusterPlanning) sequenceEVS() {
 	upgradeEVS := c.product == "2003"
 	spLabel := spName(c.sp.Level.ServicePack)
@@ -1457,13 +1457,13 @@ func (c *clusterPlanning) sequenceEVS() {
 			return
 		}
 		c.freeNode(first, spLabel)
-		label := fmt.Sprintf("%s on %s, the first node (§6 %s [001])", spLabel, first.name, c.product)
+		label := fmt.Sprintf("%s on %s, the first node", spLabel, first.name)
 		if upgradeEVS {
-			label = fmt.Sprintf("%s on %s, the first node, its cluster service stopped until the EVS moves to it (§6 2003 3–5 [001])", spLabel, first.name)
+			label = fmt.Sprintf("%s on %s, the first node, its cluster service stopped until the EVS moves to it", spLabel, first.name)
 		}
 		c.installServicePack(first, label)
 		if !upgradeEVS {
-			c.startClusterService(first, "the node is upgraded and takes the Exchange Virtual Servers next (§6 2000 [001])")
+			c.startClusterService(first, "the node is upgraded and takes the Exchange Virtual Servers next")
 		}
 	}
 
@@ -1483,16 +1483,16 @@ func (c *clusterPlanning) sequenceEVS() {
 			}
 			if !evsReadyForUpgrade(g) {
 				c.clusterStep(Step{Kind: TakeEVSResourcesOffline{Group: g.name}, Server: owner.name,
-					Description: fmt.Sprintf("downtime starts: take every resource of %s offline on %s except IP address, physical disk and network name, the precondition of its upgrade (§6 2003 4 [001])", g.name, owner.name)},
+					Description: fmt.Sprintf("downtime starts: take every resource of %s offline on %s except IP address, physical disk and network name, the precondition of its upgrade", g.name, owner.name)},
 					false, func() { g.state = groupPartialOnline })
 			}
-			c.startClusterService(dest, fmt.Sprintf("%s runs %s and takes %s (§6 2003 5 [001])", dest.name, c.sp.Level, g.name))
-			c.moveGroup(g, dest, fmt.Sprintf("the EVS goes to the upgraded node; it cannot fail back to %s until that node has %s too (§6 2003 5 [001])", owner.name, spLabel))
+			c.startClusterService(dest, fmt.Sprintf("%s runs %s and takes %s", dest.name, c.sp.Level, g.name))
+			c.moveGroup(g, dest, fmt.Sprintf("the EVS goes to the upgraded node; it cannot fail back to %s until that node has %s too", owner.name, spLabel))
 			// The administrator's step: no setup runs, so no setup state is checked.
 			c.clusterStep(c.upgradeStep(g, dest), false, func() { g.upgraded = true })
 			c.changed = true
 			c.clusterStep(Step{Kind: BringGroupOnline{Group: g.name}, Server: dest.name,
-				Description: fmt.Sprintf("downtime ends: bring every resource of %s online on %s (§6 2003 6 [001])", g.name, dest.name)},
+				Description: fmt.Sprintf("downtime ends: bring every resource of %s online on %s", g.name, dest.name)},
 				false, func() { g.state = groupOnline })
 			continue
 		}
@@ -1502,12 +1502,12 @@ func (c *clusterPlanning) sequenceEVS() {
 		if g.state != groupOnline && owner == dest {
 			why := "it is offline on an upgraded node"
 			if sp, ok := c.adServicePack(g); ok && upgradeEVS {
-				why = fmt.Sprintf("downtime ends: Active Directory records it upgraded (%s), so Upgrade Exchange Virtual Server was done (§6 2003 6 [001])", FormatADVersion(g.adVersion, sp))
+				why = fmt.Sprintf("downtime ends: Active Directory records it upgraded (%s), so Upgrade Exchange Virtual Server was done", FormatADVersion(g.adVersion, sp))
 			}
 			c.bringOnline(g, dest, why)
 			continue
 		}
-		c.moveGroup(g, dest, fmt.Sprintf("passive node first, then move the groups to it (§6 2000 [001]); the Exchange databases are updated when its resources start on %s", dest.name))
+		c.moveGroup(g, dest, fmt.Sprintf("passive node first, then move the groups to it; the Exchange databases are updated when its resources start on %s", dest.name))
 		if g.state != groupOnline {
 			c.bringOnline(g, dest, "it was offline")
 		}
@@ -1521,11 +1521,11 @@ func (c *clusterPlanning) sequenceEVS() {
 			continue
 		}
 		c.freeNode(n, spLabel)
-		c.installServicePack(n, fmt.Sprintf("%s on %s (§6 [001])", spLabel, n.name))
-		c.startClusterService(n, fmt.Sprintf("the node runs %s; it can run the Exchange Virtual Servers again (§6 2003 7 [001])", spLabel))
+		c.installServicePack(n, fmt.Sprintf("%s on %s", spLabel, n.name))
+		c.startClusterService(n, fmt.Sprintf("the node runs %s; it can run the Exchange Virtual Servers again", spLabel))
 	}
 
-	// 4. 2003: test failover [001 step 17]; active/active: every EVS back on its node.
+	// 4. 2003: test failover (KB 328839, step 17); active/active: every EVS back on its node.
 	if !c.changed {
 		return
 	}
@@ -1534,7 +1534,7 @@ func (c *clusterPlanning) sequenceEVS() {
 		if c.typ == clusterActiveActive && home != nil && !strings.EqualFold(g.owner, home.name) {
 			why := "back to its own node (where it ran when planned, or a preferred owner no other EVS takes): an active/active cluster runs one EVS per node"
 			if upgradeEVS {
-				why += "; it also tests that it comes online there, having run on " + g.owner + " since its upgrade (§6 2003 8 [001])"
+				why += "; it also tests that it comes online there, having run on " + g.owner + " since its upgrade"
 			}
 			c.moveGroup(g, home, why)
 			continue
@@ -1554,7 +1554,7 @@ func (c *clusterPlanning) sequenceEVS() {
 			verb = "back"
 		}
 		c.clusterStep(Step{Kind: FailoverTest{Group: g.name, To: to.name}, Server: g.owner,
-			Description: fmt.Sprintf("test failover (a short outage each way): move %s to %s and back to %s, checking it comes online on each; the EVS can fail %s to %s only now that it has the same service pack (%s) (§6 2003 8 [001])",
+			Description: fmt.Sprintf("test failover (a short outage each way): move %s to %s and back to %s, checking it comes online on each; the EVS can fail %s to %s only now that it has the same service pack (%s)",
 				g.name, to.name, g.owner, verb, to.name, spLabel)},
 			true, nil)
 	}
@@ -1580,7 +1580,7 @@ func (c *clusterPlanning) firstToUpgrade() *clusterNode {
 }
 
 // freeNode moves every group off n and stops its cluster service, before its install:
-// §6 every version [001].
+// every version (KB 328839).
 func (c *clusterPlanning) freeNode(n *clusterNode, spLabel string) {
 	for _, g := range c.owned(n) {
 		to := c.upgradedNode(n, false)
@@ -1591,10 +1591,10 @@ func (c *clusterPlanning) freeNode(n *clusterNode, spLabel string) {
 			c.unsafe(n, fmt.Sprintf("move %s off %s with no other node running its cluster service", g.name, n.name))
 			return
 		}
-		c.moveGroup(g, to, fmt.Sprintf("%s is upgraded only while it owns no Exchange Virtual Server: move every EVS to one node, upgrade the free node (§6 [001])", n.name))
+		c.moveGroup(g, to, fmt.Sprintf("%s is upgraded only while it owns no Exchange Virtual Server: move every EVS to one node, upgrade the free node", n.name))
 	}
-	c.moveCoreOff(n, c.runningNode(n), fmt.Sprintf("%s owns no group while it is upgraded (§6 every version [001])", n.name))
-	c.stopClusterService(n, fmt.Sprintf("the cluster service and its dependent resources are stopped before %s is installed on a cluster node (§6 every version [001])", spLabel))
+	c.moveCoreOff(n, c.runningNode(n), fmt.Sprintf("%s owns no group while it is upgraded", n.name))
+	c.stopClusterService(n, fmt.Sprintf("the cluster service and its dependent resources are stopped before %s is installed on a cluster node", spLabel))
 }
 
 // collector is the node other than n whose cluster service runs and that owns the most
@@ -1630,7 +1630,7 @@ func (c *clusterPlanning) startStoppedNodes(why string) {
 }
 
 // evsReadyForUpgrade: only IP address, physical disk and network name (and MSDTC) of the
-// EVS group are online, as Upgrade Exchange Virtual Server needs [001].
+// EVS group are online, as Upgrade Exchange Virtual Server needs (KB 328839).
 func evsReadyForUpgrade(g *clusterGroup) bool {
 	if len(g.resources) == 0 {
 		return false
@@ -1651,7 +1651,7 @@ func evsReadyForUpgrade(g *clusterGroup) bool {
 	return true
 }
 
-// sequence55 is domain.md §6 "Exchange 5.5" [001] as the file comment says: the node that
+// sequence55 is the Exchange 5.5 cluster upgrade (KB 328839) as the file comment says: the node that
 // owns the virtual server first, with the group in place and its cluster service running
 // (setup stops the Exchange services and restarts them: the downtime), then the passive
 // node with its cluster service stopped.
@@ -1667,7 +1667,7 @@ func (c *clusterPlanning) sequence55() {
 	}
 	if !owner.skip && !owner.spDone {
 		from := len(c.steps)
-		c.installServicePack(owner, fmt.Sprintf("%s on the active node %s, first, with %s in place and the cluster service running: setup stops the Exchange services and starts them again when it finishes, an outage for users (§6 5.5 [001])",
+		c.installServicePack(owner, fmt.Sprintf("%s on the active node %s, first, with %s in place and the cluster service running: setup stops the Exchange services and starts them again when it finishes, an outage for users",
 			spLabel, owner.name, g.name))
 		// The downtime: from the install until the group is online again.
 		for i := from; i < len(c.steps); i++ {
@@ -1680,7 +1680,7 @@ func (c *clusterPlanning) sequence55() {
 			}
 		}
 		c.clusterStep(Step{Kind: BringGroupOnline{Group: g.name}, Server: owner.name,
-			Description: fmt.Sprintf("downtime ends: bring every resource of %s online on %s, which now runs %s: setup started the Exchange services again itself; the cluster brings up any that did not come back (clustered services come online only through the cluster, §6 [001])",
+			Description: fmt.Sprintf("downtime ends: bring every resource of %s online on %s, which now runs %s: setup started the Exchange services again itself; the cluster brings up any that did not come back (clustered services come online only through the cluster, KB 328839)",
 				g.name, owner.name, spLabel)},
 			false, func() { g.state = groupOnline })
 	}
@@ -1693,7 +1693,7 @@ func (c *clusterPlanning) sequence55() {
 			continue
 		}
 		c.freeNode(n, spLabel)
-		c.installServicePack(n, fmt.Sprintf("%s on the passive node %s, after the active node, its cluster service stopped (§6 5.5 [001])", spLabel, n.name))
+		c.installServicePack(n, fmt.Sprintf("%s on the passive node %s, after the active node, its cluster service stopped", spLabel, n.name))
 		c.startClusterService(n, fmt.Sprintf("the node runs %s", spLabel))
 	}
 }

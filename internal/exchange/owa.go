@@ -2,8 +2,7 @@ package exchange
 
 import "fmt"
 
-// The OWA logon page around an install (domain.md §5.3, §5.11; seed 000, "How to install
-// the latest Service Pack or Update Rollup for Exchange 2007"): an update does not replace a
+// The OWA logon page around an install ("How to install the latest Service Pack or Update Rollup for Exchange 2007"): an update does not replace a
 // customised Logon.aspx, and OWA then shows a blank page; so the customised page is moved
 // aside before the install, the update's NEW page is kept (copying the old one back over it
 // can bring the blank page back), a page the user re-customised for the new build is put in

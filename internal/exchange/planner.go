@@ -8,7 +8,7 @@ import (
 )
 
 // The planner turns a server's facts and a desired level into the ordered steps of
-// domain.md §5, or into every reason it cannot (Refusals). It is pure: the same facts and
+// the single-server procedure, or into every reason it cannot (Refusals). It is pure: the same facts and
 // request always give the same plan, and nothing is read from or done to a server.
 
 // LiveLevel is the catalog release of the server's live build, when the catalog knows that
@@ -120,7 +120,7 @@ func (p *planning) servicePackStep(info productInfo, target Release, media strin
 	return p.jobStep(s, what)
 }
 
-// servicePackWarnings are the version notes of domain.md §3 and §7 for a service pack.
+// servicePackWarnings are the version notes for a service pack.
 func (p *planning) servicePackWarnings(info productInfo, liveSP int, target Release) {
 	sp := target.Level.ServicePack
 	switch p.f.Product {
@@ -490,7 +490,7 @@ func PlanInterimUpdate(f Facts, r InterimUpdateRequest, cat *Catalog) (Plan, err
 	return Plan{Server: p.server, Steps: steps, Warnings: p.warnings, Target: target, After: after}, nil
 }
 
-// preChecks runs the pre-checks every servicing change shares (domain.md §5.1) and returns
+// preChecks runs the pre-checks every servicing change shares and returns
 // the interim updates to remove (2007), refusing those the user did not allow.
 func (p *planning) preChecks(resource string, scope prerequisiteScope, targetSP int, targetName string) []InstalledUpdate {
 	p.checkCluster(resource)
@@ -506,7 +506,7 @@ func (p *planning) preChecks(resource string, scope prerequisiteScope, targetSP 
 	return nil
 }
 
-// procedure is what differs between the plans of domain.md §5: the installer steps and
+// procedure is what differs between the single-server plans: the installer steps and
 // what surrounds them.
 type procedure struct {
 	servicePack bool              // SP only: UM language packs, Remote Streaming Backup
@@ -518,7 +518,7 @@ type procedure struct {
 	verify      *Release          // step 16: the build to read back; nil for none
 }
 
-// assemble orders the steps of domain.md §5 around the installer steps.
+// assemble orders the single-server steps around the installer steps.
 func (p *planning) assemble(pr procedure) []Step {
 	f := p.f
 	var steps []Step

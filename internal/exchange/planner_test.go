@@ -359,7 +359,7 @@ func TestPlanUpdateRollupInstall(t *testing.T) {
 			afterRUs: 2, targetLvl: Level{Product: "2007", ServicePack: 3, UpdateRollup: 23},
 		},
 		{
-			// RTM RU6: neither domain.md nor Microsoft's build table states its KB.
+			// RTM RU6: no public build table states its KB.
 			name:     "RTM RU6, a rollup whose KB the catalog does not know",
 			facts:    server("2007", "8.0.685.24"),
 			req:      ruRequest(6, func(r *UpdateRollupRequest) { r.ServicePack = 0 }),
@@ -943,7 +943,7 @@ func TestRollupBeneath(t *testing.T) {
 
 // The apply stopped after the service pack's installer finished (its job record is still
 // on the server, and the UM language pack it removed is not back): the plan continues
-// with the rest of §5 instead of calling the server done.
+// with the rest of the procedure instead of calling the server done.
 func TestContinueAfterAnInstallThatFinishedUnwatched(t *testing.T) {
 	done := func(id string) Job { return Job{ID: id, State: JobSucceeded, ExitCode: 3010} }
 	f := server("2007", "8.3.83.6", func(f *Facts) {

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// This file holds the rules of domain.md §3 and the pre-checks of §5.1–5.2: what must be
+// This file holds the rules and the pre-checks of a servicing change: what must be
 // true of a server before anything is installed on it. Each rule adds a Refusal (what is
 // wrong and what to do) or a warning to the planning it runs in; every rule runs, so a user
 // sees every problem in one round.
@@ -109,10 +109,10 @@ func liveServicePack(f Facts, cat *Catalog) (int, bool) {
 	return sp, found
 }
 
-// --- Server state (domain.md §2.5, §2.6, §5.1) ---
+// --- Server state ---
 
 // checkCluster: a cluster node is serviced by exchange_cluster_upgrade, which moves the
-// clustered mailbox server / virtual servers and stops the cluster service (domain.md §6).
+// clustered mailbox server / virtual servers and stops the cluster service.
 func (p *planning) checkCluster(resource string) {
 	c := p.f.Cluster
 	if c == nil || p.clusterNode {
@@ -142,7 +142,7 @@ func (p *planning) checkSetupState() {
 				vals = append(vals, fmt.Sprintf("Watermark = %q", w.Watermark))
 			}
 			key := SetupKey(w.Role)
-			p.refuse("", fmt.Sprintf("an interrupted Exchange setup left %s under %s: setup refuses to start again while they exist, taking them for another setup still running (e.g. in another terminal-server session) [004]",
+			p.refuse("", fmt.Sprintf("an interrupted Exchange setup left %s under %s: setup refuses to start again while they exist, taking them for another setup still running (e.g. in another terminal-server session) (\"Service Packs für Exchange 2007\")",
 				strings.Join(vals, ", "), key),
 				InterruptedSetupAdvice(key)+"; then plan again, and the plan runs setup")
 		}
@@ -186,7 +186,7 @@ func (p *planning) checkRunningJobs(steps []Step) {
 	}
 }
 
-// --- Interim updates (domain.md §1, §5.4) ---
+// --- Interim updates ---
 
 // interimUpdatesToRemove: on Exchange 2007 every interim update must be removed before an
 // update rollup or service pack is installed (or a rollup removed: the interim update fits
@@ -225,7 +225,7 @@ func normalizeKB(kb string) string {
 	return kb
 }
 
-// --- Prerequisites (domain.md §2.8) ---
+// --- Prerequisites ---
 
 // prerequisiteScope says which prerequisites apply to what a plan installs.
 type prerequisiteScope int
@@ -237,7 +237,7 @@ const (
 	scopeServicing
 )
 
-// checkPrerequisites refuses what domain.md §2.8 lists as missing, each only where it
+// checkPrerequisites refuses a missing prerequisite, each only where it
 // applies: targetSP is the SP level the server will run.
 func (p *planning) checkPrerequisites(scope prerequisiteScope, targetSP int, target string) {
 	pr := p.f.Prerequisites
@@ -295,7 +295,7 @@ func windowsInstallerVersion(s string) ([2]int, bool) {
 	return [2]int{major, minor}, err1 == nil && err2 == nil
 }
 
-// --- Backups (domain.md §2.9, §5.2) ---
+// --- Backups ---
 
 // verifyBackups checks r.Backup against the facts and returns the verify_backups step that
 // re-checks it at apply time. A waiver turns refusals into one warning.
@@ -375,10 +375,10 @@ func fmtTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC")
 // --- Request attributes ---
 
 // servicesToStop decides which third-party services are stopped before the install and
-// started after it (domain.md §5.6): the ones named in stop_services, or when none are
+// started after it: the ones named in stop_services, or when none are
 // named every running third-party service the probe found. A named service may be any
 // service on the server: the probe's list of third-party services is a hint for the
-// default, not a gate (seed 004 stops a virus scanner, ScanMail, that no list can know).
+// default, not a gate ("Service Packs für Exchange 2007" stops a virus scanner, ScanMail, that no list can know).
 // Only running ones are stopped, so only they are started again.
 func (p *planning) servicesToStop() {
 	if p.opts.StopServices == nil {
@@ -432,7 +432,7 @@ func quoteList(names []string) string {
 }
 
 // revocationOff decides whether the certificate revocation check is turned off for the
-// install (domain.md §2.13, §5.7), and why. The CRL wait is an Exchange 2007 setup problem
+// install, and why. The CRL wait is an Exchange 2007 setup problem
 // (it checks the signature of every assembly it compiles), so "auto" acts on 2007 only.
 func (p *planning) revocationOff() (bool, string) {
 	if !p.f.RevocationCheck {
@@ -459,7 +459,7 @@ func (p *planning) checkRevocationMode() {
 	}
 }
 
-// --- Installed update rollups (domain.md §1, §2.2) ---
+// --- Installed update rollups ---
 
 // rollupNamePattern reads "Update Rollup 9 for Exchange Server 2007 Service Pack 1 (KB…)"
 // and the RTM form without "Service Pack"; "-v3" / "v3" mark a re-release.
@@ -490,7 +490,7 @@ func (p *planning) installedRollupLevel(u InstalledUpdate) (Level, bool) {
 	return l, l.UpdateRollup > 0
 }
 
-// rollupDisplayName is how Windows Installer lists a 2007 rollup (domain.md §1); a
+// rollupDisplayName is how Windows Installer lists a 2007 rollup; a
 // re-release is written as users write it ("Update Rollup 8-v3"), which installedRollupLevel reads back.
 func rollupDisplayName(l Level, kb string) string {
 	s := "Update Rollup " + FormatRollup(l.UpdateRollup, l.ReRelease) + " for Exchange Server 2007"

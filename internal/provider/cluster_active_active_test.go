@@ -15,7 +15,7 @@ import (
 	"github.com/buildlevel/terraform-provider-exchange/internal/simulator"
 )
 
-// Active/active clusters (domain.md §6 "Exchange 2003", "Exchange 2000"): two EVSs, one per
+// Active/active clusters (KB 328839, Exchange 2003 and Exchange 2000): two EVSs, one per
 // node, in testdata/clusters.json: EVSA on AAN1 and EVSB on AAN2 (2003 SP1, cluster AACL);
 // EVSC on A2K1 and EVSD on A2K2 (2000 SP2, cluster A2KCL).
 

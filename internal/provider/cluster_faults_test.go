@@ -20,7 +20,7 @@ import (
 	"github.com/buildlevel/terraform-provider-exchange/internal/simulator"
 )
 
-// Faults of clusters (domain.md §6, "Errors"; docs/simulator.md "Faults"): what a user sees
+// Faults of clusters (docs/simulator.md "Faults"): what a user sees
 // when a node or a clustered server does not do what the plan expects, and the refusals
 // made before anything is touched.
 
@@ -193,7 +193,7 @@ func TestAccClusterFaultNodeDoesNotReturnFromReboot(t *testing.T) {
 }
 
 // The EVS does not come online on the node it was just upgraded on (its Information Store
-// fails, once: domain.md §6, step 6): the apply stops at that step and names the EVS, the
+// fails, once: KB 328839, step 6): the apply stops at that step and names the EVS, the
 // node and the failed resource; recovery tries the group again and it comes online where it
 // is. The next apply continues with the other node and does not upgrade the EVS again.
 func TestAccClusterFaultEVSWontComeOnlineRecovered(t *testing.T) {
@@ -397,7 +397,7 @@ func TestAccClusterFaultUpgradeCMSAbort(t *testing.T) {
 	})
 }
 
-// Refused at plan time, nothing touched (domain.md §6 "Errors"): error c1037b44 on a node
+// Refused at plan time, nothing touched: error c1037b44 on a node
 // (the EVS sits on a node not yet upgraded), a node with a stale CMS key, and event 1025 on
 // a node where Active Directory records the EVS upgraded (the node was removed and added
 // again). Each error names the node and the manual action.
@@ -453,7 +453,7 @@ func TestAccClusterRefusesNodeEventsAndStaleCMSKey(t *testing.T) {
 				PlanOnly: true,
 				ExpectError: saying(`Server EVSN2: event 1025 (MSExchangeCluster, "the Exchange virtual server must be upgraded before it can come online") was logged on the node since its last boot, yet Active Directory already records EVS1 at SP2 (Version 6.5 (Build 7638: Service Pack 2))`,
 					"a node removed from the cluster and added again",
-					"In Cluster Administrator on EVSN2, right-click the System Attendant resource of EVS1: if Upgrade Exchange Virtual Server is missing, run Exchange 2003 setup on EVSN2 and choose Reinstall [001]; then plan again"),
+					"In Cluster Administrator on EVSN2, right-click the System Attendant resource of EVS1: if Upgrade Exchange Virtual Server is missing, run Exchange 2003 setup on EVSN2 and choose Reinstall (KB 328839); then plan again"),
 			},
 		},
 	})

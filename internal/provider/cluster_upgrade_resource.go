@@ -29,7 +29,7 @@ func newClusterUpgradeResource() resource.Resource { return &clusterUpgradeResou
 
 // clusterUpgradeResource upgrades every node of one clustered mailbox server (2007
 // CCR/SCC), Exchange Virtual Server (2000/2003) or Exchange 5.5 cluster, node by node in
-// the order of domain.md §6, with the downtime shown in the plan.
+// the order of exchange.PlanCluster, with the downtime shown in the plan.
 type clusterUpgradeResource struct {
 	data *providerData
 }

@@ -26,7 +26,7 @@ func clusterFleet(t *testing.T) string {
 	s := string(raw)
 	s = regexp.MustCompile(`"credentials": \{[^}]*\}`).ReplaceAllString(s, credentialsJSON())
 	fresh := fmt.Sprintf(`"last_full_backup": %q, "last_system_state_backup": %q, `, hoursAgo(1), hoursAgo(1))
-	// The CCR nodes run without the Windows Firewall, as the nodes of seed 004 do (it is
+	// The CCR nodes run without the Windows Firewall, as the nodes of "Service Packs für Exchange 2007" do (it is
 	// started for setup and stopped again): stopped on MBX1B, disabled on MBX1A.
 	s = regexp.MustCompile(`\{"name": "([A-Z0-9]+)", "address"`).ReplaceAllString(s, `{`+fresh+`"name": "$1", "address"`)
 	s = strings.Replace(s, `"name": "MBX1A",`, `"firewall": "disabled", "name": "MBX1A",`, 1)
@@ -117,9 +117,9 @@ resource "exchange_cluster_upgrade" "cms1" {
 				resource.TestCheckResourceAttr("exchange_cluster_upgrade.cms1", "live_builds.MBX1B", "8.3.83.6"),
 				resource.TestCheckResourceAttr("exchange_cluster_upgrade.cms1", "active_node", "MBX1B"),
 				func(*terraform.State) error {
-					// domain.md §6, CCR: the passive node, then the CMS moved to it and
+					// CCR: the passive node, then the CMS moved to it and
 					// upgraded, then the old active node.
-					// The firewall is started for setup (seed 004) and put back after it:
+					// The firewall is started for setup ("Service Packs für Exchange 2007") and put back after it:
 					// stopped on MBX1B, stopped and Disabled again on MBX1A.
 					for node, want := range map[string]string{"MBX1A": "Stopped/Disabled", "MBX1B": "Stopped/Manual"} {
 						st := sim.Host(node).State()
@@ -146,7 +146,7 @@ resource "exchange_cluster_upgrade" "cms1" {
 	})
 }
 
-// ccrNodeSP is a CCR node's service pack procedure (domain.md §6 CCR 1, §5).
+// ccrNodeSP is a CCR node's service pack procedure.
 var ccrNodeSP = []string{"verify_backups", "set_remote_streaming_backup", "start_firewall", "install_service_pack", "reboot",
 	"restore_firewall", "start_exchange_services", "set_remote_streaming_backup", "verify_build"}
 
@@ -179,7 +179,7 @@ resource "exchange_cluster_upgrade" "c" {
 `, name, clusterNodes(nodes...), sp, media)
 }
 
-// Exchange 2003 active/passive (domain.md §6): the passive node with its cluster service
+// Exchange 2003 active/passive: the passive node with its cluster service
 // stopped, the EVS's resources offline, the EVS moved to the upgraded node and upgraded,
 // then the other node, then a failover test.
 func TestAccClusterUpgrade2003ActivePassive(t *testing.T) {
@@ -279,7 +279,7 @@ func TestAccClusterUpgrade2003ActivePassive(t *testing.T) {
 	})
 }
 
-// Exchange 5.5 (domain.md §6): the active node first, with the group in place and its cluster
+// Exchange 5.5: the active node first, with the group in place and its cluster
 // service running (setup stops and restarts the Exchange services: the outage), then the
 // passive node with its cluster service stopped. The group never moves: stopping the active
 // node's cluster service would have failed it over to the un-upgraded node.

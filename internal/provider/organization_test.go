@@ -247,7 +247,7 @@ resource "exchange_organization_upgrade" "org" {
 }
 
 // Clusters are units of their wave: an organisation with a 2003 EVS and a 2007 CCR is
-// upgraded wave by wave, each cluster node by node in the order of domain.md §6 (the EVS
+// upgraded wave by wave, each cluster node by node in the order of exchange.PlanCluster (the EVS
 // of the back-end wave before the CMS of the Mailbox wave).
 func TestAccOrganizationWithClusters(t *testing.T) {
 	sim := startSimulatorWith(t, clusterFleet(t), simulator.Options{InstallDuration: 200 * time.Millisecond, RebootDuration: 200 * time.Millisecond})
@@ -294,7 +294,7 @@ resource "exchange_organization_upgrade" "org" {
 	})
 }
 
-// An Exchange 5.5 server runs on Windows NT 4.0 or 2000, which have no WinRM (domain.md §9):
+// An Exchange 5.5 server runs on Windows NT 4.0 or 2000, which have no WinRM:
 // when one cannot be read (a real one refuses the connection; here the host is down), the
 // error says that Active Directory records it as 5.5 and why this provider cannot reach it.
 func TestAccOrganizationNamesServersWithoutWinRM(t *testing.T) {

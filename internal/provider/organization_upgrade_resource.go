@@ -32,7 +32,7 @@ import (
 
 func newOrganizationUpgradeResource() resource.Resource { return &organizationUpgradeResource{} }
 
-// organizationUpgradeResource services a whole organisation in the order of domain.md §4:
+// organizationUpgradeResource services a whole organisation in the order across servers (exchange.Order):
 // one resource, so that the order is the provider's to keep (not hand-written depends_on
 // between for_each instances), servers of one wave run in parallel, and a failure stops
 // the later waves with one report of what was done, what failed and what was not started.
@@ -245,7 +245,7 @@ func (r *organizationUpgradeResource) plan(ctx context.Context, m *organizationU
 			f := byName[strings.ToLower(name)]
 			tm := orgTargetFor(m.Targets, f.Product)
 			if key := clusterOf[strings.ToLower(f.Server)]; key != "" {
-				// A cluster is one unit: every node, in the order of domain.md §6.
+				// A cluster is one unit: every node, in the order of exchange.PlanCluster.
 				if planned[key] {
 					continue
 				}
@@ -306,7 +306,7 @@ func (r *organizationUpgradeResource) plan(ctx context.Context, m *organizationU
 	return o, !diags.HasError()
 }
 
-// frontEndWaveWarnings: KB 328839 (seed 001) upgrades load-balanced Exchange 2003 front-ends
+// frontEndWaveWarnings: KB 328839 upgrades load-balanced Exchange 2003 front-ends
 // all at once: take them ALL offline, upgrade each, bring them all back online, so that
 // mobile clients never meet front-ends at different service packs (sync key errors). This
 // provider does not take a front-end out of its load balancer (NLB or a hardware balancer:

@@ -12,7 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 )
 
-// A 2007 RTM server with everything §5 handles: an interim update, a UM language pack, a
+// A 2007 RTM server with everything the procedure handles: an interim update, a UM language pack, a
 // backup agent, a customised OWA, no internet access, Remote Streaming Backup on.
 func rtmFleet() string {
 	return fmt.Sprintf(`{%s,
@@ -70,7 +70,7 @@ func actions(names ...string) knownvalue.Check {
 	return knownvalue.ListExact(checks)
 }
 
-// RTM to SP3 and the newest rollup in one apply: the plan shows §5's steps in order, the
+// RTM to SP3 and the newest rollup in one apply: the plan shows the procedure's steps in order, the
 // apply runs them in that order on the server, and the server ends at SP3 RU23.
 func TestAccServicePackThenRollup2007(t *testing.T) {
 	sim := startSimulatorWith(t, rtmFleet(), fastServicing)
@@ -108,7 +108,7 @@ func TestAccServicePackThenRollup2007(t *testing.T) {
 					if n := count(j, "installer started"); n != 5 {
 						return fmt.Errorf("want 5 installer runs (IU removal, UM removal, SP, UM add, RU), got %d:\n%v", n, j)
 					}
-					// domain.md §5, in order, then the rollup after the service pack.
+					// The procedure, in order, then the rollup after the service pack.
 					return inOrder(j,
 						"customizations save",
 						`installer started C:\WINDOWS\System32\msiexec.exe /package {24B2C164-DE66-44FE-B468-A46D9D5E6B31} /uninstall`,

@@ -19,7 +19,7 @@ import (
 )
 
 // defaultInstallTimeout bounds one apply of a servicing resource; a service pack on a large
-// mailbox server can take hours (domain.md §5.8).
+// mailbox server can take hours.
 const defaultInstallTimeout = 6 * time.Hour
 
 func kbValidator() validator.String {

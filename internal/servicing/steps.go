@@ -517,7 +517,7 @@ func (x *executor) verifyBuild(ctx context.Context, s exchange.Step, want exchan
 func faultNext(f *wire.Fault) string {
 	switch f.Code {
 	case "watermark":
-		// Running setup again cannot clear them: it refuses while they exist [004].
+		// Running setup again cannot clear them: it refuses while they exist ("Service Packs für Exchange 2007").
 		return "An earlier Exchange setup was interrupted and left Action/Watermark values (named above); setup refuses to start while they exist. " +
 			"By hand: " + exchange.InterruptedSetupAdvice(`HKLM\SOFTWARE\Microsoft\Exchange\v8.0\<Role>`) +
 			". Then run terraform plan and terraform apply again: the apply runs setup and continues from the remaining steps."
@@ -569,7 +569,7 @@ func listOrNothing(items []string) string {
 	return strings.Join(items, ", ")
 }
 
-// VerifyOWA asks the server's own OWA for its logon page (seed 000: after the update, log
+// VerifyOWA asks the server's own OWA for its logon page ("How to install the latest Service Pack or Update Rollup for Exchange 2007": after the update, log
 // on to OWA to check it works). The logon form must come back; a 401 means OWA answers
 // but does not use forms-based authentication, so there is no logon page to check.
 func (x stepRun) VerifyOWA(exchange.VerifyOWA) error {

@@ -12,7 +12,7 @@ import (
 	"github.com/buildlevel/terraform-provider-exchange/internal/remote/wire"
 )
 
-// The cluster model (domain.md §6): one LiveCluster per fleet cluster, shared by its nodes.
+// The cluster model: one LiveCluster per fleet cluster, shared by its nodes.
 // It holds the Exchange groups — the CMS (2007), the EVSs (2000/2003: one, or on an
 // active/active cluster one per node) or the 5.5 virtual server, each named after its
 // network name and each with the build it was last upgraded for — and the cluster's own
@@ -705,7 +705,7 @@ func (c *LiveCluster) serviceUp(v nodeView) bool { return v.up && c.service[stri
 // stopServiceLocked stops node's cluster service (or the node went down): the node leaves
 // the cluster and every group it owns — Exchange groups and the cluster group alike, on
 // every version — moves to another node that can host it: the first of its preferred owners
-// whose cluster service runs, else the first such node in fleet order (domain.md §9). A
+// whose cluster service runs, else the first such node in fleet order. A
 // failover block (FailoverThreshold 0) does not keep a group where it is: the threshold
 // limits failovers after resource failures, not the move of a node leaving the cluster.
 // When no node can host it, the group goes offline where it is and comes back when a
@@ -1162,7 +1162,7 @@ func (h *Host) planClusterJobLocked(spec jobSpec, now time.Time) (*jobRun, strin
 // clusterJobCheckLocked says why an installer must not run on this cluster node now, or "":
 // on Exchange 2000/2003/5.5 a service pack or hotfix needs the node's cluster service
 // stopped, except on the 5.5 node that owns the virtual server (its setup runs with the
-// group in place, domain.md §6 5.5); on Exchange 2007 a service pack or update rollup goes only to a passive node.
+// group in place, KB 328839); on Exchange 2007 a service pack or update rollup goes only to a passive node.
 // Called with h.mu held.
 func (h *Host) clusterJobCheckLocked(spec jobSpec) string {
 	lc := h.cluster
@@ -1274,8 +1274,8 @@ func clusteredStartRefusal(host, svc, what string) string {
 // setupStopsGroupLocked is what an Exchange 5.5 service pack's setup does on the node that
 // owns the virtual server, its cluster service running: it stops the Exchange services,
 // which takes the group's Exchange resources offline (an outage for users) while the group
-// stays on the node ([001]: "5.5 setup itself stops the Exchange services and restarts them
-// when it finishes"; domain.md §6). It returns the group, or nil when the node is not such
+// stays on the node (KB 328839: "5.5 setup itself stops the Exchange services and restarts them
+// when it finishes"). It returns the group, or nil when the node is not such
 // a node. Called with h.mu held, from job_start.
 func (h *Host) setupStopsGroupLocked() *clusterGroup {
 	lc := h.cluster
