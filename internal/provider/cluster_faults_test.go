@@ -168,24 +168,18 @@ func TestAccClusterFaultNodeDoesNotReturnFromReboot(t *testing.T) {
 					resource.TestCheckResourceAttr("exchange_cluster_upgrade.c", "live_builds.MBX1A", "8.3.83.6"),
 					resource.TestCheckResourceAttr("exchange_cluster_upgrade.c", "live_builds.MBX1B", "8.3.83.6"),
 					resource.TestCheckResourceAttr("exchange_cluster_upgrade.c", "active_node", "MBX1B"),
-					func(*terraform.State) error {
-						j := journalOf(sim, "MBX1A", "MBX1B")
-						if n := setupRuns(sim, "MBX1B", setup); n != 1 {
-							return fmt.Errorf("setup ran %d times on MBX1B; want exactly once:\n  %s", n, strings.Join(j, "\n  "))
-						}
-						if n := count(j, "MBX1B reboot"); n != 1 {
-							return fmt.Errorf("MBX1B was restarted %d times; want once (the one it did not come back from):\n  %s", n, strings.Join(j, "\n  "))
-						}
-						return inOrder(j,
-							"MBX1B job_start install_service_pack ok",
-							"MBX1B reboot",
-							"MBX1A cluster stop_cms",
-							"MBX1B cluster move_group MBX1B",
-							"MBX1B job_start upgrade_cms ok",
-							"MBX1B cluster start_cms",
-							"MBX1A job_start install_service_pack ok",
-							"MBX1A reboot")
-					},
+					testCheckSetupRuns(sim, "MBX1B", setup, 1),
+					// Once: the restart it did not come back from.
+					testCheckJournalCount(nodesJournal(sim, "MBX1A", "MBX1B"), "MBX1B reboot", 1, "restarts of MBX1B"),
+					testCheckJournalOrder(nodesJournal(sim, "MBX1A", "MBX1B"),
+						"MBX1B job_start install_service_pack ok",
+						"MBX1B reboot",
+						"MBX1A cluster stop_cms",
+						"MBX1B cluster move_group MBX1B",
+						"MBX1B job_start upgrade_cms ok",
+						"MBX1B cluster start_cms",
+						"MBX1A job_start install_service_pack ok",
+						"MBX1A reboot"),
 				),
 			},
 		},
@@ -238,21 +232,18 @@ func TestAccClusterFaultEVSWontComeOnlineRecovered(t *testing.T) {
 				Check: resource.ComposeAggregateTestCheckFunc(
 					resource.TestCheckResourceAttr("exchange_cluster_upgrade.c", "live_builds.EVSN1", "6.5.7638"),
 					resource.TestCheckResourceAttr("exchange_cluster_upgrade.c", "live_builds.EVSN2", "6.5.7638"),
+					testCheckJournalCount(nodesJournal(sim, "EVSN1", "EVSN2"), "EVSN2 administrator upgrade_evs ok", 1, "EVS upgrades"),
+					testCheckJournalCount(nodesJournal(sim, "EVSN1", "EVSN2"), "EVSN2 job_start install_service_pack ok", 1, "installs on EVSN2"),
+					testCheckJournalCount(nodesJournal(sim, "EVSN1", "EVSN2"), "EVSN1 job_start install_service_pack ok", 1, "installs on EVSN1"),
 					func(*terraform.State) error {
-						j := journalOf(sim, "EVSN1", "EVSN2")
-						for _, once := range []string{"EVSN2 administrator upgrade_evs ok", "EVSN2 job_start install_service_pack ok",
-							"EVSN1 job_start install_service_pack ok"} {
-							if n := count(j, once); n != 1 {
-								return fmt.Errorf("%q %d times; want once:\n  %s", once, n, strings.Join(j, "\n  "))
-							}
-						}
 						if s := sim.Cluster("EVS1").State().Group("EVS1"); s.GroupState() != simulator.StateOnline {
 							return fmt.Errorf("EVS1 is %s on %s after the apply", s.GroupState(), s.Owner)
 						}
-						return inOrder(j, "EVSN2 cluster online_group", "EVSN2 cluster online_group",
-							"EVSN1 cluster stop_service", "EVSN1 job_start install_service_pack ok", "EVSN1 cluster start_service",
-							"EVSN2 cluster move_group EVSN1", "EVSN2 cluster move_group EVSN2")
+						return nil
 					},
+					testCheckJournalOrder(nodesJournal(sim, "EVSN1", "EVSN2"), "EVSN2 cluster online_group", "EVSN2 cluster online_group",
+						"EVSN1 cluster stop_service", "EVSN1 job_start install_service_pack ok", "EVSN1 cluster start_service",
+						"EVSN2 cluster move_group EVSN1", "EVSN2 cluster move_group EVSN2"),
 				),
 			},
 		},
@@ -301,14 +292,8 @@ func TestAccClusterFaultEVSStaysDown(t *testing.T) {
 				Config: config,
 				Check: resource.ComposeAggregateTestCheckFunc(
 					resource.TestCheckResourceAttr("exchange_cluster_upgrade.c", "live_builds.EVSN1", "6.5.7638"),
-					func(*terraform.State) error {
-						j := journalOf(sim, "EVSN1", "EVSN2")
-						if n := count(j, "EVSN2 administrator upgrade_evs ok"); n != 1 {
-							return fmt.Errorf("EVS1 upgraded %d times; want once:\n  %s", n, strings.Join(j, "\n  "))
-						}
-						wantGroup(t, sim, "EVS1", "EVSN2", simulator.StateOnline)
-						return nil
-					},
+					testCheckJournalCount(nodesJournal(sim, "EVSN1", "EVSN2"), "EVSN2 administrator upgrade_evs ok", 1, "upgrades of EVS1"),
+					testCheckGroup(sim, "EVS1", "EVSN2", simulator.StateOnline),
 				),
 			},
 		},
@@ -382,15 +367,10 @@ func TestAccClusterFaultUpgradeCMSAbort(t *testing.T) {
 				Check: resource.ComposeAggregateTestCheckFunc(
 					resource.TestCheckResourceAttr("exchange_cluster_upgrade.c", "live_builds.MBX1A", "8.3.83.6"),
 					resource.TestCheckResourceAttr("exchange_cluster_upgrade.c", "active_node", "MBX1B"),
-					func(*terraform.State) error {
-						j := journalOf(sim, "MBX1A", "MBX1B")
-						if n := setupRuns(sim, "MBX1B", `D:\Exchange2007SP3\Setup.com /mode:upgrade`); n != 1 {
-							return fmt.Errorf("setup ran %d times on MBX1B; want once:\n  %s", n, strings.Join(j, "\n  "))
-						}
-						wantGroup(t, sim, "CMS1", "MBX1B", simulator.StateOnline)
-						return inOrder(j, "MBX1B job_start upgrade_cms ok", "MBX1B cluster start_cms",
-							"MBX1A job_start install_service_pack ok", "MBX1A reboot")
-					},
+					testCheckSetupRuns(sim, "MBX1B", `D:\Exchange2007SP3\Setup.com /mode:upgrade`, 1),
+					testCheckGroup(sim, "CMS1", "MBX1B", simulator.StateOnline),
+					testCheckJournalOrder(nodesJournal(sim, "MBX1A", "MBX1B"), "MBX1B job_start upgrade_cms ok", "MBX1B cluster start_cms",
+						"MBX1A job_start install_service_pack ok", "MBX1A reboot"),
 				),
 			},
 		},

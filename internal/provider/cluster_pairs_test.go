@@ -6,7 +6,6 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
-	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/buildlevel/terraform-provider-exchange/internal/simulator"
@@ -95,13 +94,8 @@ func TestAccClusterPairsResumeBetweenNodes(t *testing.T) {
 					}},
 					Check: resource.ComposeAggregateTestCheckFunc(
 						resource.TestCheckResourceAttr("exchange_cluster_upgrade.c", "live_builds."+p.other, sim.Host(p.first).Facts().Build),
-						func(*terraform.State) error {
-							j := journalOf(sim, p.nodes[0], p.nodes[1])
-							if n := count(j, p.first+" job_start install_service_pack"); n != 0 {
-								return fmt.Errorf("the finished node %s was installed again: %v", p.first, j)
-							}
-							return inOrder(j, p.journal...)
-						},
+						testCheckJournalCount(nodesJournal(sim, p.nodes[:]...), p.first+" job_start install_service_pack", 0, "installs on the finished node"),
+						testCheckJournalOrder(nodesJournal(sim, p.nodes[:]...), p.journal...),
 					),
 				}},
 			})

@@ -17,6 +17,7 @@ import (
 // not have. Terraform's own output shows the resource block for either path, so this reads
 // the path the provider sends back to Terraform.
 func TestOrganizationRefusalPointsAtTarget(t *testing.T) {
+	t.Parallel() // its servers' addresses are no other parallel test's
 	fleet := fmt.Sprintf(`{%s,
   "servers": [
     {"name": "BE1", "address": "127.0.63.1", "product": "2003", "build": "6.5.7226", "roles": ["BackEnd"],
