@@ -94,7 +94,7 @@ func planResource(t *testing.T, s tfprotov6.ProviderServer, typeName string, con
 
 func dynamicValue(t *testing.T, typ tftypes.Type, v any) tfprotov6.DynamicValue {
 	t.Helper()
-	dv, err := tfprotov6.NewDynamicValue(typ, tfValue(typ, v))
+	dv, err := tfprotov6.NewDynamicValue(typ, tfValue(t, typ, v))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,28 +103,40 @@ func dynamicValue(t *testing.T, typ tftypes.Type, v any) tfprotov6.DynamicValue 
 
 // tfValue is v as a value of typ: a map for an object (attributes it does not give are
 // null), a slice for a list, a map for a map, a Go value otherwise; nil is null.
-func tfValue(typ tftypes.Type, v any) tftypes.Value {
+func tfValue(t *testing.T, typ tftypes.Type, v any) tftypes.Value {
+	t.Helper()
 	if v == nil {
 		return tftypes.NewValue(typ, nil)
 	}
 	switch typ := typ.(type) {
 	case tftypes.Object:
-		given := v.(map[string]any)
+		given, ok := v.(map[string]any)
+		if !ok {
+			t.Fatalf("%v for an object: want a map[string]any", v)
+		}
 		vals := map[string]tftypes.Value{}
 		for name, at := range typ.AttributeTypes {
-			vals[name] = tfValue(at, given[name])
+			vals[name] = tfValue(t, at, given[name])
 		}
 		return tftypes.NewValue(typ, vals)
 	case tftypes.List:
+		given, ok := v.([]any)
+		if !ok {
+			t.Fatalf("%v for a list: want a []any", v)
+		}
 		var elems []tftypes.Value
-		for _, e := range v.([]any) {
-			elems = append(elems, tfValue(typ.ElementType, e))
+		for _, e := range given {
+			elems = append(elems, tfValue(t, typ.ElementType, e))
 		}
 		return tftypes.NewValue(typ, elems)
 	case tftypes.Map:
+		given, ok := v.(map[string]any)
+		if !ok {
+			t.Fatalf("%v for a map: want a map[string]any", v)
+		}
 		elems := map[string]tftypes.Value{}
-		for k, e := range v.(map[string]any) {
-			elems[k] = tfValue(typ.ElementType, e)
+		for k, e := range given {
+			elems[k] = tfValue(t, typ.ElementType, e)
 		}
 		return tftypes.NewValue(typ, elems)
 	}

@@ -17,6 +17,16 @@ var allFields = []exchange.Field{
 	exchange.FieldOWALogonFile, exchange.FieldForefrontCompatible,
 }
 
+// fieldsOf is a single-server servicing resource's field paths.
+func fieldsOf[M any, P servicingKind[M]](t *testing.T, r resource.Resource) fieldPaths {
+	t.Helper()
+	s, ok := r.(*servicingResource[M, P])
+	if !ok {
+		t.Fatalf("%T is not a servicingResource", r)
+	}
+	return s.fields
+}
+
 // Every attribute a refusal can be shown on is one the resource has: a path the schema does
 // not have shows the error on nothing.
 func TestRefusalPathsAreInTheSchema(t *testing.T) {
@@ -27,9 +37,9 @@ func TestRefusalPathsAreInTheSchema(t *testing.T) {
 		res resource.Resource
 		at  fieldPaths
 	}{
-		{newServicePackResource(), newServicePackResource().(*servicingResource[servicePackModel, *servicePackModel]).fields},
+		{newServicePackResource(), fieldsOf[servicePackModel](t, newServicePackResource())},
 		{newUpdateRollupResource(), updateRollupFields},
-		{newInterimUpdateResource(), newInterimUpdateResource().(*servicingResource[interimUpdateModel, *interimUpdateModel]).fields},
+		{newInterimUpdateResource(), fieldsOf[interimUpdateModel](t, newInterimUpdateResource())},
 		{newClusterUpgradeResource(), clusterFields},
 		{newOrganizationUpgradeResource(), org},
 	} {
