@@ -3,7 +3,6 @@ package provider
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -63,6 +62,8 @@ type clusterUpgradeModel struct {
 	Downtime                  types.List       `tfsdk:"downtime"`
 	Warnings                  types.List       `tfsdk:"warnings"`
 	Timeouts                  timeouts.Value   `tfsdk:"timeouts"`
+	MaintenanceWindow         *windowModel     `tfsdk:"maintenance_window"`
+	ScheduledWindow           types.Object     `tfsdk:"scheduled_window"`
 }
 
 func (r *clusterUpgradeResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
@@ -129,7 +130,7 @@ func (r *clusterUpgradeResource) Schema(ctx context.Context, _ resource.SchemaRe
 			"Exchange Virtual Server (active/passive or active/active) or an Exchange 5.5 cluster — node by node in the order " +
 			"its version requires. The plan names the node of every step and shows where the downtime falls.",
 		Attributes: attrs,
-		Blocks:     map[string]schema.Block{"backup": backupBlock(), "timeouts": timeoutsBlock(ctx)},
+		Blocks:     map[string]schema.Block{"backup": backupBlock(), "timeouts": timeoutsBlock(ctx), "maintenance_window": maintenanceWindowBlock()},
 	}
 }
 
@@ -350,6 +351,7 @@ func (r *clusterUpgradeResource) ModifyPlan(ctx context.Context, req resource.Mo
 			r.setLive(ctx, &m, facts, &resp.Diagnostics)
 		}
 	}
+	m.ScheduledWindow = r.data.scheduledWindow(ctx, m.MaintenanceWindow, state.ScheduledWindow, len(p.Steps), firstDowntime(p.Steps), &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &m)...)
 }
 
@@ -371,6 +373,7 @@ func (r *clusterUpgradeResource) Update(ctx context.Context, req resource.Update
 
 func (r *clusterUpgradeResource) apply(ctx context.Context, m *clusterUpgradeModel, timeout time.Duration,
 	set func(context.Context, any) diag.Diagnostics, diags *diag.Diagnostics) {
+	ctx = r.data.withWindow(ctx, m.MaintenanceWindow, &m.ScheduledWindow, diags)
 	if diags.HasError() {
 		return
 	}
@@ -384,20 +387,14 @@ func (r *clusterUpgradeResource) apply(ctx context.Context, m *clusterUpgradeMod
 		return
 	}
 	if len(p.Steps) > 0 {
-		var unlocks []func()
 		names := make([]string, 0, len(targets))
 		for n := range targets {
 			names = append(names, n)
 		}
-		sort.Strings(names)
-		for _, n := range names {
-			unlocks = append(unlocks, r.data.serverLock(targets[n]))
-		}
+		unlock := r.data.lockServers(names)
 		_, err := servicing.ApplyCluster(ctx, r.data.client, targets,
 			exchange.Plan{Server: p.Cluster, Steps: p.Steps, Target: p.Target}, r.data.executorOptions(ctx, p.Cluster))
-		for i := len(unlocks) - 1; i >= 0; i-- {
-			unlocks[i]()
-		}
+		unlock()
 		for _, t := range targets {
 			r.data.probes.Forget(t)
 		}

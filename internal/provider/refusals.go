@@ -73,11 +73,13 @@ func orgFieldPaths(targets []orgTargetModel, facts []exchange.Facts) fieldPaths 
 		exchange.FieldKB:                 "kb",
 	}
 	root := rootPaths(map[exchange.Field]string{
-		exchange.FieldBackup:               "backup",
-		exchange.FieldStopServices:         "stop_services",
-		exchange.FieldRemoveInterimUpdates: "remove_interim_updates",
-		exchange.FieldRevocationCheck:      "revocation_check",
-		exchange.FieldForefrontCompatible:  "forefront_compatible",
+		exchange.FieldBackup:                "backup",
+		exchange.FieldStopServices:          "stop_services",
+		exchange.FieldRemoveInterimUpdates:  "remove_interim_updates",
+		exchange.FieldRevocationCheck:       "revocation_check",
+		exchange.FieldForefrontCompatible:   "forefront_compatible",
+		exchange.FieldClearSetupWatermark:   "clear_setup_watermark",
+		exchange.FieldLoadBalancedFrontEnds: "load_balanced_front_ends",
 	})
 	// The product of every server, and of every cluster by the name its refusals give.
 	product := map[string]string{}

@@ -28,19 +28,21 @@ func newServicePackResource() resource.Resource {
 			exchange.FieldUMLanguagePackPath:   "um_language_pack_path",
 			exchange.FieldRemoveInterimUpdates: "remove_interim_updates",
 			exchange.FieldForefrontCompatible:  "forefront_compatible",
+			exchange.FieldClearSetupWatermark:  "clear_setup_watermark",
 		}))
 }
 
 // servicePackModel keeps one non-clustered server at a service pack level.
 type servicePackModel struct {
 	servicingModel
-	ServicePack          types.Int64  `tfsdk:"service_pack"`
-	MediaPath            types.String `tfsdk:"media_path"`
-	UMLanguagePackPath   types.String `tfsdk:"um_language_pack_path"`
-	RemoveInterimUpdates types.List   `tfsdk:"remove_interim_updates"`
-	ForefrontCompatible  types.String `tfsdk:"forefront_compatible"`
-	LiveServicePack      types.Int64  `tfsdk:"live_service_pack"`
-	LiveLevel            types.String `tfsdk:"live_level"`
+	ServicePack          types.Int64          `tfsdk:"service_pack"`
+	MediaPath            types.String         `tfsdk:"media_path"`
+	UMLanguagePackPath   types.String         `tfsdk:"um_language_pack_path"`
+	RemoveInterimUpdates types.List           `tfsdk:"remove_interim_updates"`
+	ForefrontCompatible  types.String         `tfsdk:"forefront_compatible"`
+	ClearSetupWatermark  *clearWatermarkModel `tfsdk:"clear_setup_watermark"`
+	LiveServicePack      types.Int64          `tfsdk:"live_service_pack"`
+	LiveLevel            types.String         `tfsdk:"live_level"`
 }
 
 func servicePackAttributes(attrs map[string]schema.Attribute) {
@@ -58,6 +60,7 @@ func servicePackAttributes(attrs map[string]schema.Attribute) {
 			"must be updated to a compatible version or uninstalled before SP1; which versions are compatible is left to you, " +
 			"so a plan from RTM to SP1 or later on a server with Forefront is refused without it. Shown as a warning.",
 		Validators: []validator.String{stringvalidator.LengthAtLeast(10)}}
+	attrs["clear_setup_watermark"] = clearWatermarkAttribute("on the server")
 	attrs["um_language_pack_path"] = schema.StringAttribute{Optional: true,
 		MarkdownDescription: "Folder with the Unified Messaging language packs for the new service pack. Needed when the " +
 			"server has UM language packs: they are removed before the service pack and added again after it.",
@@ -80,6 +83,7 @@ func (m *servicePackModel) request(ctx context.Context, diags *diag.Diagnostics)
 		Options:            m.options(ctx, m.RemoveInterimUpdates, diags),
 	}
 	req.ForefrontCompatible = m.ForefrontCompatible.ValueString()
+	req.ClearSetupWatermarkReason = m.ClearSetupWatermark.reason()
 	return req
 }
 

@@ -94,7 +94,8 @@ func (r *servicingResource[M, P]) Schema(ctx context.Context, _ resource.SchemaR
 	resp.Schema = schema.Schema{
 		MarkdownDescription: r.description,
 		Attributes:          attrs,
-		Blocks:              map[string]schema.Block{"backup": backupBlock(), "timeouts": timeoutsBlock(ctx)},
+		Blocks: map[string]schema.Block{"backup": backupBlock(), "timeouts": timeoutsBlock(ctx),
+			"maintenance_window": maintenanceWindowBlock()},
 	}
 }
 
@@ -178,6 +179,8 @@ func (r *servicingResource[M, P]) ModifyPlan(ctx context.Context, req resource.M
 		}
 	}
 	applyPlanToModel(ctx, base, P(&state).servicing(), p, &resp.Diagnostics)
+	base.ScheduledWindow = r.data.scheduledWindow(ctx, base.MaintenanceWindow, P(&state).servicing().ScheduledWindow,
+		len(p.Steps), firstDowntime(p.Steps), &resp.Diagnostics)
 	base.ID = id(model)
 	model.planLive(&state, p, facts)
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &m)...)
@@ -203,7 +206,9 @@ func (r *servicingResource[M, P]) apply(ctx context.Context, plan tfsdk.Plan,
 	model := P(&m)
 	base := model.servicing()
 	limit, d := timeout(base.Timeouts, ctx, defaultInstallTimeout)
-	if diags.Append(d...); diags.HasError() {
+	diags.Append(d...)
+	ctx = r.data.withWindow(ctx, base.MaintenanceWindow, &base.ScheduledWindow, diags)
+	if diags.HasError() {
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, limit)

@@ -188,7 +188,7 @@ func (m *updateRollupModel) destroy(ctx context.Context, d *providerData, diags 
 	if diags.HasError() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithTimeout(d.withWindow(ctx, m.MaintenanceWindow, nil, diags), timeout)
 	defer cancel()
 	t := m.target()
 	d.probes.Forget(t)
