@@ -126,6 +126,7 @@ func onlyReads(t *testing.T, sim *simulator.Simulator) {
 // and upgraded, then the other node.
 func TestAccClusterFaultNodeDoesNotReturnFromReboot(t *testing.T) {
 	sim := startSimulatorWith(t, clusterFleet(t), faultServicing)
+	heldScenario(t, "a server that never comes back", sim)
 	mbx1b := sim.Host("MBX1B")
 	if err := mbx1b.InjectFault(simulator.Fault{Kind: simulator.FaultNoRebootReturn}); err != nil {
 		t.Fatal(err)
@@ -168,6 +169,7 @@ func TestAccClusterFaultNodeDoesNotReturnFromReboot(t *testing.T) {
 					resource.TestCheckResourceAttr("exchange_cluster_upgrade.c", "live_builds.MBX1A", "8.3.83.6"),
 					resource.TestCheckResourceAttr("exchange_cluster_upgrade.c", "live_builds.MBX1B", "8.3.83.6"),
 					resource.TestCheckResourceAttr("exchange_cluster_upgrade.c", "active_node", "MBX1B"),
+					noLeakInState,
 					testCheckSetupRuns(sim, "MBX1B", setup, 1),
 					// Once: the restart it did not come back from.
 					testCheckJournalCount(nodesJournal(sim, "MBX1A", "MBX1B"), "MBX1B reboot", 1, "restarts of MBX1B"),

@@ -153,6 +153,7 @@ func (r *clusterUpgradeResource) nodeFacts(ctx context.Context, m *clusterUpgrad
 				fmt.Sprintf("%s answers as server %s, which reports no cluster membership. Use exchange_service_pack for a server that is not clustered.", cluster, f.Server))
 			return nil, nil, false
 		}
+		r.data.nodeAnswered(remote.Target{Server: cluster}, remote.Target{Server: f.Server}, f) // the active node's own probe, where it is one
 		for _, n := range f.Cluster.Nodes {
 			targets = append(targets, remote.Target{Server: n})
 		}
