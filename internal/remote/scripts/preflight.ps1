@@ -18,7 +18,7 @@
 #      the machine type of their PE headers (x86 or x64; Microsoft's "PE Format"
 #      specification, IMAGE_FILE_HEADER Machine) and the language of their version resources
 #      (System.Diagnostics.FileVersionInfo.Language). Service packs come per language and for
-#      32 and 64 bit (seed 004); that the same file of two builds shows the difference is our
+#      32 and 64 bit ("Service Packs fuer Exchange 2007"); that the same file of two builds shows the difference is our
 #      reading, so a value that cannot be read, or that is language neutral, is not compared.
 #    - Exchange 2007 update packages (.msp): Microsoft names them with their architecture
 #      (e.g. Exchange2007-KB976108-x64-EN.msp); a name token x86 or x64 is compared with the
