@@ -26,10 +26,14 @@ import (
 // record (Leftovers.FrontEndOffline), so that a plan after an interrupted apply still brings
 // the front-end back once its group is upgraded. The load balancer itself is not changed.
 
-// FrontEndGroup is a load-balanced group's downtime window: every Offline plan, then the
-// Members' units, then every Online plan.
+// FrontEndGroup is a load-balanced group's downtime window: every Checks plan (before the
+// window), every Offline plan, then the Members' units, then every Online plan.
 type FrontEndGroup struct {
 	Servers []string // the group, as named
+	// Checks are the read-only checks each member's plans begin with (groupChecks), taken
+	// out of them so that all run before the first front-end is taken offline: a check that
+	// fails on one front-end then stops the apply before the group's outage, not during it.
+	Checks  []Plan
 	Offline []Plan
 	Members []OrganizationUnit
 	Online  []Plan
@@ -128,6 +132,16 @@ func (o *OrganizationPlan) groupFrontEnds(groups [][]Facts, defaulted bool) {
 		}
 		for i := range fg.Members {
 			fg.Members[i].Plans = slices.Clone(fg.Members[i].Plans)
+			for j, p := range fg.Members[i].Plans {
+				n := 0
+				for n < len(p.Steps) && groupChecks[p.Steps[n].Action()] {
+					n++
+				}
+				if n > 0 {
+					fg.Checks = append(fg.Checks, Plan{Server: p.Server, Steps: slices.Clone(p.Steps[:n])})
+					fg.Members[i].Plans[j].Steps = slices.Clone(p.Steps[n:])
+				}
+			}
 			markDowntime(fg.Members[i].Plans)
 			for _, p := range fg.Members[i].Plans {
 				for j, s := range p.Steps {
@@ -156,6 +170,10 @@ func (o *OrganizationPlan) groupFrontEnds(groups [][]Facts, defaulted bool) {
 		}
 	}
 }
+
+// groupChecks are the steps that read the server and change nothing, which a plan can begin
+// with: in a group they run before the window (FrontEndGroup.Checks).
+var groupChecks = map[string]bool{ActionVerifyBackups: true, ActionCheckNoSetupRunning: true}
 
 func frontEndPlan(server string, s Step) Plan {
 	s.Server = server

@@ -51,6 +51,12 @@ func TestPlanOrganizationLoadBalancedFrontEndsOneWindow(t *testing.T) {
 		t.Fatal(err)
 	}
 	steps, down := planned(o)
+	// The read-only checks come first (TestPlanOrganizationFrontEndChecksBeforeWindow).
+	checks := slices.IndexFunc(steps, func(s string) bool { return strings.Contains(s, "take_front_end_offline") })
+	if checks < 0 {
+		t.Fatalf("no front-end taken offline:\n%s", strings.Join(steps, "\n"))
+	}
+	steps, down = steps[checks:], down[checks:]
 	window := 0
 	for window < len(steps) && strings.HasPrefix(steps[window], "1 ") {
 		window++
@@ -70,11 +76,32 @@ func TestPlanOrganizationLoadBalancedFrontEndsOneWindow(t *testing.T) {
 	if !slices.Contains(steps[window:], "2 install_service_pack BE1") || slices.ContainsFunc(steps[window:], func(s string) bool { return strings.Contains(s, "front_end") }) {
 		t.Errorf("the back-end wave is not after the front-ends' window, as before:\n%s", strings.Join(steps, "\n"))
 	}
-	if s, _ := o.Steps(); s[0].Params()["front_ends"] != "FE1, FE2" {
-		t.Errorf("take_front_end_offline params: %v", s[0].Params())
+	if s, _ := o.Steps(); s[checks].Params()["front_ends"] != "FE1, FE2" {
+		t.Errorf("take_front_end_offline params: %v", s[checks].Params())
 	}
 	if !slices.ContainsFunc(o.Warnings, func(w string) bool { return strings.Contains(w, "FE1, FE2 are taken to be load-balanced together") }) {
 		t.Errorf("no warning that the group was assumed: %q", o.Warnings)
+	}
+}
+
+// Every front-end's read-only checks (verify_backups) run before the first front-end is
+// taken offline, out of the window: a check that fails at apply then stops the apply before
+// the group's outage.
+func TestPlanOrganizationFrontEndChecksBeforeWindow(t *testing.T) {
+	o, err := planFrontEnds(t, []Facts{frontEnd("FE1", "6.5.7226"), frontEnd("FE2", "6.5.7226")}, [][]string{{"FE1", "FE2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps, down := planned(o)
+	want := []string{"1 verify_backups FE1", "1 verify_backups FE2", "1 take_front_end_offline FE1", "1 take_front_end_offline FE2"}
+	if len(steps) < 4 || !slices.Equal(steps[:4], want) {
+		t.Fatalf("the group does not begin with every front-end's checks, then every front-end offline:\n%s", strings.Join(steps, "\n"))
+	}
+	if down[0] || down[1] {
+		t.Errorf("a check before the window is marked downtime: %v", down[:2])
+	}
+	if slices.ContainsFunc(steps[2:], func(s string) bool { return strings.Contains(s, "verify_backups") }) {
+		t.Errorf("a check runs again inside the window:\n%s", strings.Join(steps, "\n"))
 	}
 }
 

@@ -47,13 +47,13 @@ func (u OrganizationUnit) Servers() []string {
 	return []string{u.Server}
 }
 
-// AllPlans are the unit's plans in the order they run (a group's: every Offline plan, the
-// members' plans, every Online plan).
+// AllPlans are the unit's plans in the order they run (a group's: every Checks plan, every
+// Offline plan, the members' plans, every Online plan).
 func (u OrganizationUnit) AllPlans() []Plan {
 	if u.FrontEnds == nil {
 		return u.Plans
 	}
-	plans := slices.Clone(u.FrontEnds.Offline)
+	plans := append(slices.Clone(u.FrontEnds.Checks), u.FrontEnds.Offline...)
 	for _, m := range u.FrontEnds.Members {
 		plans = append(plans, m.Plans...)
 	}

@@ -121,21 +121,33 @@ func checkFrontEndsNeverMixed(sim *simulator.Simulator, oldBuild, newBuild strin
 	return nil
 }
 
-// checkFrontEndWindow: the plan is one downtime window: every front-end taken offline
-// first, each upgraded, every one brought back online last; every step is downtime.
+// checkFrontEndWindow: the plan is every front-end's verify_backups (not downtime), then one
+// downtime window: every front-end taken offline first, each upgraded, every one brought back online last; every step is downtime.
 func checkFrontEndWindow(address string) resource.TestCheckFunc {
 	return func(st *terraform.State) error {
 		attrs := st.RootModule().Resources[address].Primary.Attributes
 		n := 0
 		fmt.Sscan(attrs["planned_steps.#"], &n)
 		var got []string
+		checks := 0
 		for i := 0; i < n; i++ {
 			at := fmt.Sprintf("planned_steps.%d.", i)
+			if i == checks && attrs[at+"action"] == "verify_backups" && attrs[at+"downtime"] == "false" {
+				checks++ // every front-end's checks, before the window
+				continue
+			}
+			if attrs[at+"action"] == "verify_backups" {
+				return fmt.Errorf("step %d (verify_backups on %s) runs inside the window, not before it", i+1, attrs[at+"server"])
+			}
 			if attrs[at+"downtime"] != "true" {
 				return fmt.Errorf("step %d (%s on %s) is not in the downtime window", i+1, attrs[at+"action"], attrs[at+"server"])
 			}
 			got = append(got, attrs[at+"action"]+" "+attrs[at+"server"])
 		}
+		if checks != 3 {
+			return fmt.Errorf("the plan does not begin with the 3 front-ends' verify_backups: %d", checks)
+		}
+		n = len(got)
 		want := []string{"take_front_end_offline FE1", "take_front_end_offline FE2", "take_front_end_offline FE3"}
 		if n < 9 || strings.Join(got[:3], ";") != strings.Join(want, ";") {
 			return fmt.Errorf("the plan does not start with every front-end taken offline: %v", got)

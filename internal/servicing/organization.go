@@ -136,7 +136,8 @@ func runUnit(ctx context.Context, r Remote, u exchange.OrganizationUnit, o Organ
 }
 
 // applyFrontEnds is the downtime window of a group of load-balanced front-ends (KB 328839):
-// every front-end offline first, then the upgrades (Parallelism at once), then, only when
+// every front-end's read-only checks before the window (a failing one costs no outage),
+// then every front-end offline, then the upgrades (Parallelism at once), then, only when
 // every one succeeded, every front-end back online. A failure leaves the group offline, so
 // that no client meets front-ends at different service packs; the next plan upgrades what
 // is left and then brings every one back.
@@ -152,6 +153,9 @@ func applyFrontEnds(ctx context.Context, r Remote, g *exchange.FrontEndGroup, o 
 			}
 		}
 		return nil
+	}
+	if err := runPlans(g.Checks, "checking"); err != nil {
+		return fmt.Errorf("%w\n\nNo front-end of the group was taken offline: the group still serves its clients", err)
 	}
 	if err := runPlans(g.Offline, "taking offline"); err != nil {
 		return fmt.Errorf("%w\n\nThe front-ends already taken offline stay offline; run terraform apply again: it takes the rest offline before upgrading any", err)
