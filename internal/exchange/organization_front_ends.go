@@ -91,7 +91,7 @@ func frontEndGroups(facts []Facts, req OrganizationRequest) (groups [][]Facts, d
 
 // groupFrontEnds replaces the units of each group's front-ends with one unit: the group's
 // downtime window. A group none of whose front-ends is below its target gets a unit only to
-// bring back the front-ends an interrupted apply left offline (wave 0: before the waves).
+// bring back the front-ends an interrupted apply left offline (RecoveryWave: before the waves).
 func (o *OrganizationPlan) groupFrontEnds(groups [][]Facts, defaulted bool) {
 	for _, g := range groups {
 		var names []string
@@ -99,7 +99,7 @@ func (o *OrganizationPlan) groupFrontEnds(groups [][]Facts, defaulted bool) {
 			names = append(names, f.Server)
 		}
 		fg := &FrontEndGroup{Servers: names}
-		wave, at := 0, -1
+		wave, at := RecoveryWave, -1
 		for _, f := range g {
 			i := slices.IndexFunc(o.Units, func(u OrganizationUnit) bool { return u.FrontEnds == nil && strings.EqualFold(u.Server, f.Server) })
 			if i < 0 {

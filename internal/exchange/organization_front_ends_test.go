@@ -1,6 +1,7 @@
 package exchange
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -136,6 +137,30 @@ func TestPlanOrganizationFrontEndsResume(t *testing.T) {
 	}
 	if steps, _ = planned(o); !slices.Equal(steps, []string{"0 bring_front_end_online FE1"}) {
 		t.Errorf("a front-end left offline, not in any group, all upgraded:\n%s", strings.Join(steps, "\n"))
+	}
+}
+
+// A front-end left offline in a group where every front-end is at its target: its
+// bring_front_end_online is in a recovery wave that the plan's waves show, before the others.
+func TestPlanOrganizationFrontEndRecoveryWave(t *testing.T) {
+	facts := []Facts{frontEnd("FE1", "6.5.7638", offlineLeftover), frontEnd("FE2", "6.5.7638"),
+		server("2003", "6.5.7226", func(f *Facts) { f.Server, f.Roles = "BE1", []string{"BackEnd"} })}
+	o, err := planFrontEnds(t, facts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if steps, _ := planned(o); len(steps) == 0 || steps[0] != "0 bring_front_end_online FE1" {
+		t.Fatalf("FE1 is not brought back first:\n%s", strings.Join(steps, "\n"))
+	}
+	var got []string
+	for _, w := range o.Waves() {
+		got = append(got, fmt.Sprintf("%d %s: %s", w.Index, strings.Join(w.Servers, ","), w.Name))
+	}
+	if len(got) != 2 || got[0] != "0 FE1: recovery: front-ends an interrupted apply left offline" || !strings.Contains(got[1], " BE1: ") {
+		t.Errorf("waves:\n%s", strings.Join(got, "\n"))
+	}
+	if w := o.Waves(); len(w) > 0 && !strings.Contains(w[0].Reason, "every front-end of its group is at its target") {
+		t.Errorf("the recovery wave's reason: %q", w[0].Reason)
 	}
 }
 

@@ -164,3 +164,47 @@ func checkFrontEndWindow(address string) resource.TestCheckFunc {
 		return nil
 	}
 }
+
+// Every front-end is at SP2, but FE1 is still offline: an apply was interrupted before it
+// brought FE1 back. The plan's waves show the recovery wave 0 with FE1, its only step is
+// bring_front_end_online FE1, and after the apply FE1 serves again.
+func TestAccOrganizationFrontEndRecoveryWave(t *testing.T) {
+	sim := startSimulatorWith(t, strings.ReplaceAll(frontEndFleet(), `"6.5.7226"`, `"6.5.7638"`), simulator.Options{})
+	sim.Host("FE1").Update(func(s *simulator.State) {
+		s.FrontEndStartMode = "Auto" // what front_end.ps1 recorded when it took FE1 offline
+		for i := range s.Services {
+			if s.Services[i].Name == "W3SVC" {
+				s.Services[i].State, s.Services[i].StartMode = "Stopped", "Disabled"
+			}
+		}
+	})
+	const address = "exchange_organization_upgrade.fe"
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{{
+			Config: frontEndConfig(sim, 1),
+			Check: resource.ComposeAggregateTestCheckFunc(
+				resource.TestCheckResourceAttr(address, "waves.#", "1"),
+				resource.TestCheckResourceAttr(address, "waves.0.index", "0"),
+				resource.TestCheckResourceAttr(address, "waves.0.name", "recovery: front-ends an interrupted apply left offline"),
+				resource.TestCheckResourceAttr(address, "waves.0.servers.#", "1"),
+				resource.TestCheckResourceAttr(address, "waves.0.servers.0", "FE1"),
+				resource.TestCheckResourceAttr(address, "planned_steps.#", "1"),
+				resource.TestCheckResourceAttr(address, "planned_steps.0.action", "bring_front_end_online"),
+				resource.TestCheckResourceAttr(address, "planned_steps.0.wave", "0"),
+				func(*terraform.State) error {
+					last := false
+					for _, e := range sim.Journal() {
+						if e.Operation == "serving" && e.Server == "FE1" {
+							last = e.Params["serving"] == true
+						}
+					}
+					if !last {
+						return fmt.Errorf("the journal does not show FE1 serving again")
+					}
+					return nil
+				},
+			),
+		}},
+	})
+}

@@ -369,17 +369,11 @@ func orgID(o exchange.Ordering) string {
 	return strings.Join(names, ",")
 }
 
-// wavesValue lists the waves that have work.
+// wavesValue lists the waves that have work (a recovery wave 0 included).
 func wavesValue(ctx context.Context, o orgPlan, diags *diag.Diagnostics) types.List {
-	busy := map[int]bool{}
-	for _, u := range o.Units {
-		busy[u.Wave] = true
-	}
 	out := []waveModel{}
-	for _, w := range o.Ordering.Waves {
-		if busy[w.Index] {
-			out = append(out, waveModel{Index: int64(w.Index), Name: w.Name, Reason: w.Reason, Servers: nonNil(w.Servers)})
-		}
+	for _, w := range o.Waves() {
+		out = append(out, waveModel{Index: int64(w.Index), Name: w.Name, Reason: w.Reason, Servers: nonNil(w.Servers)})
 	}
 	v, d := types.ListValueFrom(ctx, waveType, out)
 	diags.Append(d...)
