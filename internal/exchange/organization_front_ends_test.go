@@ -183,3 +183,27 @@ func TestPlanOrganizationFrontEndGroupsRefused(t *testing.T) {
 		}
 	}
 }
+
+// A single-server resource on a front-end an organisation upgrade left offline refuses,
+// whether the front-end is below its target or at it: it cannot know the group, and
+// bringing one member back alone lets clients meet front-ends at different service packs.
+// The organisation plan of the same front-end still upgrades it and brings it back.
+func TestPlanServicePackRefusesFrontEndLeftOffline(t *testing.T) {
+	for _, build := range []string{"6.5.7226", "6.5.7638"} {
+		_, err := PlanServicePack(frontEnd("FE1", build, offlineLeftover), ServicePackRequest{Server: "FE1", ServicePack: 2, MediaPath: `E:\E2K3SP2`, Options: options()}, DefaultCatalog())
+		if err == nil {
+			t.Errorf("build %s: a front-end left offline is planned by a single-server resource", build)
+			continue
+		}
+		for _, want := range []string{"server FE1: ", "exchange_organization_upgrade took it out of service", "KB 328839",
+			"Apply the exchange_organization_upgrade that took FE1 offline"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("build %s: the refusal lacks %q:\n%v", build, want, err)
+			}
+		}
+	}
+	_, err := PlanInterimUpdate(frontEnd("FE1", "6.5.7638", offlineLeftover), InterimUpdateRequest{Server: "FE1", KB: "KB123456", Options: options()}, DefaultCatalog())
+	if err == nil || !strings.Contains(err.Error(), "exchange_organization_upgrade took it out of service") {
+		t.Errorf("exchange_interim_update on a front-end left offline: %v", err)
+	}
+}

@@ -195,6 +195,9 @@ func (r OrganizationRequest) target(product string) OrganizationTarget {
 // planServerUnit plans one server: its service pack, then (2007) its rollup on top.
 func planServerUnit(f Facts, tg OrganizationTarget, opts Options, wave int, cat *Catalog) (OrganizationUnit, error) {
 	u := OrganizationUnit{Wave: wave, Server: f.Server}
+	// A front-end left offline is the organisation's to bring back (groupFrontEnds), not a
+	// refusal as for a single-server resource (checkFrontEndOffline).
+	f.Leftovers.FrontEndOffline = false
 	spPlan, err := PlanServicePack(f, ServicePackRequest{Server: f.Server, ServicePack: tg.ServicePack,
 		MediaPath: tg.MediaPath, UMLanguagePackPath: tg.UMLanguagePackPath, Options: opts}, cat)
 	if err != nil {

@@ -34,7 +34,7 @@ func LiveLevel(f Facts, cat *Catalog) (Release, bool) {
 func PlanServicePack(f Facts, r ServicePackRequest, cat *Catalog) (Plan, error) {
 	p := newPlanning(f, r.Server, r.Options, cat)
 	empty := Plan{Server: p.server, After: f}
-	info, live, ok := p.product()
+	info, live, ok := p.serviceable()
 	if !ok {
 		return empty, p.err()
 	}
@@ -164,7 +164,7 @@ func (p *planning) servicePackWarnings(info productInfo, liveSP int, target Rele
 func PlanUpdateRollup(f Facts, r UpdateRollupRequest, cat *Catalog) (Plan, error) {
 	p := newPlanning(f, r.Server, r.Options, cat)
 	empty := Plan{Server: p.server, After: f}
-	info, live, ok := p.product()
+	info, live, ok := p.serviceable()
 	if !ok {
 		return empty, p.err()
 	}
@@ -421,7 +421,7 @@ func (p *planning) uninstallRollupStep(a installedRollup, returnsTo Level) Step 
 func PlanInterimUpdate(f Facts, r InterimUpdateRequest, cat *Catalog) (Plan, error) {
 	p := newPlanning(f, r.Server, r.Options, cat)
 	empty := Plan{Server: p.server, After: f}
-	_, live, ok := p.product()
+	_, live, ok := p.serviceable()
 	if !ok {
 		return empty, p.err()
 	}

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -207,4 +208,23 @@ func TestAccOrganizationFrontEndRecoveryWave(t *testing.T) {
 			),
 		}},
 	})
+}
+
+// exchange_service_pack on a front-end an organisation upgrade left offline refuses, naming
+// the server and the organisation upgrade to apply; nothing is done on the server.
+func TestAccServicePackRefusesFrontEndLeftOffline(t *testing.T) {
+	sim := startSimulatorWith(t, frontEndFleet(), fastServicing)
+	sim.Host("FE1").Update(func(s *simulator.State) { s.FrontEndStartMode = "Auto" })
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{{
+			Config:      providerConfig(sim, "") + sp("FE1", "127.0.61.1", 2, ""),
+			ExpectError: regexp.MustCompile(`(?s)FE1.*exchange_organization_upgrade took it out of service.*KB 328839.*Apply the\s+exchange_organization_upgrade\s+that\s+took\s+FE1\s+offline`),
+		}},
+	})
+	for _, e := range sim.Journal() {
+		if e.Server == "FE1" && e.Operation != "probe" {
+			t.Errorf("the refused plan did something on FE1: %s %s", e.Operation, e.Detail)
+		}
+	}
 }
