@@ -36,6 +36,9 @@ type planning struct {
 	// service pack); clearWatermarks are the watermarks the plan clears on that opt-in.
 	offersClearWatermark bool
 	clearWatermarks      []SetupWatermark
+	// rerunSetup: the server reads as the service pack asked for, but an interrupted setup's
+	// values are there: the plan runs that service pack's setup again (PlanServicePack).
+	rerunSetup bool
 }
 
 func newPlanning(f Facts, requested string, opts Options, cat *Catalog) *planning {
@@ -176,7 +179,11 @@ func (p *planning) checkSetupState() {
 			case p.offersClearWatermark && p.opts.ClearSetupWatermarkReason != "":
 				p.clearWatermarks = append(p.clearWatermarks, w)
 			case p.offersClearWatermark:
-				p.refuse("clear_setup_watermark", problem, InterruptedSetupAdvice(key)+"; then plan again, and the plan runs setup. "+
+				then := "; then plan again, and the plan runs setup. "
+				if p.rerunSetup {
+					then = fmt.Sprintf("; then run Setup.com /mode:upgrade from the service pack's media again yourself: the build (%s) already reads as the service pack's, so a plan made once the values are gone sees nothing left to do. ", p.f.Build)
+				}
+				p.refuse("clear_setup_watermark", problem, InterruptedSetupAdvice(key)+then+
 					`Or let the apply do it: set clear_setup_watermark = { reason = "..." } (why it is safe, e.g. the change ticket) and the plan checks that no setup runs, exports the key to a file on the server, removes only the Action and Watermark values, then runs setup`)
 			case p.clusterNode:
 				p.refuse("", problem, InterruptedSetupAdvice(key)+"; then plan again")
