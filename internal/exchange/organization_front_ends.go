@@ -199,3 +199,21 @@ func webStopped(f Facts) bool {
 	}
 	return true
 }
+
+// FrontEndWindowWarnings name, for a plan under a maintenance window, each group whose
+// front-ends are upgraded: its downtime is one block (groupFrontEnds marks every step of it
+// downtime), and an apply starts no downtime step once the window has ended, so a window
+// that ends partway through keeps the whole group offline until the next one. How long the
+// block takes is not known to the provider (it depends on the servers and the media).
+func (o OrganizationPlan) FrontEndWindowWarnings() []string {
+	var out []string
+	for _, u := range o.Units {
+		if u.FrontEnds == nil || len(u.FrontEnds.Members) == 0 {
+			continue
+		}
+		out = append(out, fmt.Sprintf("the load-balanced front-ends %s are one block of downtime in wave %d, from the first take_front_end_offline to the last bring_front_end_online: the apply starts no downtime step once the maintenance window has ended, so if it ends partway through the group, the whole group stays out of service until the next window. "+
+			"The provider does not estimate how long the upgrades take: make sure one window holds the whole group (%d front-ends upgraded, as many at once as parallelism allows)",
+			strings.Join(u.FrontEnds.Servers, ", "), u.Wave, len(u.FrontEnds.Members)))
+	}
+	return out
+}

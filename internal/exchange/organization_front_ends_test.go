@@ -207,3 +207,29 @@ func TestPlanServicePackRefusesFrontEndLeftOffline(t *testing.T) {
 		t.Errorf("exchange_interim_update on a front-end left offline: %v", err)
 	}
 }
+
+// Under a maintenance window, each load-balanced group is named as one block of downtime
+// that must fit one window; a recovery-only unit (nothing to upgrade) is not.
+func TestFrontEndWindowWarnings(t *testing.T) {
+	o, err := planFrontEnds(t, []Facts{frontEnd("FE1", "6.5.7226"), frontEnd("FE2", "6.5.7226")}, [][]string{{"FE1", "FE2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := o.FrontEndWindowWarnings()
+	if len(ws) != 1 {
+		t.Fatalf("warnings %q, want one for the group", ws)
+	}
+	for _, want := range []string{"load-balanced front-ends FE1, FE2", "one block of downtime", "from the first take_front_end_offline to the last bring_front_end_online",
+		"stays out of service until the next window", "does not estimate"} {
+		if !strings.Contains(ws[0], want) {
+			t.Errorf("the warning lacks %q: %s", want, ws[0])
+		}
+	}
+	o, err = planFrontEnds(t, []Facts{frontEnd("FE1", "6.5.7638", offlineLeftover), frontEnd("FE2", "6.5.7638")}, [][]string{{"FE1", "FE2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ws := o.FrontEndWindowWarnings(); len(ws) != 0 {
+		t.Errorf("a recovery wave warns: %q", ws)
+	}
+}

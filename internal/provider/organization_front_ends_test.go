@@ -228,3 +228,22 @@ func TestAccServicePackRefusesFrontEndLeftOffline(t *testing.T) {
 		}
 	}
 }
+
+// Under a maintenance window the plan warns that the group's downtime is one block, naming
+// the group; the apply runs it inside the open window.
+func TestAccOrganizationFrontEndsWindowWarning(t *testing.T) {
+	sim := startSimulatorWith(t, frontEndFleet(), fastServicing)
+	now := time.Now().UTC()
+	window := fmt.Sprintf("maintenance_window {\n    intervals = [{ start = %q, end = %q }]\n  }", now.Add(-time.Hour).Format(time.RFC3339), now.Add(12*time.Hour).Format(time.RFC3339))
+	config := strings.Replace(frontEndConfig(sim, 2), "  parallelism = 2\n", "  parallelism = 2\n  "+window+"\n", 1)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{{
+			Config: config,
+			Check: resource.ComposeAggregateTestCheckFunc(
+				warningsContain("exchange_organization_upgrade.fe", "the load-balanced front-ends FE1, FE2, FE3 are one block of downtime in wave 1"),
+				resource.TestCheckResourceAttrSet("exchange_organization_upgrade.fe", "scheduled_window.start"),
+			),
+		}},
+	})
+}

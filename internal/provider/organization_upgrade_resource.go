@@ -353,6 +353,13 @@ func (r *organizationUpgradeResource) ModifyPlan(ctx context.Context, req resour
 		m.Warnings = stringsValue(ctx, o.Warnings, &resp.Diagnostics)
 	}
 	m.ScheduledWindow = r.data.scheduledWindow(ctx, m.MaintenanceWindow, state.ScheduledWindow, len(steps), orgFirstDowntime(steps), &resp.Diagnostics)
+	if ws := o.FrontEndWindowWarnings(); len(steps) > 0 && !m.ScheduledWindow.IsNull() && len(ws) > 0 {
+		// Under a window, each load-balanced group's downtime is one block to fit in it.
+		for _, w := range ws {
+			resp.Diagnostics.AddWarning(w, "")
+		}
+		m.Warnings = stringsValue(ctx, append(o.Warnings, ws...), &resp.Diagnostics)
+	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &m)...)
 }
 
