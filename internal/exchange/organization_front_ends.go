@@ -30,8 +30,8 @@ import (
 // window), every Offline plan, then the Members' units, then every Online plan.
 type FrontEndGroup struct {
 	Servers []string // the group, as named
-	// Checks are the read-only checks each member's plans begin with (groupChecks), taken
-	// out of them so that all run before the first front-end is taken offline: a check that
+	// Checks are the read-only checks of each member's plans before its first installer
+	// (groupChecks, splitChecks), taken out of them so that all run before the first front-end is taken offline: a check that
 	// fails on one front-end then stops the apply before the group's outage, not during it.
 	Checks  []Plan
 	Offline []Plan
@@ -133,13 +133,9 @@ func (o *OrganizationPlan) groupFrontEnds(groups [][]Facts, defaulted bool) {
 		for i := range fg.Members {
 			fg.Members[i].Plans = slices.Clone(fg.Members[i].Plans)
 			for j, p := range fg.Members[i].Plans {
-				n := 0
-				for n < len(p.Steps) && groupChecks[p.Steps[n].Action()] {
-					n++
-				}
-				if n > 0 {
-					fg.Checks = append(fg.Checks, Plan{Server: p.Server, Steps: slices.Clone(p.Steps[:n])})
-					fg.Members[i].Plans[j].Steps = slices.Clone(p.Steps[n:])
+				if checks, rest := splitChecks(p.Steps); len(checks) > 0 {
+					fg.Checks = append(fg.Checks, Plan{Server: p.Server, Steps: checks})
+					fg.Members[i].Plans[j].Steps = rest
 				}
 			}
 			markDowntime(fg.Members[i].Plans)
@@ -174,6 +170,22 @@ func (o *OrganizationPlan) groupFrontEnds(groups [][]Facts, defaulted bool) {
 // groupChecks are the steps that read the server and change nothing, which a plan can begin
 // with: in a group they run before the window (FrontEndGroup.Checks).
 var groupChecks = map[string]bool{ActionVerifyBackups: true, ActionCheckNoSetupRunning: true}
+
+// splitChecks takes out the groupChecks steps that come before the plan's first installer
+// (e.g. verify_backups after a pending reboot): none depends on a step before it.
+func splitChecks(steps []Step) (checks, rest []Step) {
+	installing := false
+	for _, s := range steps {
+		_, installer := s.Kind.(Installer)
+		installing = installing || installer
+		if !installing && groupChecks[s.Action()] {
+			checks = append(checks, s)
+		} else {
+			rest = append(rest, s)
+		}
+	}
+	return checks, rest
+}
 
 func frontEndPlan(server string, s Step) Plan {
 	s.Server = server

@@ -88,8 +88,10 @@ func TestPlanOrganizationLoadBalancedFrontEndsOneWindow(t *testing.T) {
 // Every front-end's read-only checks (verify_backups) run before the first front-end is
 // taken offline, out of the window: a check that fails at apply then stops the apply before
 // the group's outage.
+// FE2 has a reboot pending, which its plan starts with: its check still comes first.
 func TestPlanOrganizationFrontEndChecksBeforeWindow(t *testing.T) {
-	o, err := planFrontEnds(t, []Facts{frontEnd("FE1", "6.5.7226"), frontEnd("FE2", "6.5.7226")}, [][]string{{"FE1", "FE2"}})
+	pending := func(f *Facts) { f.PendingReboot = []string{"PendingFileRenameOperations"} }
+	o, err := planFrontEnds(t, []Facts{frontEnd("FE1", "6.5.7226"), frontEnd("FE2", "6.5.7226", pending)}, [][]string{{"FE1", "FE2"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,6 +105,9 @@ func TestPlanOrganizationFrontEndChecksBeforeWindow(t *testing.T) {
 	}
 	if slices.ContainsFunc(steps[2:], func(s string) bool { return strings.Contains(s, "verify_backups") }) {
 		t.Errorf("a check runs again inside the window:\n%s", strings.Join(steps, "\n"))
+	}
+	if !slices.Contains(steps, "1 reboot FE2") || slices.Index(steps, "1 reboot FE2") < 4 {
+		t.Errorf("FE2's pending reboot is not inside the window:\n%s", strings.Join(steps, "\n"))
 	}
 }
 
