@@ -2,6 +2,7 @@ package exchange
 
 import (
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -171,11 +172,11 @@ func TestOrderOrganisation(t *testing.T) {
 
 	// Reasons cite the rules.
 	mustContain(t, "2003 front-end reason", waveNamed(t, o, wave2003FE).Reason,
-		"front-end servers before any back-end server [001]", "all at once", "sync key errors", "cannot be told from the facts")
-	mustContain(t, "2003 back-end reason", waveNamed(t, o, wave2003BE).Reason, "after every front-end server [001]")
+		"front-end servers before any back-end server (KB 328839)", "all at once", "sync key errors", "cannot be told from the facts")
+	mustContain(t, "2003 back-end reason", waveNamed(t, o, wave2003BE).Reason, "after every front-end server (KB 328839)")
 	mustContain(t, "internet-facing CAS reason", waveNamed(t, o, waveIFCAS).Reason,
-		"Target Exchange 2007 SP3 Update Rollup 23 (8.3.517.0)", "CAS-CAS proxy", "[000]",
-		"Every Exchange 2003 server must be at SP2 before any Exchange 2007 server goes to SP1 or later [004]",
+		"Target Exchange 2007 SP3 Update Rollup 23 (8.3.517.0)", "CAS-CAS proxy", " (\"How to install the latest Service Pack or Update Rollup for Exchange 2007\")",
+		"Every Exchange 2003 server must be at SP2 before any Exchange 2007 server goes to SP1 or later (\"Service Packs für Exchange 2007\")",
 		"servers BE1, BE2, FE1, FE2 are below SP2", "Older products first")
 	mustContain(t, "CAS reason", waveNamed(t, o, waveCAS).Reason,
 		"after the internet-facing ones", "CASHUB1 also holds Hub Transport", "earliest role")
@@ -291,7 +292,7 @@ func TestOrder2003BeforeExchange2007SP1(t *testing.T) {
 		t.Fatalf("waves %v: want the 2003 waves first", o.Waves)
 	}
 	for _, w := range o.Waves[2:] {
-		mustContain(t, w.Name+" reason", w.Reason, "before any Exchange 2007 server goes to SP1 or later [004]")
+		mustContain(t, w.Name+" reason", w.Reason, "before any Exchange 2007 server goes to SP1 or later (\"Service Packs für Exchange 2007\")")
 		for _, s := range w.Servers {
 			if got := o.Predecessors[s]; !containsAll(got, "FE1", "FE2", "BE1", "BE2") {
 				t.Errorf("Predecessors[%s] = %v: want every 2003 server below SP2", s, got)
@@ -645,4 +646,31 @@ func TestClusterKeysJoinEveryNodeOfACluster(t *testing.T) {
 		t.Fatalf("waves %+v, want one", o.Waves)
 	}
 	mustContain(t, "reason", o.Waves[0].Reason, "Nodes N1, N2 of the cluster of Exchange Virtual Servers EVS1 (evs-active-active) are one unit")
+}
+
+// A server at its target that an interrupted apply left mid-procedure (the install's job
+// record still there, services it stopped recorded) is not done: it stays in its wave, so
+// the organisation upgrade plans the rest of its procedure (the per-server planner's
+// continuation) instead of leaving its services stopped.
+func TestOrderUnfinishedServerAtTarget(t *testing.T) {
+	servers := org2007(b2007SP3RU23)
+	for i := range servers {
+		switch servers[i].Server {
+		case "HUB1":
+			servers[i].Jobs = []Job{{ID: "install_service_pack-8.3.83.6", Action: ActionInstallServicePack, State: JobSucceeded}}
+		case "CAS-INT1":
+			servers[i].Leftovers.StoppedServices = []string{"BackupExecAgentAccelerator"}
+		}
+	}
+	o, err := Order(servers, []Target{targetSP3Latest}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkWaves(t, o.Waves, []waveWant{
+		{waveCAS, []string{"CAS-INT1"}},
+		{waveHub, []string{"HUB1"}},
+	})
+	if len(o.UpToDate) != 10 || slices.Contains(o.UpToDate, "HUB1") || slices.Contains(o.UpToDate, "CAS-INT1") {
+		t.Errorf("UpToDate = %v: want every server but HUB1 and CAS-INT1", o.UpToDate)
+	}
 }

@@ -16,7 +16,7 @@ import (
 
 // The organisation: its servers (listed, or discovered through one server), their facts
 // (probed concurrently, each once per run through the probe cache) and the order in which
-// they must be serviced (exchange.Order, domain.md §4).
+// they must be serviced (exchange.Order).
 
 // defaultProbeConcurrency bounds concurrent probes of a fleet (probe_concurrency): Terraform's
 // own parallelism (10) does not apply inside one data source or one order check.
@@ -67,7 +67,7 @@ func (d *providerData) probeAll(ctx context.Context, targets []remote.Target, pa
 // noWinRMHint explains, for a server that could not be read, that it cannot be reached at
 // all when Active Directory (a discovery of this run) records it as Exchange 5.5 or 2000:
 // those run on Windows NT 4.0 or Windows 2000, for which there is no WinRM or PowerShell 2.0
-// (domain.md §9). An Exchange 2003 server on Windows 2000 cannot be told apart this way (AD's
+// An Exchange 2003 server on Windows 2000 cannot be told apart this way (AD's
 // version says 2003), so the connection error itself mentions that case (internal/remote).
 func (d *providerData) noWinRMHint(server string) string {
 	d.applyMu.Lock()
@@ -98,6 +98,10 @@ func (d *providerData) probeOrganization(ctx context.Context, targets []remote.T
 	var nodes []remote.Target
 	for i, f := range facts {
 		if !exchange.SameHost(targets[i].Server, f.Server) && f.Cluster.Names(targets[i].Server) {
+			if node := d.targetOfServer(f.Server); !seen[strings.ToLower(f.Server)] && d.nodeAnswered(targets[i], node, f) {
+				seen[strings.ToLower(f.Server)] = true
+				outFacts, outTargets = append(outFacts, f), append(outTargets, node)
+			}
 			for _, n := range f.Cluster.Nodes {
 				nodes = append(nodes, d.targetOfServer(n))
 			}
@@ -125,15 +129,43 @@ func (d *providerData) probeOrganization(ctx context.Context, targets []remote.T
 	return append(outFacts, nodeFacts...), append(outTargets, more...), nil
 }
 
+// nodeAnswered takes f, a node's answer to a probe of a CMS/EVS (or cluster) name asked, as
+// the probe of node (f.Server, where steps will be sent) when it is one, and reports whether
+// it did (issue 12: the active node was probed twice, once per name). It is when node's
+// address is the one the answer came through, so the answer proved that address reaches the node (what the node's
+// own probe checks before any step is sent there), and it describes the group a probe by
+// the node's own name describes. A CMS/EVS on an address of its own still costs its node a
+// probe by its own name.
+func (d *providerData) nodeAnswered(asked, node remote.Target, f exchange.Facts) bool {
+	return describesOwnGroup(f) && strings.EqualFold(d.client.resolve(asked).Address, d.client.resolve(node).Address) &&
+		d.probes.adopt(asked, node)
+}
+
+// describesOwnGroup reports whether a node's facts describe the group a probe addressed by
+// the node's own name describes: probe.ps1 then selects the first Exchange group the node
+// owns, where a probe addressed by a CMS/EVS name selects that one. Nothing else in the
+// facts depends on the name the probe was addressed by.
+func describesOwnGroup(f exchange.Facts) bool {
+	if f.Cluster == nil {
+		return true
+	}
+	for _, g := range f.Cluster.GroupsOf() {
+		if exchange.SameHost(g.Owner, f.Server) {
+			return exchange.SameHost(g.Name, f.Cluster.Name)
+		}
+	}
+	return false
+}
+
 // predecessorGuard checks, for a servicing resource, that the servers which must be
-// serviced before this one (domain.md §4) are at the target already, or are planned to
+// serviced before this one are at the target already, or are planned to
 // reach it earlier in this run. It returns the names of those that are not, with their
 // levels. Discovery goes through the server itself (Active Directory lists the
 // organisation); a server whose organisation cannot be read gets a warning, not a refusal.
 func (d *providerData) predecessorGuard(ctx context.Context, t remote.Target, self exchange.Facts, target exchange.Target, atApply bool) (behind []string, warning string) {
 	o, err := d.organizationOf(ctx, t, aliases(self)[1:]...)
 	if err != nil {
-		return nil, fmt.Sprintf("the order across servers (domain.md §4) was not checked: the organisation could not be read through %s (%v); "+
+		return nil, fmt.Sprintf("the order across servers was not checked: the organisation could not be read through %s (%v); "+
 			"make sure the servers that come before it (internet-facing CAS, CAS, Hub Transport, Mailbox, UM; front-ends before back-ends) are serviced first", t.Server, err)
 	}
 	view, err := d.viewOf(ctx, o, t)
@@ -148,7 +180,7 @@ func (d *providerData) predecessorGuard(ctx context.Context, t remote.Target, se
 	for _, name := range view.predecessors(self) {
 		preds = append(preds, predecessor{name, target})
 	}
-	// Every Exchange 2003 server at SP2 before any Exchange 2007 server goes to SP1 [004]:
+	// Every Exchange 2003 server at SP2 before any Exchange 2007 server goes to SP1 ("Service Packs für Exchange 2007"):
 	// only a server that goes to SP1 now (a rollup on a server at SP1 already does not).
 	if live, ok := exchange.LiveLevel(self, exchange.DefaultCatalog()); exchange.Requires2003SP2(target) && ok && live.Level.ServicePack < 1 {
 		var servers2003 []exchange.Facts
@@ -210,7 +242,7 @@ func levelTarget(p exchange.Plan) exchange.Target {
 }
 
 // checkOrder refuses a plan that would service a server before the servers that must come
-// first (domain.md §4), naming them; at apply only their live levels count.
+// first, naming them; at apply only their live levels count.
 func (d *providerData) checkOrder(ctx context.Context, t remote.Target, self exchange.Facts, p exchange.Plan, atApply bool, diags *diag.Diagnostics) {
 	if !installs(p) || p.Target.Level.Product == "" {
 		return

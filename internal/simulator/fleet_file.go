@@ -85,7 +85,7 @@ type prerequisitesDoc struct {
 	SingleLabelDomain    *bool   `json:"single_label_domain"`
 	LocalAdministrator   *bool   `json:"local_administrator"`
 	// IISCompressionHotfix831464 is the IIS 6.0 compression hotfix an Exchange 2003
-	// cluster on Windows 2003 needs before its SP (domain.md §6).
+	// cluster on Windows 2003 needs before its SP.
 	IISCompressionHotfix831464 *bool `json:"iis_compression_hotfix_831464"`
 }
 
@@ -94,6 +94,7 @@ type clusterDoc struct {
 	Type           string            `json:"type"`
 	Nodes          []string          `json:"nodes"`
 	Active         string            `json:"active"`
+	Address        string            `json:"address"`
 	ClusterName    *string           `json:"cluster_name"`
 	VirtualServers []json.RawMessage `json:"virtual_servers"`
 
@@ -102,8 +103,9 @@ type clusterDoc struct {
 }
 
 type virtualServerDoc struct {
-	Name   string `json:"name"`
-	Active string `json:"active"`
+	Name    string `json:"name"`
+	Active  string `json:"active"`
+	Address string `json:"address"`
 }
 
 // LoadFleet reads and validates the fleet file at path. Problems are reported as a
@@ -257,7 +259,7 @@ func parseFleet(source string, r io.Reader) (*Fleet, error) {
 	}
 	inCluster := map[string]string{} // lower-case node name -> cluster where
 	for i, d := range clusters {
-		c, ok := v.cluster(clusterAt(i, d.Name), d, fleet, names, failed, inCluster)
+		c, ok := v.cluster(clusterAt(i, d.Name), d, fleet, names, addresses, failed, inCluster)
 		if ok {
 			fleet.Clusters = append(fleet.Clusters, c)
 		}
