@@ -165,7 +165,11 @@ func (r *servicingResource[M, P]) ModifyPlan(ctx context.Context, req resource.M
 		resp.Diagnostics.Append(remoteDiagnostic(t, err))
 		return
 	}
-	r.data.checkEvidenceKeys(ctx, base.Backup, t, []exchange.Facts{facts}, &resp.Diagnostics)
+	// Evidence keyed by a name the organisation does not know is reported next to the
+	// refusals it explains, so it must not stop the planning before them.
+	var evidence diag.Diagnostics
+	r.data.checkEvidenceKeys(ctx, base.Backup, t, []exchange.Facts{facts}, &evidence)
+	defer resp.Diagnostics.Append(evidence...)
 	if a, ok := any(model).(planAgainster); ok {
 		if facts = a.planAgainst(r.data, t, facts, &resp.Diagnostics); resp.Diagnostics.HasError() {
 			return
