@@ -3,6 +3,7 @@ package servicing
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -153,6 +154,13 @@ func applyFrontEnds(ctx context.Context, r Remote, g *exchange.FrontEndGroup, o 
 			}
 		}
 		return nil
+	}
+	// Outside the maintenance window the window's first plan would refuse (every plan of
+	// the window is downtime): then not even the checks run.
+	if plans := slices.Concat(g.Offline, g.Online); len(plans) > 0 {
+		if err := outsideWindow(plans[0], o.Options(plans[0].Server)); err != nil {
+			return fmt.Errorf("the load-balanced front-ends %s were not touched: %w", group, err)
+		}
 	}
 	if err := runPlans(g.Checks, "checking"); err != nil {
 		return fmt.Errorf("%w\n\nNo front-end of the group was taken offline: the group still serves its clients", err)

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/buildlevel/terraform-provider-exchange/internal/exchange"
 	"github.com/buildlevel/terraform-provider-exchange/internal/remote"
@@ -102,5 +103,30 @@ func TestApplyOrganizationFrontEndCheckFailsBeforeWindow(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "No front-end of the group was taken offline") {
 		t.Errorf("the error does not say the group still serves:\n%v", err)
+	}
+}
+
+// Outside the maintenance window a group is not touched at all: not even its checks, which
+// need no window themselves, run, since the window after them could not start.
+func TestApplyOrganizationFrontEndsOutsideWindowCallsNothing(t *testing.T) {
+	f, clk := newFake(t)
+	f.targets = []remote.Target{{Server: "FE1"}, {Server: "FE2"}}
+	plan := frontEndGroupPlan()
+	g := plan.Units[0].FrontEnds
+	for _, plans := range [][]exchange.Plan{g.Offline, g.Online} {
+		for i := range plans {
+			plans[i].Steps[0].Downtime = true
+		}
+	}
+	w := explicitWindow(t, t0.Add(time.Hour), t0.Add(5*time.Hour))
+	err := ApplyOrganization(context.Background(), f, plan, OrganizationOptions{
+		Target:  func(s string) remote.Target { return remote.Target{Server: s} },
+		Options: func(string) Options { return Options{Owner: "test", clock: clk, Window: w} },
+	})
+	if err == nil || !strings.Contains(err.Error(), "FE1, FE2 were not touched") || !strings.Contains(err.Error(), "the maintenance window has not begun") {
+		t.Fatalf("error %v, want the window refusal naming the group", err)
+	}
+	if calls := f.callsOn(); len(calls) > 0 {
+		t.Errorf("outside the window the group was touched:\n%s", strings.Join(calls, "\n"))
 	}
 }
