@@ -166,7 +166,7 @@ func TestDomainControllerBackupOnlyBeforeAServicePack(t *testing.T) {
 		noDC(&r.Options)
 		r.Backup.DatabaseBackupTimes = map[string]time.Time{"EX01": *ago(time.Hour)}
 	}), DefaultCatalog())
-	if rs := refusals(t, err); !hasRefusal(rs, "backup", "domain controller", "KB 328839", "before a service pack", `domain_controller_backup_time = "<RFC 3339 time>"`) {
+	if rs := refusals(t, err); !hasRefusal(rs, FieldBackup, "domain controller", "KB 328839", "before a service pack", `domain_controller_backup_time = "<RFC 3339 time>"`) {
 		t.Errorf("a service pack without a domain controller's backup: %v", err)
 	}
 }

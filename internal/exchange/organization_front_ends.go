@@ -26,10 +26,14 @@ import (
 // record (Leftovers.FrontEndOffline), so that a plan after an interrupted apply still brings
 // the front-end back once its group is upgraded. The load balancer itself is not changed.
 
-// FrontEndGroup is a load-balanced group's downtime window: every Offline plan, then the
-// Members' units, then every Online plan.
+// FrontEndGroup is a load-balanced group's downtime window: every Checks plan (before the
+// window), every Offline plan, then the Members' units, then every Online plan.
 type FrontEndGroup struct {
 	Servers []string // the group, as named
+	// Checks are the read-only checks of each member's plans before its first installer
+	// (groupChecks, splitChecks), taken out of them so that all run before the first front-end is taken offline: a check that
+	// fails on one front-end then stops the apply before the group's outage, not during it.
+	Checks  []Plan
 	Offline []Plan
 	Members []OrganizationUnit
 	Online  []Plan
@@ -87,7 +91,7 @@ func frontEndGroups(facts []Facts, req OrganizationRequest) (groups [][]Facts, d
 
 // groupFrontEnds replaces the units of each group's front-ends with one unit: the group's
 // downtime window. A group none of whose front-ends is below its target gets a unit only to
-// bring back the front-ends an interrupted apply left offline (wave 0: before the waves).
+// bring back the front-ends an interrupted apply left offline (RecoveryWave: before the waves).
 func (o *OrganizationPlan) groupFrontEnds(groups [][]Facts, defaulted bool) {
 	for _, g := range groups {
 		var names []string
@@ -95,7 +99,7 @@ func (o *OrganizationPlan) groupFrontEnds(groups [][]Facts, defaulted bool) {
 			names = append(names, f.Server)
 		}
 		fg := &FrontEndGroup{Servers: names}
-		wave, at := 0, -1
+		wave, at := RecoveryWave, -1
 		for _, f := range g {
 			i := slices.IndexFunc(o.Units, func(u OrganizationUnit) bool { return u.FrontEnds == nil && strings.EqualFold(u.Server, f.Server) })
 			if i < 0 {
@@ -128,6 +132,12 @@ func (o *OrganizationPlan) groupFrontEnds(groups [][]Facts, defaulted bool) {
 		}
 		for i := range fg.Members {
 			fg.Members[i].Plans = slices.Clone(fg.Members[i].Plans)
+			for j, p := range fg.Members[i].Plans {
+				if checks, rest := splitChecks(p.Steps); len(checks) > 0 {
+					fg.Checks = append(fg.Checks, Plan{Server: p.Server, Steps: checks})
+					fg.Members[i].Plans[j].Steps = rest
+				}
+			}
 			markDowntime(fg.Members[i].Plans)
 			for _, p := range fg.Members[i].Plans {
 				for j, s := range p.Steps {
@@ -157,6 +167,26 @@ func (o *OrganizationPlan) groupFrontEnds(groups [][]Facts, defaulted bool) {
 	}
 }
 
+// groupChecks are the steps that read the server and change nothing, which a plan can begin
+// with: in a group they run before the window (FrontEndGroup.Checks).
+var groupChecks = map[string]bool{ActionVerifyBackups: true, ActionCheckNoSetupRunning: true}
+
+// splitChecks takes out the groupChecks steps that come before the plan's first installer
+// (e.g. verify_backups after a pending reboot): none depends on a step before it.
+func splitChecks(steps []Step) (checks, rest []Step) {
+	installing := false
+	for _, s := range steps {
+		_, installer := s.Kind.(Installer)
+		installing = installing || installer
+		if !installing && groupChecks[s.Action()] {
+			checks = append(checks, s)
+		} else {
+			rest = append(rest, s)
+		}
+	}
+	return checks, rest
+}
+
 func frontEndPlan(server string, s Step) Plan {
 	s.Server = server
 	return Plan{Server: server, Steps: []Step{s}}
@@ -180,4 +210,22 @@ func webStopped(f Facts) bool {
 		}
 	}
 	return true
+}
+
+// FrontEndWindowWarnings name, for a plan under a maintenance window, each group whose
+// front-ends are upgraded: its downtime is one block (groupFrontEnds marks every step of it
+// downtime), and an apply starts no downtime step once the window has ended, so a window
+// that ends partway through keeps the whole group offline until the next one. How long the
+// block takes is not known to the provider (it depends on the servers and the media).
+func (o OrganizationPlan) FrontEndWindowWarnings() []string {
+	var out []string
+	for _, u := range o.Units {
+		if u.FrontEnds == nil || len(u.FrontEnds.Members) == 0 {
+			continue
+		}
+		out = append(out, fmt.Sprintf("the load-balanced front-ends %s are one block of downtime in wave %d, from the first take_front_end_offline to the last bring_front_end_online: the apply starts no downtime step once the maintenance window has ended, so if it ends partway through the group, the whole group stays out of service until the next window. "+
+			"The provider does not estimate how long the upgrades take: make sure one window holds the whole group (%d front-ends upgraded, as many at once as parallelism allows)",
+			strings.Join(u.FrontEnds.Servers, ", "), u.Wave, len(u.FrontEnds.Members)))
+	}
+	return out
 }

@@ -1,6 +1,7 @@
 package exchange
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -51,6 +52,12 @@ func TestPlanOrganizationLoadBalancedFrontEndsOneWindow(t *testing.T) {
 		t.Fatal(err)
 	}
 	steps, down := planned(o)
+	// The read-only checks come first (TestPlanOrganizationFrontEndChecksBeforeWindow).
+	checks := slices.IndexFunc(steps, func(s string) bool { return strings.Contains(s, "take_front_end_offline") })
+	if checks < 0 {
+		t.Fatalf("no front-end taken offline:\n%s", strings.Join(steps, "\n"))
+	}
+	steps, down = steps[checks:], down[checks:]
 	window := 0
 	for window < len(steps) && strings.HasPrefix(steps[window], "1 ") {
 		window++
@@ -70,11 +77,37 @@ func TestPlanOrganizationLoadBalancedFrontEndsOneWindow(t *testing.T) {
 	if !slices.Contains(steps[window:], "2 install_service_pack BE1") || slices.ContainsFunc(steps[window:], func(s string) bool { return strings.Contains(s, "front_end") }) {
 		t.Errorf("the back-end wave is not after the front-ends' window, as before:\n%s", strings.Join(steps, "\n"))
 	}
-	if s, _ := o.Steps(); s[0].Params()["front_ends"] != "FE1, FE2" {
-		t.Errorf("take_front_end_offline params: %v", s[0].Params())
+	if s, _ := o.Steps(); s[checks].Params()["front_ends"] != "FE1, FE2" {
+		t.Errorf("take_front_end_offline params: %v", s[checks].Params())
 	}
 	if !slices.ContainsFunc(o.Warnings, func(w string) bool { return strings.Contains(w, "FE1, FE2 are taken to be load-balanced together") }) {
 		t.Errorf("no warning that the group was assumed: %q", o.Warnings)
+	}
+}
+
+// Every front-end's read-only checks (verify_backups) run before the first front-end is
+// taken offline, out of the window: a check that fails at apply then stops the apply before
+// the group's outage.
+// FE2 has a reboot pending, which its plan starts with: its check still comes first.
+func TestPlanOrganizationFrontEndChecksBeforeWindow(t *testing.T) {
+	pending := func(f *Facts) { f.PendingReboot = []string{"PendingFileRenameOperations"} }
+	o, err := planFrontEnds(t, []Facts{frontEnd("FE1", "6.5.7226"), frontEnd("FE2", "6.5.7226", pending)}, [][]string{{"FE1", "FE2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps, down := planned(o)
+	want := []string{"1 verify_backups FE1", "1 verify_backups FE2", "1 take_front_end_offline FE1", "1 take_front_end_offline FE2"}
+	if len(steps) < 4 || !slices.Equal(steps[:4], want) {
+		t.Fatalf("the group does not begin with every front-end's checks, then every front-end offline:\n%s", strings.Join(steps, "\n"))
+	}
+	if down[0] || down[1] {
+		t.Errorf("a check before the window is marked downtime: %v", down[:2])
+	}
+	if slices.ContainsFunc(steps[2:], func(s string) bool { return strings.Contains(s, "verify_backups") }) {
+		t.Errorf("a check runs again inside the window:\n%s", strings.Join(steps, "\n"))
+	}
+	if !slices.Contains(steps, "1 reboot FE2") || slices.Index(steps, "1 reboot FE2") < 4 {
+		t.Errorf("FE2's pending reboot is not inside the window:\n%s", strings.Join(steps, "\n"))
 	}
 }
 
@@ -112,6 +145,30 @@ func TestPlanOrganizationFrontEndsResume(t *testing.T) {
 	}
 }
 
+// A front-end left offline in a group where every front-end is at its target: its
+// bring_front_end_online is in a recovery wave that the plan's waves show, before the others.
+func TestPlanOrganizationFrontEndRecoveryWave(t *testing.T) {
+	facts := []Facts{frontEnd("FE1", "6.5.7638", offlineLeftover), frontEnd("FE2", "6.5.7638"),
+		server("2003", "6.5.7226", func(f *Facts) { f.Server, f.Roles = "BE1", []string{"BackEnd"} })}
+	o, err := planFrontEnds(t, facts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if steps, _ := planned(o); len(steps) == 0 || steps[0] != "0 bring_front_end_online FE1" {
+		t.Fatalf("FE1 is not brought back first:\n%s", strings.Join(steps, "\n"))
+	}
+	var got []string
+	for _, w := range o.Waves() {
+		got = append(got, fmt.Sprintf("%d %s: %s", w.Index, strings.Join(w.Servers, ","), w.Name))
+	}
+	if len(got) != 2 || got[0] != "0 FE1: recovery: front-ends an interrupted apply left offline" || !strings.Contains(got[1], " BE1: ") {
+		t.Errorf("waves:\n%s", strings.Join(got, "\n"))
+	}
+	if w := o.Waves(); len(w) > 0 && !strings.Contains(w[0].Reason, "every front-end of its group is at its target") {
+		t.Errorf("the recovery wave's reason: %q", w[0].Reason)
+	}
+}
+
 func TestPlanOrganizationFrontEndGroupsRefused(t *testing.T) {
 	facts := []Facts{frontEnd("FE1", "6.5.7226"), frontEnd("FE2", "6.5.7226"),
 		server("2003", "6.5.7226", func(f *Facts) { f.Server, f.Roles = "BE1", []string{"BackEnd"} })}
@@ -129,5 +186,55 @@ func TestPlanOrganizationFrontEndGroupsRefused(t *testing.T) {
 		if !slices.ContainsFunc(got, func(g string) bool { return strings.HasPrefix(g, want) }) {
 			t.Errorf("no refusal %q in:\n%s", want, strings.Join(got, "\n"))
 		}
+	}
+}
+
+// A single-server resource on a front-end an organisation upgrade left offline refuses,
+// whether the front-end is below its target or at it: it cannot know the group, and
+// bringing one member back alone lets clients meet front-ends at different service packs.
+// The organisation plan of the same front-end still upgrades it and brings it back.
+func TestPlanServicePackRefusesFrontEndLeftOffline(t *testing.T) {
+	for _, build := range []string{"6.5.7226", "6.5.7638"} {
+		_, err := PlanServicePack(frontEnd("FE1", build, offlineLeftover), ServicePackRequest{Server: "FE1", ServicePack: 2, MediaPath: `E:\E2K3SP2`, Options: options()}, DefaultCatalog())
+		if err == nil {
+			t.Errorf("build %s: a front-end left offline is planned by a single-server resource", build)
+			continue
+		}
+		for _, want := range []string{"server FE1: ", "exchange_organization_upgrade took it out of service", "KB 328839",
+			"Apply the exchange_organization_upgrade that took FE1 offline"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("build %s: the refusal lacks %q:\n%v", build, want, err)
+			}
+		}
+	}
+	_, err := PlanInterimUpdate(frontEnd("FE1", "6.5.7638", offlineLeftover), InterimUpdateRequest{Server: "FE1", KB: "KB123456", Options: options()}, DefaultCatalog())
+	if err == nil || !strings.Contains(err.Error(), "exchange_organization_upgrade took it out of service") {
+		t.Errorf("exchange_interim_update on a front-end left offline: %v", err)
+	}
+}
+
+// Under a maintenance window, each load-balanced group is named as one block of downtime
+// that must fit one window; a recovery-only unit (nothing to upgrade) is not.
+func TestFrontEndWindowWarnings(t *testing.T) {
+	o, err := planFrontEnds(t, []Facts{frontEnd("FE1", "6.5.7226"), frontEnd("FE2", "6.5.7226")}, [][]string{{"FE1", "FE2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws := o.FrontEndWindowWarnings()
+	if len(ws) != 1 {
+		t.Fatalf("warnings %q, want one for the group", ws)
+	}
+	for _, want := range []string{"load-balanced front-ends FE1, FE2", "one block of downtime", "from the first take_front_end_offline to the last bring_front_end_online",
+		"stays out of service until the next window", "does not estimate"} {
+		if !strings.Contains(ws[0], want) {
+			t.Errorf("the warning lacks %q: %s", want, ws[0])
+		}
+	}
+	o, err = planFrontEnds(t, []Facts{frontEnd("FE1", "6.5.7638", offlineLeftover), frontEnd("FE2", "6.5.7638")}, [][]string{{"FE1", "FE2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ws := o.FrontEndWindowWarnings(); len(ws) != 0 {
+		t.Errorf("a recovery wave warns: %q", ws)
 	}
 }

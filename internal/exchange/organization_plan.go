@@ -47,13 +47,13 @@ func (u OrganizationUnit) Servers() []string {
 	return []string{u.Server}
 }
 
-// AllPlans are the unit's plans in the order they run (a group's: every Offline plan, the
-// members' plans, every Online plan).
+// AllPlans are the unit's plans in the order they run (a group's: every Checks plan, every
+// Offline plan, the members' plans, every Online plan).
 func (u OrganizationUnit) AllPlans() []Plan {
 	if u.FrontEnds == nil {
 		return u.Plans
 	}
-	plans := slices.Clone(u.FrontEnds.Offline)
+	plans := append(slices.Clone(u.FrontEnds.Checks), u.FrontEnds.Offline...)
 	for _, m := range u.FrontEnds.Members {
 		plans = append(plans, m.Plans...)
 	}
@@ -78,6 +78,38 @@ func (o OrganizationPlan) Steps() (steps []Step, waves []int) {
 		}
 	}
 	return steps, waves
+}
+
+// RecoveryWave is the wave of the units that only bring back front-ends an interrupted
+// apply left offline, in a group where every front-end is at its target: they run first,
+// before the ordering's waves (which count from 1).
+const RecoveryWave = 0
+
+// Waves are the waves that have work, in the order they run: the recovery wave (when a
+// unit is in it), then the ordering's.
+func (o OrganizationPlan) Waves() []Wave {
+	busy := map[int]bool{}
+	var recovered []string // the front-ends brought back, not their whole groups
+	for _, u := range o.Units {
+		busy[u.Wave] = true
+		if u.Wave == RecoveryWave {
+			for _, p := range u.AllPlans() {
+				recovered = append(recovered, p.Server)
+			}
+		}
+	}
+	var out []Wave
+	if len(recovered) > 0 {
+		slices.Sort(recovered)
+		out = append(out, Wave{Index: RecoveryWave, Name: "recovery: front-ends an interrupted apply left offline", Servers: slices.Compact(recovered),
+			Reason: "an earlier apply took these Exchange 2003 front-ends offline and was interrupted; every front-end of its group is at its target now, so each is brought back into service (KB 328839: bring the servers online once all are upgraded) before the other waves"})
+	}
+	for _, w := range o.Ordering.Waves {
+		if busy[w.Index] {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 // PlanOrganization plans every server the ordering has in a wave towards its product's
@@ -163,6 +195,9 @@ func (r OrganizationRequest) target(product string) OrganizationTarget {
 // planServerUnit plans one server: its service pack, then (2007) its rollup on top.
 func planServerUnit(f Facts, tg OrganizationTarget, opts Options, wave int, cat *Catalog) (OrganizationUnit, error) {
 	u := OrganizationUnit{Wave: wave, Server: f.Server}
+	// A front-end left offline is the organisation's to bring back (groupFrontEnds), not a
+	// refusal as for a single-server resource (checkFrontEndOffline).
+	f.Leftovers.FrontEndOffline = false
 	spPlan, err := PlanServicePack(f, ServicePackRequest{Server: f.Server, ServicePack: tg.ServicePack,
 		MediaPath: tg.MediaPath, UMLanguagePackPath: tg.UMLanguagePackPath, Options: opts}, cat)
 	if err != nil {

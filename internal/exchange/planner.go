@@ -34,7 +34,7 @@ func LiveLevel(f Facts, cat *Catalog) (Release, bool) {
 func PlanServicePack(f Facts, r ServicePackRequest, cat *Catalog) (Plan, error) {
 	p := newPlanning(f, r.Server, r.Options, cat)
 	empty := Plan{Server: p.server, After: f}
-	info, live, ok := p.product()
+	info, live, ok := p.serviceable()
 	if !ok {
 		return empty, p.err()
 	}
@@ -45,6 +45,12 @@ func PlanServicePack(f Facts, r ServicePackRequest, cat *Catalog) (Plan, error) 
 		return empty, p.err()
 	}
 	target, findErr := p.cat.Find(f.Product, r.ServicePack, 0, 0)
+	// An interrupted Exchange 2007 service pack setup may have updated ExSetup.exe already:
+	// the build reads as the target while its Action/Watermark values say setup did not
+	// finish. Setup run again resumes and completes it (Exchange Team Blog, "How does
+	// Exchange 2007 setup know to resume a failed setup?", 2007-05-21), once the values that
+	// keep it from starting are gone: the plan is the service pack's own again.
+	p.rerunSetup = r.ServicePack == liveSP && f.Product == "2007" && len(f.Setup.Watermarks) > 0 && !p.busy
 	switch {
 	case r.ServicePack < liveSP:
 		// Only this refusal: nothing can be planned towards a lower SP, whatever else holds.
@@ -53,7 +59,7 @@ func PlanServicePack(f Facts, r ServicePackRequest, cat *Catalog) (Plan, error) 
 			fmt.Sprintf("set service_pack = %d to keep the server at its level; going back to %s means removing Exchange, reinstalling %s and restoring the databases from backup, which this provider does not do",
 				liveSP, spName(r.ServicePack), spName(r.ServicePack)))
 		return empty, p.err()
-	case r.ServicePack == liveSP:
+	case r.ServicePack == liveSP && !p.rerunSetup:
 		var after []afterInstall
 		if base, err := p.cat.Find(f.Product, liveSP, 0, 0); err == nil {
 			after = append(after, afterInstall{
@@ -87,6 +93,9 @@ func PlanServicePack(f Facts, r ServicePackRequest, cat *Catalog) (Plan, error) 
 	}
 
 	install := p.servicePackStep(info, target, r.MediaPath)
+	if p.rerunSetup {
+		install.Description += fmt.Sprintf("; run again: the live build is %s's already, but the interrupted setup's values say setup did not finish, and setup run again completes it", target.Level)
+	}
 	steps := p.assemble(procedure{
 		servicePack: true,
 		removeIUs:   removeIUs,
@@ -164,7 +173,7 @@ func (p *planning) servicePackWarnings(info productInfo, liveSP int, target Rele
 func PlanUpdateRollup(f Facts, r UpdateRollupRequest, cat *Catalog) (Plan, error) {
 	p := newPlanning(f, r.Server, r.Options, cat)
 	empty := Plan{Server: p.server, After: f}
-	info, live, ok := p.product()
+	info, live, ok := p.serviceable()
 	if !ok {
 		return empty, p.err()
 	}
@@ -421,7 +430,7 @@ func (p *planning) uninstallRollupStep(a installedRollup, returnsTo Level) Step 
 func PlanInterimUpdate(f Facts, r InterimUpdateRequest, cat *Catalog) (Plan, error) {
 	p := newPlanning(f, r.Server, r.Options, cat)
 	empty := Plan{Server: p.server, After: f}
-	_, live, ok := p.product()
+	_, live, ok := p.serviceable()
 	if !ok {
 		return empty, p.err()
 	}

@@ -744,9 +744,13 @@ func TestEqualLevelIsEmpty(t *testing.T) {
 		f.Cluster = &ClusterFacts{Name: "CMS01", Type: "ccr"}
 	}
 	f := server("2007", "8.3.517.0", broken)
+	// A watermark at the service pack's build is setup left to finish, not nothing to do
+	// (TestWatermarkAtTargetBuild).
+	noWatermark := f
+	noWatermark.Setup.Watermarks = nil
 	for name, plan := range map[string]func() (Plan, error){
 		"service pack": func() (Plan, error) {
-			return PlanServicePack(f, spRequest(3, func(r *ServicePackRequest) { r.MediaPath = "" }), DefaultCatalog())
+			return PlanServicePack(noWatermark, spRequest(3, func(r *ServicePackRequest) { r.MediaPath = "" }), DefaultCatalog())
 		},
 		"update rollup": func() (Plan, error) {
 			return PlanUpdateRollup(f, ruRequest(23, func(r *UpdateRollupRequest) { r.PackagePath = "" }), DefaultCatalog())

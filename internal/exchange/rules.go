@@ -36,6 +36,9 @@ type planning struct {
 	// service pack); clearWatermarks are the watermarks the plan clears on that opt-in.
 	offersClearWatermark bool
 	clearWatermarks      []SetupWatermark
+	// rerunSetup: the server reads as the service pack asked for, but an interrupted setup's
+	// values are there: the plan runs that service pack's setup again (PlanServicePack).
+	rerunSetup bool
 }
 
 func newPlanning(f Facts, requested string, opts Options, cat *Catalog) *planning {
@@ -91,6 +94,30 @@ func (p *planning) product() (productInfo, Build, bool) {
 		return info, Build{}, false
 	}
 	return info, b, true
+}
+
+// serviceable is product, for a single server: a front-end an organisation upgrade left
+// offline (Leftovers.FrontEndOffline) is refused, alone, whatever the request.
+func (p *planning) serviceable() (productInfo, Build, bool) {
+	info, b, ok := p.product()
+	if ok && p.f.Leftovers.FrontEndOffline {
+		p.checkFrontEndOffline()
+		return info, b, false
+	}
+	return info, b, ok
+}
+
+// checkFrontEndOffline refuses a front-end an exchange_organization_upgrade took out of
+// service and did not bring back. A single-server resource does not know the front-end's
+// load-balanced group, so it cannot tell whether the others are at the same service pack:
+// bringing this one back alone could let clients meet front-ends at different service
+// packs (KB 328839), and upgrading it while offline leaves it offline with no one to bring
+// it back. The organisation upgrade that took it offline finishes the group and brings
+// every front-end back (organization_front_ends.go), so it is what the user must apply.
+func (p *planning) checkFrontEndOffline() {
+	p.refuse("", fmt.Sprintf("an exchange_organization_upgrade took it out of service for its clients (take_front_end_offline: W3SVC Disabled and stopped, its start mode recorded on the server) and did not bring it back: that apply was interrupted or another front-end of its load-balanced group failed. "+
+		"A load-balanced group of Exchange 2003 front-ends is upgraded all at once and comes back only when every one is upgraded (KB 328839: clients get sync key errors while front-ends run different service packs), and this resource does not know %s's group", p.server),
+		fmt.Sprintf("apply the exchange_organization_upgrade that took %s offline: it upgrades what is left of the group and then brings every front-end back online. Then plan this resource again", p.server))
 }
 
 // liveServicePack is the SP the live build belongs to: its exact release's, or else the
@@ -152,7 +179,11 @@ func (p *planning) checkSetupState() {
 			case p.offersClearWatermark && p.opts.ClearSetupWatermarkReason != "":
 				p.clearWatermarks = append(p.clearWatermarks, w)
 			case p.offersClearWatermark:
-				p.refuse(FieldClearSetupWatermark, problem, InterruptedSetupAdvice(key)+"; then plan again, and the plan runs setup. "+
+				then := "; then plan again, and the plan runs setup. "
+				if p.rerunSetup {
+					then = fmt.Sprintf("; then run Setup.com /mode:upgrade from the service pack's media again yourself: the build (%s) already reads as the service pack's, so a plan made once the values are gone sees nothing left to do. ", p.f.Build)
+				}
+				p.refuse(FieldClearSetupWatermark, problem, InterruptedSetupAdvice(key)+then+
 					`Or let the apply do it: set clear_setup_watermark = { reason = "..." } (why it is safe, e.g. the change ticket) and the plan checks that no setup runs, exports the key to a file on the server, removes only the Action and Watermark values, then runs setup`)
 			case p.clusterNode:
 				p.refuse("", problem, InterruptedSetupAdvice(key)+"; then plan again")

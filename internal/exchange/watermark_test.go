@@ -114,3 +114,43 @@ func TestWatermarkRefusesRollupWithoutOptIn(t *testing.T) {
 		t.Fatalf("no refusal in:\n%v", err)
 	}
 }
+
+// An interrupted Exchange 2007 SP3 setup that already updated ExSetup.exe: the build reads
+// as SP3, the target, and the Action/Watermark values are still there. The plan does not
+// take the server for done: without the opt-in it refuses, saying that setup must be run
+// again by hand once the values are gone (a plan then sees nothing left to do); with it,
+// the plan clears the values and runs SP3 setup again, which completes the upgrade.
+func TestWatermarkAtTargetBuild(t *testing.T) {
+	f := server("2007", "8.3.83.6", interrupted)
+	_, err := PlanServicePack(f, spRequest(3), DefaultCatalog())
+	rs := refusals(t, err)
+	if !hasRefusal(rs, FieldClearSetupWatermark, `HKLM\SOFTWARE\Microsoft\Exchange\v8.0\MailboxRole`, `Action = "BuildToBuildUpgrade"`,
+		"make sure no exchange setup runs", "export the key", "run setup.com /mode:upgrade from the service pack's media again",
+		`clear_setup_watermark = { reason = "..." }`) {
+		t.Fatalf("no clear_setup_watermark refusal at the target build in:\n%v", err)
+	}
+	p, err := PlanServicePack(f, spRequest(3, func(r *ServicePackRequest) { r.ClearSetupWatermarkReason = clearReason }), DefaultCatalog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := actionsOf(p)
+	for _, want := range [][]string{{ActionVerifyBackups, ActionCheckNoSetupRunning, ActionExportSetupKey, ActionRemoveSetupWatermark},
+		{ActionInstallServicePack}, {ActionVerifyBuild}} {
+		i := slices.Index(got, want[0])
+		if i < 0 || !slices.Equal(got[i:i+len(want)], want) {
+			t.Fatalf("steps %q lack %q:%s", got, want, stepList(p))
+		}
+	}
+	if slices.Index(got, ActionRemoveSetupWatermark) > slices.Index(got, ActionInstallServicePack) {
+		t.Errorf("setup runs before the values are removed:%s", stepList(p))
+	}
+	for _, s := range p.Steps {
+		if s.Action() == ActionInstallServicePack && (s.Params()["build"] != "8.3.83.6" || !strings.Contains(s.Description, "again")) {
+			t.Errorf("install_service_pack is not SP3 setup run again: %v %q", s.Params(), s.Description)
+		}
+	}
+	// Without a watermark the server at its target has nothing to do, as before.
+	if p, err := PlanServicePack(server("2007", "8.3.83.6"), spRequest(3), DefaultCatalog()); err != nil || !p.Empty() {
+		t.Errorf("a server at SP3 without a watermark: %v %q", err, actionsOf(p))
+	}
+}

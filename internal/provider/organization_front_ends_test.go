@@ -2,6 +2,7 @@ package provider
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -121,21 +122,33 @@ func checkFrontEndsNeverMixed(sim *simulator.Simulator, oldBuild, newBuild strin
 	return nil
 }
 
-// checkFrontEndWindow: the plan is one downtime window: every front-end taken offline
-// first, each upgraded, every one brought back online last; every step is downtime.
+// checkFrontEndWindow: the plan is every front-end's verify_backups (not downtime), then one
+// downtime window: every front-end taken offline first, each upgraded, every one brought back online last; every step is downtime.
 func checkFrontEndWindow(address string) resource.TestCheckFunc {
 	return func(st *terraform.State) error {
 		attrs := st.RootModule().Resources[address].Primary.Attributes
 		n := 0
 		fmt.Sscan(attrs["planned_steps.#"], &n)
 		var got []string
+		checks := 0
 		for i := 0; i < n; i++ {
 			at := fmt.Sprintf("planned_steps.%d.", i)
+			if i == checks && attrs[at+"action"] == "verify_backups" && attrs[at+"downtime"] == "false" {
+				checks++ // every front-end's checks, before the window
+				continue
+			}
+			if attrs[at+"action"] == "verify_backups" {
+				return fmt.Errorf("step %d (verify_backups on %s) runs inside the window, not before it", i+1, attrs[at+"server"])
+			}
 			if attrs[at+"downtime"] != "true" {
 				return fmt.Errorf("step %d (%s on %s) is not in the downtime window", i+1, attrs[at+"action"], attrs[at+"server"])
 			}
 			got = append(got, attrs[at+"action"]+" "+attrs[at+"server"])
 		}
+		if checks != 3 {
+			return fmt.Errorf("the plan does not begin with the 3 front-ends' verify_backups: %d", checks)
+		}
+		n = len(got)
 		want := []string{"take_front_end_offline FE1", "take_front_end_offline FE2", "take_front_end_offline FE3"}
 		if n < 9 || strings.Join(got[:3], ";") != strings.Join(want, ";") {
 			return fmt.Errorf("the plan does not start with every front-end taken offline: %v", got)
@@ -151,4 +164,86 @@ func checkFrontEndWindow(address string) resource.TestCheckFunc {
 		}
 		return nil
 	}
+}
+
+// Every front-end is at SP2, but FE1 is still offline: an apply was interrupted before it
+// brought FE1 back. The plan's waves show the recovery wave 0 with FE1, its only step is
+// bring_front_end_online FE1, and after the apply FE1 serves again.
+func TestAccOrganizationFrontEndRecoveryWave(t *testing.T) {
+	sim := startSimulatorWith(t, strings.ReplaceAll(frontEndFleet(), `"6.5.7226"`, `"6.5.7638"`), simulator.Options{})
+	sim.Host("FE1").Update(func(s *simulator.State) {
+		s.FrontEndStartMode = "Auto" // what front_end.ps1 recorded when it took FE1 offline
+		for i := range s.Services {
+			if s.Services[i].Name == "W3SVC" {
+				s.Services[i].State, s.Services[i].StartMode = "Stopped", "Disabled"
+			}
+		}
+	})
+	const address = "exchange_organization_upgrade.fe"
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{{
+			Config: frontEndConfig(sim, 1),
+			Check: resource.ComposeAggregateTestCheckFunc(
+				resource.TestCheckResourceAttr(address, "waves.#", "1"),
+				resource.TestCheckResourceAttr(address, "waves.0.index", "0"),
+				resource.TestCheckResourceAttr(address, "waves.0.name", "recovery: front-ends an interrupted apply left offline"),
+				resource.TestCheckResourceAttr(address, "waves.0.servers.#", "1"),
+				resource.TestCheckResourceAttr(address, "waves.0.servers.0", "FE1"),
+				resource.TestCheckResourceAttr(address, "planned_steps.#", "1"),
+				resource.TestCheckResourceAttr(address, "planned_steps.0.action", "bring_front_end_online"),
+				resource.TestCheckResourceAttr(address, "planned_steps.0.wave", "0"),
+				func(*terraform.State) error {
+					last := false
+					for _, e := range sim.Journal() {
+						if e.Operation == "serving" && e.Server == "FE1" {
+							last = e.Params["serving"] == true
+						}
+					}
+					if !last {
+						return fmt.Errorf("the journal does not show FE1 serving again")
+					}
+					return nil
+				},
+			),
+		}},
+	})
+}
+
+// exchange_service_pack on a front-end an organisation upgrade left offline refuses, naming
+// the server and the organisation upgrade to apply; nothing is done on the server.
+func TestAccServicePackRefusesFrontEndLeftOffline(t *testing.T) {
+	sim := startSimulatorWith(t, frontEndFleet(), fastServicing)
+	sim.Host("FE1").Update(func(s *simulator.State) { s.FrontEndStartMode = "Auto" })
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{{
+			Config:      providerConfig(sim, "") + sp("FE1", "127.0.61.1", 2, ""),
+			ExpectError: regexp.MustCompile(`(?s)FE1.*exchange_organization_upgrade took it out of service.*KB 328839.*Apply the\s+exchange_organization_upgrade\s+that\s+took\s+FE1\s+offline`),
+		}},
+	})
+	for _, e := range sim.Journal() {
+		if e.Server == "FE1" && e.Operation != "probe" {
+			t.Errorf("the refused plan did something on FE1: %s %s", e.Operation, e.Detail)
+		}
+	}
+}
+
+// Under a maintenance window the plan warns that the group's downtime is one block, naming
+// the group; the apply runs it inside the open window.
+func TestAccOrganizationFrontEndsWindowWarning(t *testing.T) {
+	sim := startSimulatorWith(t, frontEndFleet(), fastServicing)
+	now := time.Now().UTC()
+	window := fmt.Sprintf("maintenance_window {\n    intervals = [{ start = %q, end = %q }]\n  }", now.Add(-time.Hour).Format(time.RFC3339), now.Add(12*time.Hour).Format(time.RFC3339))
+	config := strings.Replace(frontEndConfig(sim, 2), "  parallelism = 2\n", "  parallelism = 2\n  "+window+"\n", 1)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{{
+			Config: config,
+			Check: resource.ComposeAggregateTestCheckFunc(
+				warningsContain("exchange_organization_upgrade.fe", "the load-balanced front-ends FE1, FE2, FE3 are one block of downtime in wave 1"),
+				resource.TestCheckResourceAttrSet("exchange_organization_upgrade.fe", "scheduled_window.start"),
+			),
+		}},
+	})
 }

@@ -340,6 +340,13 @@ func (r *organizationUpgradeResource) ModifyPlan(ctx context.Context, req resour
 		m.Warnings = stringsValue(ctx, o.Warnings, &resp.Diagnostics)
 	}
 	m.ScheduledWindow = r.data.scheduledWindow(ctx, m.MaintenanceWindow, state.ScheduledWindow, len(steps), orgFirstDowntime(steps), &resp.Diagnostics)
+	if ws := o.FrontEndWindowWarnings(); len(steps) > 0 && !m.ScheduledWindow.IsNull() && len(ws) > 0 {
+		// Under a window, each load-balanced group's downtime is one block to fit in it.
+		for _, w := range ws {
+			resp.Diagnostics.AddWarning(w, "")
+		}
+		m.Warnings = stringsValue(ctx, append(o.Warnings, ws...), &resp.Diagnostics)
+	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &m)...)
 }
 
@@ -356,17 +363,11 @@ func orgID(o exchange.Ordering) string {
 	return strings.Join(names, ",")
 }
 
-// wavesValue lists the waves that have work.
+// wavesValue lists the waves that have work (a recovery wave 0 included).
 func wavesValue(ctx context.Context, o orgPlan, diags *diag.Diagnostics) types.List {
-	busy := map[int]bool{}
-	for _, u := range o.Units {
-		busy[u.Wave] = true
-	}
 	out := []waveModel{}
-	for _, w := range o.Ordering.Waves {
-		if busy[w.Index] {
-			out = append(out, waveModel{Index: int64(w.Index), Name: w.Name, Reason: w.Reason, Servers: nonNil(w.Servers)})
-		}
+	for _, w := range o.Waves() {
+		out = append(out, waveModel{Index: int64(w.Index), Name: w.Name, Reason: w.Reason, Servers: nonNil(w.Servers)})
 	}
 	v, d := types.ListValueFrom(ctx, waveType, out)
 	diags.Append(d...)

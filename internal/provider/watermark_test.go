@@ -3,6 +3,7 @@ package provider
 import (
 	"fmt"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -154,6 +155,49 @@ resource "exchange_organization_upgrade" "org" {
 					},
 				),
 			},
+		},
+	})
+}
+
+// An interrupted SP3 setup already updated ExSetup.exe: WM07 reads as SP3, its target, with
+// the Mailbox role's Action/Watermark still there. Refused without clear_setup_watermark
+// (setup must be run again once the values are gone); with it, the values are cleared and
+// SP3 setup runs again, which completes it; then nothing is left to do.
+func TestAccServicePackWatermarkAtTargetBuild(t *testing.T) {
+	sim := startSimulatorWith(t, strings.ReplaceAll(watermarkFleet(), `"8.1.240.6"`, `"8.3.83.6"`), fastServicing)
+	config := providerConfig(sim, "") + watermarkSP("wm07", "WM07", "127.0.53.1", clearWatermark)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{
+			{
+				Config:   providerConfig(sim, "") + watermarkSP("wm07", "WM07", "127.0.53.1", ""),
+				PlanOnly: true,
+				ExpectError: saying("Server WM07: an interrupted Exchange setup left", "delete its Action and Watermark values",
+					"then run Setup.com /mode:upgrade from the service pack's media again yourself", `set clear_setup_watermark = { reason = "..." }`),
+			},
+			{
+				PreConfig: func() { onlyReads(t, sim) },
+				Config:    config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectKnownValue("exchange_service_pack.wm07", tfjsonpath.New("planned_steps"),
+						actions("verify_backups", "check_no_setup_running", "export_setup_key", "remove_setup_watermark",
+							"install_service_pack", "reboot", "start_exchange_services", "verify_build")),
+				}},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					resource.TestCheckResourceAttr("exchange_service_pack.wm07", "live_service_pack", "3"),
+					func(*terraform.State) error {
+						if err := inOrder(journal(sim, "WM07"), "setup_watermark check  ok", "setup_watermark remove MailboxRole ok",
+							`installer started D:\SP3\Setup.com /mode:upgrade`, "job_start install_service_pack ok", "reboot"); err != nil {
+							return err
+						}
+						if st := sim.Host("WM07").State(); len(st.SetupWatermarks) != 0 || st.PartlyConfigured {
+							return fmt.Errorf("setup did not complete: watermarks %+v, partly configured %v", st.SetupWatermarks, st.PartlyConfigured)
+						}
+						return nil
+					},
+				),
+			},
+			{Config: config, PlanOnly: true},
 		},
 	})
 }

@@ -246,6 +246,8 @@ func describeCall(op string, p map[string]any) string {
 		return strings.TrimSpace(fmt.Sprintf("cluster %v %v %v", p["Action"], p["Group"], p["Node"]))
 	case wire.OpFrontEnd:
 		return fmt.Sprintf("front_end %v", p["Action"])
+	case wire.OpSetupWatermark:
+		return fmt.Sprintf("setup_watermark %v", p["Action"])
 	}
 	return op
 }
@@ -287,6 +289,8 @@ func (f *fakeRemote) do(op string, p map[string]any) (any, error) {
 		return wire.LockResult{Held: true, Owner: owner, Expires: *lockExpires}, nil
 	case wire.OpCluster:
 		return f.cluster(p)
+	case wire.OpSetupWatermark:
+		return wire.SetupWatermarkResult{Removed: []string{}}, nil
 	case wire.OpFrontEnd:
 		if p["Action"] == wire.ActionOffline {
 			return wire.FrontEndResult{Service: "W3SVC", Before: "Running", After: "Stopped", StartMode: "Disabled", RecordedStartMode: "Auto"}, nil

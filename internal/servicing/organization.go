@@ -3,6 +3,7 @@ package servicing
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -136,7 +137,8 @@ func runUnit(ctx context.Context, r Remote, u exchange.OrganizationUnit, o Organ
 }
 
 // applyFrontEnds is the downtime window of a group of load-balanced front-ends (KB 328839):
-// every front-end offline first, then the upgrades (Parallelism at once), then, only when
+// every front-end's read-only checks before the window (a failing one costs no outage),
+// then every front-end offline, then the upgrades (Parallelism at once), then, only when
 // every one succeeded, every front-end back online. A failure leaves the group offline, so
 // that no client meets front-ends at different service packs; the next plan upgrades what
 // is left and then brings every one back.
@@ -152,6 +154,16 @@ func applyFrontEnds(ctx context.Context, r Remote, g *exchange.FrontEndGroup, o 
 			}
 		}
 		return nil
+	}
+	// Outside the maintenance window the window's first plan would refuse (every plan of
+	// the window is downtime): then not even the checks run.
+	if plans := slices.Concat(g.Offline, g.Online); len(plans) > 0 {
+		if err := outsideWindow(plans[0], o.Options(plans[0].Server)); err != nil {
+			return fmt.Errorf("the load-balanced front-ends %s were not touched: %w", group, err)
+		}
+	}
+	if err := runPlans(g.Checks, "checking"); err != nil {
+		return fmt.Errorf("%w\n\nNo front-end of the group was taken offline: the group still serves its clients", err)
 	}
 	if err := runPlans(g.Offline, "taking offline"); err != nil {
 		return fmt.Errorf("%w\n\nThe front-ends already taken offline stay offline; run terraform apply again: it takes the rest offline before upgrading any", err)

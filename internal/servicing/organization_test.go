@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/buildlevel/terraform-provider-exchange/internal/exchange"
 	"github.com/buildlevel/terraform-provider-exchange/internal/remote"
@@ -19,6 +20,7 @@ func frontEndGroupPlan() exchange.OrganizationPlan {
 	}
 	fg := &exchange.FrontEndGroup{Servers: group}
 	for _, s := range group {
+		fg.Checks = append(fg.Checks, one(s, exchange.CheckNoSetupRunning{}))
 		fg.Offline = append(fg.Offline, one(s, exchange.TakeFrontEndOffline{FrontEnds: group}))
 		fg.Members = append(fg.Members, exchange.OrganizationUnit{Wave: 1, Server: s, Plans: []exchange.Plan{one(s, exchange.StopService{Service: "VirusScan"})}})
 		fg.Online = append(fg.Online, one(s, exchange.BringFrontEndOnline{FrontEnds: group}))
@@ -31,6 +33,9 @@ func applyFrontEndGroup(t *testing.T, failOn string) ([]string, error) {
 	targets := map[string]remote.Target{"FE1": {Server: "FE1"}, "FE2": {Server: "FE2"}}
 	f.targets = []remote.Target{targets["FE1"], targets["FE2"]}
 	f.hook = func(_ context.Context, _ int, op string, _ map[string]any) error {
+		if op == wire.OpSetupWatermark && f.cur+" check" == failOn {
+			return &remote.Error{Server: f.cur, Operation: op, Kind: remote.KindFault, Err: &wire.Fault{Code: "setup_running", Message: "Setup.com runs on the server"}}
+		}
 		if op == wire.OpService && f.cur == failOn {
 			return &remote.Error{Server: failOn, Operation: op, Kind: remote.KindFault, Err: &wire.Fault{Code: "failed", Message: "Windows refused to stop service VirusScan"}}
 		}
@@ -48,7 +53,7 @@ func applyFrontEndGroup(t *testing.T, failOn string) ([]string, error) {
 	}
 	var calls []string
 	for _, c := range f.callsOn() {
-		if strings.Contains(c, "front_end") || strings.Contains(c, "service stop") {
+		if strings.Contains(c, "front_end") || strings.Contains(c, "service stop") || strings.Contains(c, wire.OpSetupWatermark) {
 			calls = append(calls, c)
 		}
 	}
@@ -61,7 +66,7 @@ func TestApplyOrganizationFrontEndsOneWindow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"FE1: front_end offline", "FE2: front_end offline", "FE1: service stop VirusScan", "FE2: service stop VirusScan",
+	want := []string{"FE1: setup_watermark check", "FE2: setup_watermark check", "FE1: front_end offline", "FE2: front_end offline", "FE1: service stop VirusScan", "FE2: service stop VirusScan",
 		"FE1: front_end online", "FE2: front_end online"}
 	if !slices.Equal(calls, want) {
 		t.Errorf("calls:\n%s\nwant:\n%s", strings.Join(calls, "\n"), strings.Join(want, "\n"))
@@ -83,5 +88,45 @@ func TestApplyOrganizationFrontEndFailureKeepsGroupOffline(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error lacks %q:\n%v", want, err)
 		}
+	}
+}
+
+// The second front-end's check fails at apply: no front-end was taken offline (no needless
+// outage), and the error names the server.
+func TestApplyOrganizationFrontEndCheckFailsBeforeWindow(t *testing.T) {
+	calls, err := applyFrontEndGroup(t, "FE2 check")
+	if err == nil || !strings.Contains(err.Error(), "FE2") {
+		t.Fatalf("error %v, want FE2's failed check", err)
+	}
+	if slices.ContainsFunc(calls, func(c string) bool { return strings.Contains(c, "front_end") || strings.Contains(c, "service stop") }) {
+		t.Errorf("the group was taken offline or upgraded although FE2's check failed:\n%s", strings.Join(calls, "\n"))
+	}
+	if !strings.Contains(err.Error(), "No front-end of the group was taken offline") {
+		t.Errorf("the error does not say the group still serves:\n%v", err)
+	}
+}
+
+// Outside the maintenance window a group is not touched at all: not even its checks, which
+// need no window themselves, run, since the window after them could not start.
+func TestApplyOrganizationFrontEndsOutsideWindowCallsNothing(t *testing.T) {
+	f, clk := newFake(t)
+	f.targets = []remote.Target{{Server: "FE1"}, {Server: "FE2"}}
+	plan := frontEndGroupPlan()
+	g := plan.Units[0].FrontEnds
+	for _, plans := range [][]exchange.Plan{g.Offline, g.Online} {
+		for i := range plans {
+			plans[i].Steps[0].Downtime = true
+		}
+	}
+	w := explicitWindow(t, t0.Add(time.Hour), t0.Add(5*time.Hour))
+	err := ApplyOrganization(context.Background(), f, plan, OrganizationOptions{
+		Target:  func(s string) remote.Target { return remote.Target{Server: s} },
+		Options: func(string) Options { return Options{Owner: "test", clock: clk, Window: w} },
+	})
+	if err == nil || !strings.Contains(err.Error(), "FE1, FE2 were not touched") || !strings.Contains(err.Error(), "the maintenance window has not begun") {
+		t.Fatalf("error %v, want the window refusal naming the group", err)
+	}
+	if calls := f.callsOn(); len(calls) > 0 {
+		t.Errorf("outside the window the group was touched:\n%s", strings.Join(calls, "\n"))
 	}
 }

@@ -78,6 +78,15 @@ func (x *executor) windowAtStart() error {
 	return nil
 }
 
+// outsideWindow is windowAtStart for a plan before it runs: a group of load-balanced
+// front-ends asks it of its window's first plan before the group's checks, so that outside
+// the window not even the checks touch a server.
+func outsideWindow(plan exchange.Plan, o Options) error {
+	o = o.withDefaults()
+	x := &executor{plan: plan, o: o, clk: o.clock}
+	return x.windowAtStart()
+}
+
 // windowBefore is the check before step i: once the window has ended the apply stops
 // before a downtime step, after the step before it finished, and recovery puts back what
 // can run outside the window (services, the revocation check, the customisations); the next

@@ -88,8 +88,14 @@ type State struct {
 	WindowsServices []exchange.ServiceFacts
 
 	SetupWatermarks []exchange.SetupWatermark
-	SetupRunning    bool
-	StaleCMSKey     bool
+	// PartlyConfigured: a setup broke off after copying its files and before it finished
+	// configuring the roles (a watermark's "partially configured" role): the build, read
+	// from ExSetup.exe, is already the new one, and that service pack's setup, run again
+	// once it may start, completes it. Removing the watermark does not change it. Set from
+	// the fleet's setup_watermark; the probe does not read it.
+	PartlyConfigured bool
+	SetupRunning     bool
+	StaleCMSKey      bool
 	// SetupKeyExports are the files setup_watermark's export wrote (reg.exe export of a
 	// setup key), in the order written.
 	SetupKeyExports []SetupKeyExport
@@ -202,6 +208,7 @@ func newHost(s Server, c *LiveCluster, boot time.Time) *Host {
 		st.SetupWatermarks = append(st.SetupWatermarks, exchange.SetupWatermark{
 			Role: s.SetupWatermark, Action: "BuildToBuildUpgrade", Watermark: "InstallFiles",
 		})
+		st.PartlyConfigured = true
 	}
 	if s.PendingReboot {
 		st.PendingReboot = append(st.PendingReboot, pendingRebootReason)

@@ -671,7 +671,7 @@ func (h *Host) planJobLocked(spec jobSpec, now time.Time) (*jobRun, string, stri
 			return nil, refused, err.Error()
 		}
 		switch {
-		case p.ServicePack <= liveSP:
+		case p.ServicePack < liveSP || p.ServicePack == liveSP && !s.PartlyConfigured:
 			return nil, refused, fmt.Sprintf("the server already runs %s %s; %s is not newer (a service pack cannot be uninstalled)",
 				product, spName(liveSP), spName(p.ServicePack))
 		case interimBlock(target.Level.String()) != "":
@@ -689,6 +689,7 @@ func (h *Host) planJobLocked(spec jobSpec, now time.Time) (*jobRun, string, stri
 		return &jobRun{command: commandLine(exe, args...), logPath: logPath, setup: true, servicePack: true, services: []exchange.ServiceFacts{},
 			apply: func(s *State) (int, bool) {
 				s.Build = target.Build
+				s.PartlyConfigured = false
 				s.UpdateRollups = []exchange.InstalledUpdate{}
 				s.InterimUpdates = []string{}
 				if s.RemoteStreamingBackup != nil {

@@ -2,6 +2,7 @@ package simulator
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/buildlevel/terraform-provider-exchange/internal/exchange"
@@ -82,5 +83,34 @@ func TestSetupWatermarkExportThenRemoveLetsSetupRun(t *testing.T) {
 	r.ok("EX01", wire.OpSetupWatermark, &res, watermarkReq("remove", "ClientAccessRole", "")...)
 	if j := r.startJob("EX01", sp); j.State != exchange.JobRunning {
 		t.Errorf("setup after the removal: %+v", j)
+	}
+}
+
+// A setup that broke off after copying SP3's files: the build reads as SP3 already. SP3
+// setup is refused on a server that finished SP3 ("not newer"), but runs again on one
+// whose roles it did not finish configuring, once the watermark is gone, and completes it.
+func TestSetupRunsAgainOnAPartlyConfiguredServer(t *testing.T) {
+	r := newRig(t, Options{})
+	ex01 := r.host("EX01")
+	ex01.SetBuild(exchange.MustParseBuild("8.3.83.6"))
+	sp := job("install_service_pack-8.3.83.6", exchange.ActionInstallServicePack, `MediaPath=D:\Exchange2007SP3`)
+	if f := r.fault("EX01", wire.OpJobStart, sp...); f.Code != "refused" || !strings.Contains(f.Message, "not newer") {
+		t.Fatalf("SP3 setup on a server that finished SP3: %v", f)
+	}
+	ex01.Update(func(s *State) {
+		s.SetupWatermarks = []exchange.SetupWatermark{{Role: "Mailbox", Action: "BuildToBuildUpgrade", Watermark: "InstallFiles"}}
+		s.PartlyConfigured = true
+	})
+	if f := r.fault("EX01", wire.OpJobStart, sp...); f.Code != "watermark" {
+		t.Fatalf("setup with the watermark: %v", f)
+	}
+	var res wire.SetupWatermarkResult
+	r.ok("EX01", wire.OpSetupWatermark, &res, watermarkReq("remove", "MailboxRole", "")...)
+	if !ex01.State().PartlyConfigured {
+		t.Fatal("removing the watermark finished the configuration")
+	}
+	r.installSP3("EX01")
+	if st := ex01.State(); st.PartlyConfigured || st.Build.String() != "8.3.83.6" {
+		t.Errorf("after SP3 setup ran again: partly configured %v, build %s", st.PartlyConfigured, st.Build)
 	}
 }
