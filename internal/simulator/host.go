@@ -47,6 +47,8 @@ type Host struct {
 	// Directory (the fleet's site and ad_unreachable); fixed at start.
 	site          string
 	adUnreachable bool
+	// winrm: whether the host listens for WinRM at all (servesWinRM); fixed at start.
+	winrm bool
 }
 
 // State is everything a host is, as the probe reads it. Later operations (installs,
@@ -203,7 +205,8 @@ func newHost(s Server, c *LiveCluster, boot time.Time) *Host {
 		st.PendingReboot = append(st.PendingReboot, pendingRebootReason)
 	}
 	h := &Host{name: s.Name, address: s.Address, cluster: c, state: st, env: newEnv(Options{}, nil),
-		jobs: map[string]*jobRun{}, missing: map[string]bool{}, site: s.Site, adUnreachable: s.ADUnreachable}
+		jobs: map[string]*jobRun{}, missing: map[string]bool{}, site: s.Site, adUnreachable: s.ADUnreachable,
+		winrm: servesWinRM(s.OS)}
 	for _, f := range s.Faults {
 		if n, err := f.normalize(); err == nil {
 			h.faults = append(h.faults, n)
