@@ -691,7 +691,7 @@ func TestPlanClusterRefusals(t *testing.T) {
 			nodes:     testCluster{product: "5.5", typ: "cluster-5.5", owners: [][2]string{{"EXVS1", "NODE1"}}, nodes: []string{"NODE1", "NODE2"}}.facts(b55SP4, b55SP3),
 			req:       clusterRequest(3),
 			server:    "NODE1",
-			attribute: "service_pack",
+			attribute: FieldServicePack,
 			fragments: []string{"the active node runs exchange 5.5 sp4 (5.5.2653), above the target exchange 5.5 sp3", "set service_pack = 4"},
 		},
 		{
