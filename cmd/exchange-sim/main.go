@@ -148,6 +148,10 @@ func serve(sim *simulator.Simulator, fleet *simulator.Fleet, stdout, stderr io.W
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
 	for _, s := range fleet.Servers {
+		if !sim.Host(s.Name).ServesWinRM() {
+			fmt.Fprintf(tw, "%s\t%s %s\t%s\t\n", s.Name, s.Product, s.Build, "refuses WinRM ("+s.OS.Caption+")")
+			continue
+		}
 		fmt.Fprintf(tw, "%s\t%s %s\t%s\t%s\n", s.Name, s.Product, s.Build, orDash(sim.URL(s.Name, false)), orDash(sim.URL(s.Name, true)))
 	}
 	// A CMS/EVS name with an address of its own: answered by the node that owns it.

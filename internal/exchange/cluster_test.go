@@ -740,6 +740,16 @@ func TestPlanClusterRefusals(t *testing.T) {
 			fragments: []string{"the active node runs exchange 2007 sp3 (8.3.83.6), above the target exchange 2007 sp2", "set service_pack = 3"},
 		},
 		{
+			// Moved from the acceptance tests, which cannot reach a 5.5 node (Windows 2000:
+			// no WinRM).
+			name:      "5.5: the active node is above the target",
+			nodes:     testCluster{product: "5.5", typ: "cluster-5.5", owners: [][2]string{{"EXVS1", "NODE1"}}, nodes: []string{"NODE1", "NODE2"}}.facts(b55SP4, b55SP3),
+			req:       clusterRequest(3),
+			server:    "NODE1",
+			attribute: FieldServicePack,
+			fragments: []string{"the active node runs exchange 5.5 sp4 (5.5.2653), above the target exchange 5.5 sp3", "set service_pack = 4"},
+		},
+		{
 			name:      "a passive node's service pack is above the target: a downgrade",
 			nodes:     ccr().facts(b2007SP1, b2007SP3),
 			req:       clusterRequest(2),

@@ -132,44 +132,6 @@ func TestAccClusterUpgrade2003ActiveActive(t *testing.T) {
 	})
 }
 
-// Exchange 2000 active/active: every EVS onto one node, the free node upgraded, all EVSs
-// moved to it (no EVS upgrade: the store updates the databases), the other node upgraded,
-// each EVS back on its node.
-func TestAccClusterUpgrade2000ActiveActive(t *testing.T) {
-	sim := startSimulatorWith(t, clusterFleet(t), faultServicing)
-	provider := aaProvider(sim, map[string]string{"A2KCL": "A2K1"}, "A2K1", "A2K2")
-	resource.Test(t, resource.TestCase{
-		ProtoV6ProviderFactories: testProviders,
-		Steps: []resource.TestStep{{
-			Config: aaConfig(provider, "A2KCL", 3, `\\files\exchange2000\SP3`),
-			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
-				plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("planned_steps"), nodeActions(concat(
-					[]string{"A2K1 preflight", "A2K2 preflight"},
-					[]string{"A2K2 move_cluster_group", "A2K2 move_cluster_group", "A2K1 stop_cluster_service"},
-					onNode("A2K1", perNodeSP...),
-					[]string{"A2K1 start_cluster_service", "A2K1 move_cluster_group", "A2K1 move_cluster_group", "A2K1 move_cluster_group",
-						"A2K2 stop_cluster_service"},
-					onNode("A2K2", perNodeSP...),
-					[]string{"A2K2 start_cluster_service", "A2K2 move_cluster_group"},
-				)...)),
-			}},
-			Check: resource.ComposeAggregateTestCheckFunc(
-				resource.TestCheckResourceAttr("exchange_cluster_upgrade.c", "live_builds.A2K1", "6.0.6249"),
-				resource.TestCheckResourceAttr("exchange_cluster_upgrade.c", "live_builds.A2K2", "6.0.6249"),
-				// No Exchange 2000 EVS is upgraded by hand: the store updates the databases.
-				testCheckJournalLacks(nodesJournal(sim, "A2K1", "A2K2"), "upgrade_evs"),
-				testCheckJournalOrder(nodesJournal(sim, "A2K1", "A2K2"),
-					"A2K2 cluster move_group A2K2", "A2K1 cluster stop_service", "A2K1 job_start install_service_pack ok",
-					"A2K1 cluster start_service", "A2K1 cluster move_group A2K1", "A2K1 cluster move_group A2K1",
-					"A2K2 cluster stop_service", "A2K2 job_start install_service_pack ok", "A2K2 cluster start_service",
-					"A2K2 cluster move_group A2K2"),
-				testCheckEVS(sim, "A2KCL", "EVSC", "A2K1", "6.0.6249"),
-				testCheckEVS(sim, "A2KCL", "EVSD", "A2K2", "6.0.6249"),
-			),
-		}},
-	})
-}
-
 // An apply stopped between the nodes of an active/active cluster: AAN1 is upgraded, its
 // cluster service still stopped, both EVSs wait on AAN2. The next apply continues with the
 // EVSs (one at a time), does not install on AAN1 again, upgrades AAN2, and puts each EVS

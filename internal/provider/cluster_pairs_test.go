@@ -11,9 +11,11 @@ import (
 	"github.com/buildlevel/terraform-provider-exchange/internal/simulator"
 )
 
-// The pairs of testdata/clusters.json (a CCR, a 2003 active/passive EVS, a 5.5 cluster) each
-// interrupted between its nodes and refused for the same reasons; the active/active pairs
-// are in cluster_active_active_test.go.
+// The pairs of testdata/clusters.json that WinRM reaches (a CCR, a 2003 active/passive EVS)
+// each interrupted between its nodes and refused for the same reasons; the active/active
+// pairs are in cluster_active_active_test.go. The 5.5 cluster runs on Windows 2000 (no
+// WinRM): its plan's refusal is TestAccClusterUpgradeRefusesNodesWithoutWinRM; its resume
+// is the planner's ("resume 5.5: ..." in internal/exchange cluster_test.go).
 
 type clusterPair struct {
 	name, cluster string
@@ -61,19 +63,6 @@ var clusterPairs = []clusterPair{
 		journal: []string{"EVSN1 preflight", "EVSN1 cluster offline_evs_resources", "EVSN2 cluster start_service", "EVSN2 administrator upgrade_evs ok",
 			"EVSN2 cluster online_group", "EVSN1 cluster stop_service", "EVSN1 job_start install_service_pack ok", "EVSN1 cluster start_service"},
 		above: "6.5.7638.2", below: 1,
-	},
-	{
-		name: "5.5", cluster: "X55", nodes: [2]string{"E55A", "E55B"}, sp: 4, media: `\\files\exchange55\SP4`,
-		first: "E55A", other: "E55B", firstBuild: "5.5.2653",
-		// The active node upgraded and its virtual server back online there at its level;
-		// failover allowed again.
-		interrupted: func(t *testing.T, sim *simulator.Simulator) {
-			sim.Cluster("X55").Update(func(s *simulator.ClusterState) { s.Group("X55").UpgradedBuild = mustBuild(t, "5.5.2653") })
-		},
-		resumed: concat([]string{"E55B preflight", "E55A move_cluster_group", "E55B stop_cluster_service"},
-			onNode("E55B", perNodeSP...), []string{"E55B start_cluster_service"}),
-		journal: []string{"E55B preflight", "E55B cluster stop_service", "E55B job_start install_service_pack ok", "E55B cluster start_service"},
-		above:   "5.5.2653", below: 3,
 	},
 }
 

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -46,6 +47,10 @@ func (d *providerData) probeAll(ctx context.Context, targets []remote.Target, pa
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(parallelism)
 	for i, t := range targets {
+		if why := d.unreachable(t.Server); why != "" {
+			errs[i] = errors.New(why) // refused before any connection is tried
+			continue
+		}
 		g.Go(func() error {
 			facts[i], errs[i] = d.probes.Facts(gctx, t)
 			return nil // every server is tried; failures are reported together
@@ -55,7 +60,7 @@ func (d *providerData) probeAll(ctx context.Context, targets []remote.Target, pa
 	var msgs []string
 	for i, err := range errs {
 		if err != nil {
-			msgs = append(msgs, fmt.Sprintf("%s: %v%s", targets[i].Server, err, d.noWinRMHint(targets[i].Server)))
+			msgs = append(msgs, fmt.Sprintf("%s: %v", targets[i].Server, err))
 		}
 	}
 	if len(msgs) > 0 {
@@ -64,18 +69,22 @@ func (d *providerData) probeAll(ctx context.Context, targets []remote.Target, pa
 	return facts, nil
 }
 
-// noWinRMHint explains, for a server that could not be read, that it cannot be reached at
-// all when Active Directory (a discovery of this run) records it as Exchange 5.5 or 2000:
-// those run on Windows NT 4.0 or Windows 2000, for which there is no WinRM or PowerShell 2.0
-// An Exchange 2003 server on Windows 2000 cannot be told apart this way (AD's
-// version says 2003), so the connection error itself mentions that case (internal/remote).
-func (d *providerData) noWinRMHint(server string) string {
+// unreachable says why server cannot be reached at all, or "" when it may be: Active
+// Directory (a discovery of this run) records it as Exchange 5.5 or 2000, which run on
+// Windows NT 4.0 or Windows 2000, for which there is no WinRM or PowerShell 2.0 (KB 968930,
+// "Windows Management Framework Core package (Windows PowerShell 2.0 and WinRM 2.0)": Windows
+// XP SP3, Server 2003 SP2 and later). Such a server is refused by name before any
+// connection is tried. This is the one place that decides it: a management host (a
+// Windows machine with WinRM that reaches such servers by other means, to come) would be
+// consulted here instead. An Exchange 2003 server on Windows 2000 cannot be told apart this
+// way (AD's version says 2003): its refused connection says it may be one (internal/remote).
+func (d *providerData) unreachable(server string) string {
 	d.applyMu.Lock()
 	defer d.applyMu.Unlock()
 	for _, o := range d.orgs {
 		for _, s := range o.discovered.Servers {
 			if strings.EqualFold(s.Name, server) && (s.Product == "5.5" || s.Product == "2000") {
-				return fmt.Sprintf(" (Active Directory records %s as Exchange %s, which runs on Windows NT 4.0 or Windows 2000: those have no WinRM or PowerShell 2.0, so this provider cannot reach it yet; servicing such servers through a Windows management host comes later: service it by hand)", s.Name, s.Product)
+				return fmt.Sprintf("Active Directory records %s as Exchange %s, which runs on Windows NT 4.0 or Windows 2000: those have no WinRM or PowerShell 2.0, so this provider cannot reach it yet; servicing such servers through a Windows management host comes later: service it by hand", s.Name, s.Product)
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"regexp"
@@ -29,6 +30,43 @@ const clusterNodeAddresses = `{
 
 // clusterVirtualNames are the names discovery lists for testdata/clusters.json's clusters.
 var clusterVirtualNames = []string{"CMS1", "EVS1", "EVS2K", "X55", "EVSA", "EVSB", "EVSC", "EVSD"}
+
+// withWinRMOnly is fleet without its Exchange 5.5 and 2000 servers and their clusters: they
+// run on Windows 2000, which has no WinRM (KB 968930), and an organisation whose Active
+// Directory lists them is refused (TestAccOrganizationRefusesClustersWithoutWinRM). What is
+// left is the 2007 CCR and the 2003 clusters.
+func withWinRMOnly(t *testing.T, fleet string) string {
+	t.Helper()
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(fleet), &doc); err != nil {
+		t.Fatal(err)
+	}
+	dropped := map[string]bool{}
+	var servers []any
+	for _, s := range doc["servers"].([]any) {
+		m := s.(map[string]any)
+		if p := m["product"]; p == "5.5" || p == "2000" {
+			dropped[m["name"].(string)] = true
+			continue
+		}
+		servers = append(servers, s)
+	}
+	var clusters []any
+	for _, c := range doc["clusters"].([]any) {
+		if !dropped[c.(map[string]any)["nodes"].([]any)[0].(string)] {
+			clusters = append(clusters, c)
+		}
+	}
+	if len(dropped) == 0 || len(clusters) == len(doc["clusters"].([]any)) {
+		t.Fatal("the cluster fleet has no Exchange 5.5 or 2000 cluster to drop any more")
+	}
+	doc["servers"], doc["clusters"] = servers, clusters
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(raw)
+}
 
 // clusterDNSVariable is the Terraform variable (read from the environment at every command)
 // through which clusterDNS gives the provider the virtual names' addresses.
@@ -105,21 +143,19 @@ func spaced(text string) string {
 // whose reason says so. A discovered CMS/EVS whose node cannot be reached is named in the
 // error.
 func TestAccOrganizationDiscoversClusterNodes(t *testing.T) {
-	sim := startSimulatorWith(t, clusterFleet(t), simulator.Options{InstallDuration: 200 * time.Millisecond, RebootDuration: 200 * time.Millisecond})
+	sim := startSimulatorWith(t, withWinRMOnly(t, clusterFleet(t)), simulator.Options{InstallDuration: 200 * time.Millisecond, RebootDuration: 200 * time.Millisecond})
 	dns := newClusterDNS(t, sim)
 	const ds = "data.exchange_organization.org"
 	config := dns.config() + organizationThrough("MBX1A")
 	// found: the nodes, sorted, each with the CMS/EVS of its cluster; the nodes of an
 	// active/active cluster with the cluster's own name (the same on both nodes).
 	found := []struct{ server, cluster string }{
-		{"A2K1", "^A2KCL$"}, {"A2K2", "^A2KCL$"},
 		{"AAN1", "^AACL$"}, {"AAN2", "^AACL$"},
-		{"E2KN1", "^EVS2K$"}, {"E2KN2", "^EVS2K$"}, {"E55A", "^X55$"}, {"E55B", "^X55$"},
 		{"EVSN1", "^EVS1$"}, {"EVSN2", "^EVS1$"}, {"MBX1A", "^CMS1$"}, {"MBX1B", "^CMS1$"},
 	}
 	checks := []resource.TestCheckFunc{
 		resource.TestCheckResourceAttr(ds, "found.#", fmt.Sprint(len(found))),
-		resource.TestCheckResourceAttr(ds, "id", "A2K1,A2K2,AAN1,AAN2,E2KN1,E2KN2,E55A,E55B,EVSN1,EVSN2,MBX1A,MBX1B"),
+		resource.TestCheckResourceAttr(ds, "id", "AAN1,AAN2,EVSN1,EVSN2,MBX1A,MBX1B"),
 	}
 	for i, f := range found {
 		checks = append(checks,
@@ -131,10 +167,6 @@ func TestAccOrganizationDiscoversClusterNodes(t *testing.T) {
 		servers []string
 		reasons []string
 	}{
-		{[]string{"E55A", "E55B"}, []string{"Nodes E55A, E55B of Exchange 5.5 cluster X55 (cluster-5.5) are one unit"}},
-		{[]string{"A2K1", "A2K2", "E2KN1", "E2KN2"}, []string{
-			"Nodes A2K1, A2K2 of the cluster of Exchange Virtual Servers A2KCL (evs-active-active) are one unit",
-			"Nodes E2KN1, E2KN2 of Exchange Virtual Server EVS2K (evs-active-passive) are one unit"}},
 		{[]string{"AAN1", "AAN2", "EVSN1", "EVSN2"}, []string{
 			"Nodes AAN1, AAN2 of the cluster of Exchange Virtual Servers AACL (evs-active-active) are one unit",
 			"Nodes EVSN1, EVSN2 of Exchange Virtual Server EVS1 (evs-active-passive) are one unit"}},
@@ -231,9 +263,31 @@ func TestAccOrganizationDiscoversClusterNodes(t *testing.T) {
 					dns.follow()
 				},
 				Config:      config,
-				ExpectError: regexp.MustCompile(`(?s)Cannot read every server of the organisation.*` + spaced("1 of 8 servers could not be read:") + `\s+EVSB: ` + spaced("server EVSB (127.0.50.52:")),
+				ExpectError: regexp.MustCompile(`(?s)Cannot read every server of the organisation.*` + spaced("1 of 4 servers could not be read:") + `\s+EVSB: ` + spaced("server EVSB (127.0.50.52:")),
 			},
 		},
+	})
+}
+
+// The same organisation with its Exchange 5.5 and 2000 clusters: their nodes run Windows
+// 2000, which has no WinRM (KB 968930). Active Directory lists X55 as 5.5 and EVS2K, EVSC,
+// EVSD as 2000: the plan refuses each by name with the reason, before any connection is
+// tried (each name is followed at once by the reason, not by a connection error). That their
+// nodes are one unit of a wave is the planner's (internal/exchange
+// TestOrderLegacyClustersAreUnits).
+func TestAccOrganizationRefusesClustersWithoutWinRM(t *testing.T) {
+	sim := startSimulatorWith(t, clusterFleet(t), fastServicing)
+	dns := newClusterDNS(t, sim)
+	reason := func(name, product string) string {
+		return `\s+` + name + `: ` + spaced("Active Directory records "+name+" as Exchange "+product+", which runs on Windows NT 4.0 or Windows 2000: those have no WinRM or PowerShell 2.0, so this provider cannot reach it yet")
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{{
+			Config: dns.config() + organizationThrough("MBX1A"),
+			ExpectError: regexp.MustCompile(`(?s)Cannot read every server of the organisation.*` + spaced("4 of 8 servers could not be read:") +
+				reason("EVS2K", "2000") + `.*` + reason("EVSC", "2000") + `.*` + reason("EVSD", "2000") + `.*` + reason("X55", "5.5")),
+		}},
 	})
 }
 
@@ -250,7 +304,7 @@ func TestAccServicePackWaitsForClusterNodesDiscovered(t *testing.T) {
 		t.Fatal("no servers in the cluster fleet")
 	}
 	i += len(`"servers": [`)
-	fleet = fleet[:i] + hub + fleet[i:]
+	fleet = withWinRMOnly(t, fleet[:i]+hub+fleet[i:])
 	sim := startSimulatorWith(t, fleet, simulator.Options{})
 	dns := newClusterDNS(t, sim)
 	resource.Test(t, resource.TestCase{
@@ -267,7 +321,7 @@ resource "exchange_service_pack" "hub" {
     max_system_state_age = "168h"
     domain_controller_backup_time = "` + evidenceTime + `"
     # Exchange 2000/2003/5.5 databases: the backup software's times (a server cannot tell).
-    database_backup_times = { A2K1 = "` + evidenceTime + `", A2K2 = "` + evidenceTime + `", AAN1 = "` + evidenceTime + `", AAN2 = "` + evidenceTime + `", E55A = "` + evidenceTime + `", E55B = "` + evidenceTime + `", EVSN1 = "` + evidenceTime + `", EVSN2 = "` + evidenceTime + `" }
+    database_backup_times = { AAN1 = "` + evidenceTime + `", AAN2 = "` + evidenceTime + `", EVSN1 = "` + evidenceTime + `", EVSN2 = "` + evidenceTime + `" }
   }
 }
 `,
@@ -297,7 +351,7 @@ resource "exchange_service_pack" "hub" {
 // Discovery through a cluster node given by address only: Active Directory lists the node
 // under its CMS name, so the address reaches the node's facts through the CMS's cluster.
 func TestAccOrganizationDiscoveredThroughANodeByAddress(t *testing.T) {
-	sim := startSimulatorWith(t, clusterFleet(t), fastServicing)
+	sim := startSimulatorWith(t, withWinRMOnly(t, clusterFleet(t)), fastServicing)
 	dns := newClusterDNS(t, sim)
 	withoutMBX1A := strings.Replace(dns.config(), `MBX1A = "127.0.50.11", `, "", 1)
 	if withoutMBX1A == dns.config() {
@@ -312,7 +366,7 @@ data "exchange_organization" "org" {
 }
 `,
 			Check: resource.ComposeAggregateTestCheckFunc(
-				resource.TestCheckResourceAttr("data.exchange_organization.org", "found.#", "12"),
+				resource.TestCheckResourceAttr("data.exchange_organization.org", "found.#", "6"),
 				resource.TestCheckTypeSetElemNestedAttrs("data.exchange_organization.org", "found.*", map[string]string{"server": "MBX1A", "cluster": "CMS1"}),
 			),
 		}},
@@ -325,7 +379,7 @@ data "exchange_organization" "org" {
 // already: the node is not probed again.
 func TestAccOrganizationProbesANodeAtItsOwnAddress(t *testing.T) {
 	fleet := strings.Replace(clusterFleet(t), `{"name": "CMS1", `, `{"name": "CMS1", "address": "127.0.50.19", `, 1)
-	sim := startSimulatorWith(t, fleet, simulator.Options{})
+	sim := startSimulatorWith(t, withWinRMOnly(t, fleet), simulator.Options{})
 	dns := newClusterDNS(t, sim)
 	records := strings.Replace(dns.records(), `CMS1 = "127.0.50.11"`, `CMS1 = "127.0.50.19"`, 1)
 	if !strings.Contains(records, `CMS1 = "127.0.50.19"`) {

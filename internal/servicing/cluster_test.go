@@ -560,3 +560,112 @@ func TestClusterManualEVSUpgrade(t *testing.T) {
 		})
 	}
 }
+
+// An Exchange 5.5 cluster, as exchange.PlanCluster orders it (internal/exchange
+// cluster_test.go, "5.5: the active node first ..."): the active node installs with its
+// group in place and its cluster service running, the passive one with its cluster service
+// stopped. The executor runs it in that order and never stops the active node's cluster
+// service (it would fail the group over to the node not yet upgraded). No real 5.5 node
+// can be reached over WinRM (Windows NT 4.0/2000), so this and the planner's test are the
+// procedure's coverage.
+func TestCluster55ActiveNodeFirstGroupInPlace(t *testing.T) {
+	f, clk := newClusterFake(t)
+	sp4 := exchange.MustParseBuild("5.5.2653")
+	f.groups = map[string]*fakeGroup{
+		"exvs1":         {name: "EXVS1", owner: "NODE1", state: "Online"},
+		"cluster group": {name: "Cluster Group", owner: "NODE2", state: "Online"},
+	}
+	f.afterJobBuild = sp4.String()
+	perNode := func(node string) []exchange.Step {
+		return []exchange.Step{
+			on(node, exchange.InstallServicePack{ServicePack: 4, MediaPath: `\\files\exchange55\SP4`, Build: sp4}, `update.exe from \\files\exchange55\SP4`),
+			on(node, exchange.VerifyBuild{Build: sp4}, "verify build 5.5.2653"),
+		}
+	}
+	plan := exchange.Plan{Server: "EXVS1", Steps: append(append(append(perNode("NODE1"),
+		on("NODE1", exchange.BringGroupOnline{Group: "EXVS1"}, "EXVS1 online on NODE1"),
+		on("NODE1", exchange.MoveClusterGroup{Group: "Cluster Group", To: "NODE1"}, "move Cluster Group to NODE1"),
+		on("NODE2", exchange.StopClusterService{}, "stop the cluster service")),
+		perNode("NODE2")...),
+		on("NODE2", exchange.StartClusterService{}, "start the cluster service"))}
+	if _, err := ApplyCluster(context.Background(), f, nodes, plan, opts(clk, &logRecorder{})); err != nil {
+		t.Fatalf("ApplyCluster: %v", err)
+	}
+	job1, job2 := "install_service_pack-5.5.2653-node1", "install_service_pack-5.5.2653-node2"
+	assertCallsOn(t, f, []string{
+		"NODE1: lock take", "NODE2: lock take",
+		"NODE1: job_start " + job1, "NODE1: job_status " + job1,
+		"NODE1: probe",
+		"NODE1: cluster online_group EXVS1",
+		"NODE1: cluster move_group Cluster Group NODE1",
+		"NODE2: cluster stop_service",
+		"NODE2: job_start " + job2, "NODE2: job_status " + job2,
+		"NODE2: probe",
+		"NODE2: cluster start_service",
+		"NODE1: job_clear", "NODE2: job_clear",
+		"NODE1: lock release", "NODE2: lock release",
+	})
+	if g := f.groups["exvs1"]; g.owner != "NODE1" || g.state != "Online" {
+		t.Errorf("EXVS1 is %s on %s, want Online on NODE1 where it stayed", g.state, g.owner)
+	}
+	if !f.clusterServiceRunning("NODE1") || !f.clusterServiceRunning("NODE2") {
+		t.Errorf("cluster services: NODE1 %t, NODE2 %t, want both running", f.clusterServiceRunning("NODE1"), f.clusterServiceRunning("NODE2"))
+	}
+}
+
+// An Exchange 2000 active/active cluster, as exchange.PlanCluster orders it (internal/exchange
+// cluster_test.go, "2000 active/active: plain moves, no EVS upgrade"): every EVS onto one
+// node, the free node upgraded, the EVSs moved onto it (Exchange 2000 has no Upgrade
+// Exchange Virtual Server: the store updates the databases), the other node upgraded, each
+// EVS back on its node. No real Exchange 2000 node can be reached over WinRM (Windows 2000).
+func TestCluster2000ActiveActivePlainMoves(t *testing.T) {
+	f, clk := newClusterFake(t)
+	sp3 := exchange.MustParseBuild("6.0.6249")
+	f.groups = map[string]*fakeGroup{
+		"evs1": {name: "EVS1", owner: "NODE1", state: "Online"},
+		"evs2": {name: "EVS2", owner: "NODE2", state: "Online"},
+	}
+	f.afterJobBuild = sp3.String()
+	upgrade := func(node string) []exchange.Step {
+		return []exchange.Step{
+			on(node, exchange.StopClusterService{}, "stop the cluster service"),
+			on(node, exchange.InstallServicePack{ServicePack: 3, MediaPath: `\\files\exchange2000\SP3`, Build: sp3}, `update.exe from \\files\exchange2000\SP3`),
+			on(node, exchange.VerifyBuild{Build: sp3}, "verify build 6.0.6249"),
+			on(node, exchange.StartClusterService{}, "start the cluster service"),
+		}
+	}
+	var steps []exchange.Step
+	steps = append(steps, on("NODE2", exchange.MoveClusterGroup{Group: "EVS1", To: "NODE2"}, "move EVS1 to NODE2"))
+	steps = append(steps, upgrade("NODE1")...)
+	steps = append(steps,
+		on("NODE1", exchange.MoveClusterGroup{Group: "EVS1", To: "NODE1"}, "move EVS1 to NODE1"),
+		on("NODE1", exchange.MoveClusterGroup{Group: "EVS2", To: "NODE1"}, "move EVS2 to NODE1"))
+	steps = append(steps, upgrade("NODE2")...)
+	steps = append(steps, on("NODE2", exchange.MoveClusterGroup{Group: "EVS2", To: "NODE2"}, "move EVS2 to NODE2"))
+	if _, err := ApplyCluster(context.Background(), f, nodes, exchange.Plan{Server: "EVS1", Steps: steps}, opts(clk, &logRecorder{})); err != nil {
+		t.Fatalf("ApplyCluster: %v", err)
+	}
+	job1, job2 := "install_service_pack-6.0.6249-node1", "install_service_pack-6.0.6249-node2"
+	assertCallsOn(t, f, []string{
+		"NODE1: lock take", "NODE2: lock take",
+		"NODE2: cluster move_group EVS1 NODE2",
+		"NODE1: cluster stop_service",
+		"NODE1: job_start " + job1, "NODE1: job_status " + job1,
+		"NODE1: probe",
+		"NODE1: cluster start_service",
+		"NODE1: cluster move_group EVS1 NODE1",
+		"NODE1: cluster move_group EVS2 NODE1",
+		"NODE2: cluster stop_service",
+		"NODE2: job_start " + job2, "NODE2: job_status " + job2,
+		"NODE2: probe",
+		"NODE2: cluster start_service",
+		"NODE2: cluster move_group EVS2 NODE2",
+		"NODE1: job_clear", "NODE2: job_clear",
+		"NODE1: lock release", "NODE2: lock release",
+	})
+	for name, node := range map[string]string{"evs1": "NODE1", "evs2": "NODE2"} {
+		if g := f.groups[name]; g.owner != node || g.state != "Online" {
+			t.Errorf("%s is %s on %s, want Online on %s", g.name, g.state, g.owner, node)
+		}
+	}
+}

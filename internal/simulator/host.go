@@ -51,6 +51,8 @@ type Host struct {
 	// What the preflight reads of the installed Exchange 2007 (Server.Architecture,
 	// Server.ExchangeLanguage); fixed at start.
 	architecture, exchangeLanguage string
+	// winrm: whether the host listens for WinRM at all (servesWinRM); fixed at start.
+	winrm bool
 }
 
 // State is everything a host is, as the probe reads it. Later operations (installs,
@@ -215,7 +217,7 @@ func newHost(s Server, c *LiveCluster, boot time.Time) *Host {
 	}
 	h := &Host{name: s.Name, address: s.Address, cluster: c, state: st, env: newEnv(Options{}, nil),
 		jobs: map[string]*jobRun{}, missing: map[string]bool{}, site: s.Site, adUnreachable: s.ADUnreachable,
-		architecture: s.Architecture, exchangeLanguage: s.ExchangeLanguage}
+		architecture: s.Architecture, exchangeLanguage: s.ExchangeLanguage, winrm: servesWinRM(s.OS)}
 	for _, f := range s.Faults {
 		if n, err := f.normalize(); err == nil {
 			h.faults = append(h.faults, n)

@@ -66,6 +66,12 @@ type Options struct {
 	// ControlAddr, when set, is the loopback host:port the control endpoint (an
 	// administrator's manual actions, control.go) listens on; port 0 picks a free one.
 	ControlAddr string
+
+	// modelOverWinRM serves the hosts without WinRM (servesWinRM) over WinRM all the same.
+	// Only this package's own tests of its Exchange 5.5/2000 model set it, reaching those
+	// hosts as a future management host would reach real ones by other means; nothing
+	// outside the package can, so no provider test reaches such a host.
+	modelOverWinRM bool
 }
 
 // Simulator runs a fleet. Start it, point the provider at its addresses, Close it.
@@ -188,7 +194,14 @@ func Start(f *Fleet, o Options) (*Simulator, error) {
 	if s.errLog == nil {
 		s.errLog = log.New(io.Discard, "", 0)
 	}
+	// Every address is listened on, so a port picked free is free on all of them, then a
+	// host without WinRM closes its listener at once: its port refuses connections, as a
+	// Windows 2000 or NT 4.0 server's does (servesWinRM).
 	serve := func(l net.Listener, h *Host, cfg *tls.Config) {
+		if !h.winrm && !o.modelOverWinRM {
+			l.Close()
+			return
+		}
 		n := s.nets[h]
 		ln := &listening{addr: l.Addr().String(), tls: cfg}
 		n.listening = append(n.listening, ln)
@@ -216,6 +229,10 @@ func Start(f *Fleet, o Options) (*Simulator, error) {
 			serve(l, s.hosts[i], nil)
 		}
 		for i, l := range ls[len(s.hosts):] {
+			if !virtual[i].reachable() && !o.modelOverWinRM {
+				l.Close()
+				continue
+			}
 			s.serveVirtual(virtual[i], l)
 		}
 	}
@@ -234,6 +251,10 @@ func Start(f *Fleet, o Options) (*Simulator, error) {
 		s.httpsPort = port
 		for i, v := range virtual {
 			l := ls[len(s.hosts)+i]
+			if !v.reachable() && !o.modelOverWinRM {
+				l.Close()
+				continue
+			}
 			cert, err := ca.leaf(v.group, "", v.addr)
 			if err != nil {
 				for _, l := range ls {

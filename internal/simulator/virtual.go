@@ -71,6 +71,17 @@ func (v *virtualName) owner() *hostNet {
 	return nil
 }
 
+// reachable reports whether any node of the virtual name's cluster has WinRM: a cluster of
+// Windows 2000 or NT 4.0 nodes has none, so its name's address refuses connections too.
+func (v *virtualName) reachable() bool {
+	for _, h := range v.cluster.hosts {
+		if h.winrm {
+			return true
+		}
+	}
+	return false
+}
+
 // virtualNames are the fleet's virtual names that have an address of their own.
 func (s *Simulator) virtualNames() []*virtualName {
 	var out []*virtualName
