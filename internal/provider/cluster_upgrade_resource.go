@@ -86,12 +86,12 @@ func (r *clusterUpgradeResource) Schema(ctx context.Context, _ resource.SchemaRe
 		MarkdownDescription: "The clustered mailbox server (2007 CCR/SCC), Exchange Virtual Server (2000/2003) or Exchange 5.5 " +
 			"cluster name, or the Windows cluster's own name. Any of them names the whole cluster: an active/active cluster's " +
 			"every EVS is upgraded, whichever one is named. Changing it replaces the resource.",
-		PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}}
+		PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}, Validators: serverValidators()}
 	attrs["nodes"] = schema.ListNestedAttribute{Optional: true,
 		MarkdownDescription: "The cluster's nodes. Default: the nodes the cluster reports (read through the cluster name). " +
 			"When given, they must be exactly the cluster's nodes.",
 		NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
-			"server":  schema.StringAttribute{Required: true, MarkdownDescription: "The node's name."},
+			"server":  schema.StringAttribute{Required: true, MarkdownDescription: "The node's name.", Validators: serverValidators()},
 			"address": schema.StringAttribute{Optional: true, MarkdownDescription: "Where to connect; default: the provider's `addresses`, else the name."},
 		}},
 		Validators: []validator.List{listvalidator.SizeAtLeast(2)}}
@@ -131,6 +131,7 @@ func (r *clusterUpgradeResource) Schema(ctx context.Context, _ resource.SchemaRe
 		Attributes: attrs,
 		Blocks:     map[string]schema.Block{"backup": backupBlock(), "timeouts": timeoutsBlock(ctx)},
 	}
+	addNULChecks(resp.Schema.Attributes, resp.Schema.Blocks)
 }
 
 // nodeTargets reads the cluster's nodes and their facts. Nodes not given are read through

@@ -68,6 +68,7 @@ func (r *interimUpdateResource) Schema(ctx context.Context, _ resource.SchemaReq
 		Attributes: attrs,
 		Blocks:     map[string]schema.Block{"backup": backupBlock(), "timeouts": timeoutsBlock(ctx)},
 	}
+	addNULChecks(resp.Schema.Attributes, resp.Schema.Blocks)
 }
 
 func (r *interimUpdateResource) plan(ctx context.Context, m *interimUpdateModel, facts exchange.Facts) (exchange.Plan, error) {
@@ -111,7 +112,7 @@ func (r *interimUpdateResource) ModifyPlan(ctx context.Context, req resource.Mod
 		return
 	}
 	t := m.target()
-	facts, err := r.data.probes.Facts(ctx, t)
+	facts, err := r.data.planFacts(ctx, t, req.Private, resp.Private)
 	if err != nil {
 		resp.Diagnostics.Append(remoteDiagnostic(t, err))
 		return
@@ -171,7 +172,7 @@ func (r *interimUpdateResource) Read(ctx context.Context, req resource.ReadReque
 	if resp.Diagnostics.HasError() || r.data == nil {
 		return
 	}
-	facts, ok := r.data.read(ctx, &m.servicingModel, &resp.Diagnostics)
+	facts, ok := r.data.read(ctx, &m.servicingModel, resp.Private, &resp.Diagnostics)
 	if !ok {
 		return
 	}

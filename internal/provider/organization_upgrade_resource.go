@@ -105,7 +105,7 @@ func (r *organizationUpgradeResource) Configure(_ context.Context, req resource.
 
 func (r *organizationUpgradeResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	ref := map[string]schema.Attribute{
-		"server":  schema.StringAttribute{Required: true, MarkdownDescription: "The server's name, as Exchange knows it."},
+		"server":  schema.StringAttribute{Required: true, MarkdownDescription: "The server's name, as Exchange knows it.", Validators: serverValidators()},
 		"address": schema.StringAttribute{Optional: true, MarkdownDescription: "Where to connect; default: the provider's `addresses`, else `server`."},
 	}
 	str := func(desc string) schema.StringAttribute {
@@ -188,6 +188,7 @@ func (r *organizationUpgradeResource) Schema(ctx context.Context, _ resource.Sch
 		},
 		Blocks: map[string]schema.Block{"backup": backupBlock(), "timeouts": timeoutsBlock(ctx)},
 	}
+	addNULChecks(resp.Schema.Attributes, resp.Schema.Blocks)
 }
 
 func (r *organizationUpgradeResource) ConfigValidators(context.Context) []resource.ConfigValidator {

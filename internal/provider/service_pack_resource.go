@@ -86,6 +86,7 @@ func (r *servicePackResource) Schema(ctx context.Context, _ resource.SchemaReque
 		Attributes: attrs,
 		Blocks:     map[string]schema.Block{"backup": backupBlock(), "timeouts": timeoutsBlock(ctx)},
 	}
+	addNULChecks(resp.Schema.Attributes, resp.Schema.Blocks)
 }
 
 // request is the planner's view of the model.
@@ -134,7 +135,7 @@ func (r *servicePackResource) ModifyPlan(ctx context.Context, req resource.Modif
 		return
 	}
 	t := m.target()
-	facts, err := r.data.probes.Facts(ctx, t)
+	facts, err := r.data.planFacts(ctx, t, req.Private, resp.Private)
 	if err != nil {
 		resp.Diagnostics.Append(remoteDiagnostic(t, err))
 		return
@@ -207,7 +208,7 @@ func (r *servicePackResource) Read(ctx context.Context, req resource.ReadRequest
 	if resp.Diagnostics.HasError() || r.data == nil {
 		return
 	}
-	facts, ok := r.data.read(ctx, &m.servicingModel, &resp.Diagnostics)
+	facts, ok := r.data.read(ctx, &m.servicingModel, resp.Private, &resp.Diagnostics)
 	if !ok {
 		return
 	}

@@ -88,6 +88,7 @@ func servicingAttributes() map[string]schema.Attribute {
 			PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
 		"server": schema.StringAttribute{Required: true,
 			MarkdownDescription: "The Exchange server's name, as Exchange knows it. Changing it replaces the resource.",
+			Validators:          serverValidators(),
 			PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()}},
 		"address": schema.StringAttribute{Optional: true,
 			MarkdownDescription: "Where to connect (host name or IP address). Default: `server`."},
@@ -134,11 +135,11 @@ func backupBlock() schema.Block {
 	for name, a := range map[string]schema.Attribute{
 		"max_database_age": schema.StringAttribute{Optional: true,
 			MarkdownDescription: "Maximum age of every database's last full backup, e.g. `24h`.",
-			Validators:          []validator.String{durationValidator{}}},
+			Validators:          []validator.String{durationValidator{backupAgeBounds}}},
 		"max_system_state_age": schema.StringAttribute{Optional: true,
 			MarkdownDescription: "Maximum age of the last system-state backup of the server and of a domain controller " +
 				"of its domain (`domain_controller_backup_time`), e.g. `168h`.",
-			Validators: []validator.String{durationValidator{}}},
+			Validators: []validator.String{durationValidator{backupAgeBounds}}},
 		"waiver_reason": schema.StringAttribute{Optional: true,
 			MarkdownDescription: "Waives the backup check; say why (e.g. the change ticket). Shown as a warning in every plan.",
 			Validators:          []validator.String{stringvalidator.LengthAtLeast(10)}},

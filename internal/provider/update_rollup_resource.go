@@ -93,6 +93,7 @@ func (r *updateRollupResource) Schema(ctx context.Context, _ resource.SchemaRequ
 		Attributes: attrs,
 		Blocks:     map[string]schema.Block{"backup": backupBlock(), "timeouts": timeoutsBlock(ctx)},
 	}
+	addNULChecks(resp.Schema.Attributes, resp.Schema.Blocks)
 }
 
 func (m *updateRollupModel) request(ctx context.Context, rollup string, diags *diag.Diagnostics) exchange.UpdateRollupRequest {
@@ -150,7 +151,7 @@ func (r *updateRollupResource) ModifyPlan(ctx context.Context, req resource.Modi
 		return
 	}
 	t := m.target()
-	facts, err := r.data.probes.Facts(ctx, t)
+	facts, err := r.data.planFacts(ctx, t, req.Private, resp.Private)
 	if err != nil {
 		resp.Diagnostics.Append(remoteDiagnostic(t, err))
 		return
@@ -260,7 +261,7 @@ func (r *updateRollupResource) Read(ctx context.Context, req resource.ReadReques
 	if resp.Diagnostics.HasError() || r.data == nil {
 		return
 	}
-	facts, ok := r.data.read(ctx, &m.servicingModel, &resp.Diagnostics)
+	facts, ok := r.data.read(ctx, &m.servicingModel, resp.Private, &resp.Diagnostics)
 	if !ok {
 		return
 	}

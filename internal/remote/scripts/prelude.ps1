@@ -483,6 +483,11 @@ function Exit-ExMutex {
 # wire.PathForbiddenPattern (scripts_test.go checks it).
 $ExPathForbiddenPattern = '[\x00-\x1F"]'
 
+# The digits of a KB number (KBnnnnnn) and a whole one, matched case-sensitively (-cmatch).
+# The same text as Go's exchange.KBDigits and exchange.KBPattern (scripts_test.go checks it).
+$ExKBDigits = '[0-9]{4,8}'
+$ExKBPattern = '^KB' + $ExKBDigits + '\z'
+
 # The Windows cluster this server is a node of (probe, cluster, job_start). Read through the
 # cluster WMI provider, namespace root\MSCluster (Windows Server 2003 and 2008), which
 # answers only while the cluster service (ClusSvc) runs on this node. Changes go through

@@ -1,0 +1,55 @@
+package e2e
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/buildlevel/terraform-provider-exchange/internal/exchange"
+)
+
+// A server that changed between `terraform plan -out` and `terraform apply PLAN` is refused
+// with the provider's "changed since the plan" error (nothing done), not with Terraform's
+// "Provider produced inconsistent final plan" (the bug report a provider must never cause).
+func TestSavedPlanOfChangedServerIsRefused(t *testing.T) {
+	providerDir := buildProvider(t)
+	sim := startServicingFleet(t, 300*time.Millisecond)
+	config := servicingHeader + `
+resource "exchange_update_rollup" "exr" {
+  server       = "EXR"
+  address      = "127.0.32.2"
+  rollup       = "10"
+  package_path = "D:\\RU10.msp"
+  backup {
+    max_system_state_age = "168h"
+    domain_controller_backup_time = "` + evidenceTime + `"
+    waiver_reason        = "Client Access server: no databases"
+  }
+}
+`
+	w := newWorkspace(t, providerDir, sim, config, "TF_VAR_password="+password, "EXCHANGE_POLL_INTERVAL=100ms")
+	if out, err := w.run("apply", "-auto-approve", "-input=false", "-no-color"); err != nil {
+		t.Fatalf("apply: %v\n%s", err, out)
+	}
+	sim.Host("EXR").SetBuild(exchange.MustParseBuild("8.3.213.1")) // RU10 uninstalled by hand (RU5)
+	if out, err := w.run("plan", "-out=tfplan", "-input=false", "-no-color"); err != nil || !strings.Contains(out, "(KB2788321)") {
+		t.Fatalf("plan -out must plan to install RU10 again: %v\n%s", err, out)
+	}
+	// Before the window, someone put RU10 back by hand: the reviewed steps are not what the
+	// apply would run now (nothing).
+	sim.Host("EXR").SetBuild(exchange.MustParseBuild("8.3.298.3"))
+	planned := len(sim.Journal())
+	out, err := w.run("apply", "-input=false", "-no-color", "tfplan")
+	if err == nil {
+		t.Fatalf("applying a saved plan of a changed server must fail:\n%s", out)
+	}
+	if strings.Contains(out, "inconsistent final plan") || !strings.Contains(out, "Server EXR changed since the plan") ||
+		!strings.Contains(out, "Run terraform plan again") {
+		t.Fatalf("want the provider's \"Server EXR changed since the plan\" error, got:\n%s", out)
+	}
+	for _, e := range sim.Journal()[planned:] {
+		if e.Operation != "probe" && e.Operation != "discover" {
+			t.Errorf("the refused apply ran %s on %s: it may only read the server", e.Operation, e.Server)
+		}
+	}
+}
