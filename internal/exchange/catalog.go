@@ -234,7 +234,7 @@ var kbPattern = regexp.MustCompile(KBPattern)
 
 func checkKB(kb string) error {
 	if !kbPattern.MatchString(kb) {
-		return fmt.Errorf("KB %q is not of the form KB followed by 4 to 8 digits, e.g. KB953469", kb)
+		return fmt.Errorf("KB %q is not of the form KB followed by digits (4 to 8), e.g. KB953469", kb)
 	}
 	return nil
 }
