@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"regexp"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -11,6 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/setvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 )
@@ -76,6 +78,16 @@ func runeName(r rune) string {
 		return fmt.Sprintf("%q", r)
 	}
 	return fmt.Sprintf("U+%04X", r)
+}
+
+// serviceNameValidators check a Windows service name (stop_services). CreateService
+// (Microsoft, Win32 API reference, lpServiceName): "The maximum string length is 256
+// characters ... Forward-slash (/) and backslash (\) are not valid service name characters."
+// Any other character is data: the name reaches the service script as a literal.
+func serviceNameValidators() []validator.String {
+	return []validator.String{stringvalidator.LengthBetween(1, 256),
+		stringvalidator.RegexMatches(regexp.MustCompile(`^[^/\\\x00-\x1F]*$`),
+			"must be a Windows service name: no / or \\ and no control characters (CreateService)")}
 }
 
 // noNULValidator refuses a NUL character in a string. Every string the provider sends to a

@@ -104,10 +104,16 @@ func TestAccBadInputRefusedAtPlan(t *testing.T) {
 	}
 }
 
-// Every string a user can set, in every resource, data source and the provider, carries the
-// NUL check, and every server or cluster name the server-name rule: found from the schemas,
-// so a new attribute cannot miss them.
-func TestEveryStringAttributeChecked(t *testing.T) {
+// settable is one string a user can set: an attribute of type string, or the elements of a
+// list, set or map of strings, at Where ("exchange_service_pack.backup.waiver_reason").
+type settable struct {
+	Where, Name string
+	Validators  reflect.Value
+}
+
+// settableStrings finds every settable string of the provider, its resources and its data
+// sources from their schemas.
+func settableStrings() []settable {
 	ctx := context.Background()
 	p := New("test")()
 	type schemaOf struct {
@@ -119,18 +125,20 @@ func TestEveryStringAttributeChecked(t *testing.T) {
 	p.Schema(ctx, provider.SchemaRequest{}, &ps)
 	all = append(all, schemaOf{"provider", ps.Schema.Attributes, ps.Schema.Blocks})
 	for _, f := range p.Resources(ctx) {
+		var meta resource.MetadataResponse
+		f().Metadata(ctx, resource.MetadataRequest{ProviderTypeName: "exchange"}, &meta)
 		var resp resource.SchemaResponse
 		f().Schema(ctx, resource.SchemaRequest{}, &resp)
-		all = append(all, schemaOf{fmt.Sprintf("%T", f()), resp.Schema.Attributes, resp.Schema.Blocks})
+		all = append(all, schemaOf{meta.TypeName, resp.Schema.Attributes, resp.Schema.Blocks})
 	}
 	for _, f := range p.DataSources(ctx) {
+		var meta datasource.MetadataResponse
+		f().Metadata(ctx, datasource.MetadataRequest{ProviderTypeName: "exchange"}, &meta)
 		var resp datasource.SchemaResponse
 		f().Schema(ctx, datasource.SchemaRequest{}, &resp)
-		all = append(all, schemaOf{fmt.Sprintf("%T", f()), resp.Schema.Attributes, resp.Schema.Blocks})
+		all = append(all, schemaOf{"data." + meta.TypeName, resp.Schema.Attributes, resp.Schema.Blocks})
 	}
-	nul := noNULValidator{}.Description(ctx)
-	server := serverNameValidator{}.Description(ctx)
-	strs, names := 0, 0
+	var found []settable
 	var walk func(where string, m reflect.Value)
 	walk = func(where string, m reflect.Value) {
 		if m.Kind() != reflect.Map {
@@ -149,19 +157,9 @@ func TestEveryStringAttributeChecked(t *testing.T) {
 				v.FieldByName("Optional").Bool()
 			if vs := v.FieldByName("Validators"); vs.IsValid() && settable {
 				elem := v.FieldByName("ElementType")
-				str := vs.Type() == reflect.TypeOf([]validator.String(nil)) ||
-					(elem.IsValid() && !elem.IsNil() && elem.Interface() == types.StringType)
-				if str {
-					strs++
-					if !hasValidator(vs, nul) {
-						t.Errorf("%s has no NUL check", at)
-					}
-				}
-				if base := k.String(); (base == "server" || base == "cluster") && str {
-					names++
-					if !hasValidator(vs, server) {
-						t.Errorf("%s has no server-name rule", at)
-					}
+				if vs.Type() == reflect.TypeOf([]validator.String(nil)) ||
+					(elem.IsValid() && !elem.IsNil() && elem.Interface() == types.StringType) {
+					found = append(found, settableOf(at, k.String(), vs))
 				}
 			}
 			walk(at+".", v.FieldByName("Attributes"))
@@ -173,11 +171,38 @@ func TestEveryStringAttributeChecked(t *testing.T) {
 		}
 	}
 	for _, s := range all {
-		walk(s.name+": ", reflect.ValueOf(s.attrs))
-		walk(s.name+": ", reflect.ValueOf(s.block))
+		walk(s.name+".", reflect.ValueOf(s.attrs))
+		walk(s.name+".", reflect.ValueOf(s.block))
 	}
-	if strs < 40 || names < 8 {
-		t.Errorf("found %d settable strings and %d server names: the walk misses attributes", strs, names)
+	return found
+}
+
+func settableOf(where, name string, vs reflect.Value) settable {
+	return settable{Where: where, Name: name, Validators: vs}
+}
+
+// Every string a user can set, in every resource, data source and the provider, carries the
+// NUL check, and every server or cluster name the server-name rule: found from the schemas,
+// so a new attribute cannot miss them.
+func TestEveryStringAttributeChecked(t *testing.T) {
+	ctx := context.Background()
+	nul := noNULValidator{}.Description(ctx)
+	server := serverNameValidator{}.Description(ctx)
+	all := settableStrings()
+	names := 0
+	for _, s := range all {
+		if !hasValidator(s.Validators, nul) {
+			t.Errorf("%s has no NUL check", s.Where)
+		}
+		if s.Name == "server" || s.Name == "cluster" {
+			names++
+			if !hasValidator(s.Validators, server) {
+				t.Errorf("%s has no server-name rule", s.Where)
+			}
+		}
+	}
+	if len(all) < 40 || names < 8 {
+		t.Errorf("found %d settable strings and %d server names: the walk misses attributes", len(all), names)
 	}
 }
 

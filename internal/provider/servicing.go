@@ -97,7 +97,7 @@ func servicingAttributes() map[string]schema.Attribute {
 				"install and start again after it, by their Windows service name: any service on the server, whether or not " +
 				"the provider's list of third-party services knows it. Default: every running third-party service the server " +
 				"reports (`third_party_services` of `exchange_server`). `[]` stops none.",
-			Validators: []validator.List{listvalidator.UniqueValues(), listvalidator.ValueStringsAre(stringvalidator.LengthAtLeast(1))}},
+			Validators: []validator.List{listvalidator.UniqueValues(), listvalidator.ValueStringsAre(serviceNameValidators()...)}},
 		"revocation_check": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(exchange.RevocationAuto),
 			MarkdownDescription: "Publisher's certificate revocation check of the installing account during the install: " +
 				"`auto` (default) turns it off only when the server has no internet access (the installer would wait on every " +
