@@ -14,19 +14,7 @@ import (
 func TestSavedPlanOfChangedServerIsRefused(t *testing.T) {
 	providerDir := buildProvider(t)
 	sim := startServicingFleet(t, 300*time.Millisecond)
-	config := servicingHeader + `
-resource "exchange_update_rollup" "exr" {
-  server       = "EXR"
-  address      = "127.0.32.2"
-  rollup       = "10"
-  package_path = "D:\\RU10.msp"
-  backup {
-    max_system_state_age = "168h"
-    domain_controller_backup_time = "` + evidenceTime + `"
-    waiver_reason        = "Client Access server: no databases"
-  }
-}
-`
+	config := exrRollup10
 	w := newWorkspace(t, providerDir, sim, config, "TF_VAR_password="+password, "EXCHANGE_POLL_INTERVAL=100ms")
 	if out, err := w.run("apply", "-auto-approve", "-input=false", "-no-color"); err != nil {
 		t.Fatalf("apply: %v\n%s", err, out)
