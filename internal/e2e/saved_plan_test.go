@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/buildlevel/terraform-provider-exchange/internal/exchange"
+	"github.com/buildlevel/terraform-provider-exchange/internal/simulator"
 )
 
 // A server that changed between `terraform plan -out` and `terraform apply PLAN` is refused
@@ -39,5 +40,28 @@ func TestSavedPlanOfChangedServerIsRefused(t *testing.T) {
 		if e.Operation != "probe" && e.Operation != "discover" {
 			t.Errorf("the refused apply ran %s on %s: it may only read the server", e.Operation, e.Server)
 		}
+	}
+}
+
+// The facts the refresh records for the next plan leave out what changes on its own: a new
+// system-state backup and a reboot of an unchanged server are no drift (the drift check
+// `plan -refresh-only -detailed-exitcode` exits 0), and the normal plan has nothing to do.
+func TestRefreshOfUntouchedServerIsNoDrift(t *testing.T) {
+	providerDir := buildProvider(t)
+	sim := startServicingFleet(t, 300*time.Millisecond)
+	w := newWorkspace(t, providerDir, sim, exrRollup10, "TF_VAR_password="+password, "EXCHANGE_POLL_INTERVAL=100ms")
+	if out, err := w.run("apply", "-auto-approve", "-input=false", "-no-color"); err != nil {
+		t.Fatalf("apply: %v\n%s", err, out)
+	}
+	sim.Host("EXR").Update(func(s *simulator.State) {
+		now := time.Now().UTC().Truncate(time.Second)
+		s.SystemStateBackup = &now
+		s.BootTime = now.Add(-time.Minute)
+	})
+	if out, err := w.run("plan", "-refresh-only", "-detailed-exitcode", "-input=false", "-no-color"); err != nil {
+		t.Fatalf("plan -refresh-only -detailed-exitcode after a backup and a reboot: want exit 0, got %v\n%s", err, out)
+	}
+	if out, err := w.run("plan", "-detailed-exitcode", "-input=false", "-no-color"); err != nil {
+		t.Fatalf("plan -detailed-exitcode after a backup and a reboot: want exit 0, got %v\n%s", err, out)
 	}
 }

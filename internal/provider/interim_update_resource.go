@@ -136,7 +136,7 @@ func (r *interimUpdateResource) Create(ctx context.Context, req resource.CreateR
 	}
 	timeout, d := m.Timeouts.Create(ctx, defaultInstallTimeout)
 	resp.Diagnostics.Append(d...)
-	r.apply(ctx, &m, timeout, &resp.State, &resp.Diagnostics)
+	r.apply(ctx, &m, timeout, &resp.State, resp.Private, &resp.Diagnostics)
 }
 
 func (r *interimUpdateResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -147,16 +147,16 @@ func (r *interimUpdateResource) Update(ctx context.Context, req resource.UpdateR
 	}
 	timeout, d := m.Timeouts.Update(ctx, defaultInstallTimeout)
 	resp.Diagnostics.Append(d...)
-	r.apply(ctx, &m, timeout, &resp.State, &resp.Diagnostics)
+	r.apply(ctx, &m, timeout, &resp.State, resp.Private, &resp.Diagnostics)
 }
 
-func (r *interimUpdateResource) apply(ctx context.Context, m *interimUpdateModel, timeout time.Duration, state *tfsdk.State, diags *diag.Diagnostics) {
+func (r *interimUpdateResource) apply(ctx context.Context, m *interimUpdateModel, timeout time.Duration, state *tfsdk.State, private privateData, diags *diag.Diagnostics) {
 	if diags.HasError() {
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	facts, ok := r.data.applySteps(ctx, m.target(), m.PlannedSteps, func(f exchange.Facts) (exchange.Plan, error) {
+	facts, ok := r.data.applySteps(ctx, m.target(), m.PlannedSteps, private, func(f exchange.Facts) (exchange.Plan, error) {
 		return r.plan(ctx, m, f)
 	}, diags)
 	if !ok {

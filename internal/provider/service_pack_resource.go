@@ -171,7 +171,7 @@ func (r *servicePackResource) Create(ctx context.Context, req resource.CreateReq
 	}
 	timeout, d := m.Timeouts.Create(ctx, defaultInstallTimeout)
 	resp.Diagnostics.Append(d...)
-	r.apply(ctx, &m, timeout, &resp.State, &resp.Diagnostics)
+	r.apply(ctx, &m, timeout, &resp.State, resp.Private, &resp.Diagnostics)
 }
 
 func (r *servicePackResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -182,16 +182,16 @@ func (r *servicePackResource) Update(ctx context.Context, req resource.UpdateReq
 	}
 	timeout, d := m.Timeouts.Update(ctx, defaultInstallTimeout)
 	resp.Diagnostics.Append(d...)
-	r.apply(ctx, &m, timeout, &resp.State, &resp.Diagnostics)
+	r.apply(ctx, &m, timeout, &resp.State, resp.Private, &resp.Diagnostics)
 }
 
-func (r *servicePackResource) apply(ctx context.Context, m *servicePackModel, timeout time.Duration, state *tfsdk.State, diags *diag.Diagnostics) {
+func (r *servicePackResource) apply(ctx context.Context, m *servicePackModel, timeout time.Duration, state *tfsdk.State, private privateData, diags *diag.Diagnostics) {
 	if diags.HasError() {
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	facts, ok := r.data.applySteps(ctx, m.target(), m.PlannedSteps, func(f exchange.Facts) (exchange.Plan, error) {
+	facts, ok := r.data.applySteps(ctx, m.target(), m.PlannedSteps, private, func(f exchange.Facts) (exchange.Plan, error) {
 		return r.plan(ctx, m, f)
 	}, diags)
 	if !ok {

@@ -223,7 +223,7 @@ func (r *updateRollupResource) Create(ctx context.Context, req resource.CreateRe
 	}
 	timeout, d := m.Timeouts.Create(ctx, defaultInstallTimeout)
 	resp.Diagnostics.Append(d...)
-	r.apply(ctx, &m, timeout, &resp.State, &resp.Diagnostics)
+	r.apply(ctx, &m, timeout, &resp.State, resp.Private, &resp.Diagnostics)
 }
 
 func (r *updateRollupResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -234,16 +234,16 @@ func (r *updateRollupResource) Update(ctx context.Context, req resource.UpdateRe
 	}
 	timeout, d := m.Timeouts.Update(ctx, defaultInstallTimeout)
 	resp.Diagnostics.Append(d...)
-	r.apply(ctx, &m, timeout, &resp.State, &resp.Diagnostics)
+	r.apply(ctx, &m, timeout, &resp.State, resp.Private, &resp.Diagnostics)
 }
 
-func (r *updateRollupResource) apply(ctx context.Context, m *updateRollupModel, timeout time.Duration, state *tfsdk.State, diags *diag.Diagnostics) {
+func (r *updateRollupResource) apply(ctx context.Context, m *updateRollupModel, timeout time.Duration, state *tfsdk.State, private privateData, diags *diag.Diagnostics) {
 	if diags.HasError() {
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	facts, ok := r.data.applySteps(ctx, m.target(), m.PlannedSteps, func(f exchange.Facts) (exchange.Plan, error) {
+	facts, ok := r.data.applySteps(ctx, m.target(), m.PlannedSteps, private, func(f exchange.Facts) (exchange.Plan, error) {
 		return r.plan(ctx, m, m.Rollup.ValueString(), f)
 	}, diags)
 	if !ok {
