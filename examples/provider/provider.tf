@@ -2,6 +2,15 @@ provider "exchange" {
   username       = "CONTOSO\\svc-exchange"
   password       = var.exchange_password # or the EXCHANGE_PASSWORD environment variable
   ca_certificate = file("corp-ca.pem")   # CA of the servers' WinRM HTTPS certificates
+
+  # Downtime steps (installers, reboots) start only inside this window; a resource's own
+  # maintenance_window overrides it.
+  maintenance_window {
+    days      = ["Sat"]
+    start     = "22:00"
+    duration  = "4h" # to 02:00 on Sunday
+    time_zone = "Europe/Rome"
+  }
 }
 
 variable "exchange_password" {

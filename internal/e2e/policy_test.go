@@ -175,6 +175,43 @@ resource "exchange_update_rollup" "hub" {
 		t.Errorf("after the window: the install step must be named with the time; got:\n%s", strings.Join(got, "\n"))
 	}
 
+	// A resource with a maintenance_window: the policy reads the window from the plan
+	// (scheduled_window), not from data; the apply must start inside it.
+	open := time.Now().UTC().Truncate(time.Hour).Add(2 * time.Hour)
+	rfc := func(t time.Time) string { return t.Format(time.RFC3339) }
+	declared := planJSON(t, providerDir, sim, mailboxRoles+`
+resource "exchange_update_rollup" "hub" {
+  server       = "HUB"
+  address      = "127.0.33.2"
+  rollup       = "10"
+  package_path = "D:\\RU10.msp"
+  backup {
+    max_system_state_age = "168h"
+    waiver_reason        = "Hub Transport server: no databases"
+  }
+  maintenance_window {
+    intervals = [{ start = "`+rfc(open)+`", end = "`+rfc(open.Add(4*time.Hour))+`" }]
+  }
+}
+`)
+	applyAt := func(t time.Time) map[string]any {
+		return map[string]any{"maintenance": map[string]any{"apply_at": rfc(t)}}
+	}
+	if got := deny(t, declared, applyAt(open.Add(time.Hour))); len(got) != 0 {
+		t.Errorf("inside the declared window the rollup must be allowed without data windows; denied:\n%s", strings.Join(got, "\n"))
+	}
+	late := open.Add(5 * time.Hour)
+	want := fmt.Sprintf("exchange_update_rollup.hub: downtime step install_update_rollup on HUB would run at %s, outside its maintenance window %s",
+		rfc(late), open.Format("Mon 2006-01-02 15:04")+"–"+open.Add(4*time.Hour).Format("15:04")+" UTC")
+	if got := deny(t, declared, applyAt(late)); !contains(got, want) {
+		t.Errorf("after the declared window the rollup must be denied with %q; got:\n%s", want, strings.Join(got, "\n"))
+	}
+	// The data's windows do not open a resource's own window wider.
+	if got := deny(t, declared, map[string]any{"maintenance": map[string]any{"apply_at": rfc(late),
+		"windows": []any{map[string]any{"start": rfc(late.Add(-time.Hour)), "end": rfc(late.Add(time.Hour))}}}}); !contains(got, want) {
+		t.Errorf("a data window must not override the declared one; got:\n%s", strings.Join(got, "\n"))
+	}
+
 	// A window that cannot be read is denied, not ignored.
 	broken := map[string]any{"maintenance": map[string]any{"apply_at": "2026-12-05T22:30:00Z",
 		"windows": []any{map[string]any{"start": "tonight", "end": "2026-12-06T04:00:00Z"}}}}

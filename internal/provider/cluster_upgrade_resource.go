@@ -63,6 +63,8 @@ type clusterUpgradeModel struct {
 	Downtime                  types.List       `tfsdk:"downtime"`
 	Warnings                  types.List       `tfsdk:"warnings"`
 	Timeouts                  timeouts.Value   `tfsdk:"timeouts"`
+	MaintenanceWindow         *windowModel     `tfsdk:"maintenance_window"`
+	ScheduledWindow           types.Object     `tfsdk:"scheduled_window"`
 }
 
 func (r *clusterUpgradeResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
@@ -129,7 +131,7 @@ func (r *clusterUpgradeResource) Schema(ctx context.Context, _ resource.SchemaRe
 			"Exchange Virtual Server (active/passive or active/active) or an Exchange 5.5 cluster — node by node in the order " +
 			"its version requires. The plan names the node of every step and shows where the downtime falls.",
 		Attributes: attrs,
-		Blocks:     map[string]schema.Block{"backup": backupBlock(), "timeouts": timeoutsBlock(ctx)},
+		Blocks:     map[string]schema.Block{"backup": backupBlock(), "timeouts": timeoutsBlock(ctx), "maintenance_window": maintenanceWindowBlock()},
 	}
 	addNULChecks(resp.Schema.Attributes, resp.Schema.Blocks)
 }
@@ -340,6 +342,7 @@ func (r *clusterUpgradeResource) ModifyPlan(ctx context.Context, req resource.Mo
 			r.setLive(ctx, &m, facts, &resp.Diagnostics)
 		}
 	}
+	m.ScheduledWindow = r.data.scheduledWindow(ctx, m.MaintenanceWindow, state.ScheduledWindow, len(p.Steps), firstDowntime(p.Steps), &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &m)...)
 }
 
@@ -361,6 +364,7 @@ func (r *clusterUpgradeResource) Update(ctx context.Context, req resource.Update
 
 func (r *clusterUpgradeResource) apply(ctx context.Context, m *clusterUpgradeModel, timeout time.Duration,
 	set func(context.Context, any) diag.Diagnostics, diags *diag.Diagnostics) {
+	ctx = r.data.withWindow(ctx, m.MaintenanceWindow, &m.ScheduledWindow, diags)
 	if diags.HasError() {
 		return
 	}

@@ -66,7 +66,7 @@ func (r *interimUpdateResource) Schema(ctx context.Context, _ resource.SchemaReq
 		MarkdownDescription: "Keeps an Exchange 2007 interim update, or an Exchange 2000/2003 hotfix, installed or absent on a " +
 			"non-clustered server. Destroying the resource leaves the server as it is. Import with `SERVER/KB`.",
 		Attributes: attrs,
-		Blocks:     map[string]schema.Block{"backup": backupBlock(), "timeouts": timeoutsBlock(ctx)},
+		Blocks:     map[string]schema.Block{"backup": backupBlock(), "timeouts": timeoutsBlock(ctx), "maintenance_window": maintenanceWindowBlock()},
 	}
 	addNULChecks(resp.Schema.Attributes, resp.Schema.Blocks)
 }
@@ -123,6 +123,7 @@ func (r *interimUpdateResource) ModifyPlan(ctx context.Context, req resource.Mod
 		return
 	}
 	applyPlanToModel(ctx, &m.servicingModel, &state.servicingModel, p, &resp.Diagnostics)
+	m.ScheduledWindow = r.data.scheduledWindow(ctx, m.MaintenanceWindow, state.ScheduledWindow, len(p.Steps), firstDowntime(p.Steps), &resp.Diagnostics)
 	m.ID = types.StringValue(m.Server.ValueString() + "/" + strings.ToUpper(m.KB.ValueString()))
 	m.Installed = live(p, state.Installed, installedValue(facts, m.KB.ValueString()), types.BoolUnknown())
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &m)...)
@@ -151,6 +152,7 @@ func (r *interimUpdateResource) Update(ctx context.Context, req resource.UpdateR
 }
 
 func (r *interimUpdateResource) apply(ctx context.Context, m *interimUpdateModel, timeout time.Duration, state *tfsdk.State, private privateData, diags *diag.Diagnostics) {
+	ctx = r.data.withWindow(ctx, m.MaintenanceWindow, &m.ScheduledWindow, diags)
 	if diags.HasError() {
 		return
 	}

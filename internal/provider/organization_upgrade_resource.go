@@ -93,6 +93,8 @@ type organizationUpgradeModel struct {
 	LiveBuilds                types.Map        `tfsdk:"live_builds"`
 	BelowTarget               types.List       `tfsdk:"below_target"`
 	Timeouts                  timeouts.Value   `tfsdk:"timeouts"`
+	MaintenanceWindow         *windowModel     `tfsdk:"maintenance_window"`
+	ScheduledWindow           types.Object     `tfsdk:"scheduled_window"`
 }
 
 func (r *organizationUpgradeResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
@@ -186,8 +188,9 @@ func (r *organizationUpgradeResource) Schema(ctx context.Context, _ resource.Sch
 			"below_target": schema.ListAttribute{Computed: true, ElementType: types.StringType,
 				MarkdownDescription: "The servers that a refresh found below their target, each with its live build and level; " +
 					"empty after an apply. A refresh that finds one shows it in `terraform plan -refresh-only`, and the next plan has its steps."},
+			"scheduled_window": scheduledWindowAttribute(),
 		},
-		Blocks: map[string]schema.Block{"backup": backupBlock(), "timeouts": timeoutsBlock(ctx)},
+		Blocks: map[string]schema.Block{"backup": backupBlock(), "timeouts": timeoutsBlock(ctx), "maintenance_window": maintenanceWindowBlock()},
 	}
 	addNULChecks(resp.Schema.Attributes, resp.Schema.Blocks)
 }
@@ -452,6 +455,7 @@ func (r *organizationUpgradeResource) ModifyPlan(ctx context.Context, req resour
 		m.Waves = wavesValue(ctx, o, &resp.Diagnostics)
 		m.Warnings = stringsValue(ctx, o.warnings, &resp.Diagnostics)
 	}
+	m.ScheduledWindow = r.data.scheduledWindow(ctx, m.MaintenanceWindow, state.ScheduledWindow, len(steps), orgFirstDowntime(steps), &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &m)...)
 }
 
@@ -505,6 +509,7 @@ func (r *organizationUpgradeResource) Update(ctx context.Context, req resource.U
 // then runs the waves.
 func (r *organizationUpgradeResource) apply(ctx context.Context, m *organizationUpgradeModel, timeout time.Duration,
 	set func(context.Context, any) diag.Diagnostics, diags *diag.Diagnostics) {
+	ctx = r.data.withWindow(ctx, m.MaintenanceWindow, &m.ScheduledWindow, diags)
 	if diags.HasError() {
 		return
 	}

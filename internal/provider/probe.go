@@ -15,6 +15,7 @@ import (
 	"github.com/buildlevel/terraform-provider-exchange/internal/exchange"
 	"github.com/buildlevel/terraform-provider-exchange/internal/remote"
 	"github.com/buildlevel/terraform-provider-exchange/internal/remote/wire"
+	"github.com/buildlevel/terraform-provider-exchange/internal/window"
 )
 
 // providerData is what Configure hands to every resource and data source.
@@ -28,6 +29,10 @@ type providerData struct {
 	pollInterval time.Duration
 	// probeConcurrency is how many servers are probed at once (probe_concurrency).
 	probeConcurrency int
+	// window is the provider's maintenance_window, the default of every servicing
+	// resource (maintenance_window.go); clock is "now" for tests (nil: the wall clock).
+	window *window.Window
+	clock  func() time.Time
 
 	applyMu  sync.Mutex
 	applying map[string]*sync.Mutex

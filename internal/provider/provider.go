@@ -33,6 +33,9 @@ func New(version string) func() provider.Provider {
 
 type exchangeProvider struct {
 	version string
+	// clock is "now" for the maintenance window; nil: the wall clock. Only tests set it
+	// (newWithClock), in-process: no setting or environment variable moves it.
+	clock func() time.Time
 }
 
 var _ provider.ProviderWithFunctions = (*exchangeProvider)(nil)
@@ -51,6 +54,7 @@ type providerModel struct {
 	PollInterval          types.String `tfsdk:"poll_interval"`
 	ProbeConcurrency      types.Int64  `tfsdk:"probe_concurrency"`
 	Addresses             types.Map    `tfsdk:"addresses"`
+	MaintenanceWindow     *windowModel `tfsdk:"maintenance_window"`
 }
 
 func (m providerModel) addresses(ctx context.Context, diags *diag.Diagnostics) map[string]string {
@@ -153,6 +157,7 @@ func (p *exchangeProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 				Validators: []validator.Int64{int64validator.Between(1, maxProbeConcurrency)},
 			},
 		},
+		Blocks: map[string]schema.Block{"maintenance_window": providerWindowBlock()},
 	}
 	addNULChecks(resp.Schema.Attributes, resp.Schema.Blocks)
 }
@@ -187,6 +192,7 @@ func (p *exchangeProvider) Configure(ctx context.Context, req provider.Configure
 		pollInterval = d
 	}
 	probes := m.probeConcurrency(&diags)
+	defaultWindow := m.MaintenanceWindow.window(ctx, &diags)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
@@ -202,7 +208,8 @@ func (p *exchangeProvider) Configure(ctx context.Context, req provider.Configure
 		book.addresses[strings.ToLower(name)] = addr
 	}
 	data := &providerData{client: book, probes: newProbeCache(book, probes), registry: newPlanRegistry(),
-		lockOwner: lockOwner(), pollInterval: pollInterval, probeConcurrency: probes}
+		lockOwner: lockOwner(), pollInterval: pollInterval, probeConcurrency: probes,
+		window: defaultWindow, clock: p.clock}
 	resp.DataSourceData = data
 	resp.ResourceData = data
 }

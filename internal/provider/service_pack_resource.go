@@ -84,7 +84,7 @@ func (r *servicePackResource) Schema(ctx context.Context, _ resource.SchemaReque
 			"the apply will run (backup check, interim update removal, services, `Setup.com /mode:upgrade`, reboot, ...) or " +
 			"refuses with the reason. Destroying the resource leaves the service pack installed: service packs cannot be uninstalled.",
 		Attributes: attrs,
-		Blocks:     map[string]schema.Block{"backup": backupBlock(), "timeouts": timeoutsBlock(ctx)},
+		Blocks:     map[string]schema.Block{"backup": backupBlock(), "timeouts": timeoutsBlock(ctx), "maintenance_window": maintenanceWindowBlock()},
 	}
 	addNULChecks(resp.Schema.Attributes, resp.Schema.Blocks)
 }
@@ -158,6 +158,7 @@ func (r *servicePackResource) ModifyPlan(ctx context.Context, req resource.Modif
 		return
 	}
 	applyPlanToModel(ctx, &m.servicingModel, &state.servicingModel, p, &resp.Diagnostics)
+	m.ScheduledWindow = r.data.scheduledWindow(ctx, m.MaintenanceWindow, state.ScheduledWindow, len(p.Steps), firstDowntime(p.Steps), &resp.Diagnostics)
 	m.LiveServicePack = live(p, state.LiveServicePack, liveServicePack(facts), types.Int64Unknown())
 	m.LiveLevel = live(p, state.LiveLevel, liveServicePackName(facts), types.StringUnknown())
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &m)...)
@@ -186,6 +187,7 @@ func (r *servicePackResource) Update(ctx context.Context, req resource.UpdateReq
 }
 
 func (r *servicePackResource) apply(ctx context.Context, m *servicePackModel, timeout time.Duration, state *tfsdk.State, private privateData, diags *diag.Diagnostics) {
+	ctx = r.data.withWindow(ctx, m.MaintenanceWindow, &m.ScheduledWindow, diags)
 	if diags.HasError() {
 		return
 	}

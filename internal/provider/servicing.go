@@ -48,6 +48,8 @@ type servicingModel struct {
 	PlannedSteps              types.List     `tfsdk:"planned_steps"`
 	Warnings                  types.List     `tfsdk:"warnings"`
 	Timeouts                  timeouts.Value `tfsdk:"timeouts"`
+	MaintenanceWindow         *windowModel   `tfsdk:"maintenance_window"`
+	ScheduledWindow           types.Object   `tfsdk:"scheduled_window"`
 }
 
 type backupModel struct {
@@ -127,6 +129,7 @@ func servicingAttributes() map[string]schema.Attribute {
 			}}},
 		"warnings": schema.ListAttribute{Computed: true, ElementType: types.StringType,
 			MarkdownDescription: "What is advisable but not enforced for the planned change (also shown as plan warnings)."},
+		"scheduled_window": scheduledWindowAttribute(),
 	}
 }
 
@@ -383,6 +386,8 @@ func (d *providerData) executorOptions(ctx context.Context, server string) servi
 		Owner:        d.lockOwner,
 		TakeOver:     takeOverDeadOwner,
 		PollInterval: d.pollInterval,
+		Window:       windowOf(ctx),
+		Now:          d.now,
 		Log: func(s exchange.Step, msg string) {
 			tflog.Info(ctx, msg, map[string]any{"server": server, "action": s.Action()})
 		},

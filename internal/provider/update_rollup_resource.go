@@ -91,7 +91,7 @@ func (r *updateRollupResource) Schema(ctx context.Context, _ resource.SchemaRequ
 			"shows every step the apply will run, or refuses: a rollup for another service pack level, interim updates " +
 			"not allowed to be removed, a backup too old, an interrupted setup, a missing prerequisite.",
 		Attributes: attrs,
-		Blocks:     map[string]schema.Block{"backup": backupBlock(), "timeouts": timeoutsBlock(ctx)},
+		Blocks:     map[string]schema.Block{"backup": backupBlock(), "timeouts": timeoutsBlock(ctx), "maintenance_window": maintenanceWindowBlock()},
 	}
 	addNULChecks(resp.Schema.Attributes, resp.Schema.Blocks)
 }
@@ -180,6 +180,7 @@ func (r *updateRollupResource) ModifyPlan(ctx context.Context, req resource.Modi
 	}
 	r.data.registry.reach(t.Server, p)
 	applyPlanToModel(ctx, &m.servicingModel, &state.servicingModel, p, &resp.Diagnostics)
+	m.ScheduledWindow = r.data.scheduledWindow(ctx, m.MaintenanceWindow, state.ScheduledWindow, len(p.Steps), firstDowntime(p.Steps), &resp.Diagnostics)
 	build, level := liveBuild(facts)
 	m.LiveRollup = live(p, state.LiveRollup, liveRollup(facts), types.StringUnknown())
 	m.LiveBuild = live(p, state.LiveBuild, build, types.StringUnknown())
@@ -238,6 +239,7 @@ func (r *updateRollupResource) Update(ctx context.Context, req resource.UpdateRe
 }
 
 func (r *updateRollupResource) apply(ctx context.Context, m *updateRollupModel, timeout time.Duration, state *tfsdk.State, private privateData, diags *diag.Diagnostics) {
+	ctx = r.data.withWindow(ctx, m.MaintenanceWindow, &m.ScheduledWindow, diags)
 	if diags.HasError() {
 		return
 	}
@@ -287,7 +289,7 @@ func (r *updateRollupResource) Delete(ctx context.Context, req resource.DeleteRe
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithTimeout(r.data.withWindow(ctx, m.MaintenanceWindow, nil, &resp.Diagnostics), timeout)
 	defer cancel()
 	t := m.target()
 	r.data.probes.Forget(t)

@@ -49,7 +49,7 @@ func (e *StepError) Error() string {
 	fmt.Fprintf(&b, "server %s: step %d of %d (%s) ", e.Server, e.Index, e.Total, describe(e.Step))
 	if e.manual {
 		b.WriteString("stopped at a manual step: ")
-	} else if errors.Is(e.Err, context.Canceled) || errors.Is(e.Err, context.DeadlineExceeded) {
+	} else if errors.Is(e.Err, context.Canceled) || errors.Is(e.Err, context.DeadlineExceeded) || errors.Is(e.Err, ErrWindowEnded) {
 		b.WriteString("stopped: ")
 	} else {
 		b.WriteString("failed: ")

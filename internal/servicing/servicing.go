@@ -19,6 +19,7 @@ import (
 	"github.com/buildlevel/terraform-provider-exchange/internal/exchange"
 	"github.com/buildlevel/terraform-provider-exchange/internal/remote"
 	"github.com/buildlevel/terraform-provider-exchange/internal/remote/wire"
+	"github.com/buildlevel/terraform-provider-exchange/internal/window"
 )
 
 // Remote is what the executor needs from the transport (satisfied by *remote.Client).
@@ -78,6 +79,12 @@ type Options struct {
 	// Server set (in ApplyCluster the node's, or the plan's Server for the final message).
 	// May be nil. Messages never contain secrets.
 	Log func(step exchange.Step, msg string)
+	// Window, when set, is when downtime steps may start (window.go): outside it a plan
+	// with downtime steps is refused before anything is called, and once it ends the apply
+	// stops before the next downtime step. Nil: at any time.
+	Window *window.Window
+	// Now is the time Window is checked against; nil: the executor's clock.
+	Now func() time.Time
 
 	// clock is time for tests; nil means the real clock.
 	clock clock
@@ -210,6 +217,9 @@ func newExecutor(r Remote, targets []remote.Target, plan exchange.Plan, o Option
 // their nodes, clear the job records and release the locks; on a failure, recover and
 // release (fail).
 func (x *executor) run(ctx context.Context) (Report, error) {
+	if err := x.windowAtStart(); err != nil {
+		return x.report, err
+	}
 	if err := x.takeLocks(ctx); err != nil {
 		return x.report, err
 	}
@@ -219,6 +229,9 @@ func (x *executor) run(ctx context.Context) (Report, error) {
 		err := ctx.Err()
 		if err == nil {
 			err = x.refreshLock(ctx, s)
+		}
+		if err == nil {
+			err = x.windowBefore(i)
 		}
 		if err == nil {
 			what := s.Description

@@ -11,4 +11,12 @@ resource "exchange_update_rollup" "cas01" {
     # No backup agent on a Client Access server: say why the check is waived.
     waiver_reason = "CAS01 holds no databases; system state is rebuilt from the build document (CHG-1234)"
   }
+
+  # This change's approved windows (RFC 3339, with offsets), instead of the provider's default.
+  maintenance_window {
+    intervals = [
+      { start = "2026-12-05T22:00:00+01:00", end = "2026-12-06T02:00:00+01:00" },
+      { start = "2026-12-12T22:00:00+01:00", end = "2026-12-13T02:00:00+01:00" },
+    ]
+  }
 }
