@@ -233,10 +233,14 @@ func (r *clusterUpgradeResource) request(ctx context.Context, m *clusterUpgradeM
 }
 
 // clusterPlan plans the cluster against fresh facts.
-func (r *clusterUpgradeResource) clusterPlan(ctx context.Context, m *clusterUpgradeModel, diags *diag.Diagnostics) (exchange.ClusterPlan, []exchange.Facts, map[string]remote.Target, bool) {
+// recorded are the facts the refresh recorded (plan_facts.go), nil at apply.
+func (r *clusterUpgradeResource) clusterPlan(ctx context.Context, m *clusterUpgradeModel, recorded map[string]exchange.Facts, diags *diag.Diagnostics) (exchange.ClusterPlan, []exchange.Facts, map[string]remote.Target, bool) {
 	facts, targets, ok := r.nodeFacts(ctx, m, diags)
 	if !ok {
 		return exchange.ClusterPlan{}, nil, nil, false
+	}
+	for i := range facts {
+		facts[i] = withRecorded(facts[i], recorded)
 	}
 	req := r.request(ctx, m, diags)
 	if diags.HasError() {
@@ -313,7 +317,7 @@ func (r *clusterUpgradeResource) ModifyPlan(ctx context.Context, req resource.Mo
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, &m)...)
 		return
 	}
-	p, facts, _, ok := r.clusterPlan(ctx, &m, &resp.Diagnostics)
+	p, facts, _, ok := r.clusterPlan(ctx, &m, recordedFacts(ctx, req.Private, resp.Private), &resp.Diagnostics)
 	if !ok {
 		return
 	}
@@ -351,7 +355,7 @@ func (r *clusterUpgradeResource) Create(ctx context.Context, req resource.Create
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
 	timeout, d := m.Timeouts.Create(ctx, defaultInstallTimeout)
 	resp.Diagnostics.Append(d...)
-	r.apply(ctx, &m, timeout, resp.State.Set, &resp.Diagnostics)
+	r.apply(ctx, &m, timeout, resp.State.Set, resp.Private, &resp.Diagnostics)
 }
 
 func (r *clusterUpgradeResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -359,18 +363,18 @@ func (r *clusterUpgradeResource) Update(ctx context.Context, req resource.Update
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
 	timeout, d := m.Timeouts.Update(ctx, defaultInstallTimeout)
 	resp.Diagnostics.Append(d...)
-	r.apply(ctx, &m, timeout, resp.State.Set, &resp.Diagnostics)
+	r.apply(ctx, &m, timeout, resp.State.Set, resp.Private, &resp.Diagnostics)
 }
 
 func (r *clusterUpgradeResource) apply(ctx context.Context, m *clusterUpgradeModel, timeout time.Duration,
-	set func(context.Context, any) diag.Diagnostics, diags *diag.Diagnostics) {
+	set func(context.Context, any) diag.Diagnostics, private privateData, diags *diag.Diagnostics) {
 	ctx = r.data.withWindow(ctx, m.MaintenanceWindow, &m.ScheduledWindow, diags)
 	if diags.HasError() {
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	p, _, targets, ok := r.clusterPlan(ctx, m, diags)
+	p, _, targets, ok := r.clusterPlan(ctx, m, nil, diags)
 	if !ok {
 		return
 	}
@@ -411,6 +415,7 @@ func (r *clusterUpgradeResource) apply(ctx context.Context, m *clusterUpgradeMod
 	}
 	m.ID = m.Cluster
 	r.setLive(ctx, m, facts, diags)
+	recordFacts(ctx, private, diags, facts...)
 	diags.Append(set(ctx, m)...)
 }
 
@@ -424,6 +429,7 @@ func (r *clusterUpgradeResource) Read(ctx context.Context, req resource.ReadRequ
 	if !ok {
 		return
 	}
+	recordFacts(ctx, resp.Private, &resp.Diagnostics, facts...)
 	r.setLive(ctx, &m, facts, &resp.Diagnostics)
 	if m.PlannedSteps.IsNull() {
 		m.PlannedSteps = stepsValue(ctx, nil, &resp.Diagnostics)

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -28,7 +29,9 @@ import (
 // warnings; where one shapes a step (a stop_services entry among the other services starting
 // or stopping between plan and apply), Terraform reports the saved plan as inconsistent.
 
-// factsKey names the recorded facts in a resource's private data.
+// factsKey names the recorded facts in a resource's private data: a JSON object of each
+// server's facts by lower-case name (one server for a servicing resource, every node for a
+// cluster upgrade).
 const factsKey = "facts"
 
 // privateData is the framework's private state of a resource (req.Private, resp.Private).
@@ -39,30 +42,49 @@ type privateData interface {
 
 // recordFacts keeps the facts a refresh or an apply read for the next plan, less what
 // changes on its own.
-func recordFacts(ctx context.Context, private privateData, f exchange.Facts, diags *diag.Diagnostics) {
-	f.Backups, f.BootTime, f.OtherServices = exchange.BackupFacts{}, time.Time{}, nil
-	b, err := json.Marshal(f)
+func recordFacts(ctx context.Context, private privateData, diags *diag.Diagnostics, facts ...exchange.Facts) {
+	byServer := map[string]exchange.Facts{}
+	for _, f := range facts {
+		f.Backups, f.BootTime, f.OtherServices = exchange.BackupFacts{}, time.Time{}, nil
+		byServer[strings.ToLower(f.Server)] = f
+	}
+	b, err := json.Marshal(byServer)
 	if err != nil {
-		diags.AddError("Recording the server's facts failed", err.Error())
+		diags.AddError("Recording the servers' facts failed", err.Error())
 		return
 	}
 	diags.Append(private.SetKey(ctx, factsKey, b)...)
 }
 
-// planFacts returns the facts to plan from: those the refresh recorded (prior) with what
-// changes on its own from a fresh probe, else the fresh probe. It removes them from the
-// planned private data (planned): the apply records what the server runs afterwards.
+// recordedFacts reads the facts a refresh recorded (prior) and removes them from the planned
+// private data (planned): the apply records what the servers run afterwards.
+func recordedFacts(ctx context.Context, prior, planned privateData) map[string]exchange.Facts {
+	b, _ := prior.GetKey(ctx, factsKey)
+	_ = planned.SetKey(ctx, factsKey, nil) // fails only for a key reserved by the framework
+	var byServer map[string]exchange.Facts
+	if len(b) == 0 || json.Unmarshal(b, &byServer) != nil {
+		return nil
+	}
+	return byServer
+}
+
+// withRecorded returns the facts to plan from for a server: those recorded for it with what
+// changes on its own from the fresh probe, else the fresh probe.
+func withRecorded(fresh exchange.Facts, recorded map[string]exchange.Facts) exchange.Facts {
+	f, ok := recorded[strings.ToLower(fresh.Server)]
+	if !ok || f.Server == "" {
+		return fresh
+	}
+	f.Backups, f.BootTime, f.OtherServices = fresh.Backups, fresh.BootTime, fresh.OtherServices
+	return f
+}
+
+// planFacts returns the facts to plan a servicing resource's server from (withRecorded).
 func (d *providerData) planFacts(ctx context.Context, t remote.Target, prior, planned privateData) (exchange.Facts, error) {
+	recorded := recordedFacts(ctx, prior, planned)
 	fresh, err := d.probes.Facts(ctx, t)
 	if err != nil {
 		return fresh, err
 	}
-	b, _ := prior.GetKey(ctx, factsKey)
-	_ = planned.SetKey(ctx, factsKey, nil) // fails only for a key reserved by the framework
-	var f exchange.Facts
-	if len(b) == 0 || json.Unmarshal(b, &f) != nil || f.Server == "" {
-		return fresh, nil
-	}
-	f.Backups, f.BootTime, f.OtherServices = fresh.Backups, fresh.BootTime, fresh.OtherServices
-	return f, nil
+	return withRecorded(fresh, recorded), nil
 }

@@ -43,7 +43,7 @@ func (d *providerData) applySteps(ctx context.Context, t remote.Target, planned 
 		return facts, false
 	}
 	if plan.Empty() {
-		recordFacts(ctx, private, facts, diags)
+		recordFacts(ctx, private, diags, facts)
 		return facts, true
 	}
 	// The order across servers again, against what the servers run now.
@@ -63,7 +63,7 @@ func (d *providerData) applySteps(ctx context.Context, t remote.Target, planned 
 		diags.Append(remoteDiagnostic(t, err))
 		return facts, false
 	}
-	recordFacts(ctx, private, after, diags)
+	recordFacts(ctx, private, diags, after)
 	return after, true
 }
 

@@ -78,7 +78,7 @@ func (d *providerData) read(ctx context.Context, m *servicingModel, private priv
 		diags.Append(remoteDiagnostic(t, err))
 		return facts, false
 	}
-	recordFacts(ctx, private, facts, diags)
+	recordFacts(ctx, private, diags, facts)
 	if m.ID.IsNull() {
 		m.ID = m.Server
 	}
