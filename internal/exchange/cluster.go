@@ -184,7 +184,9 @@ func PlanCluster(nodes []Facts, r ClusterRequest, cat *Catalog) (ClusterPlan, er
 		return fail()
 	}
 	c.classify()
+	owner := c.groups[0].owner // as read: sequence moves the groups
 	c.sequence()
+	c.checkCMSKeys(owner)
 	if len(c.refusals) > 0 {
 		return fail()
 	}
@@ -777,7 +779,6 @@ func (c *clusterPlanning) classify() {
 		}
 	}
 
-	owner := c.groups[0].owner
 	needsSP := false
 	for _, n := range c.nodes {
 		needsSP = needsSP || !n.skip && !n.spDone
@@ -791,10 +792,6 @@ func (c *clusterPlanning) classify() {
 				c.refuse(n.name, "", "error c1037b44 was logged on the node: \"the version of Exchange on this computer does not match\": the EVS sits on a node not yet upgraded, or the cluster administration tool runs on one [001]",
 					"move the EVS to an upgraded node (and use Cluster Administrator on an upgraded node), then plan again")
 			}
-		}
-		if n.f.Setup.StaleCMSKey {
-			c.refuse(n.name, "", fmt.Sprintf("the CMS key of %s is still on the node: /upgradeCMS was forgotten (or broke off) after an earlier upgrade", c.label()),
-				fmt.Sprintf("run Setup.com /upgradeCMS on the node that owns the CMS (%s now), then plan again", owner))
 		}
 		if c.product == "2003" && needsSP && windowsServer2003(n.f.OS) && !n.f.Prerequisites.IISCompressionHotfix831464 {
 			c.refuse(n.name, "", "the node runs Windows Server 2003 without the IIS 6.0 compression hotfix 831464, which an Exchange 2003 cluster needs before its service pack [001]",
@@ -836,6 +833,10 @@ func (c *clusterPlanning) adServicePack(g *clusterGroup) (int, bool) {
 func (c *clusterPlanning) clusteredServerUpgraded(g *clusterGroup) bool {
 	if !c.upgradesClusteredServer() {
 		return true
+	}
+	if c.product == "2007" && c.node(g.owner).f.Setup.StaleCMSKey {
+		// Its /upgradeCMS did not finish on the node that owns it (checkCMSKeys).
+		return false
 	}
 	target := c.sp.Level.ServicePack
 	for _, n := range c.nodes {

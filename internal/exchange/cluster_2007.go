@@ -154,3 +154,30 @@ func (c *clusterPlanning) prepare2007(n *clusterNode, g *clusterGroup, why strin
 	}
 	c.moveCoreOff(n, to, why)
 }
+
+// checkCMSKeys: a node with the CMS key of a /upgradeCMS that was forgotten or broke off
+// takes only the /upgradeCMS that completes it (Exchange Best Practices Analyzer, "Possible
+// CMS Setup Failure", TechNet cc540457: run that setup again); job_start refuses every other
+// installer there. So the plan stands when the first installer it runs on that node is its
+// upgrade_cms, and is refused otherwise.
+// owner is the node that owns the CMS now.
+func (c *clusterPlanning) checkCMSKeys(owner string) {
+	for _, n := range c.nodes {
+		if !n.f.Setup.StaleCMSKey {
+			continue
+		}
+		first := ""
+		for _, s := range c.steps {
+			if _, ok := s.Kind.(Installer); ok && strings.EqualFold(s.Server, n.name) {
+				first = s.Action()
+				break
+			}
+		}
+		if first == ActionUpgradeCMS {
+			c.warn(n.name, "the CMS key of %s is still on the node (a /upgradeCMS was forgotten or broke off): the plan's upgrade_cms on %s runs Setup.com /upgradeCMS again, which completes it", c.label(), n.name)
+			continue
+		}
+		c.refuse(n.name, "", fmt.Sprintf("the CMS key of %s is still on the node: /upgradeCMS was forgotten (or broke off) after an earlier upgrade, and setup refuses to run there until it has completed", c.label()),
+			fmt.Sprintf("run Setup.com /upgradeCMS on the node that owns the CMS (%s now), then plan again", owner))
+	}
+}

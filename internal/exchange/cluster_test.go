@@ -701,8 +701,9 @@ func TestPlanClusterRefusals(t *testing.T) {
 			fragments: []string{"the active node runs exchange 2007 sp2 update rollup 3", "above the target"},
 		},
 		{
+			// On a node the plan runs setup on first: only /upgradeCMS runs there.
 			name:      "a stale CMS key",
-			nodes:     on(ccr().facts(b2007SP1, b2007SP2), "NODE2", func(f *Facts) { f.Setup.StaleCMSKey = true }),
+			nodes:     on(ccr().facts(b2007SP1, b2007SP1), "NODE2", func(f *Facts) { f.Setup.StaleCMSKey = true }),
 			req:       clusterRequest(2),
 			server:    "NODE2",
 			fragments: []string{"/upgradecms was forgotten", "run setup.com /upgradecms on the node that owns the cms (node1"},

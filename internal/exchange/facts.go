@@ -1,6 +1,8 @@
 package exchange
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"regexp"
 	"sort"
@@ -91,6 +93,10 @@ type Leftovers struct {
 	// FirewallStarted: an apply started the Windows Firewall service (start_firewall) and has
 	// not put it back (restore_firewall). Cluster plans only: not part of Empty.
 	FirewallStarted bool `json:"firewall_started"`
+	// FrontEndOffline: an organisation upgrade took this front-end out of service for its
+	// clients (take_front_end_offline) and has not brought it back (bring_front_end_online).
+	// Organisation plans only: not part of Empty.
+	FrontEndOffline bool `json:"front_end_offline"`
 }
 
 // Empty reports whether nothing is left over.
@@ -390,26 +396,43 @@ type SetupWatermark struct {
 	Watermark string `json:"watermark"`
 }
 
+// SetupKeyRoot is where Exchange 2007 setup keeps its state, one subkey per role.
+const SetupKeyRoot = `HKLM\SOFTWARE\Microsoft\Exchange\v8.0`
+
 // SetupKey is the registry key of a role's setup state, as probe.ps1 maps them:
-// HKLM\SOFTWARE\Microsoft\Exchange\v8.0\<Role>Role (Edge: GatewayRole); another key
-// the probe found a watermark under (AdminTools) is named as it is.
-func SetupKey(role string) string {
-	key := role
+// SetupKeyRoot\<Role>Role (Edge: GatewayRole); another key the probe found a watermark
+// under (AdminTools) is named as it is.
+func SetupKey(role string) string { return SetupKeyRoot + `\` + SetupKeyName(role) }
+
+// SetupKeyName is the subkey of SetupKeyRoot that holds role's setup state.
+func SetupKeyName(role string) string {
 	switch role {
 	case "ClientAccess", "HubTransport", "Mailbox", "UnifiedMessaging":
-		key = role + "Role"
+		return role + "Role"
 	case "Edge":
-		key = "GatewayRole"
+		return "GatewayRole"
 	}
-	return `HKLM\SOFTWARE\Microsoft\Exchange\v8.0\` + key
+	return role
+}
+
+// SetupKeyExportFolder is where export_setup_key puts a setup key's export on the server.
+const SetupKeyExportFolder = `%SystemRoot%\Temp\ExchangeProvider\setup_keys`
+
+// SetupKeyExportFile names the export of w's key: the key's name and a digest of the values
+// being removed, so that the export of the same values is found again after an interrupted
+// apply (and not made twice), while a later, different watermark gets its own file.
+func SetupKeyExportFile(w SetupWatermark) string {
+	sum := sha256.Sum256([]byte(SetupKeyName(w.Role) + "\x00" + w.Action + "\x00" + w.Watermark))
+	return SetupKeyName(w.Role) + "-" + hex.EncodeToString(sum[:4]) + ".reg"
 }
 
 // InterruptedSetupAdvice is what to do about an interrupted setup's Action/Watermark values
-// under key (domain.md §5, failure signs; seed 004): setup refuses to start while they exist,
-// taking them for another setup still running, so running it again cannot clear them.
+// under key (msxfaq.de, "Service Packs für Exchange 2007", section "Registry Action": setup
+// refuses to start while they exist, taking them for another setup still running), so
+// running it again cannot clear them.
 func InterruptedSetupAdvice(key string) string {
 	return fmt.Sprintf(`make sure no Exchange setup runs on the server (no ExSetup or setup process, no other session installing), `+
-		`export the key %s to a file (reg export) so that it can be put back, delete its Action and Watermark values: then setup can run again [004]`, key)
+		`export the key %s to a file (reg export) so that it can be put back, delete its Action and Watermark values: then setup can run again`, key)
 }
 
 // BackupFacts are the last backups (domain.md §2.9). A nil time means never.

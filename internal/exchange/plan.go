@@ -50,8 +50,21 @@ const (
 	// node, recording how it was; ActionRestoreFirewall puts it back afterwards [004].
 	ActionStartFirewall   = "start_firewall"
 	ActionRestoreFirewall = "restore_firewall"
+	// ActionTakeFrontEndOffline takes an Exchange 2003 front-end of a load-balanced group out
+	// of service for its clients before any of the group is upgraded, recording how it was;
+	// ActionBringFrontEndOnline brings it back once every one is upgraded [KB 328839].
+	ActionTakeFrontEndOffline = "take_front_end_offline"
+	ActionBringFrontEndOnline = "bring_front_end_online"
 	// ActionVerifyBuild reads the build again and compares it with Params["build"].
 	ActionVerifyBuild = "verify_build"
+	// An interrupted Exchange 2007 setup's Action/Watermark values, cleared on the user's
+	// opt-in (clear_setup_watermark): ActionCheckNoSetupRunning refuses while any setup or
+	// installer runs; ActionExportSetupKey exports the role's key (Params key) to the file
+	// Params file with reg.exe export, skipped when that file exists; ActionRemoveSetupWatermark
+	// removes only the Action and Watermark values of the key, a no-op when they are gone.
+	ActionCheckNoSetupRunning  = "check_no_setup_running"
+	ActionExportSetupKey       = "export_setup_key"
+	ActionRemoveSetupWatermark = "remove_setup_watermark"
 
 	// Cluster steps (domain.md §6). Server is the node the step runs on.
 	//
@@ -203,6 +216,10 @@ type Options struct {
 	// ForefrontCompatible, when set, is the user's statement that the installed Forefront
 	// Security for Exchange Server is a version compatible with the service pack (seed 004).
 	ForefrontCompatible string
+	// ClearSetupWatermarkReason, when set, is the user's reason for letting a service pack
+	// plan clear an interrupted setup's Action/Watermark values (after checking no setup
+	// runs and exporting the key) and run setup again; "" refuses such a server.
+	ClearSetupWatermarkReason string
 	// Now is the time backups are measured against.
 	Now time.Time
 }

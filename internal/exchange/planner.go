@@ -67,6 +67,7 @@ func PlanServicePack(f Facts, r ServicePackRequest, cat *Catalog) (Plan, error) 
 		p.refuse("service_pack", findErr.Error(), fmt.Sprintf("set service_pack to a level the catalog knows for Exchange %s", f.Product))
 	}
 	targetName := fmt.Sprintf("Exchange %s %s", f.Product, spName(r.ServicePack))
+	p.offersClearWatermark = true
 	removeIUs := p.preChecks("exchange_service_pack", scopeServicing, r.ServicePack, targetName)
 	p.servicePackChecks(liveSP, r.ServicePack)
 	if findErr != nil {
@@ -545,6 +546,22 @@ func (p *planning) assemble(pr procedure) []Step {
 		add(p.verifyBackups())
 	}
 
+	// 2b. An interrupted setup's values, on the user's opt-in: before any installer, which
+	// (setup, and job_start for every installer) refuses while they exist.
+	if len(p.clearWatermarks) > 0 {
+		add(Step{Kind: CheckNoSetupRunning{},
+			Description: "check that no setup or installer runs on the server (no ExSetup, setup or update process, no Windows Installer installation, no job of ours): the values below are only stale if none does; the apply stops otherwise"})
+	}
+	for _, w := range p.clearWatermarks {
+		export := ExportSetupKey{Key: SetupKeyName(w.Role), File: SetupKeyExportFile(w)}
+		file := export.Params()["file"]
+		add(Step{Kind: export,
+			Description: fmt.Sprintf("export %s to %s on the server with reg.exe export, so that it can be put back (reg import); skipped when that file exists (an earlier run exported these values)",
+				SetupKey(w.Role), file)})
+		add(Step{Kind: RemoveSetupWatermark{Key: export.Key},
+			Description: fmt.Sprintf("remove the Action and Watermark values of %s (nothing else), which keep setup from starting again", SetupKey(w.Role))})
+	}
+
 	// 3. Customisations an update overwrites.
 	saved := p.saveCustomizations(add)
 
@@ -727,6 +744,9 @@ func (p *planning) after(target Release, removedIUs []InstalledUpdate) Facts {
 	}
 	a.PendingReboot = nil
 	a.Setup.Running = false
+	if len(p.clearWatermarks) > 0 {
+		a.Setup.Watermarks = nil
+	}
 	if p.owa() && p.opts.PreserveOWACustomizations {
 		// The update's own page stays, or the user's page for the new build is put in place.
 		a.OWALogonCustomized = p.opts.OWALogonFile != ""

@@ -533,7 +533,7 @@ func TestRefusals(t *testing.T) {
 			[]string{"KB953469"}},
 		{"setup watermark", server("2007", rtm, func(f *Facts) {
 			f.Setup.Watermarks = []SetupWatermark{{Role: "MailboxRole", Action: "BuildToBuildUpgrade", Watermark: "Microsoft.Exchange.Management.Deployment.InstallMsiComponent"}}
-		}), sp3, "", []string{"MailboxRole", `Action = "BuildToBuildUpgrade"`, "Watermark = ", "refuses to start again while they exist", "Make sure no Exchange setup runs",
+		}), sp3, "clear_setup_watermark", []string{"MailboxRole", `Action = "BuildToBuildUpgrade"`, "Watermark = ", "refuses to start again while they exist", "Make sure no Exchange setup runs",
 			`export the key HKLM\SOFTWARE\Microsoft\Exchange\v8.0\MailboxRole to a file`, "delete its Action and Watermark values", "then plan again, and the plan runs setup"}},
 		{"setup running that is not ours", server("2007", rtm, func(f *Facts) { f.Setup.Running = true }), sp3, "",
 			[]string{"did not start is running", "wait for it"}},
@@ -620,7 +620,7 @@ func TestRefusalsAreCollected(t *testing.T) {
 		attrs = append(attrs, r.Attribute)
 	}
 	for _, want := range []struct{ attr, frag string }{
-		{"", "HubTransportRole"},
+		{"clear_setup_watermark", "HubTransportRole"},
 		{"", "Windows Installer 4.5"},
 		{"remove_interim_updates", "KB444444"},
 		{"backup", "Mailbox Database"},

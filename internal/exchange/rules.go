@@ -32,6 +32,10 @@ type planning struct {
 	// sequences the nodes): checkCluster does not refuse it, the stale CMS key is the cluster
 	// plan's check, and its installer jobs are recorded under ClusterJobID.
 	clusterNode bool
+	// offersClearWatermark: the request runs setup and offers clear_setup_watermark (a
+	// service pack); clearWatermarks are the watermarks the plan clears on that opt-in.
+	offersClearWatermark bool
+	clearWatermarks      []SetupWatermark
 }
 
 func newPlanning(f Facts, requested string, opts Options, cat *Catalog) *planning {
@@ -142,9 +146,23 @@ func (p *planning) checkSetupState() {
 				vals = append(vals, fmt.Sprintf("Watermark = %q", w.Watermark))
 			}
 			key := SetupKey(w.Role)
-			p.refuse("", fmt.Sprintf("an interrupted Exchange setup left %s under %s: setup refuses to start again while they exist, taking them for another setup still running (e.g. in another terminal-server session) [004]",
-				strings.Join(vals, ", "), key),
-				InterruptedSetupAdvice(key)+"; then plan again, and the plan runs setup")
+			problem := fmt.Sprintf("an interrupted Exchange setup left %s under %s: setup refuses to start again while they exist, taking them for another setup still running (e.g. in another terminal-server session)",
+				strings.Join(vals, ", "), key)
+			switch {
+			case p.offersClearWatermark && p.opts.ClearSetupWatermarkReason != "":
+				p.clearWatermarks = append(p.clearWatermarks, w)
+			case p.offersClearWatermark:
+				p.refuse("clear_setup_watermark", problem, InterruptedSetupAdvice(key)+"; then plan again, and the plan runs setup. "+
+					`Or let the apply do it: set clear_setup_watermark = { reason = "..." } (why it is safe, e.g. the change ticket) and the plan checks that no setup runs, exports the key to a file on the server, removes only the Action and Watermark values, then runs setup`)
+			case p.clusterNode:
+				p.refuse("", problem, InterruptedSetupAdvice(key)+"; then plan again")
+			default:
+				p.refuse("", problem, InterruptedSetupAdvice(key)+"; then plan again. (If a service pack setup was interrupted, exchange_service_pack with clear_setup_watermark clears the values and runs it again)")
+			}
+		}
+		if len(p.clearWatermarks) > 0 {
+			p.warn("clear_setup_watermark: the plan removes the Action and Watermark values an interrupted setup left, after checking that no setup runs and exporting each key; reason given: %s",
+				p.opts.ClearSetupWatermarkReason)
 		}
 		if s.Running {
 			p.refuse("", "an Exchange setup or installer that this provider did not start is running now; several setup instances block each other",

@@ -69,6 +69,9 @@ type StepRunner interface {
 	StartExchangeServices(StartExchangeServices) error
 	VerifyBuild(VerifyBuild) error
 	VerifyOWA(VerifyOWA) error
+	CheckNoSetupRunning(CheckNoSetupRunning) error
+	ExportSetupKey(ExportSetupKey) error
+	RemoveSetupWatermark(RemoveSetupWatermark) error
 	// Install runs every Installer kind.
 	Install(Installer) error
 
@@ -85,6 +88,9 @@ type StepRunner interface {
 	FailoverTest(FailoverTest) error
 	BlockFailover(BlockFailover) error
 	AllowFailover(AllowFailover) error
+
+	TakeFrontEndOffline(TakeFrontEndOffline) error
+	BringFrontEndOnline(BringFrontEndOnline) error
 }
 
 // Action is the step's action name; "" for a step without a kind.
@@ -286,6 +292,36 @@ func (VerifyBuild) Action() string              { return ActionVerifyBuild }
 func (k VerifyBuild) Params() map[string]string { return map[string]string{"build": k.Build.String()} }
 func (k VerifyBuild) Check() error              { return buildMissing(k.Build) }
 func (k VerifyBuild) Run(r StepRunner) error    { return r.VerifyBuild(k) }
+
+// CheckNoSetupRunning fails unless no setup or installer runs on the server (no job of
+// ours, no ExSetup/setup/update process, no Windows Installer installation).
+type CheckNoSetupRunning struct{}
+
+func (CheckNoSetupRunning) Action() string            { return ActionCheckNoSetupRunning }
+func (CheckNoSetupRunning) Params() map[string]string { return nil }
+func (CheckNoSetupRunning) Check() error              { return nil }
+func (k CheckNoSetupRunning) Run(r StepRunner) error  { return r.CheckNoSetupRunning(k) }
+
+// ExportSetupKey exports the setup key Key (a subkey of SetupKeyRoot, e.g. MailboxRole) to
+// File, a file name in SetupKeyExportFolder, unless that file exists.
+type ExportSetupKey struct{ Key, File string }
+
+func (ExportSetupKey) Action() string { return ActionExportSetupKey }
+func (k ExportSetupKey) Params() map[string]string {
+	return map[string]string{"key": SetupKeyRoot + `\` + k.Key, "file": SetupKeyExportFolder + `\` + k.File}
+}
+func (k ExportSetupKey) Check() error           { return missing("key", k.Key, "file", k.File) }
+func (k ExportSetupKey) Run(r StepRunner) error { return r.ExportSetupKey(k) }
+
+// RemoveSetupWatermark removes the Action and Watermark values of the setup key Key.
+type RemoveSetupWatermark struct{ Key string }
+
+func (RemoveSetupWatermark) Action() string { return ActionRemoveSetupWatermark }
+func (k RemoveSetupWatermark) Params() map[string]string {
+	return map[string]string{"key": SetupKeyRoot + `\` + k.Key, "values": "Action, Watermark"}
+}
+func (k RemoveSetupWatermark) Check() error           { return missing("key", k.Key) }
+func (k RemoveSetupWatermark) Run(r StepRunner) error { return r.RemoveSetupWatermark(k) }
 
 // --- Installer steps (Installer: run as detached jobs) ---
 

@@ -95,6 +95,8 @@ func journal(sim *simulator.Simulator, server string) []string {
 			out = append(out, fmt.Sprintf("%s %v", e.Operation, e.Params["Enabled"]))
 		case "customizations":
 			out = append(out, fmt.Sprintf("customizations %v", e.Params["Action"]))
+		case "setup_watermark":
+			out = append(out, fmt.Sprintf("setup_watermark %v %v %s: %s", e.Params["Action"], e.Params["Key"], e.Outcome, e.Detail))
 		default:
 			out = append(out, e.Operation)
 		}

@@ -46,6 +46,8 @@ var stringHandling = map[string]string{
 	"ca_certificate": local, "username": local, "password": local,
 	// maintenance_window: when the provider may act (its own validators check them).
 	"start": local, "end": local, "days": local, "duration": local, "time_zone": local,
+	// clear_setup_watermark.reason: shown in the plan's warning.
+	"reason": local,
 	// The build catalog's look-up: parsed by the provider, no server is read.
 	"data.exchange_build.build": local, "data.exchange_build.update_rollup": local,
 }

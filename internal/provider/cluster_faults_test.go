@@ -317,16 +317,23 @@ func TestAccClusterFaultEVSStaysDown(t *testing.T) {
 
 // Setup.com /upgradeCMS breaks off on the upgraded node: the CMS stays stopped there and the
 // node keeps the stale CMS key. The apply's error leads with CMS1 being DOWN and names the
-// step, the node, the exit code and the log; the next plan refuses, touching nothing, until
-// /upgradeCMS has been run on that node; after it was (by hand) the apply finishes.
+// step, the node, the exit code and the log. The next plan, touching nothing, runs
+// /upgradeCMS there again before anything else is installed (the key lets only that setup
+// run, and it completes it), starts the CMS and upgrades the other node; its apply finishes.
 func TestAccClusterFaultUpgradeCMSAbort(t *testing.T) {
 	sim := startSimulatorWith(t, clusterFleet(t), faultServicing)
 	if err := sim.Host("MBX1B").InjectFault(simulator.Fault{Kind: simulator.FaultUpgradeCMSAbort}); err != nil {
 		t.Fatal(err)
 	}
 	config := clusterConfig(sim, "CMS1", 3, `D:\Exchange2007SP3`, "MBX1A", "MBX1B")
-	mbx1b := remote.Target{Server: "MBX1B", Address: "127.0.50.12"}
 	var before int
+	step := func(i int, action, server string) []plancheck.PlanCheck {
+		at := tfjsonpath.New("planned_steps").AtSliceIndex(i)
+		return []plancheck.PlanCheck{
+			plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", at.AtMapKey("action"), knownvalue.StringExact(action)),
+			plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", at.AtMapKey("server"), knownvalue.StringExact(server)),
+		}
+	}
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testProviders,
 		Steps: []resource.TestStep{
@@ -347,35 +354,21 @@ func TestAccClusterFaultUpgradeCMSAbort(t *testing.T) {
 					}
 					before = len(sim.Journal())
 				},
-				Config:   config,
-				PlanOnly: true,
-				ExpectError: saying("Server MBX1B: the CMS key of CMS1 is still on the node",
-					"Run Setup.com /upgradeCMS on the node that owns the CMS (MBX1B now), then plan again"),
+				Config:             config,
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPreRefresh: append(append(
+					// After the node's own post-install steps (0-2: reboot if asked, services, build).
+					step(3, "upgrade_cms", "MBX1B"), step(4, "start_clustered_server", "MBX1B")...),
+					plancheck.ExpectKnownValue("exchange_cluster_upgrade.c", tfjsonpath.New("warnings"), knownvalue.SetPartial(
+						[]knownvalue.Check{knownvalue.StringRegexp(regexp.MustCompile(`node MBX1B: the CMS key of CMS1 is still on the node .*upgrade_cms on MBX1B runs Setup\.com /upgradeCMS again`))})))},
 			},
 			{
 				PreConfig: func() {
 					for _, e := range sim.Journal()[before:] {
 						if e.Operation != "probe" {
-							t.Fatalf("the refused plan touched a server: %+v", e)
+							t.Fatalf("the plan touched a server: %+v", e)
 						}
-					}
-					// The manual action: /upgradeCMS on MBX1B, then start the CMS.
-					ctx, c := context.Background(), byHand(t, sim)
-					if _, err := c.JobStart(ctx, mbx1b, remote.JobSpec{ID: "by-hand-upgradecms", Action: "upgrade_cms",
-						MediaPath: `D:\Exchange2007SP3`, Group: "CMS1"}); err != nil {
-						t.Fatal(err)
-					}
-					for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-						j, err := c.JobStatus(ctx, mbx1b, "by-hand-upgradecms")
-						if err == nil && j.State == "succeeded" {
-							break
-						}
-						if time.Now().After(deadline) {
-							t.Fatalf("/upgradeCMS by hand: %+v %v", j, err)
-						}
-					}
-					if _, err := c.Cluster(ctx, mbx1b, wire.ClusterStartCMS, "CMS1", ""); err != nil {
-						t.Fatal(err)
 					}
 				},
 				Config: config,
@@ -387,8 +380,16 @@ func TestAccClusterFaultUpgradeCMSAbort(t *testing.T) {
 						if n := setupRuns(sim, "MBX1B", `D:\Exchange2007SP3\Setup.com /mode:upgrade`); n != 1 {
 							return fmt.Errorf("setup ran %d times on MBX1B; want once:\n  %s", n, strings.Join(j, "\n  "))
 						}
+						if n := setupRuns(sim, "MBX1B", `D:\Exchange2007SP3\Setup.com /upgradeCMS`); n != 2 {
+							return fmt.Errorf("/upgradeCMS ran %d times on MBX1B; want twice (broken off, then again):\n  %s", n, strings.Join(j, "\n  "))
+						}
+						if sim.Host("MBX1B").Facts().Setup.StaleCMSKey {
+							return fmt.Errorf("MBX1B still reports the CMS key")
+						}
 						wantGroup(t, sim, "CMS1", "MBX1B", simulator.StateOnline)
+						// The broken-off run and the first apply's failed recovery, then the run again.
 						return inOrder(j, "MBX1B job_start upgrade_cms ok", "MBX1B cluster start_cms",
+							"MBX1B job_start upgrade_cms ok", "MBX1B cluster start_cms",
 							"MBX1A job_start install_service_pack ok", "MBX1A reboot")
 					},
 				),

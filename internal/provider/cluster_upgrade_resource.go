@@ -3,7 +3,6 @@ package provider
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -387,20 +386,14 @@ func (r *clusterUpgradeResource) apply(ctx context.Context, m *clusterUpgradeMod
 		return
 	}
 	if len(p.Steps) > 0 {
-		var unlocks []func()
 		names := make([]string, 0, len(targets))
 		for n := range targets {
 			names = append(names, n)
 		}
-		sort.Strings(names)
-		for _, n := range names {
-			unlocks = append(unlocks, r.data.serverLock(targets[n]))
-		}
+		unlock := r.data.lockServers(names)
 		_, err := servicing.ApplyCluster(ctx, r.data.client, targets,
 			exchange.Plan{Server: p.Cluster, Steps: p.Steps, Target: p.Target}, r.data.executorOptions(ctx, p.Cluster))
-		for i := len(unlocks) - 1; i >= 0; i-- {
-			unlocks[i]()
-		}
+		unlock()
 		for _, t := range targets {
 			r.data.probes.Forget(t)
 		}

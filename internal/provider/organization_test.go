@@ -145,8 +145,8 @@ resource "exchange_organization_upgrade" "org" {
 				Check: resource.ComposeAggregateTestCheckFunc(
 					resource.TestCheckResourceAttr("exchange_organization_upgrade.org", "waves.#", "7"),
 					func(*terraform.State) error { return checkWaveOrder(sim) },
-					// The provider does not take load-balanced front-ends offline: it says so.
-					warningsContain("exchange_organization_upgrade.org", "upgrades the Exchange 2003 front-ends FE1, FE2 in parallel. If they are load-balanced, KB 328839 takes them all offline"),
+					// The 2003 front-ends are taken to be load-balanced: one downtime window (KB 328839).
+					warningsContain("exchange_organization_upgrade.org", "the Exchange 2003 front-ends FE1, FE2 are taken to be load-balanced together (load_balanced_front_ends is not set)"),
 				),
 			},
 		},

@@ -189,7 +189,7 @@ func (d *serverDataSource) Schema(_ context.Context, _ datasource.SchemaRequest,
 		"setup": schema.SingleNestedAttribute{Computed: true, MarkdownDescription: "Whether Exchange setup is healthy, interrupted or running.",
 			Attributes: map[string]schema.Attribute{
 				"watermarks": schema.ListNestedAttribute{Computed: true,
-					MarkdownDescription: "Roles whose setup was interrupted (an `Action` or `Watermark` value under `HKLM\\SOFTWARE\\Microsoft\\Exchange\\v8.0\\<Role>`). Setup refuses to start again until this is cleared.",
+					MarkdownDescription: "Roles whose setup was interrupted (an `Action` or `Watermark` value under `HKLM\\SOFTWARE\\Microsoft\\Exchange\\v8.0\\<Role>`). Setup refuses to start again until this is cleared (by hand, or by `exchange_service_pack` with `clear_setup_watermark`).",
 					NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
 						"role":      str("The role."),
 						"action":    str("The `Action` value."),

@@ -33,13 +33,14 @@ var (
 
 type servicePackModel struct {
 	servicingModel
-	ServicePack          types.Int64  `tfsdk:"service_pack"`
-	MediaPath            types.String `tfsdk:"media_path"`
-	UMLanguagePackPath   types.String `tfsdk:"um_language_pack_path"`
-	RemoveInterimUpdates types.List   `tfsdk:"remove_interim_updates"`
-	ForefrontCompatible  types.String `tfsdk:"forefront_compatible"`
-	LiveServicePack      types.Int64  `tfsdk:"live_service_pack"`
-	LiveLevel            types.String `tfsdk:"live_level"`
+	ServicePack          types.Int64          `tfsdk:"service_pack"`
+	MediaPath            types.String         `tfsdk:"media_path"`
+	UMLanguagePackPath   types.String         `tfsdk:"um_language_pack_path"`
+	RemoveInterimUpdates types.List           `tfsdk:"remove_interim_updates"`
+	ForefrontCompatible  types.String         `tfsdk:"forefront_compatible"`
+	ClearSetupWatermark  *clearWatermarkModel `tfsdk:"clear_setup_watermark"`
+	LiveServicePack      types.Int64          `tfsdk:"live_service_pack"`
+	LiveLevel            types.String         `tfsdk:"live_level"`
 }
 
 func (r *servicePackResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
@@ -66,6 +67,7 @@ func (r *servicePackResource) Schema(ctx context.Context, _ resource.SchemaReque
 			"must be updated to a compatible version or uninstalled before SP1; which versions are compatible is left to you, " +
 			"so a plan from RTM to SP1 or later on a server with Forefront is refused without it. Shown as a warning.",
 		Validators: []validator.String{stringvalidator.LengthAtLeast(10)}}
+	attrs["clear_setup_watermark"] = clearWatermarkAttribute("on the server")
 	attrs["um_language_pack_path"] = schema.StringAttribute{Optional: true,
 		MarkdownDescription: "Folder with the Unified Messaging language packs for the new service pack. Needed when the " +
 			"server has UM language packs: they are removed before the service pack and added again after it.",
@@ -99,6 +101,7 @@ func (m *servicePackModel) request(ctx context.Context, diags *diag.Diagnostics)
 		Options:            m.options(ctx, m.RemoveInterimUpdates, diags),
 	}
 	req.ForefrontCompatible = m.ForefrontCompatible.ValueString()
+	req.ClearSetupWatermarkReason = m.ClearSetupWatermark.reason()
 	return req
 }
 

@@ -232,7 +232,7 @@ func TestClusterServerThatStaysDownLeadsTheError(t *testing.T) {
 	if msg := err.Error(); !strings.HasPrefix(msg, want) {
 		t.Errorf("error:\n%s\nwant it to begin with:\n%s", msg, want)
 	}
-	if !strings.Contains(err.Error(), "Next: Read the log, fix the cause and run Setup.com /upgradeCMS on NODE2 again by hand") {
+	if !strings.Contains(err.Error(), "Next: Read the log and fix the cause, then run terraform plan and apply: the plan runs Setup.com /upgradeCMS on NODE2 again") {
 		t.Errorf("the next step must be the unfinished /upgradeCMS (the next plan refuses until then):\n%s", err)
 	}
 	if !strings.Contains(err.Error(), "Recovery: could not bring the clustered server CMS01 online: it is Failed on NODE2.") {

@@ -313,9 +313,10 @@ func (x *executor) runJob1(ctx context.Context, s exchange.Step, j exchange.Inst
 			next = fmt.Sprintf("Read the log and fix the cause. Then delete the failed job's record on the server (job %s under %s), "+
 				"so that the installer runs again, and run terraform apply again; the apply continues from the remaining steps.", job.ID, jobsKey)
 		} else if spec.Action == exchange.ActionUpgradeCMS {
-			// The next plan refuses while the interrupted /upgradeCMS's CMS key is there.
-			next = fmt.Sprintf("Read the log, fix the cause and run Setup.com /upgradeCMS on %s again by hand, then start %s "+
-				"(Start-ClusteredMailboxServer); then run terraform plan and apply: the apply continues with the remaining nodes.",
+			// The CMS key the broken-off /upgradeCMS left lets only /upgradeCMS run on the
+			// node, and the next plan runs it there again before anything else.
+			next = fmt.Sprintf("Read the log and fix the cause, then run terraform plan and apply: the plan runs Setup.com /upgradeCMS on %s again, "+
+				"starts %s (Start-ClusteredMailboxServer) and continues with the remaining nodes.",
 				x.t.Server, spec.Group)
 		} else if strings.HasPrefix(job.Error, "FileInUse") {
 			next = "Another program held a file the installer had to replace (often an antivirus or backup agent): " +
@@ -517,10 +518,12 @@ func (x *executor) verifyBuild(ctx context.Context, s exchange.Step, want exchan
 func faultNext(f *wire.Fault) string {
 	switch f.Code {
 	case "watermark":
-		// Running setup again cannot clear them: it refuses while they exist [004].
+		// Running setup again cannot clear them: it refuses while they exist (msxfaq.de,
+		// "Service Packs für Exchange 2007").
 		return "An earlier Exchange setup was interrupted and left Action/Watermark values (named above); setup refuses to start while they exist. " +
-			"By hand: " + exchange.InterruptedSetupAdvice(`HKLM\SOFTWARE\Microsoft\Exchange\v8.0\<Role>`) +
-			". Then run terraform plan and terraform apply again: the apply runs setup and continues from the remaining steps."
+			"By hand: " + exchange.InterruptedSetupAdvice(exchange.SetupKeyRoot+`\<Role>`) +
+			`. Or, for a service pack, set clear_setup_watermark = { reason = "..." } and the plan does it. ` +
+			"Then run terraform plan and terraform apply again: the apply runs setup and continues from the remaining steps."
 	case "setup_running":
 		return "Another setup or installer runs on the server (not one this provider started). " +
 			"Wait until it has finished (or end it if it hangs), then run terraform apply again."
@@ -602,4 +605,47 @@ func (x stepRun) VerifyOWA(exchange.VerifyOWA) error {
 			`with the one the update wrote (kept as %SystemRoot%\Temp\ExchangeProvider\customizations\owa_logon\setup\logon.aspx when owa_logon_file was put in place), ` +
 			`re-create the customisations in the new page, check that IIS (W3SVC) runs, then run terraform apply again: it checks OWA again.`,
 	}
+}
+
+func (x stepRun) CheckNoSetupRunning(exchange.CheckNoSetupRunning) error {
+	if _, err := x.setupWatermark(wire.SetupWatermarkRequest{Action: wire.SetupWatermarkCheck}); err != nil {
+		return err
+	}
+	x.logf(x.s, "no setup or installer runs on the server")
+	return nil
+}
+
+func (x stepRun) ExportSetupKey(k exchange.ExportSetupKey) error {
+	res, err := x.setupWatermark(wire.SetupWatermarkRequest{Action: wire.SetupWatermarkExport, Key: k.Key, File: k.File})
+	if err != nil {
+		return err
+	}
+	if res.Exported {
+		x.logf(x.s, "exported %s to %s", res.Key, res.File)
+	} else {
+		x.logf(x.s, "%s exists already (an earlier run exported these values): not exported again", res.File)
+	}
+	return nil
+}
+
+func (x stepRun) RemoveSetupWatermark(k exchange.RemoveSetupWatermark) error {
+	res, err := x.setupWatermark(wire.SetupWatermarkRequest{Action: wire.SetupWatermarkRemove, Key: k.Key})
+	if err != nil {
+		return err
+	}
+	x.logf(x.s, "%s: removed %s", res.Key, listOrNothing(res.Removed))
+	return nil
+}
+
+// setupWatermark runs one setup_watermark action; setup_running stops the apply with what
+// to do (the values are only stale when no setup runs).
+func (x stepRun) setupWatermark(req wire.SetupWatermarkRequest) (wire.SetupWatermarkResult, error) {
+	res, err := remote.Call(x.ctx, x.r, x.t, req)
+	var f *wire.Fault
+	if errors.As(err, &f) && f.Code == "setup_running" {
+		return res, &stepFailure{err: err,
+			next: "A setup or installer runs on the server, so the Action/Watermark values may be its own: nothing was removed. " +
+				"Wait until it has finished (or find who runs it), then run terraform plan and terraform apply again."}
+	}
+	return res, err
 }

@@ -75,6 +75,7 @@ var operations = byName(
 	handle(opRevocationCheck),
 	handle(opRemoteStreamingBackup),
 	handle(opFirewall),
+	handle(opFrontEnd),
 	handle(opCustomizations),
 	handle(opOWACheck),
 	handle(opJobStart),
@@ -83,6 +84,7 @@ var operations = byName(
 	handle(opReboot),
 	handle(opDiscover),
 	handle(opCluster),
+	handle(opSetupWatermark),
 )
 
 // byName indexes ops by their names.
@@ -184,6 +186,7 @@ func (h *Handler) Run(ctx context.Context, cmd wsman.Command) wsman.Result {
 	for _, f := range c.after {
 		f()
 	}
+	h.host.noteServing()
 	return wsman.Result{Stdout: []byte(stdout)}
 }
 

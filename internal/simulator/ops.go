@@ -494,11 +494,8 @@ func opJobStart(h *Handler, c *call, req wire.JobStartRequest) (any, *wire.Fault
 		return invalid(`"%s" is not a cluster group name (letters, digits, space and . _ ( ) # , & + -, at most 128, a letter or digit first)`, spec.Group)
 	}
 
-	for _, r := range host.jobs {
-		return nil, &wire.Fault{Code: "setup_running", Message: fmt.Sprintf("job %s (%s) is still running", r.id, r.action)}
-	}
-	if s.SetupRunning {
-		return nil, &wire.Fault{Code: "setup_running", Message: "a setup process is running: ExSetup (process id 4242)"}
+	if why := host.setupRunningLocked(); why != "" {
+		return nil, &wire.Fault{Code: "setup_running", Message: why}
 	}
 	if len(s.SetupWatermarks) > 0 {
 		// Setup refuses while they exist (seed 004), whatever runs it.

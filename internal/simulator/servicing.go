@@ -523,6 +523,7 @@ func (h *Host) shutdown(noReturn bool) {
 		detail = "shutting down; it will not come back (fault no_reboot_return)"
 	}
 	h.env.journal.record(Entry{Server: h.name, Operation: operationSystem, Outcome: outcomeOK, Detail: detail})
+	h.noteServingLocked()
 	h.mu.Unlock()
 	if h.cluster != nil {
 		// The node's cluster service goes down with it: its groups fail over.
@@ -564,6 +565,7 @@ func (h *Host) boot() {
 	h.state.Firewall = fw[0]
 	h.env.journal.record(Entry{Server: h.name, Operation: operationSystem, Outcome: outcomeOK,
 		Detail: "started, boot time " + boot.Format(time.RFC3339)})
+	h.noteServingLocked()
 	h.mu.Unlock()
 	if h.cluster != nil {
 		// The cluster service starts with Windows (Automatic); the events are the last boot's.

@@ -270,31 +270,8 @@ try {
     }
 
     # 2. Another setup now.
-    foreach ($job in (Get-ExJobs)) {
-        if ($job['state'] -eq 'running') {
-            Stop-ExOperation 'setup_running' ('job ' + $job['id'] + ' (' + $job['action'] + ') is still running')
-        }
-    }
-    $busy = @(Get-Process -Name 'ExSetup', 'ExSetupUI', 'setup', 'update' -ErrorAction SilentlyContinue)
-    if ($busy.Count -gt 0) {
-        Stop-ExOperation 'setup_running' ('a setup process is running: ' + $busy[0].Name + ' (process id ' + $busy[0].Id + ')')
-    }
-    $msiBusy = $false
-    try {
-        $msiMutex = [System.Threading.Mutex]::OpenExisting('Global\_MSIExecute')
-        $msiMutex.Close()
-        $msiBusy = $true
-    } catch {
-        # Absent: WaitHandleCannotBeOpenedException. Present but not ours to open: still busy.
-        $ex = $_.Exception
-        while ($null -ne $ex) {
-            if ($ex -is [System.UnauthorizedAccessException]) { $msiBusy = $true }
-            $ex = $ex.InnerException
-        }
-    }
-    if ($msiBusy) {
-        Stop-ExOperation 'setup_running' 'Windows Installer is running another installation (the _MSIExecute mutex is held)'
-    }
+    $running = Get-ExSetupRunning
+    if ($running -ne '') { Stop-ExOperation 'setup_running' $running }
 
     # 3. An interrupted Exchange 2007 setup.
     $v8 = 'SOFTWARE\Microsoft\Exchange\v8.0'

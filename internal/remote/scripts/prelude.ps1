@@ -446,6 +446,39 @@ function Get-ExSavedLogonPath {
     return [System.IO.Path]::Combine([string]$env:SystemRoot, 'Temp\ExchangeProvider\customizations\owa_logon\logon.aspx')
 }
 
+# Get-ExSetupRunning says what setup or installation runs now, or '': a job of this provider
+# still running, an ExSetup / ExSetupUI / setup / update process (KB 328839: several setup,
+# update or xcopy instances block each other), or Windows Installer's _MSIExecute mutex (held
+# while any installation runs). job_start and setup_watermark fault setup_running on it.
+function Get-ExSetupRunning {
+    foreach ($job in (Get-ExJobs)) {
+        if ($job['state'] -eq 'running') {
+            return ('job ' + $job['id'] + ' (' + $job['action'] + ') is still running')
+        }
+    }
+    $busy = @(Get-Process -Name 'ExSetup', 'ExSetupUI', 'setup', 'update' -ErrorAction SilentlyContinue)
+    if ($busy.Count -gt 0) {
+        return ('a setup process is running: ' + $busy[0].Name + ' (process id ' + $busy[0].Id + ')')
+    }
+    $msiBusy = $false
+    try {
+        $msiMutex = [System.Threading.Mutex]::OpenExisting('Global\_MSIExecute')
+        $msiMutex.Close()
+        $msiBusy = $true
+    } catch {
+        # Absent: WaitHandleCannotBeOpenedException. Present but not ours to open: still busy.
+        $ex = $_.Exception
+        while ($null -ne $ex) {
+            if ($ex -is [System.UnauthorizedAccessException]) { $msiBusy = $true }
+            $ex = $ex.InnerException
+        }
+    }
+    if ($msiBusy) {
+        return 'Windows Installer is running another installation (the _MSIExecute mutex is held)'
+    }
+    return ''
+}
+
 # Enter-ExMutex / Exit-ExMutex serialise the read-check-write of the lock and of job records
 # between concurrent operations on this server (two applies, or a retried command).
 $ExMutexName = 'Global\BuildLevelExchangeProvider'

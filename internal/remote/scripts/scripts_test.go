@@ -348,12 +348,14 @@ var opContract = func() map[string]contract {
 	add(contractOf(wire.CustomizationsRequest{}))
 	add(contractOf(wire.OWACheckRequest{}))
 	add(contractOf(wire.FirewallRequest{}))
+	add(contractOf(wire.FrontEndRequest{}))
 	add(contractOf(wire.JobStartRequest{}))
 	add(contractOf(wire.JobStatusRequest{}))
 	add(contractOf(wire.JobClearRequest{}))
 	add(contractOf(wire.RebootRequest{}))
 	add(contractOf(wire.DiscoverRequest{}))
 	add(contractOf(wire.ClusterRequest{}))
+	add(contractOf(wire.SetupWatermarkRequest{}))
 	return out
 }()
 
@@ -536,11 +538,12 @@ func TestPreludeKeysAreResultTags(t *testing.T) {
 // The faults ops.go names are the codes the scripts write.
 func TestOperationFaultCodes(t *testing.T) {
 	for op, codes := range map[string][]string{
-		wire.OpService:   {"not_found"},
-		wire.OpJobStart:  {"setup_running", "watermark", "refused"},
-		wire.OpJobStatus: {"not_found"},
-		wire.OpDiscover:  {"not_found", "unavailable"},
-		wire.OpCluster:   {"not_clustered", "not_found", "refused", "timeout", "unavailable"},
+		wire.OpService:        {"not_found"},
+		wire.OpJobStart:       {"setup_running", "watermark", "refused"},
+		wire.OpJobStatus:      {"not_found"},
+		wire.OpDiscover:       {"not_found", "unavailable"},
+		wire.OpCluster:        {"not_clustered", "not_found", "refused", "timeout", "unavailable"},
+		wire.OpSetupWatermark: {"invalid", "setup_running", "not_found", "failed"},
 	} {
 		body, _ := scripts.Body(op)
 		for _, code := range codes {

@@ -39,6 +39,12 @@ const (
 	// as recorded. Params: Action ("start" or "restore"). Idempotent; result FirewallResult.
 	OpFirewall = "firewall"
 
+	// OpFrontEnd takes an Exchange 2000/2003 front-end server out of service for its clients
+	// (ActionOffline: its World Wide Web Publishing service W3SVC Disabled and stopped, its
+	// start mode recorded first) or back (ActionOnline: the recorded start mode back, W3SVC
+	// started, the record removed). Params: Action. Idempotent; result FrontEndResult.
+	OpFrontEnd = "front_end"
+
 	// OpCustomizations saves (moves aside) or restores the customisations an update
 	// overwrites. Params: Action ("save" or "restore"), LogonFile (a Logon.aspx the user
 	// made for the new build, put in place by restore and checked readable by save; "" for
@@ -95,7 +101,39 @@ const (
 	// cannot be read from there, e.g. WinRM passed no credentials for a second hop: name the
 	// servers explicitly instead).
 	OpDiscover = "discover"
+
+	// OpSetupWatermark clears an interrupted Exchange 2007 setup's Action/Watermark values
+	// on the user's opt-in. Params: Action (SetupWatermarkCheck, SetupWatermarkExport or
+	// SetupWatermarkRemove), Key (a subkey of HKLM\SOFTWARE\Microsoft\Exchange\v8.0, e.g.
+	// MailboxRole; "" for check), File (export: the file name in
+	// %SystemRoot%\Temp\ExchangeProvider\setup_keys, e.g. MailboxRole-0a1b2c3d.reg; "" else).
+	// check: nothing runs; export: reg.exe export of the key to the file, skipped when the
+	// file exists; remove: the key's Action and Watermark values deleted, nothing else, a
+	// no-op when they are gone. Export and remove check first that nothing runs too, all
+	// under the provider's mutex. Result SetupWatermarkResult. Faults: "invalid" (a key or
+	// file name that cannot be right), "setup_running" (as OpJobStart's), "not_found" (export:
+	// no such key), "failed" (reg.exe or the registry refused).
+	OpSetupWatermark = "setup_watermark"
 )
+
+// Actions of OpSetupWatermark.
+const (
+	SetupWatermarkCheck  = "check"
+	SetupWatermarkExport = "export"
+	SetupWatermarkRemove = "remove"
+)
+
+// SetupWatermarkResult answers OpSetupWatermark.
+type SetupWatermarkResult struct {
+	// Key is the whole registry key ("" for check); File the export's whole path (export).
+	Key  string `json:"key"`
+	File string `json:"file"`
+	// Exported: export wrote File; false when it existed already (an earlier run's).
+	Exported bool `json:"exported"`
+	// Removed lists the values remove deleted ("Action = Install", ...); empty when none
+	// was there.
+	Removed []string `json:"removed"`
+}
 
 // Cluster actions of OpCluster.
 const (
@@ -171,6 +209,25 @@ type FirewallResult struct {
 	// restore found that record and put the service back to it (the record is then gone).
 	Recorded          bool   `json:"recorded"`
 	RecordedState     string `json:"recorded_state"`
+	RecordedStartMode string `json:"recorded_start_mode"`
+}
+
+// Front-end actions of OpFrontEnd.
+const (
+	ActionOffline = "offline"
+	ActionOnline  = "online"
+)
+
+// FrontEndResult answers OpFrontEnd.
+type FrontEndResult struct {
+	// Service is the web service taken offline or brought back (W3SVC); Before and After
+	// its state, StartMode its start mode after the operation.
+	Service   string `json:"service"`
+	Before    string `json:"before"`
+	After     string `json:"after"`
+	StartMode string `json:"start_mode"`
+	// RecordedStartMode is the start mode offline recorded (and online put back); "" when
+	// there is no record (online then changes nothing).
 	RecordedStartMode string `json:"recorded_start_mode"`
 }
 

@@ -64,6 +64,12 @@ type FirewallRequest struct {
 	Action string `wire:"Action"`
 }
 
+// FrontEndRequest takes a front-end out of service for its clients (ActionOffline) or
+// brings it back (ActionOnline).
+type FrontEndRequest struct {
+	Action string `wire:"Action"`
+}
+
 // CustomizationsRequest saves or restores (Action ActionSave, ActionRestore) the
 // customisations an update overwrites. LogonFile is the Logon.aspx the user made for the
 // new build ("" for none): restore puts it in place, save checks it can be read.
@@ -110,6 +116,14 @@ type ClusterRequest struct {
 	Node   string `wire:"Node"`
 }
 
+// SetupWatermarkRequest checks that no setup runs, exports a setup key or removes its
+// Action and Watermark values (Action a SetupWatermark* constant; see OpSetupWatermark).
+type SetupWatermarkRequest struct {
+	Action string `wire:"Action"`
+	Key    string `wire:"Key"`
+	File   string `wire:"File"`
+}
+
 // RebootRequest asks Windows to restart (no parameters).
 type RebootRequest struct{}
 
@@ -125,12 +139,14 @@ func (RemoteStreamingBackupRequest) Op() string { return OpRemoteStreamingBackup
 func (CustomizationsRequest) Op() string        { return OpCustomizations }
 func (OWACheckRequest) Op() string              { return OpOWACheck }
 func (FirewallRequest) Op() string              { return OpFirewall }
+func (FrontEndRequest) Op() string              { return OpFrontEnd }
 func (JobStartRequest) Op() string              { return OpJobStart }
 func (JobStatusRequest) Op() string             { return OpJobStatus }
 func (JobClearRequest) Op() string              { return OpJobClear }
 func (ClusterRequest) Op() string               { return OpCluster }
 func (RebootRequest) Op() string                { return OpReboot }
 func (DiscoverRequest) Op() string              { return OpDiscover }
+func (SetupWatermarkRequest) Op() string        { return OpSetupWatermark }
 
 func (ProbeRequest) result() (r exchange.Facts)                    { return }
 func (LockRequest) result() (r LockResult)                         { return }
@@ -141,12 +157,14 @@ func (RemoteStreamingBackupRequest) result() (r SettingResult)     { return }
 func (CustomizationsRequest) result() (r CustomizationsResult)     { return }
 func (OWACheckRequest) result() (r OWACheckResult)                 { return }
 func (FirewallRequest) result() (r FirewallResult)                 { return }
+func (FrontEndRequest) result() (r FrontEndResult)                 { return }
 func (JobStartRequest) result() (r exchange.Job)                   { return }
 func (JobStatusRequest) result() (r exchange.Job)                  { return }
 func (JobClearRequest) result() (r JobClearResult)                 { return }
 func (ClusterRequest) result() (r ClusterResult)                   { return }
 func (RebootRequest) result() (r RebootResult)                     { return }
 func (DiscoverRequest) result() (r DiscoverResult)                 { return }
+func (SetupWatermarkRequest) result() (r SetupWatermarkResult)     { return }
 
 // ParamSpec is one parameter of a request type: its name and Go kind.
 type ParamSpec struct {

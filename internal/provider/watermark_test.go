@@ -1,0 +1,158 @@
+package provider
+
+import (
+	"fmt"
+	"regexp"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/buildlevel/terraform-provider-exchange/internal/exchange"
+	"github.com/buildlevel/terraform-provider-exchange/internal/simulator"
+)
+
+// Two Exchange 2007 SP1 servers whose Mailbox setup was interrupted: WM07 as setup left it,
+// WM08 also with the export an earlier, interrupted apply made.
+func watermarkFleet() string {
+	server := func(name, addr string) string {
+		return fmt.Sprintf(`{"name": %q, "address": %q, "product": "2007", "build": "8.1.240.6", "roles": ["Mailbox"],
+     "setup_watermark": "Mailbox", "last_full_backup": %q, "last_system_state_backup": %q}`, name, addr, hoursAgo(1), hoursAgo(1))
+	}
+	return fmt.Sprintf(`{%s,
+  "packages": {"D:\\SP3": {"kind": "service_pack", "product": "2007", "service_pack": 3}},
+  "servers": [%s, %s],
+  "clusters": []
+}`, credentialsJSON(), server("WM07", "127.0.53.1"), server("WM08", "127.0.53.2"))
+}
+
+func watermarkSP(name, server, addr, extra string) string {
+	return fmt.Sprintf(`
+resource "exchange_service_pack" %q {
+  server       = %q
+  address      = %q
+  service_pack = 3
+  media_path   = "D:\\SP3"
+%s%s
+}
+`, name, server, addr, extra, freshBackups)
+}
+
+const clearWatermark = `  clear_setup_watermark = {
+    reason = "SP3 setup broke off when the UPS failed, CHG-77"
+  }
+`
+
+// Refused at plan without clear_setup_watermark, naming the key and the attribute; with it
+// the plan shows check, export, removal, then setup, and the apply runs them in that order
+// and reaches SP3. On WM08 the export of an interrupted earlier apply is kept, not made again.
+func TestAccServicePackClearsSetupWatermark(t *testing.T) {
+	sim := startSimulatorWith(t, watermarkFleet(), fastServicing)
+	mark := sim.Host("WM08").Facts().Setup.Watermarks[0]
+	earlier := `C:\WINDOWS\Temp\ExchangeProvider\setup_keys\` + exchange.SetupKeyExportFile(mark)
+	sim.Host("WM08").Update(func(s *simulator.State) {
+		s.SetupKeyExports = []simulator.SetupKeyExport{{File: earlier, Key: exchange.SetupKey("Mailbox"), Values: []string{"Action = " + mark.Action}}}
+	})
+	steps := actions("verify_backups", "check_no_setup_running", "export_setup_key", "remove_setup_watermark",
+		"install_service_pack", "reboot", "start_exchange_services", "verify_build")
+	config := providerConfig(sim, "") + watermarkSP("wm07", "WM07", "127.0.53.1", clearWatermark) + watermarkSP("wm08", "WM08", "127.0.53.2", clearWatermark)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{
+			{
+				Config:   providerConfig(sim, "") + watermarkSP("wm07", "WM07", "127.0.53.1", ""),
+				PlanOnly: true,
+				ExpectError: saying("Server WM07: an interrupted Exchange setup left",
+					`under HKLM\SOFTWARE\Microsoft\Exchange\v8.0\MailboxRole: setup refuses to start again while they exist`,
+					"Make sure no Exchange setup runs", "delete its Action and Watermark values",
+					`set clear_setup_watermark = { reason = "..." }`),
+			},
+			{
+				Config:      providerConfig(sim, "") + watermarkSP("wm07", "WM07", "127.0.53.1", `  clear_setup_watermark = { reason = "" }`+"\n"),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)clear_setup_watermark.*reason.*at least 10`),
+			},
+			{
+				PreConfig: func() { onlyReads(t, sim) },
+				Config:    config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectKnownValue("exchange_service_pack.wm07", tfjsonpath.New("planned_steps"), steps),
+					plancheck.ExpectKnownValue("exchange_service_pack.wm08", tfjsonpath.New("planned_steps"), steps),
+					plancheck.ExpectKnownValue("exchange_service_pack.wm07",
+						tfjsonpath.New("planned_steps").AtSliceIndex(2).AtMapKey("params").AtMapKey("file"),
+						knownvalue.StringRegexp(regexp.MustCompile(`^%SystemRoot%\\Temp\\ExchangeProvider\\setup_keys\\MailboxRole-[0-9a-f]{8}\.reg$`))),
+					plancheck.ExpectKnownValue("exchange_service_pack.wm07",
+						tfjsonpath.New("planned_steps").AtSliceIndex(3).AtMapKey("params").AtMapKey("key"),
+						knownvalue.StringExact(`HKLM\SOFTWARE\Microsoft\Exchange\v8.0\MailboxRole`)),
+					plancheck.ExpectKnownValue("exchange_service_pack.wm07", tfjsonpath.New("warnings"),
+						knownvalue.ListPartial(map[int]knownvalue.Check{0: knownvalue.StringRegexp(regexp.MustCompile(`clear_setup_watermark.*CHG-77`))})),
+				}},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					resource.TestCheckResourceAttr("exchange_service_pack.wm07", "live_service_pack", "3"),
+					resource.TestCheckResourceAttr("exchange_service_pack.wm08", "live_service_pack", "3"),
+					func(*terraform.State) error {
+						for _, name := range []string{"WM07", "WM08"} {
+							export := "setup_watermark export MailboxRole ok: reg.exe export"
+							if name == "WM08" {
+								export = "setup_watermark export MailboxRole ok: " + earlier + " exists: not exported again"
+							}
+							if err := inOrder(journal(sim, name), "setup_watermark check  ok", export,
+								"setup_watermark remove MailboxRole ok: "+exchange.SetupKey("Mailbox")+": removed Action = ",
+								`installer started D:\SP3\Setup.com /mode:upgrade`, "job_start install_service_pack ok", "reboot"); err != nil {
+								return fmt.Errorf("%s: %w", name, err)
+							}
+							st := sim.Host(name).State()
+							if len(st.SetupWatermarks) != 0 || len(st.SetupKeyExports) != 1 {
+								return fmt.Errorf("%s: watermarks %+v, exports %+v", name, st.SetupWatermarks, st.SetupKeyExports)
+							}
+						}
+						return nil
+					},
+				),
+			},
+			{
+				// Nothing left to clear: the next plan is empty.
+				Config:   config,
+				PlanOnly: true,
+			},
+		},
+	})
+}
+
+// The organisation resource takes the same opt-in for the servers whose service pack it
+// plans: refused without it, the clearing steps before setup with it, applied to SP3.
+func TestAccOrganizationClearsSetupWatermark(t *testing.T) {
+	sim := startSimulatorWith(t, watermarkFleet(), fastServicing)
+	org := func(extra string) string {
+		return providerConfig(sim, "") + `
+resource "exchange_organization_upgrade" "org" {
+  servers = [{ server = "WM07", address = "127.0.53.1" }]
+  targets = [{ product = "2007", service_pack = 3, media_path = "D:\\SP3" }]
+` + extra + freshBackups + `
+}
+`
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{
+			{
+				Config:      org(""),
+				PlanOnly:    true,
+				ExpectError: saying("Server WM07: an interrupted Exchange setup left", `v8.0\MailboxRole`, `set clear_setup_watermark = { reason = "..." }`),
+			},
+			{
+				Config: org(clearWatermark),
+				Check: resource.ComposeAggregateTestCheckFunc(
+					resource.TestCheckResourceAttr("exchange_organization_upgrade.org", "live_builds.WM07", "8.3.83.6"),
+					func(*terraform.State) error {
+						return inOrder(journal(sim, "WM07"), "setup_watermark check  ok", "setup_watermark export MailboxRole ok: reg.exe export",
+							"setup_watermark remove MailboxRole ok", `installer started D:\SP3\Setup.com /mode:upgrade`)
+					},
+				),
+			},
+		},
+	})
+}
