@@ -28,19 +28,7 @@ func (f beforeApply) CheckPlan(context.Context, plancheck.CheckPlanRequest, *pla
 // "Provider produced inconsistent final plan".
 func TestAccClusterSavedPlanOfChangedNodeIsRefused(t *testing.T) {
 	sim := startSimulatorWith(t, clusterFleet(t), simulator.Options{InstallDuration: 300 * time.Millisecond, RebootDuration: 200 * time.Millisecond})
-	config := providerConfig(sim, "") + `
-resource "exchange_cluster_upgrade" "cms1" {
-  cluster      = "CMS1"
-  nodes        = ` + clusterNodes("MBX1A", "MBX1B") + `
-  service_pack = 3
-  media_path   = "D:\\Exchange2007SP3"
-  backup {
-    max_database_age     = "24h"
-    max_system_state_age = "168h"
-    domain_controller_backup_time = "` + evidenceTime + `"
-  }
-}
-`
+	config := providerConfig(sim, "") + cms1SP3
 	sp3 := ""
 	var planned int
 	resource.Test(t, resource.TestCase{ProtoV6ProviderFactories: testProviders, Steps: []resource.TestStep{
