@@ -154,6 +154,7 @@ func (r *clusterUpgradeResource) nodeFacts(ctx context.Context, m *clusterUpgrad
 				fmt.Sprintf("%s answers as server %s, which reports no cluster membership. Use exchange_service_pack for a server that is not clustered.", cluster, f.Server))
 			return nil, nil, false
 		}
+		r.data.nodeAnswered(remote.Target{Server: cluster}, remote.Target{Server: f.Server}, f) // the active node's own probe, where it is one
 		for _, n := range f.Cluster.Nodes {
 			targets = append(targets, remote.Target{Server: n})
 		}
@@ -241,6 +242,9 @@ func (r *clusterUpgradeResource) clusterPlan(ctx context.Context, m *clusterUpgr
 	for i := range facts {
 		facts[i] = withRecorded(facts[i], recorded)
 	}
+	if len(facts) > 0 {
+		r.data.checkEvidenceKeys(ctx, m.Backup, targets[strings.ToLower(facts[0].Server)], facts, diags)
+	}
 	req := r.request(ctx, m, diags)
 	if diags.HasError() {
 		return exchange.ClusterPlan{}, nil, nil, false
@@ -295,6 +299,7 @@ func (r *clusterUpgradeResource) ModifyPlan(ctx context.Context, req resource.Mo
 	if r.data == nil {
 		return
 	}
+	ctx = r.data.withClock(ctx)
 	if req.Plan.Raw.IsNull() {
 		resp.Diagnostics.AddWarning("The cluster stays at its level",
 			"Destroying an exchange_cluster_upgrade resource only removes it from Terraform: service packs cannot be uninstalled.")

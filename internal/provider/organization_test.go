@@ -120,7 +120,7 @@ resource "exchange_service_pack" "mbx1" {
     max_system_state_age = "168h"
     domain_controller_backup_time = "` + evidenceTime + `"
     # Exchange 2000/2003/5.5 databases: the backup software's times (a server cannot tell).
-    database_backup_times = { AAN1 = "` + evidenceTime + `", AAN2 = "` + evidenceTime + `", BE1 = "` + evidenceTime + `", BE2 = "` + evidenceTime + `", EVSN1 = "` + evidenceTime + `", EVSN2 = "` + evidenceTime + `" }
+    database_backup_times = { BE1 = "` + evidenceTime + `", BE2 = "` + evidenceTime + `" }
   }
 }
 `,
@@ -138,7 +138,7 @@ resource "exchange_organization_upgrade" "org" {
     max_system_state_age = "168h"
     domain_controller_backup_time = "` + evidenceTime + `"
     # Exchange 2000/2003/5.5 databases: the backup software's times (a server cannot tell).
-    database_backup_times = { AAN1 = "` + evidenceTime + `", AAN2 = "` + evidenceTime + `", BE1 = "` + evidenceTime + `", BE2 = "` + evidenceTime + `", EVSN1 = "` + evidenceTime + `", EVSN2 = "` + evidenceTime + `" }
+    database_backup_times = { BE1 = "` + evidenceTime + `", BE2 = "` + evidenceTime + `" }
   }
 }
 `,
@@ -214,7 +214,7 @@ resource "exchange_organization_upgrade" "org" {
     max_system_state_age = "168h"
     domain_controller_backup_time = "` + evidenceTime + `"
     # Exchange 2000/2003/5.5 databases: the backup software's times (a server cannot tell).
-    database_backup_times = { AAN1 = "` + evidenceTime + `", AAN2 = "` + evidenceTime + `", BE1 = "` + evidenceTime + `", BE2 = "` + evidenceTime + `", EVSN1 = "` + evidenceTime + `", EVSN2 = "` + evidenceTime + `" }
+    database_backup_times = { BE1 = "` + evidenceTime + `", BE2 = "` + evidenceTime + `" }
   }
 }
 `
@@ -270,7 +270,7 @@ resource "exchange_organization_upgrade" "org" {
     max_system_state_age = "168h"
     domain_controller_backup_time = "` + evidenceTime + `"
     # Exchange 2000/2003/5.5 databases: the backup software's times (a server cannot tell).
-    database_backup_times = { AAN1 = "` + evidenceTime + `", AAN2 = "` + evidenceTime + `", BE1 = "` + evidenceTime + `", BE2 = "` + evidenceTime + `", EVSN1 = "` + evidenceTime + `", EVSN2 = "` + evidenceTime + `" }
+    database_backup_times = { AAN1 = "` + evidenceTime + `", AAN2 = "` + evidenceTime + `", EVSN1 = "` + evidenceTime + `", EVSN2 = "` + evidenceTime + `" }
   }
 }
 `,

@@ -237,6 +237,9 @@ func (r *organizationUpgradeResource) plan(ctx context.Context, m *organizationU
 	if !ok {
 		return o, false
 	}
+	if len(facts) > 0 {
+		r.data.checkEvidenceKeys(ctx, m.Backup, r.data.targetOfServer(facts[0].Server), facts, diags)
+	}
 	o.builds = liveBuilds(facts)
 	ordering, targets, ok := orderOrganization(facts, m.Targets, diags)
 	if !ok {
@@ -309,6 +312,7 @@ func (r *organizationUpgradeResource) ModifyPlan(ctx context.Context, req resour
 		}
 		return
 	}
+	ctx = r.data.withClock(ctx)
 	var m, state organizationUpgradeModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
 	if !req.State.Raw.IsNull() {

@@ -187,6 +187,14 @@ func (h *Handler) Run(ctx context.Context, cmd wsman.Command) wsman.Result {
 		f()
 	}
 	h.host.noteServing()
+	slow := h.host.afterOperation(script.Operation)
+	if slow > 0 {
+		// The operation ran; its answer comes late, or never if the client gives up.
+		select {
+		case <-time.After(slow):
+		case <-ctx.Done():
+		}
+	}
 	return wsman.Result{Stdout: []byte(stdout)}
 }
 

@@ -132,6 +132,10 @@ type Cluster struct {
 	Nodes []string
 	// Active is the node that owns the CMS/EVS.
 	Active string
+	// Address is the CMS/EVS network name's own IP address (its cluster IP address
+	// resource), served by the node that owns the group; invalid (the zero Addr) when the
+	// fleet gives none, and then the name has no address of its own.
+	Address netip.Addr
 	// ClusterName is the Windows cluster's own name (the cluster group's network name);
 	// "" when the fleet states none (the probe then reports none).
 	ClusterName string
@@ -147,12 +151,14 @@ type VirtualServer struct {
 	Name string
 	// Active is the node that owns it, as the fleet spells the node.
 	Active string
+	// Address is its network name's own IP address, as Cluster.Address.
+	Address netip.Addr
 }
 
 // ExchangeGroups are the cluster's Exchange groups in the fleet's order: its own
 // Name/Active first, then VirtualServers.
 func (c Cluster) ExchangeGroups() []VirtualServer {
-	return append([]VirtualServer{{Name: c.Name, Active: c.Active}}, c.VirtualServers...)
+	return append([]VirtualServer{{Name: c.Name, Active: c.Active, Address: c.Address}}, c.VirtualServers...)
 }
 
 // Server returns the server called name (case-insensitive).

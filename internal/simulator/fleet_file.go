@@ -94,6 +94,7 @@ type clusterDoc struct {
 	Type           string            `json:"type"`
 	Nodes          []string          `json:"nodes"`
 	Active         string            `json:"active"`
+	Address        string            `json:"address"`
 	ClusterName    *string           `json:"cluster_name"`
 	VirtualServers []json.RawMessage `json:"virtual_servers"`
 
@@ -102,8 +103,9 @@ type clusterDoc struct {
 }
 
 type virtualServerDoc struct {
-	Name   string `json:"name"`
-	Active string `json:"active"`
+	Name    string `json:"name"`
+	Active  string `json:"active"`
+	Address string `json:"address"`
 }
 
 // LoadFleet reads and validates the fleet file at path. Problems are reported as a
@@ -257,7 +259,7 @@ func parseFleet(source string, r io.Reader) (*Fleet, error) {
 	}
 	inCluster := map[string]string{} // lower-case node name -> cluster where
 	for i, d := range clusters {
-		c, ok := v.cluster(clusterAt(i, d.Name), d, fleet, names, failed, inCluster)
+		c, ok := v.cluster(clusterAt(i, d.Name), d, fleet, names, addresses, failed, inCluster)
 		if ok {
 			fleet.Clusters = append(fleet.Clusters, c)
 		}

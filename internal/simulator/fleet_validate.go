@@ -81,20 +81,10 @@ func (v *validator) server(at string, d serverDoc, names, addresses map[string]s
 	v.name(at, "name", d.Name, `name is missing: give every server its computer name, e.g. "name": "EX01"`, "computer",
 		" (names are compared ignoring case): rename one of them", at, names)
 
-	switch addr, err := netip.ParseAddr(d.Address); {
-	case d.Address == "":
+	if d.Address == "" {
 		v.add(`%s: address is missing: give the server its own loopback address, e.g. "address": "127.0.10.11"`, at)
-	case err != nil || !addr.Is4():
-		v.add("%s: address %q is not an IPv4 address: use one in 127.0.0.0/8, e.g. 127.0.10.11", at, d.Address)
-	case !netip.MustParsePrefix("127.0.0.0/8").Contains(addr):
-		v.add("%s: address %q is not in 127.0.0.0/8: the simulator listens on loopback addresses only; use e.g. 127.0.10.11", at, d.Address)
-	default:
-		s.Address = addr
-		if prev, dup := addresses[addr.String()]; dup {
-			v.add("%s: address %s is already used by %s: every server needs its own address", at, addr, prev)
-		} else {
-			addresses[addr.String()] = at
-		}
+	} else {
+		s.Address = v.address(at, d.Address, addresses)
 	}
 
 	p, known := products[d.Product]
@@ -454,9 +444,31 @@ var clusterTypes = map[string]string{
 	"cluster-5.5":        "5.5",
 }
 
-func (v *validator) cluster(at string, d clusterDoc, fleet *Fleet, names map[string]string, failed map[string]bool, inCluster map[string]string) (Cluster, bool) {
+// address checks the loopback address raw of what is at and records it in addresses (address
+// -> where it was defined): servers and virtual names each need their own.
+func (v *validator) address(at, raw string, addresses map[string]string) netip.Addr {
+	switch addr, err := netip.ParseAddr(raw); {
+	case err != nil || !addr.Is4():
+		v.add("%s: address %q is not an IPv4 address: use one in 127.0.0.0/8, e.g. 127.0.10.11", at, raw)
+	case !netip.MustParsePrefix("127.0.0.0/8").Contains(addr):
+		v.add("%s: address %q is not in 127.0.0.0/8: the simulator listens on loopback addresses only; use e.g. 127.0.10.11", at, raw)
+	default:
+		if prev, dup := addresses[addr.String()]; dup {
+			v.add("%s: address %s is already used by %s: every server and virtual name needs its own address", at, addr, prev)
+		} else {
+			addresses[addr.String()] = at
+		}
+		return addr
+	}
+	return netip.Addr{}
+}
+
+func (v *validator) cluster(at string, d clusterDoc, fleet *Fleet, names, addresses map[string]string, failed map[string]bool, inCluster map[string]string) (Cluster, bool) {
 	before := len(v.problems)
 	c := Cluster{Name: d.Name, Type: d.Type, Active: d.Active}
+	if d.Address != "" {
+		c.Address = v.address(at, d.Address, addresses)
+	}
 
 	v.name(at, "name", d.Name, `name is missing: give the CMS or EVS its network name, e.g. "name": "CMS01"`, "network",
 		": a cluster's network name differs from every server and cluster name", at, names)
@@ -522,7 +534,7 @@ func (v *validator) cluster(at string, d clusterDoc, fleet *Fleet, names map[str
 			at, d.Type, one, orName(d.Name, "its name"))
 	} else {
 		for j, vd := range d.virtualServers {
-			c.VirtualServers = append(c.VirtualServers, v.virtualServer(at+": "+virtualServerAt(j, vd.Name), at+" "+virtualServerAt(j, vd.Name), vd, d.Nodes, fleet, names))
+			c.VirtualServers = append(c.VirtualServers, v.virtualServer(at+": "+virtualServerAt(j, vd.Name), at+" "+virtualServerAt(j, vd.Name), vd, d.Nodes, fleet, names, addresses))
 		}
 	}
 
@@ -545,8 +557,11 @@ func (v *validator) cluster(at string, d clusterDoc, fleet *Fleet, names map[str
 
 // virtualServer checks one further EVS of a cluster whose nodes are nodes; where is how
 // names records it.
-func (v *validator) virtualServer(at, where string, d virtualServerDoc, nodes []string, fleet *Fleet, names map[string]string) VirtualServer {
-	vs := VirtualServer(d)
+func (v *validator) virtualServer(at, where string, d virtualServerDoc, nodes []string, fleet *Fleet, names, addresses map[string]string) VirtualServer {
+	vs := VirtualServer{Name: d.Name, Active: d.Active}
+	if d.Address != "" {
+		vs.Address = v.address(at, d.Address, addresses)
+	}
 	v.name(at, "name", d.Name, `name is missing: give the EVS its network name, e.g. "name": "EVS02"`, "network",
 		": a virtual server's network name differs from every server and cluster name", where, names)
 	switch {
