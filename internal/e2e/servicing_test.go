@@ -55,12 +55,8 @@ locals {
 }
 `
 
-// `terraform plan -refresh-only` is the drift report: a rollup uninstalled by hand shows as
-// a change made outside Terraform, and the normal plan shows the steps to put it back.
-func TestRefreshOnlyReportsDrift(t *testing.T) {
-	providerDir := buildProvider(t)
-	sim := startServicingFleet(t, 300*time.Millisecond)
-	config := servicingHeader + `
+// exrRollup10 keeps EXR (SP3 RU5 in startServicingFleet) at Update Rollup 10.
+var exrRollup10 = servicingHeader + `
 resource "exchange_update_rollup" "exr" {
   server       = "EXR"
   address      = "127.0.32.2"
@@ -73,6 +69,13 @@ resource "exchange_update_rollup" "exr" {
   }
 }
 `
+
+// `terraform plan -refresh-only` is the drift report: a rollup uninstalled by hand shows as
+// a change made outside Terraform, and the normal plan shows the steps to put it back.
+func TestRefreshOnlyReportsDrift(t *testing.T) {
+	providerDir := buildProvider(t)
+	sim := startServicingFleet(t, 300*time.Millisecond)
+	config := exrRollup10
 	w := newWorkspace(t, providerDir, sim, config, "TF_VAR_password="+password, "EXCHANGE_POLL_INTERVAL=100ms")
 	if out, err := w.run("apply", "-auto-approve", "-input=false", "-no-color"); err != nil {
 		t.Fatalf("apply: %v\n%s", err, out)

@@ -219,11 +219,22 @@ func LoadCatalog(r io.Reader) (*Catalog, error) {
 	return newCatalog(entries)
 }
 
-var kbPattern = regexp.MustCompile(`^KB[0-9]+$`)
+// KBDigits is the number of a Microsoft Knowledge Base article as the provider takes it: 4 to 8
+// digits (KB2788321; the oldest Exchange hotfix articles have 6). It is the one definition of
+// the KB format: prelude.ps1 holds the same text as $ExKBDigits (scripts_test.go checks they
+// are equal), job_start.ps1 refuses a kb parameter that does not match KBPattern built from it,
+// probe.ps1 reads KB numbers from display names with it, and the provider refuses at plan.
+const KBDigits = `[0-9]{4,8}`
+
+// KBPattern matches a whole KB number, "KB" in capitals then KBDigits. `\z` (not `$`) so that
+// .NET, whose `$` also matches before a final line feed, reads it as Go does.
+const KBPattern = `^KB` + KBDigits + `\z`
+
+var kbPattern = regexp.MustCompile(KBPattern)
 
 func checkKB(kb string) error {
 	if !kbPattern.MatchString(kb) {
-		return fmt.Errorf("KB %q is not of the form KB followed by digits, e.g. KB953469", kb)
+		return fmt.Errorf("KB %q is not of the form KB followed by digits (4 to 8), e.g. KB953469", kb)
 	}
 	return nil
 }

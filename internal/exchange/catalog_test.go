@@ -367,7 +367,7 @@ func TestReleasesSorted(t *testing.T) {
 		t.Errorf("Releases(2010) = %v, want nil", got)
 	}
 	// The slice is the caller's: changing it leaves the catalog alone.
-	rs[0].KB = "KB1"
+	rs[0].KB = "KB1111"
 	if r, _ := c.Find("2007", 0, 0, 0); r.KB != "" {
 		t.Error("Releases exposed the catalog's storage")
 	}
@@ -427,8 +427,8 @@ func TestWithKB(t *testing.T) {
 		t.Errorf("two rollups sharing a KB: error %v", err)
 	}
 	// A re-release may share its rollup's KB.
-	if err := loadJSON(t, `{"product": "2007", "service_pack": 3, "update_rollup": 8, "build": "8.3.279.3", "kb": "KB1"}`,
-		`{"product": "2007", "service_pack": 3, "update_rollup": 8, "re_release": 2, "build": "8.3.279.5", "kb": "KB1"}`); err != nil {
+	if err := loadJSON(t, `{"product": "2007", "service_pack": 3, "update_rollup": 8, "build": "8.3.279.3", "kb": "KB1111"}`,
+		`{"product": "2007", "service_pack": 3, "update_rollup": 8, "re_release": 2, "build": "8.3.279.5", "kb": "KB1111"}`); err != nil {
 		t.Errorf("re-releases sharing a KB: %v", err)
 	}
 	// Stating the KB the catalog already has is fine.
@@ -440,11 +440,11 @@ func TestWithKB(t *testing.T) {
 		kb   string
 		want string
 	}{
-		{l2007(0, 7, 0), "KB1", "the catalog states KB953469 for Exchange 2007 RTM Update Rollup 7; refusing to change it to KB1"},
+		{l2007(0, 7, 0), "KB1111", "the catalog states KB953469 for Exchange 2007 RTM Update Rollup 7; refusing to change it to KB1111"},
 		{l2007(0, 6, 0), "KB953469", "KB953469 is given to both"},
-		{l2007(3, 13, 0), "KB1", "the catalog states KB2917522 for Exchange 2007 SP3 Update Rollup 13; refusing to change it to KB1"},
-		{l2007(1, 11, 0), "KB1", "Exchange 2007 SP1 Update Rollup 11 is not in the catalog"},
-		{l2007(0, 0, 0), "KB1", "not an update"},
+		{l2007(3, 13, 0), "KB1111", "the catalog states KB2917522 for Exchange 2007 SP3 Update Rollup 13; refusing to change it to KB1111"},
+		{l2007(1, 11, 0), "KB1111", "Exchange 2007 SP1 Update Rollup 11 is not in the catalog"},
+		{l2007(0, 0, 0), "KB1111", "not an update"},
 		{l2007(1, 1, 0), "953469", "not of the form KB followed by digits"},
 		{l2007(1, 1, 0), "kb953469", "not of the form KB followed by digits"},
 		{l2007(1, 1, 0), "", "not of the form KB followed by digits"},
@@ -455,9 +455,9 @@ func TestWithKB(t *testing.T) {
 		}
 	}
 	// Both RTM builds share a level; an SP with one build gets its KB.
-	if c3, err := c.WithKB(Level{Product: "2003", ServicePack: 2}, "KB1"); err != nil {
+	if c3, err := c.WithKB(Level{Product: "2003", ServicePack: 2}, "KB1111"); err != nil {
 		t.Error(err)
-	} else if r, _ := c3.LookupString("6.5.7638.2"); r.KB != "KB1" {
+	} else if r, _ := c3.LookupString("6.5.7638.2"); r.KB != "KB1111" {
 		t.Errorf("2003 SP2 KB = %q", r.KB)
 	}
 }
@@ -472,7 +472,7 @@ func loadJSON(t *testing.T, releases ...string) error {
 func TestLoadCatalogRejects(t *testing.T) {
 	const (
 		sp1  = `{"product": "2007", "service_pack": 1, "build": "8.1.240.6"}`
-		ru1  = `{"product": "2007", "service_pack": 1, "update_rollup": 1, "build": "8.1.263.1", "kb": "KB1"}`
+		ru1  = `{"product": "2007", "service_pack": 1, "update_rollup": 1, "build": "8.1.263.1", "kb": "KB1111"}`
 		ru2  = `{"product": "2007", "service_pack": 1, "update_rollup": 2, "build": "8.1.278.2"}`
 		sp2x = `{"product": "2003", "service_pack": 2, "build": "6.5.7638"}`
 	)
@@ -490,7 +490,7 @@ func TestLoadCatalogRejects(t *testing.T) {
 		{"also_seen without primary", []string{`{"product": "2007", "service_pack": 1, "also_seen": true, "build": "8.1.240.6"}`}, "has no primary build"},
 		{"bad KB", []string{`{"product": "2007", "service_pack": 1, "build": "8.1.240.6", "kb": "KB 123"}`}, "not of the form KB followed by digits"},
 		{"lowercase KB", []string{`{"product": "2007", "service_pack": 1, "build": "8.1.240.6", "kb": "kb123"}`}, "not of the form KB"},
-		{"KB on two updates", []string{sp1, ru1, `{"product": "2007", "service_pack": 1, "update_rollup": 2, "build": "8.1.278.2", "kb": "KB1"}`}, "KB1 is given to both"},
+		{"KB on two updates", []string{sp1, ru1, `{"product": "2007", "service_pack": 1, "update_rollup": 2, "build": "8.1.278.2", "kb": "KB1111"}`}, "KB1111 is given to both"},
 		{"unknown product", []string{`{"product": "2010", "service_pack": 1, "build": "14.1.218.15"}`}, `unknown product "2010"`},
 		{"bad build", []string{`{"product": "2007", "service_pack": 1, "build": "8.1.x"}`}, `part "x"`},
 		{"build of another SP", []string{`{"product": "2007", "service_pack": 1, "build": "8.2.176.2"}`}, "Exchange 2007 SP1 builds are 8.1.x"},

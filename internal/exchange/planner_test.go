@@ -541,7 +541,7 @@ func TestRefusals(t *testing.T) {
 			[]string{"SP2 has no Update Rollup 9", "1, 2, 3, 4, 5"}},
 		{"live build not in the catalog", server("2007", "8.3.300.1"), ru(), "",
 			[]string{"8.3.300.1 is not in the catalog", "nearest known release below it is Exchange 2007 SP3 Update Rollup 10, 8.3.298.3", "cannot be told"}},
-		{"KB contradicting the catalog", server("2007", "8.0.744.0"), ru(func(r *UpdateRollupRequest) { r.ServicePack = 0; r.Rollup = 7; r.KB = "KB1" }), FieldKB,
+		{"KB contradicting the catalog", server("2007", "8.0.744.0"), ru(func(r *UpdateRollupRequest) { r.ServicePack = 0; r.Rollup = 7; r.KB = "KB1111" }), FieldKB,
 			[]string{"KB953469"}},
 		{"setup watermark", server("2007", rtm, func(f *Facts) {
 			f.Setup.Watermarks = []SetupWatermark{{Role: "MailboxRole", Action: "BuildToBuildUpgrade", Watermark: "Microsoft.Exchange.Management.Deployment.InstallMsiComponent"}}

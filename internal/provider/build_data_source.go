@@ -64,6 +64,7 @@ func (d *buildDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, 
 				MarkdownDescription: "Release date (YYYY-MM-DD) where the catalog states one; empty otherwise."},
 		},
 	}
+	addNULChecks(resp.Schema.Attributes, resp.Schema.Blocks)
 }
 
 func (d *buildDataSource) ConfigValidators(context.Context) []datasource.ConfigValidator {

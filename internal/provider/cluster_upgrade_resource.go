@@ -87,12 +87,12 @@ func (r *clusterUpgradeResource) Schema(ctx context.Context, _ resource.SchemaRe
 		MarkdownDescription: "The clustered mailbox server (2007 CCR/SCC), Exchange Virtual Server (2000/2003) or Exchange 5.5 " +
 			"cluster name, or the Windows cluster's own name. Any of them names the whole cluster: an active/active cluster's " +
 			"every EVS is upgraded, whichever one is named. Changing it replaces the resource.",
-		PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}}
+		PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()}, Validators: serverValidators()}
 	attrs["nodes"] = schema.ListNestedAttribute{Optional: true,
 		MarkdownDescription: "The cluster's nodes. Default: the nodes the cluster reports (read through the cluster name). " +
 			"When given, they must be exactly the cluster's nodes.",
 		NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
-			"server":  schema.StringAttribute{Required: true, MarkdownDescription: "The node's name."},
+			"server":  schema.StringAttribute{Required: true, MarkdownDescription: "The node's name.", Validators: serverValidators()},
 			"address": schema.StringAttribute{Optional: true, MarkdownDescription: "Where to connect; default: the provider's `addresses`, else the name."},
 		}},
 		Validators: []validator.List{listvalidator.SizeAtLeast(2)}}
@@ -132,6 +132,7 @@ func (r *clusterUpgradeResource) Schema(ctx context.Context, _ resource.SchemaRe
 		Attributes: attrs,
 		Blocks:     map[string]schema.Block{"backup": backupBlock(), "timeouts": timeoutsBlock(ctx), "maintenance_window": maintenanceWindowBlock()},
 	}
+	addNULChecks(resp.Schema.Attributes, resp.Schema.Blocks)
 }
 
 // nodeTargets reads the cluster's nodes and their facts. Nodes not given are read through
@@ -232,10 +233,14 @@ func (r *clusterUpgradeResource) request(ctx context.Context, m *clusterUpgradeM
 }
 
 // clusterPlan plans the cluster against fresh facts.
-func (r *clusterUpgradeResource) clusterPlan(ctx context.Context, m *clusterUpgradeModel, diags *diag.Diagnostics) (exchange.ClusterPlan, []exchange.Facts, map[string]remote.Target, bool) {
+// recorded are the facts the refresh recorded (plan_facts.go), nil at apply.
+func (r *clusterUpgradeResource) clusterPlan(ctx context.Context, m *clusterUpgradeModel, recorded map[string]exchange.Facts, diags *diag.Diagnostics) (exchange.ClusterPlan, []exchange.Facts, map[string]remote.Target, bool) {
 	facts, targets, ok := r.nodeFacts(ctx, m, diags)
 	if !ok {
 		return exchange.ClusterPlan{}, nil, nil, false
+	}
+	for i := range facts {
+		facts[i] = withRecorded(facts[i], recorded)
 	}
 	if len(facts) > 0 {
 		r.data.checkEvidenceKeys(ctx, m.Backup, targets[strings.ToLower(facts[0].Server)], facts, diags)
@@ -327,7 +332,7 @@ func (r *clusterUpgradeResource) ModifyPlan(ctx context.Context, req resource.Mo
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, &m)...)
 		return
 	}
-	p, facts, _, ok := r.clusterPlan(ctx, &m, &resp.Diagnostics)
+	p, facts, _, ok := r.clusterPlan(ctx, &m, recordedFacts(ctx, req.Private, resp.Private), &resp.Diagnostics)
 	if !ok {
 		return
 	}
@@ -365,7 +370,7 @@ func (r *clusterUpgradeResource) Create(ctx context.Context, req resource.Create
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
 	timeout, d := m.Timeouts.Create(ctx, defaultInstallTimeout)
 	resp.Diagnostics.Append(d...)
-	r.apply(ctx, &m, timeout, resp.State.Set, &resp.Diagnostics)
+	r.apply(ctx, &m, timeout, resp.State.Set, resp.Private, &resp.Diagnostics)
 }
 
 func (r *clusterUpgradeResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -373,18 +378,18 @@ func (r *clusterUpgradeResource) Update(ctx context.Context, req resource.Update
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
 	timeout, d := m.Timeouts.Update(ctx, defaultInstallTimeout)
 	resp.Diagnostics.Append(d...)
-	r.apply(ctx, &m, timeout, resp.State.Set, &resp.Diagnostics)
+	r.apply(ctx, &m, timeout, resp.State.Set, resp.Private, &resp.Diagnostics)
 }
 
 func (r *clusterUpgradeResource) apply(ctx context.Context, m *clusterUpgradeModel, timeout time.Duration,
-	set func(context.Context, any) diag.Diagnostics, diags *diag.Diagnostics) {
+	set func(context.Context, any) diag.Diagnostics, private privateData, diags *diag.Diagnostics) {
 	ctx = r.data.withWindow(ctx, m.MaintenanceWindow, &m.ScheduledWindow, diags)
 	if diags.HasError() {
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	p, _, targets, ok := r.clusterPlan(ctx, m, diags)
+	p, _, targets, ok := r.clusterPlan(ctx, m, nil, diags)
 	if !ok {
 		return
 	}
@@ -414,6 +419,7 @@ func (r *clusterUpgradeResource) apply(ctx context.Context, m *clusterUpgradeMod
 	}
 	m.ID = m.Cluster
 	r.setLive(ctx, m, facts, diags)
+	recordFacts(ctx, private, diags, facts...)
 	diags.Append(set(ctx, m)...)
 }
 
@@ -427,6 +433,7 @@ func (r *clusterUpgradeResource) Read(ctx context.Context, req resource.ReadRequ
 	if !ok {
 		return
 	}
+	recordFacts(ctx, resp.Private, &resp.Diagnostics, facts...)
 	r.setLive(ctx, &m, facts, &resp.Diagnostics)
 	if m.PlannedSteps.IsNull() {
 		m.PlannedSteps = stepsValue(ctx, nil, &resp.Diagnostics)

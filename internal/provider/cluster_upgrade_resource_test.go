@@ -82,9 +82,8 @@ func standBy(sim *simulator.Simulator) {
 	}
 }
 
-func TestAccClusterUpgradeCCR(t *testing.T) {
-	sim := startSimulatorWith(t, clusterFleet(t), simulator.Options{InstallDuration: 300 * time.Millisecond, RebootDuration: 200 * time.Millisecond})
-	config := providerConfig(sim, "") + `
+// cms1SP3 upgrades the CCR cluster CMS1 of clusterFleet (MBX1A, MBX1B) to SP3.
+var cms1SP3 = `
 resource "exchange_cluster_upgrade" "cms1" {
   cluster      = "CMS1"
   nodes        = ` + clusterNodes("MBX1A", "MBX1B") + `
@@ -99,6 +98,10 @@ resource "exchange_cluster_upgrade" "cms1" {
   }
 }
 `
+
+func TestAccClusterUpgradeCCR(t *testing.T) {
+	sim := startSimulatorWith(t, clusterFleet(t), simulator.Options{InstallDuration: 300 * time.Millisecond, RebootDuration: 200 * time.Millisecond})
+	config := providerConfig(sim, "") + cms1SP3
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testProviders,
 		Steps: []resource.TestStep{{

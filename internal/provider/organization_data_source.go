@@ -78,7 +78,7 @@ func (d *organizationDataSource) Configure(_ context.Context, req datasource.Con
 
 func serverRefAttributes() map[string]schema.Attribute {
 	return map[string]schema.Attribute{
-		"server":  schema.StringAttribute{Required: true, MarkdownDescription: "The server's name, as Exchange knows it."},
+		"server":  schema.StringAttribute{Required: true, MarkdownDescription: "The server's name, as Exchange knows it.", Validators: serverValidators()},
 		"address": schema.StringAttribute{Optional: true, MarkdownDescription: "Where to connect; default: the provider's `addresses`, else `server`."},
 	}
 }
@@ -136,6 +136,7 @@ func (d *organizationDataSource) Schema(_ context.Context, _ datasource.SchemaRe
 			"unplanned":  schema.MapAttribute{Computed: true, ElementType: types.StringType, MarkdownDescription: "Servers in no wave, with why."},
 		},
 	}
+	addNULChecks(resp.Schema.Attributes, resp.Schema.Blocks)
 }
 
 func (d *organizationDataSource) ConfigValidators(context.Context) []datasource.ConfigValidator {

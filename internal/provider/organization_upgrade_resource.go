@@ -106,7 +106,7 @@ func (r *organizationUpgradeResource) Configure(_ context.Context, req resource.
 
 func (r *organizationUpgradeResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
 	ref := map[string]schema.Attribute{
-		"server":  schema.StringAttribute{Required: true, MarkdownDescription: "The server's name, as Exchange knows it."},
+		"server":  schema.StringAttribute{Required: true, MarkdownDescription: "The server's name, as Exchange knows it.", Validators: serverValidators()},
 		"address": schema.StringAttribute{Optional: true, MarkdownDescription: "Where to connect; default: the provider's `addresses`, else `server`."},
 	}
 	str := func(desc string) schema.StringAttribute {
@@ -152,7 +152,8 @@ func (r *organizationUpgradeResource) Schema(ctx context.Context, _ resource.Sch
 				MarkdownDescription: "Interim updates (KBs) this change may remove, on any server.",
 				Validators:          []validator.List{listvalidator.ValueStringsAre(kbValidator())}},
 			"stop_services": schema.ListAttribute{Optional: true, ElementType: types.StringType,
-				MarkdownDescription: "Services to stop and restart on each server, by Windows service name (any service, as in `exchange_service_pack.stop_services`; a name a server does not have is refused for that server); default: every running third-party service each server reports."},
+				MarkdownDescription: "Services to stop and restart on each server, by Windows service name (any service, as in `exchange_service_pack.stop_services`; a name a server does not have is refused for that server); default: every running third-party service each server reports.",
+				Validators:          []validator.List{listvalidator.ValueStringsAre(serviceNameValidators()...)}},
 			"revocation_check": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(exchange.RevocationAuto),
 				MarkdownDescription: "As `exchange_service_pack.revocation_check`.",
 				Validators:          []validator.String{stringvalidator.OneOf(exchange.RevocationAuto, exchange.RevocationAlways, exchange.RevocationNever)}},
@@ -193,6 +194,7 @@ func (r *organizationUpgradeResource) Schema(ctx context.Context, _ resource.Sch
 		},
 		Blocks: map[string]schema.Block{"backup": backupBlock(), "timeouts": timeoutsBlock(ctx), "maintenance_window": maintenanceWindowBlock()},
 	}
+	addNULChecks(resp.Schema.Attributes, resp.Schema.Blocks)
 }
 
 func (r *organizationUpgradeResource) ConfigValidators(context.Context) []resource.ConfigValidator {

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
@@ -17,6 +18,9 @@ import (
 func pathValidators() []validator.String {
 	return []validator.String{stringvalidator.LengthAtLeast(1), pathValidator{}}
 }
+
+// maxPath is the longest path the installers take: MAX_PATH less the terminating NUL.
+const maxPath = 259
 
 type pathValidator struct{}
 
@@ -33,5 +37,11 @@ func (pathValidator) ValidateString(_ context.Context, req validator.StringReque
 	if problem := wire.PathProblem(req.ConfigValue.ValueString()); problem != "" {
 		resp.Diagnostics.AddAttributeError(req.Path, "Invalid path",
 			fmt.Sprintf("%s %q %s (the installer gets the path as one quoted argument).", req.Path, req.ConfigValue.ValueString(), problem))
+	}
+	// Windows paths hold at most MAX_PATH (260) characters with the terminating NUL
+	// (Microsoft, "Maximum file path limitation"), and the installers do not take longer ones.
+	if n := utf8.RuneCountInString(req.ConfigValue.ValueString()); n > maxPath {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid path",
+			fmt.Sprintf("%s is %d characters long: Windows and the installers take paths of at most %d characters; use a shorter path or a share.", req.Path, n, maxPath))
 	}
 }

@@ -127,7 +127,7 @@ func (p *exchangeProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 				Optional: true,
 				MarkdownDescription: "Budget for one remote operation including retries of transient failures, " +
 					"as a Go duration (`90s`, `5m`). Default `5m`. Env: `EXCHANGE_TIMEOUT`.",
-				Validators: []validator.String{durationValidator{}},
+				Validators: []validator.String{durationValidator{timeoutBounds}},
 			},
 			"max_connections_per_host": schema.Int64Attribute{
 				Optional: true,
@@ -147,7 +147,7 @@ func (p *exchangeProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 				Optional: true,
 				MarkdownDescription: "How often an apply checks a running installer or a rebooting server, as a Go duration. " +
 					"Default `15s`. Env: `EXCHANGE_POLL_INTERVAL`.",
-				Validators: []validator.String{durationValidator{}},
+				Validators: []validator.String{durationValidator{pollIntervalBounds}},
 			},
 			"probe_concurrency": schema.Int64Attribute{
 				Optional: true,
@@ -159,6 +159,7 @@ func (p *exchangeProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 		},
 		Blocks: map[string]schema.Block{"maintenance_window": providerWindowBlock()},
 	}
+	addNULChecks(resp.Schema.Attributes, resp.Schema.Blocks)
 }
 
 // maxProbeConcurrency bounds probe_concurrency: each probe holds a WinRM shell and a
@@ -184,9 +185,9 @@ func (p *exchangeProvider) Configure(ctx context.Context, req provider.Configure
 	cfg, diags := m.remoteConfig()
 	pollInterval := defaultPollInterval
 	if p := stringOr(m.PollInterval, "EXCHANGE_POLL_INTERVAL", ""); p != "" {
-		d, err := parseDuration(p)
+		d, err := pollIntervalBounds.parse(p)
 		if err != nil {
-			diags.AddAttributeError(path.Root("poll_interval"), "Invalid poll_interval", err.Error())
+			diags.AddAttributeError(path.Root("poll_interval"), "Invalid poll_interval", "poll_interval (or EXCHANGE_POLL_INTERVAL): "+err.Error())
 		}
 		pollInterval = d
 	}
@@ -250,9 +251,9 @@ func (m providerModel) remoteConfig() (remote.Config, diag.Diagnostics) {
 	}
 	cfg.MaxConnectionsPerHost = int(conns)
 	if t := stringOr(m.Timeout, "EXCHANGE_TIMEOUT", ""); t != "" {
-		d, err := parseDuration(t)
+		d, err := timeoutBounds.parse(t)
 		if err != nil {
-			diags.AddAttributeError(path.Root("timeout"), "Invalid timeout", err.Error())
+			diags.AddAttributeError(path.Root("timeout"), "Invalid timeout", "timeout (or EXCHANGE_TIMEOUT): "+err.Error())
 			return cfg, diags
 		}
 		cfg.Timeout = d

@@ -147,7 +147,7 @@ func (d *serverDataSource) Schema(_ context.Context, _ datasource.SchemaRequest,
 	}
 	attrs := map[string]schema.Attribute{
 		"id":      str("The server name."),
-		"server":  schema.StringAttribute{Required: true, MarkdownDescription: "The Exchange server's name, as Exchange and the cluster know it."},
+		"server":  schema.StringAttribute{Required: true, MarkdownDescription: "The Exchange server's name, as Exchange and the cluster know it.", Validators: serverValidators()},
 		"address": schema.StringAttribute{Optional: true, MarkdownDescription: "Where to connect (host name or IP address). Default: `server`."},
 		"fqdn":    str("Fully qualified domain name of the server."),
 		"product": str("Exchange product: `5.5`, `2000`, `2003` or `2007`."),
@@ -229,6 +229,7 @@ func (d *serverDataSource) Schema(_ context.Context, _ datasource.SchemaRequest,
 			"however many resources and data sources name it.",
 		Attributes: attrs,
 	}
+	addNULChecks(resp.Schema.Attributes, resp.Schema.Blocks)
 }
 
 func (d *serverDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {

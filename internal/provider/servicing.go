@@ -119,6 +119,7 @@ func servicingAttributes() map[string]schema.Attribute {
 			PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
 		"server": schema.StringAttribute{Required: true,
 			MarkdownDescription: "The Exchange server's name, as Exchange knows it. Changing it replaces the resource.",
+			Validators:          serverValidators(),
 			PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()}},
 		"address": schema.StringAttribute{Optional: true,
 			MarkdownDescription: "Where to connect (host name or IP address). Default: `server`."},
@@ -127,7 +128,7 @@ func servicingAttributes() map[string]schema.Attribute {
 				"install and start again after it, by their Windows service name: any service on the server, whether or not " +
 				"the provider's list of third-party services knows it. Default: every running third-party service the server " +
 				"reports (`third_party_services` of `exchange_server`). `[]` stops none.",
-			Validators: []validator.List{listvalidator.UniqueValues(), listvalidator.ValueStringsAre(stringvalidator.LengthAtLeast(1))}},
+			Validators: []validator.List{listvalidator.UniqueValues(), listvalidator.ValueStringsAre(serviceNameValidators()...)}},
 		"revocation_check": schema.StringAttribute{Optional: true, Computed: true, Default: stringdefault.StaticString(exchange.RevocationAuto),
 			MarkdownDescription: "Publisher's certificate revocation check of the installing account during the install: " +
 				"`auto` (default) turns it off only when the server has no internet access (the installer would wait on every " +
@@ -168,11 +169,11 @@ func backupBlock() schema.Block {
 	for name, a := range map[string]schema.Attribute{
 		"max_database_age": schema.StringAttribute{Optional: true,
 			MarkdownDescription: "Maximum age of every database's last full backup, e.g. `24h`. Required unless `waiver_reason` is set.",
-			Validators:          []validator.String{durationValidator{}, ageOrWaiver()}},
+			Validators:          []validator.String{durationValidator{backupAgeBounds}, ageOrWaiver()}},
 		"max_system_state_age": schema.StringAttribute{Optional: true,
 			MarkdownDescription: "Maximum age of the last system-state backup of the server and, before a service pack, " +
 				"of a domain controller of its domain (`domain_controller_backup_time`), e.g. `168h`.",
-			Validators: []validator.String{durationValidator{}}},
+			Validators: []validator.String{durationValidator{backupAgeBounds}}},
 		"waiver_reason": schema.StringAttribute{Optional: true,
 			MarkdownDescription: "Waives the backup check; say why (e.g. the change ticket). Shown as a warning in every plan.",
 			Validators:          []validator.String{stringvalidator.LengthAtLeast(10)}},

@@ -20,8 +20,9 @@ type replanFunc func(exchange.Facts, *diag.Diagnostics) (exchange.Plan, bool)
 
 // applySteps runs a planned change: it reads the server again, plans again (so the backup
 // precondition and every refusal are enforced at apply too), refuses to act when the steps
-// differ from the reviewed plan, and runs them. It returns the server's facts afterwards.
-func (d *providerData) applySteps(ctx context.Context, t remote.Target, planned types.List, replan replanFunc, diags *diag.Diagnostics) (exchange.Facts, bool) {
+// differ from the reviewed plan, and runs them. It returns the server's facts afterwards and
+// records them in the resource's private data for the next plan (plan_facts.go).
+func (d *providerData) applySteps(ctx context.Context, t remote.Target, planned types.List, private privateData, replan replanFunc, diags *diag.Diagnostics) (exchange.Facts, bool) {
 	defer d.serverLock(t)()
 	d.probes.Forget(t)
 	facts, err := d.probes.Facts(ctx, t)
@@ -37,6 +38,7 @@ func (d *providerData) applySteps(ctx context.Context, t remote.Target, planned 
 		return facts, false
 	}
 	if plan.Empty() {
+		recordFacts(ctx, private, diags, facts)
 		return facts, true
 	}
 	// The order across servers again, against what the servers run now.
@@ -56,6 +58,7 @@ func (d *providerData) applySteps(ctx context.Context, t remote.Target, planned 
 		diags.Append(remoteDiagnostic(t, err))
 		return facts, false
 	}
+	recordFacts(ctx, private, diags, after)
 	return after, true
 }
 

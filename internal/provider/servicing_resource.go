@@ -97,6 +97,7 @@ func (r *servicingResource[M, P]) Schema(ctx context.Context, _ resource.SchemaR
 		Blocks: map[string]schema.Block{"backup": backupBlock(), "timeouts": timeoutsBlock(ctx),
 			"maintenance_window": maintenanceWindowBlock()},
 	}
+	addNULChecks(resp.Schema.Attributes, resp.Schema.Blocks)
 }
 
 // plan plans the model's change; ok is false when it added an error to diags.
@@ -160,7 +161,9 @@ func (r *servicingResource[M, P]) ModifyPlan(ctx context.Context, req resource.M
 		return
 	}
 	t := base.target()
-	facts, err := r.data.probes.Facts(ctx, t)
+	// The facts the refresh recorded, so that the plan an apply of a saved plan makes first
+	// is this one (plan_facts.go).
+	facts, err := r.data.planFacts(ctx, t, req.Private, resp.Private)
 	if err != nil {
 		resp.Diagnostics.Append(remoteDiagnostic(t, err))
 		return
@@ -193,18 +196,19 @@ func (r *servicingResource[M, P]) ModifyPlan(ctx context.Context, req resource.M
 }
 
 func (r *servicingResource[M, P]) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	r.apply(ctx, req.Plan, timeouts.Value.Create, &resp.State, &resp.Diagnostics)
+	r.apply(ctx, req.Plan, timeouts.Value.Create, &resp.State, resp.Private, &resp.Diagnostics)
 }
 
 func (r *servicingResource[M, P]) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	r.apply(ctx, req.Plan, timeouts.Value.Update, &resp.State, &resp.Diagnostics)
+	r.apply(ctx, req.Plan, timeouts.Value.Update, &resp.State, resp.Private, &resp.Diagnostics)
 }
 
 // apply runs the reviewed steps (applySteps plans again against fresh facts) and records
-// what the server runs afterwards; timeout is the create or update timeout.
+// what the server runs afterwards (in the state, and in private for the next plan); timeout
+// is the create or update timeout.
 func (r *servicingResource[M, P]) apply(ctx context.Context, plan tfsdk.Plan,
 	timeout func(timeouts.Value, context.Context, time.Duration) (time.Duration, diag.Diagnostics),
-	state *tfsdk.State, diags *diag.Diagnostics) {
+	state *tfsdk.State, private privateData, diags *diag.Diagnostics) {
 	var m M
 	if diags.Append(plan.Get(ctx, &m)...); diags.HasError() {
 		return
@@ -219,7 +223,7 @@ func (r *servicingResource[M, P]) apply(ctx context.Context, plan tfsdk.Plan,
 	}
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	facts, ok := r.data.applySteps(ctx, base.target(), base.PlannedSteps, func(f exchange.Facts, diags *diag.Diagnostics) (exchange.Plan, bool) {
+	facts, ok := r.data.applySteps(ctx, base.target(), base.PlannedSteps, private, func(f exchange.Facts, diags *diag.Diagnostics) (exchange.Plan, bool) {
 		return r.plan(ctx, model, f, diags)
 	}, diags)
 	if !ok {
@@ -237,7 +241,7 @@ func (r *servicingResource[M, P]) Read(ctx context.Context, req resource.ReadReq
 		return
 	}
 	model := P(&m)
-	facts, ok := r.data.read(ctx, model.servicing(), &resp.Diagnostics)
+	facts, ok := r.data.read(ctx, model.servicing(), resp.Private, &resp.Diagnostics)
 	if !ok {
 		return
 	}

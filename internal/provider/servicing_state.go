@@ -23,7 +23,7 @@ import (
 const defaultInstallTimeout = 6 * time.Hour
 
 func kbValidator() validator.String {
-	return stringvalidator.RegexMatches(regexp.MustCompile(`^KB[0-9]+$`), "must be a KB number such as KB123456")
+	return stringvalidator.RegexMatches(regexp.MustCompile(exchange.KBPattern), "must be a KB number, KB then 4 to 8 digits, such as KB123456")
 }
 
 // applyPlanToModel puts a plan into the planned model. With steps, the plan shows them (and
@@ -70,13 +70,15 @@ func live[T interface{ IsNull() bool }](p exchange.Plan, state, fresh, unknown T
 
 // read refreshes the live attributes: `terraform plan -refresh-only` shows a server changed
 // by hand as a change of live_build.
-func (d *providerData) read(ctx context.Context, m *servicingModel, diags *diag.Diagnostics) (exchange.Facts, bool) {
+// It records the facts it read in the private data, for the next plan (plan_facts.go).
+func (d *providerData) read(ctx context.Context, m *servicingModel, private privateData, diags *diag.Diagnostics) (exchange.Facts, bool) {
 	t := m.target()
 	facts, err := d.probes.Facts(ctx, t)
 	if err != nil {
 		diags.Append(remoteDiagnostic(t, err))
 		return facts, false
 	}
+	recordFacts(ctx, private, diags, facts)
 	if m.ID.IsNull() {
 		m.ID = m.Server
 	}

@@ -84,12 +84,13 @@ func TestAccUpdateRollupLifecycle(t *testing.T) {
 			},
 			{
 				// Someone uninstalls RU10 by hand: the plan shows the drift as the steps to
-				// put it back.
+				// put it back. (The plan that refreshes: one with -refresh=false plans from
+				// what the last refresh or apply read, as Terraform means it to.)
 				PreConfig:          func() { host.SetBuild(exchange.MustParseBuild("8.3.213.1")) },
 				Config:             providerConfig(sim, "") + rollup10,
 				PlanOnly:           true,
 				ExpectNonEmptyPlan: true,
-				ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPreRefresh: []plancheck.PlanCheck{
+				ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{
 					plancheck.ExpectResourceAction("exchange_update_rollup.cas3", plancheck.ResourceActionUpdate),
 					plancheck.ExpectKnownValue("exchange_update_rollup.cas3", tfjsonpath.New("planned_steps").AtSliceIndex(2).AtMapKey("action"),
 						knownvalue.StringExact("install_update_rollup")),

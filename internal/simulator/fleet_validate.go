@@ -26,7 +26,7 @@ func (v *validator) add(format string, args ...any) {
 // could not exist.
 var (
 	netbiosRE  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]{0,14}$`)
-	kbRE       = regexp.MustCompile(`^KB[0-9]+$`)
+	kbRE       = regexp.MustCompile(exchange.KBPattern)
 	cultureRE  = regexp.MustCompile(`^[a-z]{2}-[A-Z]{2}$`)
 	allDigitRE = regexp.MustCompile(`^[0-9]+$`)
 )

@@ -432,7 +432,7 @@ var clusterJobActions = []string{exchange.ActionUpgradeCMS}
 // What job_start.ps1 accepts as parameter values (PowerShell's -match ignores case).
 var (
 	patchCodeRE = regexp.MustCompile(`^\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}$`)
-	jobKBRE     = regexp.MustCompile(`(?i)^KB[0-9]{4,8}$`)
+	jobKBRE     = regexp.MustCompile(exchange.KBPattern) // job_start.ps1: -cnotmatch $ExKBPattern
 	languageRE  = regexp.MustCompile(`^[A-Za-z]{2,3}-[A-Za-z]{2,4}$`)
 )
 

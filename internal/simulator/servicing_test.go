@@ -580,7 +580,7 @@ func TestRollupUninstallAndInterimUpdates(t *testing.T) {
 	ex02 := r.host("EX02")
 	makePassive(r.sim, "EX02")
 
-	r.startJob("EX02", job("remove_interim_update-KB970543", exchange.ActionRemoveInterimUpdate, "KB=kb970543",
+	r.startJob("EX02", job("remove_interim_update-KB970543", exchange.ActionRemoveInterimUpdate, "KB=KB970543",
 		"PatchCode="+strings.ToLower(InterimUpdatePatchCode("KB970543"))))
 	r.clock.Advance(500 * time.Millisecond) // a quarter of InstallDuration
 	if f := ex02.Facts(); len(f.InterimUpdates) != 0 {

@@ -16,6 +16,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { Parser, Language } = require('web-tree-sitter');
+const ps2 = require('./ps2.js');
 
 // snippet returns the text at a node, on one line and short, for the error message. A
 // MISSING node (and an error at the end of input) is empty: show what follows it instead.
@@ -55,9 +56,19 @@ function errorsOf(tree) {
 }
 
 async function main(argv) {
-  const files = argv.filter((a) => a !== '--');
+  // --whole: the files after it are whole scripts (what wire renders), whose variables are
+  // checked too (ps2.js, rule 3).
+  const files = [];
+  let whole = false;
+  for (const a of argv) {
+    if (a === '--whole') {
+      whole = true;
+    } else if (a !== '--') {
+      files.push({ file: a, whole });
+    }
+  }
   if (files.length === 0) {
-    process.stderr.write('usage: node check.js FILE.ps1...\n');
+    process.stderr.write('usage: node check.js FILE.ps1... [--whole FILE.ps1...]\n');
     return 2;
   }
 
@@ -68,33 +79,41 @@ async function main(argv) {
   parser.setLanguage(language);
 
   let errors = 0;
-  let parsed = 0;
-  for (const file of files) {
-    let source;
+  const parsed = [];
+  for (const f of files) {
     try {
-      source = fs.readFileSync(file, 'utf8');
+      f.source = fs.readFileSync(f.file, 'utf8');
     } catch (err) {
-      process.stdout.write(`${file}:0:0: cannot read: ${err.message}\n`);
+      process.stdout.write(`${f.file}:0:0: cannot read: ${err.message}\n`);
       errors++;
       continue;
     }
-    const tree = parser.parse(source);
-    parsed++;
-    const bad = errorsOf(tree);
-    if (bad.length === 0 && tree.rootNode.hasError) {
+    f.tree = parser.parse(f.source);
+    parsed.push(f);
+  }
+  // A function defined in any checked script may be called from any other: the prelude's
+  // functions are called by every operation.
+  const functions = new Set(parsed.flatMap((f) => ps2.functionsOf(f.tree)));
+  const where = (f, node) => `${path.normalize(f.file)}:${node.startPosition.row + 1}:${node.startPosition.column + 1}`;
+  for (const f of parsed) {
+    const bad = errorsOf(f.tree);
+    if (bad.length === 0 && f.tree.rootNode.hasError) {
       // Should not happen, but never let an error slip through unreported.
-      bad.push(tree.rootNode);
+      bad.push(f.tree.rootNode);
     }
     for (const node of bad) {
-      const { row, column } = node.startPosition;
-      const what = node.isMissing ? `syntax error near '${snippet(source, node)}' (missing ${node.type})`
-        : `syntax error near '${snippet(source, node)}'`;
-      process.stdout.write(`${path.normalize(file)}:${row + 1}:${column + 1}: ${what}\n`);
+      const what = node.isMissing ? `syntax error near '${snippet(f.source, node)}' (missing ${node.type})`
+        : `syntax error near '${snippet(f.source, node)}'`;
+      process.stdout.write(`${where(f, node)}: ${what}\n`);
       errors++;
     }
-    tree.delete();
+    for (const p of ps2.problems(f.tree, functions, f.whole)) {
+      process.stdout.write(`${where(f, p.node)}: PowerShell 2.0: ${p.message}\n`);
+      errors++;
+    }
+    f.tree.delete();
   }
-  process.stdout.write(`pscheck: ${parsed} files parsed, ${errors} errors\n`);
+  process.stdout.write(`pscheck: ${parsed.length} files parsed, ${errors} errors\n`);
   return errors === 0 ? 0 : 1;
 }
 

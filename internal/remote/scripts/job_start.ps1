@@ -261,7 +261,7 @@ try {
     if ($patchCode -ne '' -and $patchCode -notmatch '^\{[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}\z') {
         Stop-ExOperation 'invalid' ('"' + $patchCode + '" is not a Windows Installer patch code ({GUID})')
     }
-    if ($kb -ne '' -and $kb -notmatch '^KB[0-9]{4,8}\z') {
+    if ($kb -ne '' -and $kb -cnotmatch $ExKBPattern) {
         Stop-ExOperation 'invalid' ('"' + $kb + '" is not a KB number (KBnnnnnn)')
     }
     if ($language -ne '' -and $language -notmatch '^[A-Za-z]{2,3}-[A-Za-z]{2,4}\z') {

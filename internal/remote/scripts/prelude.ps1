@@ -588,6 +588,10 @@ function Find-ExInstaller {
     }
     return $found
 }
+# The digits of a KB number (KBnnnnnn) and a whole one, matched case-sensitively (-cmatch).
+# The same text as Go's exchange.KBDigits and exchange.KBPattern (scripts_test.go checks it).
+$ExKBDigits = '[0-9]{4,8}'
+$ExKBPattern = '^KB' + $ExKBDigits + '\z'
 
 # The Windows cluster this server is a node of (probe, cluster, job_start). Read through the
 # cluster WMI provider, namespace root\MSCluster (Windows Server 2003 and 2008), which

@@ -112,7 +112,7 @@ function Get-ExShortName {
 # Get-ExKB finds "KBnnnnnn" in a display name and returns it as "KBnnnnnn", or ''.
 function Get-ExKB {
     param([string]$Text)
-    $m = [regex]::Match($Text, 'KB\s?(\d{5,8})', [System.Text.RegularExpressions.RegexOptions]::IgnoreCase)
+    $m = [regex]::Match($Text, 'KB\s?(' + $ExKBDigits + ')(?![0-9])', [System.Text.RegularExpressions.RegexOptions]::IgnoreCase)
     if ($m.Success) { return 'KB' + $m.Groups[1].Value }
     return ''
 }

@@ -1019,3 +1019,36 @@ func TestPathRuleIsShared(t *testing.T) {
 		}
 	}
 }
+
+// One KB format: prelude.ps1's $ExKBDigits is the text of Go's exchange.KBDigits, its
+// $ExKBPattern is built from it as exchange.KBPattern is, job_start.ps1 refuses a kb parameter
+// by it (case-sensitively, as Go does) and probe.ps1 reads KB numbers from display names with it.
+func TestKBRuleIsShared(t *testing.T) {
+	prelude := code(scripts.Prelude())
+	m := regexp.MustCompile(`(?m)^\$ExKBDigits = '([^']*)'$`).FindStringSubmatch(prelude)
+	if m == nil {
+		t.Fatal("prelude.ps1 has no $ExKBDigits")
+	}
+	if m[1] != exchange.KBDigits {
+		t.Errorf("prelude.ps1 $ExKBDigits = %q, Go's exchange.KBDigits = %q: one rule, keep them equal", m[1], exchange.KBDigits)
+	}
+	if built := "^KB" + m[1] + `\z`; built != exchange.KBPattern || !strings.Contains(prelude, `$ExKBPattern = '^KB' + $ExKBDigits + '\z'`) {
+		t.Errorf("prelude.ps1 must build $ExKBPattern as '^KB' + $ExKBDigits + '\\z' (= %q, Go's exchange.KBPattern)", exchange.KBPattern)
+	}
+	for op, want := range map[string]string{
+		wire.OpJobStart: "$kb -cnotmatch $ExKBPattern",
+		wire.OpProbe:    "'KB\\s?(' + $ExKBDigits + ')(?![0-9])'",
+	} {
+		body, _ := scripts.Body(op)
+		if !strings.Contains(code(body), want) {
+			t.Errorf("%s.ps1 lacks %q", op, want)
+		}
+	}
+	re := regexp.MustCompile(exchange.KBPattern)
+	for kb, ok := range map[string]bool{"KB2788321": true, "KB1234": true, "KB12345678": true,
+		"KB123": false, "KB123456789": false, "kb123456": false, "KB123456\n": false, "KB": false, " KB123456": false} {
+		if re.MatchString(kb) != ok {
+			t.Errorf("exchange.KBPattern on %q: match %v, want %v", kb, !ok, ok)
+		}
+	}
+}

@@ -1,0 +1,3 @@
+# expect: [ordered] is PowerShell 3.0
+$h = [ordered]@{ a = 1 }
+Write-Output $h

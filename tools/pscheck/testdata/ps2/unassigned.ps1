@@ -1,0 +1,2 @@
+# expect: variable $notSet is read before it is assigned
+Write-Output $notSet
