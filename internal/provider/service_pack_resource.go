@@ -137,7 +137,7 @@ func (r *servicePackResource) ModifyPlan(ctx context.Context, req resource.Modif
 		return
 	}
 	t := m.target()
-	facts, err := r.data.probes.Facts(ctx, t)
+	facts, err := r.data.planFacts(ctx, t) // the order check below discovers
 	if err != nil {
 		resp.Diagnostics.Append(remoteDiagnostic(t, err))
 		return
