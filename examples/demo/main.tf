@@ -91,7 +91,8 @@ resource "exchange_update_rollup" "cas01" {
 
   backup {
     # A Client Access server holds no databases; its system state (read from NTBackup's log
-    # on the server) and the domain controller's must be recent.
+    # on the server) must be recent. The domain controller's is checked before a service
+    # pack only (KB 328839), so not for this rollup.
     max_system_state_age          = "168h"
     max_database_age              = "24h"
     domain_controller_backup_time = var.dc_system_state_backup_time

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Backups (domain.md §2.9): where each backup age of a plan comes from. A real server lets a
+// Backups: where each backup age of a plan comes from. A real server lets a
 // script read only some of them:
 //   - Exchange 2007 databases: Get-MailboxDatabase / Get-PublicFolderDatabase -Status,
 //     LastFullBackup (the probe's management snap-in).
@@ -17,8 +17,16 @@ import (
 //     NTBackup's backup report logs on Windows 2000/2003 and `wbadmin get versions` on
 //     Windows 2008 (probe.ps1 names the sources); a backup taken by another product leaves
 //     no record the server shows.
-//   - A domain controller's system state (KB 328839 asks for one before a service pack): an
-//     Exchange server cannot read it at all.
+//   - A domain controller's system state: an Exchange server cannot read it at all. It is
+//     asked for before a service pack only: KB 328839 ("How to apply Exchange service packs
+//     and hotfixes") asks, before a service pack, for a system-state backup of the Exchange
+//     server and of a domain controller of its domain, since going back means restoring
+//     both as they were; "How to Install the Latest Service Pack or Update Rollup for
+//     Exchange 2007" asks, before a service pack or an update rollup, for the databases and
+//     the server's system state only. KB 328839 covers Exchange 5.5, 2000 and 2003; asking
+//     for it before an Exchange 2007 service pack too is our reading, as such a service
+//     pack changes Active Directory as well (it runs PrepareAD and PrepareDomain where they
+//     were not run first: "Service Packs für Exchange 2007", msxfaq).
 // What cannot be read, the user supplies from their backup system (BackupPolicy), and the
 // plan checks it exactly like a read one, saying in the verify_backups step where each age
 // came from.
@@ -155,7 +163,7 @@ func (p *planning) systemStateBackup() backupEvidence {
 func (p *planning) checkDatabaseBackups(max time.Duration) {
 	list, read, unknown := p.databaseBackups()
 	for _, n := range unknown {
-		p.refuse("backup", fmt.Sprintf(`database_backup_times names database %q of %s, which the server does not have (it has %s)`,
+		p.refuse(FieldBackup, fmt.Sprintf(`database_backup_times names database %q of %s, which the server does not have (it has %s)`,
 			n, p.server, databaseNames(p.f.Backups.Databases)),
 			"correct the name (as \"<server>\\\\<storage group>\\\\<database>\") or remove it")
 	}
@@ -164,33 +172,36 @@ func (p *planning) checkDatabaseBackups(max time.Duration) {
 		if p.f.Product == "2007" {
 			why = "the probe could not use the Exchange 2007 management snap-in (Get-MailboxDatabase -Status) or reach a domain controller"
 		}
-		p.refuse("backup", fmt.Sprintf("the last full backups of the databases on %s could not be read (%s), so max_database_age cannot be checked", p.server, why),
+		p.refuse(FieldBackup, fmt.Sprintf("the last full backups of the databases on %s could not be read (%s), so max_database_age cannot be checked", p.server, why),
 			fmt.Sprintf(`set database_backup_times = { %q = "<RFC 3339 time>" } in the backup block to the last full backup of every database on %s, from your backup software (or set waiver_reason saying what you checked)`, p.server, p.server))
 		return
 	}
 	for _, e := range list {
 		take := fmt.Sprintf("take a full backup of %q before the install", e.name)
 		if e.at == nil {
-			p.refuse("backup", fmt.Sprintf("database %q has never had a full backup", e.name), take+" (or set the backup waiver with a reason)")
+			p.refuse(FieldBackup, fmt.Sprintf("database %q has never had a full backup", e.name), take+" (or set the backup waiver with a reason)")
 			continue
 		}
 		p.checkAge(e, max, "max_database_age", take)
 	}
 }
 
-// checkSystemStateBackups refuses a server system state or a domain controller system
-// state that is unknown or older than the policy allows.
-func (p *planning) checkSystemStateBackups(max time.Duration) {
+// checkSystemStateBackups refuses a server system state, and before a service pack a
+// domain controller system state, that is unknown or older than the policy allows.
+func (p *planning) checkSystemStateBackups(max time.Duration, servicePack bool) {
 	ss := p.systemStateBackup()
 	if ss.at == nil {
-		p.refuse("backup", fmt.Sprintf("no system-state backup of %s was found: the provider reads NTBackup's backup logs (Windows 2000/2003) and wbadmin get versions (Windows 2008), and a backup taken by another product leaves no record on the server", p.server),
+		p.refuse(FieldBackup, fmt.Sprintf("no system-state backup of %s was found: the provider reads NTBackup's backup logs (Windows 2000/2003) and wbadmin get versions (Windows 2008), and a backup taken by another product leaves no record on the server", p.server),
 			fmt.Sprintf(`take a system-state backup of the server before the install, or set system_state_backup_times = { %q = "<RFC 3339 time>" } in the backup block from your backup software (or set the backup waiver with a reason)`, p.server))
 	} else {
 		p.checkAge(ss, max, "max_system_state_age", "take a system-state backup of the server before the install")
 	}
+	if !servicePack {
+		return
+	}
 	dc := p.domainControllerBackup()
 	if dc.at == nil {
-		p.refuse("backup", "the system-state backup of a domain controller of the server's domain (KB 328839 asks for one before a service pack) cannot be read from an Exchange server",
+		p.refuse(FieldBackup, "the system-state backup of a domain controller of the server's domain (KB 328839 asks for one before a service pack) cannot be read from an Exchange server",
 			`set domain_controller_backup_time = "<RFC 3339 time>" in the backup block to the last system-state backup of a domain controller of the domain, from your backup software (or set the backup waiver with a reason)`)
 		return
 	}
@@ -208,18 +219,19 @@ func (p *planning) checkAge(e backupEvidence, max time.Duration, maxAttr, take s
 	age := p.opts.Now.Sub(*e.at)
 	switch {
 	case age < -time.Minute:
-		p.refuse("backup", fmt.Sprintf("%s is at %s, which is in the future (%s)", e.subject, fmtTime(*e.at), e.source),
+		p.refuse(FieldBackup, fmt.Sprintf("%s is at %s, which is in the future (%s)", e.subject, fmtTime(*e.at), e.source),
 			"correct the time (RFC 3339, with its time zone)")
 	case age >= max:
-		p.refuse("backup", fmt.Sprintf("%s is %s old (%s, %s), older than the %s allowed",
+		p.refuse(FieldBackup, fmt.Sprintf("%s is %s old (%s, %s), older than the %s allowed",
 			e.subject, fmtDuration(age), fmtTime(*e.at), e.source, fmtDuration(max)),
 			fmt.Sprintf("%s (or raise %s, or set the backup waiver with a reason)", take, maxAttr))
 	}
 }
 
 // backupsFound summarises the backups the plan measures, each with where it came from:
-// oldest and newest database backup, the system state, and the domain controller's.
-func (p *planning) backupsFound() string {
+// oldest and newest database backup, the system state, and before a service pack the
+// domain controller's.
+func (p *planning) backupsFound(servicePack bool) string {
 	dbs, read, _ := p.databaseBackups()
 	var dated []backupEvidence
 	var never []string
@@ -258,7 +270,7 @@ func (p *planning) backupsFound() string {
 	} else {
 		parts = append(parts, "no system-state backup found")
 	}
-	if dc := p.domainControllerBackup(); dc.at != nil {
+	if dc := p.domainControllerBackup(); dc.at != nil && servicePack {
 		parts = append(parts, "domain controller's system state "+p.evidence(dc))
 	}
 	return "found: " + strings.Join(parts, "; ")

@@ -91,7 +91,7 @@ data "exchange_organization" "org" {
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testProviders,
 		Steps: []resource.TestStep{{
-			Config: orgProvider(sim) + servicePackMBX1,
+			Config:      orgProvider(sim) + servicePackMBX1,
 			PlanOnly:    true,
 			ExpectError: regexp.MustCompile(`Server MBX1 must wait`),
 		}},
@@ -112,7 +112,7 @@ func TestAccDiscoveryThatFailsLeavesTheProbe(t *testing.T) {
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testProviders,
 		Steps: []resource.TestStep{{
-			Config: orgProvider(sim) + servicePackMBX1,
+			Config:             orgProvider(sim) + servicePackMBX1,
 			PlanOnly:           true,
 			ExpectNonEmptyPlan: true,
 		}},

@@ -125,7 +125,7 @@ func (c *probeCache) factsWith(ctx context.Context, t remote.Target, read func(c
 		}
 		return r, nil
 	})
-	r := v.(probeResult)
+	r, _ := v.(probeResult) // the function above returns nothing else
 	return r.facts, r.err
 }
 

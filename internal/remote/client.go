@@ -276,14 +276,15 @@ func (c *Client) Close() error {
 // closeWait bounds how long Close waits for shells to be deleted.
 const closeWait = 10 * time.Second
 
-// with returns a copy of fields plus key/value pairs.
+// with returns a copy of fields plus key/value pairs (keys are strings; one that is not is
+// printed, not a panic in the middle of a log call).
 func with(fields map[string]any, kv ...any) map[string]any {
 	m := make(map[string]any, len(fields)+len(kv)/2)
 	for k, v := range fields {
 		m[k] = v
 	}
 	for i := 0; i+1 < len(kv); i += 2 {
-		m[kv[i].(string)] = kv[i+1]
+		m[fmt.Sprint(kv[i])] = kv[i+1]
 	}
 	return m
 }
