@@ -84,36 +84,62 @@ func aliases(f exchange.Facts) []string {
 // discovered through it when no organisation of this run lists it. One discovery runs at a
 // time, so servers asking together wait for the first answer instead of each discovering.
 // A failed discovery is remembered for the server it went through (another server may
-// still discover the organisation).
+// still discover the organisation). A discovery through a server not probed yet probes it
+// in the same process (wire.DiscoverRequest.Server): its answer is that server's probe.
 func (d *providerData) organizationOf(ctx context.Context, through remote.Target, names ...string) (*organization, error) {
-	d.applyMu.Lock()
-	if d.discovering == nil {
-		d.discovering = make(chan struct{}, 1)
-	}
-	sem := d.discovering
-	d.applyMu.Unlock()
+	sem := d.discoverySlot()
 	select {
 	case sem <- struct{}{}:
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
 	defer func() { <-sem }()
+	if o, known, err := d.knownOrganization(through, names...); known {
+		return o, err
+	}
+	o, facts, err := d.discoverHolding(ctx, through, !d.probes.has(through))
+	if facts != nil {
+		d.probes.offer(through, *facts)
+	}
+	return o, err
+}
 
+// discoverySlot is the channel that lets one discovery run at a time.
+func (d *providerData) discoverySlot() chan struct{} {
+	d.applyMu.Lock()
+	defer d.applyMu.Unlock()
+	if d.discovering == nil {
+		d.discovering = make(chan struct{}, 1)
+	}
+	return d.discovering
+}
+
+// knownOrganization is what this run knows of the organisation of through (or one of its
+// other names): the organisation that lists it, or the error a discovery through it met.
+func (d *providerData) knownOrganization(through remote.Target, names ...string) (*organization, bool, error) {
 	names = append([]string{through.Server}, names...)
 	d.applyMu.Lock()
+	defer d.applyMu.Unlock()
 	for _, o := range d.orgs {
 		if o.has(names...) {
-			d.applyMu.Unlock()
-			return o, nil
+			return o, true, nil
 		}
 	}
 	if err, failed := d.discoverErrs[hostKey(through.Server)]; failed {
-		d.applyMu.Unlock()
-		return nil, err
+		return nil, true, err
 	}
-	d.applyMu.Unlock()
+	return nil, false, nil
+}
 
-	res, err := remote.Call(ctx, d.client, through, wire.DiscoverRequest{})
+// discoverHolding discovers the organisation through a server, probing it in the same
+// process when withProbe; the caller holds the discovery slot. The probe's facts come back
+// only when it read them (a failed probe never fails the discovery).
+func (d *providerData) discoverHolding(ctx context.Context, through remote.Target, withProbe bool) (*organization, *exchange.Facts, error) {
+	req := wire.DiscoverRequest{}
+	if withProbe {
+		req.Server = through.Server
+	}
+	res, err := remote.Call(ctx, d.client, through, req)
 	d.applyMu.Lock()
 	defer d.applyMu.Unlock()
 	if err != nil {
@@ -123,11 +149,47 @@ func (d *providerData) organizationOf(ctx context.Context, through remote.Target
 			}
 			d.discoverErrs[hostKey(through.Server)] = err
 		}
-		return nil, err
+		return nil, nil, err
+	}
+	var facts *exchange.Facts
+	if withProbe && res.Probe != nil && res.Probe.Fault == nil {
+		facts = res.Probe.Facts
 	}
 	o := newOrganization(res)
 	d.orgs = append(d.orgs, o)
-	return o, nil
+	return o, facts, nil
+}
+
+// probeWithDiscovery reads the facts of a servicing resource's server at plan, read, while no
+// organisation of this run lists the server and no discovery runs, in the discovery its
+// order check needs (checkOrder): one PowerShell process on that server where a probe and
+// then a discover took two (issue 12). The discovery is read ahead of knowing the plan
+// installs anything; a plan that installs nothing (every server at its target) pays for it
+// with an Active Directory read in the probe's process, once per run. With a discovery
+// already running the server is probed alone rather than wait for it; a discovery that
+// fails, or whose probe does, leaves the server to be probed alone too.
+func (d *providerData) probeWithDiscovery(ctx context.Context, t remote.Target) (exchange.Facts, error) {
+	sem := d.discoverySlot()
+	select {
+	case sem <- struct{}{}:
+	default:
+		return d.probes.Facts(ctx, t)
+	}
+	var once sync.Once
+	release := func() { once.Do(func() { <-sem }) }
+	defer release()
+	if _, known, _ := d.knownOrganization(t); known || d.probes.has(t) {
+		release()
+		return d.probes.Facts(ctx, t)
+	}
+	return d.probes.factsWith(ctx, t, func(ctx context.Context) (exchange.Facts, error) {
+		_, facts, err := d.discoverHolding(ctx, t, true)
+		release()
+		if err == nil && facts != nil {
+			return *facts, nil
+		}
+		return d.probes.prober.Probe(ctx, t)
+	})
 }
 
 // viewOf probes and places the organisation once. Callers that come while it is being

@@ -80,9 +80,10 @@ func withRecorded(fresh exchange.Facts, recorded map[string]exchange.Facts) exch
 }
 
 // planFacts returns the facts to plan a servicing resource's server from (withRecorded).
-func (d *providerData) planFacts(ctx context.Context, t remote.Target, prior, planned privateData) (exchange.Facts, error) {
+func (d *providerData) planFacts(ctx context.Context, t remote.Target, prior, planned privateData,
+	read func(context.Context, remote.Target) (exchange.Facts, error)) (exchange.Facts, error) {
 	recorded := recordedFacts(ctx, prior, planned)
-	fresh, err := d.probes.Facts(ctx, t)
+	fresh, err := read(ctx, t)
 	if err != nil {
 		return fresh, err
 	}

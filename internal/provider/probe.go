@@ -86,6 +86,12 @@ func probeKey(t remote.Target) string {
 
 // Facts returns the server's facts, probing it at most once per run.
 func (c *probeCache) Facts(ctx context.Context, t remote.Target) (exchange.Facts, error) {
+	return c.factsWith(ctx, t, func(ctx context.Context) (exchange.Facts, error) { return c.prober.Probe(ctx, t) })
+}
+
+// factsWith is Facts with read in place of the probe: another operation that reads the
+// server's facts as a probe of t would (a discovery that probes the server it runs on).
+func (c *probeCache) factsWith(ctx context.Context, t remote.Target, read func(context.Context) (exchange.Facts, error)) (exchange.Facts, error) {
 	key := probeKey(t)
 	c.mu.Lock()
 	if r, ok := c.results[key]; ok {
@@ -105,7 +111,7 @@ func (c *probeCache) Facts(ctx context.Context, t remote.Target) (exchange.Facts
 		select {
 		case c.slots <- struct{}{}:
 			tflog.Debug(ctx, "probing Exchange server", map[string]any{"server": t.Server, "address": t.Address})
-			facts, err = c.prober.Probe(ctx, t)
+			facts, err = read(ctx)
 			<-c.slots
 		case <-ctx.Done():
 			err = ctx.Err()
@@ -121,6 +127,25 @@ func (c *probeCache) Facts(ctx context.Context, t remote.Target) (exchange.Facts
 	})
 	r, _ := v.(probeResult) // the function above returns nothing else
 	return r.facts, r.err
+}
+
+// has reports whether t's facts (or its probe's error) are known.
+func (c *probeCache) has(t remote.Target) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.results[probeKey(t)]
+	return ok
+}
+
+// offer keeps facts, read through t by another operation exactly as a probe of t reads
+// them (a discovery through t that probed the host it ran on), as t's probe, unless t's is
+// known already.
+func (c *probeCache) offer(t remote.Target, facts exchange.Facts) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.results[probeKey(t)]; !ok {
+		c.results[probeKey(t)] = probeResult{facts: facts}
+	}
 }
 
 // adopt takes the answer read for asked (a cluster node's answer to its CMS/EVS name) as

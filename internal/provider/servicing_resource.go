@@ -161,9 +161,13 @@ func (r *servicingResource[M, P]) ModifyPlan(ctx context.Context, req resource.M
 		return
 	}
 	t := base.target()
+	read := r.data.probes.Facts
+	if _, ok := any(model).(planGuard); ok {
+		read = r.data.probeWithDiscovery // its order check discovers the organisation: read both at once
+	}
 	// The facts the refresh recorded, so that the plan an apply of a saved plan makes first
 	// is this one (plan_facts.go).
-	facts, err := r.data.planFacts(ctx, t, req.Private, resp.Private)
+	facts, err := r.data.planFacts(ctx, t, req.Private, resp.Private, read)
 	if err != nil {
 		resp.Diagnostics.Append(remoteDiagnostic(t, err))
 		return

@@ -109,7 +109,7 @@ func TestOperationWrappers(t *testing.T) {
 		{"Reboot", func() (any, error) { return f.client.Reboot(ctx, tg) },
 			wire.OpReboot, map[string]any{}},
 		{"Discover", func() (any, error) { return f.client.Discover(ctx, tg) },
-			wire.OpDiscover, map[string]any{}},
+			wire.OpDiscover, map[string]any{"Server": ""}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			*calls = nil

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/buildlevel/terraform-provider-exchange/internal/exchange"
 	"github.com/buildlevel/terraform-provider-exchange/internal/remote/wire"
 )
 
@@ -19,7 +20,23 @@ import (
 //
 // A host whose fleet entry has ad_unreachable answers the fault "unavailable" with the text
 // the script writes when the configuration partition cannot be read over a second hop.
-func opDiscover(h *Handler, c *call, _ wire.DiscoverRequest) (any, *wire.Fault) {
+//
+// Asked to (req.Server not ""), it probes itself first, as discover.ps1 runs probe.ps1
+// before it reads Active Directory: the probe's answer, facts or fault, as the probe
+// operation gives it, travels in the result (a fault there does not fail the discovery),
+// and the discovery's own fault drops it, as the script's Stop-ExOperation ends the script.
+func opDiscover(h *Handler, c *call, req wire.DiscoverRequest) (any, *wire.Fault) {
+	var answer *wire.ProbeAnswer
+	if req.Server != "" {
+		answer = &wire.ProbeAnswer{}
+		facts, fault := probe(h, c, wire.ProbeRequest(req)) // the same parameter: Server
+		if fault != nil {
+			answer.Fault = fault
+		} else {
+			f := facts.(exchange.Facts)
+			answer.Facts = &f
+		}
+	}
 	host := h.host
 	if host.adUnreachable {
 		configNC := "CN=Configuration," + domainDN(host.State().FQDN)
@@ -39,7 +56,7 @@ func opDiscover(h *Handler, c *call, _ wire.DiscoverRequest) (any, *wire.Fault) 
 	if org == "" {
 		org = DefaultOrganization
 	}
-	res := wire.DiscoverResult{Organization: org, Servers: []wire.DiscoveredServer{}}
+	res := wire.DiscoverResult{Organization: org, Servers: []wire.DiscoveredServer{}, Probe: answer}
 	var listed []*LiveCluster
 	for _, o := range hosts {
 		if lc := o.cluster; lc != nil {

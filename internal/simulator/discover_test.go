@@ -43,9 +43,9 @@ func startDiscoverFleet(t *testing.T, d map[string]any) (*Simulator, *remote.Cli
 	return sim, client, ctx
 }
 
-// TestEndToEndDiscover: the real client and the real discover.ps1 (the simulator accepts
-// nothing else) list the whole fixture fleet from any one of its servers.
-func TestEndToEndDiscover(t *testing.T) {
+// startFixtureClient starts the fixture fleet and a client for it over HTTP.
+func startFixtureClient(t *testing.T) (*Simulator, *remote.Client, context.Context) {
+	t.Helper()
 	sim := startFixture(t, Options{DisableHTTPS: true})
 	fleet := sim.Fleet()
 	client, err := remote.New(remote.Config{Username: fleet.Credentials.Username, Password: fleet.Credentials.Password,
@@ -53,9 +53,16 @@ func TestEndToEndDiscover(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer client.Close()
+	t.Cleanup(func() { client.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	t.Cleanup(cancel)
+	return sim, client, ctx
+}
+
+// TestEndToEndDiscover: the real client and the real discover.ps1 (the simulator accepts
+// nothing else) list the whole fixture fleet from any one of its servers.
+func TestEndToEndDiscover(t *testing.T) {
+	sim, client, ctx := startFixtureClient(t)
 
 	// A live change shows: discovery reads each host as it is now.
 	sim.Host("EX04").Update(func(s *State) { s.FQDN = "ex04.branch.contoso.local" })
@@ -297,4 +304,58 @@ func mustJSON(t *testing.T, v any) string {
 func equalJSON(t *testing.T, a, b any) bool {
 	t.Helper()
 	return mustJSON(t, a) == mustJSON(t, b)
+}
+
+// Asked to (wire.DiscoverRequest.Server), discover also probes the host it runs on, in the
+// same operation, as discover.ps1 runs probe.ps1 first: the answer a probe gives, facts or
+// fault, and a probe's fault never fails the discovery.
+func TestEndToEndDiscoverProbesTheHostItRunsOn(t *testing.T) {
+	sim, client, ctx := startFixtureClient(t)
+	fe01 := remote.Target{Server: "FE01", Address: sim.Addr("FE01")}
+
+	plain, err := client.Discover(ctx, fe01)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain.Probe != nil {
+		t.Errorf("a discovery not asked to probe answered a probe: %s", mustJSON(t, plain.Probe))
+	}
+	got, err := remote.Call(ctx, client, fe01, wire.DiscoverRequest{Server: "fe01.contoso.local"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	probed, err := client.Probe(ctx, remote.Target{Server: "fe01.contoso.local", Address: sim.Addr("FE01")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Probe == nil || got.Probe.Fault != nil || got.Probe.Facts == nil {
+		t.Fatalf("probe answer %s, want FE01's facts", mustJSON(t, got.Probe))
+	}
+	if !equalJSON(t, *got.Probe.Facts, probed) {
+		t.Errorf("the discovery's probe\n%s\nwant what a probe answers\n%s", mustJSON(t, *got.Probe.Facts), mustJSON(t, probed))
+	}
+	if !equalJSON(t, got.Servers, plain.Servers) || got.Organization != plain.Organization {
+		t.Errorf("probing changed the discovery: %s, want %s", mustJSON(t, got.Servers), mustJSON(t, plain.Servers))
+	}
+
+	// Another server's name: the probe part refuses as a probe would, the discovery stands.
+	wrong, err := remote.Call(ctx, client, fe01, wire.DiscoverRequest{Server: "EX01"})
+	if err != nil {
+		t.Fatalf("a probe that faults failed the discovery: %v", err)
+	}
+	if wrong.Probe == nil || wrong.Probe.Facts != nil || wrong.Probe.Fault == nil ||
+		wrong.Probe.Fault.Code != "wrong_server" || wrong.Probe.Fault.Message != "this host is FE01, not EX01" {
+		t.Errorf("probe answer %s, want the fault wrong_server: this host is FE01, not EX01", mustJSON(t, wrong.Probe))
+	}
+	if !equalJSON(t, wrong.Servers, plain.Servers) {
+		t.Errorf("servers %s, want %s", mustJSON(t, wrong.Servers), mustJSON(t, plain.Servers))
+	}
+
+	var ops []string
+	for _, e := range sim.Journal() {
+		ops = append(ops, e.Server+" "+e.Operation+" "+e.Outcome)
+	}
+	if want := []string{"FE01 discover ok", "FE01 discover ok", "FE01 probe ok", "FE01 discover ok"}; !slices.Equal(ops, want) {
+		t.Errorf("journal %q, want %q", ops, want)
+	}
 }

@@ -2,9 +2,11 @@
 # in Active Directory (wire.OpDiscover), so that a user can name one server and get the
 # whole organisation.
 #
-# Parameters: none.
+# Parameters: $Param_Server: '' for none, else also probe this host as probe.ps1 does with
+# that name (its $Param_Server), in this process (section 0 below).
 # Result: wire.DiscoverResult: the organisation's name and one wire.DiscoveredServer per
-# Exchange server object, sorted by name ignoring case (ordinal, as the simulator sorts).
+# Exchange server object, sorted by name ignoring case (ordinal, as the simulator sorts), and
+# the probe's answer (wire.ProbeAnswer: its facts, or the fault it ended with) when asked.
 # Faults: not_found (Active Directory holds no Exchange organisation), unavailable (Active
 # Directory cannot be read from here: no domain controller answers, or the connecting account
 # has no credentials for a second hop; the message tells the user to name the servers
@@ -34,6 +36,55 @@
 #   error 000004DC are expected, or no result at all: both read as unavailable here).
 
 $ExOperation = 'discover'
+
+# ---------------------------------------------------------------------------------------
+# 0. The probe of this host, when asked: the server discovery goes through costs one
+#    PowerShell process, not one for discover and one for probe. probe.ps1 is spliced in
+#    below when the script is built (scripts.Body replaces the include line). It runs first,
+#    in a child scope (& on a script block), so its variables and functions stay its own and
+#    nothing of discover's is defined yet for it to trip over. For it, Write-Result and
+#    Stop-ExOperation are redefined in Invoke-ExProbe's scope, which the body's calls find
+#    first (PowerShell scopes are dynamic): its result or fault is kept instead of written,
+#    and a fault ends the probe with a labelled break (which crosses script block and
+#    function boundaries and is no error: no catch or trap sees it), not the script. An
+#    error nobody caught is kept as the fault "unexpected". So a failing probe never fails
+#    the discovery; the provider then probes the server on its own.
+
+$ExProbeBody = {
+# include: probe.ps1
+}
+
+function Invoke-ExProbe {
+    $ExProbeState = @{ 'Facts' = $null; 'Fault' = $null }
+    function Write-Result {
+        param([string]$Operation, $Value)
+        $ExProbeState['Facts'] = $Value
+    }
+    function Stop-ExOperation {
+        param([string]$Code, [string]$Message)
+        $ExProbeState['Fault'] = @{ 'code' = $Code; 'message' = $Message }
+        # The label as a string (label-expression: unary-expression, PowerShell Language
+        # Specification 2.0, 8.5.1 The break statement), which the grammar check reads too.
+        break 'ExProbe'
+    }
+    :ExProbe while ($true) {
+        try {
+            $null = & $ExProbeBody
+        } catch {
+            $message = 'unknown error'
+            if ($null -ne $_ -and $null -ne $_.Exception) { $message = [string]$_.Exception.Message }
+            $ExProbeState['Fault'] = @{ 'code' = 'unexpected'; 'message' = $message }
+        }
+        break
+    }
+    if ($null -eq $ExProbeState['Facts'] -and $null -eq $ExProbeState['Fault']) {
+        $ExProbeState['Fault'] = @{ 'code' = 'unexpected'; 'message' = 'the probe ended without a result' }
+    }
+    return @{ 'facts' = $ExProbeState['Facts']; 'fault' = $ExProbeState['Fault'] }
+}
+
+$probeAnswer = $null
+if ([string]$Param_Server -ne '') { $probeAnswer = Invoke-ExProbe }
 
 $computer = [string]$env:COMPUTERNAME
 
@@ -389,4 +440,5 @@ foreach ($item in $itemArray) { [void]$servers.Add($item) }
 Write-Result $ExOperation @{
     'organization' = $organization
     'servers'      = $servers
+    'probe'        = $probeAnswer
 }

@@ -21,7 +21,22 @@ func Body(op string) (string, bool) {
 	if err != nil || op == "prelude" {
 		return "", false
 	}
-	return normalize(b), true
+	return expandIncludes(normalize(b)), true
+}
+
+// includePrefix starts a line that Body replaces with the named file: discover.ps1 carries
+// probe.ps1 that way, so one process both discovers and probes (wire.OpDiscover), from one
+// copy of the probe.
+const includePrefix = "# include: "
+
+func expandIncludes(text string) string {
+	lines := strings.Split(text, "\n")
+	for i, line := range lines {
+		if name, ok := strings.CutPrefix(line, includePrefix); ok {
+			lines[i] = strings.TrimSuffix(mustRead(name), "\n")
+		}
+	}
+	return strings.Join(lines, "\n")
 }
 
 // Operations lists the operation names, sorted.

@@ -1052,3 +1052,41 @@ func TestKBRuleIsShared(t *testing.T) {
 		}
 	}
 }
+
+// discover.ps1 carries probe.ps1 whole (one copy of the probe, spliced in by Body), runs it
+// before it reads Active Directory, and keeps its result or fault instead of writing it: the
+// probe's Write-Result and Stop-ExOperation are redefined for it, so a probe fault cannot end
+// the discovery. No body keeps an include line.
+func TestDiscoverCarriesTheProbe(t *testing.T) {
+	for name, text := range allScripts(t) {
+		if strings.Contains(text, "\n# include: ") {
+			t.Errorf("%s keeps an include line", name)
+		}
+	}
+	body, _ := scripts.Body(wire.OpDiscover)
+	probe, _ := scripts.Body(wire.OpProbe)
+	if n := strings.Count(body, probe); n != 1 {
+		t.Fatalf("discover.ps1 holds probe.ps1 %d times, want once", n)
+	}
+	at := strings.Index(body, probe)
+	if !strings.HasSuffix(body[:at], "\n$ExProbeBody = {\n") || !strings.HasPrefix(body[at+len(probe):], "}\n") {
+		t.Error("probe.ps1 is not the script block $ExProbeBody")
+	}
+	c := code(body)
+	for _, want := range []string{
+		"function Invoke-ExProbe {\n    $ExProbeState = @{ 'Facts' = $null; 'Fault' = $null }\n    function Write-Result {",
+		"    function Stop-ExOperation {",
+		"        break 'ExProbe'\n",
+		":ExProbe while ($true) {",
+		"            $null = & $ExProbeBody\n        } catch {",
+		"if ([string]$Param_Server -ne '') { $probeAnswer = Invoke-ExProbe }",
+		"    'probe'        = $probeAnswer\n",
+	} {
+		if !strings.Contains(c, want) {
+			t.Errorf("discover.ps1 lacks %q", want)
+		}
+	}
+	if call, rootDSE := strings.Index(c, "$probeAnswer = Invoke-ExProbe"), strings.LastIndex(c, "$rootDse = New-Object"); call < 0 || call > rootDSE {
+		t.Error("discover.ps1 does not probe before it reads Active Directory")
+	}
+}

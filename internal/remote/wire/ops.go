@@ -103,11 +103,15 @@ const (
 
 	// OpDiscover lists the Exchange servers of the organisation as the server it runs on
 	// sees them in Active Directory: the Exchange server objects of the configuration
-	// partition, sorted by name ignoring case. No params; result DiscoverResult. Read-only:
-	// nothing on any server changes. A clustered mailbox server (2007) or Exchange Virtual
-	// Server (2000/2003) is one server object named after its network name, and its nodes
-	// have none: probe that name to learn the nodes (exchange.Facts.Cluster). (The
-	// simulator lists the fleet's servers, cluster nodes included.) Faults: "not_found"
+	// partition, sorted by name ignoring case. Params: Server (string; not "": also probe this
+	// host as OpProbe with that Server does, in the same process, so that the server
+	// discovery goes through costs one PowerShell process, not two). Result DiscoverResult,
+	// its Probe the probe's answer: a probe that fails or faults is reported there and never
+	// fails the discovery. Read-only: nothing on any server changes. A clustered mailbox
+	// server (2007) or Exchange Virtual Server (2000/2003) is one server object named after
+	// its network name, and its nodes have none: probe that name to learn the nodes
+	// (exchange.Facts.Cluster). (The simulator lists the fleet's servers, cluster nodes
+	// included.) Faults: "not_found"
 	// (Active Directory holds no Exchange organisation), "unavailable" (Active Directory
 	// cannot be read from there, e.g. WinRM passed no credentials for a second hop: name the
 	// servers explicitly instead).
@@ -305,6 +309,15 @@ type DiscoverResult struct {
 	Organization string `json:"organization"`
 	// Servers are sorted by name, ignoring case; never nil.
 	Servers []DiscoveredServer `json:"servers"`
+	// Probe is the answer of the probe DiscoverRequest.Server asked for; nil when none was.
+	Probe *ProbeAnswer `json:"probe,omitempty"`
+}
+
+// ProbeAnswer is a probe read inside another operation: its facts, or the fault it ended
+// with (a probe fault such as wrong_server, or "unexpected" for an error nobody caught).
+type ProbeAnswer struct {
+	Facts *exchange.Facts `json:"facts,omitempty"`
+	Fault *Fault          `json:"fault,omitempty"`
 }
 
 // DiscoveredServer is one Exchange server object of Active Directory.

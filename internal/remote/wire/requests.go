@@ -133,8 +133,12 @@ type SetupWatermarkRequest struct {
 // RebootRequest asks Windows to restart (no parameters).
 type RebootRequest struct{}
 
-// DiscoverRequest lists the organisation's Exchange servers (no parameters).
-type DiscoverRequest struct{}
+// DiscoverRequest lists the organisation's Exchange servers. Server, when not empty, also
+// reads the facts of the host discovery runs on, as ProbeRequest{Server} would, in the same
+// PowerShell process (DiscoverResult.Probe); "" reads none.
+type DiscoverRequest struct {
+	Server string `wire:"Server"`
+}
 
 func (ProbeRequest) Op() string                 { return OpProbe }
 func (LockRequest) Op() string                  { return OpLock }
