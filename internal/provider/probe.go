@@ -115,7 +115,7 @@ func (c *probeCache) Facts(ctx context.Context, t remote.Target) (exchange.Facts
 		}
 		return r, nil
 	})
-	r := v.(probeResult)
+	r := v.(probeResult) //nolint:forcetypeassert // the function above returns a probeResult
 	return r.facts, r.err
 }
 

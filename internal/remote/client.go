@@ -283,7 +283,7 @@ func with(fields map[string]any, kv ...any) map[string]any {
 		m[k] = v
 	}
 	for i := 0; i+1 < len(kv); i += 2 {
-		m[kv[i].(string)] = kv[i+1]
+		m[fmt.Sprint(kv[i])] = kv[i+1]
 	}
 	return m
 }

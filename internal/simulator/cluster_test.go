@@ -91,7 +91,7 @@ func (n *clusterNet) fault(err error, what, code string, want ...string) *wire.F
 }
 
 // install starts a job on node and lets it finish (it must succeed).
-func (n *clusterNet) install(node string, spec remote.JobSpec) exchange.Job {
+func (n *clusterNet) install(node string, spec remote.JobSpec) {
 	n.t.Helper()
 	if spec.ID == "" {
 		n.seq++
@@ -105,7 +105,6 @@ func (n *clusterNet) install(node string, spec remote.JobSpec) exchange.Job {
 	if err != nil || j.State != exchange.JobSucceeded {
 		n.t.Fatalf("job %s on %s: %+v, %v", spec.ID, node, j, err)
 	}
-	return j
 }
 
 // upgradeEVS is the administrator's "Upgrade Exchange Virtual Server" in Cluster
@@ -134,13 +133,13 @@ func (n *clusterNet) upgradeEVSRefused(node, evs string, want ...string) string 
 }
 
 // installRefused starts a job on node that must be refused with a message holding want.
-func (n *clusterNet) installRefused(node string, spec remote.JobSpec, want ...string) *wire.Fault {
+func (n *clusterNet) installRefused(node string, spec remote.JobSpec, want ...string) {
 	n.t.Helper()
 	if spec.ID == "" {
 		spec.ID = spec.Action + "-refused"
 	}
 	_, err := n.client.JobStart(n.ctx, n.target(node), spec)
-	return n.fault(err, fmt.Sprintf("job_start %s on %s", spec.Action, node), "refused", want...)
+	n.fault(err, fmt.Sprintf("job_start %s on %s", spec.Action, node), "refused", want...)
 }
 
 func (n *clusterNet) facts(node string) exchange.Facts {
