@@ -12,6 +12,7 @@ import (
 
 	"github.com/buildlevel/terraform-provider-exchange/internal/exchange"
 	"github.com/buildlevel/terraform-provider-exchange/internal/simulator"
+	"github.com/buildlevel/terraform-provider-exchange/internal/simulator/simtest"
 )
 
 func startServicingFleet(t *testing.T, install time.Duration) *simulator.Simulator {
@@ -121,15 +122,7 @@ resource "exchange_service_pack" "exs" {
 }
 `
 	w := newWorkspace(t, providerDir, sim, config, "TF_VAR_password="+password, "EXCHANGE_POLL_INTERVAL=100ms")
-	setupRuns := func() int {
-		n := 0
-		for _, e := range sim.Journal() {
-			if e.Operation == "installer" && strings.Contains(e.Detail, `D:\SP3\Setup.com /mode:upgrade started`) {
-				n++
-			}
-		}
-		return n
-	}
+	setupRuns := func() int { return simtest.InstallerRuns(sim.Journal(), "EXS", `D:\SP3\Setup.com /mode:upgrade`) }
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
