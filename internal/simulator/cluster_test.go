@@ -183,6 +183,7 @@ var (
 // then the CMS stopped, moved, /upgradeCMS, started, then the old active node — and every
 // step out of order is refused as Exchange refuses it.
 func TestCCRUpgradeSequence(t *testing.T) {
+	t.Parallel()
 	n := newClusterNet(t)
 	f := n.facts("MBX1A")
 	if c := f.Cluster; c == nil || c.Name != "CMS1" || !c.Active || c.GroupState != StateOnline || len(c.Resources) != 4 ||
@@ -289,6 +290,7 @@ func TestCCRUpgradeSequence(t *testing.T) {
 // TestExchange2003ActivePassiveSequence: seed 001's steps for a two-node 2003 cluster, with
 // the refusals on the way.
 func TestExchange2003ActivePassiveSequence(t *testing.T) {
+	t.Parallel()
 	n := newClusterNet(t)
 	if f := n.facts("EVSN2"); !f.Prerequisites.IISCompressionHotfix831464 || f.Cluster.Active || f.Cluster.ActiveNode != "EVSN1" {
 		t.Fatalf("EVSN2: prerequisites %+v, cluster %+v", f.Prerequisites, f.Cluster)
@@ -438,6 +440,7 @@ func TestUpgradeEVSWithResourcesOnlineIsRefused(t *testing.T) {
 // comes up Failed with event 1025 there; online_group is refused the same way until the
 // upgrade, which needs the resources offline first.
 func TestOnline2003EVSMovedToAnUpgradedNodeFails(t *testing.T) {
+	t.Parallel()
 	n := newClusterNet(t)
 	n.do("EVSN2", wire.ClusterStopService, "", "")
 	n.install("EVSN2", sp2003)
@@ -523,6 +526,7 @@ func TestMoveOfAnUpgradedEVSToAnOlderNodeIsRefused(t *testing.T) {
 // on a node leaving the cluster); with no node to go to, it goes offline (downtime) and comes
 // back when a cluster service starts again. A reboot of the owner does the same.
 func TestStoppingTheClusterServiceOnTheOwnerFailsTheGroupOver(t *testing.T) {
+	t.Parallel()
 	n := newClusterNet(t)
 	n.do("EVSN1", wire.ClusterStopService, "", "")
 	n.wantGroup("EVS1", "EVSN2", StateOnline)
@@ -601,6 +605,7 @@ func TestInstallWhileTheClusterServiceRunsIsRefused(t *testing.T) {
 // itself (an outage in the journal); the passive node installs with its cluster service
 // stopped.
 func TestExchange2000And55Clusters(t *testing.T) {
+	t.Parallel()
 	n := newClusterNet(t)
 	// 2000, active/passive: passive first, move the group to it (online), then the other.
 	n.do("E2KN2", wire.ClusterStopService, "", "")
@@ -711,6 +716,7 @@ func TestEVSWontComeOnlineFault(t *testing.T) {
 
 // TestClusterOperationRefereeing: parameters and places the cluster script refuses.
 func TestClusterOperationRefereeing(t *testing.T) {
+	t.Parallel()
 	n := newClusterNet(t)
 	n.refused("EVSN1", "failover_now", "EVS1", "", "invalid", `"failover_now" is not a cluster action`)
 	n.refused("EVSN1", wire.ClusterOnlineGroup, "", "", "invalid", "the cluster action online_group needs a group")
@@ -944,6 +950,7 @@ func TestActiveActiveFailoverAndGroups(t *testing.T) {
 // runs per EVS: each EVS is upgraded on its own, and each keeps its own level: an EVS not
 // yet upgraded fails on the upgraded node (1025), an upgraded one does not go back (c1037b44).
 func TestActiveActive2003PerEVSUpgrade(t *testing.T) {
+	t.Parallel()
 	n := newClusterNet(t)
 	// Node 2: its EVS fails over to node 1; the SP installs with the service stopped.
 	n.installRefused("AAN2", sp2003, "the cluster service is running on AAN2")
