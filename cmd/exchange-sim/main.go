@@ -4,8 +4,13 @@
 //
 //	exchange-sim -fleet FILE [-journal FILE] [-http-port 5985] [-https-port 5986]
 //	             [-ca-out FILE] [-ready-file FILE] [-latency 0s]
-//	             [-install-duration 2s] [-reboot-duration 1s]
+//	             [-install-duration 2s] [-reboot-duration 1s] [-control 127.0.0.1:0]
 //	exchange-sim -fleet FILE -check
+//	exchange-sim upgrade-evs -control ADDR -evs NAME [-node NODE]
+//
+// -control ADDR (a loopback host:port) serves the control endpoint, where a test or the demo
+// does what an administrator does by hand on a real server; `exchange-sim upgrade-evs` calls
+// it (Upgrade Exchange Virtual Server, the manual step of an Exchange 2003 cluster upgrade).
 package main
 
 import (
@@ -17,6 +22,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -34,6 +40,9 @@ func main() {
 // code: 0 after a clean stop, 1 when the simulator cannot run, 2 for a bad command line
 // or fleet file.
 func run(args []string, stdout, stderr io.Writer, stop <-chan os.Signal) int {
+	if len(args) > 0 && args[0] == "upgrade-evs" {
+		return upgradeEVS(args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("exchange-sim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fleetPath := fs.String("fleet", "", "fleet `file` (JSON) describing the servers to simulate (required)")
@@ -42,14 +51,16 @@ func run(args []string, stdout, stderr io.Writer, stop <-chan os.Signal) int {
 	httpPort := fs.Int("http-port", 5985, "HTTP `port` every server listens on (0 picks a free one, -1 turns HTTP off)")
 	httpsPort := fs.Int("https-port", 5986, "HTTPS `port` every server listens on (0 picks a free one, -1 turns HTTPS off)")
 	caOut := fs.String("ca-out", "", "write the CA certificate (PEM) that signed the servers' certificates to `file`")
-	readyFile := fs.String("ready-file", "", "once listening, write HTTP_PORT=, HTTPS_PORT= and PID= lines to `file`; removed on exit")
+	readyFile := fs.String("ready-file", "", "once listening, write HTTP_PORT=, HTTPS_PORT=, PID= (and CONTROL= with -control) lines to `file`; removed on exit")
 	latency := fs.Duration("latency", 0, "delay added to every operation, e.g. 200ms")
 	installDuration := fs.Duration("install-duration", 2*time.Second, "how long a service pack install runs (rollups half, interim updates and UM language packs a quarter)")
 	rebootDuration := fs.Duration("reboot-duration", time.Second, "how long a rebooting server stays unreachable")
+	control := fs.String("control", "", "serve the control endpoint (an administrator's manual actions, e.g. exchange-sim upgrade-evs) on loopback `host:port`, e.g. 127.0.0.1:0")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: exchange-sim -fleet FILE [-journal FILE] [-http-port 5985] [-https-port 5986] [-ca-out FILE] [-ready-file FILE]")
-		fmt.Fprintln(stderr, "                    [-latency 0s] [-install-duration 2s] [-reboot-duration 1s]")
+		fmt.Fprintln(stderr, "                    [-latency 0s] [-install-duration 2s] [-reboot-duration 1s] [-control 127.0.0.1:0]")
 		fmt.Fprintln(stderr, "       exchange-sim -fleet FILE -check")
+		fmt.Fprintln(stderr, "       exchange-sim upgrade-evs -control ADDR -evs NAME [-node NODE]")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -90,6 +101,7 @@ func run(args []string, stdout, stderr io.Writer, stop <-chan os.Signal) int {
 		Latency:         *latency,
 		InstallDuration: *installDuration,
 		RebootDuration:  *rebootDuration,
+		ControlAddr:     *control,
 		Log:             log.New(stderr, "exchange-sim: ", log.LstdFlags),
 	}
 	switch *journalPath {
@@ -138,13 +150,27 @@ func serve(sim *simulator.Simulator, fleet *simulator.Fleet, stdout, stderr io.W
 	for _, s := range fleet.Servers {
 		fmt.Fprintf(tw, "%s\t%s %s\t%s\t%s\n", s.Name, s.Product, s.Build, orDash(sim.URL(s.Name, false)), orDash(sim.URL(s.Name, true)))
 	}
+	// A CMS/EVS name with an address of its own: answered by the node that owns it.
+	for _, c := range fleet.Clusters {
+		for _, g := range c.ExchangeGroups() {
+			if g.Address.IsValid() {
+				fmt.Fprintf(tw, "%s\t%s of %s\t%s\t%s\n", g.Name, c.Type, strings.Join(c.Nodes, "+"), orDash(sim.URL(g.Name, false)), orDash(sim.URL(g.Name, true)))
+			}
+		}
+	}
 	tw.Flush()
 	if readyFile != "" {
 		ready := fmt.Sprintf("HTTP_PORT=%d\nHTTPS_PORT=%d\nPID=%d\n", sim.HTTPPort(), sim.HTTPSPort(), os.Getpid())
+		if sim.ControlAddr() != "" {
+			ready += "CONTROL=" + sim.ControlAddr() + "\n"
+		}
 		if err := writeAtomic(readyFile, []byte(ready)); err != nil {
 			fmt.Fprintln(stderr, "exchange-sim:", err)
 			return 1
 		}
+	}
+	if sim.ControlAddr() != "" {
+		fmt.Fprintf(stderr, "exchange-sim: control endpoint on %s (exchange-sim upgrade-evs -control %s -evs NAME)\n", sim.ControlAddr(), sim.ControlAddr())
 	}
 	fmt.Fprintf(stderr, "exchange-sim: %d servers listening; stop with Ctrl-C\n", len(fleet.Servers))
 	sig := <-stop

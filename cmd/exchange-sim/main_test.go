@@ -73,6 +73,20 @@ func TestBadFleetExits2WithTheProblem(t *testing.T) {
 	}
 }
 
+func TestUpgradeEVSBadCommandLineExits2(t *testing.T) {
+	for args, says := range map[string]string{
+		"upgrade-evs -evs EVS1":                "-control is required",
+		"upgrade-evs -control 127.0.0.1:1":     "-evs is required",
+		"upgrade-evs -control 127.0.0.1:1 x":   `unexpected argument "x"`,
+		"upgrade-evs -evs EVS1 -nosuch-flag y": "flag provided but not defined",
+	} {
+		var out, errOut bytes.Buffer
+		if code := run(strings.Fields(args), &out, &errOut, nil); code != 2 || !strings.Contains(errOut.String(), says) {
+			t.Errorf("%s: exit %d, %q; want 2 saying %q", args, code, errOut.String(), says)
+		}
+	}
+}
+
 func TestRunUntilSignal(t *testing.T) {
 	dir := t.TempDir()
 	ready := filepath.Join(dir, "ready")
@@ -83,7 +97,7 @@ func TestRunUntilSignal(t *testing.T) {
 	done := make(chan int)
 	go func() {
 		done <- run([]string{"-fleet", fixture, "-http-port", "0", "-https-port", "0",
-			"-ready-file", ready, "-ca-out", caFile, "-journal", journalFile}, &out, &errOut, stop)
+			"-ready-file", ready, "-ca-out", caFile, "-journal", journalFile, "-control", "127.0.0.1:0"}, &out, &errOut, stop)
 	}()
 
 	deadline := time.Now().Add(10 * time.Second)
@@ -109,8 +123,15 @@ func TestRunUntilSignal(t *testing.T) {
 		k, v, _ := strings.Cut(sc.Text(), "=")
 		vars[k] = v
 	}
-	if vars["HTTP_PORT"] == "" || vars["HTTP_PORT"] == "0" || vars["HTTPS_PORT"] == "" || vars["PID"] == "" {
+	if vars["HTTP_PORT"] == "" || vars["HTTP_PORT"] == "0" || vars["HTTPS_PORT"] == "" || vars["PID"] == "" ||
+		!strings.HasPrefix(vars["CONTROL"], "127.0.0.1:") {
 		t.Errorf("ready file %q", readyText)
+	}
+	// The control answers the subcommand: a virtual server no cluster has is refused.
+	var cout, cerr bytes.Buffer
+	if code := run([]string{"upgrade-evs", "-control", vars["CONTROL"], "-evs", "NOSUCH"}, &cout, &cerr, nil); code != 1 ||
+		cerr.String() != "exchange-sim upgrade-evs: no cluster of the fleet has a virtual server \"NOSUCH\"\n" {
+		t.Errorf("upgrade-evs NOSUCH: exit %d, stdout %q, stderr %q", code, cout.String(), cerr.String())
 	}
 
 	pemBytes, err := os.ReadFile(caFile)

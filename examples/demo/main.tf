@@ -11,9 +11,10 @@ terraform {
 
 # Username, password, port and the simulator's CA come from EXCHANGE_* environment
 # variables (tools/demo.sh sets them), as they would from a CI secret store. The names of
-# the simulated servers do not resolve: the addresses map says where each one is.
+# the simulated servers do not resolve: the addresses map says where each one is, so no
+# name is ever looked up in DNS.
 provider "exchange" {
-  addresses = local.servers
+  addresses = merge(local.servers, local.virtual_names)
 }
 
 locals {
@@ -27,6 +28,11 @@ locals {
     UM01   = "127.0.10.41"
     FE01   = "127.0.10.51"
     BE01   = "127.0.10.52"
+  }
+  # The clustered mailbox server's own name, which Active Directory lists as an Exchange
+  # server: its network name resource's address, answered by the node that owns it.
+  virtual_names = {
+    MBXCMS01 = "127.0.10.30"
   }
 }
 
@@ -79,10 +85,14 @@ resource "exchange_update_rollup" "cas01" {
   server       = "CAS01"
   rollup       = "10"
   package_path = "\\\\files\\exchange\\E2007SP1-RU10-x64.msp"
+  # CAS01's OWA logon page is customised: the rollup replaces it, and this page, with the
+  # customisations re-created for the new build, is put in place afterwards.
+  owa_logon_file = "\\\\files\\exchange\\owa\\logon-sp1-ru10.aspx"
 
   backup {
     # A Client Access server holds no databases; its system state (read from NTBackup's log
-    # on the server) and the domain controller's must be recent.
+    # on the server) must be recent. The domain controller's is checked before a service
+    # pack only (KB 328839), so not for this rollup.
     max_system_state_age          = "168h"
     max_database_age              = "24h"
     domain_controller_backup_time = var.dc_system_state_backup_time

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/buildlevel/terraform-provider-exchange/internal/reliability"
 	"github.com/buildlevel/terraform-provider-exchange/internal/simulator"
 )
 
@@ -42,18 +44,22 @@ func terraformPath(t *testing.T) string {
 	return ""
 }
 
-// buildProvider compiles the provider once per test binary run.
+// buildProvider compiles the provider into a directory of its own and returns the directory.
 func buildProvider(t *testing.T) string {
+	return filepath.Dir(goBuild(t, "terraform-provider-exchange", "."))
+}
+
+// goBuild compiles the repository's package pkg into a temporary file called name.
+func goBuild(t *testing.T, name, pkg string) string {
 	t.Helper()
-	dir := t.TempDir()
+	bin := filepath.Join(t.TempDir(), name)
 	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..", "..")
-	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "terraform-provider-exchange"), ".")
-	cmd.Dir = root
+	cmd := exec.Command("go", "build", "-o", bin, pkg)
+	cmd.Dir = filepath.Join(filepath.Dir(file), "..", "..")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building the provider: %v\n%s", err, out)
+		t.Fatalf("building %s: %v\n%s", name, err, out)
 	}
-	return dir
+	return bin
 }
 
 type workspace struct {
@@ -124,7 +130,12 @@ provider "exchange" {
 
 func startFleet(t *testing.T) *simulator.Simulator {
 	t.Helper()
-	f, err := simulator.ParseFleet(strings.NewReader(fmt.Sprintf(fleetJSON, password)))
+	return startFleetWith(t, password)
+}
+
+func startFleetWith(t *testing.T, pw string) *simulator.Simulator {
+	t.Helper()
+	f, err := simulator.ParseFleet(strings.NewReader(fmt.Sprintf(fleetJSON, pw)))
 	must(t, err)
 	sim, err := simulator.Start(f, simulator.Options{})
 	must(t, err)
@@ -183,10 +194,12 @@ output "levels" {
 	}
 }
 
-// With TF_LOG=trace and every kind of failure, the password appears nowhere.
+// With TF_LOG=trace and every kind of failure, the password appears nowhere: neither the
+// fleet's nor a wrong one, nor passwords of one to three characters (looked for where a
+// leak would put them: reliability.Leaks).
 func TestPasswordNeverInOutputOrTrace(t *testing.T) {
-	providerDir := buildProvider(t)
-	sim := startFleet(t)
+	reliability.Held(t, "the password never leaks")
+	providerDir := sharedProvider(t)
 	config := header + `
 data "exchange_server" "ok" {
   server  = "EXA"
@@ -201,12 +214,16 @@ data "exchange_server" "unreachable" {
   address = "127.0.31.250"
 }
 `
-	logFile := filepath.Join(t.TempDir(), "trace.log")
-	for _, tc := range []struct{ name, pw string }{
-		{"right password", password},
-		{"wrong password", password + "-wrong"},
+	for _, tc := range []struct{ name, fleet, pw string }{
+		{"right password", password, password},
+		{"wrong password", password, password + "-wrong"},
+		{"one character", "Z", "Z"},
+		{"two characters", "Zq", "Zq"},
+		{"three characters, wrong", "Zq7", "Zq"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			sim := startFleetWith(t, tc.fleet)
+			logFile := filepath.Join(t.TempDir(), "trace.log")
 			w := newWorkspace(t, providerDir, sim, config,
 				"TF_VAR_password="+tc.pw, "TF_LOG=trace", "TF_LOG_PATH="+logFile, "EXCHANGE_TIMEOUT=3s")
 			out, err := w.run("plan", "-input=false", "-no-color")
@@ -217,11 +234,10 @@ data "exchange_server" "unreachable" {
 			if len(trace) < 1000 {
 				t.Fatalf("TF_LOG=trace wrote no log (%d bytes): the check below would prove nothing", len(trace))
 			}
-			for name, text := range map[string]string{"output": out, "trace log": string(trace)} {
-				if strings.Contains(text, tc.pw) {
-					t.Errorf("the password appears in the %s", name)
-				}
-			}
+			j, _ := json.Marshal(sim.Journal())
+			texts := map[string]string{"output": out, "trace log": string(trace), "journal": string(j)}
+			reliability.NoLeak(t, "LAB\\tester", tc.pw, texts)
+			reliability.NoLeak(t, "LAB\\tester", tc.fleet, texts)
 			if !strings.Contains(out, "EXU") || !strings.Contains(out, "EXZ") {
 				t.Errorf("errors must name the failing servers:\n%s", out)
 			}

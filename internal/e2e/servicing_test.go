@@ -12,10 +12,16 @@ import (
 
 	"github.com/buildlevel/terraform-provider-exchange/internal/exchange"
 	"github.com/buildlevel/terraform-provider-exchange/internal/simulator"
-	"github.com/buildlevel/terraform-provider-exchange/internal/simulator/simtest"
 )
 
 func startServicingFleet(t *testing.T, install time.Duration) *simulator.Simulator {
+	t.Helper()
+	return startServicingFleetWith(t, password, simulator.Options{InstallDuration: install, RebootDuration: 300 * time.Millisecond})
+}
+
+// startServicingFleetWith starts EXS (Exchange 2007 SP1, to go to SP3) and EXR with the
+// fleet password pw and the simulator options o.
+func startServicingFleetWith(t *testing.T, pw string, o simulator.Options) *simulator.Simulator {
 	t.Helper()
 	fleet := fmt.Sprintf(`{
   "credentials": {"username": "LAB\\tester", "password": %q},
@@ -31,10 +37,10 @@ func startServicingFleet(t *testing.T, install time.Duration) *simulator.Simulat
      "last_system_state_backup": %q}
   ],
   "clusters": []
-}`, password, time.Now().UTC().Add(-time.Hour).Format(time.RFC3339), time.Now().UTC().Add(-time.Hour).Format(time.RFC3339))
+}`, pw, time.Now().UTC().Add(-time.Hour).Format(time.RFC3339), time.Now().UTC().Add(-time.Hour).Format(time.RFC3339))
 	f, err := simulator.ParseFleet(strings.NewReader(fleet))
 	must(t, err)
-	sim, err := simulator.Start(f, simulator.Options{InstallDuration: install, RebootDuration: 300 * time.Millisecond})
+	sim, err := simulator.Start(f, o)
 	must(t, err)
 	t.Cleanup(func() { _ = sim.Close() })
 	return sim
@@ -106,58 +112,32 @@ resource "exchange_update_rollup" "exr" {
 // operator's kill -9 would) leaves setup running on the server. Run again, the apply
 // attaches to that setup instead of starting it a second time, and finishes the procedure.
 func TestKilledApplyResumes(t *testing.T) {
-	providerDir := buildProvider(t)
-	sim := startServicingFleet(t, 4*time.Second)
-	config := servicingHeader + `
-resource "exchange_service_pack" "exs" {
-  server       = "EXS"
-  address      = "127.0.32.1"
-  service_pack = 3
-  media_path   = "D:\\SP3"
-  backup {
-    max_system_state_age = "168h"
-    domain_controller_backup_time = "` + evidenceTime + `"
-    max_database_age     = "24h"
-  }
-}
-`
-	w := newWorkspace(t, providerDir, sim, config, "TF_VAR_password="+password, "EXCHANGE_POLL_INTERVAL=100ms")
-	setupRuns := func() int { return simtest.InstallerRuns(sim.Journal(), "EXS", `D:\SP3\Setup.com /mode:upgrade`) }
-
+	r := newFaultRun(t, "SIGKILL of Terraform mid-install, then apply again", simulator.Options{InstallDuration: 4 * time.Second}, "2m")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, w.tf, "apply", "-auto-approve", "-input=false", "-no-color")
-	cmd.Dir, cmd.Env = w.dir, w.env
+	cmd := exec.CommandContext(ctx, r.tf, "apply", "-auto-approve", "-input=false", "-no-color")
+	cmd.Dir, cmd.Env = r.dir, r.env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // the provider is in this group too
 	must(t, cmd.Start())
 	deadline := time.Now().Add(time.Minute)
-	for setupRuns() == 0 && time.Now().Before(deadline) {
+	for r.setupRuns() == 0 && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
-	if setupRuns() != 1 {
-		t.Fatalf("setup never started: %v", sim.Journal())
+	if r.setupRuns() != 1 {
+		t.Fatalf("setup never started: %v", r.sim.Journal())
 	}
 	must(t, syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL))
 	_ = cmd.Wait()
-	if job := sim.Host("EXS").Facts().Jobs; len(job) != 1 || job[0].State != exchange.JobRunning {
+	if job := r.sim.Host("EXS").Facts().Jobs; len(job) != 1 || job[0].State != exchange.JobRunning {
 		t.Fatalf("the killed apply's setup must still run on the server: %+v", job)
 	}
+	r.stoppedRecorded()
 
-	out, err := w.run("apply", "-auto-approve", "-input=false", "-no-color")
-	if err != nil {
-		t.Fatalf("the second apply: %v\n%s", err, out)
-	}
+	out := r.mustApply("the second apply")
 	if !strings.Contains(out, "attach to the running") {
 		t.Errorf("the plan must say it attaches to the running setup:\n%s", out)
 	}
-	if n := setupRuns(); n != 1 {
-		t.Fatalf("setup ran %d times; want once", n)
-	}
-	f := sim.Host("EXS").Facts()
-	if f.Build != "8.3.83.6" || f.ThirdPartyServices[0].State != "Running" || len(f.Jobs) != 0 {
-		t.Fatalf("after the resumed apply: build %s, %s %s, jobs %+v", f.Build,
-			f.ThirdPartyServices[0].Name, f.ThirdPartyServices[0].State, f.Jobs)
-	}
+	r.serviced()
 }
 
 // exitCode is the exit status of a finished command, 0 when err is nil, -1 when it did not run.

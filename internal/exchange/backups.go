@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Backups (domain.md §2.9): where each backup age of a plan comes from. A real server lets a
+// Backups: where each backup age of a plan comes from. A real server lets a
 // script read only some of them:
 //   - Exchange 2007 databases: Get-MailboxDatabase / Get-PublicFolderDatabase -Status,
 //     LastFullBackup (the probe's management snap-in).
@@ -17,8 +17,16 @@ import (
 //     NTBackup's backup report logs on Windows 2000/2003 and `wbadmin get versions` on
 //     Windows 2008 (probe.ps1 names the sources); a backup taken by another product leaves
 //     no record the server shows.
-//   - A domain controller's system state (KB 328839 asks for one before a service pack): an
-//     Exchange server cannot read it at all.
+//   - A domain controller's system state: an Exchange server cannot read it at all. It is
+//     asked for before a service pack only: KB 328839 ("How to apply Exchange service packs
+//     and hotfixes") asks, before a service pack, for a system-state backup of the Exchange
+//     server and of a domain controller of its domain, since going back means restoring
+//     both as they were; "How to Install the Latest Service Pack or Update Rollup for
+//     Exchange 2007" asks, before a service pack or an update rollup, for the databases and
+//     the server's system state only. KB 328839 covers Exchange 5.5, 2000 and 2003; asking
+//     for it before an Exchange 2007 service pack too is our reading, as such a service
+//     pack changes Active Directory as well (it runs PrepareAD and PrepareDomain where they
+//     were not run first: "Service Packs für Exchange 2007", msxfaq).
 // What cannot be read, the user supplies from their backup system (BackupPolicy), and the
 // plan checks it exactly like a read one, saying in the verify_backups step where each age
 // came from.
@@ -178,15 +186,18 @@ func (p *planning) checkDatabaseBackups(maxAge time.Duration) {
 	}
 }
 
-// checkSystemStateBackups refuses a server system state or a domain controller system
-// state that is unknown or older than the policy allows.
-func (p *planning) checkSystemStateBackups(maxAge time.Duration) {
+// checkSystemStateBackups refuses a server system state, and before a service pack a
+// domain controller system state, that is unknown or older than the policy allows.
+func (p *planning) checkSystemStateBackups(maxAge time.Duration, servicePack bool) {
 	ss := p.systemStateBackup()
 	if ss.at == nil {
 		p.refuse("backup", fmt.Sprintf("no system-state backup of %s was found: the provider reads NTBackup's backup logs (Windows 2000/2003) and wbadmin get versions (Windows 2008), and a backup taken by another product leaves no record on the server", p.server),
 			fmt.Sprintf(`take a system-state backup of the server before the install, or set system_state_backup_times = { %q = "<RFC 3339 time>" } in the backup block from your backup software (or set the backup waiver with a reason)`, p.server))
 	} else {
 		p.checkAge(ss, maxAge, "max_system_state_age", "take a system-state backup of the server before the install")
+	}
+	if !servicePack {
+		return
 	}
 	dc := p.domainControllerBackup()
 	if dc.at == nil {
@@ -218,8 +229,9 @@ func (p *planning) checkAge(e backupEvidence, maxAge time.Duration, maxAttr, tak
 }
 
 // backupsFound summarises the backups the plan measures, each with where it came from:
-// oldest and newest database backup, the system state, and the domain controller's.
-func (p *planning) backupsFound() string {
+// oldest and newest database backup, the system state, and before a service pack the
+// domain controller's.
+func (p *planning) backupsFound(servicePack bool) string {
 	dbs, read, _ := p.databaseBackups()
 	var dated []backupEvidence
 	var never []string
@@ -258,7 +270,7 @@ func (p *planning) backupsFound() string {
 	} else {
 		parts = append(parts, "no system-state backup found")
 	}
-	if dc := p.domainControllerBackup(); dc.at != nil {
+	if dc := p.domainControllerBackup(); dc.at != nil && servicePack {
 		parts = append(parts, "domain controller's system state "+p.evidence(dc))
 	}
 	return "found: " + strings.Join(parts, "; ")

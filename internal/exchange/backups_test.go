@@ -132,3 +132,41 @@ func TestBackupWaiverCoversUnreadableBackups(t *testing.T) {
 	}
 	wantWarning(t, p, "the backup check is waived")
 }
+
+// KB 328839 ("How to apply Exchange service packs and hotfixes") asks for a system-state
+// backup of a domain controller before a service pack; "How to Install the Latest Service
+// Pack or Update Rollup for Exchange 2007" asks, before an update rollup, only for the
+// server's databases and its system state. So a rollup or an interim update plans without
+// domain_controller_backup_time, and does not check one that is supplied; a service pack
+// without it is refused.
+func TestDomainControllerBackupOnlyBeforeAServicePack(t *testing.T) {
+	noDC := func(o *Options) { o.Backup.DomainControllerBackupTime = nil }
+	staleDC := func(o *Options) { o.Backup.DomainControllerBackupTime = ago(30 * day) }
+	f := server("2007", "8.3.83.6")
+	for name, plan := range map[string]func(func(*Options)) (Plan, error){
+		"update rollup": func(mod func(*Options)) (Plan, error) {
+			return PlanUpdateRollup(f, ruRequest(0, func(r *UpdateRollupRequest) { r.Latest, r.Options = true, options(mod) }), DefaultCatalog())
+		},
+		"interim update": func(mod func(*Options)) (Plan, error) {
+			return PlanInterimUpdate(f, InterimUpdateRequest{KB: "KB888888", Present: true, PackagePath: `\\files\iu\KB888888.msp`, Options: options(mod)}, DefaultCatalog())
+		},
+	} {
+		for _, mod := range []func(*Options){noDC, staleDC} {
+			p := mustPlan(t)(plan(mod))
+			d := step(t, p, ActionVerifyBackups, 0).Description
+			wantContains(t, name+" verify_backups", d, "the system state of the server younger than 7d",
+				"system state at 2024-04-30 06:00 UTC (read from the server: NTBackup's backup log)")
+			if strings.Contains(d, "domain controller") {
+				t.Errorf("%s: verify_backups mentions a domain controller: %s", name, d)
+			}
+		}
+	}
+
+	_, err := PlanServicePack(server("2003", "6.5.7226", backEnd2003), spRequest(2, func(r *ServicePackRequest) {
+		noDC(&r.Options)
+		r.Backup.DatabaseBackupTimes = map[string]time.Time{"EX01": *ago(time.Hour)}
+	}), DefaultCatalog())
+	if rs := refusals(t, err); !hasRefusal(rs, "backup", "domain controller", "KB 328839", "before a service pack", `domain_controller_backup_time = "<RFC 3339 time>"`) {
+		t.Errorf("a service pack without a domain controller's backup: %v", err)
+	}
+}

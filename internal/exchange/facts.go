@@ -93,6 +93,10 @@ type Leftovers struct {
 	// FirewallStarted: an apply started the Windows Firewall service (start_firewall) and has
 	// not put it back (restore_firewall). Cluster plans only: not part of Empty.
 	FirewallStarted bool `json:"firewall_started"`
+	// FrontEndOffline: an organisation upgrade took this front-end out of service for its
+	// clients (take_front_end_offline) and has not brought it back (bring_front_end_online).
+	// Organisation plans only: not part of Empty.
+	FrontEndOffline bool `json:"front_end_offline"`
 }
 
 // Empty reports whether nothing is left over.

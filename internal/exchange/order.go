@@ -43,7 +43,8 @@ type Wave struct {
 // Ordering is the order of an organisation upgrade.
 type Ordering struct {
 	Waves []Wave
-	// UpToDate lists servers already at (or above) their product's target: not in any wave.
+	// UpToDate lists servers already at (or above) their product's target with nothing an
+	// interrupted apply left to do: not in any wave.
 	UpToDate []string
 	// Unplanned lists servers no target covers (their product has no Target), with why.
 	// It also holds servers whose service pack is above the target (a service pack cannot
@@ -385,6 +386,19 @@ func reached(f Facts, target Release, cat *Catalog) (bool, error) {
 	return !b.Less(target.Build), nil
 }
 
+// unfinished reports whether an apply left f mid-procedure: an install of ours still runs or
+// finished while no apply watched (its job record is still there), or what it stopped or
+// changed is recorded as not put back. Such a server is not done at its target: its wave
+// plans the rest (the per-server planner's continuation, planning.finished).
+func unfinished(f Facts) bool {
+	for _, j := range f.Jobs {
+		if j.State == JobRunning || j.State == JobSucceeded {
+			return true
+		}
+	}
+	return !f.Leftovers.Empty() || f.Leftovers.FirewallStarted
+}
+
 // Reached reports whether f is at or above t (for its product).
 func Reached(f Facts, t Target, cat *Catalog) (bool, error) {
 	if cat == nil {
@@ -488,7 +502,7 @@ func Order(servers []Facts, targets []Target, cat *Catalog) (Ordering, error) {
 			unreadable = append(unreadable, err.Error())
 			continue
 		}
-		if ok {
+		if ok && !unfinished(f) {
 			out.UpToDate = append(out.UpToDate, f.Server)
 			continue
 		}

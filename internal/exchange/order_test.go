@@ -2,6 +2,7 @@ package exchange
 
 import (
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -645,4 +646,31 @@ func TestClusterKeysJoinEveryNodeOfACluster(t *testing.T) {
 		t.Fatalf("waves %+v, want one", o.Waves)
 	}
 	mustContain(t, "reason", o.Waves[0].Reason, "Nodes N1, N2 of the cluster of Exchange Virtual Servers EVS1 (evs-active-active) are one unit")
+}
+
+// A server at its target that an interrupted apply left mid-procedure (the install's job
+// record still there, services it stopped recorded) is not done: it stays in its wave, so
+// the organisation upgrade plans the rest of its procedure (the per-server planner's
+// continuation) instead of leaving its services stopped.
+func TestOrderUnfinishedServerAtTarget(t *testing.T) {
+	servers := org2007(b2007SP3RU23)
+	for i := range servers {
+		switch servers[i].Server {
+		case "HUB1":
+			servers[i].Jobs = []Job{{ID: "install_service_pack-8.3.83.6", Action: ActionInstallServicePack, State: JobSucceeded}}
+		case "CAS-INT1":
+			servers[i].Leftovers.StoppedServices = []string{"BackupExecAgentAccelerator"}
+		}
+	}
+	o, err := Order(servers, []Target{targetSP3Latest}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkWaves(t, o.Waves, []waveWant{
+		{waveCAS, []string{"CAS-INT1"}},
+		{waveHub, []string{"HUB1"}},
+	})
+	if len(o.UpToDate) != 10 || slices.Contains(o.UpToDate, "HUB1") || slices.Contains(o.UpToDate, "CAS-INT1") {
+		t.Errorf("UpToDate = %v: want every server but HUB1 and CAS-INT1", o.UpToDate)
+	}
 }

@@ -50,6 +50,11 @@ const (
 	// node, recording how it was; ActionRestoreFirewall puts it back afterwards [004].
 	ActionStartFirewall   = "start_firewall"
 	ActionRestoreFirewall = "restore_firewall"
+	// ActionTakeFrontEndOffline takes an Exchange 2003 front-end of a load-balanced group out
+	// of service for its clients before any of the group is upgraded, recording how it was;
+	// ActionBringFrontEndOnline brings it back once every one is upgraded [KB 328839].
+	ActionTakeFrontEndOffline = "take_front_end_offline"
+	ActionBringFrontEndOnline = "bring_front_end_online"
 	// ActionVerifyBuild reads the build again and compares it with Params["build"].
 	ActionVerifyBuild = "verify_build"
 	// An interrupted Exchange 2007 setup's Action/Watermark values, cleared on the user's

@@ -71,7 +71,7 @@ func PlanServicePack(f Facts, r ServicePackRequest, cat *Catalog) (Plan, error) 
 	removeIUs := p.preChecks("exchange_service_pack", scopeServicing, r.ServicePack, targetName)
 	p.servicePackChecks(liveSP, r.ServicePack)
 	if findErr != nil {
-		p.verifyBackups()
+		p.verifyBackups(true)
 		return empty, p.err()
 	}
 
@@ -247,7 +247,7 @@ func PlanUpdateRollup(f Facts, r UpdateRollupRequest, cat *Catalog) (Plan, error
 	}
 	removeIUs := p.preChecks("exchange_update_rollup", scopeServicing, sp, targetName)
 	if !planable || !kbOK {
-		p.verifyBackups()
+		p.verifyBackups(false)
 		return empty, p.err()
 	}
 
@@ -543,7 +543,7 @@ func (p *planning) assemble(pr procedure) []Step {
 	if p.busy {
 		p.warn("an install of ours is already running on the server: backups are not checked again")
 	} else {
-		add(p.verifyBackups())
+		add(p.verifyBackups(pr.servicePack))
 	}
 
 	// 2b. An interrupted setup's values, on the user's opt-in: before any installer, which

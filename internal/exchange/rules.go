@@ -317,7 +317,7 @@ func windowsInstallerVersion(s string) ([2]int, bool) {
 
 // verifyBackups checks r.Backup against the facts and returns the verify_backups step that
 // re-checks it at apply time. A waiver turns refusals into one warning.
-func (p *planning) verifyBackups() Step {
+func (p *planning) verifyBackups(servicePack bool) Step {
 	b := p.opts.Backup
 	// The step shows the limits and the waiver; the evidence is re-checked when the apply
 	// plans again against fresh facts.
@@ -328,7 +328,7 @@ func (p *planning) verifyBackups() Step {
 		return step
 	}
 	if b.MaxDatabaseAge <= 0 && b.MaxSystemStateAge <= 0 {
-		step.Description = "backups are not checked (no maximum backup age is set); " + p.backupsFound()
+		step.Description = "backups are not checked (no maximum backup age is set); " + p.backupsFound(servicePack)
 		p.warn("no maximum backup age is set: the plan does not check that the databases and the system state were backed up before the install")
 		return step
 	}
@@ -342,10 +342,14 @@ func (p *planning) verifyBackups() Step {
 		p.checkDatabaseBackups(b.MaxDatabaseAge)
 	}
 	if b.MaxSystemStateAge > 0 {
-		limits = append(limits, "the system state of the server and of a domain controller younger than "+fmtDuration(b.MaxSystemStateAge))
-		p.checkSystemStateBackups(b.MaxSystemStateAge)
+		of := "the system state of the server"
+		if servicePack {
+			of += " and of a domain controller"
+		}
+		limits = append(limits, of+" younger than "+fmtDuration(b.MaxSystemStateAge))
+		p.checkSystemStateBackups(b.MaxSystemStateAge, servicePack)
 	}
-	step.Description = "verify backups: " + strings.Join(limits, " and ") + "; " + p.backupsFound()
+	step.Description = "verify backups: " + strings.Join(limits, " and ") + "; " + p.backupsFound(servicePack)
 	return step
 }
 

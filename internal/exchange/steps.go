@@ -88,6 +88,9 @@ type StepRunner interface {
 	FailoverTest(FailoverTest) error
 	BlockFailover(BlockFailover) error
 	AllowFailover(AllowFailover) error
+
+	TakeFrontEndOffline(TakeFrontEndOffline) error
+	BringFrontEndOnline(BringFrontEndOnline) error
 }
 
 // Action is the step's action name; "" for a step without a kind.

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -52,15 +54,20 @@ func backupEvidenceAttributes() map[string]schema.Attribute {
 		"system_state_backup_times": times("Last system-state backup of each server, by server name, as your backup software records " +
 			"it (RFC 3339, e.g. `{ EX01 = \"2024-05-01T22:00:00Z\" }`). Needed where the server keeps no record the provider " +
 			"reads (a backup product other than NTBackup or Windows Server Backup); checked against `max_system_state_age` " +
-			"like a read one, the newer of the two counts."),
+			"like a read one, the newer of the two counts. Keys of other servers of the organisation are left to their plans; " +
+			"a key that names no server of the organisation is refused."),
 		"database_backup_times": times("Last full backup of databases, as your backup software records it (RFC 3339): by server name " +
 			"for every database of the server (`{ BE01 = \"...\" }`), or by `<server>\\\\<storage group>\\\\<database>` for one. " +
 			"Needed on Exchange 2000/2003 (a mounted database's backup time cannot be read) and on Exchange 2007 when its " +
-			"management tools cannot be used; checked against `max_database_age` like a read one, the newer of the two counts."),
+			"management tools cannot be used; checked against `max_database_age` like a read one, the newer of the two counts. " +
+			"Keys of other servers of the organisation are left to their plans; one whose server is no server of the " +
+			"organisation is refused."),
 		"domain_controller_backup_time": schema.StringAttribute{Optional: true,
-			MarkdownDescription: "Last system-state backup of a domain controller of the servers' domain (KB 328839 asks for " +
-				"one before a service pack), RFC 3339, from your backup software: an Exchange server cannot read it. Required " +
-				"with `max_system_state_age` (or waive the check).",
+			MarkdownDescription: "Last system-state backup of a domain controller of the servers' domain, RFC 3339, from your " +
+				"backup software: an Exchange server cannot read it. Required with `max_system_state_age` when the plan installs " +
+				"a service pack (or waive the check): KB 328839, \"How to apply Exchange service packs and hotfixes\", asks for " +
+				"one before a service pack; before an update rollup or an interim update it is not checked (\"How to Install the " +
+				"Latest Service Pack or Update Rollup for Exchange 2007\" asks for the server's backups only).",
 			Validators: []validator.String{backupTimeValidator{}}},
 	}
 }
@@ -91,4 +98,10 @@ func backupTime(s types.String) *time.Time {
 		return nil
 	}
 	return &t
+}
+
+// ageOrWaiver is on max_database_age: the block needs it or a waiver_reason. (On the block
+// itself, AtLeastOneOf passes as soon as the block is set, and so never checked this.)
+func ageOrWaiver() validator.String {
+	return stringvalidator.AtLeastOneOf(path.MatchRoot("backup").AtName("waiver_reason"))
 }

@@ -118,6 +118,7 @@ func onlyReads(t *testing.T, sim *simulator.Simulator) {
 // and upgraded, then the other node.
 func TestAccClusterFaultNodeDoesNotReturnFromReboot(t *testing.T) {
 	sim := startSimulatorWith(t, clusterFleet(t), faultServicing)
+	heldScenario(t, "a server that never comes back", sim)
 	mbx1b := sim.Host("MBX1B")
 	if err := mbx1b.InjectFault(simulator.Fault{Kind: simulator.FaultNoRebootReturn}); err != nil {
 		t.Fatal(err)
@@ -160,6 +161,7 @@ func TestAccClusterFaultNodeDoesNotReturnFromReboot(t *testing.T) {
 					resource.TestCheckResourceAttr("exchange_cluster_upgrade.c", "live_builds.MBX1A", "8.3.83.6"),
 					resource.TestCheckResourceAttr("exchange_cluster_upgrade.c", "live_builds.MBX1B", "8.3.83.6"),
 					resource.TestCheckResourceAttr("exchange_cluster_upgrade.c", "active_node", "MBX1B"),
+					noLeakInState,
 					func(*terraform.State) error {
 						j := journalOf(sim, "MBX1A", "MBX1B")
 						if n := setupRuns(sim, "MBX1B", setup); n != 1 {
@@ -358,7 +360,9 @@ func TestAccClusterFaultUpgradeCMSAbort(t *testing.T) {
 			{
 				PreConfig: func() {
 					for _, e := range sim.Journal()[before:] {
-						if e.Operation != "probe" {
+						// Reads only: the backup evidence of EVSN1 and EVSN2 (the map serves both
+						// clusters) is checked against the organisation, which is discovered.
+						if e.Operation != "probe" && e.Operation != "discover" {
 							t.Fatalf("the plan touched a server: %+v", e)
 						}
 					}

@@ -3,7 +3,6 @@ package provider
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
@@ -154,6 +153,7 @@ func (r *clusterUpgradeResource) nodeFacts(ctx context.Context, m *clusterUpgrad
 				fmt.Sprintf("%s answers as server %s, which reports no cluster membership. Use exchange_service_pack for a server that is not clustered.", cluster, f.Server))
 			return nil, nil, false
 		}
+		r.data.nodeAnswered(remote.Target{Server: cluster}, remote.Target{Server: f.Server}, f) // the active node's own probe, where it is one
 		for _, n := range f.Cluster.Nodes {
 			targets = append(targets, remote.Target{Server: n})
 		}
@@ -237,6 +237,9 @@ func (r *clusterUpgradeResource) clusterPlan(ctx context.Context, m *clusterUpgr
 	if !ok {
 		return exchange.ClusterPlan{}, nil, nil, false
 	}
+	if len(facts) > 0 {
+		r.data.checkEvidenceKeys(ctx, m.Backup, targets[strings.ToLower(facts[0].Server)], facts, diags)
+	}
 	req := r.request(ctx, m, diags)
 	if diags.HasError() {
 		return exchange.ClusterPlan{}, nil, nil, false
@@ -291,6 +294,7 @@ func (r *clusterUpgradeResource) ModifyPlan(ctx context.Context, req resource.Mo
 	if r.data == nil {
 		return
 	}
+	ctx = r.data.withClock(ctx)
 	if req.Plan.Raw.IsNull() {
 		resp.Diagnostics.AddWarning("The cluster stays at its level",
 			"Destroying an exchange_cluster_upgrade resource only removes it from Terraform: service packs cannot be uninstalled.")
@@ -382,20 +386,14 @@ func (r *clusterUpgradeResource) apply(ctx context.Context, m *clusterUpgradeMod
 		return
 	}
 	if len(p.Steps) > 0 {
-		var unlocks []func()
 		names := make([]string, 0, len(targets))
 		for n := range targets {
 			names = append(names, n)
 		}
-		sort.Strings(names)
-		for _, n := range names {
-			unlocks = append(unlocks, r.data.serverLock(targets[n]))
-		}
+		unlock := r.data.lockServers(names)
 		_, err := servicing.ApplyCluster(ctx, r.data.client, targets,
 			exchange.Plan{Server: p.Cluster, Steps: p.Steps, Target: p.Target}, r.data.executorOptions(ctx, p.Cluster))
-		for i := len(unlocks) - 1; i >= 0; i-- {
-			unlocks[i]()
-		}
+		unlock()
 		for _, t := range targets {
 			r.data.probes.Forget(t)
 		}

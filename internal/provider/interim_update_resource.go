@@ -89,6 +89,7 @@ func (r *interimUpdateResource) ModifyPlan(ctx context.Context, req resource.Mod
 	if r.data == nil {
 		return
 	}
+	ctx = r.data.withClock(ctx)
 	if req.Plan.Raw.IsNull() {
 		var state interimUpdateModel
 		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
@@ -116,6 +117,7 @@ func (r *interimUpdateResource) ModifyPlan(ctx context.Context, req resource.Mod
 		resp.Diagnostics.Append(remoteDiagnostic(t, err))
 		return
 	}
+	r.data.checkEvidenceKeys(ctx, m.Backup, t, []exchange.Facts{facts}, &resp.Diagnostics)
 	p, err := r.plan(ctx, &m, facts)
 	if err != nil {
 		refusalDiagnostics(err, &resp.Diagnostics)

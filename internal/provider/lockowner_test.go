@@ -113,6 +113,7 @@ func TestTakeOverDecision(t *testing.T) {
 func TestAccLockSameHost(t *testing.T) {
 	fleet, resourceConfig := servicePack2003("BE7", "127.0.57.1")
 	sim := startSimulatorWith(t, fleet, fastServicing)
+	heldScenario(t, "two applies at once from one host", sim)
 	host := sim.Host("BE7")
 	other, pid, kill := startOwnerProcess(t)
 	expires := sim.Clock().Now().UTC().Truncate(time.Second).Add(10 * time.Minute)
@@ -143,6 +144,7 @@ func TestAccLockSameHost(t *testing.T) {
 				Config: config,
 				Check: resource.ComposeAggregateTestCheckFunc(
 					resource.TestCheckResourceAttr("exchange_service_pack.be7", "live_level", "Exchange 2003 SP2"),
+					noLeakInState,
 					func(*terraform.State) error {
 						taken := false
 						for _, e := range sim.Journal() {

@@ -93,7 +93,7 @@ func (d *providerData) withWindow(ctx context.Context, b *windowModel, scheduled
 	if scheduled != nil {
 		*scheduled = knownScheduled(*scheduled)
 	}
-	return context.WithValue(ctx, windowKey{}, d.effectiveWindow(ctx, b, diags))
+	return context.WithValue(d.withClock(ctx), windowKey{}, d.effectiveWindow(ctx, b, diags))
 }
 
 func windowOf(ctx context.Context) *window.Window {

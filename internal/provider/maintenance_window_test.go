@@ -228,11 +228,9 @@ func TestAccWindowOrganizationOutside(t *testing.T) {
 resource "exchange_organization_upgrade" "org" {
   discover_through = { server = "CAS1" }
   parallelism      = 2` + orgTargets + `
+  # Backup ages are measured by the test's clock, days from the fleet's backups.
   backup {
-    max_database_age     = "24h"
-    max_system_state_age = "168h"
-    domain_controller_backup_time = "` + evidenceTime + `"
-    database_backup_times = { BE1 = "` + evidenceTime + `", BE2 = "` + evidenceTime + `" }
+    waiver_reason = "the window is under test, not the backups"
   }
 ` + saturdayNight + `
 }

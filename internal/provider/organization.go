@@ -98,6 +98,10 @@ func (d *providerData) probeOrganization(ctx context.Context, targets []remote.T
 	var nodes []remote.Target
 	for i, f := range facts {
 		if !exchange.SameHost(targets[i].Server, f.Server) && f.Cluster.Names(targets[i].Server) {
+			if node := d.targetOfServer(f.Server); !seen[strings.ToLower(f.Server)] && d.nodeAnswered(targets[i], node, f) {
+				seen[strings.ToLower(f.Server)] = true
+				outFacts, outTargets = append(outFacts, f), append(outTargets, node)
+			}
 			for _, n := range f.Cluster.Nodes {
 				nodes = append(nodes, d.targetOfServer(n))
 			}
@@ -123,6 +127,34 @@ func (d *providerData) probeOrganization(ctx context.Context, targets []remote.T
 		return nil, nil, fmt.Errorf("reading the nodes of the organisation's clusters: %w", err)
 	}
 	return append(outFacts, nodeFacts...), append(outTargets, more...), nil
+}
+
+// nodeAnswered takes f, a node's answer to a probe of a CMS/EVS (or cluster) name asked, as
+// the probe of node (f.Server, where steps will be sent) when it is one, and reports whether
+// it did (issue 12: the active node was probed twice, once per name). It is when node's
+// address is the one the answer came through, so the answer proved that address reaches the node (what the node's
+// own probe checks before any step is sent there), and it describes the group a probe by
+// the node's own name describes. A CMS/EVS on an address of its own still costs its node a
+// probe by its own name.
+func (d *providerData) nodeAnswered(asked, node remote.Target, f exchange.Facts) bool {
+	return describesOwnGroup(f) && strings.EqualFold(d.client.resolve(asked).Address, d.client.resolve(node).Address) &&
+		d.probes.adopt(asked, node)
+}
+
+// describesOwnGroup reports whether a node's facts describe the group a probe addressed by
+// the node's own name describes: probe.ps1 then selects the first Exchange group the node
+// owns, where a probe addressed by a CMS/EVS name selects that one. Nothing else in the
+// facts depends on the name the probe was addressed by.
+func describesOwnGroup(f exchange.Facts) bool {
+	if f.Cluster == nil {
+		return true
+	}
+	for _, g := range f.Cluster.GroupsOf() {
+		if exchange.SameHost(g.Owner, f.Server) {
+			return exchange.SameHost(g.Name, f.Cluster.Name)
+		}
+	}
+	return false
 }
 
 // predecessorGuard checks, for a servicing resource, that the servers which must be

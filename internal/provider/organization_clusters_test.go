@@ -36,8 +36,8 @@ const clusterDNSVariable = "exchange_cluster_dns"
 
 // clusterDNS stands in for DNS for the virtual names of a simulated organisation. In a real
 // network a CMS/EVS name resolves to the group's own IP address, a cluster resource that moves
-// with the group, so the name always reaches the node that runs it; a simulated group has no
-// address of its own, so its name must resolve to the address of its owner node, and follow
+// with the group, so the name always reaches the node that runs it; a simulated group without
+// a fleet `address` has no address of its own, so its name must resolve to the address of its owner node, and follow
 // it when the group moves (an upgrade leaves a CMS or an EVS on another node). config maps
 // the names through a Terraform variable set in the environment, which Terraform reads at
 // every command; follow updates it from the simulator's clusters.
@@ -80,6 +80,21 @@ variable %q {
 `, clusterDNSVariable) + providerConfig(d.sim, fmt.Sprintf("addresses = merge(%s, var.%s)", clusterNodeAddresses, clusterDNSVariable))
 }
 
+// organizationThrough is the organisation discovered through server, every product targeted.
+func organizationThrough(server string) string {
+	return fmt.Sprintf(`
+data "exchange_organization" "org" {
+  discover_through = { server = %q }
+  targets = [
+    { product = "5.5", service_pack = 4 },
+    { product = "2000", service_pack = 3 },
+    { product = "2003", service_pack = 2 },
+    { product = "2007", service_pack = 3 },
+  ]
+}
+`, server)
+}
+
 // spaced matches text whatever line breaks Terraform wrapped it with.
 func spaced(text string) string {
 	return strings.ReplaceAll(regexp.QuoteMeta(text), " ", `\s+`)
@@ -93,17 +108,7 @@ func TestAccOrganizationDiscoversClusterNodes(t *testing.T) {
 	sim := startSimulatorWith(t, clusterFleet(t), simulator.Options{InstallDuration: 200 * time.Millisecond, RebootDuration: 200 * time.Millisecond})
 	dns := newClusterDNS(t, sim)
 	const ds = "data.exchange_organization.org"
-	config := dns.config() + `
-data "exchange_organization" "org" {
-  discover_through = { server = "MBX1A" }
-  targets = [
-    { product = "5.5", service_pack = 4 },
-    { product = "2000", service_pack = 3 },
-    { product = "2003", service_pack = 2 },
-    { product = "2007", service_pack = 3 },
-  ]
-}
-`
+	config := dns.config() + organizationThrough("MBX1A")
 	// found: the nodes, sorted, each with the CMS/EVS of its cluster; the nodes of an
 	// active/active cluster with the cluster's own name (the same on both nodes).
 	found := []struct{ server, cluster string }{
@@ -162,8 +167,8 @@ data "exchange_organization" "org" {
 		return nil
 	})
 	// How the servers were read (one plan, one provider process): each virtual name once,
-	// answered by the node that runs it, then every node once by its own name. A node that
-	// runs a CMS/EVS is thus probed twice, once per name.
+	// answered by the node that runs it, then every other node once by its own name. The
+	// answer for a node's (first) CMS/EVS is its own facts: it is not probed again by its own name.
 	checks = append(checks, func(*terraform.State) error {
 		got := map[string][]string{}
 		for _, e := range sim.Journal() {
@@ -172,12 +177,14 @@ data "exchange_organization" "org" {
 			}
 		}
 		want := map[string][]string{}
-		for _, h := range sim.Hosts() {
-			want[h.Name()] = []string{h.Name()}
-		}
 		for _, c := range sim.Fleet().Clusters {
 			for _, g := range sim.Cluster(c.Name).State().Groups {
 				want[g.Owner] = append(want[g.Owner], g.Name)
+			}
+		}
+		for _, h := range sim.Hosts() {
+			if want[h.Name()] == nil {
+				want[h.Name()] = []string{h.Name()}
 			}
 		}
 		for server := range want {
@@ -306,6 +313,42 @@ data "exchange_organization" "org" {
 				resource.TestCheckResourceAttr("data.exchange_organization.org", "found.#", "12"),
 				resource.TestCheckTypeSetElemNestedAttrs("data.exchange_organization.org", "found.*", map[string]string{"server": "MBX1A", "cluster": "CMS1"}),
 			),
+		}},
+	})
+}
+
+// A CMS on an address of its own (its IP Address resource, as on a real cluster): the node
+// that answers there is probed again by its own name, which proves that the node's own
+// address, where steps go, reaches it. A virtual name at its node's address proved that
+// already: the node is not probed again.
+func TestAccOrganizationProbesANodeAtItsOwnAddress(t *testing.T) {
+	fleet := strings.Replace(clusterFleet(t), `{"name": "CMS1", `, `{"name": "CMS1", "address": "127.0.50.19", `, 1)
+	sim := startSimulatorWith(t, fleet, simulator.Options{})
+	dns := newClusterDNS(t, sim)
+	records := strings.Replace(dns.records(), `CMS1 = "127.0.50.11"`, `CMS1 = "127.0.50.19"`, 1)
+	if !strings.Contains(records, `CMS1 = "127.0.50.19"`) {
+		t.Fatalf("records %s", records)
+	}
+	t.Setenv("TF_VAR_"+clusterDNSVariable, records)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{{
+			Config: dns.config() + organizationThrough("MBX1B"),
+			Check: func(*terraform.State) error {
+				got := map[string][]string{}
+				for _, e := range sim.Journal() {
+					if e.Operation == "probe" {
+						got[e.Server] = append(got[e.Server], fmt.Sprint(e.Params["Server"]))
+					}
+				}
+				slices.Sort(got["MBX1A"])
+				for server, want := range map[string][]string{"MBX1A": {"CMS1", "MBX1A"}, "EVSN1": {"EVS1"}, "MBX1B": {"MBX1B"}} {
+					if !slices.Equal(got[server], want) {
+						return fmt.Errorf("%s was probed as %q, want %q", server, got[server], want)
+					}
+				}
+				return nil
+			},
 		}},
 	})
 }

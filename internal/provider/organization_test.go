@@ -120,7 +120,7 @@ resource "exchange_service_pack" "mbx1" {
     max_system_state_age = "168h"
     domain_controller_backup_time = "` + evidenceTime + `"
     # Exchange 2000/2003/5.5 databases: the backup software's times (a server cannot tell).
-    database_backup_times = { AAN1 = "` + evidenceTime + `", AAN2 = "` + evidenceTime + `", BE1 = "` + evidenceTime + `", BE2 = "` + evidenceTime + `", EVSN1 = "` + evidenceTime + `", EVSN2 = "` + evidenceTime + `" }
+    database_backup_times = { BE1 = "` + evidenceTime + `", BE2 = "` + evidenceTime + `" }
   }
 }
 `,
@@ -138,15 +138,15 @@ resource "exchange_organization_upgrade" "org" {
     max_system_state_age = "168h"
     domain_controller_backup_time = "` + evidenceTime + `"
     # Exchange 2000/2003/5.5 databases: the backup software's times (a server cannot tell).
-    database_backup_times = { AAN1 = "` + evidenceTime + `", AAN2 = "` + evidenceTime + `", BE1 = "` + evidenceTime + `", BE2 = "` + evidenceTime + `", EVSN1 = "` + evidenceTime + `", EVSN2 = "` + evidenceTime + `" }
+    database_backup_times = { BE1 = "` + evidenceTime + `", BE2 = "` + evidenceTime + `" }
   }
 }
 `,
 				Check: resource.ComposeAggregateTestCheckFunc(
 					resource.TestCheckResourceAttr("exchange_organization_upgrade.org", "waves.#", "7"),
 					func(*terraform.State) error { return checkWaveOrder(sim) },
-					// The provider does not take load-balanced front-ends offline: it says so.
-					warningsContain("exchange_organization_upgrade.org", "upgrades the Exchange 2003 front-ends FE1, FE2 in parallel. If they are load-balanced, KB 328839 takes them all offline"),
+					// The 2003 front-ends are taken to be load-balanced: one downtime window (KB 328839).
+					warningsContain("exchange_organization_upgrade.org", "the Exchange 2003 front-ends FE1, FE2 are taken to be load-balanced together (load_balanced_front_ends is not set)"),
 				),
 			},
 		},
@@ -214,7 +214,7 @@ resource "exchange_organization_upgrade" "org" {
     max_system_state_age = "168h"
     domain_controller_backup_time = "` + evidenceTime + `"
     # Exchange 2000/2003/5.5 databases: the backup software's times (a server cannot tell).
-    database_backup_times = { AAN1 = "` + evidenceTime + `", AAN2 = "` + evidenceTime + `", BE1 = "` + evidenceTime + `", BE2 = "` + evidenceTime + `", EVSN1 = "` + evidenceTime + `", EVSN2 = "` + evidenceTime + `" }
+    database_backup_times = { BE1 = "` + evidenceTime + `", BE2 = "` + evidenceTime + `" }
   }
 }
 `
@@ -270,7 +270,7 @@ resource "exchange_organization_upgrade" "org" {
     max_system_state_age = "168h"
     domain_controller_backup_time = "` + evidenceTime + `"
     # Exchange 2000/2003/5.5 databases: the backup software's times (a server cannot tell).
-    database_backup_times = { AAN1 = "` + evidenceTime + `", AAN2 = "` + evidenceTime + `", BE1 = "` + evidenceTime + `", BE2 = "` + evidenceTime + `", EVSN1 = "` + evidenceTime + `", EVSN2 = "` + evidenceTime + `" }
+    database_backup_times = { AAN1 = "` + evidenceTime + `", AAN2 = "` + evidenceTime + `", EVSN1 = "` + evidenceTime + `", EVSN2 = "` + evidenceTime + `" }
   }
 }
 `,

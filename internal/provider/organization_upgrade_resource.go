@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
@@ -23,7 +22,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/buildlevel/terraform-provider-exchange/internal/exchange"
 	"github.com/buildlevel/terraform-provider-exchange/internal/remote"
@@ -88,6 +86,7 @@ type organizationUpgradeModel struct {
 	ForefrontCompatible       types.String         `tfsdk:"forefront_compatible"`
 	ClearSetupWatermark       *clearWatermarkModel `tfsdk:"clear_setup_watermark"`
 	Backup                    *backupModel         `tfsdk:"backup"`
+	LoadBalancedFrontEnds     types.List           `tfsdk:"load_balanced_front_ends"`
 	Waves                     types.List           `tfsdk:"waves"`
 	PlannedSteps              types.List           `tfsdk:"planned_steps"`
 	Warnings                  types.List           `tfsdk:"warnings"`
@@ -164,6 +163,15 @@ func (r *organizationUpgradeResource) Schema(ctx context.Context, _ resource.Sch
 				MarkdownDescription: "As `exchange_service_pack.forefront_compatible`, for every server that runs Forefront Security for Exchange Server.",
 				Validators:          []validator.String{stringvalidator.LengthAtLeast(10)}},
 			"clear_setup_watermark": clearWatermarkAttribute("on any server of the organisation whose service pack it plans (as `exchange_service_pack.clear_setup_watermark`)"),
+			"load_balanced_front_ends": schema.ListAttribute{Optional: true, ElementType: types.ListType{ElemType: types.StringType},
+				MarkdownDescription: "The groups of Exchange 2003 front-end servers that are load-balanced together, by server name, e.g. " +
+					"`[[\"FE1\", \"FE2\"]]`. Each group is upgraded as KB 328839 asks, in one downtime window whatever the `parallelism`: " +
+					"every front-end of the group that is below its target is taken offline (its web service W3SVC Disabled and stopped) " +
+					"before any is upgraded, and all come back online only after every one is upgraded, so that mobile clients never meet " +
+					"front-ends at different service packs. The load balancer itself is not changed. Default: every Exchange 2003 front-end " +
+					"of the organisation is one group; `[]`: none is load-balanced (each front-end is back in service when its own upgrade ends).",
+				Validators: []validator.List{listvalidator.ValueListsAre(listvalidator.SizeAtLeast(1), listvalidator.UniqueValues(),
+					listvalidator.ValueStringsAre(stringvalidator.LengthAtLeast(1)))}},
 			"waves": schema.ListNestedAttribute{Computed: true, MarkdownDescription: "The waves of the planned change, in order.",
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
 					"index":   schema.Int64Attribute{Computed: true, MarkdownDescription: "1-based position."},
@@ -199,179 +207,89 @@ func (r *organizationUpgradeResource) ConfigValidators(context.Context) []resour
 	return []resource.ConfigValidator{resourcevalidator.ExactlyOneOf(path.MatchRoot("discover_through"), path.MatchRoot("servers"))}
 }
 
-// serverPlan is what one server gets: a service pack plan, then a rollup plan; or, for a
-// cluster (a unit of the Mailbox wave), one plan over its nodes.
-type serverPlan struct {
-	wave   int
-	server string // the server, or the cluster's name
-	plans  []exchange.Plan
-	nodes  []string // a cluster's nodes; empty for a server
-}
-
-// orgPlan is the whole organisation's plan.
+// orgPlan is the whole organisation's plan, with every server's live build as read for it.
 type orgPlan struct {
-	ordering exchange.Ordering
-	servers  []serverPlan // in wave order
-	warnings []string
-	builds   map[string]string // every server's live build, as read for this plan
+	exchange.OrganizationPlan
+	builds map[string]string
 }
 
 func (o orgPlan) steps() []orgStepModel {
 	out := []orgStepModel{}
-	for _, sp := range o.servers {
-		for _, p := range sp.plans {
-			for _, s := range p.Steps {
-				params := s.Params()
-				if params == nil {
-					params = map[string]string{}
-				}
-				out = append(out, orgStepModel{Wave: int64(sp.wave), Action: s.Action(), Server: s.Server,
-					Description: s.Description, Downtime: s.Downtime, Reboot: s.Reboot, Params: params})
-			}
+	steps, waves := o.Steps()
+	for i, s := range steps {
+		params := s.Params()
+		if params == nil {
+			params = map[string]string{}
 		}
+		out = append(out, orgStepModel{Wave: int64(waves[i]), Action: s.Action(), Server: s.Server,
+			Description: s.Description, Downtime: s.Downtime, Reboot: s.Reboot, Params: params})
 	}
 	return out
 }
 
-// plan reads the organisation and plans every server below its target, wave by wave.
+// plan reads the organisation and plans every server below its target, wave by wave
+// (exchange.PlanOrganization).
 func (r *organizationUpgradeResource) plan(ctx context.Context, m *organizationUpgradeModel, diags *diag.Diagnostics) (orgPlan, bool) {
 	var o orgPlan
 	facts, ok := r.data.organizationFacts(ctx, m.DiscoverThrough, m.Servers, 0, diags)
 	if !ok {
 		return o, false
 	}
+	if len(facts) > 0 {
+		r.data.checkEvidenceKeys(ctx, m.Backup, r.data.targetOfServer(facts[0].Server), facts, diags)
+	}
 	o.builds = liveBuilds(facts)
-	ordering, ok := orderOrganization(facts, m.Targets, diags)
+	ordering, targets, ok := orderOrganization(facts, m.Targets, diags)
 	if !ok {
 		return o, false
-	}
-	o.ordering = ordering
-	byName := map[string]exchange.Facts{}
-	clusterOf := map[string]string{} // server -> the key of its cluster
-	keys := exchange.ClusterKeys(facts)
-	readers := exchange.ClusterReaders(facts, keys)
-	for i, f := range facts {
-		byName[strings.ToLower(f.Server)] = f
-		clusterOf[strings.ToLower(f.Server)] = keys[i]
 	}
 	opts := optionsOf(ctx, m.Backup, m.RevocationCheck, m.PreserveOWACustomizations, m.StopServices, m.RemoveInterimUpdates, diags)
 	opts.ForefrontCompatible = m.ForefrontCompatible.ValueString()
 	opts.ClearSetupWatermarkReason = m.ClearSetupWatermark.reason()
-	var refusals exchange.Refusals
-	for _, w := range ordering.Waves {
-		planned := map[string]bool{} // clusters of this wave already planned
-		for _, name := range w.Servers {
-			f := byName[strings.ToLower(name)]
-			tm := orgTargetFor(m.Targets, f.Product)
-			if key := clusterOf[strings.ToLower(f.Server)]; key != "" {
-				// A cluster is one unit: every node, in the order of domain.md §6.
-				if planned[key] {
-					continue
-				}
-				planned[key] = true
-				sp, err := planClusterUnit(readers[key], byName, tm, opts, w.Index)
-				if err != nil {
-					refusals = appendRefusals(refusals, err)
-					continue
-				}
-				if len(sp.plans) > 0 {
-					o.servers = append(o.servers, sp)
-				}
-				continue
-			}
-			sp := serverPlan{wave: w.Index, server: f.Server}
-			spPlan, err := exchange.PlanServicePack(f, exchange.ServicePackRequest{Server: f.Server,
-				ServicePack: int(tm.ServicePack.ValueInt64()), MediaPath: tm.MediaPath.ValueString(),
-				UMLanguagePackPath: tm.UMLanguagePackPath.ValueString(), Options: opts}, exchange.DefaultCatalog())
-			if err != nil {
-				refusals = appendRefusals(refusals, err)
-				continue
-			}
-			if !spPlan.Empty() {
-				sp.plans = append(sp.plans, spPlan)
-			}
-			if ru := tm.UpdateRollup.ValueString(); ru != "" && ru != "0" && f.Product == "2007" {
-				req := exchange.UpdateRollupRequest{Server: f.Server, ServicePack: int(tm.ServicePack.ValueInt64()),
-					PackagePath: tm.PackagePath.ValueString(), KB: tm.KB.ValueString(), Options: opts}
-				if strings.EqualFold(ru, latest) {
-					req.Latest = true
-				} else {
-					req.Rollup, req.ReRelease, _ = exchange.ParseRollup(ru) // validated
-				}
-				ruPlan, err := exchange.PlanUpdateRollup(spPlan.After, req, exchange.DefaultCatalog())
-				if err != nil {
-					refusals = appendRefusals(refusals, err)
-					continue
-				}
-				if !ruPlan.Empty() {
-					sp.plans = append(sp.plans, ruPlan)
-				}
-			}
-			for _, p := range sp.plans {
-				for _, w := range p.Warnings {
-					o.warnings = append(o.warnings, f.Server+": "+w)
-				}
-			}
-			if len(sp.plans) > 0 {
-				o.servers = append(o.servers, sp)
-			}
-		}
-	}
-	if len(refusals) > 0 {
-		refusalDiagnostics(refusals, diags)
+	var err error
+	o.OrganizationPlan, err = exchange.PlanOrganization(facts, ordering, exchange.OrganizationRequest{Targets: targets, Options: opts,
+		LoadBalancedFrontEnds: loadBalancedFrontEnds(ctx, m.LoadBalancedFrontEnds, diags)}, exchange.DefaultCatalog())
+	if err != nil {
+		refusalDiagnostics(err, diags)
 		return o, false
 	}
-	o.warnings = append(o.warnings, frontEndWaveWarnings(ordering, o.servers, int(m.Parallelism.ValueInt64()))...)
 	return o, !diags.HasError()
 }
 
-// frontEndWaveWarnings: KB 328839 (seed 001) upgrades load-balanced Exchange 2003 front-ends
-// all at once: take them ALL offline, upgrade each, bring them all back online, so that
-// mobile clients never meet front-ends at different service packs (sync key errors). This
-// provider does not take a front-end out of its load balancer (NLB or a hardware balancer:
-// no step here does it), and each server of the wave is back in service when its own
-// procedure ends, so it says so instead of promising "all at once".
-func frontEndWaveWarnings(ordering exchange.Ordering, servers []serverPlan, parallelism int) []string {
-	var out []string
-	for _, w := range ordering.Waves {
-		if !strings.Contains(w.Name, "Exchange 2003 front-end") {
-			continue
-		}
-		var names []string
-		for _, sp := range servers {
-			if sp.wave == w.Index {
-				names = append(names, sp.server)
-			}
-		}
-		if len(names) < 2 {
-			continue
-		}
-		order := "in parallel"
-		if parallelism < len(names) {
-			order = fmt.Sprintf("at most %d at a time, each back in service as soon as its own upgrade ends", max(parallelism, 1))
-		}
-		out = append(out, fmt.Sprintf("wave %d upgrades the Exchange 2003 front-ends %s %s. If they are load-balanced, KB 328839 takes them all offline, upgrades each and brings them all back online together (mobile clients get sync key errors while front-ends run different service packs); this provider does not take a front-end out of its load balancer: before the apply, take all of them out of the load balancer (NLB or hardware), and put them back only after the whole wave has finished",
-			w.Index, strings.Join(names, ", "), order))
+// loadBalancedFrontEnds is the attribute as exchange.OrganizationRequest takes it: nil when
+// not set (every Exchange 2003 front-end is one group), empty when set to [].
+func loadBalancedFrontEnds(ctx context.Context, v types.List, diags *diag.Diagnostics) [][]string {
+	if v.IsNull() || v.IsUnknown() {
+		return nil
 	}
-	return out
+	groups := [][]string{}
+	diags.Append(v.ElementsAs(ctx, &groups, false)...)
+	return groups
 }
 
-// orderOrganization puts the servers read into waves towards the targets.
-func orderOrganization(facts []exchange.Facts, ts []orgTargetModel, diags *diag.Diagnostics) (exchange.Ordering, bool) {
+// orderOrganization puts the servers read into waves towards the targets, and returns the
+// targets with their media and packages.
+func orderOrganization(facts []exchange.Facts, ts []orgTargetModel, diags *diag.Diagnostics) (exchange.Ordering, []exchange.OrganizationTarget, bool) {
 	var tms []targetModel
 	for _, t := range ts {
 		tms = append(tms, targetModel{Product: t.Product, ServicePack: t.ServicePack, UpdateRollup: t.UpdateRollup})
 	}
 	targets, ok := organizationTargets(tms, diags)
 	if !ok {
-		return exchange.Ordering{}, false
+		return exchange.Ordering{}, nil, false
 	}
 	ordering, err := exchange.Order(facts, targets, exchange.DefaultCatalog())
 	if err != nil {
 		diags.AddAttributeError(path.Root("targets"), "Cannot order the organisation", err.Error())
-		return exchange.Ordering{}, false
+		return exchange.Ordering{}, nil, false
 	}
-	return ordering, true
+	out := make([]exchange.OrganizationTarget, len(targets))
+	for i, tg := range targets { // organizationTargets keeps the attribute's order
+		t := ts[i]
+		out[i] = exchange.OrganizationTarget{Target: tg, MediaPath: t.MediaPath.ValueString(), PackagePath: t.PackagePath.ValueString(),
+			UMLanguagePackPath: t.UMLanguagePackPath.ValueString(), KB: t.KB.ValueString()}
+	}
+	return ordering, out, true
 }
 
 // liveBuilds is every server's build by its name.
@@ -383,25 +301,6 @@ func liveBuilds(facts []exchange.Facts) map[string]string {
 	return builds
 }
 
-func orgTargetFor(ts []orgTargetModel, product string) orgTargetModel {
-	for _, t := range ts {
-		if t.Product.ValueString() == product {
-			return t
-		}
-	}
-	return orgTargetModel{}
-}
-
-func appendRefusals(rs exchange.Refusals, err error) exchange.Refusals {
-	switch e := err.(type) {
-	case exchange.Refusals:
-		return append(rs, e...)
-	case exchange.Refusal:
-		return append(rs, e)
-	}
-	return append(rs, exchange.Refusal{Problem: err.Error()})
-}
-
 func (r *organizationUpgradeResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if r.data == nil || req.Plan.Raw.IsNull() {
 		if req.Plan.Raw.IsNull() {
@@ -411,6 +310,7 @@ func (r *organizationUpgradeResource) ModifyPlan(ctx context.Context, req resour
 		}
 		return
 	}
+	ctx = r.data.withClock(ctx)
 	var m, state organizationUpgradeModel
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
 	if !req.State.Raw.IsNull() {
@@ -431,8 +331,8 @@ func (r *organizationUpgradeResource) ModifyPlan(ctx context.Context, req resour
 	if !ok {
 		return
 	}
-	m.ID = types.StringValue(orgID(o.ordering))
-	for _, w := range o.warnings {
+	m.ID = types.StringValue(orgID(o.Ordering))
+	for _, w := range o.Warnings {
 		resp.Diagnostics.AddWarning(w, "")
 	}
 	steps := o.steps()
@@ -454,7 +354,7 @@ func (r *organizationUpgradeResource) ModifyPlan(ctx context.Context, req resour
 		m.PlannedSteps, d = types.ListValueFrom(ctx, orgStepType, steps)
 		resp.Diagnostics.Append(d...)
 		m.Waves = wavesValue(ctx, o, &resp.Diagnostics)
-		m.Warnings = stringsValue(ctx, o.warnings, &resp.Diagnostics)
+		m.Warnings = stringsValue(ctx, o.Warnings, &resp.Diagnostics)
 	}
 	m.ScheduledWindow = r.data.scheduledWindow(ctx, m.MaintenanceWindow, state.ScheduledWindow, len(steps), orgFirstDowntime(steps), &resp.Diagnostics)
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &m)...)
@@ -476,11 +376,11 @@ func orgID(o exchange.Ordering) string {
 // wavesValue lists the waves that have work.
 func wavesValue(ctx context.Context, o orgPlan, diags *diag.Diagnostics) types.List {
 	busy := map[int]bool{}
-	for _, s := range o.servers {
-		busy[s.wave] = true
+	for _, u := range o.Units {
+		busy[u.Wave] = true
 	}
 	out := []waveModel{}
-	for _, w := range o.ordering.Waves {
+	for _, w := range o.Ordering.Waves {
 		if busy[w.Index] {
 			out = append(out, waveModel{Index: int64(w.Index), Name: w.Name, Reason: w.Reason, Servers: nonNil(w.Servers)})
 		}
@@ -558,134 +458,16 @@ func sameOrgSteps(a, b []orgStepModel) bool {
 	return true
 }
 
-// runWaves runs the waves in order; within one, up to parallelism servers at once. A wave
-// with a failure is finished (its other servers run to their end) and the later waves are
-// not started.
+// runWaves runs the waves (servicing.ApplyOrganization), each server or cluster under the
+// provider's in-process lock of its servers.
 func (r *organizationUpgradeResource) runWaves(ctx context.Context, m *organizationUpgradeModel, o orgPlan) error {
-	parallelism := int(m.Parallelism.ValueInt64())
-	if parallelism < 1 {
-		parallelism = 1
-	}
-	var (
-		mu      sync.Mutex
-		done    []string
-		failed  []string
-		reasons []string
-	)
-	waves := map[int][]serverPlan{}
-	var order []int
-	for _, sp := range o.servers {
-		if _, ok := waves[sp.wave]; !ok {
-			order = append(order, sp.wave)
-		}
-		waves[sp.wave] = append(waves[sp.wave], sp)
-	}
-	for i, w := range order {
-		g := errgroup.Group{}
-		g.SetLimit(parallelism)
-		for _, sp := range waves[w] {
-			g.Go(func() error {
-				err := r.runServer(ctx, sp)
-				mu.Lock()
-				defer mu.Unlock()
-				if err != nil {
-					failed = append(failed, sp.server)
-					reasons = append(reasons, err.Error())
-				} else {
-					done = append(done, sp.server)
-				}
-				return nil
-			})
-		}
-		_ = g.Wait()
-		if len(failed) > 0 || ctx.Err() != nil {
-			var notStarted []string
-			for _, later := range order[i+1:] {
-				for _, sp := range waves[later] {
-					notStarted = append(notStarted, sp.server)
-				}
-			}
-			sort.Strings(done)
-			sort.Strings(failed)
-			return fmt.Errorf("wave %d failed.\nDone: %s.\nFailed: %s.\nNot started: %s.\n\n%s\n\nFix the cause and run terraform apply again: "+
-				"servers already at their target are skipped, and the upgrade continues with the wave that failed.",
-				w, listOrNone(done), listOrNone(failed), listOrNone(notStarted), strings.Join(reasons, "\n\n"))
-		}
-	}
-	return nil
-}
-
-func listOrNone(s []string) string {
-	if len(s) == 0 {
-		return "none"
-	}
-	return strings.Join(s, ", ")
-}
-
-// planClusterUnit plans every node of one cluster of the organisation.
-// c are the facts of a node that reads the cluster, if any does (exchange.ClusterReaders).
-func planClusterUnit(c *exchange.ClusterFacts, byName map[string]exchange.Facts, tm orgTargetModel, opts exchange.Options, wave int) (serverPlan, error) {
-	sp := serverPlan{wave: wave, server: c.Title()}
-	if c.Key() == "" {
-		return sp, exchange.Refusal{Server: sp.server, Problem: "the cluster service is stopped on every node of the cluster given, so nothing of the cluster can be read",
-			Action: "start the cluster service on the node that should run the clustered server, then plan again"}
-	}
-	var nodes []exchange.Facts
-	for _, n := range c.Nodes {
-		f, ok := byName[strings.ToLower(n)]
-		if !ok {
-			return sp, exchange.Refusal{Server: n, Problem: fmt.Sprintf("node %s of cluster %s is not among the organisation's servers", n, c.Title()),
-				Action: "list every node of the cluster in servers (or discover the organisation), so the cluster can be sequenced"}
-		}
-		nodes = append(nodes, f)
-		sp.nodes = append(sp.nodes, f.Server)
-	}
-	req := exchange.ClusterRequest{Cluster: c.Title(), ServicePack: int(tm.ServicePack.ValueInt64()), MediaPath: tm.MediaPath.ValueString(),
-		PackagePath: tm.PackagePath.ValueString(), KB: tm.KB.ValueString(), Options: opts}
-	if ru := tm.UpdateRollup.ValueString(); strings.EqualFold(ru, latest) {
-		req.Latest = true
-	} else if ru != "" && ru != "0" {
-		req.Rollup, req.ReRelease, _ = exchange.ParseRollup(ru) // validated
-	}
-	cp, err := exchange.PlanCluster(nodes, req, exchange.DefaultCatalog())
-	if err != nil {
-		return sp, err
-	}
-	if len(cp.Steps) > 0 {
-		sp.plans = []exchange.Plan{{Server: c.Title(), Steps: cp.Steps, Target: cp.Target, Warnings: cp.Warnings}}
-	}
-	return sp, nil
-}
-
-// runServer services one server: its service pack plan, then its rollup plan; or one
-// cluster, node by node.
-func (r *organizationUpgradeResource) runServer(ctx context.Context, sp serverPlan) error {
-	if len(sp.nodes) > 0 {
-		targets := map[string]remote.Target{}
-		for _, n := range sp.nodes {
-			t := r.data.targetOfServer(n)
-			targets[strings.ToLower(n)] = t
-			defer r.data.serverLock(t)()
-		}
-		for _, p := range sp.plans {
-			if _, err := servicing.ApplyCluster(ctx, r.data.client, targets, p, r.data.executorOptions(ctx, sp.server)); err != nil {
-				return err
-			}
-		}
-		for _, t := range targets {
-			r.data.probes.Forget(t)
-		}
-		return nil
-	}
-	t := r.data.targetOfServer(sp.server)
-	defer r.data.serverLock(t)()
-	for _, p := range sp.plans {
-		if _, err := servicing.Apply(ctx, r.data.client, t, p, r.data.executorOptions(ctx, t.Server)); err != nil {
-			return err
-		}
-		r.data.probes.Forget(t)
-	}
-	return nil
+	return servicing.ApplyOrganization(ctx, r.data.client, o.OrganizationPlan, servicing.OrganizationOptions{
+		Parallelism: int(m.Parallelism.ValueInt64()),
+		Target:      r.data.targetOfServer,
+		Lock:        r.data.lockServer,
+		Options:     func(server string) servicing.Options { return r.data.executorOptions(ctx, server) },
+		Serviced:    r.data.probes.Forget,
+	})
 }
 
 // Read refreshes live_builds and below_target, so that `terraform plan -refresh-only` shows
@@ -710,7 +492,7 @@ func (r *organizationUpgradeResource) Read(ctx context.Context, req resource.Rea
 	m.LiveBuilds = buildsValue(ctx, liveBuilds(facts), &resp.Diagnostics)
 	var below []string
 	if len(m.Targets) > 0 { // none just after an import: the configuration brings them
-		ordering, ok := orderOrganization(facts, m.Targets, &resp.Diagnostics)
+		ordering, _, ok := orderOrganization(facts, m.Targets, &resp.Diagnostics)
 		if !ok {
 			return
 		}

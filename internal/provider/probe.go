@@ -66,6 +66,10 @@ type probeCache struct {
 type probeResult struct {
 	facts exchange.Facts
 	err   error
+	// stale: the server that gave this answer under another name (a cluster node for its
+	// CMS/EVS) was changed since. The answer still names the cluster's nodes, as it did
+	// before; it is no longer that server's facts (adopt refuses it).
+	stale bool
 }
 
 func newProbeCache(p interface {
@@ -119,11 +123,37 @@ func (c *probeCache) Facts(ctx context.Context, t remote.Target) (exchange.Facts
 	return r.facts, r.err
 }
 
-// Forget drops what is known of a server, so the next reader probes it again.
+// adopt takes the answer read for asked (a cluster node's answer to its CMS/EVS name) as
+// node's own probe, unless node's own is known already; it reports whether node's facts are
+// known now. An answer that failed, or that its server gave before it was changed (stale),
+// is not adopted.
+func (c *probeCache) adopt(asked, node remote.Target) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.results[probeKey(node)]; ok {
+		return true
+	}
+	r, ok := c.results[probeKey(asked)]
+	if !ok || r.err != nil || r.stale {
+		return false
+	}
+	c.results[probeKey(node)] = probeResult{facts: r.facts}
+	return true
+}
+
+// Forget drops what is known of a server, so the next reader probes it again. Its answers
+// under other names (a cluster node's for its CMS/EVS) are kept for what they tell of the
+// cluster but marked stale, so adopt never gives them back as the server's facts.
 func (c *probeCache) Forget(t remote.Target) {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	delete(c.results, probeKey(t))
-	c.mu.Unlock()
+	for key, r := range c.results {
+		if r.err == nil && exchange.SameHost(r.facts.Server, t.Server) {
+			r.stale = true
+			c.results[key] = r
+		}
+	}
 }
 
 // remoteDiagnostic turns an error from a server into one diagnostic: a summary naming the

@@ -82,3 +82,33 @@ func TestProbeCacheKeepsErrorsAndForgets(t *testing.T) {
 		t.Fatalf("after Forget want a new probe, got %d probes", n)
 	}
 }
+
+// A node's answer for its CMS is adopted as its own probe, unless the node's own is known;
+// once the node is forgotten (an apply changed it) the old answer still names the CMS but is
+// no longer adopted: the node is probed again.
+func TestProbeCacheAdoptsACMSAnswerUntilTheNodeChanges(t *testing.T) {
+	p := &countingProber{}
+	c := newProbeCache(p, defaultProbeConcurrency)
+	node, cms := remote.Target{Server: "MBX1A"}, remote.Target{Server: "CMS1"}
+	if c.adopt(cms, node) {
+		t.Fatal("adopted an answer never read")
+	}
+	// CMS1 probed, answered by MBX1A (countingProber answers as the name asked: set it here).
+	c.results["cms1"] = probeResult{facts: exchange.Facts{Server: "MBX1A", Build: "8.1.240.6"}}
+	if !c.adopt(cms, node) {
+		t.Fatal("the CMS's answer was not adopted")
+	}
+	if f, _ := c.Facts(context.Background(), node); f.Build != "8.1.240.6" || p.calls.Load() != 0 {
+		t.Fatalf("adopted facts: %+v after %d probes", f, p.calls.Load())
+	}
+	c.Forget(node)
+	if f, _ := c.Facts(context.Background(), cms); f.Server != "MBX1A" || p.calls.Load() != 0 {
+		t.Fatalf("the CMS's answer after Forget of its node: %+v after %d probes", f, p.calls.Load())
+	}
+	if c.adopt(cms, node) {
+		t.Fatal("an answer the node gave before it changed was adopted")
+	}
+	if _, err := c.Facts(context.Background(), node); err != nil || p.calls.Load() != 1 {
+		t.Fatalf("after Forget the node must be probed again: %v, %d probes", err, p.calls.Load())
+	}
+}

@@ -118,6 +118,7 @@ func TestAccFailedInstallIsReportedAndRetried(t *testing.T) {
   "clusters": []
 }`, credentialsJSON(), hoursAgo(1), hoursAgo(1))
 	sim := startSimulatorWith(t, fleet, fastServicing)
+	heldScenario(t, "an installer failure", sim)
 	host := sim.Host("MBX9")
 	config := providerConfig(sim, "") + `
 resource "exchange_update_rollup" "mbx9" {
@@ -158,6 +159,7 @@ resource "exchange_update_rollup" "mbx9" {
 				Config: config,
 				Check: resource.ComposeAggregateTestCheckFunc(
 					resource.TestCheckResourceAttr("exchange_update_rollup.mbx9", "live_rollup", "23"),
+					noLeakInState,
 					func(*terraform.State) error {
 						if n := installs(); n != 2 {
 							return fmt.Errorf("want the failed install run again once (2 runs), got %d", n)

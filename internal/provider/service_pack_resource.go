@@ -117,6 +117,7 @@ func (r *servicePackResource) ModifyPlan(ctx context.Context, req resource.Modif
 	if r.data == nil {
 		return
 	}
+	ctx = r.data.withClock(ctx)
 	if req.Plan.Raw.IsNull() {
 		resp.Diagnostics.AddWarning("The service pack stays installed",
 			"Destroying an exchange_service_pack resource only removes it from Terraform: service packs cannot be "+
@@ -142,6 +143,7 @@ func (r *servicePackResource) ModifyPlan(ctx context.Context, req resource.Modif
 		resp.Diagnostics.Append(remoteDiagnostic(t, err))
 		return
 	}
+	r.data.checkEvidenceKeys(ctx, m.Backup, t, []exchange.Facts{facts}, &resp.Diagnostics)
 	p, err := r.plan(ctx, &m, facts)
 	if err != nil {
 		refusalDiagnostics(err, &resp.Diagnostics)

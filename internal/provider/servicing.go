@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
@@ -136,11 +135,11 @@ func backupBlock() schema.Block {
 	attrs := backupEvidenceAttributes()
 	for name, a := range map[string]schema.Attribute{
 		"max_database_age": schema.StringAttribute{Optional: true,
-			MarkdownDescription: "Maximum age of every database's last full backup, e.g. `24h`.",
-			Validators:          []validator.String{durationValidator{}}},
+			MarkdownDescription: "Maximum age of every database's last full backup, e.g. `24h`. Required unless `waiver_reason` is set.",
+			Validators:          []validator.String{durationValidator{}, ageOrWaiver()}},
 		"max_system_state_age": schema.StringAttribute{Optional: true,
-			MarkdownDescription: "Maximum age of the last system-state backup of the server and of a domain controller " +
-				"of its domain (`domain_controller_backup_time`), e.g. `168h`.",
+			MarkdownDescription: "Maximum age of the last system-state backup of the server and, before a service pack, " +
+				"of a domain controller of its domain (`domain_controller_backup_time`), e.g. `168h`.",
 			Validators: []validator.String{durationValidator{}}},
 		"waiver_reason": schema.StringAttribute{Optional: true,
 			MarkdownDescription: "Waives the backup check; say why (e.g. the change ticket). Shown as a warning in every plan.",
@@ -150,16 +149,13 @@ func backupBlock() schema.Block {
 	}
 	return schema.SingleNestedBlock{
 		MarkdownDescription: "Backup precondition, checked at plan and again at apply: the last full backup of every " +
-			"database on the server, the last system-state backup of the server and of a domain controller of its domain " +
+			"database on the server, the last system-state backup of the server and (before a service pack) of a domain controller of its domain " +
 			"must be younger than these ages. Each age is read from the server where it can be (Exchange 2007 databases; " +
 			"NTBackup's logs or Windows Server Backup for the system state) or taken from the `*_backup_time(s)` evidence " +
-			"you supply from your backup software; the `verify_backups` step says which. Required: set the ages, or waive " +
+			"you supply from your backup software; the `verify_backups` step says which. Required: set `max_database_age`, or waive " +
 			"the check with a written `waiver_reason`, which is kept in state.",
 		Attributes: attrs,
-		Validators: []validator.Object{
-			objectvalidator.IsRequired(),
-			objectvalidator.AtLeastOneOf(path.MatchRelative().AtName("max_database_age"), path.MatchRelative().AtName("waiver_reason")),
-		},
+		Validators: []validator.Object{objectvalidator.IsRequired()},
 	}
 }
 
@@ -190,7 +186,7 @@ func optionsOf(ctx context.Context, backup *backupModel, revocation types.String
 		Backup:                    backup.policy(),
 		RevocationCheck:           revocation.ValueString(),
 		PreserveOWACustomizations: preserveOWA.IsNull() || preserveOWA.ValueBool(),
-		Now:                       time.Now().UTC(),
+		Now:                       nowOf(ctx).UTC(),
 	}
 	if !stopServices.IsNull() {
 		o.StopServices = []string{} // an explicit [] stops none; null means the default

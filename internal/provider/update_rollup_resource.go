@@ -132,6 +132,7 @@ func (r *updateRollupResource) ModifyPlan(ctx context.Context, req resource.Modi
 	if r.data == nil {
 		return
 	}
+	ctx = r.data.withClock(ctx)
 	if req.Plan.Raw.IsNull() {
 		r.modifyDestroyPlan(ctx, req, resp)
 		return
@@ -155,6 +156,7 @@ func (r *updateRollupResource) ModifyPlan(ctx context.Context, req resource.Modi
 		resp.Diagnostics.Append(remoteDiagnostic(t, err))
 		return
 	}
+	r.data.checkEvidenceKeys(ctx, m.Backup, t, []exchange.Facts{facts}, &resp.Diagnostics)
 	// A service pack planned earlier in this run (this rollup references it) changes the
 	// server first: plan against the server as the service pack leaves it.
 	if sp, ok := r.data.registry.addRollup(t.Server); ok && !sp.Empty() {

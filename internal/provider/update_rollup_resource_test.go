@@ -36,8 +36,6 @@ resource "exchange_update_rollup" "cas3" {
   backup {
     max_system_state_age = "168h"
     domain_controller_backup_time = "` + evidenceTime + `"
-    # Exchange 2000/2003/5.5 databases: the backup software's times (a server cannot tell).
-    database_backup_times = { BE3 = "` + evidenceTime + `" }
     waiver_reason        = "a Client Access server holds no databases"
   }
 }

@@ -235,6 +235,10 @@ func TestShellsAreReused(t *testing.T) {
 	if st.ShellsCreated != 1 || st.CommandsStarted != 10 {
 		t.Fatalf("%d shells for %d commands; want 1 shell reused", st.ShellsCreated, st.CommandsStarted)
 	}
+	// One Send per command: the script and the end of input (End="true") travel together.
+	if st.Sends != st.CommandsStarted {
+		t.Errorf("%d Sends for %d commands; want the script and its end of input in one Send", st.Sends, st.CommandsStarted)
+	}
 	if err := f.client.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -275,7 +275,7 @@ func (h *host) runOn(ctx context.Context, ps *pooledShell, stdin []byte) (execRe
 	go func() { defer wg.Done(); _, outErr = io.Copy(&stdout, cmd.Stdout) }()
 	go func() { defer wg.Done(); _, errErr = io.Copy(&stderr, cmd.Stderr) }()
 
-	sendErr := writeStdin(cmd, stdin)
+	sendErr := h.writeStdin(ps, stdin)
 	if sendErr != nil {
 		cancel()
 	}
@@ -309,16 +309,28 @@ func (h *host) runOn(ctx context.Context, ps *pooledShell, stdin []byte) (execRe
 	return r, true
 }
 
-// writeStdin sends the script in chunks, then the end of input.
-func writeStdin(cmd *winrm.Command, stdin []byte) error {
-	for len(stdin) > 0 {
+// writeStdin sends the script in chunks, the last one marked as the end of input: its
+// stream carries End="true" ([MS-WSMV], the Send message: End on a stream says no more input
+// follows), so the end of input costs no Send of its own. The pinned client's writer cannot
+// do that (its WriteClose refuses to write once it has marked the end), so the pool builds
+// each Send with the client's own NewSendInputRequest and posts it through the transport,
+// which saw the command's id in the answer that started it.
+func (h *host) writeStdin(ps *pooledShell, stdin []byte) error {
+	cmdID := h.transport.takeCommandID(ps.id)
+	if cmdID == "" {
+		return errors.New("remote: the answer that started the command carried no CommandId")
+	}
+	for {
 		n := min(len(stdin), stdinChunk)
-		if _, err := cmd.Stdin.Write(stdin[:n]); err != nil {
+		last := n == len(stdin)
+		req := winrm.NewSendInputRequest(h.url, ps.id, cmdID, stdin[:n], last, &h.params)
+		_, err := h.transport.Post(h.client, req)
+		req.Free()
+		if err != nil || last {
 			return err
 		}
 		stdin = stdin[n:]
 	}
-	return cmd.Stdin.Close()
 }
 
 // capBuffer keeps up to maxOutput bytes and drains the rest, so a runaway command cannot

@@ -22,15 +22,19 @@ import (
 //   - "http response error: 401 - ..." texts become *httpStatusError.
 //   - A failed Send is remembered per shell, because the client's stdin writer replaces
 //     the cause with io.ErrShortWrite.
+//   - The CommandId of a command just started is remembered per shell, because the pinned
+//     client keeps it private and the pool sends the command's input itself (pool.go,
+//     writeStdin).
 type faultTransport struct {
 	inner winrm.Transporter
 
-	mu       sync.Mutex
-	sendErrs map[string]error // by ShellId: the first failed Send
+	mu         sync.Mutex
+	sendErrs   map[string]error  // by ShellId: the first failed Send
+	commandIDs map[string]string // by ShellId: the command last started, until taken
 }
 
 func newFaultTransport(inner winrm.Transporter) *faultTransport {
-	return &faultTransport{inner: inner, sendErrs: map[string]error{}}
+	return &faultTransport{inner: inner, sendErrs: map[string]error{}, commandIDs: map[string]string{}}
 }
 
 func (t *faultTransport) Transport(ep *winrm.Endpoint) error { return t.inner.Transport(ep) }
@@ -58,16 +62,31 @@ func (t *faultTransport) Post(c *winrm.Client, m *soap.SoapMessage) (string, err
 		}
 		return "", err
 	}
+	if strings.Contains(body, "CommandResponse") {
+		if id, perr := winrm.ParseExecuteCommandResponse(body); perr == nil {
+			if shell := shellIDOf(m.String()); shell != "" {
+				t.mu.Lock()
+				t.commandIDs[shell] = id
+				t.mu.Unlock()
+			}
+		}
+	}
 	return body, nil
 }
 
+// takeCommandID returns and forgets the CommandId of the command last started on a shell.
+func (t *faultTransport) takeCommandID(shellID string) string { return take(t, t.commandIDs, shellID) }
+
 // takeSendErr returns and forgets the first failed Send of a shell.
-func (t *faultTransport) takeSendErr(shellID string) error {
+func (t *faultTransport) takeSendErr(shellID string) error { return take(t, t.sendErrs, shellID) }
+
+// take returns and deletes m[key] under t.mu.
+func take[V any](t *faultTransport, m map[string]V, key string) V {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	err := t.sendErrs[shellID]
-	delete(t.sendErrs, shellID)
-	return err
+	v := m[key]
+	delete(m, key)
+	return v
 }
 
 var shellIDRE = regexp.MustCompile(`Name="ShellId"[^>]*>\s*([^<\s]+)`)

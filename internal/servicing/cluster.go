@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/buildlevel/terraform-provider-exchange/internal/exchange"
@@ -14,7 +13,7 @@ import (
 
 // ApplyCluster runs a plan whose steps run on several nodes of one cluster. targets maps
 // each node name (case-insensitive) to where to reach it. It takes the servicing lock on
-// every node first (in name order, so two applies never deadlock), runs the steps in order
+// every node first (in LockOrder, so two applies never deadlock), runs the steps in order
 // on their nodes, and releases every lock at the end.
 //
 // It is Apply over several servers: the same validation before anything remote (every
@@ -53,7 +52,7 @@ func ApplyCluster(ctx context.Context, r Remote, targets map[string]remote.Targe
 func ClusterJobID(s exchange.Step) string { return exchange.ClusterJobID(s) }
 
 // validateCluster checks the targets and the plan before anything remote happens and
-// returns the targets in name order.
+// returns the targets in LockOrder.
 func validateCluster(targets map[string]remote.Target, plan exchange.Plan, o Options) ([]remote.Target, error) {
 	name := plan.Server
 	if name == "" {
@@ -67,6 +66,7 @@ func validateCluster(targets map[string]remote.Target, plan exchange.Plan, o Opt
 	}
 	byName := map[string]remote.Target{}
 	var nodes []remote.Target
+	var names []string
 	for key, t := range targets {
 		if strings.TrimSpace(key) == "" {
 			return nil, fmt.Errorf("cluster %s: a node without a name among the targets; nothing was done. This is a bug in the provider: please report it", name)
@@ -82,15 +82,11 @@ func validateCluster(targets map[string]remote.Target, plan exchange.Plan, o Opt
 			return nil, fmt.Errorf("cluster %s: node %s is among the targets twice; nothing was done. This is a bug in the provider: please report it", name, key)
 		}
 		byName[k] = t
-		nodes = append(nodes, t)
+		names = append(names, t.Server)
 	}
-	sort.Slice(nodes, func(i, j int) bool {
-		a, b := strings.ToLower(nodes[i].Server), strings.ToLower(nodes[j].Server)
-		if a != b {
-			return a < b
-		}
-		return nodes[i].Server < nodes[j].Server
-	})
+	for _, n := range LockOrder(names) { // the servicing locks are taken in this order
+		nodes = append(nodes, byName[strings.ToLower(n)])
+	}
 	err := validateSteps(plan, func(s exchange.Step) string { return orName(s.Server, name) }, func(s exchange.Step) error {
 		if s.Server == "" {
 			return errors.New("the step names no node")

@@ -244,6 +244,8 @@ func describeCall(op string, p map[string]any) string {
 		return fmt.Sprintf("%s %v", op, p["ID"])
 	case wire.OpCluster:
 		return strings.TrimSpace(fmt.Sprintf("cluster %v %v %v", p["Action"], p["Group"], p["Node"]))
+	case wire.OpFrontEnd:
+		return fmt.Sprintf("front_end %v", p["Action"])
 	}
 	return op
 }
@@ -285,6 +287,11 @@ func (f *fakeRemote) do(op string, p map[string]any) (any, error) {
 		return wire.LockResult{Held: true, Owner: owner, Expires: *lockExpires}, nil
 	case wire.OpCluster:
 		return f.cluster(p)
+	case wire.OpFrontEnd:
+		if p["Action"] == wire.ActionOffline {
+			return wire.FrontEndResult{Service: "W3SVC", Before: "Running", After: "Stopped", StartMode: "Disabled", RecordedStartMode: "Auto"}, nil
+		}
+		return wire.FrontEndResult{Service: "W3SVC", Before: "Stopped", After: "Running", StartMode: "Auto", RecordedStartMode: "Auto"}, nil
 	case wire.OpService:
 		name := p["Name"].(string)
 		before, ok := f.services[name]

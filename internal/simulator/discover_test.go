@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -201,14 +200,7 @@ func TestDiscoverUnavailableMatchesTheScript(t *testing.T) {
 // under its nodes' names nor its Windows cluster's own name; each in the site of the node
 // that runs it now.
 func TestDiscoverListsClustersUnderTheirVirtualNames(t *testing.T) {
-	raw, err := os.ReadFile("testdata/clusters.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var d map[string]any
-	if err := json.Unmarshal(raw, &d); err != nil {
-		t.Fatal(err)
-	}
+	d := clustersDoc(t)
 	sites := map[string]string{"MBX1A": "Site-A", "MBX1B": "Site-B", "AAN1": "Site-A", "AAN2": "Site-B", "E55A": "Routing-55"}
 	for _, s := range d["servers"].([]any) {
 		m := s.(map[string]any)

@@ -75,6 +75,7 @@ var operations = byName(
 	handle(opRevocationCheck),
 	handle(opRemoteStreamingBackup),
 	handle(opFirewall),
+	handle(opFrontEnd),
 	handle(opCustomizations),
 	handle(opOWACheck),
 	handle(opJobStart),
@@ -184,6 +185,15 @@ func (h *Handler) Run(ctx context.Context, cmd wsman.Command) wsman.Result {
 	h.journal.record(entry)
 	for _, f := range c.after {
 		f()
+	}
+	h.host.noteServing()
+	slow := h.host.afterOperation(script.Operation)
+	if slow > 0 {
+		// The operation ran; its answer comes late, or never if the client gives up.
+		select {
+		case <-time.After(slow):
+		case <-ctx.Done():
+		}
 	}
 	return wsman.Result{Stdout: []byte(stdout)}
 }

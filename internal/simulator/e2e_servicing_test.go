@@ -6,12 +6,14 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/buildlevel/terraform-provider-exchange/internal/exchange"
 	"github.com/buildlevel/terraform-provider-exchange/internal/remote"
 	"github.com/buildlevel/terraform-provider-exchange/internal/remote/wire"
+	"github.com/buildlevel/terraform-provider-exchange/internal/simulator/wsman"
 )
 
 // netRig is the fixture fleet on a manual clock, over HTTP, driven by the provider's real
@@ -223,4 +225,86 @@ func TestDropConnectionWhileAJobRuns(t *testing.T) {
 func isFault(err error, code string) bool {
 	var f *wire.Fault
 	return errors.As(err, &f) && f.Code == code
+}
+
+// TestRequestFaults: reset_connection, unauthorized and shell_quota wait for their
+// operation, then fail the host's next requests as the client sees them: a reset probe is
+// retried and answered, a 401 is an authentication error, a refused shell is retried once
+// the quota frees. slow_reply answers late: a client with a shorter budget times out,
+// though the operation ran.
+func TestRequestFaults(t *testing.T) {
+	n := newNetRig(t)
+	ex01 := n.target("EX01")
+	host := n.sim.Host("EX01")
+	stats := func() wsman.Stats { return n.sim.Endpoint("EX01").Stats() }
+	probes := func() int {
+		k := 0
+		for _, e := range n.sim.Journal() {
+			if e.Server == "EX01" && e.Operation == "probe" {
+				k++
+			}
+		}
+		return k
+	}
+
+	for _, f := range []Fault{{Kind: FaultResetConnection, Operation: "probe"}, {Kind: FaultShellQuota, Operation: "probe", Count: 2}} {
+		if err := host.InjectFault(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before, quota := probes(), stats().ShellQuotaFaults
+	if _, err := n.client.Probe(n.ctx, ex01); err != nil {
+		t.Fatalf("a probe whose answer was reset is retried: %v", err)
+	}
+	if got := stats(); got.InjectedResets != 1 || probes()-before != 2 {
+		t.Errorf("want the probe's answer reset and the probe run again; resets %d, probes %d", got.InjectedResets, probes()-before)
+	}
+	// The retry needed a new shell: refused twice over the quota, then created.
+	if got := stats().ShellQuotaFaults - quota; got != 2 {
+		t.Errorf("want 2 shells refused over the quota, got %d", got)
+	}
+	if len(host.Faults()) != 0 {
+		t.Errorf("faults left armed: %+v", host.Faults())
+	}
+
+	if err := host.InjectFault(Fault{Kind: FaultUnauthorized, Operation: "probe", Count: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.client.Probe(n.ctx, ex01); err != nil {
+		t.Fatalf("the probe that arms the 401: %v", err)
+	}
+	_, err := n.client.Probe(n.ctx, ex01) // the next requests are refused
+	var re *remote.Error
+	if !errors.As(err, &re) || re.Kind != remote.KindAuth {
+		t.Fatalf("want an authentication error after the probe ran, got %v", err)
+	}
+	n.sim.Endpoint("EX01").FailNext(0, 0) // the account is unlocked
+
+	if err := host.InjectFault(Fault{Kind: FaultSlowReply, Operation: "probe", Delay: "3s"}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(n.ctx, 500*time.Millisecond)
+	defer cancel()
+	before = probes()
+	if _, err := n.client.Probe(ctx, ex01); err == nil {
+		t.Fatal("a reply 3s late must miss a 500ms budget")
+	}
+	if probes()-before != 1 {
+		t.Errorf("the slow probe ran %d times, want once", probes()-before)
+	}
+
+	for _, bad := range []struct {
+		f    Fault
+		want string
+	}{
+		{Fault{Kind: FaultResetConnection}, "fault reset_connection needs operation"},
+		{Fault{Kind: FaultUnauthorized, Operation: "prob"}, `operation "prob" is not known`},
+		{Fault{Kind: FaultSlowReply}, "fault slow_reply needs delay"},
+		{Fault{Kind: FaultFileInUse, Operation: "probe"}, "fault file_in_use takes no operation"},
+		{Fault{Kind: FaultShellQuota, Operation: "probe", Delay: "1s"}, "fault shell_quota takes no delay"},
+	} {
+		if err := host.InjectFault(bad.f); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("%+v: want %q, got %v", bad.f, bad.want, err)
+		}
+	}
 }

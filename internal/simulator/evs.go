@@ -13,7 +13,8 @@ import (
 // updates its server object in Active Directory to the new version; until then its System
 // Attendant does not come online on the upgraded node (MSExchangeCluster event 1025). No
 // command line for the task is documented, so no script can do it: the simulator offers
-// it as an administrator's control, UpgradeVirtualServer, for tests and the demo.
+// it as an administrator's control, UpgradeVirtualServer, for tests and the demo, also over
+// HTTP (control.go, `exchange-sim upgrade-evs`).
 
 // operationAdministrator names the journal entries of what an administrator does by hand
 // through a control of the simulator (UpgradeVirtualServer), not through a script.
@@ -49,18 +50,8 @@ func (c *LiveCluster) setADVersions(f *exchange.ClusterFacts) {
 // node's build (its ADVersion); its resources stay as they are: bringing them online is
 // KB 328839 step 12. The control is journaled (operation "administrator", Action upgrade_evs) on node on.
 func (c *LiveCluster) UpgradeVirtualServer(evs, on string) error {
-	c.opMu.Lock()
-	defer c.opMu.Unlock()
-	views := c.views()
-	c.mu.Lock()
-	detail, err := c.upgradeVirtualServerLocked(evs, on, views)
-	c.mu.Unlock()
-	if err != nil {
-		c.journalUpgrade(on, evs, outcomeRejected, err.Error())
-		return err
-	}
-	c.journalUpgrade(on, evs, outcomeOK, detail)
-	return nil
+	_, err := c.upgradeVirtualServer(evs, on)
+	return err
 }
 
 // journalUpgrade journals the administrator's Upgrade Exchange Virtual Server of evs on node.

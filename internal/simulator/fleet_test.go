@@ -145,7 +145,7 @@ func TestParseFleetProblems(t *testing.T) {
 		{"address not IPv4", func(d map[string]any) { srv(d, 0)["address"] = "::1" },
 			`servers[0] ("EX01"): address "::1" is not an IPv4 address: use one in 127.0.0.0/8, e.g. 127.0.10.11`},
 		{"duplicate address", func(d map[string]any) { srv(d, 3)["address"] = "127.0.10.11" },
-			`servers[3] ("FE01"): address 127.0.10.11 is already used by servers[0] ("EX01"): every server needs its own address`},
+			`servers[3] ("FE01"): address 127.0.10.11 is already used by servers[0] ("EX01"): every server and virtual name needs its own address`},
 		{"build does not fit product", func(d map[string]any) { srv(d, 0)["build"] = "6.5.7638" },
 			`servers[0] ("EX01"): build "6.5.7638" does not fit product "2007": Exchange 2007 builds start with 8. (e.g. 8.3.83.6); fix the build or the product`},
 		{"2003 build on 2000", func(d map[string]any) { srv(d, 3)["product"] = "2000" },
@@ -189,7 +189,7 @@ func TestParseFleetProblems(t *testing.T) {
 		{"cluster name taken by a server", func(d map[string]any) { cls(d, 0)["name"] = "ex01" },
 			`clusters[0] ("ex01"): name "ex01" is already used by servers[0] ("EX01"): a cluster's network name differs from every server and cluster name`},
 		{"unknown fault", func(d map[string]any) { srv(d, 0)["faults"] = []any{map[string]any{"kind": "disk_full"}} },
-			`servers[0] ("EX01"): faults[0]: fault kind "disk_full" is not known: use one of file_in_use, setup_abort, drop_connection, no_reboot_return, evs_wont_come_online, upgradecms_abort`},
+			`servers[0] ("EX01"): faults[0]: fault kind "disk_full" is not known: use one of file_in_use, setup_abort, drop_connection, no_reboot_return, evs_wont_come_online, upgradecms_abort, reset_connection, unauthorized, shell_quota, slow_reply`},
 		{"fault count where none is taken", func(d map[string]any) {
 			srv(d, 0)["faults"] = []any{map[string]any{"kind": "drop_connection", "count": 2}, map[string]any{"kind": "file_in_use", "count": 2}}
 		}, `servers[0] ("EX01"): faults[1]: fault file_in_use takes no count`},
@@ -372,7 +372,7 @@ func TestParseFleetActiveActive(t *testing.T) {
 	if aa.Name != "EVSA" || aa.ClusterName != "AACL" || !reflect.DeepEqual(aa.VirtualServers, []VirtualServer{{Name: "EVSB", Active: "AAN2"}}) {
 		t.Errorf("active/active cluster %+v", aa)
 	}
-	if got := aa.ExchangeGroups(); !reflect.DeepEqual(got, []VirtualServer{{"EVSA", "AAN1"}, {"EVSB", "AAN2"}}) {
+	if got := aa.ExchangeGroups(); !reflect.DeepEqual(got, []VirtualServer{{Name: "EVSA", Active: "AAN1"}, {Name: "EVSB", Active: "AAN2"}}) {
 		t.Errorf("ExchangeGroups %+v", got)
 	}
 	if ap, _ := f.ClusterOf("BE01"); ap.ClusterName != "" || ap.VirtualServers != nil || len(ap.ExchangeGroups()) != 1 {
@@ -433,6 +433,12 @@ func TestParseFleetActiveActiveProblems(t *testing.T) {
 			`clusters[0] ("EVSA"): virtual_servers[0]: name is missing: give the EVS its network name, e.g. "name": "EVS02"`},
 		{"virtual server active not a node", func(d map[string]any) { vsOf(d, 0, 0)["active"] = "BE01" },
 			`clusters[0] ("EVSA"): virtual_servers[0] ("EVSB"): active "BE01" is not one of nodes (AAN1, AAN2): name one of them`},
+		{"virtual name at a server's address", func(d map[string]any) { cls(d, 0)["address"] = srv(d, 0)["address"] },
+			`clusters[0] ("EVSA"): address 127.0.50.51 is already used by servers[0] ("AAN1"): every server and virtual name needs its own address`},
+		{"two virtual names at one address", func(d map[string]any) { cls(d, 0)["address"] = "127.0.10.99"; vsOf(d, 0, 0)["address"] = "127.0.10.99" },
+			`clusters[0] ("EVSA"): virtual_servers[0] ("EVSB"): address 127.0.10.99 is already used by clusters[0] ("EVSA"): every server and virtual name needs its own address`},
+		{"virtual name outside loopback", func(d map[string]any) { vsOf(d, 0, 0)["address"] = "192.0.2.1" },
+			`clusters[0] ("EVSA"): virtual_servers[0] ("EVSB"): address "192.0.2.1" is not in 127.0.0.0/8: the simulator listens on loopback addresses only; use e.g. 127.0.10.11`},
 		{"virtual server without active", func(d map[string]any) { delete(vsOf(d, 0, 0), "active") },
 			`clusters[0] ("EVSA"): virtual_servers[0] ("EVSB"): active is missing: name the node that owns EVSB now`},
 		{"virtual_servers on a 5.5 cluster", func(d map[string]any) {

@@ -40,6 +40,8 @@ type Host struct {
 	// means the simulator's default (Options.DisabledAfterInstall).
 	disabledAfterInstall []string
 	power                power
+	// served is what the host last showed its clients (front-ends only: noteServingLocked).
+	served serving
 
 	// What discover reports of the host and whether discover run on it reaches Active
 	// Directory (the fleet's site and ad_unreachable); fixed at start.
@@ -122,6 +124,10 @@ type State struct {
 	RevocationCheck         bool
 	InternetAccess          bool
 	RemoteStreamingBackup   *bool
+
+	// FrontEndStartMode is the start mode front_end.ps1 recorded for W3SVC when it took the
+	// front-end offline ("": no record; the probe's leftovers.front_end_offline).
+	FrontEndStartMode string
 
 	// Jobs are the records of the installer jobs started on the host (job_start), in the
 	// order they were started; a running job's record is updated when it finishes.
@@ -212,6 +218,7 @@ func newHost(s Server, c *LiveCluster, boot time.Time) *Host {
 	if c != nil {
 		c.attach(h)
 	}
+	h.served = h.servingLocked()
 	return h
 }
 
@@ -314,6 +321,7 @@ func (h *Host) factsFor(group string) exchange.Facts {
 			SavedCustomizations: s.OWALogonSaved,
 			RevocationCheckOff:  s.LeftoverRevocationOff,
 			FirewallStarted:     s.FirewallRecord != nil,
+			FrontEndOffline:     s.FrontEndStartMode != "",
 		},
 	}
 	// As the probe lists the job records: by id, ignoring case.

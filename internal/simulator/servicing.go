@@ -2,6 +2,7 @@ package simulator
 
 import (
 	"fmt"
+	"net/http"
 	"slices"
 	"sort"
 	"strings"
@@ -153,10 +154,33 @@ const (
 	// 1603) half-way: the CMS is not upgraded and the CMS key stays behind
 	// (Facts.Setup.StaleCMSKey) until a /upgradeCMS succeeds.
 	FaultUpgradeCMSAbort = "upgradecms_abort"
+	// FaultResetConnection: once the host has run Operation, the TCP connections of the
+	// next Count requests (default 1) are reset, as a load balancer, a firewall's idle
+	// timeout or a dropped VPN does: the operation ran, its answer is lost.
+	FaultResetConnection = "reset_connection"
+	// FaultUnauthorized: once the host has run Operation, the next Count requests (default
+	// 1) answer HTTP 401, as when the account is locked out or its password changes while
+	// an apply runs.
+	FaultUnauthorized = "unauthorized"
+	// FaultShellQuota: once the host has run Operation, the next Count shell Create
+	// requests (default 1) are refused with WinRM's MaxShellsPerUser fault, as when other
+	// sessions of the same account hold every shell the quota allows.
+	FaultShellQuota = "shell_quota"
+	// FaultSlowReply: the next Count runs (default 1) of Operation (any operation when
+	// empty) answer Delay after they ran, as a loaded server does.
+	FaultSlowReply = "slow_reply"
 )
 
 var faultKinds = []string{FaultFileInUse, FaultSetupAbort, FaultDropConnection, FaultNoRebootReturn,
-	FaultEVSWontComeOnline, FaultUpgradeCMSAbort}
+	FaultEVSWontComeOnline, FaultUpgradeCMSAbort, FaultResetConnection, FaultUnauthorized, FaultShellQuota,
+	FaultSlowReply}
+
+// requestFaults are the kinds that fail the host's next requests once it has run their
+// Operation.
+var requestFaults = []string{FaultResetConnection, FaultUnauthorized, FaultShellQuota}
+
+// countedFaults take a count.
+var countedFaults = append([]string{FaultDropConnection, FaultSlowReply}, requestFaults...)
 
 // defaultDropCount is how many requests drop_connection fails when no count is given.
 const defaultDropCount = 3
@@ -164,28 +188,65 @@ const defaultDropCount = 3
 // Fault is one armed fault. Each is used up by the event it waits for.
 type Fault struct {
 	Kind string `json:"kind"`
-	// Count is, for drop_connection, how many requests fail (default 3); unused otherwise.
+	// Count is how many requests (drop_connection: default 3; reset_connection,
+	// unauthorized, shell_quota: default 1) or operations (slow_reply: default 1) the fault
+	// affects; unused otherwise.
 	Count int `json:"count"`
+	// Operation is, for reset_connection, unauthorized and shell_quota (required), the
+	// operation after which the host's requests fail (e.g. "probe", "job_start"); for
+	// slow_reply, the operation that answers late ("" any).
+	Operation string `json:"operation"`
+	// Delay is, for slow_reply (required), how late the answer comes, as a Go duration
+	// ("30s").
+	Delay string `json:"delay"`
+
+	delay time.Duration
 }
 
 func (f Fault) normalize() (Fault, error) {
 	if !slices.Contains(faultKinds, f.Kind) {
 		return f, fmt.Errorf("fault kind %q is not known: use one of %s", f.Kind, strings.Join(faultKinds, ", "))
 	}
+	counted, request := slices.Contains(countedFaults, f.Kind), slices.Contains(requestFaults, f.Kind)
 	switch {
-	case f.Kind != FaultDropConnection && f.Count != 0:
+	case !counted && f.Count != 0:
 		return f, fmt.Errorf("fault %s takes no count", f.Kind)
 	case f.Count < 0:
 		return f, fmt.Errorf("fault %s: count %d is negative", f.Kind, f.Count)
 	case f.Kind == FaultDropConnection && f.Count == 0:
 		f.Count = defaultDropCount
+	case counted && f.Count == 0:
+		f.Count = 1
+	}
+	if f.Operation != "" {
+		if _, ok := operations[f.Operation]; !ok {
+			return f, fmt.Errorf("fault %s: operation %q is not known: use one of %s", f.Kind, f.Operation, strings.Join(sortedKeys(operations), ", "))
+		}
+	}
+	switch {
+	case request && f.Operation == "":
+		return f, fmt.Errorf("fault %s needs operation: the operation after which requests fail, e.g. probe or job_start", f.Kind)
+	case !request && f.Kind != FaultSlowReply && f.Operation != "":
+		return f, fmt.Errorf("fault %s takes no operation", f.Kind)
+	case f.Kind != FaultSlowReply && f.Delay != "":
+		return f, fmt.Errorf("fault %s takes no delay", f.Kind)
+	case f.Kind == FaultSlowReply:
+		d, err := time.ParseDuration(f.Delay)
+		if err != nil || d <= 0 {
+			return f, fmt.Errorf("fault %s needs delay, a positive duration such as \"30s\" (got %q)", f.Kind, f.Delay)
+		}
+		f.delay = d
 	}
 	return f, nil
 }
 
 // endpointControl is what a fault needs of the host's WS-Management endpoint
 // (*wsman.Server).
-type endpointControl interface{ FailNext(n, status int) }
+type endpointControl interface {
+	FailNext(n, status int)
+	ResetNext(n int)
+	RefuseShellsNext(n int)
+}
 
 // netControl takes a host's listeners down and back up (simulator.go).
 type netControl interface {
@@ -247,6 +308,13 @@ func (h *Host) Faults() []Fault {
 	return slices.Clone(h.faults)
 }
 
+// ClearFaults disarms every fault still armed.
+func (h *Host) ClearFaults() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.faults = nil
+}
+
 // takeFaultLocked removes and returns the first armed fault of kind.
 func (h *Host) takeFaultLocked(kind string) (Fault, bool) {
 	for i, f := range h.faults {
@@ -256,6 +324,36 @@ func (h *Host) takeFaultLocked(kind string) (Fault, bool) {
 		}
 	}
 	return Fault{}, false
+}
+
+// afterOperation uses up the faults that wait for op, now that the host has run it: the
+// request faults are handed to the endpoint, and a slow_reply's delay is returned.
+func (h *Host) afterOperation(op string) (slow time.Duration) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	kept := h.faults[:0]
+	for _, f := range h.faults {
+		switch {
+		case f.Kind == FaultSlowReply && (f.Operation == "" || f.Operation == op) && slow == 0:
+			slow = f.delay
+			if f.Count--; f.Count > 0 {
+				kept = append(kept, f)
+			}
+		case slices.Contains(requestFaults, f.Kind) && f.Operation == op && h.endpoint != nil:
+			switch f.Kind {
+			case FaultResetConnection:
+				h.endpoint.ResetNext(f.Count)
+			case FaultUnauthorized:
+				h.endpoint.FailNext(f.Count, http.StatusUnauthorized)
+			case FaultShellQuota:
+				h.endpoint.RefuseShellsNext(f.Count)
+			}
+		default:
+			kept = append(kept, f)
+		}
+	}
+	h.faults = kept
+	return slow
 }
 
 // ClearWatermark removes every setup watermark (what an administrator does after an
@@ -523,6 +621,7 @@ func (h *Host) shutdown(noReturn bool) {
 		detail = "shutting down; it will not come back (fault no_reboot_return)"
 	}
 	h.env.journal.record(Entry{Server: h.name, Operation: operationSystem, Outcome: outcomeOK, Detail: detail})
+	h.noteServingLocked()
 	h.mu.Unlock()
 	if h.cluster != nil {
 		// The node's cluster service goes down with it: its groups fail over.
@@ -564,6 +663,7 @@ func (h *Host) boot() {
 	h.state.Firewall = fw[0]
 	h.env.journal.record(Entry{Server: h.name, Operation: operationSystem, Outcome: outcomeOK,
 		Detail: "started, boot time " + boot.Format(time.RFC3339)})
+	h.noteServingLocked()
 	h.mu.Unlock()
 	if h.cluster != nil {
 		// The cluster service starts with Windows (Automatic); the events are the last boot's.

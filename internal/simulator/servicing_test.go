@@ -180,7 +180,7 @@ func service(f exchange.Facts, name string) exchange.ServiceFacts {
 
 func TestEveryOperationOfTheContractIsModelled(t *testing.T) {
 	for _, op := range []string{wire.OpProbe, wire.OpLock, wire.OpService, wire.OpExchangeServices, wire.OpRevocationCheck,
-		wire.OpRemoteStreamingBackup, wire.OpCustomizations, wire.OpJobStart, wire.OpJobStatus, wire.OpJobClear, wire.OpReboot, wire.OpDiscover, wire.OpCluster} {
+		wire.OpRemoteStreamingBackup, wire.OpFrontEnd, wire.OpCustomizations, wire.OpJobStart, wire.OpJobStatus, wire.OpJobClear, wire.OpReboot, wire.OpDiscover, wire.OpCluster} {
 		if _, ok := operations[op]; !ok {
 			t.Errorf("operation %s of wire/ops.go is not modelled", op)
 		}

@@ -63,6 +63,9 @@ type Options struct {
 	// as a silent install can (domain.md §2.10). nil means MSExchangeTransport; an empty,
 	// non-nil list means none. A server's `disabled_after_install` overrides it.
 	DisabledAfterInstall []string
+	// ControlAddr, when set, is the loopback host:port the control endpoint (an
+	// administrator's manual actions, control.go) listens on; port 0 picks a free one.
+	ControlAddr string
 }
 
 // Simulator runs a fleet. Start it, point the provider at its addresses, Close it.
@@ -78,6 +81,11 @@ type Simulator struct {
 	httpPort  int
 	httpsPort int
 	fresh     *freshConns
+
+	control     *http.Server // the control endpoint, nil unless Options.ControlAddr
+	controlAddr string
+	// virtualServers serve the virtual names' own addresses (virtual.go); guarded by mu.
+	virtualServers []*http.Server
 
 	serving sync.WaitGroup // Serve goroutines
 
@@ -192,6 +200,11 @@ func Start(f *Fleet, o Options) (*Simulator, error) {
 		s.mu.Unlock()
 	}
 
+	// The virtual names with an address of their own listen on the same ports.
+	virtual := s.virtualNames()
+	for _, v := range virtual {
+		addrs = append(addrs, v.addr)
+	}
 	if !o.DisableHTTP {
 		ls, port, err := listenAll(addrs, o.HTTPPort)
 		if err != nil {
@@ -199,8 +212,11 @@ func Start(f *Fleet, o Options) (*Simulator, error) {
 			return nil, fmt.Errorf("simulator: HTTP: %w", err)
 		}
 		s.httpPort = port
-		for i, l := range ls {
+		for i, l := range ls[:len(s.hosts)] {
 			serve(l, s.hosts[i], nil)
+		}
+		for i, l := range ls[len(s.hosts):] {
+			s.serveVirtual(virtual[i], l)
 		}
 	}
 	if !o.DisableHTTPS {
@@ -216,6 +232,19 @@ func Start(f *Fleet, o Options) (*Simulator, error) {
 			return nil, fmt.Errorf("simulator: HTTPS: %w", err)
 		}
 		s.httpsPort = port
+		for i, v := range virtual {
+			l := ls[len(s.hosts)+i]
+			cert, err := ca.leaf(v.group, "", v.addr)
+			if err != nil {
+				for _, l := range ls {
+					l.Close()
+				}
+				s.Close()
+				return nil, fmt.Errorf("simulator: certificate for %s: %w", v.group, err)
+			}
+			s.serveVirtual(v, tls.NewListener(l, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}))
+		}
+		ls = ls[:len(s.hosts)]
 		for i, l := range ls {
 			srv := f.Servers[i]
 			cert, err := ca.leaf(srv.Name, srv.FQDN, srv.Address)
@@ -228,6 +257,12 @@ func Start(f *Fleet, o Options) (*Simulator, error) {
 			}
 			cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 			serve(l, s.hosts[i], cfg)
+		}
+	}
+	if o.ControlAddr != "" {
+		if err := s.listenControl(o.ControlAddr); err != nil {
+			s.Close()
+			return nil, err
 		}
 	}
 	return s, nil
@@ -323,6 +358,10 @@ func (s *Simulator) Close() error {
 				}
 			}
 		}
+		if s.control != nil {
+			servers = append(servers, s.control)
+		}
+		servers = append(servers, s.virtualServers...)
 		s.mu.Unlock()
 		// Shutdown waits up to five seconds for connections that never sent a request
 		// (Go's HTTP client dials spares); nothing is lost by closing them now.
@@ -418,6 +457,9 @@ type captureWriter struct {
 	watched string
 	buf     strings.Builder
 }
+
+// Unwrap lets http.ResponseController reach the connection (a reset fault hijacks it).
+func (c *captureWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 
 func (c *captureWriter) Write(p []byte) (int, error) {
 	if c.watched == "" {
@@ -528,10 +570,18 @@ func (s *Simulator) Endpoint(server string) *wsman.Server {
 	return nil
 }
 
-// Addr is the IP address server listens on, e.g. "127.0.10.11", or "" for an unknown server.
+// Addr is the IP address server listens on, e.g. "127.0.10.11" (or a CMS/EVS name's own address,
+// when the fleet gives it one), or "" for an unknown name.
 func (s *Simulator) Addr(server string) string {
 	if h := s.Host(server); h != nil {
 		return h.address.String()
+	}
+	for _, c := range s.fleet.Clusters {
+		for _, g := range c.ExchangeGroups() {
+			if strings.EqualFold(g.Name, server) && g.Address.IsValid() {
+				return g.Address.String()
+			}
+		}
 	}
 	return ""
 }
@@ -584,5 +634,25 @@ func (f *freshConns) closeAll() {
 	for c := range f.conns {
 		c.Close()
 		delete(f.conns, c)
+	}
+}
+
+// Bounce restarts the simulator's serving side: every host's listeners close (connections
+// drop, WinRM shells are gone), and after pause they listen again on the same addresses
+// and ports. Each host's state (jobs, locks, services, builds) is kept, as the state of a
+// real server is when the service in front of it restarts. Each host journals a system
+// entry. It returns once every host listens again.
+func (s *Simulator) Bounce(pause time.Duration) {
+	for _, h := range s.hosts {
+		if n := s.nets[h]; n != nil {
+			s.journal.record(Entry{Server: h.name, Operation: operationSystem, Outcome: outcomeOK, Detail: "WinRM endpoint restarted with the simulator"})
+			n.down()
+		}
+	}
+	time.Sleep(pause)
+	for _, h := range s.hosts {
+		if n := s.nets[h]; n != nil && h.Reachable() {
+			n.up()
+		}
 	}
 }

@@ -7,8 +7,9 @@ resource "exchange_interim_update" "be01_hotfix" {
   backup {
     max_database_age     = "24h"
     max_system_state_age = "168h"
-    # From your backup software: an Exchange server cannot read a domain controller's backup.
-    domain_controller_backup_time = "2026-11-20T22:00:00Z"
+    # Exchange 2003 cannot tell a mounted database's last backup: from your backup software.
+    # (A domain controller's system state is asked for before a service pack only.)
+    database_backup_times = { BE01 = "2026-11-20T23:00:00Z" }
   }
 }
 

@@ -10,6 +10,8 @@ resource "exchange_organization_upgrade" "org" {
     { product = "2007", service_pack = 3, media_path = "\\\\files\\media\\E2007SP3" },
   ]
   remove_interim_updates = ["KB123456"]
+  # FE01 and FE02 share a load balancer: upgraded in one downtime window (KB 328839).
+  load_balanced_front_ends = [["FE01", "FE02"]]
 
   backup {
     max_database_age     = "24h"

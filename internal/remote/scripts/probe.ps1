@@ -1193,6 +1193,10 @@ try { $revocationOff = Get-ExLeftoverFlag 'RevocationCheckOff' } catch { }
 # restore_firewall removes it.
 $firewallStarted = $false
 try { $firewallStarted = Get-ExLeftoverFlag 'FirewallStarted' } catch { }
+# front_end.ps1 records FrontEndOffline when it takes a front-end out of service; online
+# removes it.
+$frontEndOffline = $false
+try { $frontEndOffline = Get-ExLeftoverFlag 'FrontEndOffline' } catch { }
 $savedCustomizations = $false
 try { $savedCustomizations = [System.IO.File]::Exists((Get-ExSavedLogonPath)) } catch { }
 
@@ -1252,6 +1256,7 @@ $facts = @{
         'saved_customizations' = $savedCustomizations
         'revocation_check_off' = $revocationOff
         'firewall_started'     = $firewallStarted
+        'front_end_offline'    = $frontEndOffline
     }
 }
 

@@ -348,6 +348,7 @@ var opContract = func() map[string]contract {
 	add(contractOf(wire.CustomizationsRequest{}))
 	add(contractOf(wire.OWACheckRequest{}))
 	add(contractOf(wire.FirewallRequest{}))
+	add(contractOf(wire.FrontEndRequest{}))
 	add(contractOf(wire.JobStartRequest{}))
 	add(contractOf(wire.JobStatusRequest{}))
 	add(contractOf(wire.JobClearRequest{}))

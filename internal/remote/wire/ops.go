@@ -39,6 +39,12 @@ const (
 	// as recorded. Params: Action ("start" or "restore"). Idempotent; result FirewallResult.
 	OpFirewall = "firewall"
 
+	// OpFrontEnd takes an Exchange 2000/2003 front-end server out of service for its clients
+	// (ActionOffline: its World Wide Web Publishing service W3SVC Disabled and stopped, its
+	// start mode recorded first) or back (ActionOnline: the recorded start mode back, W3SVC
+	// started, the record removed). Params: Action. Idempotent; result FrontEndResult.
+	OpFrontEnd = "front_end"
+
 	// OpCustomizations saves (moves aside) or restores the customisations an update
 	// overwrites. Params: Action ("save" or "restore"), LogonFile (a Logon.aspx the user
 	// made for the new build, put in place by restore and checked readable by save; "" for
@@ -203,6 +209,25 @@ type FirewallResult struct {
 	// restore found that record and put the service back to it (the record is then gone).
 	Recorded          bool   `json:"recorded"`
 	RecordedState     string `json:"recorded_state"`
+	RecordedStartMode string `json:"recorded_start_mode"`
+}
+
+// Front-end actions of OpFrontEnd.
+const (
+	ActionOffline = "offline"
+	ActionOnline  = "online"
+)
+
+// FrontEndResult answers OpFrontEnd.
+type FrontEndResult struct {
+	// Service is the web service taken offline or brought back (W3SVC); Before and After
+	// its state, StartMode its start mode after the operation.
+	Service   string `json:"service"`
+	Before    string `json:"before"`
+	After     string `json:"after"`
+	StartMode string `json:"start_mode"`
+	// RecordedStartMode is the start mode offline recorded (and online put back); "" when
+	// there is no record (online then changes nothing).
 	RecordedStartMode string `json:"recorded_start_mode"`
 }
 

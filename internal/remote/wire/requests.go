@@ -64,6 +64,12 @@ type FirewallRequest struct {
 	Action string `wire:"Action"`
 }
 
+// FrontEndRequest takes a front-end out of service for its clients (ActionOffline) or
+// brings it back (ActionOnline).
+type FrontEndRequest struct {
+	Action string `wire:"Action"`
+}
+
 // CustomizationsRequest saves or restores (Action ActionSave, ActionRestore) the
 // customisations an update overwrites. LogonFile is the Logon.aspx the user made for the
 // new build ("" for none): restore puts it in place, save checks it can be read.
@@ -133,6 +139,7 @@ func (RemoteStreamingBackupRequest) Op() string { return OpRemoteStreamingBackup
 func (CustomizationsRequest) Op() string        { return OpCustomizations }
 func (OWACheckRequest) Op() string              { return OpOWACheck }
 func (FirewallRequest) Op() string              { return OpFirewall }
+func (FrontEndRequest) Op() string              { return OpFrontEnd }
 func (JobStartRequest) Op() string              { return OpJobStart }
 func (JobStatusRequest) Op() string             { return OpJobStatus }
 func (JobClearRequest) Op() string              { return OpJobClear }
@@ -150,6 +157,7 @@ func (RemoteStreamingBackupRequest) result() (r SettingResult)     { return }
 func (CustomizationsRequest) result() (r CustomizationsResult)     { return }
 func (OWACheckRequest) result() (r OWACheckResult)                 { return }
 func (FirewallRequest) result() (r FirewallResult)                 { return }
+func (FrontEndRequest) result() (r FrontEndResult)                 { return }
 func (JobStartRequest) result() (r exchange.Job)                   { return }
 func (JobStatusRequest) result() (r exchange.Job)                  { return }
 func (JobClearRequest) result() (r JobClearResult)                 { return }

@@ -2,6 +2,7 @@ package wsman
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/xml"
@@ -33,6 +34,8 @@ type Server struct {
 	maxRunning map[string]int // the most running at once, per user
 	failN      int
 	failStatus int
+	resetN     int // requests whose connection is reset (ResetNext)
+	refuseN    int // shell Creates refused over the quota (RefuseShellsNext)
 	stats      Stats
 }
 
@@ -49,6 +52,8 @@ type Stats struct {
 	Sealed int
 	// InjectedFailures counts requests answered by FailNext.
 	InjectedFailures int
+	// InjectedResets counts requests whose connection ResetNext reset.
+	InjectedResets int
 	// ShellsCreated counts successful Create requests; OpenShells is how many remain open.
 	ShellsCreated, OpenShells int
 	// ShellsDeleted counts shells the client deleted (a Delete request).
@@ -117,6 +122,42 @@ func (s *Server) FailNext(n int, status int) {
 	s.failN, s.failStatus = n, status
 }
 
+// ResetNext resets the TCP connection of the next n requests instead of answering them
+// (the peer sees "connection reset by peer"), as a load balancer or a firewall dropping the
+// connection would; a Receive already waiting for a command that finishes is reset as it
+// would answer. n <= 0 cancels injected resets.
+func (s *Server) ResetNext(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.resetN = max(n, 0)
+}
+
+// RefuseShellsNext refuses the next n shell Create requests with the MaxShellsPerUser
+// fault, as when other sessions of the same user hold every shell the quota allows.
+// n <= 0 cancels.
+func (s *Server) RefuseShellsNext(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.refuseN = max(n, 0)
+}
+
+// reset closes the request's connection with an RST: linger 0 on the TCP socket under
+// any TLS layer.
+func reset(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler) // not hijackable (HTTP/2): abort the stream instead
+	}
+	raw := conn
+	if tc, ok := conn.(*tls.Conn); ok {
+		raw = tc.NetConn()
+	}
+	if tcp, ok := raw.(*net.TCPConn); ok {
+		_ = tcp.SetLinger(0)
+	}
+	_ = raw.Close()
+}
+
 // Stats returns a snapshot of the counters.
 func (s *Server) Stats() Stats {
 	s.mu.Lock()
@@ -165,6 +206,13 @@ const maxBody = 16 << 20
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.stats.Requests++
+	if s.resetN > 0 {
+		s.resetN--
+		s.stats.InjectedResets++
+		s.mu.Unlock()
+		reset(w)
+		return
+	}
 	if s.failN > 0 {
 		s.failN--
 		s.stats.InjectedFailures++
@@ -371,7 +419,11 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, msgID string, f *f
 
 func (s *Server) create(w http.ResponseWriter, user, msgID string) *fault {
 	s.mu.Lock()
-	if s.openShells[user] >= s.maxShells {
+	refused := s.refuseN > 0
+	if refused {
+		s.refuseN--
+	}
+	if refused || s.openShells[user] >= s.maxShells {
 		s.stats.ShellQuotaFaults++
 		s.mu.Unlock()
 		return maxShellsFault(s.maxShells)
@@ -541,6 +593,19 @@ func (s *Server) receiveOutput(w http.ResponseWriter, r *http.Request, req *requ
 		return timedOutFault()
 	case <-r.Context().Done():
 		return nil // the client went away; nobody reads an answer
+	}
+	// A reset armed while this Receive waited (by the command that just finished) loses
+	// the command's answer: the connection drops as the answer was to be sent.
+	s.mu.Lock()
+	lost := s.resetN > 0
+	if lost {
+		s.resetN--
+		s.stats.InjectedResets++
+	}
+	s.mu.Unlock()
+	if lost {
+		reset(w)
+		return nil
 	}
 
 	budget := outputBudget(req.Header.MaxEnvelopeSize)

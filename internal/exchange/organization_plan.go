@@ -1,0 +1,227 @@
+package exchange
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// OrganizationTarget is what the servers of one product are brought to, with what: the
+// level as Target has it, and the media and packages as the single-server requests take them.
+type OrganizationTarget struct {
+	Target
+	MediaPath, PackagePath, UMLanguagePackPath, KB string
+}
+
+// OrganizationRequest asks for every server of an organisation at its product's target.
+type OrganizationRequest struct {
+	Targets []OrganizationTarget
+	Options Options
+	// LoadBalancedFrontEnds are the groups of Exchange 2003 front-ends that are load-balanced
+	// together, by server name: each is upgraded in one downtime window (organization_front_ends.go).
+	// Nil: every Exchange 2003 front-end is taken to be one group; empty: none is.
+	LoadBalancedFrontEnds [][]string
+}
+
+// OrganizationUnit is what one server of a wave gets (a service pack plan, then a rollup
+// plan), or one cluster (a unit of its wave: one plan over its nodes).
+type OrganizationUnit struct {
+	Wave   int
+	Server string // the server, or the cluster's name
+	Plans  []Plan
+	Nodes  []string // a cluster's nodes, as the cluster reports them; empty for a server
+	// FrontEnds, when set, makes the unit a group of load-balanced front-ends (Server names
+	// the group; Plans is empty): one downtime window over the group.
+	FrontEnds *FrontEndGroup
+}
+
+// Servers are the servers the unit services: the server, every node of the cluster, or
+// every front-end of the group.
+func (u OrganizationUnit) Servers() []string {
+	switch {
+	case u.FrontEnds != nil:
+		return u.FrontEnds.Servers
+	case len(u.Nodes) > 0:
+		return u.Nodes
+	}
+	return []string{u.Server}
+}
+
+// AllPlans are the unit's plans in the order they run (a group's: every Offline plan, the
+// members' plans, every Online plan).
+func (u OrganizationUnit) AllPlans() []Plan {
+	if u.FrontEnds == nil {
+		return u.Plans
+	}
+	plans := slices.Clone(u.FrontEnds.Offline)
+	for _, m := range u.FrontEnds.Members {
+		plans = append(plans, m.Plans...)
+	}
+	return append(plans, u.FrontEnds.Online...)
+}
+
+// OrganizationPlan is an organisation's change: the units with work, in wave order.
+type OrganizationPlan struct {
+	Ordering Ordering
+	Units    []OrganizationUnit
+	Warnings []string
+}
+
+// Steps are every unit's steps, in order, each with its unit's wave.
+func (o OrganizationPlan) Steps() (steps []Step, waves []int) {
+	for _, u := range o.Units {
+		for _, p := range u.AllPlans() {
+			for _, s := range p.Steps {
+				steps = append(steps, s)
+				waves = append(waves, u.Wave)
+			}
+		}
+	}
+	return steps, waves
+}
+
+// PlanOrganization plans every server the ordering has in a wave towards its product's
+// target, wave by wave: a server by PlanServicePack then (2007) PlanUpdateRollup, a cluster
+// as one unit by PlanCluster over every node. facts are every server's, as Order read them.
+// Every refusal of every server is returned at once (Refusals).
+func PlanOrganization(facts []Facts, ordering Ordering, req OrganizationRequest, cat *Catalog) (OrganizationPlan, error) {
+	if cat == nil {
+		cat = DefaultCatalog()
+	}
+	o := OrganizationPlan{Ordering: ordering}
+	byName := map[string]Facts{}
+	clusterOf := map[string]string{} // server -> the key of its cluster
+	keys := ClusterKeys(facts)
+	readers := ClusterReaders(facts, keys)
+	for i, f := range facts {
+		byName[strings.ToLower(f.Server)] = f
+		clusterOf[strings.ToLower(f.Server)] = keys[i]
+	}
+	var refusals Refusals
+	for _, w := range ordering.Waves {
+		planned := map[string]bool{} // clusters of this wave already planned
+		for _, name := range w.Servers {
+			f := byName[strings.ToLower(name)]
+			tg := req.target(f.Product)
+			if key := clusterOf[strings.ToLower(f.Server)]; key != "" {
+				// A cluster is one unit: every node, in the order of domain.md §6.
+				if planned[key] {
+					continue
+				}
+				planned[key] = true
+				u, err := planClusterUnit(readers[key], byName, tg, req.Options, w.Index, cat)
+				if err != nil {
+					refusals = appendRefusals(refusals, err)
+					continue
+				}
+				if len(u.Plans) > 0 {
+					o.Units = append(o.Units, u)
+				}
+				continue
+			}
+			u, err := planServerUnit(f, tg, req.Options, w.Index, cat)
+			if err != nil {
+				refusals = appendRefusals(refusals, err)
+				continue
+			}
+			for _, p := range u.Plans {
+				for _, w := range p.Warnings {
+					o.Warnings = append(o.Warnings, f.Server+": "+w)
+				}
+			}
+			if len(u.Plans) > 0 {
+				o.Units = append(o.Units, u)
+			}
+		}
+	}
+	groups, defaulted, rs := frontEndGroups(facts, req)
+	for _, f := range facts {
+		// A front-end an earlier apply left offline comes back even when no group names it.
+		if f.Leftovers.FrontEndOffline && !slices.ContainsFunc(groups, func(g []Facts) bool {
+			return slices.ContainsFunc(g, func(m Facts) bool { return strings.EqualFold(m.Server, f.Server) })
+		}) {
+			groups = append(groups, []Facts{f})
+		}
+	}
+	refusals = append(refusals, rs...)
+	if len(refusals) > 0 {
+		return o, refusals
+	}
+	o.groupFrontEnds(groups, defaulted)
+	return o, nil
+}
+
+func (r OrganizationRequest) target(product string) OrganizationTarget {
+	for _, t := range r.Targets {
+		if t.Product == product {
+			return t
+		}
+	}
+	return OrganizationTarget{}
+}
+
+// planServerUnit plans one server: its service pack, then (2007) its rollup on top.
+func planServerUnit(f Facts, tg OrganizationTarget, opts Options, wave int, cat *Catalog) (OrganizationUnit, error) {
+	u := OrganizationUnit{Wave: wave, Server: f.Server}
+	spPlan, err := PlanServicePack(f, ServicePackRequest{Server: f.Server, ServicePack: tg.ServicePack,
+		MediaPath: tg.MediaPath, UMLanguagePackPath: tg.UMLanguagePackPath, Options: opts}, cat)
+	if err != nil {
+		return u, err
+	}
+	if !spPlan.Empty() {
+		u.Plans = append(u.Plans, spPlan)
+	}
+	if (tg.Latest || tg.UpdateRollup > 0) && f.Product == "2007" {
+		ruPlan, err := PlanUpdateRollup(spPlan.After, UpdateRollupRequest{Server: f.Server, ServicePack: tg.ServicePack,
+			PackagePath: tg.PackagePath, KB: tg.KB, Options: opts,
+			Latest: tg.Latest, Rollup: tg.UpdateRollup, ReRelease: tg.ReRelease}, cat)
+		if err != nil {
+			return u, err
+		}
+		if !ruPlan.Empty() {
+			u.Plans = append(u.Plans, ruPlan)
+		}
+	}
+	return u, nil
+}
+
+// planClusterUnit plans every node of one cluster of the organisation.
+// c are the facts of a node that reads the cluster, if any does (ClusterReaders).
+func planClusterUnit(c *ClusterFacts, byName map[string]Facts, tg OrganizationTarget, opts Options, wave int, cat *Catalog) (OrganizationUnit, error) {
+	u := OrganizationUnit{Wave: wave, Server: c.Title()}
+	if c.Key() == "" {
+		return u, Refusal{Server: u.Server, Problem: "the cluster service is stopped on every node of the cluster given, so nothing of the cluster can be read",
+			Action: "start the cluster service on the node that should run the clustered server, then plan again"}
+	}
+	var nodes []Facts
+	for _, n := range c.Nodes {
+		f, ok := byName[strings.ToLower(n)]
+		if !ok {
+			return u, Refusal{Server: n, Problem: fmt.Sprintf("node %s of cluster %s is not among the organisation's servers", n, c.Title()),
+				Action: "list every node of the cluster in servers (or discover the organisation), so the cluster can be sequenced"}
+		}
+		nodes = append(nodes, f)
+		u.Nodes = append(u.Nodes, f.Server)
+	}
+	req := ClusterRequest{Cluster: c.Title(), ServicePack: tg.ServicePack, MediaPath: tg.MediaPath,
+		PackagePath: tg.PackagePath, KB: tg.KB, Options: opts,
+		Latest: tg.Latest, Rollup: tg.UpdateRollup, ReRelease: tg.ReRelease}
+	cp, err := PlanCluster(nodes, req, cat)
+	if err != nil {
+		return u, err
+	}
+	if len(cp.Steps) > 0 {
+		u.Plans = []Plan{{Server: c.Title(), Steps: cp.Steps, Target: cp.Target, Warnings: cp.Warnings}}
+	}
+	return u, nil
+}
+
+func appendRefusals(rs Refusals, err error) Refusals {
+	switch e := err.(type) {
+	case Refusals:
+		return append(rs, e...)
+	case Refusal:
+		return append(rs, e)
+	}
+	return append(rs, Refusal{Problem: err.Error()})
+}

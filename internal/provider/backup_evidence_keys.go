@@ -1,0 +1,125 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/buildlevel/terraform-provider-exchange/internal/exchange"
+	"github.com/buildlevel/terraform-provider-exchange/internal/remote"
+)
+
+// The evidence maps (system_state_backup_times, database_backup_times) are keyed by server
+// names as the plan names servers: a plan takes the keys of its own servers and leaves the
+// others, so that one map can serve every resource of an organisation. A key that names no
+// server of the organisation at all (a typo, a DNS name, a CMS instead of its nodes) would
+// be left by every plan, and the plan then refuses for the backup that seems missing: it is
+// refused instead, naming the key and the servers it may name.
+
+// evidenceKey is one key of an evidence map: the attribute, the key, and the server it names.
+type evidenceKey struct {
+	attr, key, server string
+}
+
+// evidenceKeys are the keys of the backup block's evidence maps, in a stable order.
+func (b *backupModel) evidenceKeys() []evidenceKey {
+	if b == nil {
+		return nil
+	}
+	var out []evidenceKey
+	add := func(attr string, m types.Map, server func(string) string) {
+		if m.IsNull() || m.IsUnknown() {
+			return
+		}
+		for k := range m.Elements() {
+			out = append(out, evidenceKey{attr: attr, key: k, server: server(k)})
+		}
+	}
+	add("system_state_backup_times", b.SystemStateBackupTimes, func(k string) string { return k })
+	// "<server>" or "<server>\<storage group>\<database>"
+	add("database_backup_times", b.DatabaseBackupTimes, func(k string) string { s, _, _ := strings.Cut(k, `\`); return s })
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].attr != out[j].attr {
+			return out[i].attr < out[j].attr
+		}
+		return out[i].key < out[j].key
+	})
+	return out
+}
+
+// checkEvidenceKeys refuses evidence keys that name neither a server this plan covers nor
+// another server of the organisation (discovered through the server at t, once per run).
+// When the organisation cannot be read, the keys it would have checked get a warning.
+func (d *providerData) checkEvidenceKeys(ctx context.Context, b *backupModel, t remote.Target, covered []exchange.Facts, diags *diag.Diagnostics) {
+	known := map[string]bool{}
+	for _, f := range covered {
+		known[strings.ToLower(f.Server)] = true
+	}
+	var others []evidenceKey
+	for _, k := range b.evidenceKeys() {
+		if !known[strings.ToLower(k.server)] {
+			others = append(others, k)
+		}
+	}
+	if len(others) == 0 {
+		return
+	}
+	names, err := d.organizationServers(ctx, t, covered)
+	if err != nil {
+		for _, k := range others {
+			diags.AddAttributeWarning(path.Root("backup").AtName(k.attr), "Backup evidence not checked",
+				fmt.Sprintf("%s names %s, which this plan does not cover, and the organisation could not be read through %s to check "+
+					"that it is one of its servers (%v): a misspelt name is ignored.", k.attr, k.names(), t.Server, err))
+		}
+		return
+	}
+	for _, n := range names {
+		known[strings.ToLower(n)] = true
+	}
+	for _, k := range others {
+		if known[strings.ToLower(k.server)] {
+			continue
+		}
+		diags.AddAttributeError(path.Root("backup").AtName(k.attr),
+			fmt.Sprintf("Backup evidence for an unknown server: %s names %s, which is no server of the organisation", k.attr, k.names()),
+			fmt.Sprintf("Key the evidence by the server's name as Exchange knows it (a cluster's nodes by their own names, "+
+				"not the clustered mailbox server's), not by its DNS name. The organisation's servers are: %s. "+
+				"Correct the key or remove it: no plan would use it.", strings.Join(names, ", ")))
+	}
+}
+
+// names is how a message names the key: the server alone, or the server within the key.
+func (k evidenceKey) names() string {
+	if k.key == k.server {
+		return fmt.Sprintf("%q", k.key)
+	}
+	return fmt.Sprintf("server %q (in %q)", k.server, k.key)
+}
+
+// organizationServers are the servers of the organisation as plans name them (a CMS or EVS
+// by its nodes), sorted: the placed view of the order check, probed once per run.
+func (d *providerData) organizationServers(ctx context.Context, t remote.Target, covered []exchange.Facts) ([]string, error) {
+	var also []string
+	for _, f := range covered {
+		also = append(also, aliases(f)...)
+	}
+	o, err := d.organizationOf(ctx, t, also...)
+	if err != nil {
+		return nil, err
+	}
+	view, err := d.viewOf(ctx, o, t)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(view.facts))
+	for _, f := range view.facts {
+		names = append(names, f.Server)
+	}
+	sort.Slice(names, func(i, j int) bool { return strings.ToLower(names[i]) < strings.ToLower(names[j]) })
+	return names, nil
+}
