@@ -1,7 +1,7 @@
 // Package benchfleet generates the organisations and configurations of `make bench`
 // (tools/bench, docs/performance.md) and of the tests that hold one plan to its budget of
 // remote operations and WinRM requests per server (internal/e2e): a fleet of any size with
-// every role of the order rules (domain.md §4), Exchange 2003 front-end and back-end
+// every role of the order rules, Exchange 2003 front-end and back-end
 // servers and CCR mailbox clusters, and the four ways users plan a whole organisation.
 package benchfleet
 

@@ -34,7 +34,7 @@ var (
 func sharedProvider(t *testing.T) string {
 	t.Helper()
 	sharedProviderOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "e2e-provider-")
+		dir, err := os.MkdirTemp("", "e2e-provider-") //nolint:usetesting // shared by every test of the binary: t.TempDir would go with the first
 		if err != nil {
 			sharedProviderErr = err
 			return

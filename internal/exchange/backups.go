@@ -163,7 +163,7 @@ func (p *planning) systemStateBackup() backupEvidence {
 func (p *planning) checkDatabaseBackups(maxAge time.Duration) {
 	list, read, unknown := p.databaseBackups()
 	for _, n := range unknown {
-		p.refuse("backup", fmt.Sprintf(`database_backup_times names database %q of %s, which the server does not have (it has %s)`,
+		p.refuse(FieldBackup, fmt.Sprintf(`database_backup_times names database %q of %s, which the server does not have (it has %s)`,
 			n, p.server, databaseNames(p.f.Backups.Databases)),
 			"correct the name (as \"<server>\\\\<storage group>\\\\<database>\") or remove it")
 	}
@@ -172,14 +172,14 @@ func (p *planning) checkDatabaseBackups(maxAge time.Duration) {
 		if p.f.Product == "2007" {
 			why = "the probe could not use the Exchange 2007 management snap-in (Get-MailboxDatabase -Status) or reach a domain controller"
 		}
-		p.refuse("backup", fmt.Sprintf("the last full backups of the databases on %s could not be read (%s), so max_database_age cannot be checked", p.server, why),
+		p.refuse(FieldBackup, fmt.Sprintf("the last full backups of the databases on %s could not be read (%s), so max_database_age cannot be checked", p.server, why),
 			fmt.Sprintf(`set database_backup_times = { %q = "<RFC 3339 time>" } in the backup block to the last full backup of every database on %s, from your backup software (or set waiver_reason saying what you checked)`, p.server, p.server))
 		return
 	}
 	for _, e := range list {
 		take := fmt.Sprintf("take a full backup of %q before the install", e.name)
 		if e.at == nil {
-			p.refuse("backup", fmt.Sprintf("database %q has never had a full backup", e.name), take+" (or set the backup waiver with a reason)")
+			p.refuse(FieldBackup, fmt.Sprintf("database %q has never had a full backup", e.name), take+" (or set the backup waiver with a reason)")
 			continue
 		}
 		p.checkAge(e, maxAge, "max_database_age", take)
@@ -191,7 +191,7 @@ func (p *planning) checkDatabaseBackups(maxAge time.Duration) {
 func (p *planning) checkSystemStateBackups(maxAge time.Duration, servicePack bool) {
 	ss := p.systemStateBackup()
 	if ss.at == nil {
-		p.refuse("backup", fmt.Sprintf("no system-state backup of %s was found: the provider reads NTBackup's backup logs (Windows 2000/2003) and wbadmin get versions (Windows 2008), and a backup taken by another product leaves no record on the server", p.server),
+		p.refuse(FieldBackup, fmt.Sprintf("no system-state backup of %s was found: the provider reads NTBackup's backup logs (Windows 2000/2003) and wbadmin get versions (Windows 2008), and a backup taken by another product leaves no record on the server", p.server),
 			fmt.Sprintf(`take a system-state backup of the server before the install, or set system_state_backup_times = { %q = "<RFC 3339 time>" } in the backup block from your backup software (or set the backup waiver with a reason)`, p.server))
 	} else {
 		p.checkAge(ss, maxAge, "max_system_state_age", "take a system-state backup of the server before the install")
@@ -201,7 +201,7 @@ func (p *planning) checkSystemStateBackups(maxAge time.Duration, servicePack boo
 	}
 	dc := p.domainControllerBackup()
 	if dc.at == nil {
-		p.refuse("backup", "the system-state backup of a domain controller of the server's domain (KB 328839 asks for one before a service pack) cannot be read from an Exchange server",
+		p.refuse(FieldBackup, "the system-state backup of a domain controller of the server's domain (KB 328839 asks for one before a service pack) cannot be read from an Exchange server",
 			`set domain_controller_backup_time = "<RFC 3339 time>" in the backup block to the last system-state backup of a domain controller of the domain, from your backup software (or set the backup waiver with a reason)`)
 		return
 	}
@@ -219,10 +219,10 @@ func (p *planning) checkAge(e backupEvidence, maxAge time.Duration, maxAttr, tak
 	age := p.opts.Now.Sub(*e.at)
 	switch {
 	case age < -time.Minute:
-		p.refuse("backup", fmt.Sprintf("%s is at %s, which is in the future (%s)", e.subject, fmtTime(*e.at), e.source),
+		p.refuse(FieldBackup, fmt.Sprintf("%s is at %s, which is in the future (%s)", e.subject, fmtTime(*e.at), e.source),
 			"correct the time (RFC 3339, with its time zone)")
 	case age >= maxAge:
-		p.refuse("backup", fmt.Sprintf("%s is %s old (%s, %s), older than the %s allowed",
+		p.refuse(FieldBackup, fmt.Sprintf("%s is %s old (%s, %s), older than the %s allowed",
 			e.subject, fmtDuration(age), fmtTime(*e.at), e.source, fmtDuration(maxAge)),
 			fmt.Sprintf("%s (or raise %s, or set the backup waiver with a reason)", take, maxAttr))
 	}

@@ -112,7 +112,7 @@ func TestBackupEvidenceRefusals(t *testing.T) {
 				seen[r.Problem] = true
 			}
 			for _, frags := range tc.fragments {
-				if !hasRefusal(rs, "backup", frags...) {
+				if !hasRefusal(rs, FieldBackup, frags...) {
 					t.Errorf("no backup refusal with %q in:\n%v", frags, err)
 				}
 			}

@@ -88,7 +88,7 @@ func TestBuildSameBuild(t *testing.T) {
 		{"6.5.7638", "6.5.7638", true},
 		{"6.5.7638.2", "6.5.7638.2", true},
 		{"6.5.7638.2", "6.5.7638.1", false}, // both state a revision: it counts
-		{"6.5.7638", "6.5.7683", false},     // the typo domain.md warns about
+		{"6.5.7638", "6.5.7683", false},     // the typo one public build table prints
 		{"8.3.279.3", "8.3.279.5", false},
 		{"8.1.393.1", "8.2.393.1", false},
 		{"8.1.393.1", "9.1.393.1", false},

@@ -15,7 +15,7 @@ import (
 	"time"
 )
 
-// catalogJSON holds the builds of domain.md §8, and only those: a build that is not there
+// catalogJSON holds the builds of the public build tables (its _source says which), and only those: a build that is not there
 // is unknown rather than guessed.
 //
 //go:embed catalog.json
@@ -38,13 +38,13 @@ type lookupError struct {
 func (e *lookupError) Error() string { return e.msg }
 func (e *lookupError) Unwrap() error { return e.kind }
 
-// productInfo is what domain.md says about how a product is versioned. It is used to
+// productInfo is how a product is versioned. It is used to
 // validate catalog data, so a typo such as a 2003 build under "2000" is caught on load.
 type productInfo struct {
 	name         string
 	major, minor int  // every build of the product is major.minor.x; minor -1: see spIsMinor
 	spIsMinor    bool // 2007: the minor version is the SP (8.0 RTM, 8.1 SP1, 8.2 SP2, 8.3 SP3)
-	maxSP        int  // domain.md §1: 2007 SP1–SP3, 2003 SP1–SP2, 2000 SP1–SP3, 5.5 SP1–SP4
+	maxSP        int  // 2007 SP1–SP3, 2003 SP1–SP2, 2000 SP1–SP3, 5.5 SP1–SP4
 	rollups      bool // only Exchange 2007 has update rollups
 }
 
@@ -133,7 +133,7 @@ func (l Level) isBase() bool { return l.UpdateRollup == 0 && l.PostSPRollup == "
 type Release struct {
 	Level Level
 	Build Build
-	// KB is "KBnnnnnn", or "" when domain.md does not state it (and no user supplied it).
+	// KB is "KBnnnnnn", or "" when no public source the catalog uses states it (and no user supplied it).
 	KB string
 	// Date is the release date as YYYY-MM-DD, or "" when not stated.
 	Date string
@@ -188,7 +188,7 @@ var defaultCatalog = sync.OnceValue(func() *Catalog {
 	return c
 })
 
-// DefaultCatalog is the catalog built into the provider (domain.md §8), parsed once.
+// DefaultCatalog is the catalog built into the provider, parsed once.
 func DefaultCatalog() *Catalog { return defaultCatalog() }
 
 // LoadCatalog reads a catalog in the format of catalog.json and validates it: known product,
@@ -554,7 +554,7 @@ func (c *Catalog) Describe(b Build) string {
 		return "unknown build " + b.String()
 	}
 	// 2007 has interim updates; the older products have hotfixes, which also move the
-	// STORE.EXE version the probe reads (domain.md §1).
+	// STORE.EXE version the probe reads.
 	kind := "hotfix"
 	if p, _ := productByName(lower.Level.Product); p.rollups {
 		kind = "interim"
@@ -598,8 +598,8 @@ func (c *Catalog) checkProductSP(product string, servicePack int) error {
 	return fmt.Errorf("Exchange %s has no %s; known: %s", product, spName(servicePack), strings.Join(names, ", "))
 }
 
-// Newest is the release to recommend at an SP level (domain.md §3: after an SP recommend
-// the newest rollup of the new SP): the highest update rollup, and of that its latest
+// Newest is the release to recommend at an SP level (after an SP, recommend the newest rollup
+// of the new SP: "How to install the latest Service Pack or Update Rollup for Exchange 2007"): the highest update rollup, and of that its latest
 // re-release; the SP itself when it has no rollups. Post-SP hotfix rollups of the older
 // products are not levels a server is declared at, so Newest("2000", 3) is SP3 itself.
 func (c *Catalog) Newest(product string, servicePack int) (Release, error) {
@@ -677,7 +677,7 @@ func (c *Catalog) Releases(product string) []Release {
 }
 
 // WithKB returns a copy of c in which every build of level carries kb. It exists because
-// domain.md leaves the KBs of the 2007 SP1–SP3 rollups unverified: the user supplies them.
+// Where the public tables state no KB of a rollup, the user supplies it.
 // It refuses to change a KB the catalog already states differently, to give a KB to RTM
 // (not an update), and to give one KB to two different updates.
 func (c *Catalog) WithKB(level Level, kb string) (*Catalog, error) {

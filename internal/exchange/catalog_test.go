@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// domainBuilds is domain.md §8 typed again by hand, independently of catalog.json, so a
+// domainBuilds is the public build tables typed again by hand, independently of catalog.json, so a
 // typo in either one fails TestCatalogMatchesDomain. The KBs of the 2007 SP1-SP3 rollups,
 // and the second RU13 build 8.3.348.1, are from Microsoft's build table
 // (ExchangeBuildNumbers.csv of microsoft/Get-ExchangeBuildNumber).
@@ -63,7 +63,7 @@ var domainBuilds = []struct {
 	{"8.3.327.1", l2007(3, 11, 0), "KB2873746", ""},
 	{"8.3.342.4", l2007(3, 12, 0), "KB2903911", ""},
 	{"8.3.348.2", l2007(3, 13, 0), "KB2917522", ""},
-	{"8.3.348.1", l2007(3, 13, 0), "KB2917522", ""}, // Microsoft's table; domain.md §8 has .348.2
+	{"8.3.348.1", l2007(3, 13, 0), "KB2917522", ""}, // Microsoft's table; another public table has .348.2
 	{"8.3.379.2", l2007(3, 14, 0), "KB2936861", ""},
 	{"8.3.389.2", l2007(3, 15, 0), "KB2996150", ""},
 	{"8.3.406.0", l2007(3, 16, 0), "KB3030086", ""},
@@ -129,7 +129,7 @@ func TestCatalogMatchesDomain(t *testing.T) {
 		n += len(c.Releases(p))
 	}
 	if n != len(domainBuilds) || len(c.entries) != len(domainBuilds) {
-		t.Errorf("catalog has %d builds (%d by product), domain.md §8 has %d", len(c.entries), n, len(domainBuilds))
+		t.Errorf("catalog has %d builds (%d by product), the public tables have %d", len(c.entries), n, len(domainBuilds))
 	}
 }
 
@@ -531,7 +531,7 @@ func TestLoadCatalogAllowsAlsoSeen(t *testing.T) {
 
 // Microsoft's build table (ExchangeBuildNumbers.csv of microsoft/Get-ExchangeBuildNumber)
 // states the KB of every 2007 SP1-SP3 rollup, and gives SP3 RU13 as 8.3.348.1 where
-// domain.md §8 has 8.3.348.2: both builds read as RU13, the domain.md one is its primary.
+// another public table has 8.3.348.2: both builds read as RU13, that one is its primary.
 func TestRollupKBsFromMicrosoftsTable(t *testing.T) {
 	c := DefaultCatalog()
 	for _, r := range c.Releases("2007") {
@@ -546,6 +546,6 @@ func TestRollupKBsFromMicrosoftsTable(t *testing.T) {
 		}
 	}
 	if r, err := c.Find("2007", 3, 13, 0); err != nil || r.Build.String() != "8.3.348.2" {
-		t.Errorf("SP3 RU13's primary build: %+v, %v; want 8.3.348.2 (domain.md §8)", r, err)
+		t.Errorf("SP3 RU13's primary build: %+v, %v; want 8.3.348.2", r, err)
 	}
 }

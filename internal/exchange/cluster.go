@@ -7,8 +7,8 @@ import (
 )
 
 // This file sequences a service pack (and, on Exchange 2007, an update rollup) across the
-// nodes of one cluster, as domain.md §6 orders it. The per-node procedure is the
-// single-server one of §5 (planner.go, rules.go: pre-checks, backups, interim updates,
+// nodes of one cluster, in the orders below. The per-node procedure is the
+// single-server one (planner.go, rules.go: pre-checks, backups, interim updates,
 // third-party services, revocation check, the installer job, reboot, Exchange services,
 // build check), run on a planning marked clusterNode; this file adds the cluster steps
 // around it and decides which node goes when.
@@ -17,7 +17,7 @@ import (
 //
 // The rules, by cluster type (seeds in brackets):
 //
-//   - Exchange 2007 CCR/SCC [004, 000]: every passive node first (no cluster group owned,
+//   - Exchange 2007 CCR/SCC ("Service Packs für Exchange 2007"; "How to install the latest Service Pack or Update Rollup for Exchange 2007"): every passive node first (no cluster group owned,
 //     on CCR "Enable Remote Streaming Backup" = 1, Setup.com /mode:upgrade, reboot); then the
 //     downtime: stop the CMS on the active node, move it (stopped) to an upgraded node, run
 //     Setup.com /upgradeCMS there, start it; then the old active node, now passive, as the
@@ -25,7 +25,7 @@ import (
 //     An update rollup (after the service pack, or alone) goes on a node only while it is
 //     truly passive: the passive nodes first, then the CMS moves (running: a short outage)
 //     to a node with the rollup, then the old active node.
-//   - Exchange 2000/2003 EVS [001]: a node is installed only while it owns no group (the
+//   - Exchange 2000/2003 EVS (KB 328839): a node is installed only while it owns no group (the
 //     EVSs and the cluster group are moved off it first) and with its cluster service
 //     stopped (started again after the install, or on 2003 for the first upgraded node
 //     only inside the EVS upgrade, as KB 328839 orders it). The first node to be upgraded
@@ -35,11 +35,11 @@ import (
 //     disk and network name offline", move, "Upgrade Exchange Virtual Server", bring it
 //     online; on 2000 by a plain move. Then the other nodes. On 2003, a failover test of
 //     every EVS ends it; an active/active cluster gets its EVSs back on their nodes.
-//   - Exchange 5.5 [001]: the active node first, with no failover or move of the group while
+//   - Exchange 5.5 (KB 328839): the active node first, with no failover or move of the group while
 //     it runs, then the passive. The general rule ("stop the cluster service and its
 //     dependent resources, moving the groups away first") and the 5.5 rule disagree on the
 //     active node: moving its group away would make it passive, and stopping its cluster
-//     service moves (fails over) every group it owns (domain.md §9). Our reading (§6): on
+//     service moves (fails over) every group it owns. Our reading: on
 //     the active node setup runs with the group in place and the cluster service running;
 //     5.5 setup stops the Exchange services and starts them again when it finishes (the
 //     downtime); the group's resources are then brought online through the cluster (which
@@ -47,7 +47,7 @@ import (
 //     then follows the general rule: cluster service stopped, install, started.
 //
 // Every version: no reboot on a cluster node unless the installer asks (when=if_required),
-// except the 2007 service pack (when=always, as on a single server) [001, 004].
+// except the 2007 service pack (when=always, as on a single server) (KB 328839; "Service Packs für Exchange 2007").
 //
 // Safety: the plan never stops the cluster service of a node while another node's cluster
 // service is stopped, or while a clustered server is not online or is owned by that node:
@@ -91,7 +91,7 @@ var clusterProducts = map[string][]string{
 }
 
 // ClusterGroupName is the cluster's own group (cluster IP address and name, quorum disk and,
-// on 2000/2003, MSDTC). A node is serviced only while it does not own it [001, 004].
+// on 2000/2003, MSDTC). A node is serviced only while it does not own it (KB 328839; "Service Packs für Exchange 2007").
 const ClusterGroupName = "Cluster Group"
 
 // Group states (ClusterFacts.GroupState).
@@ -274,14 +274,14 @@ func (c *clusterPlanning) label() string {
 }
 
 // refuse records a cluster refusal; server "" is the cluster.
-func (c *clusterPlanning) refuse(server, attribute, problem, action string) {
+func (c *clusterPlanning) refuse(server string, field Field, problem, action string) {
 	if action != "" {
 		action = strings.ToUpper(action[:1]) + action[1:]
 	}
 	if server == "" {
 		server = c.label()
 	}
-	c.addRefusal(Refusal{Server: server, Attribute: attribute, Problem: problem, Action: action})
+	c.addRefusal(Refusal{Server: server, Field: field, Problem: problem, Action: action})
 }
 
 func (c *clusterPlanning) addRefusal(r Refusal) {
@@ -634,7 +634,7 @@ func (c *clusterPlanning) owned(n *clusterNode) []*clusterGroup {
 func (c *clusterPlanning) targets() bool {
 	sp, err := c.cat.Find(c.product, c.r.ServicePack, 0, 0)
 	if err != nil {
-		c.refuse("", "service_pack", err.Error(), fmt.Sprintf("set service_pack to a level the catalog knows for Exchange %s", c.product))
+		c.refuse("", FieldServicePack, err.Error(), fmt.Sprintf("set service_pack to a level the catalog knows for Exchange %s", c.product))
 		return false
 	}
 	c.sp = sp
@@ -642,7 +642,7 @@ func (c *clusterPlanning) targets() bool {
 		return true
 	}
 	if !c.info.rollups {
-		c.refuse("", "update_rollup", fmt.Sprintf("the cluster runs Exchange %s, which has no update rollups (only Exchange 2007 has them)", c.product),
+		c.refuse("", FieldRollup, fmt.Sprintf("the cluster runs Exchange %s, which has no update rollups (only Exchange 2007 has them)", c.product),
 			"remove update_rollup; hotfixes of older products are not planned on clusters by this resource")
 		return false
 	}
@@ -650,7 +650,7 @@ func (c *clusterPlanning) targets() bool {
 	if c.r.Latest {
 		ru, err = c.cat.Newest(c.product, sp.Level.ServicePack)
 		if err == nil && ru.Level.UpdateRollup == 0 {
-			c.refuse("", "update_rollup", fmt.Sprintf("the catalog has no update rollups for Exchange %s %s", c.product, spName(sp.Level.ServicePack)),
+			c.refuse("", FieldRollup, fmt.Sprintf("the catalog has no update rollups for Exchange %s %s", c.product, spName(sp.Level.ServicePack)),
 				"remove update_rollup or add the rollups to the catalog")
 			return false
 		}
@@ -658,7 +658,7 @@ func (c *clusterPlanning) targets() bool {
 		ru, err = c.cat.Find(c.product, sp.Level.ServicePack, c.r.Rollup, c.r.ReRelease)
 	}
 	if err != nil {
-		c.refuse("", "update_rollup", err.Error(), "set update_rollup to one the catalog knows for the service pack, or \"latest\"")
+		c.refuse("", FieldRollup, err.Error(), "set update_rollup to one the catalog knows for the service pack, or \"latest\"")
 		return false
 	}
 	p := newPlanning(Facts{Server: c.label(), Product: c.product}, c.label(), c.r.Options, c.cat)
@@ -679,9 +679,10 @@ func (c *clusterPlanning) targets() bool {
 // checkPaths refuses per-node paths for servers that are not nodes.
 func (c *clusterPlanning) checkPaths() {
 	for _, x := range []struct {
-		attr string
-		m    map[string]string
-	}{{"node_media_paths", c.r.NodeMediaPaths}, {"node_package_paths", c.r.NodePackagePaths}} {
+		attr  string
+		field Field
+		m     map[string]string
+	}{{"node_media_paths", FieldNodeMediaPaths, c.r.NodeMediaPaths}, {"node_package_paths", FieldNodePackagePaths, c.r.NodePackagePaths}} {
 		attr, m := x.attr, x.m
 		var unknown []string
 		for name := range m {
@@ -691,7 +692,7 @@ func (c *clusterPlanning) checkPaths() {
 		}
 		sort.Strings(unknown)
 		if len(unknown) > 0 {
-			c.refuse("", attr, fmt.Sprintf("%s names %s, which %s not a node of %s (%s)", attr, quoteList(unknown), plural(len(unknown), "is", "are"), c.label(), c.nodeNames()),
+			c.refuse("", x.field, fmt.Sprintf("%s names %s, which %s not a node of %s (%s)", attr, quoteList(unknown), plural(len(unknown), "is", "are"), c.label(), c.nodeNames()),
 				"name the nodes as the cluster does, or remove the entries")
 		}
 	}
@@ -728,7 +729,7 @@ func (c *clusterPlanning) describeBuild(f Facts) string {
 }
 
 // classify reads each node's level against the targets and the cluster-wide refusals of
-// domain.md §6: a node above the target, events 1025 and c1037b44, a stale CMS key,
+// A node above the target, events 1025 and c1037b44, a stale CMS key,
 // hotfix 831464 on Windows Server 2003 (Exchange 2003).
 func (c *clusterPlanning) classify() {
 	target := c.sp.Level.ServicePack
@@ -753,7 +754,7 @@ func (c *clusterPlanning) classify() {
 		}
 		n.liveSP = sp
 		if sp > target {
-			c.refuse(n.name, "service_pack", fmt.Sprintf("%s runs %s, above the target %s: a service pack cannot be uninstalled", role, c.describeBuild(n.f), c.sp.Level),
+			c.refuse(n.name, FieldServicePack, fmt.Sprintf("%s runs %s, above the target %s: a service pack cannot be uninstalled", role, c.describeBuild(n.f), c.sp.Level),
 				fmt.Sprintf("set service_pack = %d to bring every node to the level of %s (going back to %s means removing Exchange, reinstalling %s and restoring the databases from backup, which this provider does not do)",
 					sp, n.name, spName(target), spName(target)))
 			n.skip = true
@@ -773,7 +774,7 @@ func (c *clusterPlanning) classify() {
 		case rel.Level == c.ru.Level:
 			n.ruDone = true
 		case levelBefore(c.ru.Level, rel.Level):
-			c.refuse(n.name, "update_rollup", fmt.Sprintf("%s runs %s, above the target %s: this resource does not uninstall update rollups on a cluster", role, c.describeBuild(n.f), c.ru.Level),
+			c.refuse(n.name, FieldRollup, fmt.Sprintf("%s runs %s, above the target %s: this resource does not uninstall update rollups on a cluster", role, c.describeBuild(n.f), c.ru.Level),
 				fmt.Sprintf("set update_rollup to %s or later, or uninstall the rollups above the target on %s by hand while it is passive", FormatRollup(rel.Level.UpdateRollup, rel.Level.ReRelease), n.name))
 			n.skip = true
 		}
@@ -789,12 +790,12 @@ func (c *clusterPlanning) classify() {
 			case "1025":
 				c.event1025(n)
 			case "c1037b44":
-				c.refuse(n.name, "", "error c1037b44 was logged on the node: \"the version of Exchange on this computer does not match\": the EVS sits on a node not yet upgraded, or the cluster administration tool runs on one [001]",
+				c.refuse(n.name, "", "error c1037b44 was logged on the node: \"the version of Exchange on this computer does not match\": the EVS sits on a node not yet upgraded, or the cluster administration tool runs on one (KB 328839)",
 					"move the EVS to an upgraded node (and use Cluster Administrator on an upgraded node), then plan again")
 			}
 		}
 		if c.product == "2003" && needsSP && windowsServer2003(n.f.OS) && !n.f.Prerequisites.IISCompressionHotfix831464 {
-			c.refuse(n.name, "", "the node runs Windows Server 2003 without the IIS 6.0 compression hotfix 831464, which an Exchange 2003 cluster needs before its service pack [001]",
+			c.refuse(n.name, "", "the node runs Windows Server 2003 without the IIS 6.0 compression hotfix 831464, which an Exchange 2003 cluster needs before its service pack (KB 328839)",
 				"install hotfix 831464 and reboot, then plan again")
 		}
 	}
@@ -805,7 +806,7 @@ func (c *clusterPlanning) classify() {
 
 // upgradesClusteredServer: the service pack also upgrades the CMS/EVS itself (2007:
 // Setup.com /upgradeCMS; 2003: Upgrade Exchange Virtual Server). A 2000 EVS and a 5.5
-// virtual server come up at the level of the node they come online on [001].
+// virtual server come up at the level of the node they come online on (KB 328839).
 func (c *clusterPlanning) upgradesClusteredServer() bool {
 	return c.product == "2007" || c.product == "2003"
 }
@@ -913,7 +914,7 @@ func (c *clusterPlanning) nodeSteps(n *clusterNode, label string, steps []Step) 
 		if c.typ != clusterCCR && c.typ != clusterSCC && s.Action() == ActionStartExchangeServices {
 			// On 2000/2003/5.5 the Information Store, System Attendant, ... of a virtual
 			// server are cluster resources: the cluster starts them where the group runs
-			// (§6 last paragraph [001]); exchange_services.ps1 leaves them alone on a node
+			// (KB 328839); exchange_services.ps1 leaves them alone on a node
 			// with the cluster service.
 			s.Kind = StartExchangeServices{ClusterNode: true}
 			s.Description = "give every Exchange service the install left Disabled its start mode back (as the servicing lock recorded it; Manual for the virtual server's services) and start the node's other Exchange and IIS services that should run; " +
@@ -968,7 +969,7 @@ func (c *clusterPlanning) moveCoreOff(n, to *clusterNode, why string) {
 
 // stopClusterService stops n's cluster service. It refuses (unsafe) when another node's
 // cluster service is stopped, a clustered server is not online, or n owns one: stopping the
-// cluster service moves every group the node owns to another node (domain.md §9), so no
+// cluster service moves every group the node owns to another node, so no
 // plan counts on a group staying on it.
 func (c *clusterPlanning) stopClusterService(n *clusterNode, why string) {
 	if !n.running {
@@ -986,7 +987,7 @@ func (c *clusterPlanning) stopClusterService(n *clusterNode, why string) {
 			return
 		}
 		if strings.EqualFold(g.owner, n.name) {
-			// Stopping it would move the group to another node (domain.md §9): the plan
+			// Stopping it would move the group to another node: the plan
 			// moves it first, on purpose, or does not stop the service.
 			c.unsafe(n, fmt.Sprintf("stop the cluster service on %s while it owns %s", n.name, g.name))
 			return
@@ -1070,14 +1071,14 @@ func (c *clusterPlanning) nodePlanning(n *clusterNode, f Facts) *planning {
 	return p
 }
 
-// installServicePack plans the single-server service pack procedure (domain.md §5) on n.
+// installServicePack plans the single-server service pack procedure on n.
 func (c *clusterPlanning) installServicePack(n *clusterNode, label string) {
 	p := c.nodePlanning(n, n.cur)
 	targetName := fmt.Sprintf("Exchange %s %s", c.product, spName(c.sp.Level.ServicePack))
 	removeIUs := p.preChecks("exchange_cluster_upgrade", scopeServicing, c.sp.Level.ServicePack, targetName)
 	media := c.mediaPath(n)
 	if media == "" {
-		p.refuse("media_path", fmt.Sprintf("media_path is not set (nor node_media_paths for %s), and the plan installs %s on it", n.name, targetName),
+		p.refuse(FieldMediaPath, fmt.Sprintf("media_path is not set (nor node_media_paths for %s), and the plan installs %s on it", n.name, targetName),
 			fmt.Sprintf("set media_path (or node_media_paths[%q]) to the folder with the %s setup on the node or a share it can read", n.name, targetName))
 	}
 	if len(n.cur.UMLanguagePacks) > 0 {
@@ -1087,18 +1088,18 @@ func (c *clusterPlanning) installServicePack(n *clusterNode, label string) {
 	}
 	core := []Step{p.servicePackStep(c.info, c.sp, media)}
 	if c.typ == clusterCCR {
-		// §6 CCR 1 [004]: the passive node gets "Enable Remote Streaming Backup" = 1 before
+		// CCR ("Service Packs für Exchange 2007"): the passive node gets "Enable Remote Streaming Backup" = 1 before
 		// setup (CCR reseeding needs it); the service pack resets it, so assemble sets it
-		// again after the install (§5.14).
+		// again after the install.
 		on := true
 		p.f.RemoteStreamingBackup = &on
 		core = append([]Step{{Kind: SetRemoteStreamingBackup{},
-			Description: "set Enable Remote Streaming Backup = 1 (MSExchangeIS ParametersSystem) before the service pack: CCR reseeding needs it [004]"},
+			Description: "set Enable Remote Streaming Backup = 1 (MSExchangeIS ParametersSystem) before the service pack: CCR reseeding needs it (\"Service Packs für Exchange 2007\")"},
 			startFirewallStep()}, core...)
 	}
-	reboot := RebootIfRequired // §6 every version: no reboot on a cluster node unless asked [001]
+	reboot := RebootIfRequired // every version: no reboot on a cluster node unless asked (KB 328839)
 	if c.product == "2007" {
-		reboot = RebootAlways // as on a single server [004]
+		reboot = RebootAlways // as on a single server ("Service Packs für Exchange 2007")
 	}
 	steps := p.assemble(procedure{servicePack: true, removeIUs: removeIUs, core: core, installs: true, rebootWhen: reboot, verify: &c.sp})
 	if c.typ == clusterCCR {
@@ -1122,7 +1123,7 @@ func (c *clusterPlanning) installUpdateRollup(n *clusterNode, label string) {
 	removeIUs := p.preChecks("exchange_cluster_upgrade", scopeServicing, ru.Level.ServicePack, ru.Level.String())
 	pkg := c.packagePath(n)
 	if pkg == "" {
-		p.refuse("package_path", fmt.Sprintf("package_path is not set (nor node_package_paths for %s), and the plan installs %s on it", n.name, ru.Level),
+		p.refuse(FieldPackagePath, fmt.Sprintf("package_path is not set (nor node_package_paths for %s), and the plan installs %s on it", n.name, ru.Level),
 			fmt.Sprintf("set package_path (or node_package_paths[%q]) to the %s .msp on the node or a share it can read", n.name, ru.Level))
 	}
 	steps := p.assemble(procedure{removeIUs: removeIUs, core: []Step{p.rollupStep(ru, pkg)}, installs: true, rebootWhen: RebootIfRequired, verify: &ru})
@@ -1152,9 +1153,9 @@ func (c *clusterPlanning) finishNode(n *clusterNode) {
 	if j, ok := n.f.Job(after[len(after)-1].job); ok && j.State == JobSucceeded && c.typ == clusterCCR &&
 		(n.f.RemoteStreamingBackup == nil || !*n.f.RemoteStreamingBackup) {
 		// The service pack reset Enable Remote Streaming Backup, which CCR reseeding needs
-		// (§5.14, §6 CCR 1 [004]): set it before the build check.
+		// ("Service Packs für Exchange 2007"): set it before the build check.
 		rsb := Step{Kind: SetRemoteStreamingBackup{},
-			Description: "re-apply Enable Remote Streaming Backup = 1; the service pack resets it and CCR reseeding needs it [004]"}
+			Description: "re-apply Enable Remote Streaming Backup = 1; the service pack resets it and CCR reseeding needs it (\"Service Packs für Exchange 2007\")"}
 		at := len(plan.Steps)
 		if at > 0 && plan.Steps[at-1].Action() == ActionVerifyBuild {
 			at--
@@ -1187,11 +1188,11 @@ func (c *clusterPlanning) upgradeStep(g *clusterGroup, n *clusterNode) Step {
 	if c.product == "2007" {
 		media := c.mediaPath(n)
 		return Step{Kind: UpgradeCMS{Group: g.name, MediaPath: media, Build: c.sp.Build}, Server: n.name, Downtime: true,
-			Description: fmt.Sprintf("run Setup.com /upgradeCMS from %s on %s, which owns the stopped %s: it upgrades the clustered mailbox server to %s (%s) [004]",
+			Description: fmt.Sprintf("run Setup.com /upgradeCMS from %s on %s, which owns the stopped %s: it upgrades the clustered mailbox server to %s (%s) (\"Service Packs für Exchange 2007\")",
 				media, n.name, g.name, c.sp.Level, c.sp.Build)}
 	}
 	return Step{Kind: UpgradeEVSManually{Group: g.name, Build: c.sp.Build}, Server: n.name, Downtime: true,
-		Description: fmt.Sprintf("MANUAL STEP, by an administrator: in Cluster Administrator on %s, right-click the System Attendant resource of %s and choose \"Upgrade Exchange Virtual Server\", then bring its resources online (§6 2003 6 [001]); no command line for it is documented, so the apply stops here with these instructions unless Active Directory already records %s at %s, and the next apply continues. %s now runs on the upgraded node %s with only its IP address, physical disk and network name online (and MSDTC), as the upgrade needs",
+		Description: fmt.Sprintf("MANUAL STEP, by an administrator: in Cluster Administrator on %s, right-click the System Attendant resource of %s and choose \"Upgrade Exchange Virtual Server\", then bring its resources online; no command line for it is documented, so the apply stops here with these instructions unless Active Directory already records %s at %s, and the next apply continues. %s now runs on the upgraded node %s with only its IP address, physical disk and network name online (and MSDTC), as the upgrade needs",
 			n.name, g.name, g.name, c.sp.Build, g.name, n.name)}
 }
 
@@ -1205,10 +1206,10 @@ func (c *clusterPlanning) upgradeJob(g *clusterGroup, n *clusterNode) Step {
 	c.absorb(n, p)
 	refused := false
 	for _, r := range c.refusals {
-		refused = refused || r.Server == n.name && r.Attribute == "media_path"
+		refused = refused || r.Server == n.name && r.Field == FieldMediaPath
 	}
 	if c.product == "2007" && c.mediaPath(n) == "" && !refused {
-		c.refuse(n.name, "media_path", fmt.Sprintf("media_path is not set (nor node_media_paths for %s), and the plan runs Setup.com /upgradeCMS on it", n.name),
+		c.refuse(n.name, FieldMediaPath, fmt.Sprintf("media_path is not set (nor node_media_paths for %s), and the plan runs Setup.com /upgradeCMS on it", n.name),
 			fmt.Sprintf("set media_path (or node_media_paths[%q]) to the folder with the service pack's setup", n.name))
 	}
 	return s
@@ -1255,7 +1256,7 @@ func (c *clusterPlanning) allowFailover(g *clusterGroup, on *clusterNode, why st
 }
 
 // freeNode moves every group off n and stops its cluster service, before its install:
-// §6 every version [001].
+// every version (KB 328839).
 func (c *clusterPlanning) freeNode(n *clusterNode, spLabel string) {
 	for _, g := range c.owned(n) {
 		to := c.upgradedNode(n, false)
@@ -1266,10 +1267,10 @@ func (c *clusterPlanning) freeNode(n *clusterNode, spLabel string) {
 			c.unsafe(n, fmt.Sprintf("move %s off %s with no other node running its cluster service", g.name, n.name))
 			return
 		}
-		c.moveGroup(g, to, fmt.Sprintf("%s is upgraded only while it owns no Exchange Virtual Server: move every EVS to one node, upgrade the free node (§6 [001])", n.name))
+		c.moveGroup(g, to, fmt.Sprintf("%s is upgraded only while it owns no Exchange Virtual Server: move every EVS to one node, upgrade the free node", n.name))
 	}
-	c.moveCoreOff(n, c.runningNode(n), fmt.Sprintf("%s owns no group while it is upgraded (§6 every version [001])", n.name))
-	c.stopClusterService(n, fmt.Sprintf("the cluster service and its dependent resources are stopped before %s is installed on a cluster node (§6 every version [001])", spLabel))
+	c.moveCoreOff(n, c.runningNode(n), fmt.Sprintf("%s owns no group while it is upgraded", n.name))
+	c.stopClusterService(n, fmt.Sprintf("the cluster service and its dependent resources are stopped before %s is installed on a cluster node", spLabel))
 }
 
 // collector is the node other than n whose cluster service runs and that owns the most

@@ -9,17 +9,17 @@ import (
 // rules of every cluster type).
 
 // startFirewallStep starts the Windows Firewall service before setup on a CCR passive node
-// (§6 CCR 1 [004]: setup adds its firewall exceptions).
+// ("Service Packs für Exchange 2007").
 func startFirewallStep() Step {
 	return Step{Kind: StartFirewall{},
-		Description: "start the Windows Firewall service if it is stopped, recording on the node how it was: setup adds its firewall exceptions (§6 CCR 1 [004])"}
+		Description: "start the Windows Firewall service if it is stopped, recording on the node how it was: setup adds its firewall exceptions"}
 }
 
 // withFirewallRestored puts restore_firewall after the reboot (else before the build check,
-// else at the end): the firewall stopped again if start_firewall started it (§6 CCR 1 [004]).
+// else at the end): the firewall stopped again if start_firewall started it ("Service Packs für Exchange 2007").
 func withFirewallRestored(steps []Step) []Step {
 	restore := Step{Kind: RestoreFirewall{},
-		Description: "put the Windows Firewall service back as it was before setup: stopped (and Disabled) again if start_firewall started it; nothing when it was running (§6 CCR 1 [004])"}
+		Description: "put the Windows Firewall service back as it was before setup: stopped (and Disabled) again if start_firewall started it; nothing when it was running"}
 	at := len(steps)
 	for i, s := range steps {
 		if s.Action() == ActionVerifyBuild && at == len(steps) {
@@ -32,14 +32,14 @@ func withFirewallRestored(steps []Step) []Step {
 	return append(steps[:at:at], append([]Step{restore}, steps[at:]...)...)
 }
 
-// sequence2007 is domain.md §6 "Exchange 2007 CCR" [004] (SCC the same without Remote
+// sequence2007 is the Exchange 2007 CCR upgrade ("Service Packs für Exchange 2007"; SCC the same without Remote
 // Streaming Backup), then the rollup on the nodes while each is passive.
 func (c *clusterPlanning) sequence2007() {
 	g := c.groups[0]
 	spLabel := spName(c.sp.Level.ServicePack)
 
-	spWhy := "setup runs on a passive node that owns no cluster resources (§6 CCR 1 [004])"
-	ruWhy := "a rollup is installed only on a truly passive node, after moving the cluster groups off it (§6 rollups on clusters [000])"
+	spWhy := "setup runs on a passive node that owns no cluster resources"
+	ruWhy := "a rollup is installed only on a truly passive node, after moving the cluster groups off it"
 	installed := false
 	for _, n := range c.nodes {
 		installed = installed || !n.skip && !n.spDone
@@ -55,7 +55,7 @@ func (c *clusterPlanning) sequence2007() {
 				continue
 			}
 			c.prepare2007(n, g, spWhy)
-			c.installServicePack(n, fmt.Sprintf("%s on passive node %s (§6 CCR 1 [004])", spLabel, n.name))
+			c.installServicePack(n, fmt.Sprintf("%s on passive node %s", spLabel, n.name))
 		}
 	}
 
@@ -75,19 +75,19 @@ func (c *clusterPlanning) sequence2007() {
 		}
 		if g.state != groupOffline {
 			c.clusterStep(Step{Kind: StopClusteredServer{Group: g.name}, Server: owner.name,
-				Description: fmt.Sprintf("downtime starts: stop the clustered mailbox server %s on the active node %s (Stop-ClusteredMailboxServer), to move it to %s, which runs %s (§6 CCR 2 [004])",
+				Description: fmt.Sprintf("downtime starts: stop the clustered mailbox server %s on the active node %s (Stop-ClusteredMailboxServer), to move it to %s, which runs %s",
 					g.name, owner.name, dest.name, c.sp.Level)},
 				false, func() { g.state = groupOffline })
 		}
 		if dest != owner {
 			c.startClusterService(dest, fmt.Sprintf("%s moves there", g.name))
-			c.moveGroup(g, dest, "the stopped clustered mailbox server goes to the upgraded node, where /upgradeCMS runs (§6 CCR 2 [004])")
+			c.moveGroup(g, dest, "the stopped clustered mailbox server goes to the upgraded node, where /upgradeCMS runs")
 		}
 		up := c.upgradeJob(g, dest)
 		c.clusterStep(up, false, func() { g.upgraded = true })
 		c.changed = true
 		c.clusterStep(Step{Kind: StartClusteredServer{Group: g.name}, Server: dest.name,
-			Description: fmt.Sprintf("downtime ends: start %s on %s (Start-ClusteredMailboxServer) at %s (§6 CCR 2 [004])", g.name, dest.name, c.sp.Level)},
+			Description: fmt.Sprintf("downtime ends: start %s on %s (Start-ClusteredMailboxServer) at %s", g.name, dest.name, c.sp.Level)},
 			false, func() { g.state = groupOnline })
 	}
 
@@ -103,9 +103,9 @@ func (c *clusterPlanning) sequence2007() {
 			}
 		}
 		c.prepare2007(n, g, spWhy)
-		label := fmt.Sprintf("%s on passive node %s (§6 CCR 1 [004])", spLabel, n.name)
+		label := fmt.Sprintf("%s on passive node %s", spLabel, n.name)
 		if strings.EqualFold(n.name, g.home) {
-			label = fmt.Sprintf("%s on %s, the old active node, now passive (§6 CCR 3 [004])", spLabel, n.name)
+			label = fmt.Sprintf("%s on %s, the old active node, now passive", spLabel, n.name)
 		}
 		c.installServicePack(n, label)
 	}
@@ -120,7 +120,7 @@ func (c *clusterPlanning) sequence2007() {
 		return
 	}
 	// The rollup: only on a truly passive node, after moving the cluster group off it
-	// (§6 "RUs on clusters" [000]): the passive nodes, then the CMS moves to a node that has
+	// ("How to install the latest Service Pack or Update Rollup for Exchange 2007"): the passive nodes, then the CMS moves to a node that has
 	// it (a short outage), then the old active node.
 	title := rollupName(c.ru.Level.UpdateRollup, c.ru.Level.ReRelease)
 	for _, n := range c.nodes {
@@ -128,7 +128,7 @@ func (c *clusterPlanning) sequence2007() {
 			continue
 		}
 		c.prepare2007(n, g, ruWhy)
-		c.installUpdateRollup(n, fmt.Sprintf("%s on passive node %s (§6 rollups on clusters [000])", title, n.name))
+		c.installUpdateRollup(n, fmt.Sprintf("%s on passive node %s", title, n.name))
 	}
 	owner = c.node(g.owner)
 	if owner.skip || owner.ruDone {
@@ -141,12 +141,12 @@ func (c *clusterPlanning) sequence2007() {
 		return
 	}
 	c.startClusterService(dest, fmt.Sprintf("%s moves there", g.name))
-	c.moveGroup(g, dest, fmt.Sprintf("a short outage: %s runs %s, so that %s is passive for the rollup (§6 [000])", dest.name, c.ru.Level, owner.name))
+	c.moveGroup(g, dest, fmt.Sprintf("a short outage: %s runs %s, so that %s is passive for the rollup", dest.name, c.ru.Level, owner.name))
 	c.prepare2007(owner, g, ruWhy)
-	c.installUpdateRollup(owner, fmt.Sprintf("%s on %s, the old active node, now passive (§6 rollups on clusters [000])", title, owner.name))
+	c.installUpdateRollup(owner, fmt.Sprintf("%s on %s, the old active node, now passive", title, owner.name))
 }
 
-// prepare2007 makes n own no cluster resources before setup runs on it (§6 CCR 1 [004]).
+// prepare2007 makes n own no cluster resources before setup runs on it ("Service Packs für Exchange 2007").
 func (c *clusterPlanning) prepare2007(n *clusterNode, g *clusterGroup, why string) {
 	to := c.node(g.owner)
 	if to == n || !to.running {

@@ -5,7 +5,7 @@ import "fmt"
 // This file: the Exchange 5.5 cluster sequence (the file comment of cluster.go gives the
 // rules of every cluster type).
 
-// sequence55 is domain.md §6 "Exchange 5.5" [001] as the file comment says: the node that
+// sequence55 is the Exchange 5.5 cluster upgrade (KB 328839) as the file comment says: the node that
 // owns the virtual server first, with the group in place and its cluster service running
 // (setup stops the Exchange services and restarts them: the downtime), then the passive
 // node with its cluster service stopped.
@@ -21,7 +21,7 @@ func (c *clusterPlanning) sequence55() {
 	}
 	if !owner.skip && !owner.spDone {
 		from := len(c.steps)
-		c.installServicePack(owner, fmt.Sprintf("%s on the active node %s, first, with %s in place and the cluster service running: setup stops the Exchange services and starts them again when it finishes, an outage for users (§6 5.5 [001])",
+		c.installServicePack(owner, fmt.Sprintf("%s on the active node %s, first, with %s in place and the cluster service running: setup stops the Exchange services and starts them again when it finishes, an outage for users",
 			spLabel, owner.name, g.name))
 		// The downtime: from the install until the group is online again.
 		for i := from; i < len(c.steps); i++ {
@@ -34,7 +34,7 @@ func (c *clusterPlanning) sequence55() {
 			}
 		}
 		c.clusterStep(Step{Kind: BringGroupOnline{Group: g.name}, Server: owner.name,
-			Description: fmt.Sprintf("downtime ends: bring every resource of %s online on %s, which now runs %s: setup started the Exchange services again itself; the cluster brings up any that did not come back (clustered services come online only through the cluster, §6 [001])",
+			Description: fmt.Sprintf("downtime ends: bring every resource of %s online on %s, which now runs %s: setup started the Exchange services again itself; the cluster brings up any that did not come back (clustered services come online only through the cluster, KB 328839)",
 				g.name, owner.name, spLabel)},
 			false, func() { g.state = groupOnline })
 	}
@@ -47,7 +47,7 @@ func (c *clusterPlanning) sequence55() {
 			continue
 		}
 		c.freeNode(n, spLabel)
-		c.installServicePack(n, fmt.Sprintf("%s on the passive node %s, after the active node, its cluster service stopped (§6 5.5 [001])", spLabel, n.name))
+		c.installServicePack(n, fmt.Sprintf("%s on the passive node %s, after the active node, its cluster service stopped", spLabel, n.name))
 		c.startClusterService(n, fmt.Sprintf("the node runs %s", spLabel))
 	}
 }

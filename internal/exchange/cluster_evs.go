@@ -9,14 +9,14 @@ import (
 // cluster.go gives the rules of every cluster type).
 
 // event1025 reads MSExchangeCluster event 1025 on node n, "the Exchange virtual server
-// must be upgraded before it can come online" [001]. KB 328839 gives it two causes: the EVS
+// must be upgraded before it can come online" (KB 328839). KB 328839 gives it two causes: the EVS
 // was not upgraded yet (Upgrade Exchange Virtual Server, the plan's manual step), or, when
 // Cluster Administrator does not offer that option, the node was removed from the cluster
 // and added again (reinstall Exchange on the node). No script can see that menu. What one
 // can read is the EVS's version in Active Directory: when an EVS that n owns and that is
 // not online there is recorded at n's service pack already, it was upgraded, so the event
 // cannot mean "not upgraded yet" and the plan refuses with the reinstall advice (our
-// reading of [001]). Otherwise (AD says not upgraded, cannot be read, or the EVS is online
+// reading of KB 328839). Otherwise (AD says not upgraded, cannot be read, or the EVS is online
 // now: an attempt before the upgrade logged it) it warns and plans on.
 func (c *clusterPlanning) event1025(n *clusterNode) {
 	const event = "event 1025 (MSExchangeCluster, \"the Exchange virtual server must be upgraded before it can come online\") was logged on the node since its last boot"
@@ -25,21 +25,21 @@ func (c *clusterPlanning) event1025(n *clusterNode) {
 			continue
 		}
 		if sp, ok := c.adServicePack(g); ok && sp >= n.liveSP {
-			c.refuse(n.name, "", fmt.Sprintf("%s, yet Active Directory already records %s at %s (%s), the level the node runs, and %s is %s there: it was upgraded, and the other cause KB 328839 gives is a node removed from the cluster and added again, on which Cluster Administrator does not offer Upgrade Exchange Virtual Server [001]",
+			c.refuse(n.name, "", fmt.Sprintf("%s, yet Active Directory already records %s at %s (%s), the level the node runs, and %s is %s there: it was upgraded, and the other cause KB 328839 gives is a node removed from the cluster and added again, on which Cluster Administrator does not offer Upgrade Exchange Virtual Server (KB 328839)",
 				event, g.name, spName(sp), FormatADVersion(g.adVersion, sp), g.name, g.state),
-				fmt.Sprintf("in Cluster Administrator on %s, right-click the System Attendant resource of %s: if Upgrade Exchange Virtual Server is missing, run Exchange %s setup on %s and choose Reinstall [001]; then plan again",
+				fmt.Sprintf("in Cluster Administrator on %s, right-click the System Attendant resource of %s: if Upgrade Exchange Virtual Server is missing, run Exchange %s setup on %s and choose Reinstall (KB 328839); then plan again",
 					n.name, g.name, c.product, n.name))
 			return
 		}
 	}
-	c.warn(n.name, "%s: an Exchange virtual server that was not upgraded tried to come online there. The plan's manual step \"Upgrade Exchange Virtual Server\" upgrades it; if Cluster Administrator does not offer that option, the node was removed from the cluster and added again, and Exchange must be reinstalled on it (setup, Reinstall) [001]", event)
+	c.warn(n.name, "%s: an Exchange virtual server that was not upgraded tried to come online there. The plan's manual step \"Upgrade Exchange Virtual Server\" upgrades it; if Cluster Administrator does not offer that option, the node was removed from the cluster and added again, and Exchange must be reinstalled on it (setup, Reinstall) (KB 328839)", event)
 }
 
 func windowsServer2003(os OSFacts) bool {
 	return strings.HasPrefix(os.Version, "5.2") || strings.Contains(os.Caption, "2003")
 }
 
-// sequenceEVS is domain.md §6 "Exchange 2003" and "Exchange 2000" [001].
+// sequenceEVS is the Exchange 2003 and Exchange 2000 cluster upgrade (KB 328839).
 func (c *clusterPlanning) sequenceEVS() {
 	upgradeEVS := c.product == "2003"
 	spLabel := spName(c.sp.Level.ServicePack)
@@ -66,13 +66,13 @@ func (c *clusterPlanning) sequenceEVS() {
 			return
 		}
 		c.freeNode(first, spLabel)
-		label := fmt.Sprintf("%s on %s, the first node (§6 %s [001])", spLabel, first.name, c.product)
+		label := fmt.Sprintf("%s on %s, the first node", spLabel, first.name)
 		if upgradeEVS {
-			label = fmt.Sprintf("%s on %s, the first node, its cluster service stopped until the EVS moves to it (§6 2003 3–5 [001])", spLabel, first.name)
+			label = fmt.Sprintf("%s on %s, the first node, its cluster service stopped until the EVS moves to it", spLabel, first.name)
 		}
 		c.installServicePack(first, label)
 		if !upgradeEVS {
-			c.startClusterService(first, "the node is upgraded and takes the Exchange Virtual Servers next (§6 2000 [001])")
+			c.startClusterService(first, "the node is upgraded and takes the Exchange Virtual Servers next")
 		}
 	}
 
@@ -92,16 +92,16 @@ func (c *clusterPlanning) sequenceEVS() {
 			}
 			if !evsReadyForUpgrade(g) {
 				c.clusterStep(Step{Kind: TakeEVSResourcesOffline{Group: g.name}, Server: owner.name,
-					Description: fmt.Sprintf("downtime starts: take every resource of %s offline on %s except IP address, physical disk and network name, the precondition of its upgrade (§6 2003 4 [001])", g.name, owner.name)},
+					Description: fmt.Sprintf("downtime starts: take every resource of %s offline on %s except IP address, physical disk and network name, the precondition of its upgrade", g.name, owner.name)},
 					false, func() { g.state = groupPartialOnline })
 			}
-			c.startClusterService(dest, fmt.Sprintf("%s runs %s and takes %s (§6 2003 5 [001])", dest.name, c.sp.Level, g.name))
-			c.moveGroup(g, dest, fmt.Sprintf("the EVS goes to the upgraded node; it cannot fail back to %s until that node has %s too (§6 2003 5 [001])", owner.name, spLabel))
+			c.startClusterService(dest, fmt.Sprintf("%s runs %s and takes %s", dest.name, c.sp.Level, g.name))
+			c.moveGroup(g, dest, fmt.Sprintf("the EVS goes to the upgraded node; it cannot fail back to %s until that node has %s too", owner.name, spLabel))
 			// The administrator's step: no setup runs, so no setup state is checked.
 			c.clusterStep(c.upgradeStep(g, dest), false, func() { g.upgraded = true })
 			c.changed = true
 			c.clusterStep(Step{Kind: BringGroupOnline{Group: g.name}, Server: dest.name,
-				Description: fmt.Sprintf("downtime ends: bring every resource of %s online on %s (§6 2003 6 [001])", g.name, dest.name)},
+				Description: fmt.Sprintf("downtime ends: bring every resource of %s online on %s", g.name, dest.name)},
 				false, func() { g.state = groupOnline })
 			continue
 		}
@@ -111,12 +111,12 @@ func (c *clusterPlanning) sequenceEVS() {
 		if g.state != groupOnline && owner == dest {
 			why := "it is offline on an upgraded node"
 			if sp, ok := c.adServicePack(g); ok && upgradeEVS {
-				why = fmt.Sprintf("downtime ends: Active Directory records it upgraded (%s), so Upgrade Exchange Virtual Server was done (§6 2003 6 [001])", FormatADVersion(g.adVersion, sp))
+				why = fmt.Sprintf("downtime ends: Active Directory records it upgraded (%s), so Upgrade Exchange Virtual Server was done", FormatADVersion(g.adVersion, sp))
 			}
 			c.bringOnline(g, dest, why)
 			continue
 		}
-		c.moveGroup(g, dest, fmt.Sprintf("passive node first, then move the groups to it (§6 2000 [001]); the Exchange databases are updated when its resources start on %s", dest.name))
+		c.moveGroup(g, dest, fmt.Sprintf("passive node first, then move the groups to it; the Exchange databases are updated when its resources start on %s", dest.name))
 		if g.state != groupOnline {
 			c.bringOnline(g, dest, "it was offline")
 		}
@@ -130,11 +130,11 @@ func (c *clusterPlanning) sequenceEVS() {
 			continue
 		}
 		c.freeNode(n, spLabel)
-		c.installServicePack(n, fmt.Sprintf("%s on %s (§6 [001])", spLabel, n.name))
-		c.startClusterService(n, fmt.Sprintf("the node runs %s; it can run the Exchange Virtual Servers again (§6 2003 7 [001])", spLabel))
+		c.installServicePack(n, fmt.Sprintf("%s on %s", spLabel, n.name))
+		c.startClusterService(n, fmt.Sprintf("the node runs %s; it can run the Exchange Virtual Servers again", spLabel))
 	}
 
-	// 4. 2003: test failover [001 step 17]; active/active: every EVS back on its node.
+	// 4. 2003: test failover (KB 328839, step 17); active/active: every EVS back on its node.
 	if !c.changed {
 		return
 	}
@@ -143,7 +143,7 @@ func (c *clusterPlanning) sequenceEVS() {
 		if c.typ == clusterActiveActive && home != nil && !strings.EqualFold(g.owner, home.name) {
 			why := "back to its own node (where it ran when planned, or a preferred owner no other EVS takes): an active/active cluster runs one EVS per node"
 			if upgradeEVS {
-				why += "; it also tests that it comes online there, having run on " + g.owner + " since its upgrade (§6 2003 8 [001])"
+				why += "; it also tests that it comes online there, having run on " + g.owner + " since its upgrade"
 			}
 			c.moveGroup(g, home, why)
 			continue
@@ -163,7 +163,7 @@ func (c *clusterPlanning) sequenceEVS() {
 			verb = "back"
 		}
 		c.clusterStep(Step{Kind: FailoverTest{Group: g.name, To: to.name}, Server: g.owner,
-			Description: fmt.Sprintf("test failover (a short outage each way): move %s to %s and back to %s, checking it comes online on each; the EVS can fail %s to %s only now that it has the same service pack (%s) (§6 2003 8 [001])",
+			Description: fmt.Sprintf("test failover (a short outage each way): move %s to %s and back to %s, checking it comes online on each; the EVS can fail %s to %s only now that it has the same service pack (%s)",
 				g.name, to.name, g.owner, verb, to.name, spLabel)},
 			true, nil)
 	}
@@ -189,7 +189,7 @@ func (c *clusterPlanning) firstToUpgrade() *clusterNode {
 }
 
 // evsReadyForUpgrade: only IP address, physical disk and network name (and MSDTC) of the
-// EVS group are online, as Upgrade Exchange Virtual Server needs [001].
+// EVS group are online, as Upgrade Exchange Virtual Server needs (KB 328839).
 func evsReadyForUpgrade(g *clusterGroup) bool {
 	if len(g.resources) == 0 {
 		return false

@@ -666,7 +666,7 @@ func TestPlanClusterRefusals(t *testing.T) {
 		nodes     []Facts
 		req       ClusterRequest
 		server    string
-		attribute string
+		attribute Field
 		fragments []string
 	}{
 		{
@@ -681,7 +681,7 @@ func TestPlanClusterRefusals(t *testing.T) {
 			nodes:     ccr().facts(b2007SP3, b2007SP1),
 			req:       clusterRequest(2),
 			server:    "NODE1",
-			attribute: "service_pack",
+			attribute: FieldServicePack,
 			fragments: []string{"the active node runs exchange 2007 sp3 (8.3.83.6), above the target exchange 2007 sp2", "set service_pack = 3"},
 		},
 		{
@@ -689,7 +689,7 @@ func TestPlanClusterRefusals(t *testing.T) {
 			nodes:     ccr().facts(b2007SP1, b2007SP3),
 			req:       clusterRequest(2),
 			server:    "NODE2",
-			attribute: "service_pack",
+			attribute: FieldServicePack,
 			fragments: []string{"the node runs exchange 2007 sp3", "a service pack cannot be uninstalled"},
 		},
 		{
@@ -697,7 +697,7 @@ func TestPlanClusterRefusals(t *testing.T) {
 			nodes:     ccr().facts(b2007SP2RU3, b2007SP2),
 			req:       clusterRequest(2, func(r *ClusterRequest) { r.Rollup = 1 }),
 			server:    "NODE1",
-			attribute: "update_rollup",
+			attribute: FieldRollup,
 			fragments: []string{"the active node runs exchange 2007 sp2 update rollup 3", "above the target"},
 		},
 		{
@@ -762,7 +762,7 @@ func TestPlanClusterRefusals(t *testing.T) {
 			nodes:     on(ccr().facts(b2007SP1, b2007SP1), "NODE2", func(f *Facts) { f.Backups.SystemState = ago(30 * day) }),
 			req:       clusterRequest(2),
 			server:    "NODE2",
-			attribute: "backup",
+			attribute: FieldBackup,
 			fragments: []string{"system-state backup is 30d old"},
 		},
 		{
@@ -793,7 +793,7 @@ func TestPlanClusterRefusals(t *testing.T) {
 			nodes:     ccr().facts(b2007SP1, b2007SP1),
 			req:       clusterRequest(2, func(r *ClusterRequest) { r.MediaPath = "" }),
 			server:    "NODE2",
-			attribute: "media_path",
+			attribute: FieldMediaPath,
 			fragments: []string{"media_path is not set"},
 		},
 		{
@@ -801,7 +801,7 @@ func TestPlanClusterRefusals(t *testing.T) {
 			nodes:     ccr().facts(b2007SP1, b2007SP1),
 			req:       clusterRequest(2, func(r *ClusterRequest) { r.NodeMediaPaths = map[string]string{"NODE9": `E:\SP`} }),
 			server:    "CMS1",
-			attribute: "node_media_paths",
+			attribute: FieldNodeMediaPaths,
 			fragments: []string{`"node9"`, "not a node of cms1"},
 		},
 		{
@@ -818,7 +818,7 @@ func TestPlanClusterRefusals(t *testing.T) {
 			nodes:     evs2003.facts(b2003SP1, b2003SP1),
 			req:       clusterRequest(2, func(r *ClusterRequest) { r.Rollup = 1 }),
 			server:    "EVS1",
-			attribute: "update_rollup",
+			attribute: FieldRollup,
 			fragments: []string{"no update rollups"},
 		},
 		{
@@ -863,11 +863,15 @@ func TestPlanClusterRefusalsAreCollected(t *testing.T) {
 	if !errors.As(err, &rs) {
 		t.Fatalf("err = %v, want Refusals", err)
 	}
-	want := []struct{ server, attribute, fragment string }{
+	want := []struct {
+		server    string
+		attribute Field
+		fragment  string
+	}{
 		{"NODE1", "", "/upgradecms was forgotten"},
-		{"NODE1", "backup", "no system-state backup"},
+		{"NODE1", FieldBackup, "no system-state backup"},
 		{"NODE2", "", "931836"},
-		{"NODE2", "remove_interim_updates", "kb123456"},
+		{"NODE2", FieldRemoveInterimUpdates, "kb123456"},
 	}
 	for _, w := range want {
 		found := false

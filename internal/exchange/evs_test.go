@@ -61,7 +61,7 @@ func TestPlanClusterEvent1025BeforeTheUpgrade(t *testing.T) {
 	if !slices.Contains(pairs(p), "NODE2 "+ActionUpgradeEVSManually) {
 		t.Fatalf("EVS1 is not upgraded yet; the plan must upgrade it:%s", clusterStepList(p))
 	}
-	want := `node NODE2: event 1025 (MSExchangeCluster, "the Exchange virtual server must be upgraded before it can come online") was logged on the node since its last boot: an Exchange virtual server that was not upgraded tried to come online there. The plan's manual step "Upgrade Exchange Virtual Server" upgrades it; if Cluster Administrator does not offer that option, the node was removed from the cluster and added again, and Exchange must be reinstalled on it (setup, Reinstall) [001]`
+	want := `node NODE2: event 1025 (MSExchangeCluster, "the Exchange virtual server must be upgraded before it can come online") was logged on the node since its last boot: an Exchange virtual server that was not upgraded tried to come online there. The plan's manual step "Upgrade Exchange Virtual Server" upgrades it; if Cluster Administrator does not offer that option, the node was removed from the cluster and added again, and Exchange must be reinstalled on it (setup, Reinstall) (KB 328839)`
 	if !slices.Contains(p.Warnings, want) {
 		t.Errorf("warnings:\n  %s\nwant:\n  %s", strings.Join(p.Warnings, "\n  "), want)
 	}

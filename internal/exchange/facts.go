@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// Facts is what one probe reads from a live server (domain.md §2). It is also the wire
+// Facts is what one probe reads from a live server. It is also the wire
 // format: the probe script writes it as JSON and the simulator encodes it from its host
 // model, so the two sides share these tags and cannot drift apart.
 type Facts struct {
@@ -53,7 +53,7 @@ type Facts struct {
 	// OtherServices are every other Windows service on the server (neither an Exchange or
 	// IIS service nor one the probe's list recognises as third-party). The probe's list is
 	// a hint for the default of stop_services, not a gate: a service the user names in
-	// stop_services is found here when the list does not know it (seed 004's ScanMail).
+	// stop_services is found here when the list does not know it (the ScanMail of "Service Packs für Exchange 2007").
 	OtherServices []ServiceFacts `json:"other_services"`
 
 	UMLanguagePacks []string `json:"um_language_packs"`
@@ -165,7 +165,7 @@ type OSFacts struct {
 	ServicePack int    `json:"service_pack"`
 }
 
-// PrerequisiteFacts are the setup prerequisites of domain.md §2.8.
+// PrerequisiteFacts are the setup prerequisites.
 type PrerequisiteFacts struct {
 	// DotNet20ServicePack is the .NET Framework 2.0 service pack level, -1 when not installed.
 	DotNet20ServicePack int `json:"dotnet20_service_pack"`
@@ -180,7 +180,7 @@ type PrerequisiteFacts struct {
 	// LocalAdministrator: the connecting account is in the local Administrators group.
 	LocalAdministrator bool `json:"local_administrator"`
 	// IISCompressionHotfix831464: the IIS 6.0 compression hotfix 831464 is installed,
-	// which an Exchange 2003 cluster on Windows 2003 needs before its SP (domain.md §6).
+	// which an Exchange 2003 cluster on Windows 2003 needs before its SP.
 	IISCompressionHotfix831464 bool `json:"iis_compression_hotfix_831464"`
 }
 
@@ -379,7 +379,7 @@ type ClusterResource struct {
 	State string `json:"state"`
 }
 
-// SetupFacts tells whether setup is healthy, interrupted or running (domain.md §2.6).
+// SetupFacts tells whether setup is healthy, interrupted or running.
 type SetupFacts struct {
 	// Watermarks lists roles whose setup key holds an Action or Watermark value.
 	Watermarks []SetupWatermark `json:"watermarks"`
@@ -435,7 +435,7 @@ func InterruptedSetupAdvice(key string) string {
 		`export the key %s to a file (reg export) so that it can be put back, delete its Action and Watermark values: then setup can run again`, key)
 }
 
-// BackupFacts are the last backups (domain.md §2.9). A nil time means never.
+// BackupFacts are the last backups. A nil time means never.
 type BackupFacts struct {
 	Databases []DatabaseBackup `json:"databases"`
 	// DatabasesRead: the databases' last backups were read. False means the probe could not
@@ -484,8 +484,8 @@ func (f Facts) HasRole(role string) bool {
 	return false
 }
 
-// ProcedureFacts are what the pre-checks of rules_procedures.go read (domain.md §2.8, §2.16,
-// §5 failure signs; seeds 001, 002, 004).
+// ProcedureFacts are what the pre-checks of rules_procedures.go read (KB 328839,
+// "Changes to Exchange 2007 SP2 setup", "Service Packs für Exchange 2007").
 type ProcedureFacts struct {
 	// Forefront lists the Add/Remove Programs entries of Forefront Security for Exchange
 	// Server (DisplayName contains "Forefront Security"), with their DisplayVersion.

@@ -7,19 +7,19 @@ import (
 	"strings"
 )
 
-// The order across servers of an organisation upgrade (domain.md §4). The per-server
+// The order across servers of an organisation upgrade. The per-server
 // planner says what happens on one server; this file says which servers go first:
 //
 //   - Exchange 2007: every server gets the SP/RU, whatever its roles (packages are not per
-//     role) [000]. Internet-facing Client Access servers before the other Client Access
-//     servers (CAS-CAS proxy) [000]; then Client Access, Hub Transport, Mailbox, Unified
-//     Messaging [000, 004] (a CAS at SP0 cannot reach a Mailbox server at SP1). A server
+//     role) ("How to install the latest Service Pack or Update Rollup for Exchange 2007"). Internet-facing Client Access servers before the other Client Access
+//     servers (CAS-CAS proxy) ("How to install the latest Service Pack or Update Rollup for Exchange 2007"); then Client Access, Hub Transport, Mailbox, Unified
+//     Messaging ("How to install the latest Service Pack or Update Rollup for Exchange 2007"; "Service Packs für Exchange 2007") (a CAS at SP0 cannot reach a Mailbox server at SP1). A server
 //     with several roles goes with its earliest role. The sources say nothing of Edge
 //     Transport: this provider puts it last, without making anything wait for it.
-//   - Exchange 2000/2003: front-end servers before any back-end server [001]. Load-balanced
-//     2003 front-ends all at once [001]; 2000 front-ends need not be simultaneous.
+//   - Exchange 2000/2003: front-end servers before any back-end server (KB 328839). Load-balanced
+//     2003 front-ends all at once (KB 328839); 2000 front-ends need not be simultaneous.
 //   - Every Exchange 2003 server at SP2 before any Exchange 2007 server goes to SP1 or
-//     later [004].
+//     later ("Service Packs für Exchange 2007").
 //
 // Waves of older products come first (5.5, 2000, 2003, then 2007).
 
@@ -144,7 +144,7 @@ func ownStage(f Facts) (int, bool) {
 		}
 		return stageBackEnd, true
 	case "2007":
-		// The earliest role decides: packages are not per role [000], so a CAS+HUB+MBX
+		// The earliest role decides: packages are not per role ("How to install the latest Service Pack or Update Rollup for Exchange 2007"), so a CAS+HUB+MBX
 		// server is upgraded with the Client Access servers.
 		for _, r := range roles2007 {
 			if f.HasRole(r.role) {
@@ -227,13 +227,13 @@ func placeServers(servers []Facts) map[int]int {
 }
 
 // precedes reports whether a server of product at stage a must be upgraded before one of
-// the same product at stage b, by the rules of domain.md §4.
+// the same product at stage b, by the rules above.
 func precedes(product string, a, b int) bool {
 	st := stages[product]
 	return a < b && st[a].ruled && st[b].ruled
 }
 
-// PredecessorsOf lists the servers that precede server by the rules of domain.md §4,
+// PredecessorsOf lists the servers that precede server by the rules above,
 // among servers and whatever their levels, sorted; the caller checks their levels. These
 // are the rules within a product: internet-facing Client Access, other Client Access, Hub
 // Transport, Mailbox, Unified Messaging on Exchange 2007 (Edge Transport waits for none
@@ -294,7 +294,7 @@ func (p *Precedence) Of(server string) []string {
 }
 
 // Exchange2003BelowSP2 lists, sorted, the Exchange 2003 servers below SP2: while any is
-// left, no Exchange 2007 server may go to SP1 or later [004]. A 2003 server whose build
+// left, no Exchange 2007 server may go to SP1 or later ("Service Packs für Exchange 2007"). A 2003 server whose build
 // cannot be read is an error naming it.
 func Exchange2003BelowSP2(servers []Facts, cat *Catalog) ([]string, error) {
 	if cat == nil {
@@ -322,7 +322,7 @@ func Exchange2003BelowSP2(servers []Facts, cat *Catalog) ([]string, error) {
 }
 
 // Requires2003SP2 reports whether going to t needs every Exchange 2003 server at SP2
-// first: t is Exchange 2007 SP1 or later [004].
+// first: t is Exchange 2007 SP1 or later ("Service Packs für Exchange 2007").
 func Requires2003SP2(t Target) bool { return t.Product == "2007" && t.ServicePack >= 1 }
 
 // resolveTarget finds the release a target names in the catalog.
@@ -414,8 +414,8 @@ func Reached(f Facts, t Target, cat *Catalog) (bool, error) {
 	return reached(f, rel, cat)
 }
 
-// Order puts the servers of an organisation upgrade into waves by the rules of domain.md
-// §4. Servers already at their product's target are UpToDate; servers no target covers, or
+// Order puts the servers of an organisation upgrade into waves by the rules above.
+// Servers already at their product's target are UpToDate; servers no target covers, or
 // whose service pack is above the target, are Unplanned. It is an error when a target is
 // not in the catalog, when two targets name one product, when two servers share a name,
 // when a server whose level matters has a build that cannot be read, and when an Exchange
@@ -516,29 +516,29 @@ func Order(servers []Facts, targets []Target, cat *Catalog) (Ordering, error) {
 	for i := range pending {
 		if _, ok := placed[i]; !ok {
 			f := servers[i]
-			out.Unplanned[f.Server] = fmt.Sprintf("the server reports no Exchange 2007 role (roles: %s): the order across servers goes by role (domain.md §4), so it cannot be placed; check that the probe reads its roles",
+			out.Unplanned[f.Server] = fmt.Sprintf("the server reports no Exchange 2007 role (roles: %s): the order across servers goes by role, so it cannot be placed; check that the probe reads its roles",
 				describeRoles(f.Roles))
 			delete(pending, i)
 		}
 	}
 
 	// Every Exchange 2003 server at SP2 before any Exchange 2007 server goes to SP1 or
-	// later [004]. It binds only when a 2007 server to be upgraded runs below SP1 now: a
+	// later ("Service Packs für Exchange 2007"). It binds only when a 2007 server to be upgraded runs below SP1 now: a
 	// server already past SP1 does not "go to SP1".
 	var below2003 []string
 	if needs2003SP2 && goesToSP1(servers, pending, cat) {
 		var err error
 		if below2003, err = Exchange2003BelowSP2(servers, cat); err != nil {
-			return Ordering{}, fmt.Errorf("the target %s needs every Exchange 2003 server at SP2 first (domain.md §4 [004]), and the live build of some cannot be read:\n%w", rel2007.Level, err)
+			return Ordering{}, fmt.Errorf("the target %s needs every Exchange 2003 server at SP2 first, and the live build of some cannot be read:\n%w", rel2007.Level, err)
 		}
 		if len(below2003) > 0 {
 			rel2003, has2003 := rels["2003"]
 			switch {
 			case !has2003:
-				return Ordering{}, fmt.Errorf("the target %s needs every Exchange 2003 server at SP2 first (domain.md §4 [004]), and %s below SP2, but there is no Exchange 2003 target: add an Exchange 2003 target of SP2 so that they are upgraded first",
+				return Ordering{}, fmt.Errorf("the target %s needs every Exchange 2003 server at SP2 first, and %s below SP2, but there is no Exchange 2003 target: add an Exchange 2003 target of SP2 so that they are upgraded first",
 					rel2007.Level, describeBelow(below2003))
 			case rel2003.Level.ServicePack < 2:
-				return Ordering{}, fmt.Errorf("the target %s needs every Exchange 2003 server at SP2 first (domain.md §4 [004]), and %s below SP2, but the Exchange 2003 target is %s: set the Exchange 2003 target to SP2",
+				return Ordering{}, fmt.Errorf("the target %s needs every Exchange 2003 server at SP2 first, and %s below SP2, but the Exchange 2003 target is %s: set the Exchange 2003 target to SP2",
 					rel2007.Level, describeBelow(below2003), rel2003.Level)
 			}
 		}
@@ -569,7 +569,7 @@ func Order(servers []Facts, targets []Target, cat *Catalog) (Ordering, error) {
 					strings.Join(earlierProducts, "/"), product)
 			}
 			if product == "2007" && len(below2003) > 0 {
-				reason += fmt.Sprintf(" Every Exchange 2003 server must be at SP2 before any Exchange 2007 server goes to SP1 or later [004]: the target is %s, and %s below SP2, so the Exchange 2003 waves come first.",
+				reason += fmt.Sprintf(" Every Exchange 2003 server must be at SP2 before any Exchange 2007 server goes to SP1 or later (\"Service Packs für Exchange 2007\"): the target is %s, and %s below SP2, so the Exchange 2003 waves come first.",
 					rel2007.Level, describeBelow(below2003))
 			}
 			out.Waves = append(out.Waves, Wave{Index: len(out.Waves) + 1, Name: st.name, Servers: names, Reason: reason})
@@ -638,7 +638,7 @@ func describeRoles(roles []string) string {
 	return strings.Join(roles, ", ")
 }
 
-// waveReason says why a wave of product at stage si is where it is, citing domain.md §4.
+// waveReason says why a wave of product at stage si is where it is, citing the source.
 func waveReason(product string, si int, members []Facts, target Release) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Target %s (%s). ", target.Level, target.Build)
@@ -647,26 +647,26 @@ func waveReason(product string, si int, members []Facts, target Release) string 
 		b.WriteString("Exchange 5.5: the sources set no order between Exchange 5.5 servers.")
 	case "2000":
 		if si == stageFrontEnd {
-			b.WriteString("Exchange 2000: front-end servers before any back-end server [001] (the OWA script files of a front-end not yet upgraded do not work with an upgraded back-end). Exchange 2000 front-ends need not be upgraded at the same time: one wave is this provider's grouping, and they may go one by one.")
+			b.WriteString("Exchange 2000: front-end servers before any back-end server (KB 328839) (the OWA script files of a front-end not yet upgraded do not work with an upgraded back-end). Exchange 2000 front-ends need not be upgraded at the same time: one wave is this provider's grouping, and they may go one by one.")
 		} else {
-			b.WriteString("Exchange 2000: back-end servers after every front-end server [001].")
+			b.WriteString("Exchange 2000: back-end servers after every front-end server (KB 328839).")
 			backEndNote(&b, members)
 		}
 	case "2003":
 		if si == stageFrontEnd {
-			b.WriteString("Exchange 2003: front-end servers before any back-end server [001]. Load-balanced front-ends are upgraded all at once — take them all offline, upgrade each, bring them online — because mobile clients get sync key errors while front-ends run different service packs [001]. Whether front-ends are load-balanced cannot be told from the facts the probe reads, so every Exchange 2003 front-end is in this one wave.")
+			b.WriteString("Exchange 2003: front-end servers before any back-end server (KB 328839). Load-balanced front-ends are upgraded all at once — take them all offline, upgrade each, bring them online — because mobile clients get sync key errors while front-ends run different service packs (KB 328839). Whether front-ends are load-balanced cannot be told from the facts the probe reads, so every Exchange 2003 front-end is in this one wave.")
 		} else {
-			b.WriteString("Exchange 2003: back-end servers after every front-end server [001].")
+			b.WriteString("Exchange 2003: back-end servers after every front-end server (KB 328839).")
 			backEndNote(&b, members)
 		}
 	case "2007":
-		b.WriteString("Exchange 2007: every server gets the service pack or update rollup, whatever its roles (packages are not per role) [000]. ")
-		const roleOrder = "the order is Client Access, Hub Transport, Mailbox, Unified Messaging [000, 004] (a CAS at SP0 cannot reach a Mailbox server at SP1)"
+		b.WriteString("Exchange 2007: every server gets the service pack or update rollup, whatever its roles (packages are not per role) (\"How to install the latest Service Pack or Update Rollup for Exchange 2007\"). ")
+		const roleOrder = "the order is Client Access, Hub Transport, Mailbox, Unified Messaging (\"How to install the latest Service Pack or Update Rollup for Exchange 2007\"; \"Service Packs für Exchange 2007\") (a CAS at SP0 cannot reach a Mailbox server at SP1)"
 		switch si {
 		case stageInternetCAS:
-			b.WriteString("Internet-facing Client Access servers first: with CAS-CAS proxy they are upgraded before the Client Access servers that are not internet-facing [000], and " + roleOrder + ".")
+			b.WriteString("Internet-facing Client Access servers first: with CAS-CAS proxy they are upgraded before the Client Access servers that are not internet-facing (\"How to install the latest Service Pack or Update Rollup for Exchange 2007\"), and " + roleOrder + ".")
 		case stageCAS:
-			b.WriteString("Client Access servers that are not internet-facing, after the internet-facing ones (CAS-CAS proxy [000]); " + roleOrder + ".")
+			b.WriteString("Client Access servers that are not internet-facing, after the internet-facing ones (CAS-CAS proxy; \"How to install the latest Service Pack or Update Rollup for Exchange 2007\"); " + roleOrder + ".")
 		case stageHub:
 			b.WriteString("Hub Transport after Client Access: " + roleOrder + ".")
 		case stageMailbox:
@@ -697,7 +697,7 @@ func multiRoleNote(b *strings.Builder, si int, members []Facts) {
 		}
 	}
 	if len(notes) > 0 {
-		fmt.Fprintf(b, " %s: a server with several roles is upgraded in the wave of its earliest role (the packages are not per role [000]).", strings.Join(notes, "; "))
+		fmt.Fprintf(b, " %s: a server with several roles is upgraded in the wave of its earliest role (the packages are not per role; \"How to install the latest Service Pack or Update Rollup for Exchange 2007\").", strings.Join(notes, "; "))
 	}
 }
 
@@ -715,7 +715,7 @@ func backEndNote(b *strings.Builder, members []Facts) {
 }
 
 // clusterNote names the clusters whose nodes are in the wave: one unit each, serviced by
-// exchange_cluster_upgrade (domain.md §6), which sequences the nodes.
+// exchange_cluster_upgrade, which sequences the nodes.
 func clusterNote(b *strings.Builder, members []Facts) {
 	type cluster struct {
 		c     *ClusterFacts
@@ -749,7 +749,7 @@ func clusterNote(b *strings.Builder, members []Facts) {
 		if cl.c.Type != "" {
 			typ = " (" + cl.c.Type + ")"
 		}
-		fmt.Fprintf(b, " Nodes %s of %s %s%s are one unit, in this wave together: cluster nodes are serviced by exchange_cluster_upgrade, which sequences them (domain.md §6).",
+		fmt.Fprintf(b, " Nodes %s of %s %s%s are one unit, in this wave together: cluster nodes are serviced by exchange_cluster_upgrade, which sequences them.",
 			strings.Join(cl.nodes, ", "), kind, cl.c.Title(), typ)
 	}
 }

@@ -172,11 +172,11 @@ func TestOrderOrganisation(t *testing.T) {
 
 	// Reasons cite the rules.
 	mustContain(t, "2003 front-end reason", waveNamed(t, o, wave2003FE).Reason,
-		"front-end servers before any back-end server [001]", "all at once", "sync key errors", "cannot be told from the facts")
-	mustContain(t, "2003 back-end reason", waveNamed(t, o, wave2003BE).Reason, "after every front-end server [001]")
+		"front-end servers before any back-end server (KB 328839)", "all at once", "sync key errors", "cannot be told from the facts")
+	mustContain(t, "2003 back-end reason", waveNamed(t, o, wave2003BE).Reason, "after every front-end server (KB 328839)")
 	mustContain(t, "internet-facing CAS reason", waveNamed(t, o, waveIFCAS).Reason,
-		"Target Exchange 2007 SP3 Update Rollup 23 (8.3.517.0)", "CAS-CAS proxy", "[000]",
-		"Every Exchange 2003 server must be at SP2 before any Exchange 2007 server goes to SP1 or later [004]",
+		"Target Exchange 2007 SP3 Update Rollup 23 (8.3.517.0)", "CAS-CAS proxy", " (\"How to install the latest Service Pack or Update Rollup for Exchange 2007\")",
+		"Every Exchange 2003 server must be at SP2 before any Exchange 2007 server goes to SP1 or later (\"Service Packs für Exchange 2007\")",
 		"servers BE1, BE2, FE1, FE2 are below SP2", "Older products first")
 	mustContain(t, "CAS reason", waveNamed(t, o, waveCAS).Reason,
 		"after the internet-facing ones", "CASHUB1 also holds Hub Transport", "earliest role")
@@ -292,7 +292,7 @@ func TestOrder2003BeforeExchange2007SP1(t *testing.T) {
 		t.Fatalf("waves %v: want the 2003 waves first", o.Waves)
 	}
 	for _, w := range o.Waves[2:] {
-		mustContain(t, w.Name+" reason", w.Reason, "before any Exchange 2007 server goes to SP1 or later [004]")
+		mustContain(t, w.Name+" reason", w.Reason, "before any Exchange 2007 server goes to SP1 or later (\"Service Packs für Exchange 2007\")")
 		for _, s := range w.Servers {
 			if got := o.Predecessors[s]; !containsAll(got, "FE1", "FE2", "BE1", "BE2") {
 				t.Errorf("Predecessors[%s] = %v: want every 2003 server below SP2", s, got)

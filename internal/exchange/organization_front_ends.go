@@ -61,18 +61,18 @@ func frontEndGroups(facts []Facts, req OrganizationRequest) (groups [][]Facts, d
 			f, ok := byName[strings.ToLower(n)]
 			switch {
 			case !ok:
-				refusals = append(refusals, Refusal{Server: n, Attribute: "load_balanced_front_ends",
+				refusals = append(refusals, Refusal{Server: n, Field: FieldLoadBalancedFrontEnds,
 					Problem: fmt.Sprintf("load_balanced_front_ends group %d names %s, which is not among the organisation's servers", i+1, n),
 					Action:  "name the organisation's Exchange 2003 front-end servers, as Exchange knows them"})
 				continue
 			case f.Product != "2003" || !f.HasRole(roleFrontEnd) || f.Cluster != nil:
-				refusals = append(refusals, Refusal{Server: f.Server, Attribute: "load_balanced_front_ends",
+				refusals = append(refusals, Refusal{Server: f.Server, Field: FieldLoadBalancedFrontEnds,
 					Problem: fmt.Sprintf("load_balanced_front_ends group %d names %s, which is not a non-clustered Exchange 2003 front-end server (Exchange %s, roles %v): the all-at-once upgrade of KB 328839 is for load-balanced Exchange 2003 front-ends", i+1, f.Server, f.Product, f.Roles),
 					Action:  fmt.Sprintf("remove %s from load_balanced_front_ends", f.Server)})
 				continue
 			}
 			if j, dup := inGroup[strings.ToLower(f.Server)]; dup {
-				refusals = append(refusals, Refusal{Server: f.Server, Attribute: "load_balanced_front_ends",
+				refusals = append(refusals, Refusal{Server: f.Server, Field: FieldLoadBalancedFrontEnds,
 					Problem: fmt.Sprintf("%s is in load_balanced_front_ends groups %d and %d", f.Server, j+1, i+1),
 					Action:  "name each front-end in one group: the group its load balancer serves"})
 				continue

@@ -120,8 +120,8 @@ func TestPlanOrganizationFrontEndGroupsRefused(t *testing.T) {
 	var got []string
 	for _, r := range rs {
 		got = append(got, r.Server+": "+r.Problem)
-		if r.Attribute != "load_balanced_front_ends" {
-			t.Errorf("refusal %q names attribute %q", r.Problem, r.Attribute)
+		if r.Field != FieldLoadBalancedFrontEnds {
+			t.Errorf("refusal %q names field %q", r.Problem, r.Field)
 		}
 	}
 	for _, want := range []string{"BE1: load_balanced_front_ends group 1 names BE1, which is not a non-clustered Exchange 2003 front-end",

@@ -104,7 +104,7 @@ func PlanOrganization(facts []Facts, ordering Ordering, req OrganizationRequest,
 			f := byName[strings.ToLower(name)]
 			tg := req.target(f.Product)
 			if key := clusterOf[strings.ToLower(f.Server)]; key != "" {
-				// A cluster is one unit: every node, in the order of domain.md §6.
+				// A cluster is one unit: every node, in the order of PlanCluster.
 				if planned[key] {
 					continue
 				}

@@ -2,8 +2,7 @@ package exchange
 
 import "fmt"
 
-// The OWA logon page around an install (domain.md §5.3, §5.11; seed 000, "How to install
-// the latest Service Pack or Update Rollup for Exchange 2007"): an update does not replace a
+// The OWA logon page around an install ("How to install the latest Service Pack or Update Rollup for Exchange 2007"): an update does not replace a
 // customised Logon.aspx, and OWA then shows a blank page; so the customised page is moved
 // aside before the install, the update's NEW page is kept (copying the old one back over it
 // can bring the blank page back), a page the user re-customised for the new build is put in
@@ -19,7 +18,7 @@ func (p *planning) owa() bool { return p.f.Product == "2007" && p.f.HasRole("Cli
 func (p *planning) saveCustomizations(add func(Step)) bool {
 	file := p.opts.OWALogonFile
 	if file != "" && !p.owa() {
-		p.refuse("owa_logon_file", fmt.Sprintf("owa_logon_file is set, but the server is not an Exchange 2007 Client Access server (Exchange %s, roles %v): it has no OWA Logon.aspx to replace", p.f.Product, p.f.Roles),
+		p.refuse(FieldOWALogonFile, fmt.Sprintf("owa_logon_file is set, but the server is not an Exchange 2007 Client Access server (Exchange %s, roles %v): it has no OWA Logon.aspx to replace", p.f.Product, p.f.Roles),
 			"remove owa_logon_file from this resource")
 		return false
 	}
@@ -31,7 +30,7 @@ func (p *planning) saveCustomizations(add func(Step)) bool {
 			p.warn("OWA Logon.aspx is customised and preserve_owa_customizations is false: the update does not replace a customised Logon.aspx, and OWA then shows a blank page until it is fixed")
 		}
 		if file != "" {
-			p.refuse("owa_logon_file", "owa_logon_file is set while preserve_owa_customizations is false",
+			p.refuse(FieldOWALogonFile, "owa_logon_file is set while preserve_owa_customizations is false",
 				"set preserve_owa_customizations = true (the default) to have the page put in place, or remove owa_logon_file")
 		}
 		return false

@@ -44,10 +44,10 @@ const (
 	// ActionSetRemoteStreamingBackup re-applies "Enable Remote Streaming Backup" = 1.
 	ActionSetRemoteStreamingBackup = "set_remote_streaming_backup"
 	// ActionVerifyOWA asks the server's own OWA for its logon page after the install
-	// (seed 000: log on to OWA to check that it works).
+	// ("How to install the latest Service Pack or Update Rollup for Exchange 2007": log on to OWA to check that it works).
 	ActionVerifyOWA = "verify_owa"
 	// ActionStartFirewall starts the Windows Firewall service before setup on a CCR passive
-	// node, recording how it was; ActionRestoreFirewall puts it back afterwards [004].
+	// node, recording how it was; ActionRestoreFirewall puts it back afterwards ("Service Packs für Exchange 2007").
 	ActionStartFirewall   = "start_firewall"
 	ActionRestoreFirewall = "restore_firewall"
 	// ActionTakeFrontEndOffline takes an Exchange 2003 front-end of a load-balanced group out
@@ -66,7 +66,7 @@ const (
 	ActionExportSetupKey       = "export_setup_key"
 	ActionRemoveSetupWatermark = "remove_setup_watermark"
 
-	// Cluster steps (domain.md §6). Server is the node the step runs on.
+	// Cluster steps. Server is the node the step runs on.
 	//
 	// ActionMoveClusterGroup moves a cluster group (Params group: the CMS/EVS or the
 	// cluster group; to: the node) and waits until it is online there or, for an offline
@@ -89,7 +89,7 @@ const (
 	ActionTakeEVSResourcesOffline = "take_evs_resources_offline"
 	// ActionUpgradeEVSManually is "Upgrade Exchange Virtual Server" on an Exchange 2003 EVS
 	// (Params group, build, manual = "true"): SP only, not for a hotfix. A manual step: no
-	// command line for it is documented (domain.md §6 2003 6), so the apply checks whether
+	// command line for it is documented, so the apply checks whether
 	// Active Directory records the EVS at the target build and, when it does not, stops
 	// there with the administrator's instructions; the next apply continues after it.
 	ActionUpgradeEVSManually = "upgrade_evs_manually"
@@ -145,11 +145,37 @@ func (p Plan) Actions() []string {
 	return out
 }
 
+// Field names a part of a request (ServicePackRequest, UpdateRollupRequest, ClusterRequest,
+// OrganizationRequest, their Options): a refusal names the one at fault, each caller maps it to where the user
+// set it. Its value is the request's field name.
+type Field string
+
+const (
+	FieldServicePack          Field = "ServicePack"
+	FieldRollup               Field = "Rollup" // Rollup, ReRelease and Latest: the rollup to reach
+	FieldMediaPath            Field = "MediaPath"
+	FieldNodeMediaPaths       Field = "NodeMediaPaths"
+	FieldPackagePath          Field = "PackagePath"
+	FieldNodePackagePaths     Field = "NodePackagePaths"
+	FieldUMLanguagePackPath   Field = "UMLanguagePackPath"
+	FieldKB                   Field = "KB"
+	FieldBackup               Field = "Options.Backup"
+	FieldStopServices         Field = "Options.StopServices"
+	FieldRemoveInterimUpdates Field = "Options.RemoveInterimUpdates"
+	FieldRevocationCheck      Field = "Options.RevocationCheck"
+	FieldOWALogonFile         Field = "Options.OWALogonFile"
+	FieldForefrontCompatible  Field = "Options.ForefrontCompatible"
+	FieldClearSetupWatermark  Field = "Options.ClearSetupWatermarkReason"
+	// FieldLoadBalancedFrontEnds is OrganizationRequest's.
+	FieldLoadBalancedFrontEnds Field = "LoadBalancedFrontEnds"
+)
+
 // Refusal is why a plan cannot be made: what is wrong on which server, and what to do.
 type Refusal struct {
 	Server string
-	// Attribute is the configuration attribute at fault, when one is ("service_pack").
-	Attribute string
+	// Field is the part of the request at fault, when one is (FieldServicePack); the
+	// provider shows the refusal on the attribute that sets it.
+	Field Field
 	// Problem says what is wrong; Action says what the user should do.
 	Problem, Action string
 }
@@ -169,7 +195,7 @@ func (rs Refusals) Error() string {
 	return strings.Join(msgs, "\n")
 }
 
-// BackupPolicy is the backup precondition of a servicing change (domain.md §5.2).
+// BackupPolicy is the backup precondition of a servicing change.
 type BackupPolicy struct {
 	// MaxDatabaseAge: every database's last full backup must be younger; 0 = not checked.
 	MaxDatabaseAge time.Duration
@@ -190,7 +216,7 @@ type BackupPolicy struct {
 	DomainControllerBackupTime *time.Time
 }
 
-// RevocationCheck modes for the installing account (domain.md §2.13, §5.7).
+// RevocationCheck modes for the installing account.
 const (
 	RevocationAuto   = "auto"   // turn the check off only when the server has no internet access
 	RevocationAlways = "always" // always turn it off for the install and back on after
@@ -214,7 +240,7 @@ type Options struct {
 	// a share it reads), put in place after the install; "" keeps the update's new page.
 	OWALogonFile string
 	// ForefrontCompatible, when set, is the user's statement that the installed Forefront
-	// Security for Exchange Server is a version compatible with the service pack (seed 004).
+	// Security for Exchange Server is a version compatible with the service pack ("Service Packs für Exchange 2007").
 	ForefrontCompatible string
 	// ClearSetupWatermarkReason, when set, is the user's reason for letting a service pack
 	// plan clear an interrupted setup's Action/Watermark values (after checking no setup

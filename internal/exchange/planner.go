@@ -8,7 +8,7 @@ import (
 )
 
 // The planner turns a server's facts and a desired level into the ordered steps of
-// domain.md §5, or into every reason it cannot (Refusals). It is pure: the same facts and
+// the single-server procedure, or into every reason it cannot (Refusals). It is pure: the same facts and
 // request always give the same plan, and nothing is read from or done to a server.
 
 // LiveLevel is the catalog release of the server's live build, when the catalog knows that
@@ -48,7 +48,7 @@ func PlanServicePack(f Facts, r ServicePackRequest, cat *Catalog) (Plan, error) 
 	switch {
 	case r.ServicePack < liveSP:
 		// Only this refusal: nothing can be planned towards a lower SP, whatever else holds.
-		p.refuse("service_pack", fmt.Sprintf("service_pack = %d asks for Exchange %s %s, below the live level %s: a service pack cannot be uninstalled",
+		p.refuse(FieldServicePack, fmt.Sprintf("service_pack = %d asks for Exchange %s %s, below the live level %s: a service pack cannot be uninstalled",
 			r.ServicePack, f.Product, spName(r.ServicePack), p.cat.Describe(live)),
 			fmt.Sprintf("set service_pack = %d to keep the server at its level; going back to %s means removing Exchange, reinstalling %s and restoring the databases from backup, which this provider does not do",
 				liveSP, spName(r.ServicePack), spName(r.ServicePack)))
@@ -64,7 +64,7 @@ func PlanServicePack(f Facts, r ServicePackRequest, cat *Catalog) (Plan, error) 
 	}
 
 	if findErr != nil {
-		p.refuse("service_pack", findErr.Error(), fmt.Sprintf("set service_pack to a level the catalog knows for Exchange %s", f.Product))
+		p.refuse(FieldServicePack, findErr.Error(), fmt.Sprintf("set service_pack to a level the catalog knows for Exchange %s", f.Product))
 	}
 	targetName := fmt.Sprintf("Exchange %s %s", f.Product, spName(r.ServicePack))
 	p.offersClearWatermark = true
@@ -76,12 +76,12 @@ func PlanServicePack(f Facts, r ServicePackRequest, cat *Catalog) (Plan, error) 
 	}
 
 	if r.MediaPath == "" {
-		p.refuse("media_path", fmt.Sprintf("media_path is not set, and the plan installs %s", targetName),
+		p.refuse(FieldMediaPath, fmt.Sprintf("media_path is not set, and the plan installs %s", targetName),
 			fmt.Sprintf("set media_path to the folder with the %s setup on the server or a share it can read", targetName))
 	}
 	um := f.UMLanguagePacks
 	if len(um) > 0 && r.UMLanguagePackPath == "" {
-		p.refuse("um_language_pack_path", fmt.Sprintf("the server has UM language packs %s, which must be removed before the service pack and added again after it, and um_language_pack_path is not set",
+		p.refuse(FieldUMLanguagePackPath, fmt.Sprintf("the server has UM language packs %s, which must be removed before the service pack and added again after it, and um_language_pack_path is not set",
 			strings.Join(um, ", ")),
 			fmt.Sprintf("set um_language_pack_path to the folder with the UM language packs for %s (Setup.com /AddUmLanguagePack:<language> /s:<folder>)", spName(r.ServicePack)))
 	}
@@ -121,7 +121,7 @@ func (p *planning) servicePackStep(info productInfo, target Release, media strin
 	return p.jobStep(s, what)
 }
 
-// servicePackWarnings are the version notes of domain.md §3 and §7 for a service pack.
+// servicePackWarnings are the version notes for a service pack.
 func (p *planning) servicePackWarnings(liveSP int, target Release) {
 	sp := target.Level.ServicePack
 	switch p.f.Product {
@@ -169,7 +169,7 @@ func PlanUpdateRollup(f Facts, r UpdateRollupRequest, cat *Catalog) (Plan, error
 		return empty, p.err()
 	}
 	if !info.rollups {
-		p.refuse("rollup", fmt.Sprintf("the server runs Exchange %s, which has no update rollups (only Exchange 2007 has them); its hotfixes and post-SP rollups are interim updates", f.Product),
+		p.refuse(FieldRollup, fmt.Sprintf("the server runs Exchange %s, which has no update rollups (only Exchange 2007 has them); its hotfixes and post-SP rollups are interim updates", f.Product),
 			"manage them with exchange_interim_update resources (one per KB) instead of exchange_update_rollup")
 		return empty, p.err()
 	}
@@ -189,18 +189,18 @@ func PlanUpdateRollup(f Facts, r UpdateRollupRequest, cat *Catalog) (Plan, error
 	var target Release
 	spKnown, planable := true, true
 	if err := p.cat.checkProductSP("2007", sp); err != nil {
-		p.refuse("service_pack", err.Error(), "set service_pack to a level the catalog knows for Exchange 2007, or leave it unset for the server's live level")
+		p.refuse(FieldServicePack, err.Error(), "set service_pack to a level the catalog knows for Exchange 2007, or leave it unset for the server's live level")
 		spKnown, planable = false, false
 	} else if r.Latest {
 		target, _ = p.cat.Newest("2007", sp)
 		if target.Level.UpdateRollup == 0 {
-			p.refuse("rollup", fmt.Sprintf("the catalog has no update rollups for Exchange 2007 %s", spName(sp)), "set rollup to \"0\" or add the rollups to the catalog")
+			p.refuse(FieldRollup, fmt.Sprintf("the catalog has no update rollups for Exchange 2007 %s", spName(sp)), "set rollup to \"0\" or add the rollups to the catalog")
 			planable = false
 		}
 	} else {
 		var err error
 		if target, err = p.cat.Find("2007", sp, r.Rollup, r.ReRelease); err != nil {
-			p.refuse("rollup", err.Error(), "set rollup to one the catalog knows, or \"latest\"")
+			p.refuse(FieldRollup, err.Error(), "set rollup to one the catalog knows, or \"latest\"")
 			planable = false
 		}
 	}
@@ -210,7 +210,7 @@ func PlanUpdateRollup(f Facts, r UpdateRollupRequest, cat *Catalog) (Plan, error
 	case spKnown && sp > liveSP:
 		// The provider passes the facts a service pack planned first on this server leaves
 		// behind; a mismatch here means no service pack will be installed before the rollup.
-		p.refuse("service_pack", fmt.Sprintf("the rollup is for Exchange 2007 %s, but the server runs %s (%s), and no service pack is planned to be installed on it first",
+		p.refuse(FieldServicePack, fmt.Sprintf("the rollup is for Exchange 2007 %s, but the server runs %s (%s), and no service pack is planned to be installed on it first",
 			spName(sp), spName(liveSP), "build "+live.String()),
 			fmt.Sprintf("the service pack must be installed first: add an exchange_service_pack resource with service_pack = %d for this server and reference it from this rollup (service_pack = exchange_service_pack.<name>.service_pack); an update rollup cannot be installed during a service pack install", sp))
 		planable = false
@@ -219,7 +219,7 @@ func PlanUpdateRollup(f Facts, r UpdateRollupRequest, cat *Catalog) (Plan, error
 		if newest, err := p.cat.Newest("2007", liveSP); err == nil && newest.Level.UpdateRollup > 0 {
 			action += fmt.Sprintf("; the newest is %s (%s)", rollupName(newest.Level.UpdateRollup, newest.Level.ReRelease), newest.Build)
 		}
-		p.refuse("service_pack", fmt.Sprintf("the rollup is for Exchange 2007 %s, but the server runs %s (%s): an update rollup fits exactly one service pack level, and a service pack cannot be uninstalled",
+		p.refuse(FieldServicePack, fmt.Sprintf("the rollup is for Exchange 2007 %s, but the server runs %s (%s): an update rollup fits exactly one service pack level, and a service pack cannot be uninstalled",
 			spName(sp), spName(liveSP), "build "+live.String()), action)
 		return empty, p.err()
 	}
@@ -261,7 +261,7 @@ func PlanUpdateRollup(f Facts, r UpdateRollupRequest, cat *Catalog) (Plan, error
 	}
 	if install {
 		if r.PackagePath == "" {
-			p.refuse("package_path", fmt.Sprintf("package_path is not set, and the plan installs %s", target.Level),
+			p.refuse(FieldPackagePath, fmt.Sprintf("package_path is not set, and the plan installs %s", target.Level),
 				fmt.Sprintf("set package_path to the %s .msp on the server or a share it can read", target.Level))
 		}
 		core = append(core, p.rollupStep(target, r.PackagePath))
@@ -306,11 +306,11 @@ func (p *planning) rollupKB(target *Release, userKB string) bool {
 	}
 	kb := normalizeKB(userKB)
 	if err := checkKB(kb); err != nil {
-		p.refuse("kb", err.Error(), "write the rollup's KB as KB followed by its number, e.g. KB953469")
+		p.refuse(FieldKB, err.Error(), "write the rollup's KB as KB followed by its number, e.g. KB953469")
 		return false
 	}
 	if target.KB != "" && target.KB != kb {
-		p.refuse("kb", fmt.Sprintf("kb = %q, but the catalog states %s for %s", userKB, target.KB, target.Level),
+		p.refuse(FieldKB, fmt.Sprintf("kb = %q, but the catalog states %s for %s", userKB, target.KB, target.Level),
 			"remove kb (the catalog's is used) or correct it")
 		return false
 	}
@@ -427,12 +427,12 @@ func PlanInterimUpdate(f Facts, r InterimUpdateRequest, cat *Catalog) (Plan, err
 	}
 	kb := normalizeKB(r.KB)
 	if err := checkKB(kb); err != nil {
-		p.refuse("kb", err.Error(), "write the update's KB as KB followed by its number, e.g. KB953469")
+		p.refuse(FieldKB, err.Error(), "write the update's KB as KB followed by its number, e.g. KB953469")
 		return empty, p.err()
 	}
 	for _, u := range f.UpdateRollups {
 		if normalizeKB(u.KB) == kb {
-			p.refuse("kb", fmt.Sprintf("%s is an installed update rollup (%s), not an interim update", kb, u.DisplayName),
+			p.refuse(FieldKB, fmt.Sprintf("%s is an installed update rollup (%s), not an interim update", kb, u.DisplayName),
 				"manage it with an exchange_update_rollup resource instead")
 			return empty, p.err()
 		}
@@ -460,7 +460,7 @@ func PlanInterimUpdate(f Facts, r InterimUpdateRequest, cat *Catalog) (Plan, err
 	after.InterimUpdates = nil
 	if r.Present {
 		if r.PackagePath == "" {
-			p.refuse("package_path", fmt.Sprintf("package_path is not set, and the plan installs %s %s", kind, kb),
+			p.refuse(FieldPackagePath, fmt.Sprintf("package_path is not set, and the plan installs %s %s", kind, kb),
 				fmt.Sprintf("set package_path to the %s package (.msp or .exe) on the server or a share it can read", kb))
 		}
 		if f.Product == "2007" {
@@ -491,7 +491,7 @@ func PlanInterimUpdate(f Facts, r InterimUpdateRequest, cat *Catalog) (Plan, err
 	return Plan{Server: p.server, Steps: steps, Warnings: p.warnings, Target: target, After: after}, nil
 }
 
-// preChecks runs the pre-checks every servicing change shares (domain.md §5.1) and returns
+// preChecks runs the pre-checks every servicing change shares and returns
 // the interim updates to remove (2007), refusing those the user did not allow.
 func (p *planning) preChecks(resource string, scope prerequisiteScope, targetSP int, targetName string) []InstalledUpdate {
 	p.checkCluster(resource)
@@ -507,7 +507,7 @@ func (p *planning) preChecks(resource string, scope prerequisiteScope, targetSP 
 	return nil
 }
 
-// procedure is what differs between the plans of domain.md §5: the installer steps and
+// procedure is what differs between the single-server plans: the installer steps and
 // what surrounds them.
 type procedure struct {
 	servicePack bool              // SP only: UM language packs, Remote Streaming Backup
@@ -519,7 +519,7 @@ type procedure struct {
 	verify      *Release          // step 16: the build to read back; nil for none
 }
 
-// assemble orders the steps of domain.md §5 around the installer steps.
+// assemble orders the single-server steps around the installer steps.
 func (p *planning) assemble(pr procedure) []Step {
 	f := p.f
 	var steps []Step

@@ -359,7 +359,7 @@ func TestPlanUpdateRollupInstall(t *testing.T) {
 			afterRUs: 2, targetLvl: Level{Product: "2007", ServicePack: 3, UpdateRollup: 23},
 		},
 		{
-			// RTM RU6: neither domain.md nor Microsoft's build table states its KB.
+			// RTM RU6: no public build table states its KB.
 			name:     "RTM RU6, a rollup whose KB the catalog does not know",
 			facts:    server("2007", "8.0.685.24"),
 			req:      ruRequest(6, func(r *UpdateRollupRequest) { r.ServicePack = 0 }),
@@ -479,11 +479,11 @@ func TestPlanUpdateRollupLowering(t *testing.T) {
 	}
 }
 
-// hasRefusal reports whether rs holds a refusal with attribute whose problem and action
+// hasRefusal reports whether rs holds a refusal on field whose problem and action
 // together contain every fragment.
-func hasRefusal(rs Refusals, attribute string, fragments ...string) bool {
+func hasRefusal(rs Refusals, field Field, fragments ...string) bool {
 	for _, r := range rs {
-		if r.Attribute != attribute {
+		if r.Field != field {
 			continue
 		}
 		// Case-insensitive: an action starts a sentence ("Add ...").
@@ -512,28 +512,28 @@ func TestRefusals(t *testing.T) {
 		name      string
 		facts     Facts
 		plan      func(Facts) (Plan, error)
-		attribute string
+		attribute Field
 		fragments []string
 	}{
-		{"SP downgrade", server("2007", "8.3.517.0"), spWith(2), "service_pack",
+		{"SP downgrade", server("2007", "8.3.517.0"), spWith(2), FieldServicePack,
 			[]string{"below the live level Exchange 2007 SP3 Update Rollup 23", "cannot be uninstalled", "service_pack = 3", "restoring the databases from backup"}},
-		{"SP the catalog does not know", server("2007", rtm), spWith(4), "service_pack",
+		{"SP the catalog does not know", server("2007", rtm), spWith(4), FieldServicePack,
 			[]string{"no SP4", "RTM, SP1, SP2, SP3"}},
-		{"rollup on Exchange 2003", server("2003", "6.5.7638"), ru(), "rollup",
+		{"rollup on Exchange 2003", server("2003", "6.5.7638"), ru(), FieldRollup,
 			[]string{"Exchange 2003", "interim updates", "exchange_interim_update"}},
-		{"rollup for a higher SP than the server runs", server("2007", "8.2.176.2"), ru(func(r *UpdateRollupRequest) { r.ServicePack = 3 }), "service_pack",
+		{"rollup for a higher SP than the server runs", server("2007", "8.2.176.2"), ru(func(r *UpdateRollupRequest) { r.ServicePack = 3 }), FieldServicePack,
 			[]string{"for Exchange 2007 SP3", "runs SP2", "must be installed first", "exchange_service_pack"}},
-		{"rollup for a lower SP than the server runs", server("2007", "8.3.83.6"), ru(func(r *UpdateRollupRequest) { r.ServicePack = 1; r.Rollup = 9 }), "service_pack",
+		{"rollup for a lower SP than the server runs", server("2007", "8.3.83.6"), ru(func(r *UpdateRollupRequest) { r.ServicePack = 1; r.Rollup = 9 }), FieldServicePack,
 			[]string{"for Exchange 2007 SP1", "runs SP3", "Update Rollup 23 (8.3.517.0)"}},
-		{"rollup the catalog does not have", server("2007", "8.2.176.2"), ru(func(r *UpdateRollupRequest) { r.Rollup = 9 }), "rollup",
+		{"rollup the catalog does not have", server("2007", "8.2.176.2"), ru(func(r *UpdateRollupRequest) { r.Rollup = 9 }), FieldRollup,
 			[]string{"SP2 has no Update Rollup 9", "1, 2, 3, 4, 5"}},
 		{"live build not in the catalog", server("2007", "8.3.300.1"), ru(), "",
 			[]string{"8.3.300.1 is not in the catalog", "nearest known release below it is Exchange 2007 SP3 Update Rollup 10, 8.3.298.3", "cannot be told"}},
-		{"KB contradicting the catalog", server("2007", "8.0.744.0"), ru(func(r *UpdateRollupRequest) { r.ServicePack = 0; r.Rollup = 7; r.KB = "KB1" }), "kb",
+		{"KB contradicting the catalog", server("2007", "8.0.744.0"), ru(func(r *UpdateRollupRequest) { r.ServicePack = 0; r.Rollup = 7; r.KB = "KB1" }), FieldKB,
 			[]string{"KB953469"}},
 		{"setup watermark", server("2007", rtm, func(f *Facts) {
 			f.Setup.Watermarks = []SetupWatermark{{Role: "MailboxRole", Action: "BuildToBuildUpgrade", Watermark: "Microsoft.Exchange.Management.Deployment.InstallMsiComponent"}}
-		}), sp3, "clear_setup_watermark", []string{"MailboxRole", `Action = "BuildToBuildUpgrade"`, "Watermark = ", "refuses to start again while they exist", "Make sure no Exchange setup runs",
+		}), sp3, FieldClearSetupWatermark, []string{"MailboxRole", `Action = "BuildToBuildUpgrade"`, "Watermark = ", "refuses to start again while they exist", "Make sure no Exchange setup runs",
 			`export the key HKLM\SOFTWARE\Microsoft\Exchange\v8.0\MailboxRole to a file`, "delete its Action and Watermark values", "then plan again, and the plan runs setup"}},
 		{"setup running that is not ours", server("2007", rtm, func(f *Facts) { f.Setup.Running = true }), sp3, "",
 			[]string{"did not start is running", "wait for it"}},
@@ -544,10 +544,10 @@ func TestRefusals(t *testing.T) {
 		}), sp3, "", []string{"passive node of cluster CMS01", "exchange_cluster_upgrade's job"}},
 		{"interim update not allowed", server("2007", rtm, func(f *Facts) {
 			f.InterimUpdates = []InstalledUpdate{{KB: "KB222222", DisplayName: "Interim Update for Exchange Server 2007 (KB222222)"}}
-		}), sp3, "remove_interim_updates", []string{"KB222222", "must be removed before Exchange 2007 SP3", `add "KB222222" to remove_interim_updates`, "replacement interim update"}},
+		}), sp3, FieldRemoveInterimUpdates, []string{"KB222222", "must be removed before Exchange 2007 SP3", `add "KB222222" to remove_interim_updates`, "replacement interim update"}},
 		{"interim update blocks a rollup too", server("2007", "8.3.213.1", func(f *Facts) {
 			f.InterimUpdates = []InstalledUpdate{{KB: "KB222222"}}
-		}), ru(), "remove_interim_updates", []string{"KB222222", "Update Rollup 23"}},
+		}), ru(), FieldRemoveInterimUpdates, []string{"KB222222", "Update Rollup 23"}},
 		{"Windows Installer below 4.5 for SP2 and later", server("2007", "8.1.240.6", func(f *Facts) { f.Prerequisites.WindowsInstaller = "3.1.4000.2435" }), sp3, "",
 			[]string{"3.1.4000.2435", "Windows Installer 4.5"}},
 		{".NET 2.0 without SP1", server("2007", rtm, func(f *Facts) { f.Prerequisites.DotNet20ServicePack = 0 }), sp3, "",
@@ -562,26 +562,26 @@ func TestRefusals(t *testing.T) {
 			[]string{"single-label DNS name"}},
 		{"not a local administrator", server("2003", "6.5.7226", func(f *Facts) { f.Prerequisites.LocalAdministrator = false }), spWith(2), "",
 			[]string{"not a local administrator", "local Administrators group"}},
-		{"database never backed up", server("2007", rtm, func(f *Facts) { f.Backups.Databases[1].LastFull = nil }), sp3, "backup",
+		{"database never backed up", server("2007", rtm, func(f *Facts) { f.Backups.Databases[1].LastFull = nil }), sp3, FieldBackup,
 			[]string{`database "Public Folder Database" has never had a full backup`, "take a full backup"}},
-		{"database backup too old", server("2007", rtm, func(f *Facts) { f.Backups.Databases[0].LastFull = ago(3*day + 4*time.Hour) }), sp3, "backup",
+		{"database backup too old", server("2007", rtm, func(f *Facts) { f.Backups.Databases[0].LastFull = ago(3*day + 4*time.Hour) }), sp3, FieldBackup,
 			[]string{`the last full backup of database "Mailbox Database" is 3d 4h old (2024-04-29 02:00 UTC, read from the server: Get-MailboxDatabase -Status, LastFullBackup), older than the 1d allowed`}},
-		{"no system-state backup", server("2007", rtm, func(f *Facts) { f.Backups.SystemState = nil }), sp3, "backup",
+		{"no system-state backup", server("2007", rtm, func(f *Facts) { f.Backups.SystemState = nil }), sp3, FieldBackup,
 			[]string{"no system-state backup"}},
-		{"system state too old", server("2007", rtm, func(f *Facts) { f.Backups.SystemState = ago(9 * day) }), sp3, "backup",
+		{"system state too old", server("2007", rtm, func(f *Facts) { f.Backups.SystemState = ago(9 * day) }), sp3, FieldBackup,
 			[]string{"system-state backup is 9d old", "older than the 7d allowed"}},
-		{"media path missing", server("2007", rtm), spWith(3, func(r *ServicePackRequest) { r.MediaPath = "" }), "media_path",
+		{"media path missing", server("2007", rtm), spWith(3, func(r *ServicePackRequest) { r.MediaPath = "" }), FieldMediaPath,
 			[]string{"media_path is not set", "Exchange 2007 SP3"}},
-		{"package path missing", server("2007", "8.3.83.6"), ru(func(r *UpdateRollupRequest) { r.PackagePath = "" }), "package_path",
+		{"package path missing", server("2007", "8.3.83.6"), ru(func(r *UpdateRollupRequest) { r.PackagePath = "" }), FieldPackagePath,
 			[]string{"package_path is not set", "Update Rollup 23"}},
 		{"interim update package path missing", server("2007", "8.3.83.6"), func(f Facts) (Plan, error) {
 			return PlanInterimUpdate(f, InterimUpdateRequest{KB: "KB333333", Present: true, Options: options()}, DefaultCatalog())
-		}, "package_path", []string{"package_path is not set", "interim update KB333333"}},
-		{"UM language packs without a path", server("2007", rtm, func(f *Facts) { f.UMLanguagePacks = []string{"de-DE", "fr-FR"} }), sp3, "um_language_pack_path",
+		}, FieldPackagePath, []string{"package_path is not set", "interim update KB333333"}},
+		{"UM language packs without a path", server("2007", rtm, func(f *Facts) { f.UMLanguagePacks = []string{"de-DE", "fr-FR"} }), sp3, FieldUMLanguagePackPath,
 			[]string{"de-DE, fr-FR", "um_language_pack_path"}},
 		{"unknown service to stop", server("2007", rtm, func(f *Facts) {
 			f.ThirdPartyServices = []ServiceFacts{{Name: "BackupExecAgentAccelerator", State: "Running"}}
-		}), spWith(3, func(r *ServicePackRequest) { r.StopServices = []string{"NoSuchService"} }), "stop_services",
+		}), spWith(3, func(r *ServicePackRequest) { r.StopServices = []string{"NoSuchService"} }), FieldStopServices,
 			[]string{`"NoSuchService"`, "BackupExecAgentAccelerator"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -615,17 +615,20 @@ func TestRefusalsAreCollected(t *testing.T) {
 	})
 	_, err := PlanServicePack(f, spRequest(3, func(r *ServicePackRequest) { r.MediaPath = "" }), DefaultCatalog())
 	rs := refusals(t, err)
-	var attrs []string
+	var attrs []Field
 	for _, r := range rs {
-		attrs = append(attrs, r.Attribute)
+		attrs = append(attrs, r.Field)
 	}
-	for _, want := range []struct{ attr, frag string }{
-		{"clear_setup_watermark", "HubTransportRole"},
+	for _, want := range []struct {
+		attr Field
+		frag string
+	}{
+		{FieldClearSetupWatermark, "HubTransportRole"},
 		{"", "Windows Installer 4.5"},
-		{"remove_interim_updates", "KB444444"},
-		{"backup", "Mailbox Database"},
-		{"backup", "no system-state backup"},
-		{"media_path", "media_path is not set"},
+		{FieldRemoveInterimUpdates, "KB444444"},
+		{FieldBackup, "Mailbox Database"},
+		{FieldBackup, "no system-state backup"},
+		{FieldMediaPath, "media_path is not set"},
 	} {
 		if !hasRefusal(rs, want.attr, want.frag) {
 			t.Errorf("missing refusal %q on %q; got attributes %q:\n%v", want.frag, want.attr, attrs, err)
@@ -770,14 +773,14 @@ func TestDowngradeRefusedWhateverElse(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			_, err := PlanServicePack(f, spRequest(2), DefaultCatalog())
 			rs := refusals(t, err)
-			if len(rs) != 1 || !hasRefusal(rs, "service_pack", "cannot be uninstalled") {
+			if len(rs) != 1 || !hasRefusal(rs, FieldServicePack, "cannot be uninstalled") {
 				t.Errorf("want only the downgrade refusal, got:\n%v", err)
 			}
 		})
 	}
 	// 2003: the live SP comes from the nearest lower release when a hotfix raised the build.
 	_, err := PlanServicePack(server("2003", "6.5.7654.4"), spRequest(1), DefaultCatalog())
-	if rs := refusals(t, err); !hasRefusal(rs, "service_pack", "Exchange 2003 SP2 or a later hotfix build") {
+	if rs := refusals(t, err); !hasRefusal(rs, FieldServicePack, "Exchange 2003 SP2 or a later hotfix build") {
 		t.Errorf("2003 downgrade: %v", err)
 	}
 }
@@ -813,7 +816,7 @@ func TestPlanInterimUpdate(t *testing.T) {
 	// A rollup's KB is not an interim update.
 	f.UpdateRollups = []InstalledUpdate{{KB: "KB2503296", DisplayName: "Update Rollup 5 for Exchange Server 2007 Service Pack 3 (KB2503296)"}}
 	_, err := PlanInterimUpdate(f, InterimUpdateRequest{KB: "KB2503296", Options: options()}, DefaultCatalog())
-	if !hasRefusal(refusals(t, err), "kb", "exchange_update_rollup") {
+	if !hasRefusal(refusals(t, err), FieldKB, "exchange_update_rollup") {
 		t.Errorf("rollup KB as interim update: %v", err)
 	}
 }
@@ -842,7 +845,7 @@ func TestRevocationModes(t *testing.T) {
 	}
 	f := server("2007", "8.3.83.6")
 	_, err := PlanUpdateRollup(f, ruRequest(23, func(r *UpdateRollupRequest) { r.RevocationCheck = "sometimes" }), DefaultCatalog())
-	if rs := refusals(t, err); len(rs) != 1 || !hasRefusal(rs, "revocation_check", `"sometimes"`) {
+	if rs := refusals(t, err); len(rs) != 1 || !hasRefusal(rs, FieldRevocationCheck, `"sometimes"`) {
 		t.Errorf("invalid mode: %v", err)
 	}
 }
@@ -940,7 +943,7 @@ func TestRollupBeneath(t *testing.T) {
 
 // The apply stopped after the service pack's installer finished (its job record is still
 // on the server, and the UM language pack it removed is not back): the plan continues
-// with the rest of §5 instead of calling the server done.
+// with the rest of the procedure instead of calling the server done.
 func TestContinueAfterAnInstallThatFinishedUnwatched(t *testing.T) {
 	done := func(id string) Job { return Job{ID: id, State: JobSucceeded, ExitCode: 3010} }
 	f := server("2007", "8.3.83.6", func(f *Facts) {

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// This file holds the rules of domain.md §3 and the pre-checks of §5.1–5.2: what must be
+// This file holds the rules and the pre-checks of a servicing change: what must be
 // true of a server before anything is installed on it. Each rule adds a Refusal (what is
 // wrong and what to do) or a warning to the planning it runs in; every rule runs, so a user
 // sees every problem in one round.
@@ -57,11 +57,11 @@ func newPlanning(f Facts, requested string, opts Options, cat *Catalog) *plannin
 
 // refuse records a refusal: what is wrong (problem) and what the user should do (action).
 // Refusal.Error prints "server X: <problem>. <action>", so the action starts a sentence.
-func (p *planning) refuse(attribute, problem, action string) {
+func (p *planning) refuse(field Field, problem, action string) {
 	if action != "" {
 		action = strings.ToUpper(action[:1]) + action[1:]
 	}
-	p.refusals = append(p.refusals, Refusal{Server: p.server, Attribute: attribute, Problem: problem, Action: action})
+	p.refusals = append(p.refusals, Refusal{Server: p.server, Field: field, Problem: problem, Action: action})
 }
 
 func (p *planning) warn(format string, args ...any) {
@@ -113,10 +113,10 @@ func liveServicePack(f Facts, cat *Catalog) (int, bool) {
 	return sp, found
 }
 
-// --- Server state (domain.md §2.5, §2.6, §5.1) ---
+// --- Server state ---
 
 // checkCluster: a cluster node is serviced by exchange_cluster_upgrade, which moves the
-// clustered mailbox server / virtual servers and stops the cluster service (domain.md §6).
+// clustered mailbox server / virtual servers and stops the cluster service.
 func (p *planning) checkCluster(resource string) {
 	c := p.f.Cluster
 	if c == nil || p.clusterNode {
@@ -152,7 +152,7 @@ func (p *planning) checkSetupState() {
 			case p.offersClearWatermark && p.opts.ClearSetupWatermarkReason != "":
 				p.clearWatermarks = append(p.clearWatermarks, w)
 			case p.offersClearWatermark:
-				p.refuse("clear_setup_watermark", problem, InterruptedSetupAdvice(key)+"; then plan again, and the plan runs setup. "+
+				p.refuse(FieldClearSetupWatermark, problem, InterruptedSetupAdvice(key)+"; then plan again, and the plan runs setup. "+
 					`Or let the apply do it: set clear_setup_watermark = { reason = "..." } (why it is safe, e.g. the change ticket) and the plan checks that no setup runs, exports the key to a file on the server, removes only the Action and Watermark values, then runs setup`)
 			case p.clusterNode:
 				p.refuse("", problem, InterruptedSetupAdvice(key)+"; then plan again")
@@ -204,7 +204,7 @@ func (p *planning) checkRunningJobs(steps []Step) {
 	}
 }
 
-// --- Interim updates (domain.md §1, §5.4) ---
+// --- Interim updates ---
 
 // interimUpdatesToRemove: on Exchange 2007 every interim update must be removed before an
 // update rollup or service pack is installed (or a rollup removed: the interim update fits
@@ -224,7 +224,7 @@ func (p *planning) interimUpdatesToRemove(target string) []InstalledUpdate {
 			if iu.DisplayName != "" {
 				name += " (" + iu.DisplayName + ")"
 			}
-			p.refuse("remove_interim_updates",
+			p.refuse(FieldRemoveInterimUpdates,
 				fmt.Sprintf("interim update %s is installed; every interim update must be removed before %s is installed, and it is not in remove_interim_updates", name, target),
 				fmt.Sprintf("add %q to remove_interim_updates, and check in its KB article whether %s contains its fix or whether a replacement interim update for the new build is needed", iu.KB, target))
 			continue
@@ -243,7 +243,7 @@ func normalizeKB(kb string) string {
 	return kb
 }
 
-// --- Prerequisites (domain.md §2.8) ---
+// --- Prerequisites ---
 
 // prerequisiteScope says which prerequisites apply to what a plan installs.
 type prerequisiteScope int
@@ -255,7 +255,7 @@ const (
 	scopeServicing
 )
 
-// checkPrerequisites refuses what domain.md §2.8 lists as missing, each only where it
+// checkPrerequisites refuses a missing prerequisite, each only where it
 // applies: targetSP is the SP level the server will run.
 func (p *planning) checkPrerequisites(scope prerequisiteScope, targetSP int, target string) {
 	pr := p.f.Prerequisites
@@ -313,7 +313,7 @@ func windowsInstallerVersion(s string) ([2]int, bool) {
 	return [2]int{major, minor}, err1 == nil && err2 == nil
 }
 
-// --- Backups (domain.md §2.9, §5.2) ---
+// --- Backups ---
 
 // verifyBackups checks r.Backup against the facts and returns the verify_backups step that
 // re-checks it at apply time. A waiver turns refusals into one warning.
@@ -333,7 +333,7 @@ func (p *planning) verifyBackups(servicePack bool) Step {
 		return step
 	}
 	if p.opts.Now.IsZero() {
-		p.refuse("backup", "the plan has no current time to measure backup ages against", "this is a provider error: report it")
+		p.refuse(FieldBackup, "the plan has no current time to measure backup ages against", "this is a provider error: report it")
 		return step
 	}
 	var limits []string
@@ -397,10 +397,10 @@ func fmtTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC")
 // --- Request attributes ---
 
 // servicesToStop decides which third-party services are stopped before the install and
-// started after it (domain.md §5.6): the ones named in stop_services, or when none are
+// started after it: the ones named in stop_services, or when none are
 // named every running third-party service the probe found. A named service may be any
 // service on the server: the probe's list of third-party services is a hint for the
-// default, not a gate (seed 004 stops a virus scanner, ScanMail, that no list can know).
+// default, not a gate ("Service Packs für Exchange 2007" stops a virus scanner, ScanMail, that no list can know).
 // Only running ones are stopped, so only they are started again.
 func (p *planning) servicesToStop() {
 	if p.opts.StopServices == nil {
@@ -431,7 +431,7 @@ func (p *planning) servicesToStop() {
 		if len(known) > 0 {
 			knownText = "third-party services the probe recognised: " + strings.Join(known, ", ")
 		}
-		p.refuse("stop_services", fmt.Sprintf("stop_services names %s, which is not a service on the server (no Windows service has that name)", quoteList(unknown)),
+		p.refuse(FieldStopServices, fmt.Sprintf("stop_services names %s, which is not a service on the server (no Windows service has that name)", quoteList(unknown)),
 			fmt.Sprintf("use the service's name as Windows knows it, not its display name (sc query lists both; %s), or remove it from stop_services", knownText))
 	}
 }
@@ -454,7 +454,7 @@ func quoteList(names []string) string {
 }
 
 // revocationOff decides whether the certificate revocation check is turned off for the
-// install (domain.md §2.13, §5.7), and why. The CRL wait is an Exchange 2007 setup problem
+// install, and why. The CRL wait is an Exchange 2007 setup problem
 // (it checks the signature of every assembly it compiles), so "auto" acts on 2007 only.
 func (p *planning) revocationOff() (bool, string) {
 	if !p.f.RevocationCheck {
@@ -476,12 +476,12 @@ func (p *planning) checkRevocationMode() {
 	switch p.opts.RevocationCheck {
 	case RevocationAuto, RevocationAlways, RevocationNever, "":
 	default:
-		p.refuse("revocation_check", fmt.Sprintf("revocation_check is %q", p.opts.RevocationCheck),
+		p.refuse(FieldRevocationCheck, fmt.Sprintf("revocation_check is %q", p.opts.RevocationCheck),
 			fmt.Sprintf("write %q, %q or %q", RevocationAuto, RevocationAlways, RevocationNever))
 	}
 }
 
-// --- Installed update rollups (domain.md §1, §2.2) ---
+// --- Installed update rollups ---
 
 // rollupNamePattern reads "Update Rollup 9 for Exchange Server 2007 Service Pack 1 (KB…)"
 // and the RTM form without "Service Pack"; "-v3" / "v3" mark a re-release.
@@ -512,7 +512,7 @@ func (p *planning) installedRollupLevel(u InstalledUpdate) (Level, bool) {
 	return l, l.UpdateRollup > 0
 }
 
-// rollupDisplayName is how Windows Installer lists a 2007 rollup (domain.md §1); a
+// rollupDisplayName is how Windows Installer lists a 2007 rollup; a
 // re-release is written as users write it ("Update Rollup 8-v3"), which installedRollupLevel reads back.
 func rollupDisplayName(l Level, kb string) string {
 	s := "Update Rollup " + FormatRollup(l.UpdateRollup, l.ReRelease) + " for Exchange Server 2007"

@@ -17,7 +17,7 @@ func (p *planning) procedureChecks(scope prerequisiteScope) {
 	}
 }
 
-// checkInstallerProcesses: KB 328839 (seed 001): "several instances of the setup, update or
+// checkInstallerProcesses: KB 328839: "several instances of the setup, update or
 // Xcopy program can keep a service pack from installing; check with Task Manager that none
 // runs". Setup itself is checkSetupState's; a job of ours (update.exe of a 2003 SP) is ours.
 func (p *planning) checkInstallerProcesses() {
@@ -36,7 +36,7 @@ func pluralIs(list []string) string {
 	return " are"
 }
 
-// warnEventLogLevels: seed 002 ("Changes to Exchange 2007 SP2 setup"): every update rollup,
+// warnEventLogLevels: "Changes to Exchange 2007 SP2 setup": every update rollup,
 // as SP1 and RTM did, overwrites the diagnostic-logging registry entries with their
 // defaults. The probe lists the categories above Lowest; Get-EventLogLevel cannot say
 // which level is a category's default, so they are named, not judged.
@@ -59,7 +59,7 @@ func (p *planning) warnEventLogLevels() {
 	p.warn("the install resets diagnostic logging to its defaults (every update rollup and service pack overwrites those registry entries); these categories are above Lowest now and must be set again afterwards with Set-EventLogLevel: %s", strings.Join(levels, "; "))
 }
 
-// servicePackChecks are seed 004's notes on installing Exchange 2007 SP1 (and so any SP
+// servicePackChecks are "Service Packs für Exchange 2007"'s notes on installing Exchange 2007 SP1 (and so any SP
 // from RTM, which contains it).
 func (p *planning) servicePackChecks(liveSP, targetSP int) {
 	if p.f.Product != "2007" || targetSP <= liveSP {
@@ -72,7 +72,7 @@ func (p *planning) servicePackChecks(liveSP, targetSP int) {
 	}
 }
 
-// checkForefront: seed 004: Forefront must be updated to a compatible version or uninstalled
+// checkForefront: "Service Packs für Exchange 2007": Forefront must be updated to a compatible version or uninstalled
 // before Exchange 2007 SP1 is installed. Which versions are compatible is not in the seeds,
 // so the user attests it (forefront_compatible).
 func (p *planning) checkForefront() {
@@ -94,11 +94,11 @@ func (p *planning) checkForefront() {
 		p.warn("Forefront Security for Exchange Server is installed (%s); forefront_compatible says: %s", strings.Join(found, ", "), p.opts.ForefrontCompatible)
 		return
 	}
-	p.refuse("forefront_compatible", fmt.Sprintf("Forefront Security for Exchange Server is installed (%s); it must be updated to a version compatible with Exchange 2007 SP1 or uninstalled before SP1 is installed", strings.Join(found, ", ")),
+	p.refuse(FieldForefrontCompatible, fmt.Sprintf("Forefront Security for Exchange Server is installed (%s); it must be updated to a version compatible with Exchange 2007 SP1 or uninstalled before SP1 is installed", strings.Join(found, ", ")),
 		"update Forefront to a version its release notes declare compatible with Exchange 2007 SP1 (or uninstall it), then set forefront_compatible to the version and where you checked it")
 }
 
-// checkReceiveConnectorNames: seed 004 (a reader's note): a receive connector named like
+// checkReceiveConnectorNames: "Service Packs für Exchange 2007" (a reader's note): a receive connector named like
 // the domain was not allowed by SP1 setup and had to be renamed for the install. "Like the
 // domain" is our reading: the DNS domain, or its first label.
 func (p *planning) checkReceiveConnectorNames() {

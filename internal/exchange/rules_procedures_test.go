@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// A service the probe's third-party list does not know (seed 004's ScanMail) is stopped when
+// A service the probe's third-party list does not know (the ScanMail of "Service Packs für Exchange 2007") is stopped when
 // stop_services names it; its state comes from the probe's other services.
 func TestStopServicesFindsAnyService(t *testing.T) {
 	f := server("2007", "8.0.685.24", func(f *Facts) {

@@ -185,7 +185,7 @@ func (k SaveCustomizations) Run(r StepRunner) error    { return r.SaveCustomizat
 
 // RestoreCustomizations ends the save: it keeps the page the update wrote (or puts
 // LogonFile, a page the user made for the new build, in its place) and keeps the saved
-// page aside; it copies the saved page back only where no page is live (seed 000: copying
+// page aside; it copies the saved page back only where no page is live ("How to install the latest Service Pack or Update Rollup for Exchange 2007": copying
 // the old page over the new one brings back the blank page).
 type RestoreCustomizations struct{ LogonFile string }
 

@@ -26,7 +26,7 @@ func actionsOf(p Plan) []string {
 func TestWatermarkRefusedWithoutOptIn(t *testing.T) {
 	_, err := PlanServicePack(server("2007", "8.1.240.6", interrupted), spRequest(3), DefaultCatalog())
 	rs := refusals(t, err)
-	if !hasRefusal(rs, "clear_setup_watermark", `HKLM\SOFTWARE\Microsoft\Exchange\v8.0\MailboxRole`,
+	if !hasRefusal(rs, FieldClearSetupWatermark, `HKLM\SOFTWARE\Microsoft\Exchange\v8.0\MailboxRole`,
 		`Action = "BuildToBuildUpgrade"`, "setup refuses to start again while they exist",
 		"make sure no exchange setup runs", "export the key", "delete its action and watermark values",
 		`clear_setup_watermark = { reason = "..." }`) {

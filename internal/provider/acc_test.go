@@ -80,7 +80,7 @@ func journal(sim *simulator.Simulator, server string) []string {
 		}
 		switch e.Operation {
 		case "probe", "job_status", "lock":
-			continue // reads and bookkeeping: not the order of §5
+			continue // reads and bookkeeping: not the order of the procedure
 		case "installer": // "<command> started" or "<command> finished exit N"
 			if cmd, ok := strings.CutSuffix(e.Detail, " started"); ok {
 				out = append(out, "installer started "+cmd)

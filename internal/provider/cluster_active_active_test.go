@@ -9,13 +9,12 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
-	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/buildlevel/terraform-provider-exchange/internal/simulator"
 )
 
-// Active/active clusters (domain.md §6 "Exchange 2003", "Exchange 2000"): two EVSs, one per
+// Active/active clusters (KB 328839, Exchange 2003 and Exchange 2000): two EVSs, one per
 // node, in testdata/clusters.json: EVSA on AAN1 and EVSB on AAN2 (2003 SP1, cluster AACL);
 // EVSC on A2K1 and EVSD on A2K2 (2000 SP2, cluster A2KCL).
 
@@ -117,17 +116,15 @@ func TestAccClusterUpgrade2003ActiveActive(t *testing.T) {
 				resource.TestCheckResourceAttr("exchange_cluster_upgrade.c", "live_builds.AAN2", "6.5.7638"),
 				resource.TestCheckResourceAttr("exchange_cluster_upgrade.c", "owners.EVSA", "AAN1"),
 				resource.TestCheckResourceAttr("exchange_cluster_upgrade.c", "owners.EVSB", "AAN2"),
-				func(*terraform.State) error {
-					return inOrder(journalOf(sim, "AAN1", "AAN2"),
-						"AAN2 cluster move_group AAN2", "AAN1 cluster stop_service", "AAN1 job_start install_service_pack ok",
-						"AAN2 cluster offline_evs_resources", "AAN1 cluster start_service", "AAN1 cluster move_group AAN1",
-						"AAN1 administrator upgrade_evs ok", "AAN1 cluster online_group",
-						"AAN2 cluster offline_evs_resources", "AAN1 cluster move_group AAN1", "AAN1 administrator upgrade_evs ok", "AAN1 cluster online_group",
-						"AAN2 cluster stop_service", "AAN2 job_start install_service_pack ok", "AAN2 cluster start_service",
-						"AAN1 cluster move_group AAN2", "AAN1 cluster move_group AAN1", "AAN2 cluster move_group AAN2")
-				},
-				func(*terraform.State) error { return wantEVS(sim, "AACL", "EVSA", "AAN1", "6.5.7638") },
-				func(*terraform.State) error { return wantEVS(sim, "AACL", "EVSB", "AAN2", "6.5.7638") },
+				testCheckJournalOrder(nodesJournal(sim, "AAN1", "AAN2"),
+					"AAN2 cluster move_group AAN2", "AAN1 cluster stop_service", "AAN1 job_start install_service_pack ok",
+					"AAN2 cluster offline_evs_resources", "AAN1 cluster start_service", "AAN1 cluster move_group AAN1",
+					"AAN1 administrator upgrade_evs ok", "AAN1 cluster online_group",
+					"AAN2 cluster offline_evs_resources", "AAN1 cluster move_group AAN1", "AAN1 administrator upgrade_evs ok", "AAN1 cluster online_group",
+					"AAN2 cluster stop_service", "AAN2 job_start install_service_pack ok", "AAN2 cluster start_service",
+					"AAN1 cluster move_group AAN2", "AAN1 cluster move_group AAN1", "AAN2 cluster move_group AAN2"),
+				testCheckEVS(sim, "AACL", "EVSA", "AAN1", "6.5.7638"),
+				testCheckEVS(sim, "AACL", "EVSB", "AAN2", "6.5.7638"),
 			),
 		}},
 	})
@@ -156,19 +153,15 @@ func TestAccClusterUpgrade2000ActiveActive(t *testing.T) {
 			Check: resource.ComposeAggregateTestCheckFunc(
 				resource.TestCheckResourceAttr("exchange_cluster_upgrade.c", "live_builds.A2K1", "6.0.6249"),
 				resource.TestCheckResourceAttr("exchange_cluster_upgrade.c", "live_builds.A2K2", "6.0.6249"),
-				func(*terraform.State) error {
-					j := journalOf(sim, "A2K1", "A2K2")
-					if n := count(j, "upgrade_evs"); n != 0 {
-						return fmt.Errorf("an Exchange 2000 EVS was upgraded by hand %d times: %v", n, j)
-					}
-					return inOrder(j,
-						"A2K2 cluster move_group A2K2", "A2K1 cluster stop_service", "A2K1 job_start install_service_pack ok",
-						"A2K1 cluster start_service", "A2K1 cluster move_group A2K1", "A2K1 cluster move_group A2K1",
-						"A2K2 cluster stop_service", "A2K2 job_start install_service_pack ok", "A2K2 cluster start_service",
-						"A2K2 cluster move_group A2K2")
-				},
-				func(*terraform.State) error { return wantEVS(sim, "A2KCL", "EVSC", "A2K1", "6.0.6249") },
-				func(*terraform.State) error { return wantEVS(sim, "A2KCL", "EVSD", "A2K2", "6.0.6249") },
+				// No Exchange 2000 EVS is upgraded by hand: the store updates the databases.
+				testCheckJournalLacks(nodesJournal(sim, "A2K1", "A2K2"), "upgrade_evs"),
+				testCheckJournalOrder(nodesJournal(sim, "A2K1", "A2K2"),
+					"A2K2 cluster move_group A2K2", "A2K1 cluster stop_service", "A2K1 job_start install_service_pack ok",
+					"A2K1 cluster start_service", "A2K1 cluster move_group A2K1", "A2K1 cluster move_group A2K1",
+					"A2K2 cluster stop_service", "A2K2 job_start install_service_pack ok", "A2K2 cluster start_service",
+					"A2K2 cluster move_group A2K2"),
+				testCheckEVS(sim, "A2KCL", "EVSC", "A2K1", "6.0.6249"),
+				testCheckEVS(sim, "A2KCL", "EVSD", "A2K2", "6.0.6249"),
 			),
 		}},
 	})
@@ -202,17 +195,12 @@ func TestAccClusterUpgradeActiveActiveResumes(t *testing.T) {
 				)...)),
 			}},
 			Check: resource.ComposeAggregateTestCheckFunc(
-				func(*terraform.State) error {
-					j := journalOf(sim, "AAN1", "AAN2")
-					if n := count(j, "AAN1 job_start install_service_pack"); n != 0 {
-						return fmt.Errorf("the finished node was installed again: %v", j)
-					}
-					return inOrder(j, "AAN2 cluster offline_evs_resources", "AAN1 cluster start_service", "AAN1 administrator upgrade_evs ok",
-						"AAN2 cluster offline_evs_resources", "AAN1 administrator upgrade_evs ok", "AAN2 job_start install_service_pack ok",
-						"AAN2 cluster move_group AAN2")
-				},
-				func(*terraform.State) error { return wantEVS(sim, "AACL", "EVSA", "AAN1", "6.5.7638.2") },
-				func(*terraform.State) error { return wantEVS(sim, "AACL", "EVSB", "AAN2", "6.5.7638.2") },
+				testCheckJournalCount(nodesJournal(sim, "AAN1", "AAN2"), "AAN1 job_start install_service_pack", 0, "installs on the finished node"),
+				testCheckJournalOrder(nodesJournal(sim, "AAN1", "AAN2"), "AAN2 cluster offline_evs_resources", "AAN1 cluster start_service", "AAN1 administrator upgrade_evs ok",
+					"AAN2 cluster offline_evs_resources", "AAN1 administrator upgrade_evs ok", "AAN2 job_start install_service_pack ok",
+					"AAN2 cluster move_group AAN2"),
+				testCheckEVS(sim, "AACL", "EVSA", "AAN1", "6.5.7638.2"),
+				testCheckEVS(sim, "AACL", "EVSB", "AAN2", "6.5.7638.2"),
 			),
 		}},
 	})

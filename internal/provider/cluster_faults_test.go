@@ -21,7 +21,7 @@ import (
 	"github.com/buildlevel/terraform-provider-exchange/internal/simulator/simtest"
 )
 
-// Faults of clusters (domain.md §6, "Errors"; docs/simulator.md "Faults"): what a user sees
+// Faults of clusters (docs/simulator.md "Faults"): what a user sees
 // when a node or a clustered server does not do what the plan expects, and the refusals
 // made before anything is touched.
 
@@ -162,24 +162,18 @@ func TestAccClusterFaultNodeDoesNotReturnFromReboot(t *testing.T) {
 					resource.TestCheckResourceAttr("exchange_cluster_upgrade.c", "live_builds.MBX1B", "8.3.83.6"),
 					resource.TestCheckResourceAttr("exchange_cluster_upgrade.c", "active_node", "MBX1B"),
 					noLeakInState,
-					func(*terraform.State) error {
-						j := journalOf(sim, "MBX1A", "MBX1B")
-						if n := setupRuns(sim, "MBX1B", setup); n != 1 {
-							return fmt.Errorf("setup ran %d times on MBX1B; want exactly once:\n  %s", n, strings.Join(j, "\n  "))
-						}
-						if n := count(j, "MBX1B reboot"); n != 1 {
-							return fmt.Errorf("MBX1B was restarted %d times; want once (the one it did not come back from):\n  %s", n, strings.Join(j, "\n  "))
-						}
-						return inOrder(j,
-							"MBX1B job_start install_service_pack ok",
-							"MBX1B reboot",
-							"MBX1A cluster stop_cms",
-							"MBX1B cluster move_group MBX1B",
-							"MBX1B job_start upgrade_cms ok",
-							"MBX1B cluster start_cms",
-							"MBX1A job_start install_service_pack ok",
-							"MBX1A reboot")
-					},
+					testCheckSetupRuns(sim, "MBX1B", setup, 1),
+					// Once: the restart it did not come back from.
+					testCheckJournalCount(nodesJournal(sim, "MBX1A", "MBX1B"), "MBX1B reboot", 1, "restarts of MBX1B"),
+					testCheckJournalOrder(nodesJournal(sim, "MBX1A", "MBX1B"),
+						"MBX1B job_start install_service_pack ok",
+						"MBX1B reboot",
+						"MBX1A cluster stop_cms",
+						"MBX1B cluster move_group MBX1B",
+						"MBX1B job_start upgrade_cms ok",
+						"MBX1B cluster start_cms",
+						"MBX1A job_start install_service_pack ok",
+						"MBX1A reboot"),
 				),
 			},
 		},
@@ -187,7 +181,7 @@ func TestAccClusterFaultNodeDoesNotReturnFromReboot(t *testing.T) {
 }
 
 // The EVS does not come online on the node it was just upgraded on (its Information Store
-// fails, once: domain.md §6, step 6): the apply stops at that step and names the EVS, the
+// fails, once: KB 328839, step 6): the apply stops at that step and names the EVS, the
 // node and the failed resource; recovery tries the group again and it comes online where it
 // is. The next apply continues with the other node and does not upgrade the EVS again.
 func TestAccClusterFaultEVSWontComeOnlineRecovered(t *testing.T) {
@@ -232,21 +226,18 @@ func TestAccClusterFaultEVSWontComeOnlineRecovered(t *testing.T) {
 				Check: resource.ComposeAggregateTestCheckFunc(
 					resource.TestCheckResourceAttr("exchange_cluster_upgrade.c", "live_builds.EVSN1", "6.5.7638"),
 					resource.TestCheckResourceAttr("exchange_cluster_upgrade.c", "live_builds.EVSN2", "6.5.7638"),
+					testCheckJournalCount(nodesJournal(sim, "EVSN1", "EVSN2"), "EVSN2 administrator upgrade_evs ok", 1, "EVS upgrades"),
+					testCheckJournalCount(nodesJournal(sim, "EVSN1", "EVSN2"), "EVSN2 job_start install_service_pack ok", 1, "installs on EVSN2"),
+					testCheckJournalCount(nodesJournal(sim, "EVSN1", "EVSN2"), "EVSN1 job_start install_service_pack ok", 1, "installs on EVSN1"),
 					func(*terraform.State) error {
-						j := journalOf(sim, "EVSN1", "EVSN2")
-						for _, once := range []string{"EVSN2 administrator upgrade_evs ok", "EVSN2 job_start install_service_pack ok",
-							"EVSN1 job_start install_service_pack ok"} {
-							if n := count(j, once); n != 1 {
-								return fmt.Errorf("%q %d times; want once:\n  %s", once, n, strings.Join(j, "\n  "))
-							}
-						}
 						if s := sim.Cluster("EVS1").State().Group("EVS1"); s.GroupState() != simulator.StateOnline {
 							return fmt.Errorf("EVS1 is %s on %s after the apply", s.GroupState(), s.Owner)
 						}
-						return inOrder(j, "EVSN2 cluster online_group", "EVSN2 cluster online_group",
-							"EVSN1 cluster stop_service", "EVSN1 job_start install_service_pack ok", "EVSN1 cluster start_service",
-							"EVSN2 cluster move_group EVSN1", "EVSN2 cluster move_group EVSN2")
+						return nil
 					},
+					testCheckJournalOrder(nodesJournal(sim, "EVSN1", "EVSN2"), "EVSN2 cluster online_group", "EVSN2 cluster online_group",
+						"EVSN1 cluster stop_service", "EVSN1 job_start install_service_pack ok", "EVSN1 cluster start_service",
+						"EVSN2 cluster move_group EVSN1", "EVSN2 cluster move_group EVSN2"),
 				),
 			},
 		},
@@ -295,14 +286,8 @@ func TestAccClusterFaultEVSStaysDown(t *testing.T) {
 				Config: config,
 				Check: resource.ComposeAggregateTestCheckFunc(
 					resource.TestCheckResourceAttr("exchange_cluster_upgrade.c", "live_builds.EVSN1", "6.5.7638"),
-					func(*terraform.State) error {
-						j := journalOf(sim, "EVSN1", "EVSN2")
-						if n := count(j, "EVSN2 administrator upgrade_evs ok"); n != 1 {
-							return fmt.Errorf("EVS1 upgraded %d times; want once:\n  %s", n, strings.Join(j, "\n  "))
-						}
-						wantGroup(t, sim, "EVS1", "EVSN2", simulator.StateOnline)
-						return nil
-					},
+					testCheckJournalCount(nodesJournal(sim, "EVSN1", "EVSN2"), "EVSN2 administrator upgrade_evs ok", 1, "upgrades of EVS1"),
+					testCheckGroup(sim, "EVS1", "EVSN2", simulator.StateOnline),
 				),
 			},
 		},
@@ -371,30 +356,27 @@ func TestAccClusterFaultUpgradeCMSAbort(t *testing.T) {
 				Check: resource.ComposeAggregateTestCheckFunc(
 					resource.TestCheckResourceAttr("exchange_cluster_upgrade.c", "live_builds.MBX1A", "8.3.83.6"),
 					resource.TestCheckResourceAttr("exchange_cluster_upgrade.c", "active_node", "MBX1B"),
+					testCheckSetupRuns(sim, "MBX1B", `D:\Exchange2007SP3\Setup.com /mode:upgrade`, 1),
+					// Twice: broken off, then again.
+					testCheckSetupRuns(sim, "MBX1B", `D:\Exchange2007SP3\Setup.com /upgradeCMS`, 2),
 					func(*terraform.State) error {
-						j := journalOf(sim, "MBX1A", "MBX1B")
-						if n := setupRuns(sim, "MBX1B", `D:\Exchange2007SP3\Setup.com /mode:upgrade`); n != 1 {
-							return fmt.Errorf("setup ran %d times on MBX1B; want once:\n  %s", n, strings.Join(j, "\n  "))
-						}
-						if n := setupRuns(sim, "MBX1B", `D:\Exchange2007SP3\Setup.com /upgradeCMS`); n != 2 {
-							return fmt.Errorf("/upgradeCMS ran %d times on MBX1B; want twice (broken off, then again):\n  %s", n, strings.Join(j, "\n  "))
-						}
 						if sim.Host("MBX1B").Facts().Setup.StaleCMSKey {
 							return fmt.Errorf("MBX1B still reports the CMS key")
 						}
-						wantGroup(t, sim, "CMS1", "MBX1B", simulator.StateOnline)
-						// The broken-off run and the first apply's failed recovery, then the run again.
-						return inOrder(j, "MBX1B job_start upgrade_cms ok", "MBX1B cluster start_cms",
-							"MBX1B job_start upgrade_cms ok", "MBX1B cluster start_cms",
-							"MBX1A job_start install_service_pack ok", "MBX1A reboot")
+						return nil
 					},
+					testCheckGroup(sim, "CMS1", "MBX1B", simulator.StateOnline),
+					// The broken-off run and the first apply's failed recovery, then the run again.
+					testCheckJournalOrder(nodesJournal(sim, "MBX1A", "MBX1B"), "MBX1B job_start upgrade_cms ok", "MBX1B cluster start_cms",
+						"MBX1B job_start upgrade_cms ok", "MBX1B cluster start_cms",
+						"MBX1A job_start install_service_pack ok", "MBX1A reboot"),
 				),
 			},
 		},
 	})
 }
 
-// Refused at plan time, nothing touched (domain.md §6 "Errors"): error c1037b44 on a node
+// Refused at plan time, nothing touched: error c1037b44 on a node
 // (the EVS sits on a node not yet upgraded), a node with a stale CMS key, and event 1025 on
 // a node where Active Directory records the EVS upgraded (the node was removed and added
 // again). Each error names the node and the manual action.
@@ -450,7 +432,7 @@ func TestAccClusterRefusesNodeEventsAndStaleCMSKey(t *testing.T) {
 				PlanOnly: true,
 				ExpectError: saying(`Server EVSN2: event 1025 (MSExchangeCluster, "the Exchange virtual server must be upgraded before it can come online") was logged on the node since its last boot, yet Active Directory already records EVS1 at SP2 (Version 6.5 (Build 7638: Service Pack 2))`,
 					"a node removed from the cluster and added again",
-					"In Cluster Administrator on EVSN2, right-click the System Attendant resource of EVS1: if Upgrade Exchange Virtual Server is missing, run Exchange 2003 setup on EVSN2 and choose Reinstall [001]; then plan again"),
+					"In Cluster Administrator on EVSN2, right-click the System Attendant resource of EVS1: if Upgrade Exchange Virtual Server is missing, run Exchange 2003 setup on EVSN2 and choose Reinstall (KB 328839); then plan again"),
 			},
 		},
 	})

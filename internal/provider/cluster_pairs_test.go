@@ -6,7 +6,6 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
-	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/buildlevel/terraform-provider-exchange/internal/simulator"
@@ -21,7 +20,7 @@ type clusterPair struct {
 	nodes         [2]string // active, passive
 	sp            int
 	media         string
-	// first is the node upgraded first (domain.md §6): the passive node of a CCR or an
+	// first is the node upgraded first: the passive node of a CCR or an
 	// active/passive EVS, the active node of a 5.5 cluster.
 	first, other string
 	firstBuild   string
@@ -50,7 +49,7 @@ var clusterPairs = []clusterPair{
 		name: "2003 active/passive", cluster: "EVS1", nodes: [2]string{"EVSN1", "EVSN2"}, sp: 2, media: `\\files\exchange2003\SP2`,
 		first: "EVSN2", other: "EVSN1", firstBuild: "6.5.7638",
 		// The passive node installed with its cluster service stopped, as the plan left it
-		// (it starts again only when the EVS moves to it, §6 2003 3–5).
+		// (it starts again only when the EVS moves to it, KB 328839).
 		interrupted: func(t *testing.T, sim *simulator.Simulator) {
 			sim.Cluster("EVS1").Update(func(s *simulator.ClusterState) { s.ServiceRunning["EVSN2"] = false })
 		},
@@ -95,13 +94,8 @@ func TestAccClusterPairsResumeBetweenNodes(t *testing.T) {
 					}},
 					Check: resource.ComposeAggregateTestCheckFunc(
 						resource.TestCheckResourceAttr("exchange_cluster_upgrade.c", "live_builds."+p.other, sim.Host(p.first).Facts().Build),
-						func(*terraform.State) error {
-							j := journalOf(sim, p.nodes[0], p.nodes[1])
-							if n := count(j, p.first+" job_start install_service_pack"); n != 0 {
-								return fmt.Errorf("the finished node %s was installed again: %v", p.first, j)
-							}
-							return inOrder(j, p.journal...)
-						},
+						testCheckJournalCount(nodesJournal(sim, p.nodes[:]...), p.first+" job_start install_service_pack", 0, "installs on the finished node"),
+						testCheckJournalOrder(nodesJournal(sim, p.nodes[:]...), p.journal...),
 					),
 				}},
 			})

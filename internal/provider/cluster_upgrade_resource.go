@@ -28,7 +28,7 @@ func newClusterUpgradeResource() resource.Resource { return &clusterUpgradeResou
 
 // clusterUpgradeResource upgrades every node of one clustered mailbox server (2007
 // CCR/SCC), Exchange Virtual Server (2000/2003) or Exchange 5.5 cluster, node by node in
-// the order of domain.md §6, with the downtime shown in the plan.
+// the order of exchange.PlanCluster, with the downtime shown in the plan.
 type clusterUpgradeResource struct {
 	data *providerData
 }
@@ -246,11 +246,26 @@ func (r *clusterUpgradeResource) clusterPlan(ctx context.Context, m *clusterUpgr
 	}
 	p, err := exchange.PlanCluster(facts, req, exchange.DefaultCatalog())
 	if err != nil {
-		refusalDiagnostics(err, diags)
+		refusalDiagnostics(err, clusterFields, diags)
 		return p, nil, nil, false
 	}
 	return p, facts, targets, true
 }
+
+// clusterFields are the attributes that set the cluster request's fields.
+var clusterFields = rootPaths(map[exchange.Field]string{
+	exchange.FieldServicePack:          "service_pack",
+	exchange.FieldRollup:               "update_rollup",
+	exchange.FieldMediaPath:            "media_path",
+	exchange.FieldNodeMediaPaths:       "node_media_paths",
+	exchange.FieldPackagePath:          "package_path",
+	exchange.FieldNodePackagePaths:     "node_package_paths",
+	exchange.FieldKB:                   "kb",
+	exchange.FieldRemoveInterimUpdates: "remove_interim_updates",
+	exchange.FieldStopServices:         "stop_services",
+	exchange.FieldRevocationCheck:      "revocation_check",
+	exchange.FieldBackup:               "backup",
+})
 
 func (r *clusterUpgradeResource) setLive(ctx context.Context, m *clusterUpgradeModel, facts []exchange.Facts, diags *diag.Diagnostics) {
 	builds := map[string]string{}
@@ -301,11 +316,7 @@ func (r *clusterUpgradeResource) ModifyPlan(ctx context.Context, req resource.Mo
 		return
 	}
 	var m, state clusterUpgradeModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
-	if !req.State.Raw.IsNull() {
-		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	}
-	if resp.Diagnostics.HasError() {
+	if !readPlanAndState(ctx, req, &m, &state, &resp.Diagnostics) {
 		return
 	}
 	if !configKnown(req.Config) {
@@ -377,12 +388,7 @@ func (r *clusterUpgradeResource) apply(ctx context.Context, m *clusterUpgradeMod
 	if !ok {
 		return
 	}
-	reviewed := stepsOf(ctx, m.PlannedSteps, diags)
-	if !sameSteps(reviewed, p.Steps) {
-		diags.AddError(fmt.Sprintf("Cluster %s changed since the plan", p.Cluster),
-			fmt.Sprintf("The steps this apply would run differ from the plan you reviewed, so nothing was done. "+
-				"Run terraform plan again and review the new steps.\nReviewed:%s\nNow:%s",
-				describeStepModels(reviewed), orNone(describeSteps(p.Steps))))
+	if stepsChanged("Cluster "+p.Cluster, stepsOf(ctx, m.PlannedSteps, diags), stepModelsOf(p.Steps), diags) {
 		return
 	}
 	if len(p.Steps) > 0 {

@@ -31,6 +31,7 @@ resource "exchange_interim_update" "iu" {
 // An interim update installed, imported as SERVER/KB, and removed again with present =
 // false: each change planned as steps and done by one installer run.
 func TestAccInterimUpdateLifecycle(t *testing.T) {
+	t.Parallel() // its servers' addresses are no other parallel test's
 	fleet := fmt.Sprintf(`{%s,
   "packages": {"D:\\KB555001.msp": {"kind": "interim_update", "service_pack": 3, "update_rollup": 10, "kb": "KB555001"}},
   "servers": [
@@ -82,16 +83,15 @@ func TestAccInterimUpdateLifecycle(t *testing.T) {
 					plancheck.ExpectKnownValue("exchange_interim_update.iu",
 						tfjsonpath.New("planned_steps").AtSliceIndex(1).AtMapKey("action"), knownvalue.StringExact("remove_interim_update")),
 				}},
-				Check: func(*terraform.State) error {
-					if installed() {
-						return fmt.Errorf("KB555001 is still installed after present = false")
-					}
-					j := journal(sim, "HUB5")
-					if count(j, "installer started") != 2 {
-						return fmt.Errorf("want one install and one removal:\n%v", j)
-					}
-					return nil
-				},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					func(*terraform.State) error {
+						if installed() {
+							return fmt.Errorf("KB555001 is still installed after present = false")
+						}
+						return nil
+					},
+					testCheckJournalCount(serverJournal(sim, "HUB5"), "installer started", 2, "installer runs (one install, one removal)"),
+				),
 			},
 		},
 	})

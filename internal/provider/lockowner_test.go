@@ -158,13 +158,11 @@ func TestAccLockSameHost(t *testing.T) {
 						if l := host.State().Lock; l != nil {
 							return fmt.Errorf("the lock is still held after the apply: %+v", l)
 						}
-						j := journal(sim, "BE7")
-						if n := count(j, `installer started E:\E2003SP2`); n != 1 {
-							return fmt.Errorf("the service pack installer ran %d times:\n%v", n, j)
-						}
-						return inOrder(j, "service stop BackupExecRPCService", `installer started E:\E2003SP2`, "reboot",
-							"exchange_services", "service start BackupExecRPCService")
+						return nil
 					},
+					testCheckJournalCount(serverJournal(sim, "BE7"), `installer started E:\E2003SP2`, 1, "service pack installer runs"),
+					testCheckJournalOrder(serverJournal(sim, "BE7"), "service stop BackupExecRPCService", `installer started E:\E2003SP2`, "reboot",
+						"exchange_services", "service start BackupExecRPCService"),
 				),
 			},
 		},

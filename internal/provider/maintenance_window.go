@@ -113,7 +113,8 @@ var scheduledType = types.ObjectType{AttrTypes: map[string]attr.Type{
 // of the plan's first downtime step ("" for none: firstDowntime).
 func (d *providerData) scheduledWindow(ctx context.Context, b *windowModel, state types.Object, steps int, downtime string, diags *diag.Diagnostics) types.Object {
 	if steps == 0 {
-		if state.IsUnknown() {
+		// No prior state (a create) leaves state as the zero types.Object, which has no type.
+		if state.IsUnknown() || state.IsNull() {
 			return types.ObjectNull(scheduledType.AttrTypes)
 		}
 		return state

@@ -68,3 +68,15 @@ func TestScheduledWindowNullAndEnded(t *testing.T) {
 		t.Errorf("an ended window must be refused: %v", diags)
 	}
 }
+
+// A resource created with nothing to do has no prior state: its scheduled_window is a typed
+// null, not the zero types.Object that Terraform refuses as "Value Conversion Error" (found by
+// the soak: an organisation upgrade planned again after its state was lost).
+func TestScheduledWindowWithoutStateIsTypedNull(t *testing.T) {
+	d := &providerData{window: weekly(t), clock: at("2026-12-05T12:00:00+01:00")}
+	var diags diag.Diagnostics
+	v := d.scheduledWindow(context.Background(), nil, types.Object{}, 0, "", &diags)
+	if !v.IsNull() || !v.Type(context.Background()).Equal(types.ObjectType{AttrTypes: scheduledType.AttrTypes}) {
+		t.Errorf("no steps, no state: got %#v, want a null of the scheduled_window type", v)
+	}
+}

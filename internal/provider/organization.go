@@ -16,7 +16,7 @@ import (
 
 // The organisation: its servers (listed, or discovered through one server), their facts
 // (probed concurrently, each once per run through the probe cache) and the order in which
-// they must be serviced (exchange.Order, domain.md §4).
+// they must be serviced (exchange.Order).
 
 // defaultProbeConcurrency bounds concurrent probes of a fleet (probe_concurrency): Terraform's
 // own parallelism (10) does not apply inside one data source or one order check.
@@ -67,7 +67,7 @@ func (d *providerData) probeAll(ctx context.Context, targets []remote.Target, pa
 // noWinRMHint explains, for a server that could not be read, that it cannot be reached at
 // all when Active Directory (a discovery of this run) records it as Exchange 5.5 or 2000:
 // those run on Windows NT 4.0 or Windows 2000, for which there is no WinRM or PowerShell 2.0
-// (domain.md §9). An Exchange 2003 server on Windows 2000 cannot be told apart this way (AD's
+// An Exchange 2003 server on Windows 2000 cannot be told apart this way (AD's
 // version says 2003), so the connection error itself mentions that case (internal/remote).
 func (d *providerData) noWinRMHint(server string) string {
 	d.applyMu.Lock()
@@ -158,14 +158,14 @@ func describesOwnGroup(f exchange.Facts) bool {
 }
 
 // predecessorGuard checks, for a servicing resource, that the servers which must be
-// serviced before this one (domain.md §4) are at the target already, or are planned to
+// serviced before this one are at the target already, or are planned to
 // reach it earlier in this run. It returns the names of those that are not, with their
 // levels. Discovery goes through the server itself (Active Directory lists the
 // organisation); a server whose organisation cannot be read gets a warning, not a refusal.
 func (d *providerData) predecessorGuard(ctx context.Context, t remote.Target, self exchange.Facts, target exchange.Target, atApply bool) (behind []string, warning string) {
 	o, err := d.organizationOf(ctx, t, aliases(self)[1:]...)
 	if err != nil {
-		return nil, fmt.Sprintf("the order across servers (domain.md §4) was not checked: the organisation could not be read through %s (%v); "+
+		return nil, fmt.Sprintf("the order across servers was not checked: the organisation could not be read through %s (%v); "+
 			"make sure the servers that come before it (internet-facing CAS, CAS, Hub Transport, Mailbox, UM; front-ends before back-ends) are serviced first", t.Server, err)
 	}
 	view, err := d.viewOf(ctx, o, t)
@@ -180,7 +180,7 @@ func (d *providerData) predecessorGuard(ctx context.Context, t remote.Target, se
 	for _, name := range view.predecessors(self) {
 		preds = append(preds, predecessor{name, target})
 	}
-	// Every Exchange 2003 server at SP2 before any Exchange 2007 server goes to SP1 [004]:
+	// Every Exchange 2003 server at SP2 before any Exchange 2007 server goes to SP1 ("Service Packs für Exchange 2007"):
 	// only a server that goes to SP1 now (a rollup on a server at SP1 already does not).
 	if live, ok := exchange.LiveLevel(self, exchange.DefaultCatalog()); exchange.Requires2003SP2(target) && ok && live.Level.ServicePack < 1 {
 		var servers2003 []exchange.Facts
@@ -242,7 +242,7 @@ func levelTarget(p exchange.Plan) exchange.Target {
 }
 
 // checkOrder refuses a plan that would service a server before the servers that must come
-// first (domain.md §4), naming them; at apply only their live levels count.
+// first, naming them; at apply only their live levels count.
 func (d *providerData) checkOrder(ctx context.Context, t remote.Target, self exchange.Facts, p exchange.Plan, atApply bool, diags *diag.Diagnostics) {
 	if !installs(p) || p.Target.Level.Product == "" {
 		return

@@ -16,7 +16,7 @@ import (
 // through each server, each answer listing all 500 (issue 12). Now an organisation is
 // discovered once, through whichever server asks first, and every later question from a
 // server it lists is answered from that discovery. Its servers are probed once (through the
-// probe cache) and placed in the order of domain.md §4 once; each resource then checks only
+// probe cache) and placed in the order across servers (exchange.Order) once; each resource then checks only
 // its own predecessors.
 
 // organization is one discovered Exchange organisation.

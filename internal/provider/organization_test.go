@@ -247,7 +247,7 @@ resource "exchange_organization_upgrade" "org" {
 }
 
 // Clusters are units of their wave: an organisation with a 2003 EVS and a 2007 CCR is
-// upgraded wave by wave, each cluster node by node in the order of domain.md §6 (the EVS
+// upgraded wave by wave, each cluster node by node in the order of exchange.PlanCluster (the EVS
 // of the back-end wave before the CMS of the Mailbox wave).
 func TestAccOrganizationWithClusters(t *testing.T) {
 	sim := startSimulatorWith(t, clusterFleet(t), simulator.Options{InstallDuration: 200 * time.Millisecond, RebootDuration: 200 * time.Millisecond})
@@ -274,27 +274,30 @@ resource "exchange_organization_upgrade" "org" {
   }
 }
 `,
-			Check: func(*terraform.State) error {
-				dns.follow() // for the plans after the apply
-				for node, build := range map[string]string{"EVSN1": "6.5.7638", "EVSN2": "6.5.7638", "AAN1": "6.5.7638", "AAN2": "6.5.7638",
-					"MBX1A": "8.3.83.6", "MBX1B": "8.3.83.6"} {
-					if b := sim.Host(node).Facts().Build; b != build {
-						return fmt.Errorf("%s runs %s, want %s", node, b, build)
+			Check: resource.ComposeAggregateTestCheckFunc(
+				func(*terraform.State) error {
+					dns.follow() // for the plans after the apply
+					for node, build := range map[string]string{"EVSN1": "6.5.7638", "EVSN2": "6.5.7638", "AAN1": "6.5.7638", "AAN2": "6.5.7638",
+						"MBX1A": "8.3.83.6", "MBX1B": "8.3.83.6"} {
+						if b := sim.Host(node).Facts().Build; b != build {
+							return fmt.Errorf("%s runs %s, want %s", node, b, build)
+						}
 					}
-				}
-				if b := sim.Host("E2KN1").Facts().Build; b != "6.0.5762" {
-					return fmt.Errorf("the 2000 cluster has no target and was touched: %s", b)
-				}
-				return inOrder(journalOf(sim, "EVSN1", "EVSN2", "MBX1A", "MBX1B"),
+					if b := sim.Host("E2KN1").Facts().Build; b != "6.0.5762" {
+						return fmt.Errorf("the 2000 cluster has no target and was touched: %s", b)
+					}
+					return nil
+				},
+				testCheckJournalOrder(nodesJournal(sim, "EVSN1", "EVSN2", "MBX1A", "MBX1B"),
 					"EVSN2 administrator upgrade_evs ok", "EVSN2 cluster online_group",
 					"MBX1A cluster stop_cms", "MBX1B job_start upgrade_cms ok", "MBX1B cluster start_cms",
-					"MBX1A job_start install_service_pack ok")
-			},
+					"MBX1A job_start install_service_pack ok"),
+			),
 		}},
 	})
 }
 
-// An Exchange 5.5 server runs on Windows NT 4.0 or 2000, which have no WinRM (domain.md §9):
+// An Exchange 5.5 server runs on Windows NT 4.0 or 2000, which have no WinRM:
 // when one cannot be read (a real one refuses the connection; here the host is down), the
 // error says that Active Directory records it as 5.5 and why this provider cannot reach it.
 func TestAccOrganizationNamesServersWithoutWinRM(t *testing.T) {

@@ -49,6 +49,7 @@ resource "exchange_organization_upgrade" "org" {
 // is below the target, the next apply puts it back; an organisation upgrade imported through
 // one server plans an update that runs no step.
 func TestAccOrganizationUpgradeDriftAndImport(t *testing.T) {
+	t.Parallel() // its servers' addresses are no other parallel test's
 	sim := startSimulatorWith(t, rollupOrgFleet(), simulator.Options{InstallDuration: 200 * time.Millisecond, RebootDuration: 200 * time.Millisecond})
 	provider := providerConfig(sim, `addresses = { CAS1 = "127.0.64.1", HUB1 = "127.0.64.2" }`)
 	const org = "exchange_organization_upgrade.org"

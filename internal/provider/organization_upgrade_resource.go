@@ -30,7 +30,7 @@ import (
 
 func newOrganizationUpgradeResource() resource.Resource { return &organizationUpgradeResource{} }
 
-// organizationUpgradeResource services a whole organisation in the order of domain.md §4:
+// organizationUpgradeResource services a whole organisation in the order across servers (exchange.Order):
 // one resource, so that the order is the provider's to keep (not hand-written depends_on
 // between for_each instances), servers of one wave run in parallel, and a failure stops
 // the later waves with one report of what was done, what failed and what was not started.
@@ -53,20 +53,19 @@ type orgTargetModel struct {
 	KB                 types.String `tfsdk:"kb"`
 }
 
+// orgStepModel is a step of planned_steps: a server's step (stepModel) and its wave.
 type orgStepModel struct {
-	Wave        int64             `tfsdk:"wave"`
-	Action      string            `tfsdk:"action"`
-	Server      string            `tfsdk:"server"`
-	Description string            `tfsdk:"description"`
-	Downtime    bool              `tfsdk:"downtime"`
-	Reboot      bool              `tfsdk:"reboot"`
-	Params      map[string]string `tfsdk:"params"`
+	Wave int64 `tfsdk:"wave"`
+	stepModel
 }
 
-var orgStepType = types.ObjectType{AttrTypes: map[string]attr.Type{
-	"wave": types.Int64Type, "action": types.StringType, "server": types.StringType, "description": types.StringType,
-	"downtime": types.BoolType, "reboot": types.BoolType, "params": types.MapType{ElemType: types.StringType},
-}}
+func (s orgStepModel) same(o orgStepModel) bool {
+	return s.Wave == o.Wave && s.stepModel.same(o.stepModel)
+}
+
+func (s orgStepModel) describe() string { return fmt.Sprintf("wave %d: %s", s.Wave, s.Description) }
+
+var orgStepType = types.ObjectType{AttrTypes: withAttr(stepAttrTypes, "wave", attr.Type(types.Int64Type))}
 
 var waveType = types.ObjectType{AttrTypes: map[string]attr.Type{
 	"index": types.Int64Type, "name": types.StringType, "reason": types.StringType,
@@ -181,15 +180,8 @@ func (r *organizationUpgradeResource) Schema(ctx context.Context, _ resource.Sch
 				}}},
 			"planned_steps": schema.ListNestedAttribute{Computed: true,
 				MarkdownDescription: "Every server's steps, wave by wave (as `exchange_service_pack.planned_steps`, with the `wave`).",
-				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
-					"wave":        schema.Int64Attribute{Computed: true, MarkdownDescription: "The wave of the step's server."},
-					"action":      computedStr("Machine-readable action."),
-					"server":      computedStr("The server the step touches."),
-					"description": computedStr("What the step does."),
-					"downtime":    schema.BoolAttribute{Computed: true, MarkdownDescription: "The step interrupts Exchange service."},
-					"reboot":      schema.BoolAttribute{Computed: true, MarkdownDescription: "The step restarts (or may restart) the server."},
-					"params":      schema.MapAttribute{Computed: true, ElementType: types.StringType, MarkdownDescription: "Parameters."},
-				}}},
+				NestedObject: schema.NestedAttributeObject{Attributes: withAttr(stepAttributes(), "wave",
+					schema.Attribute(schema.Int64Attribute{Computed: true, MarkdownDescription: "The wave of the step's server."}))}},
 			"warnings": schema.ListAttribute{Computed: true, ElementType: types.StringType, MarkdownDescription: "Advisories of the planned change."},
 			"live_builds": schema.MapAttribute{Computed: true, ElementType: types.StringType,
 				MarkdownDescription: "Every server's live build by name (each node of a cluster), as last read: after the apply, " +
@@ -217,12 +209,7 @@ func (o orgPlan) steps() []orgStepModel {
 	out := []orgStepModel{}
 	steps, waves := o.Steps()
 	for i, s := range steps {
-		params := s.Params()
-		if params == nil {
-			params = map[string]string{}
-		}
-		out = append(out, orgStepModel{Wave: int64(waves[i]), Action: s.Action(), Server: s.Server,
-			Description: s.Description, Downtime: s.Downtime, Reboot: s.Reboot, Params: params})
+		out = append(out, orgStepModel{Wave: int64(waves[i]), stepModel: stepModelOf(s)})
 	}
 	return out
 }
@@ -250,7 +237,7 @@ func (r *organizationUpgradeResource) plan(ctx context.Context, m *organizationU
 	o.OrganizationPlan, err = exchange.PlanOrganization(facts, ordering, exchange.OrganizationRequest{Targets: targets, Options: opts,
 		LoadBalancedFrontEnds: loadBalancedFrontEnds(ctx, m.LoadBalancedFrontEnds, diags)}, exchange.DefaultCatalog())
 	if err != nil {
-		refusalDiagnostics(err, diags)
+		refusalDiagnostics(err, orgFieldPaths(m.Targets, facts), diags)
 		return o, false
 	}
 	return o, !diags.HasError()
@@ -312,11 +299,7 @@ func (r *organizationUpgradeResource) ModifyPlan(ctx context.Context, req resour
 	}
 	ctx = r.data.withClock(ctx)
 	var m, state organizationUpgradeModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
-	if !req.State.Raw.IsNull() {
-		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	}
-	if resp.Diagnostics.HasError() {
+	if !readPlanAndState(ctx, req, &m, &state, &resp.Diagnostics) {
 		return
 	}
 	if !configKnown(req.Config) {
@@ -425,9 +408,7 @@ func (r *organizationUpgradeResource) apply(ctx context.Context, m *organization
 	if !m.PlannedSteps.IsNull() && !m.PlannedSteps.IsUnknown() {
 		diags.Append(m.PlannedSteps.ElementsAs(ctx, &reviewed, false)...)
 	}
-	if !sameOrgSteps(reviewed, o.steps()) {
-		diags.AddError("The organisation changed since the plan",
-			"The steps this apply would run differ from the plan you reviewed, so nothing was done. Run terraform plan again and review the new steps.")
+	if stepsChanged("The organisation", reviewed, o.steps(), diags) {
 		return
 	}
 	if err := r.runWaves(ctx, m, o); err != nil {
@@ -443,19 +424,6 @@ func (r *organizationUpgradeResource) apply(ctx context.Context, m *organization
 		m.LiveBuilds = buildsValue(ctx, liveBuilds(facts), diags)
 	}
 	diags.Append(set(ctx, m)...)
-}
-
-func sameOrgSteps(a, b []orgStepModel) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i].Wave != b[i].Wave || a[i].Action != b[i].Action || !strings.EqualFold(a[i].Server, b[i].Server) ||
-			fmt.Sprint(a[i].Params) != fmt.Sprint(b[i].Params) {
-			return false
-		}
-	}
-	return true
 }
 
 // runWaves runs the waves (servicing.ApplyOrganization), each server or cluster under the

@@ -119,7 +119,7 @@ func (c *probeCache) Facts(ctx context.Context, t remote.Target) (exchange.Facts
 		}
 		return r, nil
 	})
-	r := v.(probeResult) //nolint:forcetypeassert // the function above returns a probeResult
+	r, _ := v.(probeResult) // the function above returns nothing else
 	return r.facts, r.err
 }
 

@@ -18,7 +18,7 @@ import (
 // Procedures of issue 9 (items 5, 7, 8, 9) against a simulator that answers as a real server.
 
 // proceduresFleet: a 2007 SP3 RU5 hub server running a backup agent the probe's list knows
-// and a virus scanner it does not (seed 004 stops BackupExec and ScanMail).
+// and a virus scanner it does not ("Service Packs für Exchange 2007" stops BackupExec and ScanMail).
 func proceduresFleet() string {
 	return fmt.Sprintf(`{%s,
   "packages": {"D:\\RU10.msp": {"kind": "update_rollup", "service_pack": 3, "update_rollup": 10}},
@@ -51,6 +51,7 @@ resource "exchange_update_rollup" "hub71" {
 // the server, whether or not the probe's list of third-party services knows it; one that
 // does not exist is refused at plan time, by name.
 func TestAccStopServicesNamesAnyService(t *testing.T) {
+	t.Parallel() // its servers' addresses are no other parallel test's
 	sim := startSimulatorWith(t, proceduresFleet(), fastServicing)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testProviders,
@@ -63,15 +64,13 @@ func TestAccStopServicesNamesAnyService(t *testing.T) {
 				plancheck.ExpectKnownValue("exchange_update_rollup.hub71", tfjsonpath.New("planned_steps").AtSliceIndex(1).AtMapKey("params"),
 					knownvalue.MapPartial(map[string]knownvalue.Check{"service": knownvalue.StringExact("ScanMail_Master")})),
 			}},
-			Check: func(*terraform.State) error {
-				return inOrder(journal(sim, "HUB71"),
-					"service stop ScanMail_Master",
-					"service stop BackupExecAgentAccelerator",
-					`installer started C:\WINDOWS\System32\msiexec.exe /update D:\RU10.msp`,
-					"service start BackupExecAgentAccelerator",
-					"service start ScanMail_Master",
-				)
-			},
+			Check: testCheckJournalOrder(serverJournal(sim, "HUB71"),
+				"service stop ScanMail_Master",
+				"service stop BackupExecAgentAccelerator",
+				`installer started C:\WINDOWS\System32\msiexec.exe /update D:\RU10.msp`,
+				"service start BackupExecAgentAccelerator",
+				"service start ScanMail_Master",
+			),
 		}},
 	})
 }
@@ -170,8 +169,9 @@ func TestAccVerifyOWASeesTheBlankPage(t *testing.T) {
 // Seed 004's notes on Exchange 2007 SP1 and KB 328839, from what the probe reads: Forefront
 // (refused unless attested), a receive connector named like the domain and an xcopy running
 // (refused, every reason at once); then, fixed, the plan warns of the display templates SP1
-// deletes and names the diagnostic-logging levels the install resets (seed 002).
+// deletes and names the diagnostic-logging levels the install resets ("Changes to Exchange 2007 SP2 setup").
 func TestAccServicePackPreChecksOfTheSeeds(t *testing.T) {
+	t.Parallel() // its servers' addresses are no other parallel test's
 	sim := startSimulatorWith(t, fmt.Sprintf(`{%s,
   "packages": {"D:\\SP3": {"kind": "service_pack", "product": "2007", "service_pack": 3}},
   "servers": [

@@ -25,6 +25,7 @@ var serverFleet = `{` + credentialsJSON() + `,
 }`
 
 func TestAccServerDataSource(t *testing.T) {
+	t.Parallel() // its servers' addresses are no other parallel test's
 	sim := startSimulator(t, serverFleet)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testProviders,

@@ -3,34 +3,36 @@ package provider
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
-	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/buildlevel/terraform-provider-exchange/internal/exchange"
+	"github.com/buildlevel/terraform-provider-exchange/internal/remote"
 )
 
-func newServicePackResource() resource.Resource { return &servicePackResource{} }
-
-// servicePackResource keeps one non-clustered server at a service pack level.
-type servicePackResource struct {
-	data *providerData
+func newServicePackResource() resource.Resource {
+	return newServicingResource[servicePackModel]("_service_pack",
+		"Keeps a non-clustered Exchange server at a service pack level. The plan shows every step "+
+			"the apply will run (backup check, interim update removal, services, `Setup.com /mode:upgrade`, reboot, ...) or "+
+			"refuses with the reason. Destroying the resource leaves the service pack installed: service packs cannot be uninstalled.",
+		servicePackAttributes, servicingFields(map[exchange.Field]string{
+			exchange.FieldServicePack:          "service_pack",
+			exchange.FieldMediaPath:            "media_path",
+			exchange.FieldUMLanguagePackPath:   "um_language_pack_path",
+			exchange.FieldRemoveInterimUpdates: "remove_interim_updates",
+			exchange.FieldForefrontCompatible:  "forefront_compatible",
+			exchange.FieldClearSetupWatermark:  "clear_setup_watermark",
+		}))
 }
 
-var (
-	_ resource.ResourceWithModifyPlan  = (*servicePackResource)(nil)
-	_ resource.ResourceWithImportState = (*servicePackResource)(nil)
-)
-
+// servicePackModel keeps one non-clustered server at a service pack level.
 type servicePackModel struct {
 	servicingModel
 	ServicePack          types.Int64          `tfsdk:"service_pack"`
@@ -43,16 +45,7 @@ type servicePackModel struct {
 	LiveLevel            types.String         `tfsdk:"live_level"`
 }
 
-func (r *servicePackResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
-	resp.TypeName = req.ProviderTypeName + "_service_pack"
-}
-
-func (r *servicePackResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
-	r.data = configuredData(req.ProviderData, &resp.Diagnostics)
-}
-
-func (r *servicePackResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
-	attrs := servicingAttributes()
+func servicePackAttributes(attrs map[string]schema.Attribute) {
 	attrs["service_pack"] = schema.Int64Attribute{Required: true,
 		MarkdownDescription: "The service pack level the server must run (0 = RTM). A level below the live one is refused: " +
 			"service packs cannot be uninstalled.",
@@ -72,22 +65,12 @@ func (r *servicePackResource) Schema(ctx context.Context, _ resource.SchemaReque
 		MarkdownDescription: "Folder with the Unified Messaging language packs for the new service pack. Needed when the " +
 			"server has UM language packs: they are removed before the service pack and added again after it.",
 		Validators: pathValidators()}
-	attrs["remove_interim_updates"] = schema.ListAttribute{Optional: true, ElementType: types.StringType,
-		MarkdownDescription: "Interim updates (KBs) this change may remove: an interim update must be removed before a " +
-			"service pack is installed. One installed and not listed here stops the plan.",
-		Validators: []validator.List{listvalidator.ValueStringsAre(kbValidator())}}
+	attrs["remove_interim_updates"] = removeInterimUpdatesAttribute("a service pack")
 	attrs["live_service_pack"] = schema.Int64Attribute{Computed: true,
 		MarkdownDescription: "The service pack level the server runs, as last read; null when its build is not in the catalog."}
 	attrs["live_level"] = schema.StringAttribute{Computed: true,
 		MarkdownDescription: "The service pack the server runs, e.g. `Exchange 2007 SP3`, as last read. (Rollups are " +
 			"`exchange_update_rollup`'s: this resource does not change when one is installed.)"}
-	resp.Schema = schema.Schema{
-		MarkdownDescription: "Keeps a non-clustered Exchange server at a service pack level. The plan shows every step " +
-			"the apply will run (backup check, interim update removal, services, `Setup.com /mode:upgrade`, reboot, ...) or " +
-			"refuses with the reason. Destroying the resource leaves the service pack installed: service packs cannot be uninstalled.",
-		Attributes: attrs,
-		Blocks:     map[string]schema.Block{"backup": backupBlock(), "timeouts": timeoutsBlock(ctx), "maintenance_window": maintenanceWindowBlock()},
-	}
 }
 
 // request is the planner's view of the model.
@@ -104,133 +87,44 @@ func (m *servicePackModel) request(ctx context.Context, diags *diag.Diagnostics)
 	return req
 }
 
-func (r *servicePackResource) plan(ctx context.Context, m *servicePackModel, facts exchange.Facts) (exchange.Plan, error) {
-	var diags diag.Diagnostics
-	req := m.request(ctx, &diags)
+func (m *servicePackModel) plan(ctx context.Context, facts exchange.Facts, diags *diag.Diagnostics) (exchange.Plan, error) {
+	req := m.request(ctx, diags)
 	if diags.HasError() {
-		return exchange.Plan{}, fmt.Errorf("reading the configuration: %v", diags)
+		return exchange.Plan{}, nil
 	}
 	return exchange.PlanServicePack(facts, req, exchange.DefaultCatalog())
 }
 
-func (r *servicePackResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if r.data == nil {
-		return
-	}
-	ctx = r.data.withClock(ctx)
-	if req.Plan.Raw.IsNull() {
-		resp.Diagnostics.AddWarning("The service pack stays installed",
-			"Destroying an exchange_service_pack resource only removes it from Terraform: service packs cannot be "+
-				"uninstalled. Going back means removing Exchange, reinstalling the old level and restoring the databases from backup.")
-		return
-	}
-	var m, state servicePackModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
-	if !req.State.Raw.IsNull() {
-		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	}
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	if !configKnown(req.Config) {
-		m.PlannedSteps = types.ListUnknown(stepType)
-		resp.Diagnostics.Append(resp.Plan.Set(ctx, &m)...)
-		return
-	}
-	t := m.target()
-	facts, err := r.data.probes.Facts(ctx, t)
-	if err != nil {
-		resp.Diagnostics.Append(remoteDiagnostic(t, err))
-		return
-	}
-	r.data.checkEvidenceKeys(ctx, m.Backup, t, []exchange.Facts{facts}, &resp.Diagnostics)
-	p, err := r.plan(ctx, &m, facts)
-	if err != nil {
-		refusalDiagnostics(err, &resp.Diagnostics)
-		return
-	}
-	if r.data.registry.addServicePack(t.Server, p) && !p.Empty() {
-		resp.Diagnostics.AddAttributeError(path.Root("service_pack"),
+// guard refuses a service pack planned after an update rollup of the same server in this
+// run, then checks the order across servers.
+func (m *servicePackModel) guard(ctx context.Context, d *providerData, t remote.Target, facts exchange.Facts, p exchange.Plan, diags *diag.Diagnostics) {
+	if d.registry.addServicePack(t.Server, p) && !p.Empty() {
+		diags.AddAttributeError(path.Root("service_pack"),
 			fmt.Sprintf("Server %s: an update rollup was planned before this service pack", t.Server),
 			"An update rollup cannot be installed with a service pack (no slipstream): it must run after it. Set "+
 				"service_pack = exchange_service_pack.<name>.service_pack in the exchange_update_rollup for this server, "+
 				"so Terraform plans and applies it after the service pack.")
 		return
 	}
-	r.data.checkOrder(ctx, t, facts, p, false, &resp.Diagnostics)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	applyPlanToModel(ctx, &m.servicingModel, &state.servicingModel, p, &resp.Diagnostics)
-	m.ScheduledWindow = r.data.scheduledWindow(ctx, m.MaintenanceWindow, state.ScheduledWindow, len(p.Steps), firstDowntime(p.Steps), &resp.Diagnostics)
+	d.checkOrder(ctx, t, facts, p, false, diags)
+}
+
+func (m *servicePackModel) planLive(state *servicePackModel, p exchange.Plan, facts exchange.Facts) {
 	m.LiveServicePack = live(p, state.LiveServicePack, liveServicePack(facts), types.Int64Unknown())
 	m.LiveLevel = live(p, state.LiveLevel, liveServicePackName(facts), types.StringUnknown())
-	resp.Diagnostics.Append(resp.Plan.Set(ctx, &m)...)
 }
 
-func (r *servicePackResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	var m servicePackModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	timeout, d := m.Timeouts.Create(ctx, defaultInstallTimeout)
-	resp.Diagnostics.Append(d...)
-	r.apply(ctx, &m, timeout, &resp.State, &resp.Diagnostics)
-}
-
-func (r *servicePackResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var m servicePackModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	timeout, d := m.Timeouts.Update(ctx, defaultInstallTimeout)
-	resp.Diagnostics.Append(d...)
-	r.apply(ctx, &m, timeout, &resp.State, &resp.Diagnostics)
-}
-
-func (r *servicePackResource) apply(ctx context.Context, m *servicePackModel, timeout time.Duration, state *tfsdk.State, diags *diag.Diagnostics) {
-	ctx = r.data.withWindow(ctx, m.MaintenanceWindow, &m.ScheduledWindow, diags)
-	if diags.HasError() {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	facts, ok := r.data.applySteps(ctx, m.target(), m.PlannedSteps, func(f exchange.Facts) (exchange.Plan, error) {
-		return r.plan(ctx, m, f)
-	}, diags)
-	if !ok {
-		return
-	}
-	m.ID = m.Server
-	m.LiveServicePack, m.LiveLevel = liveServicePack(facts), liveServicePackName(facts)
-	diags.Append(state.Set(ctx, m)...)
-}
-
-func (r *servicePackResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	var m servicePackModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() || r.data == nil {
-		return
-	}
-	facts, ok := r.data.read(ctx, &m.servicingModel, &resp.Diagnostics)
-	if !ok {
-		return
-	}
+func (m *servicePackModel) readLive(facts exchange.Facts) {
 	m.LiveServicePack, m.LiveLevel = liveServicePack(facts), liveServicePackName(facts)
 	if m.ServicePack.IsNull() { // just imported: the desired level is the live one
 		m.ServicePack = m.LiveServicePack
 	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 }
 
-func (r *servicePackResource) Delete(context.Context, resource.DeleteRequest, *resource.DeleteResponse) {
-	// Nothing to do on the server: a service pack cannot be uninstalled (ModifyPlan says so).
-}
-
-func (r *servicePackResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	importServer(ctx, req, resp)
+func (m *servicePackModel) planDestroy(_ context.Context, _ *providerData, diags *diag.Diagnostics) {
+	diags.AddWarning("The service pack stays installed",
+		"Destroying an exchange_service_pack resource only removes it from Terraform: service packs cannot be "+
+			"uninstalled. Going back means removing Exchange, reinstalling the old level and restoring the databases from backup.")
 }
 
 func liveServicePack(f exchange.Facts) types.Int64 {

@@ -8,11 +8,10 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
-	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 )
 
-// A 2007 RTM server with everything §5 handles: an interim update, a UM language pack, a
+// A 2007 RTM server with everything the procedure handles: an interim update, a UM language pack, a
 // backup agent, a customised OWA, no internet access, Remote Streaming Backup on.
 func rtmFleet() string {
 	return fmt.Sprintf(`{%s,
@@ -70,9 +69,10 @@ func actions(names ...string) knownvalue.Check {
 	return knownvalue.ListExact(checks)
 }
 
-// RTM to SP3 and the newest rollup in one apply: the plan shows §5's steps in order, the
+// RTM to SP3 and the newest rollup in one apply: the plan shows the procedure's steps in order, the
 // apply runs them in that order on the server, and the server ends at SP3 RU23.
 func TestAccServicePackThenRollup2007(t *testing.T) {
+	t.Parallel() // its servers' addresses are no other parallel test's
 	sim := startSimulatorWith(t, rtmFleet(), fastServicing)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testProviders,
@@ -103,38 +103,33 @@ func TestAccServicePackThenRollup2007(t *testing.T) {
 				resource.TestCheckResourceAttr("exchange_update_rollup.ex07", "live_build", "8.3.517.0"),
 				resource.TestCheckResourceAttr("exchange_update_rollup.ex07", "live_level", "Exchange 2007 SP3 Update Rollup 23"),
 				resource.TestCheckResourceAttr("exchange_update_rollup.ex07", "live_rollup", "23"),
-				func(*terraform.State) error {
-					j := journal(sim, "EX07")
-					if n := count(j, "installer started"); n != 5 {
-						return fmt.Errorf("want 5 installer runs (IU removal, UM removal, SP, UM add, RU), got %d:\n%v", n, j)
-					}
-					// domain.md §5, in order, then the rollup after the service pack.
-					return inOrder(j,
-						"customizations save",
-						`installer started C:\WINDOWS\System32\msiexec.exe /package {24B2C164-DE66-44FE-B468-A46D9D5E6B31} /uninstall`,
-						`installer started D:\UM-SP3\Setup.com /RemoveUmLanguagePack:de-DE`,
-						"service stop BackupExecAgentAccelerator",
-						"revocation_check false",
-						`installer started D:\SP3\Setup.com /mode:upgrade`,
-						"reboot",
-						"exchange_services",
-						"customizations restore",
-						"owa_check",
-						`installer started D:\UM-SP3\Setup.com /AddUmLanguagePack:de-DE`,
-						"revocation_check true",
-						"service start BackupExecAgentAccelerator",
-						"remote_streaming_backup true",
-						// the rollup (the SP's own Logon.aspx stays in place)
-						"service stop BackupExecAgentAccelerator",
-						"revocation_check false",
-						`installer started C:\WINDOWS\System32\msiexec.exe /update D:\RU23.msp`,
-						"reboot",
-						"exchange_services",
-						"owa_check",
-						"revocation_check true",
-						"service start BackupExecAgentAccelerator",
-					)
-				},
+				testCheckJournalCount(serverJournal(sim, "EX07"), "installer started", 5, "installer runs (IU removal, UM removal, SP, UM add, RU)"),
+				// The procedure, in order, then the rollup after the service pack.
+				testCheckJournalOrder(serverJournal(sim, "EX07"),
+					"customizations save",
+					`installer started C:\WINDOWS\System32\msiexec.exe /package {24B2C164-DE66-44FE-B468-A46D9D5E6B31} /uninstall`,
+					`installer started D:\UM-SP3\Setup.com /RemoveUmLanguagePack:de-DE`,
+					"service stop BackupExecAgentAccelerator",
+					"revocation_check false",
+					`installer started D:\SP3\Setup.com /mode:upgrade`,
+					"reboot",
+					"exchange_services",
+					"customizations restore",
+					"owa_check",
+					`installer started D:\UM-SP3\Setup.com /AddUmLanguagePack:de-DE`,
+					"revocation_check true",
+					"service start BackupExecAgentAccelerator",
+					"remote_streaming_backup true",
+					// the rollup (the SP's own Logon.aspx stays in place)
+					"service stop BackupExecAgentAccelerator",
+					"revocation_check false",
+					`installer started C:\WINDOWS\System32\msiexec.exe /update D:\RU23.msp`,
+					"reboot",
+					"exchange_services",
+					"owa_check",
+					"revocation_check true",
+					"service start BackupExecAgentAccelerator",
+				),
 			),
 		}, {
 			// At its level, the server plans nothing.

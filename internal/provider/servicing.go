@@ -3,7 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
-	"reflect"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -14,7 +14,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
-	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
@@ -61,6 +60,7 @@ type backupModel struct {
 	DomainControllerBackupTime types.String `tfsdk:"domain_controller_backup_time"`
 }
 
+// stepModel is one planned step as planned_steps shows it.
 type stepModel struct {
 	Action      string            `tfsdk:"action"`
 	Server      string            `tfsdk:"server"`
@@ -70,20 +70,50 @@ type stepModel struct {
 	Params      map[string]string `tfsdk:"params"`
 }
 
-var stepType = types.ObjectType{AttrTypes: map[string]attr.Type{
+var stepAttrTypes = map[string]attr.Type{
 	"action":      types.StringType,
 	"server":      types.StringType,
 	"description": types.StringType,
 	"downtime":    types.BoolType,
 	"reboot":      types.BoolType,
 	"params":      types.MapType{ElemType: types.StringType},
-}}
+}
 
-// servicingAttributes are the schema attributes of servicingModel.
-func servicingAttributes() map[string]schema.Attribute {
+var stepType = types.ObjectType{AttrTypes: stepAttrTypes}
+
+func stepModelOf(s exchange.Step) stepModel {
+	params := s.Params()
+	if params == nil {
+		params = map[string]string{}
+	}
+	return stepModel{Action: s.Action(), Server: s.Server, Description: s.Description,
+		Downtime: s.Downtime, Reboot: s.Reboot, Params: params}
+}
+
+// withAttr is m and one more entry, for a nested object that adds a field to a shared one.
+func withAttr[V any](m map[string]V, name string, v V) map[string]V {
+	out := maps.Clone(m)
+	out[name] = v
+	return out
+}
+
+// stepAttributes are the schema of one planned step (stepModel).
+func stepAttributes() map[string]schema.Attribute {
 	computedString := func(desc string) schema.StringAttribute {
 		return schema.StringAttribute{Computed: true, MarkdownDescription: desc}
 	}
+	return map[string]schema.Attribute{
+		"action":      computedString("Machine-readable action."),
+		"server":      computedString("The server the step touches."),
+		"description": computedString("What the step does, for a reviewer."),
+		"downtime":    schema.BoolAttribute{Computed: true, MarkdownDescription: "The step interrupts Exchange service."},
+		"reboot":      schema.BoolAttribute{Computed: true, MarkdownDescription: "The step restarts (or may restart) the server."},
+		"params":      schema.MapAttribute{Computed: true, ElementType: types.StringType, MarkdownDescription: "The step's parameters (KB, build, path, service)."},
+	}
+}
+
+// servicingAttributes are the schema attributes of servicingModel.
+func servicingAttributes() map[string]schema.Attribute {
 	return map[string]schema.Attribute{
 		"id": schema.StringAttribute{Computed: true, MarkdownDescription: "The resource's id.",
 			PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}},
@@ -117,18 +147,20 @@ func servicingAttributes() map[string]schema.Attribute {
 			MarkdownDescription: "The ordered steps an apply runs on the server, as the plan shows them for review. " +
 				"After an apply it holds the steps that ran. Each step has a stable `action` (e.g. `remove_interim_update`, " +
 				"`install_service_pack`, `reboot`) for policy checks over `terraform show -json`.",
-			NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
-				"action":      computedString("Machine-readable action."),
-				"server":      computedString("The server the step touches."),
-				"description": computedString("What the step does, for a reviewer."),
-				"downtime":    schema.BoolAttribute{Computed: true, MarkdownDescription: "The step interrupts Exchange service."},
-				"reboot":      schema.BoolAttribute{Computed: true, MarkdownDescription: "The step restarts (or may restart) the server."},
-				"params":      schema.MapAttribute{Computed: true, ElementType: types.StringType, MarkdownDescription: "The step's parameters (KB, build, path, service)."},
-			}}},
+			NestedObject: schema.NestedAttributeObject{Attributes: stepAttributes()}},
 		"warnings": schema.ListAttribute{Computed: true, ElementType: types.StringType,
 			MarkdownDescription: "What is advisable but not enforced for the planned change (also shown as plan warnings)."},
 		"scheduled_window": scheduledWindowAttribute(),
 	}
+}
+
+// removeInterimUpdatesAttribute lists the interim updates a change that installs what may
+// remove.
+func removeInterimUpdatesAttribute(what string) schema.ListAttribute {
+	return schema.ListAttribute{Optional: true, ElementType: types.StringType,
+		MarkdownDescription: "Interim updates (KBs) this change may remove: an interim update must be removed before " + what +
+			" is installed. One installed and not listed here stops the plan.",
+		Validators: []validator.List{listvalidator.ValueStringsAre(kbValidator())}}
 }
 
 func backupBlock() schema.Block {
@@ -216,16 +248,7 @@ func configKnown(c tfsdk.Config) bool {
 }
 
 func stepsValue(ctx context.Context, steps []exchange.Step, diags *diag.Diagnostics) types.List {
-	models := make([]stepModel, len(steps))
-	for i, s := range steps {
-		params := s.Params()
-		if params == nil {
-			params = map[string]string{}
-		}
-		models[i] = stepModel{Action: s.Action(), Server: s.Server, Description: s.Description,
-			Downtime: s.Downtime, Reboot: s.Reboot, Params: params}
-	}
-	v, d := types.ListValueFrom(ctx, stepType, models)
+	v, d := types.ListValueFrom(ctx, stepType, stepModelsOf(steps))
 	diags.Append(d...)
 	return v
 }
@@ -248,62 +271,59 @@ func stringsValue(ctx context.Context, s []string, diags *diag.Diagnostics) type
 	return v
 }
 
-// refusalDiagnostics turns the planner's refusals into one error each, on the attribute at
-// fault where there is one.
-func refusalDiagnostics(err error, diags *diag.Diagnostics) {
-	var rs exchange.Refusals
-	switch e := err.(type) {
-	case exchange.Refusals:
-		rs = e
-	case exchange.Refusal:
-		rs = exchange.Refusals{e}
-	default:
-		diags.AddError("Cannot plan the change", err.Error())
-		return
+func stepModelsOf(steps []exchange.Step) []stepModel {
+	models := make([]stepModel, len(steps))
+	for i, s := range steps {
+		models[i] = stepModelOf(s)
 	}
-	for _, r := range rs {
-		summary := fmt.Sprintf("Server %s: %s", r.Server, r.Problem)
-		if r.Attribute != "" {
-			diags.AddAttributeError(path.Root(r.Attribute), summary, r.Action)
-		} else {
-			diags.AddError(summary, r.Action)
-		}
-	}
+	return models
 }
 
-// sameSteps compares what the steps do (action, server, parameters), not their wording,
-// which may mention times that move between plan and apply.
-func sameSteps(planned []stepModel, now []exchange.Step) bool {
-	if len(planned) != len(now) {
+// reviewedStep is a step as a plan shows it (stepModel, or orgStepModel with its wave).
+type reviewedStep[S any] interface {
+	same(S) bool
+	describe() string
+}
+
+// same compares what the steps do (action, server, parameters), not their wording, which
+// may mention times that move between plan and apply.
+func (s stepModel) same(o stepModel) bool {
+	return s.Action == o.Action && strings.EqualFold(s.Server, o.Server) && maps.Equal(s.Params, o.Params)
+}
+
+func (s stepModel) describe() string { return s.Description }
+
+// sameSteps reports whether two lists of steps do the same, step by step.
+func sameSteps[S reviewedStep[S]](a, b []S) bool {
+	return slices.EqualFunc(a, b, func(x, y S) bool { return x.same(y) })
+}
+
+// stepsChanged refuses an apply whose steps now differ from the reviewed plan's, listing
+// both; subject names what changed ("Server EX01"). It reports whether it refused.
+func stepsChanged[S reviewedStep[S]](subject string, reviewed, now []S, diags *diag.Diagnostics) bool {
+	if sameSteps(reviewed, now) {
 		return false
 	}
-	for i, p := range planned {
-		n := now[i]
-		params := n.Params()
-		if params == nil {
-			params = map[string]string{}
-		}
-		if p.Action != n.Action() || !strings.EqualFold(p.Server, n.Server) || !reflect.DeepEqual(p.Params, params) {
-			return false
-		}
-	}
+	diags.AddError(subject+" changed since the plan",
+		fmt.Sprintf("The steps this apply would run differ from the plan you reviewed, so nothing was done. "+
+			"Run terraform plan again and review the new steps.\nReviewed:%s\nNow:%s",
+			describeSteps(reviewed), orNone(describeSteps(now))))
 	return true
 }
 
-func describeSteps(steps []exchange.Step) string {
+func describeSteps[S reviewedStep[S]](steps []S) string {
 	var b strings.Builder
 	for i, s := range steps {
-		fmt.Fprintf(&b, "\n  %d. %s", i+1, s.Description)
+		fmt.Fprintf(&b, "\n  %d. %s", i+1, s.describe())
 	}
 	return b.String()
 }
 
-func describeStepModels(steps []stepModel) string {
-	var b strings.Builder
-	for i, s := range steps {
-		fmt.Fprintf(&b, "\n  %d. %s", i+1, s.Description)
+func orNone(s string) string {
+	if s == "" {
+		return " (nothing to do)"
 	}
-	return b.String()
+	return s
 }
 
 // planRegistry remembers, within one Terraform run, what is planned for each server: so an

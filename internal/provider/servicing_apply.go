@@ -14,8 +14,9 @@ import (
 	"github.com/buildlevel/terraform-provider-exchange/internal/servicing"
 )
 
-// replanFunc plans a resource's change against fresh facts.
-type replanFunc func(exchange.Facts) (exchange.Plan, error)
+// replanFunc plans a resource's change against fresh facts; false when it added an error
+// (a refusal) to diags.
+type replanFunc func(exchange.Facts, *diag.Diagnostics) (exchange.Plan, bool)
 
 // applySteps runs a planned change: it reads the server again, plans again (so the backup
 // precondition and every refusal are enforced at apply too), refuses to act when the steps
@@ -28,17 +29,11 @@ func (d *providerData) applySteps(ctx context.Context, t remote.Target, planned 
 		diags.Append(remoteDiagnostic(t, err))
 		return facts, false
 	}
-	plan, err := replan(facts)
-	if err != nil {
-		refusalDiagnostics(err, diags)
+	plan, ok := replan(facts, diags)
+	if !ok {
 		return facts, false
 	}
-	reviewed := stepsOf(ctx, planned, diags)
-	if !sameSteps(reviewed, plan.Steps) {
-		diags.AddError(fmt.Sprintf("Server %s changed since the plan", t.Server),
-			fmt.Sprintf("The steps this apply would run differ from the plan you reviewed, so nothing was done. "+
-				"Run terraform plan again and review the new steps.\nReviewed:%s\nNow:%s",
-				describeStepModels(reviewed), orNone(describeSteps(plan.Steps))))
+	if stepsChanged("Server "+t.Server, stepsOf(ctx, planned, diags), stepModelsOf(plan.Steps), diags) {
 		return facts, false
 	}
 	if plan.Empty() {
@@ -62,13 +57,6 @@ func (d *providerData) applySteps(ctx context.Context, t remote.Target, planned 
 		return facts, false
 	}
 	return after, true
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return " (nothing to do)"
-	}
-	return s
 }
 
 // applyFresh runs a plan made moments ago from fresh facts (destroy has no reviewed steps

@@ -19,7 +19,7 @@ import (
 )
 
 // defaultInstallTimeout bounds one apply of a servicing resource; a service pack on a large
-// mailbox server can take hours (domain.md §5.8).
+// mailbox server can take hours.
 const defaultInstallTimeout = 6 * time.Hour
 
 func kbValidator() validator.String {
@@ -48,9 +48,9 @@ func applyPlanToModel(ctx context.Context, m, state *servicingModel, p exchange.
 	m.PlannedSteps = stepsValue(ctx, p.Steps, diags)
 	// The same steps as the last apply (the server was put back by hand) would be hidden by
 	// Terraform's diff as unchanged: say them here so the reviewer sees them.
-	if sameSteps(stepsOf(ctx, state.PlannedSteps, diags), p.Steps) {
+	if now := stepModelsOf(p.Steps); sameSteps(stepsOf(ctx, state.PlannedSteps, diags), now) {
 		diags.AddWarning("Server "+p.Server+": the planned steps are the same as the last apply's",
-			"The server no longer matches the configuration (changed by hand?). This apply will run:"+describeSteps(p.Steps))
+			"The server no longer matches the configuration (changed by hand?). This apply will run:"+describeSteps(now))
 	}
 }
 

@@ -4,34 +4,37 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
-	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
-	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/buildlevel/terraform-provider-exchange/internal/exchange"
+	"github.com/buildlevel/terraform-provider-exchange/internal/remote"
 )
 
-func newUpdateRollupResource() resource.Resource { return &updateRollupResource{} }
-
-// updateRollupResource keeps one non-clustered Exchange 2007 server at an update rollup.
-type updateRollupResource struct {
-	data *providerData
+func newUpdateRollupResource() resource.Resource {
+	return newServicingResource[updateRollupModel]("_update_rollup",
+		"Keeps a non-clustered Exchange 2007 server at an update rollup of its service pack. The plan "+
+			"shows every step the apply will run, or refuses: a rollup for another service pack level, interim updates "+
+			"not allowed to be removed, a backup too old, an interrupted setup, a missing prerequisite.",
+		updateRollupAttributes, updateRollupFields)
 }
 
-var (
-	_ resource.ResourceWithModifyPlan  = (*updateRollupResource)(nil)
-	_ resource.ResourceWithImportState = (*updateRollupResource)(nil)
-)
+var updateRollupFields = servicingFields(map[exchange.Field]string{
+	exchange.FieldRollup:               "rollup",
+	exchange.FieldServicePack:          "service_pack",
+	exchange.FieldPackagePath:          "package_path",
+	exchange.FieldKB:                   "kb",
+	exchange.FieldRemoveInterimUpdates: "remove_interim_updates",
+})
 
+// updateRollupModel keeps one non-clustered Exchange 2007 server at an update rollup.
 type updateRollupModel struct {
 	servicingModel
 	Rollup               types.String `tfsdk:"rollup"`
@@ -45,16 +48,7 @@ type updateRollupModel struct {
 	LiveLevel            types.String `tfsdk:"live_level"`
 }
 
-func (r *updateRollupResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
-	resp.TypeName = req.ProviderTypeName + "_update_rollup"
-}
-
-func (r *updateRollupResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
-	r.data = configuredData(req.ProviderData, &resp.Diagnostics)
-}
-
-func (r *updateRollupResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
-	attrs := servicingAttributes()
+func updateRollupAttributes(attrs map[string]schema.Attribute) {
 	attrs["rollup"] = schema.StringAttribute{Required: true,
 		MarkdownDescription: "The update rollup the server must run: a number (`9`), a re-release (`8-v3`), `0` for none, " +
 			"or `latest` for the newest the build catalog has for the service pack. A lower number than the live one " +
@@ -73,10 +67,7 @@ func (r *updateRollupResource) Schema(ctx context.Context, _ resource.SchemaRequ
 		MarkdownDescription: "The rollup's KB number, where the build catalog states none (Exchange 2007 RTM Update " +
 			"Rollups 5 and 6). Used to name and find the installed patch; one that contradicts the catalog is refused.",
 		Validators: []validator.String{kbValidator()}}
-	attrs["remove_interim_updates"] = schema.ListAttribute{Optional: true, ElementType: types.StringType,
-		MarkdownDescription: "Interim updates (KBs) this change may remove: an interim update must be removed before an " +
-			"update rollup is installed. One installed and not listed here stops the plan.",
-		Validators: []validator.List{listvalidator.ValueStringsAre(kbValidator())}}
+	attrs["remove_interim_updates"] = removeInterimUpdatesAttribute("an update rollup")
 	attrs["keep_on_destroy"] = schema.BoolAttribute{Optional: true, Computed: true, Default: booldefault.StaticBool(false),
 		MarkdownDescription: "Leave the rollup installed when the resource is destroyed. Default `false`: destroying " +
 			"uninstalls the rollup (`msiexec /package {ProductCode} /uninstall {PatchCode}`)."}
@@ -86,13 +77,6 @@ func (r *updateRollupResource) Schema(ctx context.Context, _ resource.SchemaRequ
 		MarkdownDescription: "The build catalog's name for `live_build`, e.g. `Exchange 2007 SP3 Update Rollup 23`."}
 	attrs["live_rollup"] = schema.StringAttribute{Computed: true,
 		MarkdownDescription: "The update rollup the server runs, as last read (`0` = none); null when its build is not in the catalog."}
-	resp.Schema = schema.Schema{
-		MarkdownDescription: "Keeps a non-clustered Exchange 2007 server at an update rollup of its service pack. The plan " +
-			"shows every step the apply will run, or refuses: a rollup for another service pack level, interim updates " +
-			"not allowed to be removed, a backup too old, an interrupted setup, a missing prerequisite.",
-		Attributes: attrs,
-		Blocks:     map[string]schema.Block{"backup": backupBlock(), "timeouts": timeoutsBlock(ctx), "maintenance_window": maintenanceWindowBlock()},
-	}
 }
 
 func (m *updateRollupModel) request(ctx context.Context, rollup string, diags *diag.Diagnostics) exchange.UpdateRollupRequest {
@@ -118,156 +102,53 @@ func (m *updateRollupModel) request(ctx context.Context, rollup string, diags *d
 	return req
 }
 
-// plan plans the rollup against facts; rollup "0" on destroy uninstalls every rollup.
-func (r *updateRollupResource) plan(ctx context.Context, m *updateRollupModel, rollup string, facts exchange.Facts) (exchange.Plan, error) {
-	var diags diag.Diagnostics
-	req := m.request(ctx, rollup, &diags)
+func (m *updateRollupModel) plan(ctx context.Context, facts exchange.Facts, diags *diag.Diagnostics) (exchange.Plan, error) {
+	return m.planRollup(ctx, m.Rollup.ValueString(), facts, diags)
+}
+
+// planRollup plans the rollup against facts; rollup "0" on destroy uninstalls every rollup.
+func (m *updateRollupModel) planRollup(ctx context.Context, rollup string, facts exchange.Facts, diags *diag.Diagnostics) (exchange.Plan, error) {
+	req := m.request(ctx, rollup, diags)
 	if diags.HasError() {
-		return exchange.Plan{}, fmt.Errorf("reading the configuration: %v", diags)
+		return exchange.Plan{}, nil
 	}
 	return exchange.PlanUpdateRollup(facts, req, exchange.DefaultCatalog())
 }
 
-func (r *updateRollupResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	if r.data == nil {
-		return
+// planAgainst: a service pack planned earlier in this run (this rollup references it)
+// changes the server first, so the rollup plans against the server as the service pack
+// leaves it.
+func (m *updateRollupModel) planAgainst(d *providerData, t remote.Target, facts exchange.Facts, diags *diag.Diagnostics) exchange.Facts {
+	sp, ok := d.registry.addRollup(t.Server)
+	if !ok || sp.Empty() {
+		return facts
 	}
-	ctx = r.data.withClock(ctx)
-	if req.Plan.Raw.IsNull() {
-		r.modifyDestroyPlan(ctx, req, resp)
-		return
+	if m.ServicePack.IsNull() {
+		diags.AddAttributeError(path.Root("service_pack"),
+			fmt.Sprintf("Server %s: a service pack is planned for this server in the same apply", t.Server),
+			"An update rollup cannot be installed with a service pack (no slipstream), and without a reference "+
+				"Terraform may run it first. Set service_pack = exchange_service_pack.<name>.service_pack so this "+
+				"rollup is planned and applied after the service pack.")
+		return facts
 	}
-	var m, state updateRollupModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
-	if !req.State.Raw.IsNull() {
-		resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	return sp.After
+}
+
+// guard checks the order across servers and records the level the plan reaches.
+func (m *updateRollupModel) guard(ctx context.Context, d *providerData, t remote.Target, facts exchange.Facts, p exchange.Plan, diags *diag.Diagnostics) {
+	if d.checkOrder(ctx, t, facts, p, false, diags); !diags.HasError() {
+		d.registry.reach(t.Server, p)
 	}
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	if !configKnown(req.Config) {
-		m.PlannedSteps = types.ListUnknown(stepType)
-		resp.Diagnostics.Append(resp.Plan.Set(ctx, &m)...)
-		return
-	}
-	t := m.target()
-	facts, err := r.data.probes.Facts(ctx, t)
-	if err != nil {
-		resp.Diagnostics.Append(remoteDiagnostic(t, err))
-		return
-	}
-	r.data.checkEvidenceKeys(ctx, m.Backup, t, []exchange.Facts{facts}, &resp.Diagnostics)
-	// A service pack planned earlier in this run (this rollup references it) changes the
-	// server first: plan against the server as the service pack leaves it.
-	if sp, ok := r.data.registry.addRollup(t.Server); ok && !sp.Empty() {
-		if m.ServicePack.IsNull() {
-			resp.Diagnostics.AddAttributeError(path.Root("service_pack"),
-				fmt.Sprintf("Server %s: a service pack is planned for this server in the same apply", t.Server),
-				"An update rollup cannot be installed with a service pack (no slipstream), and without a reference "+
-					"Terraform may run it first. Set service_pack = exchange_service_pack.<name>.service_pack so this "+
-					"rollup is planned and applied after the service pack.")
-			return
-		}
-		facts = sp.After
-	}
-	p, err := r.plan(ctx, &m, m.Rollup.ValueString(), facts)
-	if err != nil {
-		refusalDiagnostics(err, &resp.Diagnostics)
-		return
-	}
-	r.data.checkOrder(ctx, t, facts, p, false, &resp.Diagnostics)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	r.data.registry.reach(t.Server, p)
-	applyPlanToModel(ctx, &m.servicingModel, &state.servicingModel, p, &resp.Diagnostics)
-	m.ScheduledWindow = r.data.scheduledWindow(ctx, m.MaintenanceWindow, state.ScheduledWindow, len(p.Steps), firstDowntime(p.Steps), &resp.Diagnostics)
+}
+
+func (m *updateRollupModel) planLive(state *updateRollupModel, p exchange.Plan, facts exchange.Facts) {
 	build, level := liveBuild(facts)
 	m.LiveRollup = live(p, state.LiveRollup, liveRollup(facts), types.StringUnknown())
 	m.LiveBuild = live(p, state.LiveBuild, build, types.StringUnknown())
 	m.LiveLevel = live(p, state.LiveLevel, level, types.StringUnknown())
-	resp.Diagnostics.Append(resp.Plan.Set(ctx, &m)...)
 }
 
-// modifyDestroyPlan shows what destroying will do on the server.
-func (r *updateRollupResource) modifyDestroyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	var state updateRollupModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	if state.KeepOnDestroy.ValueBool() {
-		resp.Diagnostics.AddWarning(fmt.Sprintf("Server %s: the update rollup stays installed", state.Server.ValueString()),
-			"keep_on_destroy is true: destroying only removes the resource from Terraform.")
-		return
-	}
-	facts, err := r.data.probes.Facts(ctx, state.target())
-	if err != nil {
-		resp.Diagnostics.Append(remoteDiagnostic(state.target(), err))
-		return
-	}
-	p, err := r.destroyPlan(ctx, &state, facts)
-	if err != nil {
-		refusalDiagnostics(err, &resp.Diagnostics)
-		return
-	}
-	if !p.Empty() {
-		resp.Diagnostics.AddWarning(fmt.Sprintf("Server %s: destroying uninstalls the update rollup", state.Server.ValueString()),
-			"The apply will run:"+describeSteps(p.Steps)+"\nSet keep_on_destroy = true to leave it installed.")
-	}
-}
-
-func (r *updateRollupResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
-	var m updateRollupModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	timeout, d := m.Timeouts.Create(ctx, defaultInstallTimeout)
-	resp.Diagnostics.Append(d...)
-	r.apply(ctx, &m, timeout, &resp.State, &resp.Diagnostics)
-}
-
-func (r *updateRollupResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
-	var m updateRollupModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	timeout, d := m.Timeouts.Update(ctx, defaultInstallTimeout)
-	resp.Diagnostics.Append(d...)
-	r.apply(ctx, &m, timeout, &resp.State, &resp.Diagnostics)
-}
-
-func (r *updateRollupResource) apply(ctx context.Context, m *updateRollupModel, timeout time.Duration, state *tfsdk.State, diags *diag.Diagnostics) {
-	ctx = r.data.withWindow(ctx, m.MaintenanceWindow, &m.ScheduledWindow, diags)
-	if diags.HasError() {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	facts, ok := r.data.applySteps(ctx, m.target(), m.PlannedSteps, func(f exchange.Facts) (exchange.Plan, error) {
-		return r.plan(ctx, m, m.Rollup.ValueString(), f)
-	}, diags)
-	if !ok {
-		return
-	}
-	m.ID = m.Server
-	m.LiveRollup = liveRollup(facts)
-	m.LiveBuild, m.LiveLevel = liveBuild(facts)
-	diags.Append(state.Set(ctx, m)...)
-}
-
-func (r *updateRollupResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	var m updateRollupModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() || r.data == nil {
-		return
-	}
-	facts, ok := r.data.read(ctx, &m.servicingModel, &resp.Diagnostics)
-	if !ok {
-		return
-	}
+func (m *updateRollupModel) readLive(facts exchange.Facts) {
 	m.LiveRollup = liveRollup(facts)
 	m.LiveBuild, m.LiveLevel = liveBuild(facts)
 	if m.Rollup.IsNull() { // just imported: the desired rollup is the live one
@@ -276,52 +157,63 @@ func (r *updateRollupResource) Read(ctx context.Context, req resource.ReadReques
 	if m.KeepOnDestroy.IsNull() {
 		m.KeepOnDestroy = types.BoolValue(false)
 	}
-	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 }
 
-func (r *updateRollupResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
-	var m updateRollupModel
-	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() || m.KeepOnDestroy.ValueBool() {
+// planDestroy shows what destroying will do on the server.
+func (m *updateRollupModel) planDestroy(ctx context.Context, d *providerData, diags *diag.Diagnostics) {
+	if m.KeepOnDestroy.ValueBool() {
+		diags.AddWarning(fmt.Sprintf("Server %s: the update rollup stays installed", m.Server.ValueString()),
+			"keep_on_destroy is true: destroying only removes the resource from Terraform.")
 		return
 	}
-	timeout, d := m.Timeouts.Delete(ctx, defaultInstallTimeout)
-	resp.Diagnostics.Append(d...)
-	if resp.Diagnostics.HasError() {
+	facts, err := d.probes.Facts(ctx, m.target())
+	if err != nil {
+		diags.Append(remoteDiagnostic(m.target(), err))
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.data.withWindow(ctx, m.MaintenanceWindow, nil, &resp.Diagnostics), timeout)
+	p, ok := m.destroyPlan(ctx, facts, diags)
+	if ok && !p.Empty() {
+		diags.AddWarning(fmt.Sprintf("Server %s: destroying uninstalls the update rollup", m.Server.ValueString()),
+			"The apply will run:"+describeSteps(stepModelsOf(p.Steps))+"\nSet keep_on_destroy = true to leave it installed.")
+	}
+}
+
+// destroy uninstalls the rollup, unless keep_on_destroy.
+func (m *updateRollupModel) destroy(ctx context.Context, d *providerData, diags *diag.Diagnostics) {
+	if m.KeepOnDestroy.ValueBool() {
+		return
+	}
+	timeout, dd := m.Timeouts.Delete(ctx, defaultInstallTimeout)
+	diags.Append(dd...)
+	if diags.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(d.withWindow(ctx, m.MaintenanceWindow, nil, diags), timeout)
 	defer cancel()
 	t := m.target()
-	r.data.probes.Forget(t)
-	facts, err := r.data.probes.Facts(ctx, t)
+	d.probes.Forget(t)
+	facts, err := d.probes.Facts(ctx, t)
 	if err != nil {
-		resp.Diagnostics.Append(remoteDiagnostic(t, err))
+		diags.Append(remoteDiagnostic(t, err))
 		return
 	}
 	// The destroy plan was shown as a warning; planning again here enforces the backup
 	// precondition and every refusal at apply time too.
-	p, err := r.destroyPlan(ctx, &m, facts)
-	if err != nil {
-		refusalDiagnostics(err, &resp.Diagnostics)
-		return
+	if p, ok := m.destroyPlan(ctx, facts, diags); ok {
+		d.applyFresh(ctx, t, p, diags)
 	}
-	r.data.applyFresh(ctx, t, p, &resp.Diagnostics)
 }
 
 // destroyPlan uninstalls the rollup the resource manages, back to the rollup beneath it.
-func (r *updateRollupResource) destroyPlan(ctx context.Context, m *updateRollupModel, facts exchange.Facts) (exchange.Plan, error) {
+func (m *updateRollupModel) destroyPlan(ctx context.Context, facts exchange.Facts, diags *diag.Diagnostics) (exchange.Plan, bool) {
 	ru, rr, ok := exchange.RollupBeneath(facts, exchange.DefaultCatalog())
 	if !ok {
-		return exchange.Plan{}, exchange.Refusal{Server: m.Server.ValueString(),
+		return planned(exchange.Plan{}, exchange.Refusal{Server: m.Server.ValueString(),
 			Problem: fmt.Sprintf("the live build %s is not an exact catalog release, so the rollup to uninstall cannot be told", facts.Build),
-			Action:  "uninstall the rollup by hand (Installed Updates), or set keep_on_destroy = true"}
+			Action:  "uninstall the rollup by hand (Installed Updates), or set keep_on_destroy = true"}, updateRollupFields, diags)
 	}
-	return r.plan(ctx, m, exchange.FormatRollup(ru, rr), facts)
-}
-
-func (r *updateRollupResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	importServer(ctx, req, resp)
+	p, err := m.planRollup(ctx, exchange.FormatRollup(ru, rr), facts, diags)
+	return planned(p, err, updateRollupFields, diags)
 }
 
 func liveRollup(f exchange.Facts) types.String {

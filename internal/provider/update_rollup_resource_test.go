@@ -48,16 +48,16 @@ func TestAccUpdateRollupLifecycle(t *testing.T) {
 	host := sim.Host("CAS3")
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testProviders,
-		CheckDestroy: func(*terraform.State) error {
-			if b := host.Facts().Build; b != "8.3.213.1" {
-				return fmt.Errorf("after destroy the server runs %s; want RU5 (8.3.213.1), the rollup beneath RU10", b)
-			}
-			j := journal(sim, "CAS3")
-			if count(j, "installer started C:\\WINDOWS\\System32\\msiexec.exe /package {24B2C164-DE66-44FE-B468-A46D9D5E6B31} /uninstall") != 1 {
-				return fmt.Errorf("want one rollup uninstall in the journal:\n%v", j)
-			}
-			return nil
-		},
+		CheckDestroy: resource.ComposeAggregateTestCheckFunc(
+			func(*terraform.State) error {
+				if b := host.Facts().Build; b != "8.3.213.1" {
+					return fmt.Errorf("after destroy the server runs %s; want RU5 (8.3.213.1), the rollup beneath RU10", b)
+				}
+				return nil
+			},
+			testCheckJournalCount(serverJournal(sim, "CAS3"),
+				`installer started C:\WINDOWS\System32\msiexec.exe /package {24B2C164-DE66-44FE-B468-A46D9D5E6B31} /uninstall`, 1, "rollup uninstalls"),
+		),
 		Steps: []resource.TestStep{
 			{
 				Config: providerConfig(sim, "") + rollup10,
@@ -154,13 +154,11 @@ func TestAccServicePack2003(t *testing.T) {
 			}},
 			Check: resource.ComposeAggregateTestCheckFunc(
 				resource.TestCheckResourceAttr("exchange_service_pack.be3", "live_level", "Exchange 2003 SP2"),
-				func(*terraform.State) error {
-					return inOrder(journal(sim, "BE3"),
-						"service stop BackupExecRPCService",
-						`installer started E:\E2003SP2\i386\update.exe`,
-						"reboot", "exchange_services",
-						"service start BackupExecRPCService")
-				},
+				testCheckJournalOrder(serverJournal(sim, "BE3"),
+					"service stop BackupExecRPCService",
+					`installer started E:\E2003SP2\i386\update.exe`,
+					"reboot", "exchange_services",
+					"service start BackupExecRPCService"),
 			),
 		}},
 	})

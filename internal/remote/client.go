@@ -276,7 +276,8 @@ func (c *Client) Close() error {
 // closeWait bounds how long Close waits for shells to be deleted.
 const closeWait = 10 * time.Second
 
-// with returns a copy of fields plus key/value pairs.
+// with returns a copy of fields plus key/value pairs (keys are strings; one that is not is
+// printed, not a panic in the middle of a log call).
 func with(fields map[string]any, kv ...any) map[string]any {
 	m := make(map[string]any, len(fields)+len(kv)/2)
 	for k, v := range fields {

@@ -175,7 +175,7 @@ func TestErrorMessages(t *testing.T) {
 	if !strings.Contains(got, "connection refused; gave up after 4 attempts") {
 		t.Errorf("unreachable: %s", got)
 	}
-	// A refused connection may be a Windows 2000/NT host, which has no WinRM (domain.md §9).
+	// A refused connection may be a Windows 2000/NT host, which has no WinRM.
 	if !strings.Contains(got, "If the server runs Windows 2000 or Windows NT 4.0") || !strings.Contains(got, "cannot reach such a server yet") {
 		t.Errorf("a refused connection does not mention Windows 2000 hosts: %s", got)
 	}

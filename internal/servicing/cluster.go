@@ -375,7 +375,7 @@ func (x *executor) failoverTest(ctx context.Context, s exchange.Step, g, to stri
 }
 
 // UpgradeEVSManually checks the administrator's "Upgrade Exchange Virtual Server" of
-// k.Group (domain.md §6 2003 6, KB 328839 steps 11-12), which no script can run: when the
+// k.Group (KB 328839 steps 11-12), which no script can run: when the
 // node's probe reads the EVS's version in Active Directory at k.Build, it was done and the
 // apply goes on; else the apply stops here, leaving the EVS as the upgrade needs it, with
 // what to do in Cluster Administrator. The next plan reads the same version and continues.

@@ -42,7 +42,7 @@ func newClusterFake(t *testing.T) (*fakeRemote, *fakeClock) {
 	return f, clk
 }
 
-// ccrPlan is a CCR service pack plan as domain.md §6 orders it: the passive node, the
+// ccrPlan is a CCR service pack plan as exchange.PlanCluster orders it: the passive node, the
 // downtime with /upgradeCMS on it, the old active node, a failover test.
 func ccrPlan() exchange.Plan {
 	return exchange.Plan{Server: cms, Steps: []exchange.Step{

@@ -30,7 +30,7 @@ func step(kind exchange.StepKind, desc string) exchange.Step {
 	return exchange.Step{Kind: kind, Server: "EX01", Description: desc}
 }
 
-// spPlan is a service pack plan as domain.md §5 orders it.
+// spPlan is a service pack plan as the planner orders it.
 func spPlan() exchange.Plan {
 	return exchange.Plan{Server: "EX01", Steps: []exchange.Step{
 		step(exchange.VerifyBackups{}, "verify backups"),

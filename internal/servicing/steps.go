@@ -572,7 +572,7 @@ func listOrNothing(items []string) string {
 	return strings.Join(items, ", ")
 }
 
-// VerifyOWA asks the server's own OWA for its logon page (seed 000: after the update, log
+// VerifyOWA asks the server's own OWA for its logon page ("How to install the latest Service Pack or Update Rollup for Exchange 2007": after the update, log
 // on to OWA to check it works). The logon form must come back; a 401 means OWA answers
 // but does not use forms-based authentication, so there is no logon page to check.
 func (x stepRun) VerifyOWA(exchange.VerifyOWA) error {

@@ -9,7 +9,7 @@ import (
 )
 
 // Backups as a real server lets probe.ps1 see them (docs/simulator.md, "What real servers do
-// that the simulator models"; domain.md §2.9). The fleet states the truth (when the last
+// that the simulator models"). The fleet states the truth (when the last
 // backups were taken, and by which tool); the probe's answer holds only what the script
 // really reads:
 //   - Exchange 2007 databases: LastFullBackup from Get-MailboxDatabase -Status.

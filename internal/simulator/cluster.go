@@ -10,7 +10,7 @@ import (
 	"github.com/buildlevel/terraform-provider-exchange/internal/remote/wire"
 )
 
-// The cluster model (domain.md §6): one LiveCluster per fleet cluster, shared by its nodes.
+// The cluster model: one LiveCluster per fleet cluster, shared by its nodes.
 // It holds the Exchange groups — the CMS (2007), the EVSs (2000/2003: one, or on an
 // active/active cluster one per node) or the 5.5 virtual server, each named after its
 // network name and each with the build it was last upgraded for — and the cluster's own

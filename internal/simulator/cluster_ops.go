@@ -123,7 +123,7 @@ func (c *LiveCluster) serviceUp(v nodeView) bool { return v.up && c.service[stri
 // stopServiceLocked stops node's cluster service (or the node went down): the node leaves
 // the cluster and every group it owns — Exchange groups and the cluster group alike, on
 // every version — moves to another node that can host it: the first of its preferred owners
-// whose cluster service runs, else the first such node in fleet order (domain.md §9). A
+// whose cluster service runs, else the first such node in fleet order. A
 // failover block (FailoverThreshold 0) does not keep a group where it is: the threshold
 // limits failovers after resource failures, not the move of a node leaving the cluster.
 // When no node can host it, the group goes offline where it is and comes back when a

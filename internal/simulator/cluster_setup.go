@@ -106,7 +106,7 @@ func (h *Host) planClusterJobLocked(spec jobSpec) (*jobRun, string, string) {
 // clusterJobCheckLocked says why an installer must not run on this cluster node now, or "":
 // on Exchange 2000/2003/5.5 a service pack or hotfix needs the node's cluster service
 // stopped, except on the 5.5 node that owns the virtual server (its setup runs with the
-// group in place, domain.md §6 5.5); on Exchange 2007 a service pack or update rollup goes only to a passive node.
+// group in place, KB 328839); on Exchange 2007 a service pack or update rollup goes only to a passive node.
 // Called with h.mu held.
 func (h *Host) clusterJobCheckLocked(spec jobSpec) string {
 	lc := h.cluster
@@ -218,8 +218,8 @@ func clusteredStartRefusal(host, svc, what string) string {
 // setupStopsGroupLocked is what an Exchange 5.5 service pack's setup does on the node that
 // owns the virtual server, its cluster service running: it stops the Exchange services,
 // which takes the group's Exchange resources offline (an outage for users) while the group
-// stays on the node ([001]: "5.5 setup itself stops the Exchange services and restarts them
-// when it finishes"; domain.md §6). It returns the group, or nil when the node is not such
+// stays on the node ( (KB 328839): "5.5 setup itself stops the Exchange services and restarts them
+// when it finishes"). It returns the group, or nil when the node is not such
 // a node. Called with h.mu held, from job_start.
 func (h *Host) setupStopsGroupLocked() *clusterGroup {
 	lc := h.cluster

@@ -179,7 +179,7 @@ var (
 	upgradeCMS = remote.JobSpec{Action: exchange.ActionUpgradeCMS, MediaPath: `D:\Exchange2007SP3`, Group: "CMS1"}
 )
 
-// TestCCRUpgradeSequence: an Exchange 2007 CCR goes to SP3 as seed 004 says — passive node,
+// TestCCRUpgradeSequence: an Exchange 2007 CCR goes to SP3 as "Service Packs für Exchange 2007" says — passive node,
 // then the CMS stopped, moved, /upgradeCMS, started, then the old active node — and every
 // step out of order is refused as Exchange refuses it.
 func TestCCRUpgradeSequence(t *testing.T) {
@@ -287,7 +287,7 @@ func TestCCRUpgradeSequence(t *testing.T) {
 	}
 }
 
-// TestExchange2003ActivePassiveSequence: seed 001's steps for a two-node 2003 cluster, with
+// TestExchange2003ActivePassiveSequence: KB 328839's steps for a two-node 2003 cluster, with
 // the refusals on the way.
 func TestExchange2003ActivePassiveSequence(t *testing.T) {
 	t.Parallel()
@@ -946,7 +946,7 @@ func TestActiveActiveFailoverAndGroups(t *testing.T) {
 	}
 }
 
-// TestActiveActive2003PerEVSUpgrade: seed 001's procedure on an active/active 2003 cluster
+// TestActiveActive2003PerEVSUpgrade: KB 328839's procedure on an active/active 2003 cluster
 // runs per EVS: each EVS is upgraded on its own, and each keeps its own level: an EVS not
 // yet upgraded fails on the upgraded node (1025), an upgraded one does not go back (c1037b44).
 func TestActiveActive2003PerEVSUpgrade(t *testing.T) {
@@ -1020,7 +1020,7 @@ func TestActiveActive2003PerEVSUpgrade(t *testing.T) {
 	}
 }
 
-// TestActiveActive2000: domain.md §6: every EVS to one node, upgrade the free node, move
+// TestActiveActive2000: KB 328839: every EVS to one node, upgrade the free node, move
 // them all to it (each comes online there and takes its level), upgrade the other.
 func TestActiveActive2000(t *testing.T) {
 	n := newClusterNet(t)

@@ -7,7 +7,7 @@ import (
 	"github.com/buildlevel/terraform-provider-exchange/internal/exchange"
 )
 
-// The Exchange 2003 virtual server upgrade (domain.md §6 "Exchange 2003" step 6; KB 328839
+// The Exchange 2003 virtual server upgrade (KB 328839
 // steps 11–12): after a service pack, an EVS must be upgraded in Cluster Administrator
 // (right-click the System Attendant resource, "Upgrade Exchange Virtual Server"), which
 // updates its server object in Active Directory to the new version; until then its System

@@ -85,7 +85,7 @@ type prerequisitesDoc struct {
 	SingleLabelDomain    *bool   `json:"single_label_domain"`
 	LocalAdministrator   *bool   `json:"local_administrator"`
 	// IISCompressionHotfix831464 is the IIS 6.0 compression hotfix an Exchange 2003
-	// cluster on Windows 2003 needs before its SP (domain.md §6).
+	// cluster on Windows 2003 needs before its SP.
 	IISCompressionHotfix831464 *bool `json:"iis_compression_hotfix_831464"`
 }
 

@@ -108,7 +108,7 @@ type State struct {
 	OWALogonSavedFor exchange.Build
 	// OWALogonStale: the live page is a customised one made for an earlier build, which
 	// the update did not replace or which was copied back over the update's page: OWA
-	// answers with a blank page (seed 000).
+	// answers with a blank page ("How to install the latest Service Pack or Update Rollup for Exchange 2007").
 	OWALogonStale bool
 	// LeftoverStopped are the services the service operation stopped and has not started
 	// again; LeftoverRevocationOff: the revocation check operation turned the check off
@@ -193,7 +193,7 @@ func newHost(s Server, c *LiveCluster, boot time.Time) *Host {
 	}
 	st.Procedure = procedureFacts(s)
 	if s.SetupWatermark != "" {
-		// Illustrative values: what matters (domain.md §2.6) is that the role's setup key
+		// Illustrative values: what matters is that the role's setup key
 		// holds an Action and a Watermark at all.
 		st.SetupWatermarks = append(st.SetupWatermarks, exchange.SetupWatermark{
 			Role: s.SetupWatermark, Action: "BuildToBuildUpgrade", Watermark: "InstallFiles",

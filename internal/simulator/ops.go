@@ -295,7 +295,7 @@ const (
 // the live page (a page the user made for the new build), and drops the saved copy (kept
 // aside on a real server). The saved page is copied back only where no page is live (no
 // update wrote one: an apply interrupted between the save and the install): copying it
-// over the update's new page is what brings back the blank page (seed 000).
+// over the update's new page is what brings back the blank page ("How to install the latest Service Pack or Update Rollup for Exchange 2007").
 func opCustomizations(h *Handler, c *call, req wire.CustomizationsRequest) (any, *wire.Fault) {
 	host := h.host
 	action, logonFile := req.Action, req.LogonFile
@@ -498,7 +498,7 @@ func opJobStart(h *Handler, c *call, req wire.JobStartRequest) (any, *wire.Fault
 		return nil, &wire.Fault{Code: "setup_running", Message: why}
 	}
 	if len(s.SetupWatermarks) > 0 {
-		// Setup refuses while they exist (seed 004), whatever runs it.
+		// Setup refuses while they exist ("Service Packs für Exchange 2007"), whatever runs it.
 		w := s.SetupWatermarks[0]
 		return nil, &wire.Fault{Code: "watermark", Message: fmt.Sprintf(
 			`%s holds Action = %s, Watermark = %s: an Exchange setup was interrupted, and setup refuses to start while they exist`,
@@ -675,7 +675,7 @@ func (h *Host) planJobLocked(spec jobSpec, now time.Time) (*jobRun, string, stri
 		case interimBlock(target.Level.String()) != "":
 			return nil, refused, interimBlock(target.Level.String())
 		case s.Product == "2007" && s.Firewall.State != "Running":
-			// Our reading of seed 004 ("start the firewall so that setup can add its
+			// Our reading of "Service Packs für Exchange 2007" ("start the firewall so that setup can add its
 			// exceptions"): setup stops when it cannot add them.
 			return nil, refused, fmt.Sprintf("Setup.com /mode:upgrade cannot add its Windows Firewall exceptions: the Windows Firewall service %s is %s (%s); start it before setup",
 				s.Firewall.Name, strings.ToLower(s.Firewall.State), s.Firewall.StartMode)
@@ -691,11 +691,11 @@ func (h *Host) planJobLocked(spec jobSpec, now time.Time) (*jobRun, string, stri
 				s.InterimUpdates = []string{}
 				if s.RemoteStreamingBackup != nil {
 					off := false
-					s.RemoteStreamingBackup = &off // SP1 resets it (domain.md §2.11)
+					s.RemoteStreamingBackup = &off // SP1 resets it
 				}
 				afterInstall(s, leaveDisabled)
 				if s.Product == "5.5" {
-					// A 5.5 service pack needs no reboot (domain.md §6 5.5 [001]).
+					// A 5.5 service pack needs no reboot.
 					s.PendingReboot = slices.DeleteFunc(s.PendingReboot, func(r string) bool { return r == pendingRebootReason })
 					return 0, false
 				}
@@ -906,7 +906,7 @@ func spName(sp int) string {
 
 // opOWACheck answers as owa_check.ps1 reads the server's own OWA logon page: a Client
 // Access server whose IIS (W3SVC) runs answers 200 with the logon form; a customised page
-// made for an earlier build renders blank (200, no form: seed 000); no page at all is 404.
+// made for an earlier build renders blank (no form: "How to install the latest Service Pack or Update Rollup for Exchange 2007"); no page at all is 404.
 // Elsewhere nothing listens on 443. The simulator's certificate errors are what a real
 // server's would be for "localhost": a name mismatch.
 func opOWACheck(h *Handler, c *call, _ wire.OWACheckRequest) (any, *wire.Fault) {

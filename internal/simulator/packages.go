@@ -174,7 +174,7 @@ func RollupPatchCode(l exchange.Level) string {
 // InterimUpdatePatchCode is the patch code the simulator gives the interim update kb.
 func InterimUpdatePatchCode(kb string) string { return patchGUID("interim " + strings.ToUpper(kb)) }
 
-// rollupDisplayName is how Windows Installer lists a 2007 rollup (domain.md §1):
+// rollupDisplayName is how Windows Installer lists a 2007 rollup:
 // "Update Rollup 9 for Exchange Server 2007 Service Pack 1 (KB…)"; no "(KB…)" when the KB
 // is not known.
 func rollupDisplayName(l exchange.Level, kb string) string {

@@ -29,7 +29,7 @@ func recognisedThirdParty(name string) bool {
 // server runs, from its product and roles, in a fixed order.
 //
 // The lists are conventional, not exhaustive: they hold the services servicing cares about
-// (those an install stops, and the ones domain.md §2.10 asks to verify afterwards). Real
+// (those an install stops, and the ones to verify afterwards: "How to install the latest Service Pack or Update Rollup for Exchange 2007"). Real
 // servers run more (MSExchangeMailSubmission, MSExchangeTransportLogSearch,
 // MSExchangeAntispamUpdate, MSExchangeMonitoring, ...), and on real Exchange 2007 the POP3
 // and IMAP4 services start Manual; here every listed service starts Running/Auto so that
@@ -127,8 +127,8 @@ func procedureFacts(s Server) exchange.ProcedureFacts {
 // services that are resources of the virtual server, by the type of the resource that runs
 // each (the simulator's default resources, defaultResources). The cluster starts and stops
 // them where the group runs: they start Manual on every node, run on the node that owns the
-// group while their resource is online, and are never started directly (domain.md §6 last
-// paragraph, [001]: "the Exchange services are cluster resources"). The Manual start mode
+// group while their resource is online, and are never started directly (KB 328839:
+// "the Exchange services are cluster resources"). The Manual start mode
 // is our reading of how Exchange cluster setup leaves them. The IIS services (W3SVC,
 // IISADMIN, SMTPSVC) run on every node: the SMTP and HTTP virtual servers of an EVS are
 // instances inside them. A 2007 CMS's resources are instances too: its services run on

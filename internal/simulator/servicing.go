@@ -24,7 +24,7 @@ const (
 )
 
 // defaultDisabledAfterInstall are the Exchange services an SP or RU install leaves
-// Disabled unless told otherwise: like a silent install (domain.md §2.10), so that the
+// Disabled unless told otherwise: like a silent install, so that the
 // fix-up step (exchange_services) has something to do in every test.
 var defaultDisabledAfterInstall = []string{"MSExchangeTransport"}
 
@@ -135,7 +135,7 @@ func (e *env) close() {
 // Fault kinds a test or the fleet arms on a host (InjectFault, the server's `faults`).
 const (
 	// FaultFileInUse: the next job fails with exit code 1603 and Error "FileInUse:
-	// STORE.EXE"; nothing is changed (domain.md §5, failure signs).
+	// STORE.EXE"; nothing is changed (failure signs).
 	FaultFileInUse = "file_in_use"
 	// FaultSetupAbort: the next service pack job fails and leaves a setup watermark on the
 	// server's first role; setup is then refused until (*Host).ClearWatermark.
@@ -573,8 +573,8 @@ func afterInstall(s *State, leaveDisabled []string) {
 	// Setup writes a new logon page where there is none or where setup's own page is.
 	// Windows Installer does not replace an unversioned file modified since it was
 	// installed: a customised Logon.aspx left in place stays, made for the old build, and
-	// OWA shows a blank page (seed 000, "How to install the latest Service Pack or Update
-	// Rollup for Exchange 2007").
+	// OWA shows a blank page ("How to install the latest Service Pack or Update Rollup for
+	// Exchange 2007").
 	if s.OWALogonCustomized && !s.OWALogonAbsent {
 		s.OWALogonStale = true
 	} else {
@@ -599,7 +599,7 @@ func (h *Host) shutdown(noReturn bool) {
 	now := h.env.clock.Now()
 	for _, r := range mapValues(h.jobs) {
 		if r.servicePack {
-			// An interrupted setup leaves its Action/Watermark behind (domain.md §2.6).
+			// An interrupted setup leaves its Action/Watermark behind.
 			if len(h.state.Roles) > 0 {
 				h.addWatermarkLocked(h.state.Roles[0])
 			}

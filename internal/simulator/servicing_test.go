@@ -298,7 +298,7 @@ func TestServicePackInstall(t *testing.T) {
 		t.Errorf("after exchange_services: %+v", s)
 	}
 	var restored wire.CustomizationsResult
-	// The update wrote a new page: restore keeps it and drops the saved copy (seed 000).
+	// The update wrote a new page: restore keeps it and drops the saved copy ("How to install the latest Service Pack or Update Rollup for Exchange 2007").
 	r.ok("EX01", wire.OpCustomizations, &restored, wire.Param{Name: "Action", Value: "restore"}, wire.Param{Name: "LogonFile", Value: ""})
 	if !slices.Equal(restored.Items, []string{"owa_logon"}) || ex01.Facts().OWALogonCustomized || ex01.State().OWALogonStale {
 		t.Errorf("restore: items %q, customised %v, stale %v", restored.Items, ex01.Facts().OWALogonCustomized, ex01.State().OWALogonStale)

@@ -60,7 +60,7 @@ type Options struct {
 	// MissingPaths are package or media paths absent on every host ("package not found").
 	MissingPaths []string
 	// DisabledAfterInstall are the Exchange services an SP or RU install leaves Disabled,
-	// as a silent install can (domain.md §2.10). nil means MSExchangeTransport; an empty,
+	// as a silent install can. nil means MSExchangeTransport; an empty,
 	// non-nil list means none. A server's `disabled_after_install` overrides it.
 	DisabledAfterInstall []string
 	// ControlAddr, when set, is the loopback host:port the control endpoint (an

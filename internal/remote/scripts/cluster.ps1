@@ -1,6 +1,6 @@
 # cluster: changes the Windows cluster this server is a node of (wire.OpCluster) for the
-# cluster steps of docs/domain.md section 6 (seed 001: Exchange 2000/2003/5.5 clusters; seed
-# 004: Exchange 2007 CCR/SCC).
+# cluster steps of exchange.PlanCluster (KB 328839: Exchange 2000/2003/5.5 clusters;
+# "Service Packs fuer Exchange 2007": Exchange 2007 CCR/SCC).
 #
 # Parameters: $Param_Action (one of the wire.Cluster* actions below), $Param_Group (the
 # CMS/EVS or cluster group: the group's name or its network name; required except for
@@ -39,8 +39,8 @@
 # - stop_service / start_service: ClusSvc on THIS node, through Win32_Service StopService /
 #   StartService, waiting for Stopped / Running; start also waits until this node is Up in
 #   the cluster (MSCluster_Node State 0). Stopping moves the groups this node owns to other
-#   nodes (as the cluster does when a node leaves); the planner moves them first
-#   (domain.md 6). Not refused here: the cluster does not refuse it either.
+#   nodes (as the cluster does when a node leaves); the planner moves them first.
+#   Not refused here: the cluster does not refuse it either.
 # - stop_cms / start_cms (Exchange 2007): Stop-ClusteredMailboxServer -Identity <CMS>
 #   -StopReason 'terraform-provider-exchange servicing' -Confirm:$false, and
 #   Start-ClusteredMailboxServer -Identity <CMS> -Confirm:$false, from the Exchange 2007

@@ -1,5 +1,5 @@
 # customizations: saves (moves aside) or restores the customisations an update overwrites
-# (wire.OpCustomizations) [domain.md 2.11, 5.3, 5.11; seed 000].
+# (wire.OpCustomizations) ["How to install the latest Service Pack or Update Rollup for Exchange 2007"].
 #
 # Parameters: $Param_Action ("save" or "restore"), $Param_LogonFile (a Logon.aspx the user
 # customised for the new build, on the server or a share it reads; "" for none).

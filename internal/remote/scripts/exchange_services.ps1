@@ -1,5 +1,5 @@
 # exchange_services: after an install, puts every Exchange service back in service
-# (wire.OpExchangeServices) [domain.md 2.10, 5.10, seed 000: "a silent or Microsoft Update
+# (wire.OpExchangeServices) ["How to install the latest Service Pack or Update Rollup for Exchange 2007": "a silent or Microsoft Update
 # install can leave Exchange services disabled"; afterwards check that every Exchange
 # service has started].
 #
@@ -27,8 +27,7 @@
 # On a cluster node (the cluster service ClusSvc is installed and not Disabled), the Exchange
 # services that start Manual are the resources of the virtual server on Exchange 2000/2003/5.5
 # (cluster setup sets them Manual on every node): the cluster starts them where the group
-# runs, and starting one directly would run it outside the cluster's control [domain.md section 6,
-# last paragraph; seed 001]. Step 2 does not start them, even when the lock recorded them
+# runs, and starting one directly would run it outside the cluster's control [KB 328839]. Step 2 does not start them, even when the lock recorded them
 # running (the cluster ran them then); they are listed in left_to_cluster. Step 1 still gives
 # a Disabled one its start mode back (Manual, from the lock's record). That such services are
 # exactly the Manual ones is our reading of how Exchange cluster setup configures the nodes.

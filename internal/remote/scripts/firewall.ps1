@@ -1,5 +1,5 @@
 # firewall: the Windows Firewall service around a service pack on a CCR passive node
-# (wire.OpFirewall) [domain.md section 6 CCR 1; seed 004: "Firewall starten (damit das Setup
+# (wire.OpFirewall) ["Service Packs fuer Exchange 2007": "Firewall starten (damit das Setup
 # die Ausnahmen eintragen kann)" before setup, "Firewall wieder stoppen" after].
 #
 # Parameters: $Param_Action: 'start' or 'restore'.

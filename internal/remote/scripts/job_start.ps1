@@ -20,11 +20,11 @@
 #    per run, stays). A record that says running while its wrapper process is gone (a reboot
 #    or a kill interrupted it) is marked failed first.
 # 2. Another setup runs: a job of this provider still running, an ExSetup / ExSetupUI /
-#    setup / update process [domain.md 2.6; seed 001: several setup, update or xcopy
+#    setup / update process [KB 328839: several setup, update or xcopy
 #    instances block each other], or Windows Installer's _MSIExecute mutex (held while any
 #    installation runs) -> setup_running.
 # 3. Any HKLM\SOFTWARE\Microsoft\Exchange\v8.0\<key> with an Action or Watermark value
-#    [domain.md 2.6, seed 004] -> watermark; ClusteredMailboxServer's not for upgrade_cms,
+#    ["Service Packs fuer Exchange 2007"] -> watermark; ClusteredMailboxServer's not for upgrade_cms,
 #    which completes that CMS setup (TechNet cc540457).
 # 4. The installer (and package) exist (Test-Path) -> else refused "package not found: <path>".
 # 5. Write the record (State running, Started, and what the wrapper needs), then create the
@@ -32,11 +32,11 @@
 #    in the WinRM shell's job object, so closing the shell does not end it.
 #
 # The installers (fixed argument lists; user values only as whole arguments):
-# - install_service_pack, Exchange 2007: <MediaPath>\Setup.com /mode:upgrade [seed 000, 004;
-#   domain.md 5.8]; log %SystemDrive%\ExchangeSetupLogs\ExchangeSetup.log.
+# - install_service_pack, Exchange 2007: <MediaPath>\Setup.com /mode:upgrade ["How to install the latest Service Pack or Update Rollup for Exchange 2007";
+#   "Service Packs fuer Exchange 2007"]; log %SystemDrive%\ExchangeSetupLogs\ExchangeSetup.log.
 #   Exchange 2000/2003/5.5: <MediaPath>\i386\update.exe /q (also looked for as
-#   <MediaPath>\setup\i386\update.exe, where the extracted SP keeps it) [KB 328839 = seed 001,
-#   domain.md 5.8: "run the SP"; the /q switch is not stated there and is unverified];
+#   <MediaPath>\setup\i386\update.exe, where the extracted SP keeps it) [KB 328839:
+#   "run the SP"; the /q switch is not stated there and is unverified];
 #   log %SystemDrive%\Exchange Server Setup Progress.log (unverified).
 # - install_update_rollup, install_interim_update: an .msp with
 #   msiexec.exe /update <PackagePath> /quiet /norestart /l*v <log>; an .exe package
@@ -45,26 +45,26 @@
 # - uninstall_update_rollup, remove_interim_update (Exchange 2007):
 #   msiexec.exe /package {24B2C164-DE66-44FE-B468-A46D9D5E6B31} /uninstall <PatchCode>
 #   /quiet /norestart /l*v <log>. The product code is Exchange Server 2007's: Windows
-#   Installer keeps it under UserData\S-1-5-18\Products\461C2B4266EDEF444B864AD6D9E5B613
-#   (domain.md 2.2). Packed <-> GUID: the first three groups are reversed whole
+#   Installer keeps it under UserData\S-1-5-18\Products\461C2B4266EDEF444B864AD6D9E5B613.
+#   Packed <-> GUID: the first three groups are reversed whole
 #   (24B2C164 -> 461C2B42, DE66 -> 66ED, 44FE -> EF44), each byte of the last eight has its two
 #   digits swapped (B4 68 -> 4B 86; A4 6D 9D 5E 6B 31 -> 4A D6 D9 E5 B6 13):
 #   461C2B42 66ED EF44 4B86 4AD6D9E5B613. (scripts_test.go checks it.) A hotfix without a
 #   Windows Installer patch code (Exchange 2000/2003) is refused: remove it by hand.
 # - remove_um_language_pack: <MediaPath>\Setup.com /RemoveUmLanguagePack:<Language> /s:<source>
 #   add_um_language_pack: <MediaPath>\Setup.com /AddUmLanguagePack:<Language> /s:<source>
-#   [domain.md 5.5, 5.12; seed 004, which passes /s: to both]. <source> is PackagePath (the
+#   ["Service Packs fuer Exchange 2007", which passes /s: to both]. <source> is PackagePath (the
 #   folder with the UM language packs) when given, else MediaPath; the removal goes without
 #   /s: when neither is given. Setup.com is <install>\bin\Setup.com when MediaPath has none.
 #   Log: ExchangeSetup.log.
-# - upgrade_cms (Exchange 2007 CCR/SCC): <MediaPath>\Setup.com /upgradeCMS [seed 004,
-#   domain.md 6]. The CMS is not an argument of /upgradeCMS: Setup upgrades the clustered
+# - upgrade_cms (Exchange 2007 CCR/SCC): <MediaPath>\Setup.com /upgradeCMS
+#   ["Service Packs fuer Exchange 2007"]. The CMS is not an argument of /upgradeCMS: Setup upgrades the clustered
 #   mailbox server this node owns. So first, through the cluster WMI provider
 #   (Read-ExCluster, prelude.ps1): the group named by Group exists, THIS node owns it, and
 #   the CMS is stopped (every Exchange resource of the group offline,
 #   Test-ExExchangeResourcesOffline) -> else refused. Log: ExchangeSetup.log.
 # "Upgrade Exchange Virtual Server" (Exchange 2003 EVS) is not among them: Microsoft documents
-# it only as a Cluster Administrator task [seed 001 step 11, domain.md 6], and bringing the
+# it only as a Cluster Administrator task [KB 328839 step 11], and bringing the
 # System Attendant online instead fails with MSExchangeCluster event 1025. The plan carries it
 # as the manual step upgrade_evs_manually, which the executor checks with the probe.
 # The msiexec log is %SystemRoot%\Temp\ExchangeProvider\jobs\<ID>-<yyyyMMddHHmmss>.log.
@@ -78,7 +78,7 @@
 # UTF-16>, well under cmd.exe's 8191 characters (scripts_test.go measures it). It starts the
 # installer with System.Diagnostics.Process, waits, and writes ExitCode, RebootRequired
 # (exit 3010 or 1641, or PendingFileRenameOperations appearing during the run), Error (the
-# first "FileInUse:" line the run added to the log [seed 001], else the exit code), Finished,
+# first "FileInUse:" line the run added to the log [KB 328839], else the exit code), Finished,
 # and last State: succeeded for exit codes 0, 3010 and 1641 without FileInUse, else failed.
 
 $ExOperation = 'job_start'

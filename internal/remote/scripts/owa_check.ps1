@@ -1,5 +1,5 @@
 # owa_check: asks the server's own Outlook Web Access for its logon page and says what came
-# back (wire.OpOWACheck) [domain.md 5.11; seed 000: after the update, log on to OWA to check
+# back (wire.OpOWACheck) ["How to install the latest Service Pack or Update Rollup for Exchange 2007": after the update, log on to OWA to check
 # that it works; a customised Logon.aspx made for the old build shows a blank page].
 #
 # Parameters: none. The address is fixed: https://localhost/owa/auth/logon.aspx, the

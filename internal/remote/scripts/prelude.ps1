@@ -227,7 +227,7 @@ function ConvertFrom-ExIsoTime {
 }
 
 # Test-ExExchangeService: is this Win32_Service one of the Exchange services of
-# domain.md 2.10 (name MSExchange*, display name "Microsoft Exchange ...", the 2000/2003
+# (name MSExchange*, display name "Microsoft Exchange ...", the 2000/2003
 # routing engine RESvc, POP3Svc, IMAP4Svc, the 2007 search msftesql-Exchange) or an IIS
 # service Exchange needs (W3SVC, IISADMIN, SMTPSVC)? Used by probe and exchange_services,
 # so both see the same list.
@@ -708,13 +708,12 @@ function Test-ExExchangeResourcesOffline {
 }
 
 # The resource types an Exchange 2000/2003 virtual server keeps online for its upgrade
-# (domain.md 6, seed 001 steps 7 and "c1037b44": IP address, network name, physical disk).
+# (KB 328839 steps 7 and "c1037b44": IP address, network name, physical disk).
 # The IPv6 address types of Windows Server 2008 count as IP addresses.
 $ExEvsBaseResourceTypes = @('IP Address', 'IPv6 Address', 'IPv6 Tunnel Address', 'Physical Disk', 'Network Name')
 
 # Get-ExClusterEvents lists the cluster-relevant Exchange events logged since $Since (a
-# DateTime in local time, as the event log keeps it; $null: no lower bound) [domain.md 6,
-# seed 001]: "1025" when the Application or System log holds event 1025 of source
+# DateTime in local time, as the event log keeps it; $null: no lower bound) [KB 328839]: "1025" when the Application or System log holds event 1025 of source
 # MSExchangeCluster ("the Exchange virtual server must be upgraded before it can come
 # online"), "c1037b44" when an entry's insertion strings or message contain c1037b44 ("the
 # version of Exchange on this computer does not match ..."; Cluster Administrator shows it

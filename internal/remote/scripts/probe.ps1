@@ -1,4 +1,4 @@
-# probe: reads what docs/domain.md section 2 says a refresh must read from a live server and
+# probe: reads what a refresh must read from a live server and
 # writes it as exchange.Facts (internal/exchange/facts.go): the hashtable keys at the end are
 # exactly that struct's json tags (scripts_test.go checks every tag appears as a key here).
 #
@@ -149,7 +149,7 @@ $computer = [string]$env:COMPUTERNAME
 # Domain (primary DNS suffix); a Group Policy suffix under
 # HKLM\SOFTWARE\Policies\Microsoft\System\DNSClient PrimaryDnsSuffix wins over it
 # (Microsoft KB 275553, "Primary DNS suffix" policy). An empty suffix is "FQDN not set",
-# which makes Exchange setup hang [domain.md 2.8, seed 004].
+# which makes Exchange setup hang ["Service Packs fuer Exchange 2007"].
 $tcpipPath = 'SYSTEM\CurrentControlSet\Services\Tcpip\Parameters'
 $hostName = [string](Get-ExRegValue $HKLM $tcpipPath 'Hostname' '')
 if ($hostName -eq '') { $hostName = $computer }
@@ -159,7 +159,7 @@ $fqdn = $hostName
 if ($dnsSuffix -ne '') { $fqdn = $hostName + '.' + $dnsSuffix }
 
 # ---------------------------------------------------------------------------------------
-# Product and build [domain.md 2.1, seed 000].
+# Product and build ["How to install the latest Service Pack or Update Rollup for Exchange 2007"].
 
 $product = ''
 $build = ''
@@ -180,7 +180,7 @@ try {
 } catch { }
 
 # Exchange 5.5 / 2000 / 2003: the Information Store's STORE.EXE file version (the version ESM
-# shows does not change with hotfixes; the file does) [domain.md 1 "Hotfix", seed 001].
+# shows does not change with hotfixes; the file does) [KB 328839].
 # Where: the MSExchangeIS service's ImagePath
 # (HKLM\SYSTEM\CurrentControlSet\Services\MSExchangeIS), else the Exchange folder in
 # HKLM\SOFTWARE\Microsoft\Exchange\Setup, value Services, plus bin\store.exe.
@@ -214,7 +214,7 @@ if ($product -eq '') {
 }
 
 # ---------------------------------------------------------------------------------------
-# Windows services (Win32_Service), read once: state and start mode [domain.md 2.10, 2.14].
+# Windows services (Win32_Service), read once: state and start mode.
 
 $allServices = @()
 try { $allServices = @(Get-WmiObject -Class Win32_Service -ErrorAction Stop) } catch { $allServices = @() }
@@ -246,7 +246,7 @@ try {
 } catch { }
 
 # The probe's assumptions: PowerShell 2.0 over WinRM, which exist for Windows Server 2003 SP2
-# and later only (domain.md section 9), and Win32_OperatingSystem readable (the boot time is
+# and later only, and Win32_OperatingSystem readable (the boot time is
 # how an apply sees a reboot). On a host where they fail it refuses, rather than report facts
 # it read wrongly: Windows 2000 (5.0) and NT 4.0 (4.x) run every Exchange 5.5 and 2000 server
 # and some Exchange 2003 servers, and are to be reached through a management host later.
@@ -261,7 +261,7 @@ if ($PSVersionTable.PSVersion.Major -lt 2) {
 }
 
 # ---------------------------------------------------------------------------------------
-# Cluster [domain.md 2.5, seed 001, 004]: the Windows cluster WMI provider (namespace
+# Cluster [KB 328839, "Service Packs fuer Exchange 2007"]: the Windows cluster WMI provider (namespace
 # root\MSCluster, Windows Server 2003 and 2008), read by Read-ExCluster (prelude.ps1). The
 # Exchange group is the resource group holding a resource whose type names Exchange (System
 # Attendant, Information Store, ...: an Exchange 2000/2003 EVS or an Exchange 2007 CMS); its
@@ -455,7 +455,7 @@ if ($null -ne $selectedGroup) {
     # Disk" resource in the CMS group; cluster continuous replication (CCR) has none. (When the
     # Exchange snap-in answers below, its ClusteredStorageType replaces this guess.)
     # Exchange 2000/2003: active/active when there are as many EVSs as nodes, else
-    # active/passive (N+1) [seed 001]. Exchange 5.5: its own cluster model.
+    # active/passive (N+1) [KB 328839]. Exchange 5.5: its own cluster model.
     $clusterType = ''
     if ($product -eq '2007') {
         if ($selectedGroup['HasDisk']) { $clusterType = 'scc' } else { $clusterType = 'ccr' }
@@ -502,7 +502,7 @@ if ($null -ne $selectedGroup) {
     }
 } elseif ($clusterConfigured -and (-not $clusterRunning -or -not $clusterWmiOk)) {
     # A cluster node whose cluster service is stopped (as the SP procedure requires,
-    # [seed 001]) cannot be asked: the cluster WMI provider and the HKLM\Cluster hive answer
+    # [KB 328839]) cannot be asked: the cluster WMI provider and the HKLM\Cluster hive answer
     # only while the service runs. Report what is known: a cluster node, service state.
     $clusterFacts = @{
         'name'                    = ''
@@ -522,7 +522,7 @@ if ($null -ne $selectedGroup) {
 }
 
 # ---------------------------------------------------------------------------------------
-# Exchange 2007 roles and setup state [domain.md 2.4, 2.6, seed 004].
+# Exchange 2007 roles and setup state ["Service Packs fuer Exchange 2007"].
 # HKLM\SOFTWARE\Microsoft\Exchange\v8.0\<RoleKey>: an installed role has ConfiguredVersion;
 # an Action or Watermark value there means a setup was interrupted (or runs now) and setup
 # refuses to start again. GatewayRole is the Edge Transport role.
@@ -566,7 +566,7 @@ if ($product -eq '2007') {
     }
 }
 
-# Exchange 2000/2003 front-end or back-end [domain.md 2.4, seed 001]: the server object's
+# Exchange 2000/2003 front-end or back-end [KB 328839]: the server object's
 # msExchServerRole attribute in the Active Directory configuration partition (Exchange 2003
 # SDK, "ms-Exch-Server-Role Attribute": 1 = front-end, else back-end). Read with ADSI; the
 # connecting account may be unable to reach a domain controller from here (no delegation):
@@ -586,7 +586,7 @@ if ($product -eq '2000' -or $product -eq '2003') {
     } catch { }
 }
 
-# A running Exchange setup right now [domain.md 2.6]: ExSetup.exe / ExSetupUI.exe (2007) or a
+# A running Exchange setup right now: ExSetup.exe / ExSetupUI.exe (2007) or a
 # process named setup (Setup.com / setup.exe). Conservative: another product's "setup" also
 # counts, which only delays servicing.
 $setupRunning = $false
@@ -596,7 +596,7 @@ try {
 } catch { }
 
 # ---------------------------------------------------------------------------------------
-# Installed update rollups, interim updates and hotfixes [domain.md 2.2, 2.3, seed 000, 001].
+# Installed update rollups, interim updates and hotfixes ["How to install the latest Service Pack or Update Rollup for Exchange 2007", KB 328839].
 # 1. Exchange 2007 patches (.msp) under the Windows Installer data of its product
 #    {24B2C164-DE66-44FE-B468-A46D9D5E6B31} (packed: 461C2B4266EDEF444B864AD6D9E5B613):
 #    HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Installer\UserData\S-1-5-18\Products\
@@ -662,7 +662,7 @@ foreach ($productKey in (Get-ExRegSubKeyNames $HKLM $updatesPath)) {
 }
 
 # ---------------------------------------------------------------------------------------
-# Pending reboot [domain.md 2.7], three sources:
+# Pending reboot, three sources:
 # - HKLM\SYSTEM\CurrentControlSet\Control\Session Manager, PendingFileRenameOperations
 #   (MoveFileEx with MOVEFILE_DELAY_UNTIL_REBOOT, Microsoft documentation of MoveFileEx);
 # - HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Component Based Servicing\RebootPending
@@ -684,7 +684,7 @@ if (Test-ExRegKey $HKLM 'SOFTWARE\Microsoft\Windows\CurrentVersion\WindowsUpdate
 }
 
 # ---------------------------------------------------------------------------------------
-# Prerequisites [domain.md 2.8, seed 000, 002, 004].
+# Prerequisites ["How to install the latest Service Pack or Update Rollup for Exchange 2007", "Changes to Exchange 2007 SP2 setup", "Service Packs fuer Exchange 2007"].
 
 # .NET Framework 2.0: HKLM\SOFTWARE\Microsoft\NET Framework Setup\NDP\v2.0.50727, Install = 1
 # when present, SP = service pack level (Microsoft KB 318785, "how to determine which .NET
@@ -742,7 +742,7 @@ if ($windows2003) {
 
 # IIS 6.0 compression hotfix KB831464 ("IIS 6.0 compression corruption causes access
 # violations"): step 1 of the Exchange 2003 cluster procedure on Windows Server 2003
-# [domain.md 6, seed 001]. On 2003: Test-ExWindowsHotfix (hotfix record or
+# [KB 328839]. On 2003: Test-ExWindowsHotfix (hotfix record or
 # Win32_QuickFixEngineering HotFixID KB831464). Windows Server 2008 and later run IIS 7, to
 # which the hotfix does not apply: present there. Not recognised: a Windows service pack or
 # later fix that contains it (whether Windows Server 2003 SP1 does is unverified), so a false
@@ -774,13 +774,13 @@ try {
 # present where the management tools are installed. Without it (or without a domain
 # controller it can reach) these facts keep their defaults.
 #
-# Backups [domain.md 2.9]: Get-MailboxDatabase / Get-PublicFolderDatabase -Status,
+# Backups: Get-MailboxDatabase / Get-PublicFolderDatabase -Status,
 # LastFullBackup, for databases on this server (or its CMS), named
 # "<storage group>\<database>". NOT read: Exchange 5.5/2000/2003 database backups (only ESM
 # shows them: the database header holds it, and eseutil /mh cannot read a mounted database),
 # so the list is empty there. The system state is Get-ExSystemStateBackup's (below).
 #
-# Internet-facing [domain.md 2.4, seed 000, CAS-CAS proxy]: a Client Access server is
+# Internet-facing ["How to install the latest Service Pack or Update Rollup for Exchange 2007", CAS-CAS proxy]: a Client Access server is
 # internet-facing when its OWA virtual directory has an ExternalUrl (TechNet "Understanding
 # Proxying and Redirection", Exchange 2007).
 
@@ -835,7 +835,7 @@ if ($product -eq '2007' -and ($roles -contains 'Mailbox' -or $roles -contains 'C
 }
 
 # ---------------------------------------------------------------------------------------
-# Last system-state backup [domain.md 2.9]. Windows keeps no record of its own; only the
+# Last system-state backup. Windows keeps no record of its own; only the
 # backup tool's traces can be read, and this reads two of them (what it cannot read, the
 # user supplies from their backup software: internal/exchange/backups.go):
 #
@@ -915,12 +915,12 @@ $systemStateBackup = @{ 'system_state' = $null; 'system_state_source' = '' }
 try { $systemStateBackup = Get-ExSystemStateBackup $osVersion } catch { }
 
 # ---------------------------------------------------------------------------------------
-# Services [domain.md 2.10]: every Exchange service (name MSExchange*, or display name
+# Services: every Exchange service (name MSExchange*, or display name
 # "Microsoft Exchange ...", plus the 2000/2003 routing engine RESvc, POP3Svc, IMAP4Svc and the
 # 2007 search msftesql-Exchange) and the IIS services W3SVC, IISADMIN, SMTPSVC: the rule is
 # Test-ExExchangeService in prelude.ps1, shared with exchange_services.
 
-# Third-party services that hook into Exchange [domain.md 2.14, seed 001, 004]: a
+# Third-party services that hook into Exchange [KB 328839, "Service Packs fuer Exchange 2007"]: a
 # conservative list of well-known service NAMES (not display names, which are localised),
 # matched with -like. Anything not listed is not reported.
 #   backup agents: Symantec/Veritas Backup Exec (BackupExec*), NetBackup client (bpinetd,
@@ -983,12 +983,12 @@ try { $otherServices = Get-ExOtherServices $allServices @($services, $thirdParty
 # ---------------------------------------------------------------------------------------
 # What the pre-checks around an install read (exchange.ProcedureFacts, rules_procedures.go):
 # - forefront: Add/Remove Programs entries whose DisplayName contains "Forefront Security",
-#   with DisplayVersion [seed 004: update or uninstall Forefront before Exchange 2007 SP1];
+#   with DisplayVersion ["Service Packs fuer Exchange 2007": update or uninstall Forefront before Exchange 2007 SP1];
 # - domain: the primary DNS suffix; receive_connectors: Get-ReceiveConnector -Server on a
-#   2007 Hub Transport or Edge server [seed 004: a connector named like the domain];
-# - event_log_levels: Get-EventLogLevel -Server, the categories not at Lowest [seed 002:
+#   2007 Hub Transport or Edge server ["Service Packs fuer Exchange 2007": a connector named like the domain];
+# - event_log_levels: Get-EventLogLevel -Server, the categories not at Lowest ["Changes to Exchange 2007 SP2 setup":
 #   every rollup resets the diagnostic-logging entries];
-# - installer_processes: processes named update or xcopy [KB 328839, seed 001].
+# - installer_processes: processes named update or xcopy [KB 328839].
 # Each read fails soft; a list that could not be read says so (*_read = false).
 function Get-ExProcedureFacts {
     param($UninstallEntries, [string]$Domain, [string]$Product, $Roles, [string]$Computer)
@@ -1041,7 +1041,7 @@ $procedure = @{}
 try { $procedure = Get-ExProcedureFacts $uninstallEntries $dnsSuffix $product $roles $computer } catch { }
 
 # ---------------------------------------------------------------------------------------
-# UM language packs [domain.md 2.12, seed 004] (Exchange 2007 Unified Messaging role).
+# UM language packs ["Service Packs fuer Exchange 2007"] (Exchange 2007 Unified Messaging role).
 # Heuristic, not a documented interface: a language pack is an Add/Remove Programs entry
 # whose DisplayName mentions both "Unified Messaging" and "Language Pack" and carries a
 # culture name (ll-CC), or a culture-named folder under <install>\UnifiedMessaging\Prompts
@@ -1078,7 +1078,7 @@ if ($roles -contains 'UnifiedMessaging') {
 }
 
 # ---------------------------------------------------------------------------------------
-# OWA Logon.aspx customised [domain.md 2.11, seed 000]. Heuristic: Windows Installer stamps
+# OWA Logon.aspx customised ["How to install the latest Service Pack or Update Rollup for Exchange 2007"]. Heuristic: Windows Installer stamps
 # each file it installs with the file's build time, so an administrator's edit shows as a
 # write time newer than every other file setup put in the same folder
 # (<install>\ClientAccess\Owa\auth, Exchange 2007 Client Access). Customised = logon.aspx
@@ -1104,10 +1104,10 @@ if ($product -eq '2007' -and $roles -contains 'ClientAccess') {
 }
 
 # ---------------------------------------------------------------------------------------
-# Publisher certificate revocation check [domain.md 2.13, seed 000]: the connecting account's
+# Publisher certificate revocation check ["How to install the latest Service Pack or Update Rollup for Exchange 2007"]: the connecting account's
 # HKCU\Software\Microsoft\Windows\CurrentVersion\WinTrust\Trust Providers\Software Publishing,
 # DWORD State: 0x23c00 check on (also the default when absent), 0x23e00 check off (bit 0x200).
-# Which hive the installer sees when it runs as another account is unverified (domain.md).
+# Which hive the installer sees when it runs as another account is unverified.
 
 $revocationCheck = $true
 try {
@@ -1116,7 +1116,7 @@ try {
 } catch { }
 
 # ---------------------------------------------------------------------------------------
-# Internet access [domain.md 2.13, seed 000]: setup fetches Microsoft's code-signing CRL.
+# Internet access ["How to install the latest Service Pack or Update Rollup for Exchange 2007"]: setup fetches Microsoft's code-signing CRL.
 # Bounded check, at most about 8 seconds: resolve crl.microsoft.com (3 s), then ask for
 # http://crl.microsoft.com/pki/crl/products/CodeSignPCA.crl with a HEAD request (5 s) through
 # the account's proxy settings. Reached = any answer below 500 except 407 (a proxy that
@@ -1153,7 +1153,7 @@ try {
 } catch { }
 
 # ---------------------------------------------------------------------------------------
-# Enable Remote Streaming Backup [domain.md 2.11, seed 004]: DWORD in
+# Enable Remote Streaming Backup ["Service Packs fuer Exchange 2007"]: DWORD in
 # HKLM\SYSTEM\CurrentControlSet\Services\MSExchangeIS\ParametersSystem, 1 = on (CCR reseeding
 # needs it; SP1 resets it). null when the value is absent.
 

@@ -1,4 +1,4 @@
-# reboot: asks Windows to restart in a few seconds (wire.OpReboot) [domain.md 5.9]. The
+# reboot: asks Windows to restart in a few seconds (wire.OpReboot). The
 # caller then waits until a probe answers with a newer boot time.
 #
 # No parameters. Result: wire.RebootResult, key boot_time: the boot time before the restart
@@ -11,7 +11,7 @@
 # with a fixed comment. The delay lets this answer reach the provider before WinRM stops.
 # shutdown.exe exit code 1190 (ERROR_SHUTDOWN_IS_SCHEDULED) means a restart is already on its
 # way: that is success too. Windows 2000 has no shutdown.exe of its own (it came with the
-# Resource Kit; domain.md section 9): where System32\shutdown.exe is missing, the restart goes
+# Resource Kit): where System32\shutdown.exe is missing, the restart goes
 # through WMI, Win32_OperatingSystem.Win32Shutdown(2) (reboot, not forced), with the shutdown
 # privilege enabled. That restart begins at once, so this answer may not reach the provider;
 # the caller then sees the boot time change as after any restart. The transport never re-sends this operation once it started

@@ -1,5 +1,5 @@
 # remote_streaming_backup: sets "Enable Remote Streaming Backup" (wire.OpRemoteStreamingBackup)
-# [domain.md 2.11, 5.14, 6; seed 004]: CCR reseeding needs it on a passive node, and
+# ["Service Packs fuer Exchange 2007"]: CCR reseeding needs it on a passive node, and
 # Exchange 2007 SP1 resets it, so it is re-applied after the service pack.
 #
 # Parameters: $Param_Enabled (bool).

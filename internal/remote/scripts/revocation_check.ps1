@@ -1,6 +1,5 @@
 # revocation_check: turns the "check for publisher's certificate revocation" setting on or
-# off for the connecting account (wire.OpRevocationCheck) [domain.md 2.13, 5.7, 5.13, seed
-# 000]: a server without internet access waits for Microsoft's certificate revocation list
+# off for the connecting account (wire.OpRevocationCheck) ["How to install the latest Service Pack or Update Rollup for Exchange 2007"]: a server without internet access waits for Microsoft's certificate revocation list
 # on every signed assembly setup loads, so the check is turned off for the install and on
 # again after it.
 #
@@ -14,7 +13,7 @@
 #
 # HKCU is the hive of the account WinRM runs this script as. The detached installer
 # (job_start) runs as the same account, but whether its process sees the same hive (the
-# profile stays loaded after the WinRM shell closes) is unverified: domain.md 2.13.
+# profile stays loaded after the WinRM shell closes) is unverified.
 #
 # Idempotent: the value is written only when the bit must change; "on" with no value stays
 # without a value.

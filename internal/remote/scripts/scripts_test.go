@@ -641,7 +641,7 @@ func packGUID(guid string) string {
 }
 
 // The product code job_start removes Exchange 2007 updates from is the product whose packed
-// code domain.md 2.2 (and the probe) reads the patches under.
+// code the probe reads the patches under.
 func TestExchange2007ProductCode(t *testing.T) {
 	const packed = "461C2B4266EDEF444B864AD6D9E5B613"
 	body, _ := scripts.Body(wire.OpJobStart)
@@ -928,7 +928,7 @@ func TestThirdPartyServicePatterns(t *testing.T) {
 	}
 }
 
-// Windows 2000 hosts (domain.md §9): the probe refuses Windows NT 4.0/2000 and no longer takes
+// Windows 2000 hosts: the probe refuses Windows NT 4.0/2000 and no longer takes
 // 5.0 for Windows Server 2003 in the update checks; reboot.ps1 restarts through WMI where
 // there is no shutdown.exe; exchange_services.ps1 leaves a cluster node's Manual services to
 // the cluster. There is no PowerShell runtime here: these pin the code paths by their text.

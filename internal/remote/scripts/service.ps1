@@ -1,6 +1,6 @@
 # service: stops or starts one Windows service and waits for it (wire.OpService): the
 # third-party services that hook into Exchange (backup agents, file-level antivirus, SNMP,
-# monitoring) are stopped before an install and started after it [domain.md 5.6, 5.13].
+# monitoring) are stopped before an install and started after it.
 #
 # Parameters: $Param_Name (the service's name, not its display name), $Param_Action ("stop"
 # or "start").
