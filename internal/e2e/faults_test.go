@@ -17,6 +17,7 @@ import (
 	"github.com/buildlevel/terraform-provider-exchange/internal/exchange"
 	"github.com/buildlevel/terraform-provider-exchange/internal/reliability"
 	"github.com/buildlevel/terraform-provider-exchange/internal/simulator"
+	"github.com/buildlevel/terraform-provider-exchange/internal/simulator/simtest"
 )
 
 // Issue 11's fault scenarios on one server, EXS (Exchange 2007 SP1 to SP3, a backup agent
@@ -33,7 +34,7 @@ var (
 func sharedProvider(t *testing.T) string {
 	t.Helper()
 	sharedProviderOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "e2e-provider-")
+		dir, err := os.MkdirTemp("", "e2e-provider-") //nolint:usetesting // shared by every test of the binary: t.TempDir would go with the first
 		if err != nil {
 			sharedProviderErr = err
 			return
@@ -145,13 +146,7 @@ func (r *faultRun) noLeak() {
 
 // setupRuns counts the SP3 setups started on EXS.
 func (r *faultRun) setupRuns() int {
-	n := 0
-	for _, e := range r.sim.Journal() {
-		if e.Server == "EXS" && e.Operation == "installer" && strings.HasSuffix(e.Detail, `D:\SP3\Setup.com /mode:upgrade started`) {
-			n++
-		}
-	}
-	return n
+	return simtest.InstallerRuns(r.sim.Journal(), "EXS", `D:\SP3\Setup.com /mode:upgrade`)
 }
 
 // count is how many journal entries of EXS have operation op.

@@ -160,7 +160,7 @@ func (p *planning) systemStateBackup() backupEvidence {
 
 // checkDatabaseBackups refuses every database whose last full backup is unknown or older
 // than the policy allows.
-func (p *planning) checkDatabaseBackups(max time.Duration) {
+func (p *planning) checkDatabaseBackups(maxAge time.Duration) {
 	list, read, unknown := p.databaseBackups()
 	for _, n := range unknown {
 		p.refuse(FieldBackup, fmt.Sprintf(`database_backup_times names database %q of %s, which the server does not have (it has %s)`,
@@ -182,19 +182,19 @@ func (p *planning) checkDatabaseBackups(max time.Duration) {
 			p.refuse(FieldBackup, fmt.Sprintf("database %q has never had a full backup", e.name), take+" (or set the backup waiver with a reason)")
 			continue
 		}
-		p.checkAge(e, max, "max_database_age", take)
+		p.checkAge(e, maxAge, "max_database_age", take)
 	}
 }
 
 // checkSystemStateBackups refuses a server system state, and before a service pack a
 // domain controller system state, that is unknown or older than the policy allows.
-func (p *planning) checkSystemStateBackups(max time.Duration, servicePack bool) {
+func (p *planning) checkSystemStateBackups(maxAge time.Duration, servicePack bool) {
 	ss := p.systemStateBackup()
 	if ss.at == nil {
 		p.refuse(FieldBackup, fmt.Sprintf("no system-state backup of %s was found: the provider reads NTBackup's backup logs (Windows 2000/2003) and wbadmin get versions (Windows 2008), and a backup taken by another product leaves no record on the server", p.server),
 			fmt.Sprintf(`take a system-state backup of the server before the install, or set system_state_backup_times = { %q = "<RFC 3339 time>" } in the backup block from your backup software (or set the backup waiver with a reason)`, p.server))
 	} else {
-		p.checkAge(ss, max, "max_system_state_age", "take a system-state backup of the server before the install")
+		p.checkAge(ss, maxAge, "max_system_state_age", "take a system-state backup of the server before the install")
 	}
 	if !servicePack {
 		return
@@ -205,7 +205,7 @@ func (p *planning) checkSystemStateBackups(max time.Duration, servicePack bool) 
 			`set domain_controller_backup_time = "<RFC 3339 time>" in the backup block to the last system-state backup of a domain controller of the domain, from your backup software (or set the backup waiver with a reason)`)
 		return
 	}
-	p.checkAge(dc, max, "max_system_state_age", "take a system-state backup of a domain controller of the domain before the install")
+	p.checkAge(dc, maxAge, "max_system_state_age", "take a system-state backup of a domain controller of the domain before the install")
 }
 
 func (p *planning) domainControllerBackup() backupEvidence {
@@ -213,17 +213,17 @@ func (p *planning) domainControllerBackup() backupEvidence {
 		at: p.opts.Backup.DomainControllerBackupTime, source: suppliedByUser}
 }
 
-// checkAge refuses e when it is older than max, or later than now (a supplied time from
+// checkAge refuses e when it is older than maxAge, or later than now (a supplied time from
 // the future is a typo, not evidence).
-func (p *planning) checkAge(e backupEvidence, max time.Duration, maxAttr, take string) {
+func (p *planning) checkAge(e backupEvidence, maxAge time.Duration, maxAttr, take string) {
 	age := p.opts.Now.Sub(*e.at)
 	switch {
 	case age < -time.Minute:
 		p.refuse(FieldBackup, fmt.Sprintf("%s is at %s, which is in the future (%s)", e.subject, fmtTime(*e.at), e.source),
 			"correct the time (RFC 3339, with its time zone)")
-	case age >= max:
+	case age >= maxAge:
 		p.refuse(FieldBackup, fmt.Sprintf("%s is %s old (%s, %s), older than the %s allowed",
-			e.subject, fmtDuration(age), fmtTime(*e.at), e.source, fmtDuration(max)),
+			e.subject, fmtDuration(age), fmtTime(*e.at), e.source, fmtDuration(maxAge)),
 			fmt.Sprintf("%s (or raise %s, or set the backup waiver with a reason)", take, maxAttr))
 	}
 }

@@ -105,7 +105,7 @@ func TestDefaultCatalog(t *testing.T) {
 	if c := DefaultCatalog(); c == nil || len(c.entries) == 0 {
 		t.Fatal("DefaultCatalog is empty")
 	}
-	//lint:ignore SA4000 two calls compared as pointers: parsed once means the same one
+	//nolint:staticcheck // SA4000: two calls compared as pointers: parsed once means the same one
 	if DefaultCatalog() != DefaultCatalog() {
 		t.Error("DefaultCatalog should be parsed once and shared")
 	}

@@ -1110,7 +1110,7 @@ func (c *clusterPlanning) installServicePack(n *clusterNode, label string) {
 	if c.typ == clusterCCR {
 		steps = withFirewallRestored(steps)
 	}
-	p.servicePackWarnings(c.info, n.liveSP, c.sp)
+	p.servicePackWarnings(n.liveSP, c.sp)
 	c.absorb(n, p)
 	c.nodeSteps(n, label, steps)
 	after := p.after(c.sp, removeIUs)

@@ -105,7 +105,7 @@ func PlanServicePack(f Facts, r ServicePackRequest, cat *Catalog) (Plan, error) 
 		rebootWhen:  RebootAlways,
 		verify:      &target,
 	})
-	p.servicePackWarnings(info, liveSP, target)
+	p.servicePackWarnings(liveSP, target)
 	if err := p.err(); err != nil {
 		return empty, err
 	}
@@ -131,7 +131,7 @@ func (p *planning) servicePackStep(info productInfo, target Release, media strin
 }
 
 // servicePackWarnings are the version notes for a service pack.
-func (p *planning) servicePackWarnings(info productInfo, liveSP int, target Release) {
+func (p *planning) servicePackWarnings(liveSP int, target Release) {
 	sp := target.Level.ServicePack
 	switch p.f.Product {
 	case "2007":

@@ -19,6 +19,7 @@ import (
 	"github.com/buildlevel/terraform-provider-exchange/internal/remote"
 	"github.com/buildlevel/terraform-provider-exchange/internal/remote/wire"
 	"github.com/buildlevel/terraform-provider-exchange/internal/simulator"
+	"github.com/buildlevel/terraform-provider-exchange/internal/simulator/simtest"
 )
 
 // Faults of clusters (docs/simulator.md "Faults"): what a user sees
@@ -78,14 +79,7 @@ resource "exchange_cluster_upgrade" "c" {
 
 // setupRuns counts the installer runs on server whose command starts with command.
 func setupRuns(sim *simulator.Simulator, server, command string) int {
-	n := 0
-	for _, e := range sim.Journal() {
-		if strings.EqualFold(e.Server, server) && e.Operation == "installer" &&
-			strings.HasPrefix(e.Detail, command) && strings.HasSuffix(e.Detail, " started") {
-			n++
-		}
-	}
-	return n
+	return simtest.InstallerRuns(sim.Journal(), server, command)
 }
 
 // byHand is an administrator at a node's console: a cluster.exe command through the
@@ -114,10 +108,8 @@ func wantGroup(t *testing.T, sim *simulator.Simulator, name, owner, state string
 // touches no server.
 func onlyReads(t *testing.T, sim *simulator.Simulator) {
 	t.Helper()
-	for _, e := range sim.Journal() {
-		if e.Operation != "probe" && e.Operation != "discover" {
-			t.Errorf("a refused plan touched a server: %+v", e)
-		}
+	if err := simtest.OnlyReads(sim.Journal()); err != nil {
+		t.Error(err)
 	}
 }
 

@@ -331,11 +331,9 @@ resource "exchange_service_pack" "hub" {
 				"AAN1 (Exchange 2003 SP1), AAN2 (Exchange 2003 SP1), EVSN1 (Exchange 2003 SP1), EVSN2 (Exchange 2003 SP1). Upgrade them first")),
 		}},
 	})
+	onlyReads(t, sim)
 	viaName := map[string]string{}
 	for _, e := range sim.Journal() {
-		if e.Operation != "probe" && e.Operation != "discover" {
-			t.Errorf("a refused plan touched a server: %+v", e)
-		}
 		if e.Operation == "probe" {
 			viaName[fmt.Sprint(e.Params["Server"])] = e.Server
 		}

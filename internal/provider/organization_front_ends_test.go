@@ -128,7 +128,9 @@ func checkFrontEndWindow(address string) resource.TestCheckFunc {
 	return func(st *terraform.State) error {
 		attrs := st.RootModule().Resources[address].Primary.Attributes
 		n := 0
-		fmt.Sscan(attrs["planned_steps.#"], &n)
+		if _, err := fmt.Sscan(attrs["planned_steps.#"], &n); err != nil {
+			return fmt.Errorf("%s has no planned_steps: %v", address, err)
+		}
 		var got []string
 		checks := 0
 		for i := 0; i < n; i++ {

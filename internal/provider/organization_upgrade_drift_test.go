@@ -3,7 +3,6 @@ package provider
 import (
 	"fmt"
 	"regexp"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 
 	"github.com/buildlevel/terraform-provider-exchange/internal/exchange"
 	"github.com/buildlevel/terraform-provider-exchange/internal/simulator"
+	"github.com/buildlevel/terraform-provider-exchange/internal/simulator/simtest"
 )
 
 // Two Exchange 2007 SP3 servers at Update Rollup 5, to be brought to Update Rollup 10.
@@ -44,17 +44,6 @@ resource "exchange_organization_upgrade" "org" {
   }
 }
 `
-
-// installersOn counts the installers the simulator started on a server.
-func installersOn(sim *simulator.Simulator, server string) int {
-	n := 0
-	for _, e := range sim.Journal() {
-		if e.Operation == "installer" && strings.EqualFold(e.Server, server) && strings.HasSuffix(e.Detail, " started") {
-			n++
-		}
-	}
-	return n
-}
 
 // A server changed by hand after the apply is drift: a refresh records its build and that it
 // is below the target, the next apply puts it back; an organisation upgrade imported through
@@ -106,10 +95,10 @@ func TestAccOrganizationUpgradeDriftAndImport(t *testing.T) {
 					resource.TestCheckResourceAttr(org, "below_target.#", "0"),
 					resource.TestMatchResourceAttr(org, "planned_steps.#", regexp.MustCompile(`^[1-9]`)),
 					func(*terraform.State) error {
-						if n := installersOn(sim, "HUB1"); n != 2 {
+						if n := simtest.InstallerRuns(sim.Journal(), "HUB1", ""); n != 2 {
 							return fmt.Errorf("HUB1: %d installers started; want 2 (the apply, then the repair)", n)
 						}
-						if n := installersOn(sim, "CAS1"); n != 1 {
+						if n := simtest.InstallerRuns(sim.Journal(), "CAS1", ""); n != 1 {
 							return fmt.Errorf("CAS1 is at its target and was touched again: %d installers", n)
 						}
 						return nil
@@ -120,7 +109,7 @@ func TestAccOrganizationUpgradeDriftAndImport(t *testing.T) {
 				// Removed from the configuration: destroying it leaves the servers as they are.
 				Config: provider,
 				Check: func(*terraform.State) error {
-					installersBeforeImport = installersOn(sim, "CAS1") + installersOn(sim, "HUB1")
+					installersBeforeImport = simtest.InstallerRuns(sim.Journal(), "CAS1", "") + simtest.InstallerRuns(sim.Journal(), "HUB1", "")
 					return nil
 				},
 			},
@@ -143,7 +132,7 @@ import {
 				Check: resource.ComposeAggregateTestCheckFunc(
 					resource.TestCheckResourceAttr(org, "id", "CAS1,HUB1"),
 					func(*terraform.State) error {
-						if n := installersOn(sim, "CAS1") + installersOn(sim, "HUB1"); n != installersBeforeImport {
+						if n := simtest.InstallerRuns(sim.Journal(), "CAS1", "") + simtest.InstallerRuns(sim.Journal(), "HUB1", ""); n != installersBeforeImport {
 							return fmt.Errorf("the import's apply started %d installers", n-installersBeforeImport)
 						}
 						return nil

@@ -251,13 +251,13 @@ func TestShellsAreReused(t *testing.T) {
 }
 
 func TestPerHostCap(t *testing.T) {
-	const runs, cap = 20, 2
+	const runs, perHost = 20, 2
 	h := scriptHandler(t, func(ctx context.Context, s wire.Script, cmd wsman.Command) wsman.Result {
 		time.Sleep(10 * time.Millisecond)
 		return result(t, s.Operation, exchange.Facts{})
 	})
 	// The server allows only as many shells as the cap: any excess would be a quota fault.
-	f := newFixture(t, h, false, wsman.Options{MaxShellsPerUser: cap}, func(c *Config) { c.MaxConnectionsPerHost = cap })
+	f := newFixture(t, h, false, wsman.Options{MaxShellsPerUser: perHost}, func(c *Config) { c.MaxConnectionsPerHost = perHost })
 	var wg sync.WaitGroup
 	errs := make(chan error, runs)
 	for i := 0; i < runs; i++ {
@@ -276,11 +276,11 @@ func TestPerHostCap(t *testing.T) {
 		}
 	}
 	st := f.srv.Stats()
-	if got := f.srv.MaxConcurrentCommands(testUser); got > cap {
-		t.Errorf("server saw %d concurrent commands; cap is %d", got, cap)
+	if got := f.srv.MaxConcurrentCommands(testUser); got > perHost {
+		t.Errorf("server saw %d concurrent commands; cap is %d", got, perHost)
 	}
-	if st.ShellsCreated > cap || st.ShellQuotaFaults != 0 {
-		t.Errorf("%d shells created, %d quota faults; want at most %d shells", st.ShellsCreated, st.ShellQuotaFaults, cap)
+	if st.ShellsCreated > perHost || st.ShellQuotaFaults != 0 {
+		t.Errorf("%d shells created, %d quota faults; want at most %d shells", st.ShellsCreated, st.ShellQuotaFaults, perHost)
 	}
 	if st.CommandsStarted != runs {
 		t.Errorf("%d commands for %d runs", st.CommandsStarted, runs)

@@ -285,7 +285,7 @@ func (f *fakeRemote) do(op string, p map[string]any) (any, error) {
 			return wire.LockResult{Held: false, Owner: *lockOwner, Expires: *lockExpires}, nil
 		}
 		*lockOwner = owner
-		*lockExpires = now.Add(time.Duration(p["TTLSeconds"].(int64)) * time.Second)
+		*lockExpires = now.Add(time.Duration(p["TTLSeconds"].(int64)) * time.Second) //nolint:durationcheck // TTLSeconds is a count of seconds
 		return wire.LockResult{Held: true, Owner: owner, Expires: *lockExpires}, nil
 	case wire.OpCluster:
 		return f.cluster(p)

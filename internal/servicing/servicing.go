@@ -488,7 +488,7 @@ func (x *executor) fail(ctx context.Context, i int, s exchange.Step, err error) 
 
 // interruption is the error and the advice when ctx ended during a step.
 //
-//lint:ignore ST1008 the advice belongs with the error; every caller uses both
+//nolint:staticcheck // ST1008: the advice belongs with the error; every caller uses both
 func (x *executor) interruption(ctxErr error) (error, string) {
 	what := "the apply was interrupted"
 	if errors.Is(ctxErr, context.DeadlineExceeded) {

@@ -3,7 +3,6 @@ package simulator
 import (
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/buildlevel/terraform-provider-exchange/internal/exchange"
 )
@@ -15,7 +14,7 @@ import (
 // (called with h.mu held, from planJobLocked): Setup.com /upgradeCMS (2007), naming its
 // CMS in Group. It checks what job_start.ps1 checks, with its messages, and then, as the
 // installer would, that the node is upgraded beyond the CMS.
-func (h *Host) planClusterJobLocked(spec jobSpec, now time.Time) (*jobRun, string, string) {
+func (h *Host) planClusterJobLocked(spec jobSpec) (*jobRun, string, string) {
 	const refused = "refused"
 	s := &h.state
 	lc := h.cluster

@@ -93,7 +93,7 @@ func (n *clusterNet) fault(err error, what, code string, want ...string) *wire.F
 }
 
 // install starts a job on node and lets it finish (it must succeed).
-func (n *clusterNet) install(node string, spec remote.JobSpec) exchange.Job {
+func (n *clusterNet) install(node string, spec remote.JobSpec) {
 	n.t.Helper()
 	if spec.ID == "" {
 		n.seq++
@@ -107,7 +107,6 @@ func (n *clusterNet) install(node string, spec remote.JobSpec) exchange.Job {
 	if err != nil || j.State != exchange.JobSucceeded {
 		n.t.Fatalf("job %s on %s: %+v, %v", spec.ID, node, j, err)
 	}
-	return j
 }
 
 // upgradeEVS is the administrator's "Upgrade Exchange Virtual Server" in Cluster
@@ -136,13 +135,13 @@ func (n *clusterNet) upgradeEVSRefused(node, evs string, want ...string) string 
 }
 
 // installRefused starts a job on node that must be refused with a message holding want.
-func (n *clusterNet) installRefused(node string, spec remote.JobSpec, want ...string) *wire.Fault {
+func (n *clusterNet) installRefused(node string, spec remote.JobSpec, want ...string) {
 	n.t.Helper()
 	if spec.ID == "" {
 		spec.ID = spec.Action + "-refused"
 	}
 	_, err := n.client.JobStart(n.ctx, n.target(node), spec)
-	return n.fault(err, fmt.Sprintf("job_start %s on %s", spec.Action, node), "refused", want...)
+	n.fault(err, fmt.Sprintf("job_start %s on %s", spec.Action, node), "refused", want...)
 }
 
 func (n *clusterNet) facts(node string) exchange.Facts {
@@ -186,6 +185,7 @@ var (
 // then the CMS stopped, moved, /upgradeCMS, started, then the old active node — and every
 // step out of order is refused as Exchange refuses it.
 func TestCCRUpgradeSequence(t *testing.T) {
+	t.Parallel()
 	n := newClusterNet(t)
 	f := n.facts("MBX1A")
 	if c := f.Cluster; c == nil || c.Name != "CMS1" || !c.Active || c.GroupState != StateOnline || len(c.Resources) != 4 ||
@@ -292,6 +292,7 @@ func TestCCRUpgradeSequence(t *testing.T) {
 // TestExchange2003ActivePassiveSequence: KB 328839's steps for a two-node 2003 cluster, with
 // the refusals on the way.
 func TestExchange2003ActivePassiveSequence(t *testing.T) {
+	t.Parallel()
 	n := newClusterNet(t)
 	if f := n.facts("EVSN2"); !f.Prerequisites.IISCompressionHotfix831464 || f.Cluster.Active || f.Cluster.ActiveNode != "EVSN1" {
 		t.Fatalf("EVSN2: prerequisites %+v, cluster %+v", f.Prerequisites, f.Cluster)
@@ -441,6 +442,7 @@ func TestUpgradeEVSWithResourcesOnlineIsRefused(t *testing.T) {
 // comes up Failed with event 1025 there; online_group is refused the same way until the
 // upgrade, which needs the resources offline first.
 func TestOnline2003EVSMovedToAnUpgradedNodeFails(t *testing.T) {
+	t.Parallel()
 	n := newClusterNet(t)
 	n.do("EVSN2", wire.ClusterStopService, "", "")
 	n.install("EVSN2", sp2003)
@@ -526,6 +528,7 @@ func TestMoveOfAnUpgradedEVSToAnOlderNodeIsRefused(t *testing.T) {
 // on a node leaving the cluster); with no node to go to, it goes offline (downtime) and comes
 // back when a cluster service starts again. A reboot of the owner does the same.
 func TestStoppingTheClusterServiceOnTheOwnerFailsTheGroupOver(t *testing.T) {
+	t.Parallel()
 	n := newClusterNet(t)
 	n.do("EVSN1", wire.ClusterStopService, "", "")
 	n.wantGroup("EVS1", "EVSN2", StateOnline)
@@ -604,6 +607,7 @@ func TestInstallWhileTheClusterServiceRunsIsRefused(t *testing.T) {
 // itself (an outage in the journal); the passive node installs with its cluster service
 // stopped.
 func TestExchange2000And55Clusters(t *testing.T) {
+	t.Parallel()
 	n := newClusterNet(t)
 	// 2000, active/passive: passive first, move the group to it (online), then the other.
 	n.do("E2KN2", wire.ClusterStopService, "", "")
@@ -714,6 +718,7 @@ func TestEVSWontComeOnlineFault(t *testing.T) {
 
 // TestClusterOperationRefereeing: parameters and places the cluster script refuses.
 func TestClusterOperationRefereeing(t *testing.T) {
+	t.Parallel()
 	n := newClusterNet(t)
 	n.refused("EVSN1", "failover_now", "EVS1", "", "invalid", `"failover_now" is not a cluster action`)
 	n.refused("EVSN1", wire.ClusterOnlineGroup, "", "", "invalid", "the cluster action online_group needs a group")
@@ -947,6 +952,7 @@ func TestActiveActiveFailoverAndGroups(t *testing.T) {
 // runs per EVS: each EVS is upgraded on its own, and each keeps its own level: an EVS not
 // yet upgraded fails on the upgraded node (1025), an upgraded one does not go back (c1037b44).
 func TestActiveActive2003PerEVSUpgrade(t *testing.T) {
+	t.Parallel()
 	n := newClusterNet(t)
 	// Node 2: its EVS fails over to node 1; the SP installs with the service stopped.
 	n.installRefused("AAN2", sp2003, "the cluster service is running on AAN2")

@@ -90,6 +90,7 @@ func (n *netRig) journal(server string) []string {
 // through the real client and scripts: lock, save customisations, install, watch the job,
 // fix the services, reboot and wait for the new boot time, restore, unlock.
 func TestEndToEndServicePack(t *testing.T) {
+	t.Parallel()
 	n := newNetRig(t)
 	ex01 := n.target("EX01")
 	c := n.client
@@ -167,6 +168,7 @@ func TestEndToEndServicePack(t *testing.T) {
 
 // TestRebootWithoutReturn: the host never comes back until PowerOn.
 func TestRebootWithoutReturn(t *testing.T) {
+	t.Parallel()
 	n := newNetRig(t)
 	if err := n.sim.Host("EX03").InjectFault(Fault{Kind: FaultNoRebootReturn}); err != nil {
 		t.Fatal(err)

@@ -648,7 +648,7 @@ func (h *Host) planJobLocked(spec jobSpec, now time.Time) (*jobRun, string, stri
 	}
 
 	if slices.Contains(clusterJobActions, spec.Action) {
-		return h.planClusterJobLocked(spec, now)
+		return h.planClusterJobLocked(spec)
 	}
 	switch spec.Action {
 	case exchange.ActionInstallServicePack:

@@ -362,6 +362,7 @@ func TestJobStartTwiceAttaches(t *testing.T) {
 }
 
 func TestJobStartRefusals(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name, server string
 		before       func(r *rig)

@@ -321,7 +321,7 @@ func listenAll(addrs []netip.Addr, port int) ([]net.Listener, int, error) {
 			}
 			ls = append(ls, l)
 			if p == 0 {
-				p = l.Addr().(*net.TCPAddr).Port
+				p = l.Addr().(*net.TCPAddr).Port //nolint:forcetypeassert // a "tcp" listener's address is a *net.TCPAddr
 			}
 		}
 		return ls, nil
@@ -335,7 +335,7 @@ func listenAll(addrs []netip.Addr, port int) ([]net.Listener, int, error) {
 		var ls []net.Listener
 		ls, err = listen(0)
 		if err == nil {
-			return ls, ls[0].Addr().(*net.TCPAddr).Port, nil
+			return ls, ls[0].Addr().(*net.TCPAddr).Port, nil //nolint:forcetypeassert // a "tcp" listener's address is a *net.TCPAddr
 		}
 		if !errors.Is(err, syscall.EADDRINUSE) {
 			break

@@ -40,8 +40,8 @@ import (
 const providerName = "terraform-provider-exchange"
 
 func main() {
-	if real := os.Getenv("BENCH_REAL_PROVIDER"); real != "" && filepath.Base(os.Args[0]) == providerName {
-		os.Exit(wrap(real, os.Getenv("BENCH_RUSAGE_FILE")))
+	if bin := os.Getenv("BENCH_REAL_PROVIDER"); bin != "" && filepath.Base(os.Args[0]) == providerName {
+		os.Exit(wrap(bin, os.Getenv("BENCH_RUSAGE_FILE")))
 	}
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -51,8 +51,8 @@ func main() {
 
 // wrap runs the real provider as a child with this process's stdio and environment and
 // appends its rusage to file: "maxrss_kb user_s system_s".
-func wrap(real, file string) int {
-	cmd := exec.Command(real, os.Args[1:]...)
+func wrap(bin, file string) int {
+	cmd := exec.Command(bin, os.Args[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
@@ -122,11 +122,11 @@ func run() error {
 	if o.terraform == "" {
 		o.terraform = "terraform"
 	}
-	real, err := filepath.Abs(o.providerBin)
+	bin, err := filepath.Abs(o.providerBin)
 	if err != nil {
 		return err
 	}
-	if _, err := os.Stat(real); err != nil {
+	if _, err := os.Stat(bin); err != nil {
 		return fmt.Errorf("the provider is not built (%v): run make build", err)
 	}
 	work, err := os.MkdirTemp("", "exchange-bench-")
@@ -149,7 +149,7 @@ func run() error {
 	if err := os.WriteFile(rc, []byte(fmt.Sprintf("provider_installation {\n  dev_overrides {\n    \"buildlevel/exchange\" = %q\n  }\n  direct {}\n}\n", pluginDir)), 0o600); err != nil {
 		return err
 	}
-	b := &bench{o: o, work: work, rc: rc, real: real}
+	b := &bench{o: o, work: work, rc: rc, real: bin}
 
 	fmt.Printf("bench: latency %s per operation, probe_concurrency %d (terraform -parallelism %d), %s\n",
 		o.latency, o.concurrency, o.concurrency, terraformVersion(o.terraform))

@@ -28,7 +28,7 @@ import (
 	"time"
 	"unicode/utf16"
 
-	//lint:ignore SA1019 NTOWFv2 is defined with MD4 (MS-NLMP 3.3.2): compatibility is the point.
+	//nolint:staticcheck // SA1019: NTOWFv2 is defined with MD4 (MS-NLMP 3.3.2): compatibility is the point.
 	"golang.org/x/crypto/md4"
 )
 

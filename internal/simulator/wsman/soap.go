@@ -140,8 +140,8 @@ func timedOutFault() *fault {
 		Reason: text, WSManCode: CodeOperationTimeout, Message: text}
 }
 
-func maxShellsFault(max int) *fault {
-	text := fmt.Sprintf("The WS-Management service cannot process the request. This user is allowed a maximum number of %d concurrent shells, which has been exceeded. Close existing shells or raise the quota for this user. ", max)
+func maxShellsFault(limit int) *fault {
+	text := fmt.Sprintf("The WS-Management service cannot process the request. This user is allowed a maximum number of %d concurrent shells, which has been exceeded. Close existing shells or raise the quota for this user. ", limit)
 	return &fault{Status: http.StatusInternalServerError, Code: "s:Receiver", Subcode: "w:InternalError",
 		Reason: text, WSManCode: CodeMaxShells, Message: text}
 }
