@@ -169,7 +169,7 @@ func (o *OrganizationPlan) groupFrontEnds(groups [][]Facts, defaulted bool) {
 
 // groupChecks are the steps that read the server and change nothing, which a plan can begin
 // with: in a group they run before the window (FrontEndGroup.Checks).
-var groupChecks = map[string]bool{ActionVerifyBackups: true, ActionCheckNoSetupRunning: true}
+var groupChecks = map[string]bool{ActionVerifyBackups: true, ActionCheckNoSetupRunning: true, ActionPreflight: true}
 
 // splitChecks takes out the groupChecks steps that come before the plan's first installer
 // (e.g. verify_backups after a pending reboot): none depends on a step before it.

@@ -96,17 +96,17 @@ func TestPlanOrganizationFrontEndChecksBeforeWindow(t *testing.T) {
 		t.Fatal(err)
 	}
 	steps, down := planned(o)
-	want := []string{"1 verify_backups FE1", "1 verify_backups FE2", "1 take_front_end_offline FE1", "1 take_front_end_offline FE2"}
-	if len(steps) < 4 || !slices.Equal(steps[:4], want) {
+	want := []string{"1 preflight FE1", "1 verify_backups FE1", "1 preflight FE2", "1 verify_backups FE2", "1 take_front_end_offline FE1", "1 take_front_end_offline FE2"}
+	if len(steps) < len(want) || !slices.Equal(steps[:len(want)], want) {
 		t.Fatalf("the group does not begin with every front-end's checks, then every front-end offline:\n%s", strings.Join(steps, "\n"))
 	}
-	if down[0] || down[1] {
-		t.Errorf("a check before the window is marked downtime: %v", down[:2])
+	if slices.Contains(down[:4], true) {
+		t.Errorf("a check before the window is marked downtime: %v", down[:4])
 	}
-	if slices.ContainsFunc(steps[2:], func(s string) bool { return strings.Contains(s, "verify_backups") }) {
+	if slices.ContainsFunc(steps[4:], func(s string) bool { return strings.Contains(s, "verify_backups") || strings.Contains(s, "preflight") }) {
 		t.Errorf("a check runs again inside the window:\n%s", strings.Join(steps, "\n"))
 	}
-	if !slices.Contains(steps, "1 reboot FE2") || slices.Index(steps, "1 reboot FE2") < 4 {
+	if !slices.Contains(steps, "1 reboot FE2") || slices.Index(steps, "1 reboot FE2") < len(want) {
 		t.Errorf("FE2's pending reboot is not inside the window:\n%s", strings.Join(steps, "\n"))
 	}
 }
