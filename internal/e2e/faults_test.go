@@ -200,7 +200,8 @@ func (r *faultRun) inject(f simulator.Fault) {
 
 func TestFaultResetDuringProbe(t *testing.T) {
 	r := newFaultRun(t, "reset during a probe", simulator.Options{}, "2m")
-	r.inject(simulator.Fault{Kind: simulator.FaultResetConnection, Operation: "probe"})
+	// The first read of EXS is the discovery that carries its probe (discover.ps1).
+	r.inject(simulator.Fault{Kind: simulator.FaultResetConnection, Operation: "discover"})
 	out, err := r.run("plan", "-input=false", "-no-color")
 	r.outputs = append(r.outputs, out)
 	if err != nil || !strings.Contains(out, `"install_service_pack"`) {
@@ -209,8 +210,8 @@ func TestFaultResetDuringProbe(t *testing.T) {
 	if got := r.sim.Endpoint("EXS").Stats().InjectedResets; got != 1 {
 		t.Fatalf("%d connections reset, want 1", got)
 	}
-	if r.count("probe") < 2 || r.count("job_start") != 0 || r.count("service") != 0 {
-		t.Fatalf("want the probe run again and nothing else: %d probes, %d job_start, %d service", r.count("probe"), r.count("job_start"), r.count("service"))
+	if reads := r.count("probe") + r.count("discover"); reads < 2 || r.count("job_start") != 0 || r.count("service") != 0 {
+		t.Fatalf("want EXS read again and nothing else: %d reads, %d job_start, %d service", reads, r.count("job_start"), r.count("service"))
 	}
 	r.mustApply("apply after the plan")
 	r.serviced()

@@ -70,6 +70,14 @@ type probeResult struct {
 	// CMS/EVS) was changed since. The answer still names the cluster's nodes, as it did
 	// before; it is no longer that server's facts (adopt refuses it).
 	stale bool
+	// address is where the answer came from: a failure through one address (e.g. a name
+	// DNS cannot resolve, from a discovery) says nothing of the server at another one.
+	address string
+}
+
+// usable reports whether a cached answer serves a caller that asks through t.
+func (r probeResult) usable(t remote.Target) bool {
+	return r.err == nil || r.address == t.Address
 }
 
 func newProbeCache(p interface {
@@ -94,14 +102,14 @@ func (c *probeCache) Facts(ctx context.Context, t remote.Target) (exchange.Facts
 func (c *probeCache) factsWith(ctx context.Context, t remote.Target, read func(context.Context) (exchange.Facts, error)) (exchange.Facts, error) {
 	key := probeKey(t)
 	c.mu.Lock()
-	if r, ok := c.results[key]; ok {
+	if r, ok := c.results[key]; ok && r.usable(t) {
 		c.mu.Unlock()
 		return r.facts, r.err
 	}
 	c.mu.Unlock()
-	v, _, _ := c.group.Do(key, func() (any, error) {
+	v, _, _ := c.group.Do(key+"\x00"+t.Address, func() (any, error) {
 		c.mu.Lock()
-		if r, ok := c.results[key]; ok {
+		if r, ok := c.results[key]; ok && r.usable(t) {
 			c.mu.Unlock()
 			return r, nil
 		}
@@ -116,7 +124,7 @@ func (c *probeCache) factsWith(ctx context.Context, t remote.Target, read func(c
 		case <-ctx.Done():
 			err = ctx.Err()
 		}
-		r := probeResult{facts: facts, err: err}
+		r := probeResult{facts: facts, err: err, address: t.Address}
 		// A cancelled caller must not poison the cache for the others.
 		if !errors.Is(err, context.Canceled) {
 			c.mu.Lock()

@@ -180,7 +180,7 @@ func TestAccServicePackWatermarkAtTargetBuild(t *testing.T) {
 				Config:    config,
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 					plancheck.ExpectKnownValue("exchange_service_pack.wm07", tfjsonpath.New("planned_steps"),
-						actions("verify_backups", "check_no_setup_running", "export_setup_key", "remove_setup_watermark",
+						actions("preflight", "verify_backups", "check_no_setup_running", "export_setup_key", "remove_setup_watermark",
 							"install_service_pack", "reboot", "start_exchange_services", "verify_build")),
 				}},
 				Check: resource.ComposeAggregateTestCheckFunc(

@@ -54,6 +54,10 @@ $ExProbeBody = {
 # include: probe.ps1
 }
 
+# Assigned at script level too, so that the nested Write-Result and Stop-ExOperation read a
+# variable that exists in every scope they can run in (Invoke-ExProbe's own shadows it).
+$ExProbeState = $null
+
 function Invoke-ExProbe {
     $ExProbeState = @{ 'Facts' = $null; 'Fault' = $null }
     function Write-Result {
