@@ -43,20 +43,6 @@ func testCheckJournalCount(j journalSource, prefix string, n int, what string) r
 	}
 }
 
-// testCheckJournalLacks checks that no entry of the journal contains what (anywhere in the
-// entry: node journals prefix each entry with its node).
-func testCheckJournalLacks(j journalSource, what string) resource.TestCheckFunc {
-	return func(*terraform.State) error {
-		got := j()
-		for _, e := range got {
-			if strings.Contains(e, what) {
-				return fmt.Errorf("the journal has %q, want none:\n  %s", e, strings.Join(got, "\n  "))
-			}
-		}
-		return nil
-	}
-}
-
 // testCheckEVS checks that an Exchange virtual server is online on owner, upgraded for build.
 func testCheckEVS(sim *simulator.Simulator, cluster, name, owner, build string) resource.TestCheckFunc {
 	return func(*terraform.State) error { return wantEVS(sim, cluster, name, owner, build) }

@@ -30,11 +30,12 @@ func opDiscover(h *Handler, c *call, req wire.DiscoverRequest) (any, *wire.Fault
 	if req.Server != "" {
 		answer = &wire.ProbeAnswer{}
 		facts, fault := probe(h, c, wire.ProbeRequest(req)) // the same parameter: Server
-		if fault != nil {
+		if f, ok := facts.(exchange.Facts); fault == nil && ok {
+			answer.Facts = &f
+		} else if fault != nil {
 			answer.Fault = fault
 		} else {
-			f := facts.(exchange.Facts)
-			answer.Facts = &f
+			answer.Fault = &wire.Fault{Code: "unexpected", Message: fmt.Sprintf("the probe answered %T, not facts", facts)}
 		}
 	}
 	host := h.host
