@@ -12,21 +12,41 @@ import (
 // Windows XP SP3, Windows Server 2003 SP2, Windows Vista SP1 and Windows Server 2008, and on
 // nothing older (KB 968930, "Windows Management Framework Core package (Windows PowerShell
 // 2.0 and WinRM 2.0)"); Windows 7 and Server 2008 R2 include it. Windows 2000 (version 5.0)
-// and Windows NT 4.0 (4.0) are not among them: nothing listens on ports 5985/5986 and a
-// client's connection is refused. The simulator keeps such a host in the fleet (Active
-// Directory lists it, discover run elsewhere sees it) but does not listen for it.
+// and Windows NT 4.0 (4.0) are not among them, nor Windows Server 2003 (5.2) before its
+// Service Pack 2: nothing listens on ports 5985/5986 and a client's connection is refused.
+// Windows Server 2008 shipped at the Service Pack 1 level of Vista (build 6001), so a 6.0
+// host with build 6001 or later, or a stated service pack, has it. The simulator keeps such
+// a host in the fleet (Active Directory lists it, discover run elsewhere sees it) but does
+// not listen for it.
 //
 // This is the one place that decides it: a future management host, which reaches these
 // servers by other means than WinRM, would be served beside it, not through it.
 func servesWinRM(os exchange.OSFacts) bool {
-	major, rest, _ := strings.Cut(os.Version, ".")
-	minor, _, _ := strings.Cut(rest, ".")
-	ma, err1 := strconv.Atoi(major)
-	mi, err2 := strconv.Atoi(minor)
-	if err1 != nil || err2 != nil {
-		return true // a version the fleet did not state in the NT form: assume a modern one
+	parts := strings.SplitN(os.Version, ".", 3)
+	nums := make([]int, len(parts))
+	for i, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil {
+			return true // a version the fleet did not state in the NT form: assume a modern one
+		}
+		nums[i] = n
 	}
-	return ma > 5 || ma == 5 && mi >= 1
+	if len(nums) < 2 {
+		return true
+	}
+	major, minor := nums[0], nums[1]
+	switch {
+	case major > 6 || major == 6 && minor >= 1: // Windows 7 / Server 2008 R2 and later: built in
+		return true
+	case major == 6: // Vista / Server 2008: SP1 (build 6001) or later
+		return os.ServicePack >= 1 || len(nums) == 3 && nums[2] >= 6001
+	case major == 5 && minor == 2: // Server 2003 (and XP x64): SP2
+		return os.ServicePack >= 2
+	case major == 5 && minor == 1: // XP: SP3
+		return os.ServicePack >= 3
+	default: // Windows 2000 (5.0), NT 4.0 and older
+		return false
+	}
 }
 
 // ServesWinRM reports whether the host listens for WinRM at all (servesWinRM, decided by

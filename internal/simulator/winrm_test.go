@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/buildlevel/terraform-provider-exchange/internal/exchange"
 	"github.com/buildlevel/terraform-provider-exchange/internal/remote"
 )
 
@@ -84,6 +85,34 @@ func TestOnlyHostsWithoutWinRMStillStart(t *testing.T) {
 		_, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.62.11", strconv.Itoa(port)), time.Second)
 		if !errors.Is(err, syscall.ECONNREFUSED) {
 			t.Errorf("port %d: dial = %v, want connection refused", port, err)
+		}
+	}
+}
+
+// Which Windows versions can have WinRM (KB 968930): the Management Framework Core package
+// needs XP SP3, Server 2003 SP2 or Vista/Server 2008 SP1; 2008 R2 and later include it.
+func TestServesWinRMByWindowsVersion(t *testing.T) {
+	for _, c := range []struct {
+		version string
+		sp      int
+		want    bool
+	}{
+		{"4.0.1381", 6, false},  // NT 4.0 SP6
+		{"5.0.2195", 4, false},  // Windows 2000 SP4
+		{"5.1.2600", 2, false},  // XP SP2
+		{"5.1.2600", 3, true},   // XP SP3
+		{"5.2.3790", 0, false},  // Server 2003 RTM
+		{"5.2.3790", 1, false},  // Server 2003 SP1
+		{"5.2.3790", 2, true},   // Server 2003 SP2 (and R2 SP2)
+		{"6.0.6000", 0, false},  // Vista RTM
+		{"6.0.6001", 0, true},   // Server 2008 RTM is build 6001 (the SP1 level)
+		{"6.0.6002", 2, true},   // Server 2008 SP2
+		{"6.1.7601", 1, true},   // Server 2008 R2 SP1
+		{"10.0.14393", 0, true}, // Server 2016
+		{"", 0, true},           // not stated: assumed modern
+	} {
+		if got := servesWinRM(exchange.OSFacts{Version: c.version, ServicePack: c.sp}); got != c.want {
+			t.Errorf("servesWinRM(%s SP%d) = %v, want %v", c.version, c.sp, got, c.want)
 		}
 	}
 }
