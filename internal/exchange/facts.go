@@ -396,6 +396,19 @@ type SetupWatermark struct {
 	Watermark string `json:"watermark"`
 }
 
+// SetupActionUpgrade is the Action value an interrupted Setup.com /mode:upgrade (a service
+// pack, "build to build") leaves under a role's setup key: setup names the mode it was
+// running, and reports an interrupted role upgrade as the previous action
+// "buildToBuildUpgrade" (an Exchange 2007 Client Access role upgrade that stopped,
+// http://blog.5dmail.net/go.asp?logid=2523). The other modes setup has (a role install or
+// uninstall, a disaster recovery) are not a service pack's, and neither domain.md nor a
+// seed says what finishing them takes: the planner refuses them by name (checkSetupState).
+const SetupActionUpgrade = "BuildToBuildUpgrade"
+
+// Upgrade reports whether w was left by an interrupted service pack upgrade (Action
+// BuildToBuildUpgrade, in any case: the message above spells it with a small b).
+func (w SetupWatermark) Upgrade() bool { return strings.EqualFold(w.Action, SetupActionUpgrade) }
+
 // SetupKeyRoot is where Exchange 2007 setup keeps its state, one subkey per role.
 const SetupKeyRoot = `HKLM\SOFTWARE\Microsoft\Exchange\v8.0`
 

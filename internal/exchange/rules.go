@@ -160,7 +160,9 @@ func (p *planning) checkCluster(resource string) {
 
 // checkSetupState refuses an interrupted setup (Action/Watermark values), a setup that runs
 // and is not a job of ours, and a stale CMS key. While a job of ours runs, its watermark
-// and process are expected: the apply attaches to the job.
+// and process are expected: the apply attaches to the job. Only an interrupted service pack
+// upgrade (SetupActionUpgrade) can be cleared on the opt-in; any other Action value, or
+// none, is refused by name.
 func (p *planning) checkSetupState() {
 	s := p.f.Setup
 	if !p.busy {
@@ -175,6 +177,14 @@ func (p *planning) checkSetupState() {
 			key := SetupKey(w.Role)
 			problem := fmt.Sprintf("an interrupted Exchange setup left %s under %s: setup refuses to start again while they exist, taking them for another setup still running (e.g. in another terminal-server session)",
 				strings.Join(vals, ", "), key)
+			if !w.Upgrade() {
+				// Not a service pack's: clearing the values and running /mode:upgrade would
+				// guess at what that setup was doing.
+				p.refuse("", problem+"; "+unknownSetupAction(w), fmt.Sprintf(
+					"find out from the setup logs (C:\\ExchangeSetupLogs) which setup was interrupted on the server and finish it by hand (make sure no Exchange setup runs, export the key %s with reg export, delete its Action and Watermark values, run setup again in the mode that was interrupted); clear_setup_watermark clears only the values an interrupted service pack upgrade (Action = %q) leaves. Then plan again",
+					key, SetupActionUpgrade))
+				continue
+			}
 			switch {
 			case p.offersClearWatermark && p.opts.ClearSetupWatermarkReason != "":
 				p.clearWatermarks = append(p.clearWatermarks, w)
@@ -204,6 +214,14 @@ func (p *planning) checkSetupState() {
 		p.refuse("", "the CMS setup key of a clustered mailbox server is still present: /upgradeCMS was forgotten after an earlier upgrade",
 			"run Setup.com /upgradeCMS for the clustered mailbox server (or remove the stale CMS key if the server is no longer clustered), then plan again")
 	}
+}
+
+// unknownSetupAction says why w is not an interrupted service pack upgrade.
+func unknownSetupAction(w SetupWatermark) string {
+	if w.Action == "" {
+		return fmt.Sprintf("there is no Action value, so which setup was interrupted cannot be told (an interrupted service pack upgrade leaves Action = %q)", SetupActionUpgrade)
+	}
+	return fmt.Sprintf("Action = %q is not the %q an interrupted service pack upgrade (Setup.com /mode:upgrade) leaves: a setup in another mode was interrupted, and this provider does not know what finishing it takes", w.Action, SetupActionUpgrade)
 }
 
 // checkLock only warns: the executor takes the servicing lock at apply time and stops on a

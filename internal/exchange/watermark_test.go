@@ -79,7 +79,7 @@ func TestWatermarkClearedWithOptIn(t *testing.T) {
 	// Another watermark gets another file: an export of an earlier one is not taken for it.
 	p2, err := PlanServicePack(server("2007", "8.1.240.6", func(f *Facts) {
 		f.Roles = []string{"ClientAccess", "Mailbox"}
-		f.Setup.Watermarks = []SetupWatermark{{Role: "ClientAccess", Action: "Install", Watermark: "InstallFiles"}}
+		f.Setup.Watermarks = []SetupWatermark{{Role: "ClientAccess", Action: "BuildToBuildUpgrade", Watermark: "ConfigureRole"}}
 	}), spRequest(3, func(r *ServicePackRequest) { r.ClearSetupWatermarkReason = clearReason }), DefaultCatalog())
 	if err != nil {
 		t.Fatal(err)
@@ -152,5 +152,54 @@ func TestWatermarkAtTargetBuild(t *testing.T) {
 	// Without a watermark the server at its target has nothing to do, as before.
 	if p, err := PlanServicePack(server("2007", "8.3.83.6"), spRequest(3), DefaultCatalog()); err != nil || !p.Empty() {
 		t.Errorf("a server at SP3 without a watermark: %v %q", err, actionsOf(p))
+	}
+}
+
+// Only an interrupted service pack upgrade (Action = BuildToBuildUpgrade, in any case) is
+// cleared and its setup run again. Another Action value, or none, is a setup in a mode the
+// provider does not know how to finish: refused by name, on the server, with the opt-in too,
+// and nothing is planned (no clearing, no setup).
+func TestWatermarkOfAnotherSetupModeIsRefused(t *testing.T) {
+	optIn := spRequest(3, func(r *ServicePackRequest) { r.ClearSetupWatermarkReason = clearReason })
+	for _, tc := range []struct {
+		name string
+		mark SetupWatermark
+		says []string
+	}{
+		{"role install", SetupWatermark{Role: "Mailbox", Action: "Install", Watermark: "InstallFiles"},
+			[]string{`Action = "Install" is not the "BuildToBuildUpgrade" an interrupted service pack upgrade (Setup.com /mode:upgrade) leaves`}},
+		{"uninstall", SetupWatermark{Role: "Mailbox", Action: "Uninstall"},
+			[]string{`Action = "Uninstall" is not the "BuildToBuildUpgrade"`}},
+		{"no action", SetupWatermark{Role: "Mailbox", Watermark: "InstallFiles"},
+			[]string{"there is no Action value, so which setup was interrupted cannot be told"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, build := range []string{"8.1.240.6", "8.3.83.6"} { // below the target, and at it
+				f := server("2007", build, func(f *Facts) { f.Setup.Watermarks = []SetupWatermark{tc.mark} })
+				for _, req := range []ServicePackRequest{spRequest(3), optIn} {
+					p, err := PlanServicePack(f, req, DefaultCatalog())
+					rs := refusals(t, err)
+					if !hasRefusal(rs, "", append(tc.says, `v8.0\MailboxRole`, "C:\\ExchangeSetupLogs", "run setup again in the mode that was interrupted",
+						`clear_setup_watermark clears only the values an interrupted service pack upgrade (Action = "BuildToBuildUpgrade") leaves`)...) {
+						t.Fatalf("%s: no refusal by name in:\n%v", build, err)
+					}
+					if hasRefusal(rs, FieldClearSetupWatermark) || len(p.Steps) > 0 {
+						t.Errorf("%s: offers the opt-in or plans steps: %v %q", build, err, actionsOf(p))
+					}
+				}
+			}
+			// A rollup's plan refuses it the same way, without pointing at exchange_service_pack.
+			_, err := PlanUpdateRollup(server("2007", "8.3.83.6", func(f *Facts) { f.Setup.Watermarks = []SetupWatermark{tc.mark} }), ruRequest(23), DefaultCatalog())
+			if rs := refusals(t, err); !hasRefusal(rs, "", tc.says...) || hasRefusal(rs, "", "exchange_service_pack with clear_setup_watermark") {
+				t.Errorf("rollup: %v", err)
+			}
+		})
+	}
+	// The case of the value does not matter: setup's own message spells it buildToBuildUpgrade.
+	f := server("2007", "8.1.240.6", func(f *Facts) {
+		f.Setup.Watermarks = []SetupWatermark{{Role: "Mailbox", Action: "buildToBuildUpgrade", Watermark: "InstallFiles"}}
+	})
+	if p, err := PlanServicePack(f, optIn, DefaultCatalog()); err != nil || !slices.Contains(actionsOf(p), ActionRemoveSetupWatermark) {
+		t.Errorf("buildToBuildUpgrade is not cleared: %v %q", err, actionsOf(p))
 	}
 }
