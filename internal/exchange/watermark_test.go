@@ -203,3 +203,47 @@ func TestWatermarkOfAnotherSetupModeIsRefused(t *testing.T) {
 		t.Errorf("buildToBuildUpgrade is not cleared: %v %q", err, actionsOf(p))
 	}
 }
+
+// planOrg2007 orders and plans servers towards Exchange 2007 SP3 with opts.
+func planOrg2007(t *testing.T, servers []Facts, opts Options) (OrganizationPlan, error) {
+	t.Helper()
+	target := Target{Product: "2007", ServicePack: 3}
+	ordering, err := Order(servers, []Target{target}, DefaultCatalog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return PlanOrganization(servers, ordering, OrganizationRequest{
+		Targets: []OrganizationTarget{{Target: target, MediaPath: `D:\E2007SP3`}}, Options: opts}, DefaultCatalog())
+}
+
+// An organisation upgrade does not take a server at its target build for done while its
+// setup key says setup was interrupted: MBX2 (SP3's build, the Mailbox role's watermark) is
+// refused by name without clear_setup_watermark, and with it gets the single-server plan:
+// the values cleared, SP3 setup run again, in its wave.
+func TestOrganizationPlansAnInterruptedSetupAtTheTarget(t *testing.T) {
+	healthy := func(name string) Facts {
+		return server("2007", "8.3.83.6", func(f *Facts) { f.Server = name })
+	}
+	servers := []Facts{healthy("MBX1"), server("2007", "8.3.83.6", interrupted, func(f *Facts) { f.Server = "MBX2" })}
+	_, err := planOrg2007(t, servers, options())
+	rs := refusals(t, err)
+	if !hasRefusal(rs, FieldClearSetupWatermark, `v8.0\MailboxRole`, "run setup.com /mode:upgrade from the service pack's media again") || rs[0].Server != "MBX2" {
+		t.Fatalf("no refusal naming MBX2's interrupted setup in:\n%v", err)
+	}
+	o, err := planOrg2007(t, servers, options(func(o *Options) { o.ClearSetupWatermarkReason = clearReason }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(o.Units) != 1 || o.Units[0].Server != "MBX2" {
+		t.Fatalf("units %+v: want MBX2's only", o.Units)
+	}
+	steps, _ := planned(o)
+	for _, want := range []string{"1 check_no_setup_running MBX2", "1 export_setup_key MBX2", "1 remove_setup_watermark MBX2", "1 install_service_pack MBX2", "1 verify_build MBX2"} {
+		if !slices.Contains(steps, want) {
+			t.Fatalf("no %q in:\n%s", want, strings.Join(steps, "\n"))
+		}
+	}
+	if w := o.Waves(); len(w) != 1 || !slices.Equal(w[0].Servers, []string{"MBX2"}) {
+		t.Errorf("waves %+v", w)
+	}
+}
