@@ -37,7 +37,8 @@ type planning struct {
 	offersClearWatermark bool
 	clearWatermarks      []SetupWatermark
 	// rerunSetup: the server reads as the service pack asked for, but an interrupted setup's
-	// values are there: the plan runs that service pack's setup again (PlanServicePack).
+	// values are there: the plan runs that service pack's setup again (PlanServicePack), or,
+	// on a cluster node at the target, refuses saying that setup must be run again.
 	rerunSetup bool
 }
 
@@ -195,6 +196,10 @@ func (p *planning) checkSetupState() {
 				}
 				p.refuse(FieldClearSetupWatermark, problem, InterruptedSetupAdvice(key)+then+
 					`Or let the apply do it: set clear_setup_watermark = { reason = "..." } (why it is safe, e.g. the change ticket) and the plan checks that no setup runs, exports the key to a file on the server, removes only the Action and Watermark values, then runs setup`)
+			case p.clusterNode && p.rerunSetup:
+				p.refuse("", problem, InterruptedSetupAdvice(key)+fmt.Sprintf(
+					"; then run Setup.com /mode:upgrade from the service pack's media again on %s yourself, while it is a passive node (move the clustered server off it first): its build (%s) already reads as the target's, so a plan made once the values are gone sees nothing left to do",
+					p.server, p.f.Build))
 			case p.clusterNode:
 				p.refuse("", problem, InterruptedSetupAdvice(key)+"; then plan again")
 			default:
