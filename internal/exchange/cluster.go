@@ -1079,6 +1079,7 @@ func (c *clusterPlanning) nodePlanning(n *clusterNode, f Facts) *planning {
 // installServicePack plans the single-server service pack procedure on n.
 func (c *clusterPlanning) installServicePack(n *clusterNode, label string) {
 	p := c.nodePlanning(n, n.cur)
+	p.runsSetup = true
 	targetName := fmt.Sprintf("Exchange %s %s", c.product, spName(c.sp.Level.ServicePack))
 	removeIUs := p.preChecks("exchange_cluster_upgrade", scopeServicing, c.sp.Level.ServicePack, targetName)
 	media := c.mediaPath(n)

@@ -97,11 +97,18 @@ type Leftovers struct {
 	// clients (take_front_end_offline) and has not brought it back (bring_front_end_online).
 	// Organisation plans only: not part of Empty.
 	FrontEndOffline bool `json:"front_end_offline"`
+	// SetupWatermarksRemoved are the setup keys (subkeys of SetupKeyRoot, e.g. MailboxRole)
+	// whose interrupted setup's Action/Watermark values an apply removed
+	// (remove_setup_watermark records each before it deletes the values) with no apply
+	// having run its whole plan since (job_clear forgets the record). With the values gone
+	// nothing of Exchange's own shows that setup did not finish (the build may already read
+	// as the service pack's): this record does, so that the next plan runs setup again.
+	SetupWatermarksRemoved []string `json:"setup_watermarks_removed"`
 }
 
 // Empty reports whether nothing is left over.
 func (l Leftovers) Empty() bool {
-	return len(l.StoppedServices) == 0 && !l.SavedCustomizations && !l.RevocationCheckOff
+	return len(l.StoppedServices) == 0 && !l.SavedCustomizations && !l.RevocationCheckOff && len(l.SetupWatermarksRemoved) == 0
 }
 
 // Job states.

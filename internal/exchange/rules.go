@@ -36,6 +36,9 @@ type planning struct {
 	// service pack); clearWatermarks are the watermarks the plan clears on that opt-in.
 	offersClearWatermark bool
 	clearWatermarks      []SetupWatermark
+	// runsSetup: the plan runs a service pack's setup (which an earlier apply's removal of
+	// an interrupted setup's values, Leftovers.SetupWatermarksRemoved, waits for).
+	runsSetup bool
 	// rerunSetup: the server reads as the service pack asked for, but an interrupted setup's
 	// values are there: the plan runs that service pack's setup again (PlanServicePack), or,
 	// on a cluster node at the target, refuses saying that setup must be run again.
@@ -206,6 +209,11 @@ func (p *planning) checkSetupState() {
 				p.refuse("", problem, InterruptedSetupAdvice(key)+"; then plan again. (If a service pack setup was interrupted, exchange_service_pack with clear_setup_watermark clears the values and runs it again)")
 			}
 		}
+		if removed := p.f.Leftovers.SetupWatermarksRemoved; len(removed) > 0 && !p.runsSetup {
+			p.refuse("", fmt.Sprintf("an earlier apply removed the Action/Watermark values of an interrupted Exchange setup (%s) and stopped before it ran setup again, as it recorded on the server: setup has not finished on the server, although nothing of Exchange's shows it any more",
+				setupKeys(removed)),
+				"apply the exchange_service_pack (or exchange_organization_upgrade) that cleared them: its plan runs the service pack's setup again. Then plan this again")
+		}
 		if len(p.clearWatermarks) > 0 {
 			p.warn("clear_setup_watermark: the plan removes the Action and Watermark values an interrupted setup left, after checking that no setup runs and exporting each key; reason given: %s",
 				p.opts.ClearSetupWatermarkReason)
@@ -219,6 +227,15 @@ func (p *planning) checkSetupState() {
 		p.refuse("", "the CMS setup key of a clustered mailbox server is still present: /upgradeCMS was forgotten after an earlier upgrade",
 			"run Setup.com /upgradeCMS for the clustered mailbox server (or remove the stale CMS key if the server is no longer clustered), then plan again")
 	}
+}
+
+// setupKeys names setup keys (subkeys of SetupKeyRoot) in full, for a message.
+func setupKeys(names []string) string {
+	full := make([]string, len(names))
+	for i, n := range names {
+		full[i] = SetupKeyRoot + `\` + n
+	}
+	return strings.Join(full, ", ")
 }
 
 // unknownSetupAction says why w is not an interrupted service pack upgrade.

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 const clearReason = "SP3 setup broke off on 2024-05-01 (power loss), CHG-77"
@@ -245,5 +246,71 @@ func TestOrganizationPlansAnInterruptedSetupAtTheTarget(t *testing.T) {
 	}
 	if w := o.Waves(); len(w) != 1 || !slices.Equal(w[0].Servers, []string{"MBX2"}) {
 		t.Errorf("waves %+v", w)
+	}
+}
+
+// removedRecord is what remove_setup_watermark leaves on the server until an apply runs its
+// whole plan: the keys whose values it removed.
+func removedRecord(f *Facts) { f.Leftovers.SetupWatermarksRemoved = []string{"MailboxRole"} }
+
+// An apply that removed the values and stopped before setup ran leaves a server that reads
+// as SP3 with no watermark: only the record says setup did not finish. The next plan runs
+// SP3 setup again (no opt-in needed: the values are gone), naming the record; once that
+// setup's job succeeded, the plan continues after it instead. Plans that do not run setup
+// are refused while the record is there.
+func TestRemovedWatermarkRecordRunsSetupAgain(t *testing.T) {
+	f := server("2007", "8.3.83.6", removedRecord)
+	p, err := PlanServicePack(f, spRequest(3), DefaultCatalog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantActions(t, p, ActionPreflight, ActionVerifyBackups, ActionInstallServicePack, ActionReboot, ActionStartExchangeServices, ActionVerifyBuild)
+	wantContains(t, "install", step(t, p, ActionInstallServicePack, 0).Description, "run again",
+		`removed the interrupted setup's Action/Watermark values (HKLM\SOFTWARE\Microsoft\Exchange\v8.0\MailboxRole)`, "stopped before setup ran")
+	wantWarning(t, p, "an earlier apply removed the Action/Watermark values", "setup has not finished")
+	if len(p.After.Leftovers.SetupWatermarksRemoved) != 0 {
+		t.Errorf("the plan's after-facts keep the record: %+v", p.After.Leftovers)
+	}
+	// Below the target the plan runs setup anyway: nothing is refused.
+	if _, err := PlanServicePack(server("2007", "8.1.240.6", removedRecord), spRequest(3), DefaultCatalog()); err != nil {
+		t.Errorf("below the target: %v", err)
+	}
+
+	// Setup ran again and succeeded, then the apply stopped: continue after it.
+	done := server("2007", "8.3.83.6", removedRecord, func(f *Facts) {
+		f.Jobs = []Job{{ID: "install_service_pack-8.3.83.6", Action: ActionInstallServicePack, State: JobSucceeded, Started: now.Add(-time.Hour)}}
+	})
+	p, err = PlanServicePack(done, spRequest(3), DefaultCatalog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantActions(t, p, ActionReboot, ActionStartExchangeServices, ActionVerifyBuild)
+
+	// A rollup's plan, or an interim update's, does not run setup: refused, naming the key.
+	for name, plan := range map[string]func() (Plan, error){
+		"rollup": func() (Plan, error) { return PlanUpdateRollup(f, ruRequest(23), DefaultCatalog()) },
+		"interim update": func() (Plan, error) {
+			return PlanInterimUpdate(f, InterimUpdateRequest{KB: "KB555555", Present: true, PackagePath: `\\files\iu.msp`, Options: options()}, DefaultCatalog())
+		},
+	} {
+		_, err := plan()
+		if rs := refusals(t, err); !hasRefusal(rs, "", `v8.0\MailboxRole`, "stopped before it ran setup again", "apply the exchange_service_pack") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+
+	// An organisation upgrade puts the server in its wave and runs setup again there.
+	o, err := planOrg2007(t, []Facts{server("2007", "8.3.83.6", removedRecord, func(f *Facts) { f.Server = "MBX2" })}, options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if steps, _ := planned(o); !slices.Contains(steps, "1 install_service_pack MBX2") {
+		t.Errorf("organisation steps:\n%s", strings.Join(steps, "\n"))
+	}
+
+	// A cluster plan does not run setup on a node at the target: refused by name.
+	_, err = PlanCluster(on(ccr().facts(b2007SP3, b2007SP3), "NODE2", removedRecord), clusterRequest(3), nil)
+	if rs := refusals(t, err); !hasRefusal(rs, "", `v8.0\MailboxRole`, "stopped before it ran setup again") || rs[0].Server != "NODE2" {
+		t.Errorf("cluster: %v", err)
 	}
 }
