@@ -99,8 +99,8 @@ func ApplyOrganization(ctx context.Context, r Remote, plan exchange.Organization
 // maintenance window none runs: the first wave would not start anyway, and nothing is
 // touched then.
 func applyPreflights(ctx context.Context, r Remote, plan exchange.OrganizationPlan, o OrganizationOptions) error {
-	if p, ok := firstDowntime(plan); ok && outsideWindow(p, o.Options(p.Server)) != nil {
-		return nil
+	if p, ok := firstDowntime(plan); ok && !insideWindow(p, o.Options(p.Server)) {
+		return nil // the first wave refuses it, naming the window
 	}
 	var (
 		mu      sync.Mutex
@@ -139,6 +139,9 @@ func applyPreflights(ctx context.Context, r Remote, plan exchange.OrganizationPl
 		"Fix the cause (the path, the share, the file) and run terraform apply again.",
 		strings.Join(failed, ", "), strings.Join(slices.DeleteFunc(reasons, func(s string) bool { return s == "" }), "\n\n"))
 }
+
+// insideWindow: p may start now (outsideWindow finds nothing against it).
+func insideWindow(p exchange.Plan, o Options) bool { return outsideWindow(p, o) == nil }
 
 // firstDowntime is the first plan of the units with a downtime step.
 func firstDowntime(plan exchange.OrganizationPlan) (exchange.Plan, bool) {
