@@ -132,6 +132,11 @@ func TestParseFleetProblems(t *testing.T) {
 			`unknown field "server" (did you mean "servers"?)`},
 		{"unknown os field", func(d map[string]any) { srv(d, 0)["os"] = map[string]any{"capton": "x"} },
 			`servers[0] ("EX01"): os: unknown field "capton" (did you mean "caption"?)`},
+		{"2007 on Windows 2000", func(d map[string]any) {
+			srv(d, 1)["os"] = map[string]any{"caption": "Microsoft Windows 2000 Server", "version": "5.0.2195", "service_pack": 4}
+		}, `servers[1] ("EX02"): os: Exchange 2007 does not run on Microsoft Windows 2000 Server (os version 5.0.2195, service_pack 4): it runs on Windows Server 2003 SP2 (5.2, service_pack 2), Windows Server 2008 (6.0) or 2008 R2 (6.1)`},
+		{"2007 on Windows Server 2003 SP1", func(d map[string]any) { srv(d, 1)["os"] = map[string]any{"service_pack": 1} },
+			`servers[1] ("EX02"): os: Exchange 2007 does not run on Microsoft Windows Server 2003 R2 Enterprise x64 Edition (os version 5.2.3790, service_pack 1): it runs on Windows Server 2003 SP2 (5.2, service_pack 2), Windows Server 2008 (6.0) or 2008 R2 (6.1)`},
 		{"unknown cluster field", func(d map[string]any) { cls(d, 0)["activ"] = "EX02" },
 			`clusters[0] ("CMS01"): unknown field "activ" (did you mean "active"?)`},
 		{"wrong type", func(d map[string]any) { srv(d, 1)["pending_reboot"] = "yes" },
@@ -311,7 +316,7 @@ func TestParseFleetDefaultsPerProduct(t *testing.T) {
 	srv(d, 1)["build"] = "8.2.176.2"
 	srv(d, 2)["build"] = "8.2.176.2"
 	srv(d, 1)["prerequisites"] = map[string]any{"fqdn_set": false, "dotnet20_service_pack": 1}
-	srv(d, 1)["os"] = map[string]any{"service_pack": 1}
+	srv(d, 1)["os"] = map[string]any{"caption": "Microsoft Windows Server 2003 Standard x64 Edition"}
 	raw, _ := json.Marshal(d)
 	f, err := ParseFleet(strings.NewReader(string(raw)))
 	if err != nil {
@@ -323,7 +328,7 @@ func TestParseFleetDefaultsPerProduct(t *testing.T) {
 	if ex02.FQDN != "ex02" || ex02.Prerequisites.FQDNSet || ex02.Prerequisites.DotNet20ServicePack != 1 {
 		t.Errorf("EX02 stated prerequisites not kept: fqdn %q, %+v", ex02.FQDN, ex02.Prerequisites)
 	}
-	if ex02.OS.ServicePack != 1 || ex02.OS.Caption == "" {
+	if ex02.OS.Caption != "Microsoft Windows Server 2003 Standard x64 Edition" || ex02.OS.ServicePack != 2 || ex02.OS.Version != "5.2.3790" {
 		t.Errorf("EX02 os not merged with the default: %+v", ex02.OS)
 	}
 	if ex03.Prerequisites.DotNet20ServicePack != 2 {

@@ -213,6 +213,9 @@ func (v *validator) server(at string, d serverDoc, names, addresses map[string]s
 		}
 		s.OS.ServicePack = *d.os.ServicePack
 	}
+	if why := windowsProblem(s.Product, s.OS); why != "" {
+		v.add("%s: os: %s", at, why)
+	}
 	s.SystemStateBackupTool = v.systemStateTool(at, d.SystemStateBackupTool, s.OS)
 
 	s.Prerequisites = v.prerequisites(at, d, s.Build)

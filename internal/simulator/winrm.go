@@ -22,24 +22,15 @@ import (
 // This is the one place that decides it: a future management host, which reaches these
 // servers by other means than WinRM, would be served beside it, not through it.
 func servesWinRM(os exchange.OSFacts) bool {
-	parts := strings.SplitN(os.Version, ".", 3)
-	nums := make([]int, len(parts))
-	for i, p := range parts {
-		n, err := strconv.Atoi(p)
-		if err != nil {
-			return true // a version the fleet did not state in the NT form: assume a modern one
-		}
-		nums[i] = n
+	major, minor, build, ok := windowsVersion(os)
+	if !ok {
+		return true // a version the fleet did not state in the NT form: assume a modern one
 	}
-	if len(nums) < 2 {
-		return true
-	}
-	major, minor := nums[0], nums[1]
 	switch {
 	case major > 6 || major == 6 && minor >= 1: // Windows 7 / Server 2008 R2 and later: built in
 		return true
 	case major == 6: // Vista / Server 2008: SP1 (build 6001) or later
-		return os.ServicePack >= 1 || len(nums) == 3 && nums[2] >= 6001
+		return os.ServicePack >= 1 || build >= 6001
 	case major == 5 && minor == 2: // Server 2003 (and XP x64): SP2
 		return os.ServicePack >= 2
 	case major == 5 && minor == 1: // XP: SP3
@@ -47,6 +38,24 @@ func servesWinRM(os exchange.OSFacts) bool {
 	default: // Windows 2000 (5.0), NT 4.0 and older
 		return false
 	}
+}
+
+// windowsVersion reads the major, minor and build numbers of an NT version ("5.2.3790"; the
+// build is 0 when not stated); ok is false when the version is not in that form.
+func windowsVersion(os exchange.OSFacts) (major, minor, build int, ok bool) {
+	parts := strings.SplitN(os.Version, ".", 3)
+	if len(parts) < 2 {
+		return 0, 0, 0, false
+	}
+	nums := []int{0, 0, 0}
+	for i, p := range parts {
+		n, err := strconv.Atoi(p)
+		if err != nil {
+			return 0, 0, 0, false
+		}
+		nums[i] = n
+	}
+	return nums[0], nums[1], nums[2], true
 }
 
 // ServesWinRM reports whether the host listens for WinRM at all (servesWinRM, decided by
