@@ -161,8 +161,8 @@ func (o *OrganizationPlan) groupFrontEnds(groups [][]Facts, defaulted bool) {
 		// first of all when none is below its target.
 		o.Units = slices.Insert(kept, max(at, 0), unit)
 		if defaulted && len(fg.Members) > 0 {
-			o.Warnings = append(o.Warnings, fmt.Sprintf("the Exchange 2003 front-ends %s are taken to be load-balanced together (load_balanced_front_ends is not set): as KB 328839 asks, none of them serves clients from the first take_front_end_offline step of wave %d to the last bring_front_end_online. Set load_balanced_front_ends to the groups that are load-balanced (or to [] when none is) to upgrade the others one by one, each back in service when its own upgrade ends",
-				strings.Join(names, ", "), wave))
+			o.Warnings = append(o.Warnings, Warning{Text: fmt.Sprintf("the Exchange 2003 front-ends %s are taken to be load-balanced together (load_balanced_front_ends is not set): as KB 328839 asks, none of them serves clients from the first take_front_end_offline step of wave %d to the last bring_front_end_online. Set load_balanced_front_ends to the groups that are load-balanced (or to [] when none is) to upgrade the others one by one, each back in service when its own upgrade ends",
+				strings.Join(names, ", "), wave)})
 		}
 	}
 }

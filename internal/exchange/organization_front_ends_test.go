@@ -80,7 +80,9 @@ func TestPlanOrganizationLoadBalancedFrontEndsOneWindow(t *testing.T) {
 	if s, _ := o.Steps(); s[checks].Params()["front_ends"] != "FE1, FE2" {
 		t.Errorf("take_front_end_offline params: %v", s[checks].Params())
 	}
-	if !slices.ContainsFunc(o.Warnings, func(w string) bool { return strings.Contains(w, "FE1, FE2 are taken to be load-balanced together") }) {
+	if !slices.ContainsFunc(o.Warnings, func(w Warning) bool {
+		return strings.Contains(w.Text, "FE1, FE2 are taken to be load-balanced together")
+	}) {
 		t.Errorf("no warning that the group was assumed: %q", o.Warnings)
 	}
 }

@@ -73,7 +73,32 @@ type OrganizationPlan struct {
 	// unit to service: that unit's plan begins with every preflight of its servers already.
 	Preflight []OrganizationUnit
 	Units     []OrganizationUnit
-	Warnings  []string
+	Warnings  []Warning
+}
+
+// Warning is what is advisable but not enforced in an organisation's plan: a warning of one
+// server's plan (Server set) or of the organisation's (front-ends taken to be load-balanced).
+// The server is kept apart from the text so that the same warning of many servers can be
+// shown once, naming them (at 500 servers there are about a thousand).
+type Warning struct {
+	Server, Text string
+}
+
+// String is the warning as the warnings attribute lists it: "EX01: text", or the text.
+func (w Warning) String() string {
+	if w.Server == "" {
+		return w.Text
+	}
+	return w.Server + ": " + w.Text
+}
+
+// WarningStrings are the plan's warnings as the warnings attribute lists them.
+func (o OrganizationPlan) WarningStrings() []string {
+	out := make([]string, len(o.Warnings))
+	for i, w := range o.Warnings {
+		out[i] = w.String()
+	}
+	return out
 }
 
 // InOrder are the units in the order they run: the recovery wave's, the preflights, then
@@ -177,7 +202,7 @@ func PlanOrganization(facts []Facts, ordering Ordering, req OrganizationRequest,
 			}
 			for _, p := range u.Plans {
 				for _, w := range p.Warnings {
-					o.Warnings = append(o.Warnings, f.Server+": "+w)
+					o.Warnings = append(o.Warnings, Warning{Server: f.Server, Text: w})
 				}
 			}
 			if len(u.Plans) > 0 {

@@ -344,9 +344,7 @@ func (r *clusterUpgradeResource) ModifyPlan(ctx context.Context, req resource.Mo
 			r.data.registry.reachLevel(f.Server, p.Target.Level)
 		}
 	}
-	for _, w := range p.Warnings {
-		resp.Diagnostics.AddWarning("Cluster "+p.Cluster+": "+w, "")
-	}
+	addPlanWarnings(&resp.Diagnostics, "Cluster "+p.Cluster, p.Warnings)
 	if len(p.Steps) == 0 && !state.PlannedSteps.IsNull() && !state.PlannedSteps.IsUnknown() {
 		m.PlannedSteps, m.Downtime, m.Warnings = state.PlannedSteps, state.Downtime, state.Warnings
 		m.Type, m.ActiveNode, m.LiveBuilds, m.Owners = state.Type, state.ActiveNode, state.LiveBuilds, state.Owners

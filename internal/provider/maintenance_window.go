@@ -133,9 +133,11 @@ func (d *providerData) scheduledWindow(ctx context.Context, b *windowModel, stat
 	}
 	desc := w.Describe(iv)
 	if iv.Start.After(now) {
-		diags.AddWarning("Server "+downtime+": the downtime steps wait for the maintenance window "+desc,
-			"It is "+now.UTC().Format(time.RFC3339)+", outside the maintenance window: an apply now would stop before the first downtime step, "+
-				"with nothing done. Apply inside the window.")
+		// The server in the detail: the same window's warning of every resource is then one
+		// summary, which Terraform shows once (see addPlanWarnings).
+		diags.AddWarning("The downtime steps wait for the maintenance window "+desc,
+			"Server "+downtime+". It is "+now.UTC().Format(time.RFC3339)+", outside the maintenance window: an apply now would stop "+
+				"before the first downtime step, with nothing done. Apply inside the window.")
 	}
 	v, dg := types.ObjectValue(scheduledType.AttrTypes, map[string]attr.Value{
 		"start":       types.StringValue(iv.Start.Format(time.RFC3339)),

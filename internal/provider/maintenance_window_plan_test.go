@@ -35,7 +35,8 @@ func TestScheduledWindowWarnsOutside(t *testing.T) {
 	if got := v.Attributes()["description"].(types.String).ValueString(); got != "Sat 2026-12-05 22:00–02:00 Europe/Rome" {
 		t.Errorf("description = %q", got)
 	}
-	if diags.WarningsCount() != 1 || !strings.Contains(diags.Warnings()[0].Summary(), "Server HUB5: the downtime steps wait for the maintenance window Sat 2026-12-05 22:00–02:00 Europe/Rome") ||
+	if diags.WarningsCount() != 1 || !strings.Contains(diags.Warnings()[0].Summary(), "The downtime steps wait for the maintenance window Sat 2026-12-05 22:00–02:00 Europe/Rome") ||
+		!strings.Contains(diags.Warnings()[0].Detail(), "Server HUB5. It is") ||
 		!strings.Contains(diags.Warnings()[0].Detail(), "an apply now would stop before the first downtime step, with nothing done") {
 		t.Errorf("want one warning naming the window; got %v", diags)
 	}

@@ -317,9 +317,7 @@ func (r *organizationUpgradeResource) ModifyPlan(ctx context.Context, req resour
 		return
 	}
 	m.ID = types.StringValue(orgID(o.Ordering))
-	for _, w := range o.Warnings {
-		resp.Diagnostics.AddWarning(w, "")
-	}
+	addOrganizationWarnings(&resp.Diagnostics, o.Warnings)
 	steps := o.steps()
 	// Below the target is what an apply ends; the builds it leaves are read after it.
 	m.BelowTarget = stringsValue(ctx, nil, &resp.Diagnostics)
@@ -339,7 +337,7 @@ func (r *organizationUpgradeResource) ModifyPlan(ctx context.Context, req resour
 		m.PlannedSteps, d = types.ListValueFrom(ctx, orgStepType, steps)
 		resp.Diagnostics.Append(d...)
 		m.Waves = wavesValue(ctx, o, &resp.Diagnostics)
-		m.Warnings = stringsValue(ctx, o.Warnings, &resp.Diagnostics)
+		m.Warnings = stringsValue(ctx, o.WarningStrings(), &resp.Diagnostics)
 	}
 	m.ScheduledWindow = r.data.scheduledWindow(ctx, m.MaintenanceWindow, state.ScheduledWindow, len(steps), orgFirstDowntime(steps), &resp.Diagnostics)
 	if ws := o.FrontEndWindowWarnings(); len(steps) > 0 && !m.ScheduledWindow.IsNull() && len(ws) > 0 {
@@ -347,9 +345,40 @@ func (r *organizationUpgradeResource) ModifyPlan(ctx context.Context, req resour
 		for _, w := range ws {
 			resp.Diagnostics.AddWarning(w, "")
 		}
-		m.Warnings = stringsValue(ctx, append(o.Warnings, ws...), &resp.Diagnostics)
+		m.Warnings = stringsValue(ctx, append(o.WarningStrings(), ws...), &resp.Diagnostics)
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &m)...)
+}
+
+// addOrganizationWarnings adds the plan's warnings as diagnostics: one per distinct text,
+// naming the servers it concerns, in the order the texts first appear. The same warning of
+// every Exchange 2007 server was a diagnostic per server (about a thousand at 500 servers),
+// and Terraform renders each one with the configuration around it, parsing the whole
+// configuration file again for each: half of Terraform's CPU of the plan, by profile
+// (docs/performance.md). The warnings attribute still lists each server's warnings.
+func addOrganizationWarnings(diags *diag.Diagnostics, ws []exchange.Warning) {
+	var texts []string
+	servers := map[string][]string{}
+	for _, w := range ws {
+		if _, seen := servers[w.Text]; !seen {
+			texts = append(texts, w.Text)
+			servers[w.Text] = nil
+		}
+		if w.Server != "" {
+			servers[w.Text] = append(servers[w.Text], w.Server)
+		}
+	}
+	for _, t := range texts {
+		detail := ""
+		switch names := servers[t]; len(names) {
+		case 0:
+		case 1:
+			detail = "Server " + names[0] + "."
+		default:
+			detail = fmt.Sprintf("%d servers: %s.", len(names), strings.Join(names, ", "))
+		}
+		diags.AddWarning(t, detail)
+	}
 }
 
 func orgID(o exchange.Ordering) string {

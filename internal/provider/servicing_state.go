@@ -33,9 +33,7 @@ func kbValidator() validator.String {
 func applyPlanToModel(ctx context.Context, m, state *servicingModel, p exchange.Plan, diags *diag.Diagnostics) {
 	m.ID = m.Server
 	m.Warnings = stringsValue(ctx, p.Warnings, diags)
-	for _, w := range p.Warnings {
-		diags.AddWarning("Server "+p.Server+": "+w, "")
-	}
+	addPlanWarnings(diags, "Server "+p.Server, p.Warnings)
 	if p.Empty() {
 		if !state.PlannedSteps.IsNull() && !state.PlannedSteps.IsUnknown() {
 			m.PlannedSteps = state.PlannedSteps
@@ -51,6 +49,20 @@ func applyPlanToModel(ctx context.Context, m, state *servicingModel, p exchange.
 	if now := stepModelsOf(p.Steps); sameSteps(stepsOf(ctx, state.PlannedSteps, diags), now) {
 		diags.AddWarning("Server "+p.Server+": the planned steps are the same as the last apply's",
 			"The server no longer matches the configuration (changed by hand?). This apply will run:"+describeSteps(now))
+	}
+}
+
+// addPlanWarnings adds one resource's plan warnings as diagnostics: the warning as the
+// summary, the server or cluster (of) in the detail. Most warnings are the same for every
+// server of a release (the Exchange Trusted Subsystem group, the rollup level starting again
+// after SP3), and Terraform shows warnings of the same summary once, saying how many more
+// there are; with the server in the summary it showed each, about a thousand at 500 servers,
+// each rendered with the configuration around it, parsing the whole configuration file
+// again for each: a third of Terraform's CPU of the plan, by profile (docs/performance.md).
+// Each resource's warnings attribute in the plan still lists its own.
+func addPlanWarnings(diags *diag.Diagnostics, of string, warnings []string) {
+	for _, w := range warnings {
+		diags.AddWarning(w, of+". The warnings attribute of each resource lists its own.")
 	}
 }
 
