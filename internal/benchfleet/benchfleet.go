@@ -167,6 +167,30 @@ func (f Fleet) SimulatorFleet() (*simulator.Fleet, error) {
 	return simulator.ParseFleet(strings.NewReader(string(raw)))
 }
 
+// Media paths of the configurations (as their values, after HCL's escapes).
+const (
+	media2007SP3   = `\\files\media\E2007SP3`
+	media2003SP2   = `\\files\media\E2003SP2`
+	package2007RU  = `\\files\media\E2007SP3-RU-latest-x64.msp`
+	latest2007SP3U = 23 // Update Rollup 23 for Exchange 2007 SP3, the newest of the catalog
+)
+
+// RegisterMedia tells the simulator what the configurations' media and packages install,
+// so that an apply of them runs (a path the simulator does not know is a package that is
+// not there, as on a real server).
+func RegisterMedia(sim *simulator.Simulator) error {
+	for path, p := range map[string]simulator.Package{
+		media2007SP3:  {Kind: simulator.PackageServicePack, Product: "2007", ServicePack: 3},
+		media2003SP2:  {Kind: simulator.PackageServicePack, Product: "2003", ServicePack: 2},
+		package2007RU: {Kind: simulator.PackageUpdateRollup, Product: "2007", ServicePack: 3, UpdateRollup: latest2007SP3U},
+	} {
+		if err := sim.RegisterPackage(path, p); err != nil {
+			return fmt.Errorf("benchfleet: %s: %w", path, err)
+		}
+	}
+	return nil
+}
+
 func (f Fleet) clusterNames() []string {
 	var names []string
 	for cms := range f.Clusters {

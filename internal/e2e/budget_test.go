@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -127,4 +128,75 @@ func describe(per map[string]*benchfleet.PerServer) string {
 		fmt.Fprintf(&b, "\n  %s: ops %v, %d HTTP, %d processes", name, p.Operations, p.HTTPRequests, p.Processes)
 	}
 	return b.String()
+}
+
+// An apply of a saved plan of the servicing configuration. Terraform plans each change once
+// more in the apply's provider process, right before it applies it; that plan reads the
+// server, and the apply takes that read as its read before acting when it is moments old
+// (readBeforeActing). The first of those plans discovers the organisation for its order
+// check, reading its server's facts in the same PowerShell process: that server runs only
+// the discover before its first step (it ran the discover, then the apply's own probe: two
+// processes). Every other server runs at most two reads before its first step: the probe
+// that places the organisation in order, at the first order check, and its own read when
+// that one is older. Counts only.
+func TestApplyBudgetPerServer(t *testing.T) {
+	const n = 40
+	fleet := benchfleet.New(n, 33)
+	f, err := fleet.SimulatorFleet()
+	must(t, err)
+	sim, err := simulator.Start(f, simulator.Options{DisableHTTP: true, ReceiveTimeout: time.Minute,
+		InstallDuration: 20 * time.Millisecond, RebootDuration: 20 * time.Millisecond})
+	must(t, err)
+	t.Cleanup(func() { _ = sim.Close() })
+	must(t, benchfleet.RegisterMedia(sim))
+	text, err := fleet.Config(benchfleet.ServicingWaves, 16)
+	must(t, err)
+	w := newWorkspace(t, buildProvider(t), sim, header,
+		"EXCHANGE_USERNAME="+benchfleet.Username, "EXCHANGE_PASSWORD="+benchfleet.Password,
+		"EXCHANGE_CA_CERTIFICATE="+string(sim.CACertPEM()), "EXCHANGE_POLL_INTERVAL=100ms")
+	must(t, os.WriteFile(filepath.Join(w.dir, "main.tf"), []byte(text), 0o600))
+	if out, err := w.run("plan", "-input=false", "-no-color", "-parallelism=16", "-out=tfplan"); err != nil {
+		t.Fatalf("terraform plan failed: %v\n%s", err, out)
+	}
+	from := len(sim.Journal())
+	if out, err := w.run("apply", "-input=false", "-no-color", "-parallelism=16", "tfplan"); err != nil {
+		t.Fatalf("terraform apply failed: %v\n%s", err, out)
+	}
+	// Per server, the operations before its first lock (the reads of the apply before the
+	// first step of its first resource).
+	before := map[string][]string{}
+	locked := map[string]bool{}
+	var discovered []string
+	for _, e := range sim.Journal()[from:] {
+		if e.Operation == "discover" {
+			discovered = append(discovered, e.Server)
+		}
+		if e.Operation == "lock" {
+			locked[e.Server] = true
+		}
+		if !locked[e.Server] {
+			before[e.Server] = append(before[e.Server], e.Operation)
+		}
+	}
+	if len(discovered) != 1 {
+		t.Fatalf("the apply discovered the organisation %d times (through %v), want once", len(discovered), discovered)
+	}
+	for _, s := range fleet.Servers {
+		if !locked[s.Name] {
+			t.Errorf("%s: the apply never took its lock (operations %v)", s.Name, before[s.Name])
+			continue
+		}
+		ops := before[s.Name]
+		for _, op := range ops {
+			if op != "probe" && op != "discover" {
+				t.Errorf("%s: %s before its first step: the apply only reads before it", s.Name, op)
+			}
+		}
+		switch {
+		case s.Name == discovered[0] && !slices.Equal(ops, []string{"discover"}):
+			t.Errorf("%s: the apply discovered through it and ran %v before its first step, want only the discover (which reads its facts)", s.Name, ops)
+		case len(ops) > 2:
+			t.Errorf("%s: %d reads before its first step, want at most 2 (operations %v)", s.Name, len(ops), ops)
+		}
+	}
 }

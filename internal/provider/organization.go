@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -234,12 +235,15 @@ func (d *providerData) predecessorGuard(ctx context.Context, t remote.Target, se
 // installs reports whether a plan installs or removes something (a clean-up plan after an
 // interrupted apply does not, and is not held up by the order across servers).
 func installs(p exchange.Plan) bool {
-	for _, s := range p.Steps {
-		switch s.Action() {
-		case exchange.ActionInstallServicePack, exchange.ActionInstallUpdateRollup, exchange.ActionUninstallUpdateRollup,
-			exchange.ActionInstallInterimUpdate, exchange.ActionRemoveInterimUpdate:
-			return true
-		}
+	return slices.ContainsFunc(p.Steps, func(s exchange.Step) bool { return installsAction(s.Action()) })
+}
+
+// installsAction reports whether a step of this action installs or removes something.
+func installsAction(action string) bool {
+	switch action {
+	case exchange.ActionInstallServicePack, exchange.ActionInstallUpdateRollup, exchange.ActionUninstallUpdateRollup,
+		exchange.ActionInstallInterimUpdate, exchange.ActionRemoveInterimUpdate:
+		return true
 	}
 	return false
 }
