@@ -23,6 +23,7 @@ func main() {
 	flag.Parse()
 	quietSDKLogs()
 	defer profileCPU()()
+	defer profileHeap()
 
 	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
 		Address: "registry.terraform.io/buildlevel/exchange",
@@ -75,4 +76,23 @@ func profileCPU() func() {
 		return func() {}
 	}
 	return func() { pprof.StopCPUProfile(); _ = f.Close() }
+}
+
+// profileHeap writes a heap profile of this provider process to $EXCHANGE_MEMPROFILE.<pid>
+// as it ends, when that variable is set (the diagnostic aid's other half): what the process
+// allocated over its life (go tool pprof -sample_index=alloc_space) and what it still held.
+func profileHeap() {
+	path := os.Getenv("EXCHANGE_MEMPROFILE")
+	if path == "" {
+		return
+	}
+	f, err := os.Create(fmt.Sprintf("%s.%d", path, os.Getpid()))
+	if err != nil {
+		log.Printf("EXCHANGE_MEMPROFILE: %v", err)
+		return
+	}
+	defer f.Close()
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		log.Printf("EXCHANGE_MEMPROFILE: %v", err)
+	}
 }

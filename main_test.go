@@ -1,7 +1,12 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"io"
 	"os"
+	"path/filepath"
 	"testing"
 )
 
@@ -27,5 +32,38 @@ func TestQuietSDKLogs(t *testing.T) {
 				t.Errorf("TF_LOG_SDK set by the user: now %q, want TRACE", got)
 			}
 		})
+	}
+}
+
+// EXCHANGE_CPUPROFILE and EXCHANGE_MEMPROFILE each write a profile (for go tool pprof)
+// named after the process; without them nothing is written.
+func TestProfiles(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("EXCHANGE_CPUPROFILE", filepath.Join(dir, "cpu"))
+	t.Setenv("EXCHANGE_MEMPROFILE", filepath.Join(dir, "mem"))
+	profileCPU()()
+	profileHeap()
+	for _, name := range []string{"cpu", "mem"} {
+		raw, err := os.ReadFile(filepath.Join(dir, fmt.Sprintf("%s.%d", name, os.Getpid())))
+		if err != nil {
+			t.Fatalf("%s profile: %v", name, err)
+		}
+		// A profile is gzip-compressed protocol buffers (runtime/pprof).
+		zr, err := gzip.NewReader(bytes.NewReader(raw))
+		if err != nil {
+			t.Fatalf("%s profile is not gzip: %v", name, err)
+		}
+		if body, err := io.ReadAll(zr); err != nil || len(body) == 0 {
+			t.Errorf("%s profile: %d bytes, %v", name, len(body), err)
+		}
+	}
+	t.Setenv("EXCHANGE_CPUPROFILE", "")
+	t.Setenv("EXCHANGE_MEMPROFILE", "")
+	other := t.TempDir()
+	t.Chdir(other)
+	profileCPU()()
+	profileHeap()
+	if entries, _ := os.ReadDir(other); len(entries) != 0 {
+		t.Errorf("profiles written without the variables: %v", entries)
 	}
 }

@@ -13,7 +13,7 @@
 // binary under the provider's name) that runs the real one as its child and records the
 // child's rusage (wait4: ru_maxrss, user and system CPU) when it exits.
 //
-//	go run ./tools/bench [-n 50,200,500] [-latency 300ms] [-c 16] [-refresh-n 200]
+//	go run ./tools/bench [-n 50,200,500] [-latency 300ms] [-c 16] [-refresh-n 200] [-configs words] [-keep]
 package main
 
 import (
@@ -94,6 +94,7 @@ type options struct {
 	terraform    string
 	providerBin  string
 	probeSamples int
+	keep         bool
 }
 
 func run() error {
@@ -106,6 +107,7 @@ func run() error {
 	flag.StringVar(&o.terraform, "terraform", os.Getenv("TERRAFORM"), "terraform (or tofu) binary")
 	flag.StringVar(&o.providerBin, "provider", "bin/"+providerName, "the built provider")
 	flag.IntVar(&o.probeSamples, "probe-samples", 5, "probes timed for the floor")
+	flag.BoolVar(&o.keep, "keep", false, "keep the workspaces, each plan saved as plan.tfplan (for terraform show -json); the plans then also write the file")
 	flag.Parse()
 	for _, s := range strings.Split(*sizes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -133,7 +135,11 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(work)
+	if o.keep {
+		fmt.Printf("bench: workspaces kept in %s\n", work)
+	} else {
+		defer os.RemoveAll(work)
+	}
 	pluginDir := filepath.Join(work, "plugins")
 	self, err := os.Executable()
 	if err != nil {
@@ -316,7 +322,11 @@ func (b *bench) plan(sim *simulator.Simulator, fleet benchfleet.Fleet, config, v
 	}
 	sim.ResetCounts()
 	from := len(sim.Journal())
-	return b.timed(dir, sim, fleet, from, verb, "-input=false", "-no-color", "-lock=false", fmt.Sprintf("-parallelism=%d", b.o.concurrency))
+	args := []string{verb, "-input=false", "-no-color", "-lock=false", fmt.Sprintf("-parallelism=%d", b.o.concurrency)}
+	if b.o.keep {
+		args = append(args, "-out=plan.tfplan")
+	}
+	return b.timed(dir, sim, fleet, from, args...)
 }
 
 func (b *bench) timed(dir string, sim *simulator.Simulator, fleet benchfleet.Fleet, from int, args ...string) (*result, error) {
