@@ -212,8 +212,9 @@ const (
 var Configurations = []string{OrganizationList, OrganizationUpgr, ServerForEach, ServicingWaves}
 
 // Config is the Terraform configuration name plans for the organisation. The provider block
-// sets the addresses (every server, and each CMS at its active node) and probe_concurrency;
-// the credentials, port and CA come from EXCHANGE_* variables.
+// sets the addresses (every server, and each CMS at its active node), probe_concurrency and
+// the backup evidence of the whole organisation (backup_evidence); the credentials, port
+// and CA come from EXCHANGE_* variables.
 func (f Fleet) Config(name string, probeConcurrency int) (string, error) {
 	var b strings.Builder
 	b.WriteString("terraform {\n  required_providers {\n    exchange = { source = \"buildlevel/exchange\" }\n  }\n}\n\n")
@@ -226,7 +227,7 @@ func (f Fleet) Config(name string, probeConcurrency int) (string, error) {
 	for _, cms := range f.clusterNames() {
 		fmt.Fprintf(&b, "    %s = %q\n", cms, addr[f.Clusters[cms][0]])
 	}
-	b.WriteString("  }\n}\n\n")
+	b.WriteString("  }\n" + f.evidenceBlock() + "}\n\n")
 	switch name {
 	case OrganizationList:
 		b.WriteString("data \"exchange_organization\" \"org\" {\n" + f.serverList() + "  targets = [\n    { product = \"2003\", service_pack = 2 },\n" +
@@ -261,15 +262,20 @@ func (f Fleet) serverList() string {
 	return b.String() + "  ]\n"
 }
 
-// backupBlock is the backup precondition of every servicing resource. What a real server
-// does not let the probe read, the configuration states, as a user's would from their backup
-// software: a domain controller's system-state backup (KB 328839) and the databases of the
-// Exchange 2003 servers (their last backup is in the database header).
+// backupBlock is the backup precondition of every servicing resource: the ages. The
+// evidence is the provider's (evidenceBlock).
 func (f Fleet) backupBlock() string {
+	return "  backup {\n    max_database_age     = \"24h\"\n    max_system_state_age = \"168h\"\n  }\n"
+}
+
+// evidenceBlock is the provider's backup_evidence: what a real server does not let the probe
+// read, the configuration states, as a user's would from their backup software, once for
+// every resource: a domain controller's system-state backup (KB 328839) and the databases of
+// the Exchange 2003 servers (their last backup is in the database header).
+func (f Fleet) evidenceBlock() string {
 	at := time.Now().UTC().Add(-2 * time.Hour).Truncate(time.Hour).Format(time.RFC3339)
 	var b strings.Builder
-	b.WriteString("  backup {\n    max_database_age     = \"24h\"\n    max_system_state_age = \"168h\"\n")
-	b.WriteString("    domain_controller_backup_time = \"" + at + "\"\n    database_backup_times = {\n")
+	b.WriteString("  backup_evidence {\n    domain_controller_backup_time = \"" + at + "\"\n    database_backup_times = {\n")
 	for _, s := range f.Servers {
 		if s.Product != "2007" {
 			fmt.Fprintf(&b, "      %s = %q\n", s.Name, at)

@@ -173,7 +173,7 @@ func (p *planning) checkDatabaseBackups(maxAge time.Duration) {
 			why = "the probe could not use the Exchange 2007 management snap-in (Get-MailboxDatabase -Status) or reach a domain controller"
 		}
 		p.refuse(FieldBackup, fmt.Sprintf("the last full backups of the databases on %s could not be read (%s), so max_database_age cannot be checked", p.server, why),
-			fmt.Sprintf(`set database_backup_times = { %q = "<RFC 3339 time>" } in the backup block to the last full backup of every database on %s, from your backup software (or set waiver_reason saying what you checked)`, p.server, p.server))
+			fmt.Sprintf(`set database_backup_times = { %q = "<RFC 3339 time>" } in the backup block (or the provider's backup_evidence) to the last full backup of every database on %s, from your backup software (or set waiver_reason saying what you checked)`, p.server, p.server))
 		return
 	}
 	for _, e := range list {
@@ -192,7 +192,7 @@ func (p *planning) checkSystemStateBackups(maxAge time.Duration, servicePack boo
 	ss := p.systemStateBackup()
 	if ss.at == nil {
 		p.refuse(FieldBackup, fmt.Sprintf("no system-state backup of %s was found: the provider reads NTBackup's backup logs (Windows 2000/2003) and wbadmin get versions (Windows 2008), and a backup taken by another product leaves no record on the server", p.server),
-			fmt.Sprintf(`take a system-state backup of the server before the install, or set system_state_backup_times = { %q = "<RFC 3339 time>" } in the backup block from your backup software (or set the backup waiver with a reason)`, p.server))
+			fmt.Sprintf(`take a system-state backup of the server before the install, or set system_state_backup_times = { %q = "<RFC 3339 time>" } in the backup block (or the provider's backup_evidence) from your backup software (or set the backup waiver with a reason)`, p.server))
 	} else {
 		p.checkAge(ss, maxAge, "max_system_state_age", "take a system-state backup of the server before the install")
 	}
@@ -202,7 +202,7 @@ func (p *planning) checkSystemStateBackups(maxAge time.Duration, servicePack boo
 	dc := p.domainControllerBackup()
 	if dc.at == nil {
 		p.refuse(FieldBackup, "the system-state backup of a domain controller of the server's domain (KB 328839 asks for one before a service pack) cannot be read from an Exchange server",
-			`set domain_controller_backup_time = "<RFC 3339 time>" in the backup block to the last system-state backup of a domain controller of the domain, from your backup software (or set the backup waiver with a reason)`)
+			`set domain_controller_backup_time = "<RFC 3339 time>" in the backup block (or the provider's backup_evidence) to the last system-state backup of a domain controller of the domain, from your backup software (or set the backup waiver with a reason)`)
 		return
 	}
 	p.checkAge(dc, maxAge, "max_system_state_age", "take a system-state backup of a domain controller of the domain before the install")

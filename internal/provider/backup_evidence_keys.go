@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -21,9 +23,11 @@ import (
 // be left by every plan, and the plan then refuses for the backup that seems missing: it is
 // refused instead, naming the key and the servers it may name.
 
-// evidenceKey is one key of an evidence map: the attribute, the key, and the server it names.
+// evidenceKey is one key of an evidence map: the attribute, the key, and the server it names;
+// provider: the key is the provider's (backup_evidence), not the resource's.
 type evidenceKey struct {
 	attr, key, server string
+	provider          bool
 }
 
 // evidenceKeys are the keys of the backup block's evidence maps, in a stable order.
@@ -31,18 +35,23 @@ func (b *backupModel) evidenceKeys() []evidenceKey {
 	if b == nil {
 		return nil
 	}
+	return evidenceKeysOf(b.SystemStateBackupTimes, b.DatabaseBackupTimes, false)
+}
+
+// evidenceKeysOf are the keys of two evidence maps, in a stable order.
+func evidenceKeysOf(systemState, databases types.Map, provider bool) []evidenceKey {
 	var out []evidenceKey
 	add := func(attr string, m types.Map, server func(string) string) {
 		if m.IsNull() || m.IsUnknown() {
 			return
 		}
 		for k := range m.Elements() {
-			out = append(out, evidenceKey{attr: attr, key: k, server: server(k)})
+			out = append(out, evidenceKey{attr: attr, key: k, server: server(k), provider: provider})
 		}
 	}
-	add("system_state_backup_times", b.SystemStateBackupTimes, func(k string) string { return k })
+	add("system_state_backup_times", systemState, func(k string) string { return k })
 	// "<server>" or "<server>\<storage group>\<database>"
-	add("database_backup_times", b.DatabaseBackupTimes, func(k string) string { s, _, _ := strings.Cut(k, `\`); return s })
+	add("database_backup_times", databases, func(k string) string { s, _, _ := strings.Cut(k, `\`); return s })
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].attr != out[j].attr {
 			return out[i].attr < out[j].attr
@@ -52,16 +61,59 @@ func (b *backupModel) evidenceKeys() []evidenceKey {
 	return out
 }
 
+// providerEvidence is the provider's backup_evidence, read once when it is configured: the
+// evidence every servicing resource's backup check adds its own to (backupModel.policy).
+type providerEvidence struct {
+	systemState, databases map[string]time.Time
+	domainController       *time.Time
+	// keys are checked against the organisation once per run, by the first plan that
+	// checks evidence keys (claim), not by every resource.
+	keys    []evidenceKey
+	checked sync.Once
+}
+
+// newProviderEvidence reads the provider's backup_evidence; nil when the block is not set.
+// Its values must be known: a resource's plan could not use evidence known only at apply.
+func newProviderEvidence(m *backupEvidenceModel, diags *diag.Diagnostics) *providerEvidence {
+	if m == nil {
+		return nil
+	}
+	if m.SystemStateBackupTimes.IsUnknown() || m.DatabaseBackupTimes.IsUnknown() || m.DomainControllerBackupTime.IsUnknown() {
+		diags.AddAttributeError(path.Root("backup_evidence"), "backup_evidence is not known at plan",
+			"Every servicing resource's plan checks its backups against backup_evidence, so its values must be known when "+
+				"Terraform plans: set them from variables, locals or data sources, not from a resource's attributes.")
+		return nil
+	}
+	return &providerEvidence{systemState: backupTimes(m.SystemStateBackupTimes), databases: backupTimes(m.DatabaseBackupTimes),
+		domainController: backupTime(m.DomainControllerBackupTime),
+		keys:             evidenceKeysOf(m.SystemStateBackupTimes, m.DatabaseBackupTimes, true)}
+}
+
+// claim reports whether the caller is the first of the run to check the provider's keys.
+func (e *providerEvidence) claim() bool {
+	if e == nil {
+		return false
+	}
+	first := false
+	e.checked.Do(func() { first = true })
+	return first
+}
+
 // checkEvidenceKeys refuses evidence keys that name neither a server this plan covers nor
-// another server of the organisation (discovered through the server at t, once per run).
-// When the organisation cannot be read, the keys it would have checked get a warning.
+// another server of the organisation (discovered through the server at t, once per run):
+// the resource's, and once per run the provider's. When the organisation cannot be read,
+// the keys it would have checked get a warning.
 func (d *providerData) checkEvidenceKeys(ctx context.Context, b *backupModel, t remote.Target, covered []exchange.Facts, diags *diag.Diagnostics) {
 	known := map[string]bool{}
 	for _, f := range covered {
 		known[strings.ToLower(f.Server)] = true
 	}
+	keys := b.evidenceKeys()
+	if d.evidence.claim() {
+		keys = append(keys, d.evidence.keys...)
+	}
 	var others []evidenceKey
-	for _, k := range b.evidenceKeys() {
+	for _, k := range keys {
 		if !known[strings.ToLower(k.server)] {
 			others = append(others, k)
 		}
@@ -72,9 +124,9 @@ func (d *providerData) checkEvidenceKeys(ctx context.Context, b *backupModel, t 
 	view, err := d.organizationView(ctx, t, covered)
 	if err != nil {
 		for _, k := range others {
-			diags.AddAttributeWarning(path.Root("backup").AtName(k.attr), "Backup evidence not checked",
+			k.warn(diags, "Backup evidence not checked",
 				fmt.Sprintf("%s names %s, which this plan does not cover, and the organisation could not be read through %s to check "+
-					"that it is one of its servers (%v): a misspelt name is ignored.", k.attr, k.names(), t.Server, err))
+					"that it is one of its servers (%v): a misspelt name is ignored.", k.where(), k.names(), t.Server, err))
 		}
 		return
 	}
@@ -82,12 +134,38 @@ func (d *providerData) checkEvidenceKeys(ctx context.Context, b *backupModel, t 
 		if _, ok := view.targets[strings.ToLower(k.server)]; ok {
 			continue
 		}
-		diags.AddAttributeError(path.Root("backup").AtName(k.attr),
-			fmt.Sprintf("Backup evidence for an unknown server: %s names %s, which is no server of the organisation", k.attr, k.names()),
+		k.refuse(diags,
+			fmt.Sprintf("Backup evidence for an unknown server: %s names %s, which is no server of the organisation", k.where(), k.names()),
 			fmt.Sprintf("Key the evidence by the server's name as Exchange knows it (a cluster's nodes by their own names, "+
 				"not the clustered mailbox server's), not by its DNS name. The organisation's servers are: %s. "+
 				"Correct the key or remove it: no plan would use it.", strings.Join(view.serverNames(), ", ")))
 	}
+}
+
+// where names the key's attribute: the resource's, or the provider's.
+func (k evidenceKey) where() string {
+	if k.provider {
+		return "the provider's backup_evidence." + k.attr
+	}
+	return k.attr
+}
+
+// warn and refuse report on the key: at the resource's attribute, or (the provider's) on
+// the resource whose plan checked it, the message naming the provider's attribute.
+func (k evidenceKey) warn(diags *diag.Diagnostics, summary, detail string) {
+	if k.provider {
+		diags.AddWarning(summary, detail)
+		return
+	}
+	diags.AddAttributeWarning(path.Root("backup").AtName(k.attr), summary, detail)
+}
+
+func (k evidenceKey) refuse(diags *diag.Diagnostics, summary, detail string) {
+	if k.provider {
+		diags.AddError(summary, detail)
+		return
+	}
+	diags.AddAttributeError(path.Root("backup").AtName(k.attr), summary, detail)
 }
 
 // names is how a message names the key: the server alone, or the server within the key.

@@ -9,36 +9,49 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 )
 
-// An evidence key that names no server of the organisation (a typo, a DNS name) is refused
-// at plan, naming the attribute and the key and listing the servers it may name, beside the
-// refusal for the evidence that is then missing. A key of another server of the
-// organisation is not this plan's business: one map can serve every resource.
-func TestAccBackupEvidenceKeysNameServers(t *testing.T) {
-	fleet := fmt.Sprintf(`{%s,
+// evidenceFleet is a Hub Transport server HUB5 (127.0.<net>.1) whose system-state backup
+// leaves no record the probe reads (another backup product), and a Mailbox server MBX6
+// (127.0.<net>.2) whose backups it reads, both at Exchange 2007 SP3, with Update Rollup 23
+// at D:\RU23.msp.
+func evidenceFleet(net int) string {
+	return fmt.Sprintf(`{%s,
   "packages": {"D:\\RU23.msp": {"kind": "update_rollup", "service_pack": 3, "update_rollup": 23}},
   "servers": [
-    {"name": "HUB5", "address": "127.0.78.1", "product": "2007", "build": "8.3.83.6", "roles": ["HubTransport"]},
-    {"name": "MBX6", "address": "127.0.78.2", "product": "2007", "build": "8.3.83.6", "roles": ["Mailbox"],
+    {"name": "HUB5", "address": "127.0.%d.1", "product": "2007", "build": "8.3.83.6", "roles": ["HubTransport"]},
+    {"name": "MBX6", "address": "127.0.%d.2", "product": "2007", "build": "8.3.83.6", "roles": ["Mailbox"],
      "last_full_backup": %q, "last_system_state_backup": %q}
   ],
   "clusters": []
-}`, credentialsJSON(), hoursAgo(1), hoursAgo(1))
-	sim := startSimulatorWith(t, fleet, fastServicing)
-	cfg := func(evidence string) string {
-		return providerConfig(sim, `addresses = { MBX6 = "127.0.78.2" }`) + `
+}`, credentialsJSON(), net, net, hoursAgo(1), hoursAgo(1))
+}
+
+// hub5Rollup is an exchange_update_rollup of evidenceFleet's HUB5 to Update Rollup 23, its
+// backup block the ages and evidence.
+func hub5Rollup(net int, evidence string) string {
+	return fmt.Sprintf(`
 resource "exchange_update_rollup" "hub5" {
   server        = "HUB5"
-  address       = "127.0.78.1"
+  address       = "127.0.%d.1"
   rollup        = "23"
   package_path  = "D:\\RU23.msp"
   stop_services = []
   backup {
     max_database_age     = "24h"
     max_system_state_age = "168h"
-    ` + evidence + `
+    %s
   }
 }
-`
+`, net, evidence)
+}
+
+// An evidence key that names no server of the organisation (a typo, a DNS name) is refused
+// at plan, naming the attribute and the key and listing the servers it may name, beside the
+// refusal for the evidence that is then missing. A key of another server of the
+// organisation is not this plan's business: one map can serve every resource.
+func TestAccBackupEvidenceKeysNameServers(t *testing.T) {
+	sim := startSimulatorWith(t, evidenceFleet(78), fastServicing)
+	cfg := func(evidence string) string {
+		return providerConfig(sim, `addresses = { MBX6 = "127.0.78.2" }`) + hub5Rollup(78, evidence)
 	}
 	const (
 		servers    = `servers\s+are:\s+HUB5,\s+MBX6\.\s+Correct\s+the\s+key\s+or\s+remove\s+it`

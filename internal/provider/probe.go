@@ -33,6 +33,9 @@ type providerData struct {
 	// resource (maintenance_window.go); clock is "now" for tests (nil: the wall clock).
 	window *window.Window
 	clock  func() time.Time
+	// evidence is the provider's backup_evidence (nil when not set), which every
+	// resource's backup block adds to.
+	evidence *providerEvidence
 
 	applyMu  sync.Mutex
 	applying map[string]*sync.Mutex

@@ -41,20 +41,21 @@ type exchangeProvider struct {
 var _ provider.ProviderWithFunctions = (*exchangeProvider)(nil)
 
 type providerModel struct {
-	Username              types.String `tfsdk:"username"`
-	Password              types.String `tfsdk:"password"`
-	HTTPS                 types.Bool   `tfsdk:"https"`
-	Port                  types.Int64  `tfsdk:"port"`
-	Insecure              types.Bool   `tfsdk:"insecure"`
-	AllowUnencrypted      types.Bool   `tfsdk:"allow_unencrypted"`
-	CACertificate         types.String `tfsdk:"ca_certificate"`
-	Auth                  types.String `tfsdk:"auth"`
-	Timeout               types.String `tfsdk:"timeout"`
-	MaxConnectionsPerHost types.Int64  `tfsdk:"max_connections_per_host"`
-	PollInterval          types.String `tfsdk:"poll_interval"`
-	ProbeConcurrency      types.Int64  `tfsdk:"probe_concurrency"`
-	Addresses             types.Map    `tfsdk:"addresses"`
-	MaintenanceWindow     *windowModel `tfsdk:"maintenance_window"`
+	Username              types.String         `tfsdk:"username"`
+	Password              types.String         `tfsdk:"password"`
+	HTTPS                 types.Bool           `tfsdk:"https"`
+	Port                  types.Int64          `tfsdk:"port"`
+	Insecure              types.Bool           `tfsdk:"insecure"`
+	AllowUnencrypted      types.Bool           `tfsdk:"allow_unencrypted"`
+	CACertificate         types.String         `tfsdk:"ca_certificate"`
+	Auth                  types.String         `tfsdk:"auth"`
+	Timeout               types.String         `tfsdk:"timeout"`
+	MaxConnectionsPerHost types.Int64          `tfsdk:"max_connections_per_host"`
+	PollInterval          types.String         `tfsdk:"poll_interval"`
+	ProbeConcurrency      types.Int64          `tfsdk:"probe_concurrency"`
+	Addresses             types.Map            `tfsdk:"addresses"`
+	MaintenanceWindow     *windowModel         `tfsdk:"maintenance_window"`
+	BackupEvidence        *backupEvidenceModel `tfsdk:"backup_evidence"`
 }
 
 func (m providerModel) addresses(ctx context.Context, diags *diag.Diagnostics) map[string]string {
@@ -157,7 +158,7 @@ func (p *exchangeProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 				Validators: []validator.Int64{int64validator.Between(1, maxProbeConcurrency)},
 			},
 		},
-		Blocks: map[string]schema.Block{"maintenance_window": providerWindowBlock()},
+		Blocks: map[string]schema.Block{"maintenance_window": providerWindowBlock(), "backup_evidence": providerEvidenceBlock()},
 	}
 	addNULChecks(resp.Schema.Attributes, resp.Schema.Blocks)
 }
@@ -193,6 +194,7 @@ func (p *exchangeProvider) Configure(ctx context.Context, req provider.Configure
 	}
 	probes := m.probeConcurrency(&diags)
 	defaultWindow := m.MaintenanceWindow.window(ctx, &diags)
+	evidence := newProviderEvidence(m.BackupEvidence, &diags)
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
@@ -209,7 +211,7 @@ func (p *exchangeProvider) Configure(ctx context.Context, req provider.Configure
 	}
 	data := &providerData{client: book, probes: newProbeCache(book, probes), registry: newPlanRegistry(),
 		lockOwner: lockOwner(), pollInterval: pollInterval, probeConcurrency: probes,
-		window: defaultWindow, clock: p.clock}
+		window: defaultWindow, clock: p.clock, evidence: evidence}
 	resp.DataSourceData = data
 	resp.ResourceData = data
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
@@ -54,7 +55,15 @@ type backupModel struct {
 	MaxDatabaseAge    types.String `tfsdk:"max_database_age"`
 	MaxSystemStateAge types.String `tfsdk:"max_system_state_age"`
 	WaiverReason      types.String `tfsdk:"waiver_reason"`
-	// Evidence from the user's backup system (backup_evidence.go).
+	// Evidence from the user's backup system (backup_evidence.go), as in backupEvidenceModel.
+	SystemStateBackupTimes     types.Map    `tfsdk:"system_state_backup_times"`
+	DatabaseBackupTimes        types.Map    `tfsdk:"database_backup_times"`
+	DomainControllerBackupTime types.String `tfsdk:"domain_controller_backup_time"`
+}
+
+// backupEvidenceModel is the provider's backup_evidence: the evidence attributes of a
+// resource's backup block, for every resource.
+type backupEvidenceModel struct {
 	SystemStateBackupTimes     types.Map    `tfsdk:"system_state_backup_times"`
 	DatabaseBackupTimes        types.Map    `tfsdk:"database_backup_times"`
 	DomainControllerBackupTime types.String `tfsdk:"domain_controller_backup_time"`
@@ -197,18 +206,49 @@ func timeoutsBlock(ctx context.Context) schema.Block {
 }
 
 // policy reads the backup block.
-func (b *backupModel) policy() exchange.BackupPolicy {
+// policy is the block's policy, its evidence added to the provider's (what the block gives for
+// a key counts); defaults is the provider's backup_evidence, nil when none.
+func (b *backupModel) policy(defaults *providerEvidence) exchange.BackupPolicy {
 	var p exchange.BackupPolicy
-	if b == nil {
-		return p
+	if b != nil {
+		p.MaxDatabaseAge, _ = parseDuration(b.MaxDatabaseAge.ValueString())
+		p.MaxSystemStateAge, _ = parseDuration(b.MaxSystemStateAge.ValueString())
+		p.WaiverReason = b.WaiverReason.ValueString()
+		p.SystemStateBackupTimes = backupTimes(b.SystemStateBackupTimes)
+		p.DatabaseBackupTimes = backupTimes(b.DatabaseBackupTimes)
+		p.DomainControllerBackupTime = backupTime(b.DomainControllerBackupTime)
 	}
-	p.MaxDatabaseAge, _ = parseDuration(b.MaxDatabaseAge.ValueString())
-	p.MaxSystemStateAge, _ = parseDuration(b.MaxSystemStateAge.ValueString())
-	p.WaiverReason = b.WaiverReason.ValueString()
-	p.SystemStateBackupTimes = backupTimes(b.SystemStateBackupTimes)
-	p.DatabaseBackupTimes = backupTimes(b.DatabaseBackupTimes)
-	p.DomainControllerBackupTime = backupTime(b.DomainControllerBackupTime)
+	if defaults != nil {
+		p.SystemStateBackupTimes = overTimes(defaults.systemState, p.SystemStateBackupTimes)
+		p.DatabaseBackupTimes = overTimes(defaults.databases, p.DatabaseBackupTimes)
+		if p.DomainControllerBackupTime == nil {
+			p.DomainControllerBackupTime = defaults.domainController
+		}
+	}
 	return p
+}
+
+// overTimes is defaults with own's times over them: a key of own replaces the default of the
+// same key in any case (the planner matches keys without regard to case).
+func overTimes(defaults, own map[string]time.Time) map[string]time.Time {
+	if len(defaults) == 0 {
+		return own
+	}
+	if len(own) == 0 {
+		return defaults
+	}
+	mine := make(map[string]bool, len(own))
+	for k := range own {
+		mine[strings.ToLower(k)] = true
+	}
+	out := make(map[string]time.Time, len(defaults)+len(own))
+	for k, t := range defaults {
+		if !mine[strings.ToLower(k)] {
+			out[k] = t
+		}
+	}
+	maps.Copy(out, own)
+	return out
 }
 
 // optionsOf builds the planner's shared options from the attributes every servicing
@@ -216,7 +256,7 @@ func (b *backupModel) policy() exchange.BackupPolicy {
 func optionsOf(ctx context.Context, backup *backupModel, revocation types.String, preserveOWA types.Bool,
 	stopServices, removeIUs types.List, diags *diag.Diagnostics) exchange.Options {
 	o := exchange.Options{
-		Backup:                    backup.policy(),
+		Backup:                    backup.policy(evidenceOf(ctx)),
 		RevocationCheck:           revocation.ValueString(),
 		PreserveOWACustomizations: preserveOWA.IsNull() || preserveOWA.ValueBool(),
 		Now:                       nowOf(ctx).UTC(),
