@@ -324,9 +324,12 @@ func (f Fleet) servicingWaves(b *strings.Builder) {
 				wave, hclList(servers), sp, media, f.backupBlock(), dependsOn)
 			mine = append(mine, "exchange_service_pack."+wave)
 			if rollup {
-				fmt.Fprintf(b, "resource \"exchange_update_rollup\" %q {\n  for_each = exchange_service_pack.%s\n  server = each.key\n"+
-					"  rollup = \"latest\"\n  service_pack = each.value.service_pack\n  package_path = \"\\\\\\\\files\\\\media\\\\E2007SP3-RU-latest-x64.msp\"\n%s}\n\n",
-					wave, wave, f.backupBlock())
+				// Its servers from the list, the service pack's level by reference (the order):
+				// for_each over the service pack resource is evaluated again, whole, for every
+				// instance (docs/guides/organisations-at-scale.md).
+				fmt.Fprintf(b, "resource \"exchange_update_rollup\" %q {\n  for_each = toset(%s)\n  server = each.key\n"+
+					"  rollup = \"latest\"\n  service_pack = exchange_service_pack.%s[each.key].service_pack\n  package_path = \"\\\\\\\\files\\\\media\\\\E2007SP3-RU-latest-x64.msp\"\n%s}\n\n",
+					wave, hclList(servers), wave, f.backupBlock())
 				mine = append(mine, "exchange_update_rollup."+wave)
 			}
 		}
