@@ -540,8 +540,9 @@ func TestRefusedFirstContactIsReportedAfterTwoAttempts(t *testing.T) {
 	if re.Kind != KindUnreachable || re.Address != addr {
 		t.Fatalf("kind %s address %s: %v", re.Kind, re.Address, err)
 	}
-	if !strings.Contains(err.Error(), "connection refused; gave up after 2 attempts") || !strings.Contains(err.Error(), "winrm quickconfig") {
-		t.Errorf("message: %v", err)
+	if !strings.HasPrefix(err.Error(), "server EX01 ("+addr+"): ") || !strings.Contains(err.Error(), "connection refused; gave up after 2 attempts") ||
+		!strings.Contains(err.Error(), "winrm quickconfig") {
+		t.Errorf("message (should name the server and the address, say it was refused and what to check): %v", err)
 	}
 }
 
