@@ -239,9 +239,7 @@ func (r *clusterUpgradeResource) clusterPlan(ctx context.Context, m *clusterUpgr
 	if !ok {
 		return exchange.ClusterPlan{}, nil, nil, false
 	}
-	for i := range facts {
-		facts[i] = withRecorded(facts[i], recorded)
-	}
+	facts = withRecordedAll(facts, recorded)
 	if len(facts) > 0 {
 		r.data.checkEvidenceKeys(ctx, m.Backup, targets[strings.ToLower(facts[0].Server)], facts, diags)
 	}
