@@ -391,7 +391,8 @@ func (r *clusterUpgradeResource) apply(ctx context.Context, m *clusterUpgradeMod
 	if !ok {
 		return
 	}
-	if stepsChanged("Cluster "+p.Cluster, stepsOf(ctx, m.PlannedSteps, diags), stepModelsOf(p.Steps), diags) {
+	if stepsChanged("Cluster "+p.Cluster, stepsOf(ctx, m.PlannedSteps, diags), stepModelsOf(p.Steps), diags) ||
+		r.data.refuseEndedWindow(ctx, "Cluster "+p.Cluster, firstDowntime(p.Steps) != "", diags) {
 		return
 	}
 	if len(p.Steps) > 0 {

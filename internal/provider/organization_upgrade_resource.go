@@ -451,7 +451,8 @@ func (r *organizationUpgradeResource) apply(ctx context.Context, m *organization
 	if !m.PlannedSteps.IsNull() && !m.PlannedSteps.IsUnknown() {
 		diags.Append(m.PlannedSteps.ElementsAs(ctx, &reviewed, false)...)
 	}
-	if now := o.steps(); stepsChanged(changedSubject(reviewed, now), reviewed, now, diags) {
+	if now := o.steps(); stepsChanged(changedSubject(reviewed, now), reviewed, now, diags) ||
+		r.data.refuseEndedWindow(ctx, "The organisation", orgFirstDowntime(now) != "", diags) {
 		return
 	}
 	if err := r.runWaves(ctx, m, o); err != nil {

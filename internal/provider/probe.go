@@ -33,6 +33,9 @@ type providerData struct {
 	// resource (maintenance_window.go); clock is "now" for tests (nil: the wall clock).
 	window *window.Window
 	clock  func() time.Time
+	// planTime is plan_timestamp: the time the maintenance window of a plan is chosen
+	// from (scheduledWindow); zero when not set (the clock's now).
+	planTime time.Time
 
 	applyMu  sync.Mutex
 	applying map[string]*sync.Mutex
