@@ -1079,6 +1079,7 @@ func (c *clusterPlanning) nodePlanning(n *clusterNode, f Facts) *planning {
 // installServicePack plans the single-server service pack procedure on n.
 func (c *clusterPlanning) installServicePack(n *clusterNode, label string) {
 	p := c.nodePlanning(n, n.cur)
+	p.runsSetup = true
 	targetName := fmt.Sprintf("Exchange %s %s", c.product, spName(c.sp.Level.ServicePack))
 	removeIUs := p.preChecks("exchange_cluster_upgrade", scopeServicing, c.sp.Level.ServicePack, targetName)
 	media := c.mediaPath(n)
@@ -1146,6 +1147,11 @@ func (c *clusterPlanning) installUpdateRollup(n *clusterNode, label string) {
 // that finished while no apply watched, and what an interrupted apply left (finished()).
 func (c *clusterPlanning) finishNode(n *clusterNode) {
 	p := c.nodePlanning(n, n.f)
+	// At the target build, an interrupted setup's values (or a setup that is not ours
+	// running) say the node is not finished: refused by name, as on a single server
+	// without the opt-in (a cluster plan does not clear them).
+	p.rerunSetup = true
+	p.checkSetupState()
 	live, _ := ParseBuild(n.f.Build)
 	var after []afterInstall
 	if c.ru != nil && n.ruDone {
@@ -1206,6 +1212,7 @@ func (c *clusterPlanning) upgradeStep(g *clusterGroup, n *clusterNode) Step {
 // of its own does.
 func (c *clusterPlanning) upgradeJob(g *clusterGroup, n *clusterNode) Step {
 	p := c.nodePlanning(n, n.cur)
+	p.rerunSetup = n.spDone // as finishNode words it, so that the refusal is given once
 	p.checkSetupState()
 	s := p.jobStep(c.upgradeStep(g, n), "Setup.com /upgradeCMS of "+g.name)
 	c.absorb(n, p)

@@ -587,6 +587,45 @@ func assertClusterSafety(t *testing.T, nodes []Facts, p ClusterPlan) {
 	}
 }
 
+// A node at the target build whose setup key holds an interrupted service pack upgrade's
+// values did not finish setup: the cluster plan does not take it for done (it planned only
+// what finished() plans there) but refuses, naming the node, the key and that setup must be
+// run again on it. A node whose install of ours still runs is attached to, as before.
+func TestPlanClusterInterruptedSetupAtTheTarget(t *testing.T) {
+	for _, node := range []string{"NODE1", "NODE2"} { // the active node, and the passive one
+		nodes := on(ccr().facts(b2007SP3, b2007SP3), node, func(f *Facts) {
+			f.Setup.Watermarks = []SetupWatermark{{Role: "Mailbox", Action: SetupActionUpgrade, Watermark: "InstallFiles"}}
+		})
+		_, err := PlanCluster(nodes, clusterRequest(3), nil)
+		rs := refusals(t, err)
+		if len(rs) != 1 || rs[0].Server != node || !hasRefusal(rs, "", `Action = "BuildToBuildUpgrade"`, `v8.0\MailboxRole`,
+			"setup refuses to start again", "delete its action and watermark values",
+			"run setup.com /mode:upgrade from the service pack's media again on "+strings.ToLower(node), "while it is a passive node", "sees nothing left to do") {
+			t.Errorf("%s: want one refusal naming the node and the re-run, got:\n%v", node, err)
+		}
+	}
+	// Another setup mode is refused by name on a node too.
+	_, err := PlanCluster(on(ccr().facts(b2007SP3, b2007SP3), "NODE2", func(f *Facts) {
+		f.Setup.Watermarks = []SetupWatermark{{Role: "Mailbox", Action: "Install"}}
+	}), clusterRequest(3), nil)
+	if rs := refusals(t, err); !hasRefusal(rs, "", `Action = "Install" is not the "BuildToBuildUpgrade"`) || rs[0].Server != "NODE2" {
+		t.Errorf("install mode on NODE2: %v", err)
+	}
+	// The running setup's own watermark on a node at the target is expected.
+	running := on(ccr().facts(b2007SP3, b2007SP3), "NODE2", func(f *Facts) {
+		f.Setup.Running = true
+		f.Setup.Watermarks = []SetupWatermark{{Role: "Mailbox", Action: SetupActionUpgrade, Watermark: "x"}}
+		f.Jobs = []Job{{ID: "install_service_pack-8.3.83.6-node2", Action: ActionInstallServicePack, State: JobRunning, Started: now.Add(-time.Hour)}}
+	})
+	if _, err := PlanCluster(running, clusterRequest(3), nil); err != nil {
+		t.Errorf("a node whose setup of ours runs: %v", err)
+	}
+	// Without the values, nodes at the target have nothing to do.
+	if p, err := PlanCluster(ccr().facts(b2007SP3, b2007SP3), clusterRequest(3), nil); err != nil || !p.Empty() {
+		t.Errorf("healthy nodes at SP3: %v %v", err, p.Actions())
+	}
+}
+
 func TestPlanClusterDetails(t *testing.T) {
 	t.Run("CCR steps carry their parameters, job attach and descriptions", func(t *testing.T) {
 		nodes := on(ccr().facts(b2007SP1, b2007SP1), "NODE2", func(f *Facts) {

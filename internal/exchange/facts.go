@@ -97,11 +97,18 @@ type Leftovers struct {
 	// clients (take_front_end_offline) and has not brought it back (bring_front_end_online).
 	// Organisation plans only: not part of Empty.
 	FrontEndOffline bool `json:"front_end_offline"`
+	// SetupWatermarksRemoved are the setup keys (subkeys of SetupKeyRoot, e.g. MailboxRole)
+	// whose interrupted setup's Action/Watermark values an apply removed
+	// (remove_setup_watermark records each before it deletes the values) with no apply
+	// having run its whole plan since (job_clear forgets the record). With the values gone
+	// nothing of Exchange's own shows that setup did not finish (the build may already read
+	// as the service pack's): this record does, so that the next plan runs setup again.
+	SetupWatermarksRemoved []string `json:"setup_watermarks_removed"`
 }
 
 // Empty reports whether nothing is left over.
 func (l Leftovers) Empty() bool {
-	return len(l.StoppedServices) == 0 && !l.SavedCustomizations && !l.RevocationCheckOff
+	return len(l.StoppedServices) == 0 && !l.SavedCustomizations && !l.RevocationCheckOff && len(l.SetupWatermarksRemoved) == 0
 }
 
 // Job states.
@@ -395,6 +402,19 @@ type SetupWatermark struct {
 	Action    string `json:"action"`
 	Watermark string `json:"watermark"`
 }
+
+// SetupActionUpgrade is the Action value an interrupted Setup.com /mode:upgrade (a service
+// pack, "build to build") leaves under a role's setup key: setup names the mode it was
+// running, and reports an interrupted role upgrade as the previous action
+// "buildToBuildUpgrade" (an Exchange 2007 Client Access role upgrade that stopped,
+// http://blog.5dmail.net/go.asp?logid=2523). The other modes setup has (a role install or
+// uninstall, a disaster recovery) are not a service pack's, and neither domain.md nor a
+// seed says what finishing them takes: the planner refuses them by name (checkSetupState).
+const SetupActionUpgrade = "BuildToBuildUpgrade"
+
+// Upgrade reports whether w was left by an interrupted service pack upgrade (Action
+// BuildToBuildUpgrade, in any case: the message above spells it with a small b).
+func (w SetupWatermark) Upgrade() bool { return strings.EqualFold(w.Action, SetupActionUpgrade) }
 
 // SetupKeyRoot is where Exchange 2007 setup keeps its state, one subkey per role.
 const SetupKeyRoot = `HKLM\SOFTWARE\Microsoft\Exchange\v8.0`

@@ -44,7 +44,7 @@ type Wave struct {
 type Ordering struct {
 	Waves []Wave
 	// UpToDate lists servers already at (or above) their product's target with nothing an
-	// interrupted apply left to do: not in any wave.
+	// interrupted apply or an interrupted setup left to do: not in any wave.
 	UpToDate []string
 	// Unplanned lists servers no target covers (their product has no Target), with why.
 	// It also holds servers whose service pack is above the target (a service pack cannot
@@ -389,8 +389,14 @@ func reached(f Facts, target Release, cat *Catalog) (bool, error) {
 // unfinished reports whether an apply left f mid-procedure: an install of ours still runs or
 // finished while no apply watched (its job record is still there), or what it stopped or
 // changed is recorded as not put back. Such a server is not done at its target: its wave
-// plans the rest (the per-server planner's continuation, planning.finished).
+// plans the rest (the per-server planner's continuation, planning.finished). Nor is a
+// server whose setup key holds an interrupted setup's Action/Watermark: its build can read
+// as the target's while setup did not finish, and its wave plans (or refuses) setup again
+// as PlanServicePack does.
 func unfinished(f Facts) bool {
+	if len(f.Setup.Watermarks) > 0 {
+		return true
+	}
 	for _, j := range f.Jobs {
 		if j.State == JobRunning || j.State == JobSucceeded {
 			return true

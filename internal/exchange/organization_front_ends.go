@@ -31,7 +31,7 @@ import (
 type FrontEndGroup struct {
 	Servers []string // the group, as named
 	// Checks are the read-only checks of each member's plans before its first installer
-	// (groupChecks, splitChecks), taken out of them so that all run before the first front-end is taken offline: a check that
+	// (IsCheck, splitChecks), taken out of them so that all run before the first front-end is taken offline: a check that
 	// fails on one front-end then stops the apply before the group's outage, not during it.
 	Checks  []Plan
 	Offline []Plan
@@ -167,18 +167,15 @@ func (o *OrganizationPlan) groupFrontEnds(groups [][]Facts, defaulted bool) {
 	}
 }
 
-// groupChecks are the steps that read the server and change nothing, which a plan can begin
-// with: in a group they run before the window (FrontEndGroup.Checks).
-var groupChecks = map[string]bool{ActionVerifyBackups: true, ActionCheckNoSetupRunning: true, ActionPreflight: true}
-
-// splitChecks takes out the groupChecks steps that come before the plan's first installer
+// splitChecks takes out the checks (IsCheck: in a group they run before the window,
+// FrontEndGroup.Checks) that come before the plan's first installer
 // (e.g. verify_backups after a pending reboot): none depends on a step before it.
 func splitChecks(steps []Step) (checks, rest []Step) {
 	installing := false
 	for _, s := range steps {
 		_, installer := s.Kind.(Installer)
 		installing = installing || installer
-		if !installing && groupChecks[s.Action()] {
+		if !installing && IsCheck(s.Action()) {
 			checks = append(checks, s)
 		} else {
 			rest = append(rest, s)

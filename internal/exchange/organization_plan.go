@@ -63,13 +63,32 @@ func (u OrganizationUnit) AllPlans() []Plan {
 // OrganizationPlan is an organisation's change: the units with work, in wave order.
 type OrganizationPlan struct {
 	Ordering Ordering
-	Units    []OrganizationUnit
-	Warnings []string
+	// Preflight is every server's preflight, run before the first wave (after the recovery
+	// wave, which only brings front-ends back into service): one unit per server whose
+	// steps read a file (media, a package, the OWA logon page), with the wave of that
+	// server and one plan of one preflight step, in wave order. A file missing on a server
+	// of a later wave then stops the apply before any server is changed, not after the
+	// earlier waves took their downtime. Each server's own plan still begins with its
+	// preflight (checked again right before it is serviced). Empty when the plan has one
+	// unit to service: that unit's plan begins with every preflight of its servers already.
+	Preflight []OrganizationUnit
+	Units     []OrganizationUnit
+	Warnings  []string
 }
 
-// Steps are every unit's steps, in order, each with its unit's wave.
+// InOrder are the units in the order they run: the recovery wave's, the preflights, then
+// the others.
+func (o OrganizationPlan) InOrder() []OrganizationUnit {
+	recovery := 0
+	for recovery < len(o.Units) && o.Units[recovery].Wave == RecoveryWave {
+		recovery++
+	}
+	return slices.Concat(o.Units[:recovery], o.Preflight, o.Units[recovery:])
+}
+
+// Steps are every step in the order they run (InOrder), each with its unit's wave.
 func (o OrganizationPlan) Steps() (steps []Step, waves []int) {
-	for _, u := range o.Units {
+	for _, u := range o.InOrder() {
 		for _, p := range u.AllPlans() {
 			for _, s := range p.Steps {
 				steps = append(steps, s)
@@ -180,7 +199,50 @@ func PlanOrganization(facts []Facts, ordering Ordering, req OrganizationRequest,
 		return o, refusals
 	}
 	o.groupFrontEnds(groups, defaulted)
+	o.preflightFirst()
 	return o, nil
+}
+
+// preflightFirst sets Preflight: the preflight steps of every unit's plans, one for each
+// server (a server with several plans gets their checks in one step), in the order the
+// units run.
+func (o *OrganizationPlan) preflightFirst() {
+	var units []OrganizationUnit
+	for _, u := range o.Units {
+		if u.Wave != RecoveryWave {
+			units = append(units, u)
+		}
+	}
+	if len(units) < 2 {
+		return
+	}
+	first := units[0].Wave
+	var order []string
+	checks := map[string][]PreflightCheck{}
+	waves := map[string]int{}
+	for _, u := range units {
+		for _, p := range u.AllPlans() {
+			for _, s := range p.Steps {
+				pf, ok := s.Kind.(Preflight)
+				if !ok {
+					continue
+				}
+				key := strings.ToLower(s.Server)
+				if _, seen := checks[key]; !seen {
+					order = append(order, s.Server)
+					waves[key] = u.Wave
+				}
+				checks[key] = append(checks[key], pf.Checks...)
+			}
+		}
+	}
+	for _, server := range order {
+		key := strings.ToLower(server)
+		s := preflightStep(server, checks[key])
+		s.Description = fmt.Sprintf("before wave %d changes any server, for %s of wave %d: %s (so that a file missing on a server of a later wave stops the apply before the earlier waves take their downtime; it is checked again when %s is serviced)",
+			first, server, waves[key], s.Description, server)
+		o.Preflight = append(o.Preflight, OrganizationUnit{Wave: waves[key], Server: server, Plans: []Plan{{Server: server, Steps: []Step{s}}}})
+	}
 }
 
 func (r OrganizationRequest) target(product string) OrganizationTarget {

@@ -141,6 +141,25 @@ type Plan struct {
 // Empty reports whether the plan changes nothing.
 func (p Plan) Empty() bool { return len(p.Steps) == 0 }
 
+// ChecksOnly reports whether every step of the plan only reads the server (IsCheck): such
+// a plan (an organisation's preflight, a front-end group's checks) has no job of its own,
+// so its apply leaves the job records of other plans alone.
+func (p Plan) ChecksOnly() bool {
+	for _, s := range p.Steps {
+		if !IsCheck(s.Action()) {
+			return false
+		}
+	}
+	return true
+}
+
+// IsCheck reports whether steps of action read the server and change nothing, so that a
+// plan can run them before its other steps: the preflight, the backup check and the check
+// that no setup runs.
+func IsCheck(action string) bool {
+	return action == ActionPreflight || action == ActionVerifyBackups || action == ActionCheckNoSetupRunning
+}
+
 // Actions lists the steps' actions, for tests and compact logs.
 func (p Plan) Actions() []string {
 	out := make([]string, len(p.Steps))

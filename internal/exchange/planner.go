@@ -50,7 +50,16 @@ func PlanServicePack(f Facts, r ServicePackRequest, cat *Catalog) (Plan, error) 
 	// finish. Setup run again resumes and completes it (Exchange Team Blog, "How does
 	// Exchange 2007 setup know to resume a failed setup?", 2007-05-21), once the values that
 	// keep it from starting are gone: the plan is the service pack's own again.
-	p.rerunSetup = r.ServicePack == liveSP && f.Product == "2007" && len(f.Setup.Watermarks) > 0 && !p.busy
+	// An apply that removed those values (clear_setup_watermark) and stopped before setup
+	// ran leaves only its own record (Leftovers.SetupWatermarksRemoved): setup has not
+	// finished unless a run of it succeeded since (then finished() continues after it).
+	removedOnly := len(f.Setup.Watermarks) == 0 && len(f.Leftovers.SetupWatermarksRemoved) > 0
+	if removedOnly {
+		if j, ok := f.Job(JobID(Step{Kind: InstallServicePack{Build: target.Build}})); ok && j.State == JobSucceeded {
+			removedOnly = false
+		}
+	}
+	p.rerunSetup = r.ServicePack == liveSP && f.Product == "2007" && (len(f.Setup.Watermarks) > 0 || removedOnly) && !p.busy
 	switch {
 	case r.ServicePack < liveSP:
 		// Only this refusal: nothing can be planned towards a lower SP, whatever else holds.
@@ -73,7 +82,7 @@ func PlanServicePack(f Facts, r ServicePackRequest, cat *Catalog) (Plan, error) 
 		p.refuse(FieldServicePack, findErr.Error(), fmt.Sprintf("set service_pack to a level the catalog knows for Exchange %s", f.Product))
 	}
 	targetName := fmt.Sprintf("Exchange %s %s", f.Product, spName(r.ServicePack))
-	p.offersClearWatermark = true
+	p.offersClearWatermark, p.runsSetup = true, true
 	removeIUs := p.preChecks("exchange_service_pack", scopeServicing, r.ServicePack, targetName)
 	p.servicePackChecks(liveSP, r.ServicePack)
 	if findErr != nil {
@@ -93,7 +102,12 @@ func PlanServicePack(f Facts, r ServicePackRequest, cat *Catalog) (Plan, error) 
 	}
 
 	install := p.servicePackStep(info, target, r.MediaPath)
-	if p.rerunSetup {
+	switch {
+	case p.rerunSetup && removedOnly:
+		keys := setupKeys(f.Leftovers.SetupWatermarksRemoved)
+		install.Description += fmt.Sprintf("; run again: the live build is %s's already, but an earlier apply removed the interrupted setup's Action/Watermark values (%s) and stopped before setup ran, as it recorded on the server, and setup run again completes it", target.Level, keys)
+		p.warn("an earlier apply removed the Action/Watermark values of an interrupted setup (%s) and stopped before it ran setup again (its record on the server says so): setup has not finished, so the plan runs %s setup again", keys, target.Level)
+	case p.rerunSetup:
 		install.Description += fmt.Sprintf("; run again: the live build is %s's already, but the interrupted setup's values say setup did not finish, and setup run again completes it", target.Level)
 	}
 	steps := p.assemble(procedure{
@@ -111,7 +125,8 @@ func PlanServicePack(f Facts, r ServicePackRequest, cat *Catalog) (Plan, error) 
 	}
 
 	after := p.after(target, removeIUs)
-	after.UpdateRollups = nil // the rollup level starts again from zero
+	after.UpdateRollups = nil                    // the rollup level starts again from zero
+	after.Leftovers.SetupWatermarksRemoved = nil // setup has run since
 	return Plan{Server: p.server, Steps: steps, Warnings: p.warnings, Target: target, After: after}, nil
 }
 

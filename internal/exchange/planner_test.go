@@ -619,7 +619,7 @@ func TestRefusals(t *testing.T) {
 
 func TestRefusalsAreCollected(t *testing.T) {
 	f := server("2007", "8.1.240.6", func(f *Facts) {
-		f.Setup.Watermarks = []SetupWatermark{{Role: "HubTransportRole", Watermark: "x"}}
+		f.Setup.Watermarks = []SetupWatermark{{Role: "HubTransportRole", Action: SetupActionUpgrade, Watermark: "x"}}
 		f.Backups.Databases[0].LastFull = ago(2 * day)
 		f.Backups.SystemState = nil
 		f.InterimUpdates = []InstalledUpdate{{KB: "KB444444"}}

@@ -3,6 +3,7 @@ package exchange
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -92,21 +93,6 @@ func readsFiles(action string) bool {
 // succeeded there is attached to, not started, and reads nothing.
 func preflightFor(server string, f Facts, steps []Step, jobID func(Step) string) (Step, bool) {
 	var checks []PreflightCheck
-	var what []string
-	add := func(c PreflightCheck) {
-		for _, d := range checks {
-			if d == c {
-				return
-			}
-		}
-		checks = append(checks, c)
-		media, pkg := c.Attributes()
-		for _, x := range [][2]string{{media, c.MediaPath}, {pkg, c.PackagePath}} {
-			if x[0] != "" && x[1] != "" {
-				what = append(what, x[0]+" "+x[1])
-			}
-		}
-	}
 	for _, s := range steps {
 		if s.Server != "" && !strings.EqualFold(s.Server, server) {
 			continue
@@ -118,27 +104,39 @@ func preflightFor(server string, f Facts, steps []Step, jobID func(Step) string)
 			}
 			if readsFiles(k.Action()) {
 				j := k.Job()
-				add(PreflightCheck{JobID: jobID(s), Action: k.Action(), MediaPath: j.MediaPath, PackagePath: j.PackagePath})
+				checks = append(checks, PreflightCheck{JobID: jobID(s), Action: k.Action(), MediaPath: j.MediaPath, PackagePath: j.PackagePath})
 			}
 		case SaveCustomizations:
 			if k.LogonFile != "" {
-				add(PreflightCheck{Action: PreflightFile, PackagePath: k.LogonFile})
+				checks = append(checks, PreflightCheck{Action: PreflightFile, PackagePath: k.LogonFile})
 			}
 		case RestoreCustomizations:
 			if k.LogonFile != "" {
-				add(PreflightCheck{Action: PreflightFile, PackagePath: k.LogonFile})
+				checks = append(checks, PreflightCheck{Action: PreflightFile, PackagePath: k.LogonFile})
 			}
 		}
 	}
 	if len(checks) == 0 {
 		return Step{}, false
 	}
-	seen := map[string]bool{}
+	return preflightStep(server, checks), true
+}
+
+// preflightStep is server's preflight of checks (each once, in order), described by what
+// it reads.
+func preflightStep(server string, checks []PreflightCheck) Step {
+	var unique []PreflightCheck
 	var list []string
-	for _, w := range what {
-		if !seen[w] {
-			seen[w] = true
-			list = append(list, w)
+	for _, c := range checks {
+		if slices.Contains(unique, c) {
+			continue
+		}
+		unique = append(unique, c)
+		media, pkg := c.Attributes()
+		for _, x := range [][2]string{{media, c.MediaPath}, {pkg, c.PackagePath}} {
+			if w := x[0] + " " + x[1]; x[0] != "" && x[1] != "" && !slices.Contains(list, w) {
+				list = append(list, w)
+			}
 		}
 	}
 	desc := "check on the server, before anything changes, that what the apply reads is there and readable"
@@ -146,7 +144,7 @@ func preflightFor(server string, f Facts, steps []Step, jobID func(Step) string)
 		desc += " (" + strings.Join(list, "; ") + ")"
 	}
 	desc += " and that service pack media and update packages match the server's architecture and Exchange language where a script can read them; a failed check stops the apply with nothing changed"
-	return Step{Kind: Preflight{Checks: checks}, Server: server, Description: desc}, true
+	return Step{Kind: Preflight{Checks: unique}, Server: server, Description: desc}
 }
 
 // withPreflight puts server's preflight before its steps (steps unchanged when none reads

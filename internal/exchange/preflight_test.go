@@ -2,6 +2,8 @@ package exchange
 
 import (
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -34,5 +36,50 @@ func TestPreflightOnlyForWhatIsRead(t *testing.T) {
 	steps := []Step{{Kind: RemoveInterimUpdate{KB: "KB1", PatchCode: "{X}"}}, {Kind: Reboot{When: RebootIfRequired}}}
 	if got := withPreflight("EX01", Facts{Server: "EX01"}, steps, JobID); !reflect.DeepEqual(got, steps) {
 		t.Errorf("a removal got a preflight: %v", got)
+	}
+}
+
+// An organisation upgrade checks every server's media and packages before its first wave
+// changes anything: the plan begins with one preflight per server (a server's service pack
+// and rollup checked in one step), in wave order, each with its server's wave; each server's
+// own plan still begins with its preflight. A plan with one unit has no such phase.
+func TestPlanOrganizationPreflightsBeforeTheFirstWave(t *testing.T) {
+	named := func(name string, roles ...string) Facts {
+		return server("2007", "8.2.176.2", func(f *Facts) { f.Server, f.Roles = name, roles })
+	}
+	servers := []Facts{named("MBX1", "Mailbox"), named("CAS1", "ClientAccess"), named("HUB1", "HubTransport")}
+	target := Target{Product: "2007", ServicePack: 3, Latest: true}
+	ordering, err := Order(servers, []Target{target}, DefaultCatalog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := PlanOrganization(servers, ordering, OrganizationRequest{Targets: []OrganizationTarget{{Target: target,
+		MediaPath: `D:\E2007SP3`, PackagePath: `\\files\ru23.msp`}}, Options: options()}, DefaultCatalog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps, _ := planned(o)
+	want := []string{"1 preflight CAS1", "2 preflight HUB1", "3 preflight MBX1", "1 preflight CAS1", "1 verify_backups CAS1"}
+	if len(steps) < len(want) || !slices.Equal(steps[:len(want)], want) {
+		t.Fatalf("the plan does not begin with every server's preflight:\n%s", strings.Join(steps, "\n"))
+	}
+	all, _ := o.Steps()
+	pf := all[2]
+	if got := pf.Params(); got["media_path"] != `D:\E2007SP3` || got["package_path"] != `\\files\ru23.msp` {
+		t.Errorf("MBX1's preflight does not check both its service pack's media and its rollup's package: %v", got)
+	}
+	wantContains(t, "MBX1's preflight", pf.Description, "before wave 1 changes any server, for MBX1 of wave 3",
+		`media_path D:\E2007SP3`, `package_path \\files\ru23.msp`, "checked again when MBX1 is serviced")
+	if !(Plan{Steps: []Step{pf}}).ChecksOnly() {
+		t.Error("the preflight phase is not a checks-only plan")
+	}
+	// One server: its own plan begins with its preflight, nothing is added.
+	one, err := PlanOrganization(servers[:1], Ordering{Waves: []Wave{{Index: 1, Servers: []string{"MBX1"}}}},
+		OrganizationRequest{Targets: []OrganizationTarget{{Target: target, MediaPath: `D:\E2007SP3`, PackagePath: `\\files\ru23.msp`}}, Options: options()}, DefaultCatalog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if steps, _ := planned(one); len(one.Preflight) != 0 || steps[0] != "1 preflight MBX1" || slices.Index(steps[1:], "1 preflight MBX1") < 0 {
+		t.Errorf("one server:\n%s", strings.Join(steps, "\n"))
 	}
 }

@@ -36,8 +36,12 @@ type planning struct {
 	// service pack); clearWatermarks are the watermarks the plan clears on that opt-in.
 	offersClearWatermark bool
 	clearWatermarks      []SetupWatermark
+	// runsSetup: the plan runs a service pack's setup (which an earlier apply's removal of
+	// an interrupted setup's values, Leftovers.SetupWatermarksRemoved, waits for).
+	runsSetup bool
 	// rerunSetup: the server reads as the service pack asked for, but an interrupted setup's
-	// values are there: the plan runs that service pack's setup again (PlanServicePack).
+	// values are there: the plan runs that service pack's setup again (PlanServicePack), or,
+	// on a cluster node at the target, refuses saying that setup must be run again.
 	rerunSetup bool
 }
 
@@ -160,7 +164,9 @@ func (p *planning) checkCluster(resource string) {
 
 // checkSetupState refuses an interrupted setup (Action/Watermark values), a setup that runs
 // and is not a job of ours, and a stale CMS key. While a job of ours runs, its watermark
-// and process are expected: the apply attaches to the job.
+// and process are expected: the apply attaches to the job. Only an interrupted service pack
+// upgrade (SetupActionUpgrade) can be cleared on the opt-in; any other Action value, or
+// none, is refused by name.
 func (p *planning) checkSetupState() {
 	s := p.f.Setup
 	if !p.busy {
@@ -175,6 +181,14 @@ func (p *planning) checkSetupState() {
 			key := SetupKey(w.Role)
 			problem := fmt.Sprintf("an interrupted Exchange setup left %s under %s: setup refuses to start again while they exist, taking them for another setup still running (e.g. in another terminal-server session)",
 				strings.Join(vals, ", "), key)
+			if !w.Upgrade() {
+				// Not a service pack's: clearing the values and running /mode:upgrade would
+				// guess at what that setup was doing.
+				p.refuse("", problem+"; "+unknownSetupAction(w), fmt.Sprintf(
+					"find out from the setup logs (C:\\ExchangeSetupLogs) which setup was interrupted on the server and finish it by hand (make sure no Exchange setup runs, export the key %s with reg export, delete its Action and Watermark values, run setup again in the mode that was interrupted); clear_setup_watermark clears only the values an interrupted service pack upgrade (Action = %q) leaves. Then plan again",
+					key, SetupActionUpgrade))
+				continue
+			}
 			switch {
 			case p.offersClearWatermark && p.opts.ClearSetupWatermarkReason != "":
 				p.clearWatermarks = append(p.clearWatermarks, w)
@@ -185,11 +199,20 @@ func (p *planning) checkSetupState() {
 				}
 				p.refuse(FieldClearSetupWatermark, problem, InterruptedSetupAdvice(key)+then+
 					`Or let the apply do it: set clear_setup_watermark = { reason = "..." } (why it is safe, e.g. the change ticket) and the plan checks that no setup runs, exports the key to a file on the server, removes only the Action and Watermark values, then runs setup`)
+			case p.clusterNode && p.rerunSetup:
+				p.refuse("", problem, InterruptedSetupAdvice(key)+fmt.Sprintf(
+					"; then run Setup.com /mode:upgrade from the service pack's media again on %s yourself, while it is a passive node (move the clustered server off it first): its build (%s) already reads as the target's, so a plan made once the values are gone sees nothing left to do",
+					p.server, p.f.Build))
 			case p.clusterNode:
 				p.refuse("", problem, InterruptedSetupAdvice(key)+"; then plan again")
 			default:
 				p.refuse("", problem, InterruptedSetupAdvice(key)+"; then plan again. (If a service pack setup was interrupted, exchange_service_pack with clear_setup_watermark clears the values and runs it again)")
 			}
+		}
+		if removed := p.f.Leftovers.SetupWatermarksRemoved; len(removed) > 0 && !p.runsSetup {
+			p.refuse("", fmt.Sprintf("an earlier apply removed the Action/Watermark values of an interrupted Exchange setup (%s) and stopped before it ran setup again, as it recorded on the server: setup has not finished on the server, although nothing of Exchange's shows it any more",
+				setupKeys(removed)),
+				"apply the exchange_service_pack (or exchange_organization_upgrade) that cleared them: its plan runs the service pack's setup again. Then plan this again")
 		}
 		if len(p.clearWatermarks) > 0 {
 			p.warn("clear_setup_watermark: the plan removes the Action and Watermark values an interrupted setup left, after checking that no setup runs and exporting each key; reason given: %s",
@@ -204,6 +227,23 @@ func (p *planning) checkSetupState() {
 		p.refuse("", "the CMS setup key of a clustered mailbox server is still present: /upgradeCMS was forgotten after an earlier upgrade",
 			"run Setup.com /upgradeCMS for the clustered mailbox server (or remove the stale CMS key if the server is no longer clustered), then plan again")
 	}
+}
+
+// setupKeys names setup keys (subkeys of SetupKeyRoot) in full, for a message.
+func setupKeys(names []string) string {
+	full := make([]string, len(names))
+	for i, n := range names {
+		full[i] = SetupKeyRoot + `\` + n
+	}
+	return strings.Join(full, ", ")
+}
+
+// unknownSetupAction says why w is not an interrupted service pack upgrade.
+func unknownSetupAction(w SetupWatermark) string {
+	if w.Action == "" {
+		return fmt.Sprintf("there is no Action value, so which setup was interrupted cannot be told (an interrupted service pack upgrade leaves Action = %q)", SetupActionUpgrade)
+	}
+	return fmt.Sprintf("Action = %q is not the %q an interrupted service pack upgrade (Setup.com /mode:upgrade) leaves: a setup in another mode was interrupted, and this provider does not know what finishing it takes", w.Action, SetupActionUpgrade)
 }
 
 // checkLock only warns: the executor takes the servicing lock at apply time and stops on a

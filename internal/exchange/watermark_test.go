@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 const clearReason = "SP3 setup broke off on 2024-05-01 (power loss), CHG-77"
@@ -79,7 +80,7 @@ func TestWatermarkClearedWithOptIn(t *testing.T) {
 	// Another watermark gets another file: an export of an earlier one is not taken for it.
 	p2, err := PlanServicePack(server("2007", "8.1.240.6", func(f *Facts) {
 		f.Roles = []string{"ClientAccess", "Mailbox"}
-		f.Setup.Watermarks = []SetupWatermark{{Role: "ClientAccess", Action: "Install", Watermark: "InstallFiles"}}
+		f.Setup.Watermarks = []SetupWatermark{{Role: "ClientAccess", Action: "BuildToBuildUpgrade", Watermark: "ConfigureRole"}}
 	}), spRequest(3, func(r *ServicePackRequest) { r.ClearSetupWatermarkReason = clearReason }), DefaultCatalog())
 	if err != nil {
 		t.Fatal(err)
@@ -152,5 +153,164 @@ func TestWatermarkAtTargetBuild(t *testing.T) {
 	// Without a watermark the server at its target has nothing to do, as before.
 	if p, err := PlanServicePack(server("2007", "8.3.83.6"), spRequest(3), DefaultCatalog()); err != nil || !p.Empty() {
 		t.Errorf("a server at SP3 without a watermark: %v %q", err, actionsOf(p))
+	}
+}
+
+// Only an interrupted service pack upgrade (Action = BuildToBuildUpgrade, in any case) is
+// cleared and its setup run again. Another Action value, or none, is a setup in a mode the
+// provider does not know how to finish: refused by name, on the server, with the opt-in too,
+// and nothing is planned (no clearing, no setup).
+func TestWatermarkOfAnotherSetupModeIsRefused(t *testing.T) {
+	optIn := spRequest(3, func(r *ServicePackRequest) { r.ClearSetupWatermarkReason = clearReason })
+	for _, tc := range []struct {
+		name string
+		mark SetupWatermark
+		says []string
+	}{
+		{"role install", SetupWatermark{Role: "Mailbox", Action: "Install", Watermark: "InstallFiles"},
+			[]string{`Action = "Install" is not the "BuildToBuildUpgrade" an interrupted service pack upgrade (Setup.com /mode:upgrade) leaves`}},
+		{"uninstall", SetupWatermark{Role: "Mailbox", Action: "Uninstall"},
+			[]string{`Action = "Uninstall" is not the "BuildToBuildUpgrade"`}},
+		{"no action", SetupWatermark{Role: "Mailbox", Watermark: "InstallFiles"},
+			[]string{"there is no Action value, so which setup was interrupted cannot be told"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, build := range []string{"8.1.240.6", "8.3.83.6"} { // below the target, and at it
+				f := server("2007", build, func(f *Facts) { f.Setup.Watermarks = []SetupWatermark{tc.mark} })
+				for _, req := range []ServicePackRequest{spRequest(3), optIn} {
+					p, err := PlanServicePack(f, req, DefaultCatalog())
+					rs := refusals(t, err)
+					if !hasRefusal(rs, "", append(tc.says, `v8.0\MailboxRole`, "C:\\ExchangeSetupLogs", "run setup again in the mode that was interrupted",
+						`clear_setup_watermark clears only the values an interrupted service pack upgrade (Action = "BuildToBuildUpgrade") leaves`)...) {
+						t.Fatalf("%s: no refusal by name in:\n%v", build, err)
+					}
+					if hasRefusal(rs, FieldClearSetupWatermark) || len(p.Steps) > 0 {
+						t.Errorf("%s: offers the opt-in or plans steps: %v %q", build, err, actionsOf(p))
+					}
+				}
+			}
+			// A rollup's plan refuses it the same way, without pointing at exchange_service_pack.
+			_, err := PlanUpdateRollup(server("2007", "8.3.83.6", func(f *Facts) { f.Setup.Watermarks = []SetupWatermark{tc.mark} }), ruRequest(23), DefaultCatalog())
+			if rs := refusals(t, err); !hasRefusal(rs, "", tc.says...) || hasRefusal(rs, "", "exchange_service_pack with clear_setup_watermark") {
+				t.Errorf("rollup: %v", err)
+			}
+		})
+	}
+	// The case of the value does not matter: setup's own message spells it buildToBuildUpgrade.
+	f := server("2007", "8.1.240.6", func(f *Facts) {
+		f.Setup.Watermarks = []SetupWatermark{{Role: "Mailbox", Action: "buildToBuildUpgrade", Watermark: "InstallFiles"}}
+	})
+	if p, err := PlanServicePack(f, optIn, DefaultCatalog()); err != nil || !slices.Contains(actionsOf(p), ActionRemoveSetupWatermark) {
+		t.Errorf("buildToBuildUpgrade is not cleared: %v %q", err, actionsOf(p))
+	}
+}
+
+// planOrg2007 orders and plans servers towards Exchange 2007 SP3 with opts.
+func planOrg2007(t *testing.T, servers []Facts, opts Options) (OrganizationPlan, error) {
+	t.Helper()
+	target := Target{Product: "2007", ServicePack: 3}
+	ordering, err := Order(servers, []Target{target}, DefaultCatalog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return PlanOrganization(servers, ordering, OrganizationRequest{
+		Targets: []OrganizationTarget{{Target: target, MediaPath: `D:\E2007SP3`}}, Options: opts}, DefaultCatalog())
+}
+
+// An organisation upgrade does not take a server at its target build for done while its
+// setup key says setup was interrupted: MBX2 (SP3's build, the Mailbox role's watermark) is
+// refused by name without clear_setup_watermark, and with it gets the single-server plan:
+// the values cleared, SP3 setup run again, in its wave.
+func TestOrganizationPlansAnInterruptedSetupAtTheTarget(t *testing.T) {
+	healthy := func(name string) Facts {
+		return server("2007", "8.3.83.6", func(f *Facts) { f.Server = name })
+	}
+	servers := []Facts{healthy("MBX1"), server("2007", "8.3.83.6", interrupted, func(f *Facts) { f.Server = "MBX2" })}
+	_, err := planOrg2007(t, servers, options())
+	rs := refusals(t, err)
+	if !hasRefusal(rs, FieldClearSetupWatermark, `v8.0\MailboxRole`, "run setup.com /mode:upgrade from the service pack's media again") || rs[0].Server != "MBX2" {
+		t.Fatalf("no refusal naming MBX2's interrupted setup in:\n%v", err)
+	}
+	o, err := planOrg2007(t, servers, options(func(o *Options) { o.ClearSetupWatermarkReason = clearReason }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(o.Units) != 1 || o.Units[0].Server != "MBX2" {
+		t.Fatalf("units %+v: want MBX2's only", o.Units)
+	}
+	steps, _ := planned(o)
+	for _, want := range []string{"1 check_no_setup_running MBX2", "1 export_setup_key MBX2", "1 remove_setup_watermark MBX2", "1 install_service_pack MBX2", "1 verify_build MBX2"} {
+		if !slices.Contains(steps, want) {
+			t.Fatalf("no %q in:\n%s", want, strings.Join(steps, "\n"))
+		}
+	}
+	if w := o.Waves(); len(w) != 1 || !slices.Equal(w[0].Servers, []string{"MBX2"}) {
+		t.Errorf("waves %+v", w)
+	}
+}
+
+// removedRecord is what remove_setup_watermark leaves on the server until an apply runs its
+// whole plan: the keys whose values it removed.
+func removedRecord(f *Facts) { f.Leftovers.SetupWatermarksRemoved = []string{"MailboxRole"} }
+
+// An apply that removed the values and stopped before setup ran leaves a server that reads
+// as SP3 with no watermark: only the record says setup did not finish. The next plan runs
+// SP3 setup again (no opt-in needed: the values are gone), naming the record; once that
+// setup's job succeeded, the plan continues after it instead. Plans that do not run setup
+// are refused while the record is there.
+func TestRemovedWatermarkRecordRunsSetupAgain(t *testing.T) {
+	f := server("2007", "8.3.83.6", removedRecord)
+	p, err := PlanServicePack(f, spRequest(3), DefaultCatalog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantActions(t, p, ActionPreflight, ActionVerifyBackups, ActionInstallServicePack, ActionReboot, ActionStartExchangeServices, ActionVerifyBuild)
+	wantContains(t, "install", step(t, p, ActionInstallServicePack, 0).Description, "run again",
+		`removed the interrupted setup's Action/Watermark values (HKLM\SOFTWARE\Microsoft\Exchange\v8.0\MailboxRole)`, "stopped before setup ran")
+	wantWarning(t, p, "an earlier apply removed the Action/Watermark values", "setup has not finished")
+	if len(p.After.Leftovers.SetupWatermarksRemoved) != 0 {
+		t.Errorf("the plan's after-facts keep the record: %+v", p.After.Leftovers)
+	}
+	// Below the target the plan runs setup anyway: nothing is refused.
+	if _, err := PlanServicePack(server("2007", "8.1.240.6", removedRecord), spRequest(3), DefaultCatalog()); err != nil {
+		t.Errorf("below the target: %v", err)
+	}
+
+	// Setup ran again and succeeded, then the apply stopped: continue after it.
+	done := server("2007", "8.3.83.6", removedRecord, func(f *Facts) {
+		f.Jobs = []Job{{ID: "install_service_pack-8.3.83.6", Action: ActionInstallServicePack, State: JobSucceeded, Started: now.Add(-time.Hour)}}
+	})
+	p, err = PlanServicePack(done, spRequest(3), DefaultCatalog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantActions(t, p, ActionReboot, ActionStartExchangeServices, ActionVerifyBuild)
+
+	// A rollup's plan, or an interim update's, does not run setup: refused, naming the key.
+	for name, plan := range map[string]func() (Plan, error){
+		"rollup": func() (Plan, error) { return PlanUpdateRollup(f, ruRequest(23), DefaultCatalog()) },
+		"interim update": func() (Plan, error) {
+			return PlanInterimUpdate(f, InterimUpdateRequest{KB: "KB555555", Present: true, PackagePath: `\\files\iu.msp`, Options: options()}, DefaultCatalog())
+		},
+	} {
+		_, err := plan()
+		if rs := refusals(t, err); !hasRefusal(rs, "", `v8.0\MailboxRole`, "stopped before it ran setup again", "apply the exchange_service_pack") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+
+	// An organisation upgrade puts the server in its wave and runs setup again there.
+	o, err := planOrg2007(t, []Facts{server("2007", "8.3.83.6", removedRecord, func(f *Facts) { f.Server = "MBX2" })}, options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if steps, _ := planned(o); !slices.Contains(steps, "1 install_service_pack MBX2") {
+		t.Errorf("organisation steps:\n%s", strings.Join(steps, "\n"))
+	}
+
+	// A cluster plan does not run setup on a node at the target: refused by name.
+	_, err = PlanCluster(on(ccr().facts(b2007SP3, b2007SP3), "NODE2", removedRecord), clusterRequest(3), nil)
+	if rs := refusals(t, err); !hasRefusal(rs, "", `v8.0\MailboxRole`, "stopped before it ran setup again") || rs[0].Server != "NODE2" {
+		t.Errorf("cluster: %v", err)
 	}
 }

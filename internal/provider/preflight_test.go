@@ -118,3 +118,64 @@ func TestAccPreflightRefusesMediaOfAnotherArchitecture(t *testing.T) {
 	applyFailsAtPreflight(t, x86, servicePackWith(`D:\SP3-x86`, ""),
 		`(?s)preflight on EX07 failed: media_path "D:\\SP3-x86" \(for install_service_pack\): the media is for x86.*for x64.*use the x64 service pack media`)
 }
+
+// orgPreflightFleet: CAS1, HUB1 and MBX1 (waves 1 to 3) at Exchange 2007 SP2, each with a
+// backup agent the plan stops; the SP3 media is missing on MBX1 only.
+func orgPreflightFleet() string {
+	server := func(name, addr, role, extra string) string {
+		return fmt.Sprintf(`{"name": %q, "address": %q, "product": "2007", "build": "8.2.176.2", "roles": [%q],
+     "third_party_services": ["BackupExecRPCService"], "last_full_backup": %q, "last_system_state_backup": %q%s}`,
+			name, addr, role, hoursAgo(1), hoursAgo(1), extra)
+	}
+	return fmt.Sprintf(`{%s,
+  "packages": {"D:\\E2007SP3": {"kind": "service_pack", "product": "2007", "service_pack": 3}},
+  "servers": [%s, %s, %s],
+  "clusters": []
+}`, credentialsJSON(), server("CAS1", "127.0.54.1", "ClientAccess", ""), server("HUB1", "127.0.54.2", "HubTransport", ""),
+		server("MBX1", "127.0.54.3", "Mailbox", `, "missing_paths": ["D:\\E2007SP3"]`))
+}
+
+// An organisation upgrade runs every server's preflight before wave 1 touches anything: the
+// plan begins with them, in wave order; the media missing on the wave-3 server stops the
+// apply before any server is changed (no service stopped, no setup started anywhere), and
+// the error names the server, its wave and the path.
+func TestAccOrganizationPreflightBeforeTheFirstWave(t *testing.T) {
+	sim := startSimulatorWith(t, orgPreflightFleet(), fastServicing)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{{
+			Config: providerConfig(sim, "") + `
+resource "exchange_organization_upgrade" "org" {
+  servers = [
+    { server = "CAS1", address = "127.0.54.1" },
+    { server = "HUB1", address = "127.0.54.2" },
+    { server = "MBX1", address = "127.0.54.3" },
+  ]
+  targets = [{ product = "2007", service_pack = 3, media_path = "D:\\E2007SP3" }]
+` + freshBackups + `
+}
+`,
+			ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+				plancheck.ExpectKnownValue("exchange_organization_upgrade.org", tfjsonpath.New("planned_steps"),
+					knownvalue.ListPartial(map[int]knownvalue.Check{
+						0: knownvalue.ObjectPartial(map[string]knownvalue.Check{"action": knownvalue.StringExact("preflight"), "server": knownvalue.StringExact("CAS1"), "wave": knownvalue.Int64Exact(1)}),
+						1: knownvalue.ObjectPartial(map[string]knownvalue.Check{"action": knownvalue.StringExact("preflight"), "server": knownvalue.StringExact("HUB1"), "wave": knownvalue.Int64Exact(2)}),
+						2: knownvalue.ObjectPartial(map[string]knownvalue.Check{"action": knownvalue.StringExact("preflight"), "server": knownvalue.StringExact("MBX1"), "wave": knownvalue.Int64Exact(3),
+							"description": knownvalue.StringRegexp(regexp.MustCompile(`^before wave 1 changes any server, for MBX1 of wave 3`))}),
+						3: knownvalue.ObjectPartial(map[string]knownvalue.Check{"action": knownvalue.StringExact("preflight"), "server": knownvalue.StringExact("CAS1")}),
+					})),
+			}},
+			ExpectError: saying("the preflight before the first wave failed on MBX1 (wave 3), so no wave was started: nothing was changed on any server",
+				`media_path "D:\E2007SP3"`),
+		}},
+	})
+	for _, s := range []string{"CAS1", "HUB1", "MBX1"} {
+		j := journal(sim, s)
+		if c := changes(j); len(c) > 0 {
+			t.Errorf("%s was changed before the apply stopped: %v\njournal:\n  %s", s, c, strings.Join(j, "\n  "))
+		}
+		if count(j, "preflight") != 1 {
+			t.Errorf("%s: want one preflight, journal:\n  %s", s, strings.Join(j, "\n  "))
+		}
+	}
+}

@@ -1,9 +1,12 @@
 package provider
 
 import (
+	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -192,6 +195,85 @@ func TestAccServicePackWatermarkAtTargetBuild(t *testing.T) {
 						}
 						if st := sim.Host("WM07").State(); len(st.SetupWatermarks) != 0 || st.PartlyConfigured {
 							return fmt.Errorf("setup did not complete: watermarks %+v, partly configured %v", st.SetupWatermarks, st.PartlyConfigured)
+						}
+						return nil
+					},
+				),
+			},
+			{Config: config, PlanOnly: true},
+		},
+	})
+}
+
+// lockOutAfterRemoval arms, the moment server's setup_watermark remove has run, HTTP 401
+// for every later request to it (an account locked out mid-apply): the apply stops between
+// remove_setup_watermark and setup, with the values gone and setup not started. It is a
+// journal writer (simulator.Options.Journal), called as each entry is recorded and before
+// the simulator uses up the faults armed for that operation.
+type lockOutAfterRemoval struct {
+	server string
+	sim    atomic.Pointer[simulator.Simulator]
+	armed  atomic.Bool
+}
+
+func (l *lockOutAfterRemoval) Write(line []byte) (int, error) {
+	var e simulator.Entry
+	if err := json.Unmarshal(line, &e); err == nil && e.Server == l.server && e.Operation == "setup_watermark" &&
+		e.Params["Action"] == "remove" && l.sim.Load() != nil && !l.armed.Swap(true) {
+		if err := l.sim.Load().Host(l.server).InjectFault(simulator.Fault{Kind: simulator.FaultUnauthorized, Operation: "setup_watermark", Count: 1 << 20}); err != nil {
+			return 0, err
+		}
+	}
+	return len(line), nil
+}
+
+// An apply that stopped after it removed the interrupted setup's values and before setup
+// ran: WM07 reads as SP3 (its target) with no watermark, so it looks finished, but its
+// roles are only partly configured. The record the removal left on the server makes the
+// next plan run SP3 setup again (no clearing left to do), which completes it; then nothing
+// is left.
+func TestAccServicePackStoppedBetweenRemovalAndSetup(t *testing.T) {
+	stop := &lockOutAfterRemoval{server: "WM07"}
+	opts := fastServicing
+	opts.Journal = stop
+	sim := startSimulatorWith(t, strings.ReplaceAll(watermarkFleet(), `"8.1.240.6"`, `"8.3.83.6"`), opts)
+	stop.sim.Store(sim)
+	config := providerConfig(sim, "") + watermarkSP("wm07", "WM07", "127.0.53.1", clearWatermark)
+	wm07 := sim.Host("WM07")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testProviders,
+		Steps: []resource.TestStep{
+			{
+				Config:      config,
+				ExpectError: regexp.MustCompile(`(?s)WM07.*(401|credentials|rejected)`),
+			},
+			{
+				PreConfig: func() {
+					st := wm07.State()
+					if len(st.SetupWatermarks) != 0 || !st.PartlyConfigured || !slices.Equal(st.LeftoverWatermarksRemoved, []string{"MailboxRole"}) ||
+						count(journal(sim, "WM07"), "installer started") != 0 {
+						t.Fatalf("not stopped between the removal and setup: watermarks %+v, partly configured %v, record %q, journal:\n  %s",
+							st.SetupWatermarks, st.PartlyConfigured, st.LeftoverWatermarksRemoved, strings.Join(journal(sim, "WM07"), "\n  "))
+					}
+					sim.Endpoint("WM07").FailNext(0, 0) // the account is unlocked
+				},
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectKnownValue("exchange_service_pack.wm07", tfjsonpath.New("planned_steps"),
+						actions("preflight", "verify_backups", "install_service_pack", "reboot", "start_exchange_services", "verify_build")),
+					plancheck.ExpectKnownValue("exchange_service_pack.wm07",
+						tfjsonpath.New("planned_steps").AtSliceIndex(2).AtMapKey("description"),
+						knownvalue.StringRegexp(regexp.MustCompile(`removed the interrupted setup's Action/Watermark values \(HKLM\\SOFTWARE\\Microsoft\\Exchange\\v8\.0\\MailboxRole\) and stopped before setup ran`))),
+				}},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					resource.TestCheckResourceAttr("exchange_service_pack.wm07", "live_service_pack", "3"),
+					func(*terraform.State) error {
+						if err := inOrder(journal(sim, "WM07"), "setup_watermark remove MailboxRole ok", `installer started D:\SP3\Setup.com /mode:upgrade`,
+							"job_start install_service_pack ok", "reboot"); err != nil {
+							return err
+						}
+						if st := wm07.State(); st.PartlyConfigured || len(st.LeftoverWatermarksRemoved) != 0 {
+							return fmt.Errorf("setup did not complete: partly configured %v, record %q", st.PartlyConfigured, st.LeftoverWatermarksRemoved)
 						}
 						return nil
 					},

@@ -8,6 +8,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-log/tflog"
@@ -124,6 +125,14 @@ func (c *Client) Run(ctx context.Context, t Target, op string, params []wire.Par
 		if !v.retry {
 			return e
 		}
+		if attempt >= refusedFirstContactAttempts && errors.Is(r.err, syscall.ECONNREFUSED) && !h.answered.Load() {
+			// Nothing listens there, and nothing ever did in this run: a wrong port, a
+			// stopped WinRM service, or a Windows that has none. Retrying until the timeout
+			// would only delay the error (minutes per server in a plan). A server that
+			// answered before and now refuses (its WinRM restarting) is retried as before.
+			tflog.Debug(ctx, "remote: connection refused by a server that never answered; not retrying", with(fields, "attempt", attempt))
+			return e
+		}
 		if r.started && notRetriedAfterStart[op] {
 			e.MayHaveRun = true
 			e.msg += fmt.Sprintf(" Operation %s was not retried: the server had accepted it, so it may have run, and running it twice could do harm; check the server before running it again.", op)
@@ -150,6 +159,11 @@ func (c *Client) Run(ctx context.Context, t Target, op string, params []wire.Par
 		}
 	}
 }
+
+// refusedFirstContactAttempts bounds the attempts at a server that refuses the connection
+// and has not answered this client before: two, so that a listener that was restarting at
+// that very moment still gets its chance.
+const refusedFirstContactAttempts = 2
 
 // notRetriedAfterStart lists the operations that must not run twice: once the server has
 // accepted the command (its script may have run, in part or in full), a transient failure

@@ -524,21 +524,42 @@ func TestUnknownOperation(t *testing.T) {
 	}
 }
 
-func TestUnreachableIsRetriedThenReported(t *testing.T) {
+// A server that refuses the connection and never answered this client is tried twice, not
+// until the timeout (a wrong port or a Windows without WinRM: retrying only delays the error,
+// minutes per server in a plan); the error says so and what to check.
+func TestRefusedFirstContactIsReportedAfterTwoAttempts(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := l.Addr().String()
 	l.Close() // nothing listens there now
-	c := newTestClient(t, Config{Username: testUser, Password: testPass, AllowUnencrypted: true, Timeout: 300 * time.Millisecond})
+	c := newTestClient(t, Config{Username: testUser, Password: testPass, AllowUnencrypted: true, Timeout: time.Minute})
 	_, err = c.Probe(testCtx(t), Target{Server: "EX01", Address: addr})
 	re := asError(t, err)
 	if re.Kind != KindUnreachable || re.Address != addr {
 		t.Fatalf("kind %s address %s: %v", re.Kind, re.Address, err)
 	}
-	if !strings.Contains(err.Error(), "connection refused") || !strings.Contains(err.Error(), "attempts") || !strings.Contains(err.Error(), "winrm quickconfig") {
+	if !strings.Contains(err.Error(), "connection refused; gave up after 2 attempts") || !strings.Contains(err.Error(), "winrm quickconfig") {
 		t.Errorf("message: %v", err)
+	}
+}
+
+// A server that answered before and now refuses (its WinRM service restarting, a reboot)
+// is retried as any transient failure, until the operation's timeout.
+func TestRefusedAfterAnsweringIsRetried(t *testing.T) {
+	f := newFixture(t, okHandler(t), false, wsman.Options{}, func(c *Config) { c.Timeout = 2 * time.Second })
+	if _, err := f.client.Probe(testCtx(t), f.target); err != nil {
+		t.Fatal(err)
+	}
+	f.ts.Close() // the listener is gone: connections are refused from now on
+	_, err := f.client.Probe(testCtx(t), f.target)
+	re := asError(t, err)
+	if re.Kind != KindUnreachable || !strings.Contains(err.Error(), "connection refused") {
+		t.Fatalf("kind %s: %v", re.Kind, err)
+	}
+	if strings.Contains(err.Error(), "after 2 attempts") || !strings.Contains(err.Error(), "attempts") {
+		t.Errorf("a server that answered before was not retried beyond two attempts: %v", err)
 	}
 }
 

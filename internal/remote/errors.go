@@ -227,8 +227,8 @@ func (fl failure) newError(kind Kind) *Error {
 		} else {
 			msg = fmt.Sprintf("could not connect to WinRM (%s). Check the address and port, that the WinRM service runs and listens there (winrm quickconfig), and that no firewall blocks it.", cause)
 			if errors.Is(fl.err, syscall.ECONNREFUSED) {
-				// No WinRM exists for Windows 2000 or NT 4.0 (KB 968930, "Windows Management Framework Core package").
-				msg += " If the server runs Windows 2000 or Windows NT 4.0 (every Exchange 5.5 and 2000 server, and Exchange 2003 on Windows 2000), it has no WinRM or PowerShell 2.0 at all and refuses the connection: this provider cannot reach such a server yet (servicing it through a Windows management host comes later)."
+				// No WinRM exists for Windows 2000, NT 4.0 or Server 2003 before SP2 (KB 968930, "Windows Management Framework Core package").
+				msg += " If the server runs Windows 2000 or Windows NT 4.0 (every Exchange 5.5 and 2000 server, and Exchange 2003 on Windows 2000), or Windows Server 2003 before Service Pack 2, it has no WinRM or PowerShell 2.0 at all and refuses the connection: this provider cannot reach such a server yet (servicing it through a Windows management host comes later)."
 			}
 		}
 	case KindQuota:

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/masterzen/winrm"
@@ -31,6 +32,10 @@ type host struct {
 	idleTTL   time.Duration
 
 	slots chan struct{}
+
+	// answered: the server has given this client a shell at least once. A refused connection
+	// to a server that never answered is not worth retrying for minutes (see Run).
+	answered atomic.Bool
 
 	mu     sync.Mutex
 	idle   []*pooledShell
@@ -136,6 +141,7 @@ func (h *host) execute(ctx context.Context, stdin []byte) execResult {
 		if err != nil {
 			return execResult{err: err}
 		}
+		h.answered.Store(true)
 		r, started := h.runOn(ctx, ps, stdin)
 		r.started = started
 		if r.err == nil && !r.badShell {

@@ -103,6 +103,8 @@ type fakeRemote struct {
 	hook func(ctx context.Context, n int, op string, p map[string]any) error
 	// faults by op: the op answers with this fault.
 	faults map[string]*wire.Fault
+	// missing: the preflight on these servers (by name) finds each checked path missing.
+	missing map[string]bool
 }
 
 type fakeLock struct {
@@ -257,6 +259,17 @@ func (f *fakeRemote) do(op string, p map[string]any) (any, error) {
 	switch op {
 	case wire.OpJobClear:
 		return wire.JobClearResult{Cleared: []string{}}, nil
+	case wire.OpPreflight:
+		var res wire.PreflightResult
+		for _, line := range strings.Split(strings.TrimSpace(p["Checks"].(string)), "\n") {
+			fields := strings.Split(line, "\t")
+			item := wire.PreflightItem{Found: []string{fields[len(fields)-2] + fields[len(fields)-1]}}
+			if f.missing[f.cur] {
+				item = wire.PreflightItem{Found: []string{}, Problem: "not found: " + fields[len(fields)-2] + fields[len(fields)-1]}
+			}
+			res.Items = append(res.Items, item)
+		}
+		return res, nil
 	case wire.OpProbe:
 		if f.rebooting {
 			if f.staleProbes > 0 {

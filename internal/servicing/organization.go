@@ -35,7 +35,9 @@ type OrganizationOptions struct {
 // plan), a cluster by ApplyCluster. Each unit first takes Lock of each of its servers
 // (LockAll: one order, so two applies never deadlock). A wave with a failure is finished
 // (its other units run to their end) and the later waves are not started; the error says
-// which units were done, failed and not started.
+// which units were done, failed and not started. Before the first wave (after the recovery
+// wave) every server's preflight runs (plan.Preflight): a failed one stops the apply before
+// any wave, naming every server whose preflight failed.
 func ApplyOrganization(ctx context.Context, r Remote, plan exchange.OrganizationPlan, o OrganizationOptions) error {
 	parallelism := max(o.Parallelism, 1)
 	var (
@@ -53,6 +55,11 @@ func ApplyOrganization(ctx context.Context, r Remote, plan exchange.Organization
 		waves[u.Wave] = append(waves[u.Wave], u)
 	}
 	for i, w := range order {
+		if w != exchange.RecoveryWave && (i == 0 || order[i-1] == exchange.RecoveryWave) {
+			if err := applyPreflights(ctx, r, plan, o); err != nil {
+				return err
+			}
+		}
 		g := errgroup.Group{}
 		g.SetLimit(parallelism)
 		for _, u := range waves[w] {
@@ -85,6 +92,67 @@ func ApplyOrganization(ctx context.Context, r Remote, plan exchange.Organization
 		}
 	}
 	return nil
+}
+
+// applyPreflights runs every server's preflight (plan.Preflight), up to Parallelism at
+// once, each under its server's locks, and reports every one that failed. Outside the
+// maintenance window none runs: the first wave would not start anyway, and nothing is
+// touched then.
+func applyPreflights(ctx context.Context, r Remote, plan exchange.OrganizationPlan, o OrganizationOptions) error {
+	if p, ok := firstDowntime(plan); ok && !insideWindow(p, o.Options(p.Server)) {
+		return nil // the first wave refuses it, naming the window
+	}
+	var (
+		mu      sync.Mutex
+		failed  []string
+		reasons = make([]string, len(plan.Preflight))
+	)
+	g := errgroup.Group{}
+	g.SetLimit(max(o.Parallelism, 1))
+	for i, u := range plan.Preflight {
+		g.Go(func() error {
+			if o.Lock != nil {
+				defer LockAll(u.Servers(), o.Lock)()
+			}
+			for _, p := range u.Plans {
+				t := o.Target(p.Server)
+				if _, err := Apply(ctx, r, t, p, o.Options(t.Server)); err != nil {
+					mu.Lock()
+					failed = append(failed, fmt.Sprintf("%s (wave %d)", u.Server, u.Wave))
+					reasons[i] = err.Error()
+					mu.Unlock()
+					return nil
+				}
+			}
+			return nil
+		})
+	}
+	_ = g.Wait()
+	if len(failed) == 0 && ctx.Err() == nil {
+		return nil
+	}
+	if len(failed) == 0 {
+		return fmt.Errorf("the preflight before the first wave was interrupted: no wave was started, nothing was changed on any server: %w", ctx.Err())
+	}
+	sort.Strings(failed)
+	return fmt.Errorf("the preflight before the first wave failed on %s, so no wave was started: nothing was changed on any server.\n\n%s\n\n"+
+		"Fix the cause (the path, the share, the file) and run terraform apply again.",
+		strings.Join(failed, ", "), strings.Join(slices.DeleteFunc(reasons, func(s string) bool { return s == "" }), "\n\n"))
+}
+
+// insideWindow: p may start now (outsideWindow finds nothing against it).
+func insideWindow(p exchange.Plan, o Options) bool { return outsideWindow(p, o) == nil }
+
+// firstDowntime is the first plan of the units with a downtime step.
+func firstDowntime(plan exchange.OrganizationPlan) (exchange.Plan, bool) {
+	for _, u := range plan.Units {
+		for _, p := range u.AllPlans() {
+			if slices.ContainsFunc(p.Steps, func(s exchange.Step) bool { return s.Downtime }) {
+				return p, true
+			}
+		}
+	}
+	return exchange.Plan{}, false
 }
 
 // unitNames name a unit in the apply's report: the server or cluster, or each front-end of a

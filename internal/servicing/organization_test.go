@@ -130,3 +130,82 @@ func TestApplyOrganizationFrontEndsOutsideWindowCallsNothing(t *testing.T) {
 		t.Errorf("outside the window the group was touched:\n%s", strings.Join(calls, "\n"))
 	}
 }
+
+// threeWaves: SRV1, SRV2 and SRV3 in waves 1 to 3, each "serviced" by stopping a service
+// after its preflight of the media, with the organisation's preflight phase before wave 1.
+func threeWaves() exchange.OrganizationPlan {
+	var o exchange.OrganizationPlan
+	for i, s := range []string{"SRV1", "SRV2", "SRV3"} {
+		pf := exchange.Step{Kind: exchange.Preflight{Checks: []exchange.PreflightCheck{{JobID: "install_service_pack-8.3.83.6",
+			Action: exchange.ActionInstallServicePack, MediaPath: `D:\SP3`}}}, Server: s}
+		o.Preflight = append(o.Preflight, exchange.OrganizationUnit{Wave: i + 1, Server: s, Plans: []exchange.Plan{{Server: s, Steps: []exchange.Step{pf}}}})
+		o.Units = append(o.Units, exchange.OrganizationUnit{Wave: i + 1, Server: s, Plans: []exchange.Plan{{Server: s,
+			Steps: []exchange.Step{pf, {Kind: exchange.StopService{Service: "VirusScan"}, Server: s, Downtime: true}}}}})
+	}
+	return o
+}
+
+func applyThreeWaves(t *testing.T, missing ...string) ([]string, error) {
+	f, clk := newFake(t)
+	f.targets = []remote.Target{{Server: "SRV1"}, {Server: "SRV2"}, {Server: "SRV3"}}
+	f.missing = map[string]bool{}
+	for _, m := range missing {
+		f.missing[m] = true
+	}
+	err := ApplyOrganization(context.Background(), f, threeWaves(), OrganizationOptions{
+		Parallelism: 1,
+		Target:      func(s string) remote.Target { return remote.Target{Server: s} },
+		Options:     func(string) Options { return Options{Owner: "test", clock: clk} },
+	})
+	var calls []string
+	for _, c := range f.callsOn() {
+		if !strings.Contains(c, "lock") {
+			calls = append(calls, c)
+		}
+	}
+	return calls, err
+}
+
+// Every server's preflight runs before wave 1 touches anything: media missing on the wave-3
+// server stops the apply before any service is stopped anywhere, naming the server, its wave
+// and the path; the other servers' preflights ran too (every problem in one round). The
+// checks-only applies leave the job records alone (no job_clear).
+func TestApplyOrganizationPreflightsBeforeTheFirstWave(t *testing.T) {
+	calls, err := applyThreeWaves(t, "SRV3")
+	if err == nil || !strings.Contains(err.Error(), "the preflight before the first wave failed on SRV3 (wave 3), so no wave was started: nothing was changed on any server") ||
+		!strings.Contains(err.Error(), `media_path "D:\SP3"`) || !strings.Contains(err.Error(), "not found") {
+		t.Fatalf("error %v", err)
+	}
+	if want := []string{"SRV1: preflight", "SRV2: preflight", "SRV3: preflight"}; !slices.Equal(calls, want) {
+		t.Errorf("calls:\n  %s\nwant only every server's preflight", strings.Join(calls, "\n  "))
+	}
+	calls, err = applyThreeWaves(t)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"SRV1: preflight", "SRV2: preflight", "SRV3: preflight",
+		"SRV1: preflight", "SRV1: service stop VirusScan", "SRV1: job_clear",
+		"SRV2: preflight", "SRV2: service stop VirusScan", "SRV2: job_clear",
+		"SRV3: preflight", "SRV3: service stop VirusScan", "SRV3: job_clear"}
+	if !slices.Equal(calls, want) {
+		t.Errorf("calls:\n  %s\nwant:\n  %s", strings.Join(calls, "\n  "), strings.Join(want, "\n  "))
+	}
+}
+
+// Outside the maintenance window the first wave cannot start, so the preflights do not run
+// either: nothing is touched.
+func TestApplyOrganizationPreflightsOutsideWindowCallNothing(t *testing.T) {
+	f, clk := newFake(t)
+	f.targets = []remote.Target{{Server: "SRV1"}, {Server: "SRV2"}, {Server: "SRV3"}}
+	w := explicitWindow(t, t0.Add(time.Hour), t0.Add(5*time.Hour))
+	err := ApplyOrganization(context.Background(), f, threeWaves(), OrganizationOptions{
+		Target:  func(s string) remote.Target { return remote.Target{Server: s} },
+		Options: func(string) Options { return Options{Owner: "test", clock: clk, Window: w} },
+	})
+	if err == nil || !strings.Contains(err.Error(), "the maintenance window has not begun") {
+		t.Fatalf("error %v, want the window refusal", err)
+	}
+	if calls := f.callsOn(); len(calls) > 0 {
+		t.Errorf("outside the window a server was touched:\n%s", strings.Join(calls, "\n"))
+	}
+}

@@ -248,8 +248,13 @@ func (x *executor) run(ctx context.Context) (Report, error) {
 	}
 	// Every step ran: the job records of this plan are history. One left on the server
 	// tells the next plan that an apply stopped after that install (and what is left to do).
+	// A plan of checks only (an organisation's preflight) has none: the records on the
+	// server are another plan's, still to come, and stay.
 	for _, n := range x.nodes {
 		x.node = n
+		if x.plan.ChecksOnly() {
+			break
+		}
 		if _, err := remote.Call(ctx, x.r, n.t, wire.JobClearRequest{}); err != nil {
 			x.logf(x.applyStep(), "could not clear the finished job records (%v); the next plan may repeat the steps after them", err)
 		}

@@ -101,6 +101,10 @@ type State struct {
 	// SetupKeyExports are the files setup_watermark's export wrote (reg.exe export of a
 	// setup key), in the order written.
 	SetupKeyExports []SetupKeyExport
+	// LeftoverWatermarksRemoved are the setup keys whose values setup_watermark's remove
+	// deleted, as it records them (...\Leftovers, SetupWatermarksRemoved) before deleting,
+	// until job_clear forgets them (the probe's leftovers.setup_watermarks_removed).
+	LeftoverWatermarksRemoved []string
 
 	// PendingReboot holds the reasons a reboot is pending (PendingFileRenameOperations, ...).
 	PendingReboot []string
@@ -336,6 +340,8 @@ func (h *Host) factsFor(group string) exchange.Facts {
 			RevocationCheckOff:  s.LeftoverRevocationOff,
 			FirewallStarted:     s.FirewallRecord != nil,
 			FrontEndOffline:     s.FrontEndStartMode != "",
+
+			SetupWatermarksRemoved: nonNil(slices.Clone(s.LeftoverWatermarksRemoved)),
 		},
 	}
 	// As the probe lists the job records: by id, ignoring case.
@@ -388,6 +394,7 @@ func (s State) clone() State {
 	c.WindowsServices = slices.Clone(s.WindowsServices)
 	c.SetupWatermarks = slices.Clone(s.SetupWatermarks)
 	c.SetupKeyExports = slices.Clone(s.SetupKeyExports)
+	c.LeftoverWatermarksRemoved = slices.Clone(s.LeftoverWatermarksRemoved)
 	c.PendingReboot = slices.Clone(s.PendingReboot)
 	c.UMLanguagePacks = slices.Clone(s.UMLanguagePacks)
 	c.RemoteStreamingBackup = clonePtr(s.RemoteStreamingBackup)

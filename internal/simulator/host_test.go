@@ -106,7 +106,7 @@ func TestFactsOf2007MailboxInCCR(t *testing.T) {
 		InternetAccess:        true,
 		RemoteStreamingBackup: &yes,
 		Jobs:                  []exchange.Job{},
-		Leftovers:             exchange.Leftovers{StoppedServices: []string{}},
+		Leftovers:             exchange.Leftovers{StoppedServices: []string{}, SetupWatermarksRemoved: []string{}},
 	}
 	got := hosts["EX02"].Facts()
 	if !reflect.DeepEqual(got, want) {
@@ -155,7 +155,7 @@ func TestFactsOf2003FrontEnd(t *testing.T) {
 		RevocationCheck:    true,
 		InternetAccess:     true,
 		Jobs:               []exchange.Job{},
-		Leftovers:          exchange.Leftovers{StoppedServices: []string{}},
+		Leftovers:          exchange.Leftovers{StoppedServices: []string{}, SetupWatermarksRemoved: []string{}},
 	}
 	got := hosts["FE01"].Facts()
 	if !reflect.DeepEqual(got, want) {

@@ -360,19 +360,25 @@ func opJobStatus(h *Handler, c *call, req wire.JobStatusRequest) (any, *wire.Fau
 }
 
 // opJobClear forgets every finished job record, as job_clear.ps1 does; running ones stay.
+// With none running, the record of removed setup watermarks goes too.
 func opJobClear(h *Handler, c *call, _ wire.JobClearRequest) (any, *wire.Fault) {
 	host := h.host
 	host.mu.Lock()
 	defer host.mu.Unlock()
 	host.settleLocked()
 	res := wire.JobClearResult{Cleared: []string{}}
+	running := false
 	host.state.Jobs = slices.DeleteFunc(host.state.Jobs, func(j exchange.Job) bool {
 		if j.State == exchange.JobRunning {
+			running = true
 			return false
 		}
 		res.Cleared = append(res.Cleared, j.ID)
 		return true
 	})
+	if !running {
+		host.state.LeftoverWatermarksRemoved = nil
+	}
 	sort.Strings(res.Cleared)
 	return res, nil
 }

@@ -40,8 +40,8 @@ func (h *Host) setupRunningLocked() string {
 
 // opSetupWatermark runs setup_watermark.ps1's actions: each refuses (setup_running) while a
 // setup runs; export records the file with the key's Action/Watermark values unless a file
-// of that name exists (not_found when the host has no such key); remove deletes the key's
-// values, a no-op when none are there.
+// of that name exists (not_found when the host has no such key); remove records the key in
+// the provider's leftovers and deletes the key's values, a no-op when none are there.
 func opSetupWatermark(h *Handler, c *call, req wire.SetupWatermarkRequest) (any, *wire.Fault) {
 	invalid := func(format string, args ...any) (any, *wire.Fault) {
 		return nil, &wire.Fault{Code: "invalid", Message: fmt.Sprintf(format, args...)}
@@ -89,6 +89,10 @@ func opSetupWatermark(h *Handler, c *call, req wire.SetupWatermarkRequest) (any,
 		res.Exported = true
 		c.detail = fmt.Sprintf("reg.exe export %s %s", res.Key, res.File)
 	case wire.SetupWatermarkRemove:
+		if values != nil && !slices.ContainsFunc(s.LeftoverWatermarksRemoved, func(k string) bool { return strings.EqualFold(k, req.Key) }) {
+			// Recorded before the values go, as setup_watermark.ps1 does.
+			s.LeftoverWatermarksRemoved = append(s.LeftoverWatermarksRemoved, req.Key)
+		}
 		s.SetupWatermarks = slices.DeleteFunc(s.SetupWatermarks, func(w exchange.SetupWatermark) bool { return ofKey(w.Role) })
 		res.Removed = append(res.Removed, values...)
 		c.detail = fmt.Sprintf("%s: removed %s", res.Key, strings.Join(values, ", "))

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/buildlevel/terraform-provider-exchange/internal/exchange"
 	"github.com/buildlevel/terraform-provider-exchange/internal/remote/wire"
@@ -112,5 +113,41 @@ func TestSetupRunsAgainOnAPartlyConfiguredServer(t *testing.T) {
 	r.installSP3("EX01")
 	if st := ex01.State(); st.PartlyConfigured || st.Build.String() != "8.3.83.6" {
 		t.Errorf("after SP3 setup ran again: partly configured %v, build %s", st.PartlyConfigured, st.Build)
+	}
+}
+
+// remove records the key in the provider's leftovers before it deletes the values (a
+// removal with nothing to delete records nothing); the probe reports the record until
+// job_clear, which leaves it while a job still runs.
+func TestSetupWatermarkRemovalIsRecordedUntilJobClear(t *testing.T) {
+	r := newRig(t, Options{})
+	ex01 := r.host("EX01")
+	ex01.SetBuild(exchange.MustParseBuild("8.3.83.6"))
+	ex01.Update(func(s *State) {
+		s.SetupWatermarks = []exchange.SetupWatermark{{Role: "Mailbox", Action: "BuildToBuildUpgrade", Watermark: "InstallFiles"}}
+		s.PartlyConfigured = true
+	})
+	var res wire.SetupWatermarkResult
+	r.ok("EX01", wire.OpSetupWatermark, &res, watermarkReq("remove", "HubTransportRole", "")...)
+	if got := ex01.Facts().Leftovers.SetupWatermarksRemoved; len(got) != 0 {
+		t.Fatalf("a removal of nothing recorded %q", got)
+	}
+	r.ok("EX01", wire.OpSetupWatermark, &res, watermarkReq("remove", "MailboxRole", "")...)
+	r.ok("EX01", wire.OpSetupWatermark, &res, watermarkReq("remove", "MailboxRole", "")...)
+	f := ex01.Facts()
+	if got := f.Leftovers.SetupWatermarksRemoved; !slices.Equal(got, []string{"MailboxRole"}) || len(f.Setup.Watermarks) != 0 {
+		t.Fatalf("after the removal: record %q, watermarks %+v", got, f.Setup.Watermarks)
+	}
+	sp := job("install_service_pack-8.3.83.6", exchange.ActionInstallServicePack, `MediaPath=D:\Exchange2007SP3`)
+	r.startJob("EX01", sp)
+	var cleared wire.JobClearResult
+	r.ok("EX01", wire.OpJobClear, &cleared)
+	if got := ex01.Facts().Leftovers.SetupWatermarksRemoved; len(got) != 1 {
+		t.Fatalf("job_clear while setup runs forgot the record: %q", got)
+	}
+	r.clock.Advance(time.Minute)
+	r.ok("EX01", wire.OpJobClear, &cleared)
+	if got := ex01.Facts().Leftovers.SetupWatermarksRemoved; len(got) != 0 || !slices.Equal(cleared.Cleared, []string{"install_service_pack-8.3.83.6"}) {
+		t.Errorf("after setup and job_clear: record %q, cleared %q", got, cleared.Cleared)
 	}
 }

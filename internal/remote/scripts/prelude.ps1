@@ -384,16 +384,22 @@ function Read-ExLock {
 # Leftovers: what an apply changed on the server and must put back, recorded on the server
 # so that a later plan finds it if the apply is interrupted (exchange.Leftovers; the probe
 # reads it). HKLM\<ExProviderKey>\Leftovers: StoppedServices (REG_MULTI_SZ, services the
-# service operation stopped), RevocationCheckOff (DWORD 1: revocation_check turned the check
-# off). Whether customisations are aside is not recorded here: the saved copy's existence
-# says it (customizations.ps1, Get-ExSavedLogonPath).
-function Get-ExStoppedServices {
+# service operation stopped), SetupWatermarksRemoved (REG_MULTI_SZ, the setup keys whose
+# Action/Watermark values setup_watermark removed; job_clear forgets it), RevocationCheckOff
+# (DWORD 1: revocation_check turned the check off). Whether customisations are aside is not
+# recorded here: the saved copy's existence says it (customizations.ps1,
+# Get-ExSavedLogonPath).
+
+# Get-ExLeftoverList reads one REG_MULTI_SZ value of the Leftovers key: its non-empty
+# strings, or an empty list.
+function Get-ExLeftoverList {
+    param([string]$Name)
     $list = New-Object System.Collections.ArrayList
     $key = $null
     try {
         $key = [Microsoft.Win32.Registry]::LocalMachine.OpenSubKey($ExProviderKey + '\Leftovers')
         if ($null -ne $key) {
-            foreach ($n in @($key.GetValue('StoppedServices', @()))) {
+            foreach ($n in @($key.GetValue($Name, @()))) {
                 if ([string]$n -ne '') { [void]$list.Add([string]$n) }
             }
         }
@@ -403,20 +409,31 @@ function Get-ExStoppedServices {
     return ,$list
 }
 
-# Set-ExStoppedService adds (or with -Started removes) a service name, case-insensitively.
-function Set-ExStoppedService {
-    param([string]$Name, [switch]$Started)
+# Set-ExLeftoverListItem adds (or with -Remove removes) one string of a REG_MULTI_SZ value of
+# the Leftovers key, case-insensitively.
+function Set-ExLeftoverListItem {
+    param([string]$Name, [string]$Item, [switch]$Remove)
     $list = New-Object System.Collections.ArrayList
-    foreach ($n in (Get-ExStoppedServices)) {
-        if (-not [string]::Equals($n, $Name, [System.StringComparison]::OrdinalIgnoreCase)) { [void]$list.Add($n) }
+    foreach ($n in (Get-ExLeftoverList $Name)) {
+        if (-not [string]::Equals($n, $Item, [System.StringComparison]::OrdinalIgnoreCase)) { [void]$list.Add($n) }
     }
-    if (-not $Started) { [void]$list.Add($Name) }
+    if (-not $Remove) { [void]$list.Add($Item) }
     $key = [Microsoft.Win32.Registry]::LocalMachine.CreateSubKey($ExProviderKey + '\Leftovers')
     try {
-        $key.SetValue('StoppedServices', [string[]]$list.ToArray([string]), [Microsoft.Win32.RegistryValueKind]::MultiString)
+        $key.SetValue($Name, [string[]]$list.ToArray([string]), [Microsoft.Win32.RegistryValueKind]::MultiString)
     } finally {
         $key.Close()
     }
+}
+
+function Get-ExStoppedServices {
+    return ,(Get-ExLeftoverList 'StoppedServices')
+}
+
+# Set-ExStoppedService adds (or with -Started removes) a service name, case-insensitively.
+function Set-ExStoppedService {
+    param([string]$Name, [switch]$Started)
+    Set-ExLeftoverListItem 'StoppedServices' $Name -Remove:$Started
 }
 
 function Get-ExLeftoverFlag {

@@ -1197,6 +1197,10 @@ try { $firewallStarted = Get-ExLeftoverFlag 'FirewallStarted' } catch { }
 # removes it.
 $frontEndOffline = $false
 try { $frontEndOffline = Get-ExLeftoverFlag 'FrontEndOffline' } catch { }
+# setup_watermark.ps1 records each setup key whose Action/Watermark values it removes;
+# job_clear removes the record.
+$watermarksRemoved = New-Object System.Collections.ArrayList
+try { $watermarksRemoved = Get-ExLeftoverList 'SetupWatermarksRemoved' } catch { }
 $savedCustomizations = $false
 try { $savedCustomizations = [System.IO.File]::Exists((Get-ExSavedLogonPath)) } catch { }
 
@@ -1257,6 +1261,7 @@ $facts = @{
         'revocation_check_off' = $revocationOff
         'firewall_started'     = $firewallStarted
         'front_end_offline'    = $frontEndOffline
+        'setup_watermarks_removed' = $watermarksRemoved
     }
 }
 

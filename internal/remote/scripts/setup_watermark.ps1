@@ -24,7 +24,11 @@
 # .partial file was just deleted, so reg.exe has nothing to ask about overwriting.
 # remove: deletes the key's Action and Watermark values where present; nothing else is
 # touched (ConfiguredVersion and UnpackedVersion stay). A missing key or missing values are
-# nothing to do.
+# nothing to do. Before it deletes any, it records the key's name in the provider's
+# Leftovers (SetupWatermarksRemoved, prelude.ps1): once the values are gone nothing of
+# Exchange's own shows that setup did not finish, so an apply stopped before setup ran again
+# would leave a server that looks finished. The probe reports the record; job_clear (an
+# apply that ran its whole plan, setup included) forgets it.
 
 $ExOperation = 'setup_watermark'
 
@@ -91,6 +95,12 @@ try {
         $key = $HKLM.OpenSubKey($keyPath, $true)
         if ($null -ne $key) {
             try {
+                foreach ($valueName in @($key.GetValueNames())) {
+                    if ($valueName -eq 'Action' -or $valueName -eq 'Watermark') {
+                        Set-ExLeftoverListItem 'SetupWatermarksRemoved' $keyName
+                        break
+                    }
+                }
                 foreach ($valueName in @($key.GetValueNames())) {
                     if ($valueName -eq 'Action' -or $valueName -eq 'Watermark') {
                         [void]$removed.Add($valueName + ' = ' + [string]$key.GetValue($valueName))
