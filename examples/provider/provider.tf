@@ -11,6 +11,9 @@ provider "exchange" {
     duration  = "4h" # to 02:00 on Sunday
     time_zone = "Europe/Rome"
   }
+  # The window a plan schedules is chosen from the plan's time, which the apply of a saved
+  # plan sees again: a saved plan applied after its window is refused, naming it.
+  plan_timestamp = plantimestamp()
 }
 
 variable "exchange_password" {

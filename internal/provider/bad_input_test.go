@@ -46,6 +46,8 @@ var stringHandling = map[string]string{
 	"ca_certificate": local, "username": local, "password": local,
 	// maintenance_window: when the provider may act (its own validators check them).
 	"start": local, "end": local, "days": local, "duration": local, "time_zone": local,
+	// plan_timestamp: the time a plan's window is chosen from (an RFC 3339 validator).
+	"plan_timestamp": checked,
 	// clear_setup_watermark.reason: shown in the plan's warning.
 	"reason": local,
 	// The build catalog's look-up: parsed by the provider, no server is read.

@@ -239,9 +239,7 @@ func (r *clusterUpgradeResource) clusterPlan(ctx context.Context, m *clusterUpgr
 	if !ok {
 		return exchange.ClusterPlan{}, nil, nil, false
 	}
-	for i := range facts {
-		facts[i] = withRecorded(facts[i], recorded)
-	}
+	facts = withRecordedAll(facts, recorded)
 	if len(facts) > 0 {
 		r.data.checkEvidenceKeys(ctx, m.Backup, targets[strings.ToLower(facts[0].Server)], facts, diags)
 	}
@@ -391,7 +389,8 @@ func (r *clusterUpgradeResource) apply(ctx context.Context, m *clusterUpgradeMod
 	if !ok {
 		return
 	}
-	if stepsChanged("Cluster "+p.Cluster, stepsOf(ctx, m.PlannedSteps, diags), stepModelsOf(p.Steps), diags) {
+	if stepsChanged("Cluster "+p.Cluster, stepsOf(ctx, m.PlannedSteps, diags), stepModelsOf(p.Steps), diags) ||
+		r.data.refuseEndedWindow(ctx, "Cluster "+p.Cluster, firstDowntime(p.Steps) != "", diags) {
 		return
 	}
 	if len(p.Steps) > 0 {

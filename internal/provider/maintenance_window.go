@@ -86,14 +86,45 @@ func (d *providerData) now() time.Time {
 
 type windowKey struct{}
 
+type scheduledKey struct{}
+
 // withWindow starts a resource's apply: it carries the resource's window to
-// executorOptions (every apply path goes through it) and makes the scheduled_window the
-// state gets known (knownScheduled), so that each resource needs one line for both.
+// executorOptions (every apply path goes through it) and the plan's scheduled_window to
+// refuseEndedWindow, and makes the scheduled_window the state gets known (knownScheduled),
+// so that each resource needs one line for all three.
 func (d *providerData) withWindow(ctx context.Context, b *windowModel, scheduled *types.Object, diags *diag.Diagnostics) context.Context {
 	if scheduled != nil {
 		*scheduled = knownScheduled(*scheduled)
+		ctx = context.WithValue(ctx, scheduledKey{}, *scheduled)
 	}
 	return context.WithValue(d.withClock(ctx), windowKey{}, d.effectiveWindow(ctx, b, diags))
+}
+
+// refuseEndedWindow refuses, before anything runs, the apply of a plan whose downtime
+// steps were scheduled for a maintenance window that has ended: a saved plan applied in a
+// later window. That is only seen with plan_timestamp: the apply of a saved plan plans
+// again first, and without the plan's time it schedules the window open or next now.
+// subject names what is applied ("Server EX01"); downtime says whether the steps the apply
+// would run include a downtime step (the scheduled_window of a plan without steps is the
+// last apply's). It reports whether it refused.
+func (d *providerData) refuseEndedWindow(ctx context.Context, subject string, downtime bool, diags *diag.Diagnostics) bool {
+	scheduled, _ := ctx.Value(scheduledKey{}).(types.Object)
+	if !downtime || scheduled.IsNull() || scheduled.IsUnknown() {
+		return false
+	}
+	attr := func(name string) string {
+		s, _ := scheduled.Attributes()[name].(types.String)
+		return s.ValueString()
+	}
+	end, err := time.Parse(time.RFC3339, attr("end"))
+	now := d.now()
+	if err != nil || now.Before(end) {
+		return false
+	}
+	diags.AddAttributeError(path.Root("scheduled_window"), subject+": this plan was made for the maintenance window "+attr("description"),
+		fmt.Sprintf("That window ended at %s (it is %s), so nothing was done. Run terraform plan again: the new plan is for the next "+
+			"window; review it and apply it there.", end.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339)))
+	return true
 }
 
 func windowOf(ctx context.Context) *window.Window {
@@ -107,10 +138,12 @@ var scheduledType = types.ObjectType{AttrTypes: map[string]attr.Type{
 }}
 
 // scheduledWindow is the plan's scheduled_window: with downtime steps and a window, the
-// occurrence open now or the next one (a plan outside the window also warns that an apply
-// now would not start them); without steps, the state's value (as planned_steps); otherwise
-// null. A window with no occurrence left is an error at plan time. downtime is the server
-// of the plan's first downtime step ("" for none: firstDowntime).
+// occurrence open at the plan's time or the next one (a plan outside the window also warns
+// that an apply now would not start them); without steps, the state's value (as
+// planned_steps); otherwise null. A window with no occurrence left is an error at plan
+// time. downtime is the server of the plan's first downtime step ("" for none:
+// firstDowntime). The plan's time is plan_timestamp (plantimestamp(), which Terraform gives
+// the apply of a saved plan again, so that its plan schedules the same window), else now.
 func (d *providerData) scheduledWindow(ctx context.Context, b *windowModel, state types.Object, steps int, downtime string, diags *diag.Diagnostics) types.Object {
 	if steps == 0 {
 		// No prior state (a create) leaves state as the zero types.Object, which has no type.
@@ -124,17 +157,27 @@ func (d *providerData) scheduledWindow(ctx context.Context, b *windowModel, stat
 		return types.ObjectNull(scheduledType.AttrTypes)
 	}
 	now := d.now()
-	iv, ok := w.Next(now)
+	planned := now
+	if !d.planTime.IsZero() {
+		planned = d.planTime
+	}
+	iv, ok := w.Next(planned)
 	if !ok {
 		diags.AddAttributeError(path.Root("maintenance_window"), "Server "+downtime+": no maintenance window is left",
 			fmt.Sprintf("Every interval of maintenance_window has ended (it is %s), so the planned downtime steps could never start. Add the next window.",
-				now.UTC().Format(time.RFC3339)))
+				planned.UTC().Format(time.RFC3339)))
 		return types.ObjectNull(scheduledType.AttrTypes)
 	}
 	desc := w.Describe(iv)
-	if iv.Start.After(now) {
-		// The server in the detail: the same window's warning of every resource is then one
-		// summary, which Terraform shows once (see addPlanWarnings).
+	// The server in the detail: the same window's warning of every resource is then one
+	// summary, which Terraform shows once (see addPlanWarnings).
+	switch {
+	case !now.Before(iv.End):
+		// Only where the plan's time is not now: a saved plan applied after its window.
+		diags.AddWarning("This plan was made for the maintenance window "+desc+", which has ended",
+			"Server "+downtime+". The plan's time (plan_timestamp) is "+planned.UTC().Format(time.RFC3339)+" and it is "+now.UTC().Format(time.RFC3339)+
+				": an apply of this plan is refused before anything runs. Run terraform plan again.")
+	case iv.Start.After(now):
 		diags.AddWarning("The downtime steps wait for the maintenance window "+desc,
 			"Server "+downtime+". It is "+now.UTC().Format(time.RFC3339)+", outside the maintenance window: an apply now would stop "+
 				"before the first downtime step, with nothing done. Apply inside the window.")

@@ -81,3 +81,36 @@ func TestScheduledWindowWithoutStateIsTypedNull(t *testing.T) {
 		t.Errorf("no steps, no state: got %#v, want a null of the scheduled_window type", v)
 	}
 }
+
+// With plan_timestamp the window is the one open or next at the plan's time, whatever the
+// clock: the apply of a saved plan a week later schedules the same one, warns that it has
+// ended, and refuseEndedWindow refuses it when the steps have a downtime step. A plan with
+// no steps keeps the last apply's window, which an apply must not refuse.
+func TestScheduledWindowFromPlanTime(t *testing.T) {
+	d := &providerData{window: weekly(t), clock: at("2026-12-12T23:00:00+01:00"), planTime: at("2026-12-05T12:00:00+01:00")()}
+	var diags diag.Diagnostics
+	v := d.scheduledWindow(context.Background(), nil, types.ObjectNull(scheduledType.AttrTypes), len(downtimeSteps), firstDowntime(downtimeSteps), &diags)
+	if got := v.Attributes()["description"].(types.String).ValueString(); got != "Sat 2026-12-05 22:00–02:00 Europe/Rome" {
+		t.Errorf("description = %q, want the window after the plan's time", got)
+	}
+	if diags.WarningsCount() != 1 || !strings.Contains(diags.Warnings()[0].Summary(), "This plan was made for the maintenance window Sat 2026-12-05 22:00–02:00 Europe/Rome, which has ended") ||
+		!strings.HasPrefix(diags.Warnings()[0].Detail(), "Server HUB5. ") {
+		t.Errorf("want one warning that the plan's window has ended; got %v", diags)
+	}
+	ctx := d.withWindow(context.Background(), nil, &v, &diags)
+	if d.refuseEndedWindow(ctx, "Server HUB5", false, &diags) || diags.HasError() {
+		t.Errorf("no downtime step to run: nothing to refuse; got %v", diags)
+	}
+	if !d.refuseEndedWindow(ctx, "Server HUB5", true, &diags) || !strings.Contains(diags.Errors()[0].Detail(),
+		"That window ended at 2026-12-06T01:00:00Z (it is 2026-12-12T22:00:00Z), so nothing was done. Run terraform plan again") {
+		t.Errorf("want the apply refused; got %v", diags)
+	}
+
+	// Inside the plan's window the apply goes on.
+	d.clock = at("2026-12-05T23:00:00+01:00")
+	diags = nil
+	v = d.scheduledWindow(context.Background(), nil, types.ObjectNull(scheduledType.AttrTypes), len(downtimeSteps), firstDowntime(downtimeSteps), &diags)
+	if d.refuseEndedWindow(d.withWindow(context.Background(), nil, &v, &diags), "Server HUB5", true, &diags) || diags.HasError() || diags.WarningsCount() != 0 {
+		t.Errorf("inside the plan's window: %v", diags)
+	}
+}

@@ -65,9 +65,11 @@ func scheduledWindowAttribute() schema.Attribute {
 		return schema.StringAttribute{Computed: true, MarkdownDescription: desc}
 	}
 	return schema.SingleNestedAttribute{Computed: true,
-		MarkdownDescription: "The maintenance window the plan's downtime steps are to run in: at plan time the occurrence open " +
-			"then or the next one (the plan warns when it is not open yet). Null without a window (`maintenance_window` here or " +
-			"in the provider) or without downtime steps; without planned steps it keeps the last apply's value.",
+		MarkdownDescription: "The maintenance window the plan's downtime steps are to run in: the occurrence open at the plan's " +
+			"time (the provider's `plan_timestamp`, else the clock) or the next one (the plan warns when it is not open yet). " +
+			"With `plan_timestamp`, the apply of a saved plan after this window has ended is refused before anything runs. " +
+			"Null without a window (`maintenance_window` here or in the provider) or without downtime steps; without planned " +
+			"steps it keeps the last apply's value.",
 		Attributes: map[string]schema.Attribute{
 			"start":       str("When the window opens, RFC 3339."),
 			"end":         str("When it closes, RFC 3339."),

@@ -109,8 +109,14 @@ func (d *providerData) probeOrganization(ctx context.Context, targets []remote.T
 	for i, f := range facts {
 		if !exchange.SameHost(targets[i].Server, f.Server) && f.Cluster.Names(targets[i].Server) {
 			if node := d.targetOfServer(f.Server); !seen[strings.ToLower(f.Server)] && d.nodeAnswered(targets[i], node, f) {
-				seen[strings.ToLower(f.Server)] = true
-				outFacts, outTargets = append(outFacts, f), append(outTargets, node)
+				// The node's facts as the cache has them now: this answer, or the node's own
+				// probe when it was known already. An answer given under the CMS/EVS name
+				// before the node was serviced is not the node any more (an apply's read
+				// after the waves recorded its old build and owner).
+				if nf, err := d.probes.Facts(ctx, node); err == nil {
+					seen[strings.ToLower(f.Server)] = true
+					outFacts, outTargets = append(outFacts, nf), append(outTargets, node)
+				}
 			}
 			for _, n := range f.Cluster.Nodes {
 				nodes = append(nodes, d.targetOfServer(n))

@@ -291,6 +291,10 @@ resource "exchange_organization_upgrade" "org" {
 					"EVSN2 administrator upgrade_evs ok", "EVSN2 cluster online_group",
 					"MBX1A cluster stop_cms", "MBX1B job_start upgrade_cms ok", "MBX1B cluster start_cms",
 					"MBX1A job_start install_service_pack ok"),
+				// What the apply read afterwards (and recorded for the next plan) is every
+				// node as serviced, not the answer a node gave under its CMS's name before.
+				resource.TestCheckResourceAttr("exchange_organization_upgrade.org", "live_builds.MBX1A", "8.3.83.6"),
+				resource.TestCheckResourceAttr("exchange_organization_upgrade.org", "live_builds.MBX1B", "8.3.83.6"),
 			),
 		}},
 	})

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -63,7 +64,38 @@ func (s orgStepModel) same(o orgStepModel) bool {
 	return s.Wave == o.Wave && s.stepModel.same(o.stepModel)
 }
 
-func (s orgStepModel) describe() string { return fmt.Sprintf("wave %d: %s", s.Wave, s.Description) }
+func (s orgStepModel) describe() string {
+	return fmt.Sprintf("wave %d, %s: %s", s.Wave, s.Server, s.Description)
+}
+
+// changedSubject is the subject of stepsChanged for an organisation: it names the servers
+// whose steps differ between the reviewed plan and now ("The organisation (server HUB1)").
+func changedSubject(reviewed, now []orgStepModel) string {
+	byServer := func(steps []orgStepModel) map[string][]orgStepModel {
+		out := map[string][]orgStepModel{}
+		for _, s := range steps {
+			out[strings.ToUpper(s.Server)] = append(out[strings.ToUpper(s.Server)], s)
+		}
+		return out
+	}
+	r, n := byServer(reviewed), byServer(now)
+	var names []string
+	for _, m := range []map[string][]orgStepModel{r, n} {
+		for name := range m {
+			if !slices.Contains(names, name) && !sameSteps(r[name], n[name]) {
+				names = append(names, name)
+			}
+		}
+	}
+	sort.Strings(names)
+	switch len(names) {
+	case 0:
+		return "The organisation"
+	case 1:
+		return "The organisation (server " + names[0] + ")"
+	}
+	return "The organisation (servers " + strings.Join(names, ", ") + ")"
+}
 
 var orgStepType = types.ObjectType{AttrTypes: withAttr(stepAttrTypes, "wave", attr.Type(types.Int64Type))}
 
@@ -201,9 +233,11 @@ func (r *organizationUpgradeResource) ConfigValidators(context.Context) []resour
 	return []resource.ConfigValidator{resourcevalidator.ExactlyOneOf(path.MatchRoot("discover_through"), path.MatchRoot("servers"))}
 }
 
-// orgPlan is the whole organisation's plan, with every server's live build as read for it.
+// orgPlan is the whole organisation's plan, with the facts it was planned from and every
+// server's live build as read for it.
 type orgPlan struct {
 	exchange.OrganizationPlan
+	facts  []exchange.Facts
 	builds map[string]string
 }
 
@@ -217,13 +251,16 @@ func (o orgPlan) steps() []orgStepModel {
 }
 
 // plan reads the organisation and plans every server below its target, wave by wave
-// (exchange.PlanOrganization).
-func (r *organizationUpgradeResource) plan(ctx context.Context, m *organizationUpgradeModel, diags *diag.Diagnostics) (orgPlan, bool) {
+// (exchange.PlanOrganization). recorded are the facts the refresh recorded (plan_facts.go),
+// nil at apply.
+func (r *organizationUpgradeResource) plan(ctx context.Context, m *organizationUpgradeModel, recorded map[string]exchange.Facts, diags *diag.Diagnostics) (orgPlan, bool) {
 	var o orgPlan
 	facts, ok := r.data.organizationFacts(ctx, m.DiscoverThrough, m.Servers, 0, diags)
 	if !ok {
 		return o, false
 	}
+	facts = withRecordedAll(facts, recorded)
+	o.facts = facts
 	if len(facts) > 0 {
 		r.data.checkEvidenceKeys(ctx, m.Backup, r.data.targetOfServer(facts[0].Server), facts, diags)
 	}
@@ -312,7 +349,9 @@ func (r *organizationUpgradeResource) ModifyPlan(ctx context.Context, req resour
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, &m)...)
 		return
 	}
-	o, ok := r.plan(ctx, &m, &resp.Diagnostics)
+	// The facts the refresh recorded, so that the plan an apply of a saved plan makes first
+	// is this one (plan_facts.go).
+	o, ok := r.plan(ctx, &m, recordedFacts(ctx, req.Private, resp.Private), &resp.Diagnostics)
 	if !ok {
 		return
 	}
@@ -410,7 +449,7 @@ func (r *organizationUpgradeResource) Create(ctx context.Context, req resource.C
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
 	timeout, d := m.Timeouts.Create(ctx, defaultInstallTimeout)
 	resp.Diagnostics.Append(d...)
-	r.apply(ctx, &m, timeout, resp.State.Set, &resp.Diagnostics)
+	r.apply(ctx, &m, timeout, resp.State.Set, resp.Private, &resp.Diagnostics)
 }
 
 func (r *organizationUpgradeResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
@@ -418,13 +457,14 @@ func (r *organizationUpgradeResource) Update(ctx context.Context, req resource.U
 	resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...)
 	timeout, d := m.Timeouts.Update(ctx, defaultInstallTimeout)
 	resp.Diagnostics.Append(d...)
-	r.apply(ctx, &m, timeout, resp.State.Set, &resp.Diagnostics)
+	r.apply(ctx, &m, timeout, resp.State.Set, resp.Private, &resp.Diagnostics)
 }
 
 // apply re-reads and re-plans the organisation, refuses if the steps differ from the plan,
-// then runs the waves.
+// then runs the waves, and records what the servers run afterwards (in the state, and in
+// private for the next plan).
 func (r *organizationUpgradeResource) apply(ctx context.Context, m *organizationUpgradeModel, timeout time.Duration,
-	set func(context.Context, any) diag.Diagnostics, diags *diag.Diagnostics) {
+	set func(context.Context, any) diag.Diagnostics, private privateData, diags *diag.Diagnostics) {
 	ctx = r.data.withWindow(ctx, m.MaintenanceWindow, &m.ScheduledWindow, diags)
 	if diags.HasError() {
 		return
@@ -432,7 +472,7 @@ func (r *organizationUpgradeResource) apply(ctx context.Context, m *organization
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	// Apply runs in a provider process of its own: these are fresh facts, not the plan's.
-	o, ok := r.plan(ctx, m, diags)
+	o, ok := r.plan(ctx, m, nil, diags)
 	if !ok {
 		return
 	}
@@ -440,21 +480,25 @@ func (r *organizationUpgradeResource) apply(ctx context.Context, m *organization
 	if !m.PlannedSteps.IsNull() && !m.PlannedSteps.IsUnknown() {
 		diags.Append(m.PlannedSteps.ElementsAs(ctx, &reviewed, false)...)
 	}
-	if stepsChanged("The organisation", reviewed, o.steps(), diags) {
+	if now := o.steps(); stepsChanged(changedSubject(reviewed, now), reviewed, now, diags) ||
+		r.data.refuseEndedWindow(ctx, "The organisation", orgFirstDowntime(now) != "", diags) {
 		return
 	}
 	if err := r.runWaves(ctx, m, o); err != nil {
 		diags.AddError("The organisation upgrade stopped", err.Error())
 		return
 	}
-	if m.LiveBuilds.IsUnknown() {
+	facts := o.facts
+	if len(o.steps()) > 0 {
 		// The servers serviced were forgotten by the probe cache: this reads them anew.
-		facts, ok := r.data.organizationFacts(ctx, m.DiscoverThrough, m.Servers, 0, diags)
-		if !ok {
+		if facts, ok = r.data.organizationFacts(ctx, m.DiscoverThrough, m.Servers, 0, diags); !ok {
 			return
 		}
+	}
+	if m.LiveBuilds.IsUnknown() {
 		m.LiveBuilds = buildsValue(ctx, liveBuilds(facts), diags)
 	}
+	recordFacts(ctx, private, diags, facts...)
 	diags.Append(set(ctx, m)...)
 }
 
@@ -472,7 +516,8 @@ func (r *organizationUpgradeResource) runWaves(ctx context.Context, m *organizat
 
 // Read refreshes live_builds and below_target, so that `terraform plan -refresh-only` shows
 // a server changed since the apply (or below its target) as a change made outside Terraform.
-// planned_steps, waves and warnings keep the last apply's record.
+// planned_steps, waves and warnings keep the last apply's record. It records the facts it
+// read in the private data, for the next plan (plan_facts.go).
 func (r *organizationUpgradeResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var m organizationUpgradeModel
 	resp.Diagnostics.Append(req.State.Get(ctx, &m)...)
@@ -483,6 +528,7 @@ func (r *organizationUpgradeResource) Read(ctx context.Context, req resource.Rea
 	if !ok {
 		return
 	}
+	recordFacts(ctx, resp.Private, &resp.Diagnostics, facts...)
 	names := make([]string, 0, len(facts))
 	for _, f := range facts {
 		names = append(names, f.Server)

@@ -31,7 +31,7 @@ import (
 
 // factsKey names the recorded facts in a resource's private data: a JSON object of each
 // server's facts by lower-case name (one server for a servicing resource, every node for a
-// cluster upgrade).
+// cluster upgrade, every server read for an organisation upgrade).
 const factsKey = "facts"
 
 // privateData is the framework's private state of a resource (req.Private, resp.Private).
@@ -77,6 +77,14 @@ func withRecorded(fresh exchange.Facts, recorded map[string]exchange.Facts) exch
 	}
 	f.Backups, f.BootTime, f.OtherServices = fresh.Backups, fresh.BootTime, fresh.OtherServices
 	return f
+}
+
+// withRecordedAll is withRecorded for each server of a cluster or an organisation, in place.
+func withRecordedAll(fresh []exchange.Facts, recorded map[string]exchange.Facts) []exchange.Facts {
+	for i := range fresh {
+		fresh[i] = withRecorded(fresh[i], recorded)
+	}
+	return fresh
 }
 
 // planFacts returns the facts to plan a servicing resource's server from (withRecorded).

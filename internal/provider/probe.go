@@ -36,6 +36,9 @@ type providerData struct {
 	// evidence is the provider's backup_evidence (nil when not set), which every
 	// resource's backup block adds to.
 	evidence *providerEvidence
+	// planTime is plan_timestamp: the time the maintenance window of a plan is chosen
+	// from (scheduledWindow); zero when not set (the clock's now).
+	planTime time.Time
 
 	applyMu  sync.Mutex
 	applying map[string]*sync.Mutex

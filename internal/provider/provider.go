@@ -56,6 +56,7 @@ type providerModel struct {
 	Addresses             types.Map            `tfsdk:"addresses"`
 	MaintenanceWindow     *windowModel         `tfsdk:"maintenance_window"`
 	BackupEvidence        *backupEvidenceModel `tfsdk:"backup_evidence"`
+	PlanTimestamp         types.String         `tfsdk:"plan_timestamp"`
 }
 
 func (m providerModel) addresses(ctx context.Context, diags *diag.Diagnostics) map[string]string {
@@ -157,6 +158,17 @@ func (p *exchangeProvider) Schema(_ context.Context, _ provider.SchemaRequest, r
 					"Env: `EXCHANGE_PROBE_CONCURRENCY`.", defaultProbeConcurrency, maxProbeConcurrency),
 				Validators: []validator.Int64{int64validator.Between(1, maxProbeConcurrency)},
 			},
+			"plan_timestamp": schema.StringAttribute{
+				Optional: true,
+				MarkdownDescription: "Set it to `plantimestamp()` (Terraform 1.5+, OpenTofu 1.6+): the time of the plan, from which " +
+					"each resource's `scheduled_window` is chosen (the window open then, or the next). Terraform gives the apply of a " +
+					"saved plan the plan's time again, so the apply plans the same window and, when that window has ended, the provider " +
+					"refuses the apply before anything runs (\"this plan was made for the maintenance window ...\"; plan again). " +
+					"Unset, the window is chosen from the clock, and a saved plan applied in a later window ends in Terraform's " +
+					"\"Provider produced inconsistent final plan\", with nothing done either. An RFC 3339 time. See the " +
+					"[maintenance window guide](guides/maintenance-window.md).",
+				Validators: []validator.String{rfc3339Validator()},
+			},
 		},
 		Blocks: map[string]schema.Block{"maintenance_window": providerWindowBlock(), "backup_evidence": providerEvidenceBlock()},
 	}
@@ -195,6 +207,14 @@ func (p *exchangeProvider) Configure(ctx context.Context, req provider.Configure
 	probes := m.probeConcurrency(&diags)
 	defaultWindow := m.MaintenanceWindow.window(ctx, &diags)
 	evidence := newProviderEvidence(m.BackupEvidence, &diags)
+	var planTime time.Time
+	if !m.PlanTimestamp.IsNull() && !m.PlanTimestamp.IsUnknown() { // unknown only outside a plan or apply
+		var err error
+		if planTime, err = time.Parse(time.RFC3339, m.PlanTimestamp.ValueString()); err != nil {
+			diags.AddAttributeError(path.Root("plan_timestamp"), "Invalid plan_timestamp",
+				fmt.Sprintf("plan_timestamp = %q is not an RFC 3339 time: set it to plantimestamp().", m.PlanTimestamp.ValueString()))
+		}
+	}
 	resp.Diagnostics.Append(diags...)
 	if resp.Diagnostics.HasError() {
 		return
@@ -211,7 +231,7 @@ func (p *exchangeProvider) Configure(ctx context.Context, req provider.Configure
 	}
 	data := &providerData{client: book, probes: newProbeCache(book, probes), registry: newPlanRegistry(),
 		lockOwner: lockOwner(), pollInterval: pollInterval, probeConcurrency: probes,
-		window: defaultWindow, clock: p.clock, evidence: evidence}
+		window: defaultWindow, clock: p.clock, evidence: evidence, planTime: planTime}
 	resp.DataSourceData = data
 	resp.ResourceData = data
 }

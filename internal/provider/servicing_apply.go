@@ -36,7 +36,8 @@ func (d *providerData) applySteps(ctx context.Context, t remote.Target, planned 
 	if !ok {
 		return facts, false
 	}
-	if stepsChanged("Server "+t.Server, reviewed, stepModelsOf(plan.Steps), diags) {
+	if stepsChanged("Server "+t.Server, reviewed, stepModelsOf(plan.Steps), diags) ||
+		d.refuseEndedWindow(ctx, "Server "+t.Server, firstDowntime(plan.Steps) != "", diags) {
 		return facts, false
 	}
 	if plan.Empty() {
