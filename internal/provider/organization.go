@@ -215,17 +215,21 @@ func (d *providerData) predecessorGuard(ctx context.Context, t remote.Target, se
 	var unread []string
 	for _, pr := range preds {
 		name, pt := pr.name, pr.target
+		if !atApply && d.registry.hasPassed(name, pt) {
+			continue // at the target, or planned to it, by an earlier check of this run
+		}
 		f, err := view.liveFacts(ctx, d, name)
 		if err != nil {
 			unread = append(unread, fmt.Sprintf("%s: %v", name, err))
 			continue
 		}
 		ok, err := exchange.Reached(f, pt, exchange.DefaultCatalog())
-		if err != nil || ok {
+		if err != nil {
 			continue
 		}
-		if !atApply && d.registry.plannedTo(name, pt) {
-			continue // upgraded earlier in this apply
+		if ok || (!atApply && d.registry.plannedTo(name, pt)) { // planned: upgraded earlier in this apply
+			d.registry.pass(name, pt)
+			continue
 		}
 		level, _, _ := levelOf(f.Build, exchange.DefaultCatalog())
 		behind = append(behind, fmt.Sprintf("%s (%s)", name, level.ValueString()))
