@@ -79,8 +79,6 @@ type probeResult struct {
 	// address is where the answer came from: a failure through one address (e.g. a name
 	// DNS cannot resolve, from a discovery) says nothing of the server at another one.
 	address string
-	// at is when the answer was read (zero: not known).
-	at time.Time
 }
 
 // usable reports whether a cached answer serves a caller that asks through t.
@@ -132,7 +130,7 @@ func (c *probeCache) factsWith(ctx context.Context, t remote.Target, read func(c
 		case <-ctx.Done():
 			err = ctx.Err()
 		}
-		r := probeResult{facts: facts, err: err, address: t.Address, at: time.Now()}
+		r := probeResult{facts: facts, err: err, address: t.Address}
 		// A cancelled caller must not poison the cache for the others.
 		if !errors.Is(err, context.Canceled) {
 			c.mu.Lock()
@@ -160,20 +158,8 @@ func (c *probeCache) offer(t remote.Target, facts exchange.Facts) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.results[probeKey(t)]; !ok {
-		c.results[probeKey(t)] = probeResult{facts: facts, at: time.Now()}
+		c.results[probeKey(t)] = probeResult{facts: facts}
 	}
-}
-
-// recent returns t's facts when this process read them less than within ago and nothing
-// changed the server since (Forget); false when they are older, unknown or an error.
-func (c *probeCache) recent(t remote.Target, within time.Duration) (exchange.Facts, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	r, ok := c.results[probeKey(t)]
-	if !ok || r.err != nil || r.at.IsZero() || time.Since(r.at) > within {
-		return exchange.Facts{}, false
-	}
-	return r.facts, true
 }
 
 // adopt takes the answer read for asked (a cluster node's answer to its CMS/EVS name) as
@@ -190,7 +176,7 @@ func (c *probeCache) adopt(asked, node remote.Target) bool {
 	if !ok || r.err != nil || r.stale {
 		return false
 	}
-	c.results[probeKey(node)] = probeResult{facts: r.facts, at: r.at}
+	c.results[probeKey(node)] = probeResult{facts: r.facts}
 	return true
 }
 

@@ -112,29 +112,3 @@ func TestProbeCacheAdoptsACMSAnswerUntilTheNodeChanges(t *testing.T) {
 		t.Fatalf("after Forget the node must be probed again: %v, %d probes", err, p.calls.Load())
 	}
 }
-
-// A read of this process counts as recent (the read before acting, readBeforeActing) until
-// the server is forgotten after an apply changed it; a failed read never does.
-func TestProbeCacheRecent(t *testing.T) {
-	p := &countingProber{}
-	c := newProbeCache(p, defaultProbeConcurrency)
-	target := remote.Target{Server: "EX01"}
-	if _, ok := c.recent(target, time.Hour); ok {
-		t.Fatal("a server never read is recent")
-	}
-	if _, err := c.Facts(context.Background(), target); err != nil {
-		t.Fatal(err)
-	}
-	if f, ok := c.recent(target, time.Hour); !ok || f.Build != "8.1.393.1" {
-		t.Fatalf("the read just made is not recent: %v %+v", ok, f)
-	}
-	c.Forget(target)
-	if _, ok := c.recent(target, time.Hour); ok {
-		t.Error("a forgotten server is recent")
-	}
-	failing := newProbeCache(&countingProber{err: errors.New("refused")}, defaultProbeConcurrency)
-	_, _ = failing.Facts(context.Background(), target)
-	if _, ok := failing.recent(target, time.Hour); ok {
-		t.Error("a failed read is recent")
-	}
-}

@@ -3,10 +3,8 @@ package provider
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -26,8 +24,12 @@ type replanFunc func(exchange.Facts, *diag.Diagnostics) (exchange.Plan, bool)
 // records them in the resource's private data for the next plan (plan_facts.go).
 func (d *providerData) applySteps(ctx context.Context, t remote.Target, planned types.List, private privateData, replan replanFunc, diags *diag.Diagnostics) (exchange.Facts, bool) {
 	defer d.serverLock(t)()
-	reviewed := stepsOf(ctx, planned, diags)
-	facts, err := d.readBeforeActing(ctx, t, reviewed)
+	// The read before acting is always a new one: a read from this process's plan moments
+	// ago would miss what another apply (another host, a colleague's terminal) did since,
+	// and the steps would act on it. It costs the server one PowerShell process more per
+	// apply (docs/performance.md).
+	d.probes.Forget(t)
+	facts, err := d.probes.Facts(ctx, t)
 	if err != nil {
 		diags.Append(remoteDiagnostic(t, err))
 		return facts, false
@@ -36,7 +38,7 @@ func (d *providerData) applySteps(ctx context.Context, t remote.Target, planned 
 	if !ok {
 		return facts, false
 	}
-	if stepsChanged("Server "+t.Server, reviewed, stepModelsOf(plan.Steps), diags) ||
+	if stepsChanged("Server "+t.Server, stepsOf(ctx, planned, diags), stepModelsOf(plan.Steps), diags) ||
 		d.refuseEndedWindow(ctx, "Server "+t.Server, firstDowntime(plan.Steps) != "", diags) {
 		return facts, false
 	}
@@ -63,30 +65,6 @@ func (d *providerData) applySteps(ctx context.Context, t remote.Target, planned 
 	}
 	recordFacts(ctx, private, diags, after)
 	return after, true
-}
-
-// freshBeforeActing is how recent a read of the server in this process counts as the read
-// before acting. Terraform plans each change once more right before it applies it (the
-// final plan of `terraform apply`), in the same process and moments before: that plan's
-// read of the server (for the first resource of an apply, in the discovery its order check
-// needs, probeWithDiscovery) is the read before acting, where reading again cost the server
-// a second PowerShell process (issue 12). A read older than this (the organisation's, at the
-// first order check of the apply, hours before a late wave acts) is read again.
-const freshBeforeActing = 30 * time.Second
-
-// readBeforeActing reads the server's facts for an apply about to run the reviewed steps:
-// the facts read moments ago in this process (freshBeforeActing), else a fresh read. A
-// change that installs gets the read through the discovery its order check makes, when
-// none has run yet in this process: both in one PowerShell process.
-func (d *providerData) readBeforeActing(ctx context.Context, t remote.Target, reviewed []stepModel) (exchange.Facts, error) {
-	if facts, ok := d.probes.recent(t, freshBeforeActing); ok {
-		return facts, nil
-	}
-	d.probes.Forget(t)
-	if slices.ContainsFunc(reviewed, func(s stepModel) bool { return installsAction(s.Action) }) {
-		return d.probeWithDiscovery(ctx, t)
-	}
-	return d.probes.Facts(ctx, t)
 }
 
 // applyFresh runs a plan made moments ago from fresh facts (destroy has no reviewed steps
