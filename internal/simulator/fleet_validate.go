@@ -35,19 +35,20 @@ var (
 type product struct {
 	major, minor int // minor < 0: any
 	exampleBuild string
-	roles        []string // canonical order
-	os           exchange.OSFacts
+	roles        []string         // canonical order
+	os           exchange.OSFacts // the default Windows
+	windows      windowsRule      // the Windows it runs on (fleet_os.go)
 }
 
 var windows2000 = exchange.OSFacts{Caption: "Microsoft Windows 2000 Server", Version: "5.0.2195", ServicePack: 4}
 
 var products = map[string]product{
-	"5.5":  {5, 5, "5.5.2653", []string{"BackEnd"}, windows2000},
-	"2000": {6, 0, "6.0.6249", []string{"FrontEnd", "BackEnd"}, windows2000},
+	"5.5":  {5, 5, "5.5.2653", []string{"BackEnd"}, windows2000, windowsFor55},
+	"2000": {6, 0, "6.0.6249", []string{"FrontEnd", "BackEnd"}, windows2000, windowsFor2000},
 	"2003": {6, 5, "6.5.7638", []string{"FrontEnd", "BackEnd"},
-		exchange.OSFacts{Caption: "Microsoft Windows Server 2003 Enterprise Edition", Version: "5.2.3790", ServicePack: 2}},
+		exchange.OSFacts{Caption: "Microsoft Windows Server 2003 Enterprise Edition", Version: "5.2.3790", ServicePack: 2}, windowsFor2003},
 	"2007": {8, -1, "8.3.83.6", []string{"ClientAccess", "HubTransport", "Mailbox", "UnifiedMessaging", "Edge"},
-		exchange.OSFacts{Caption: "Microsoft Windows Server 2003 R2 Enterprise x64 Edition", Version: "5.2.3790", ServicePack: 2}},
+		exchange.OSFacts{Caption: "Microsoft Windows Server 2003 R2 Enterprise x64 Edition", Version: "5.2.3790", ServicePack: 2}, windowsFor2007},
 }
 
 const defaultDomain = "contoso.local"
@@ -213,7 +214,7 @@ func (v *validator) server(at string, d serverDoc, names, addresses map[string]s
 		}
 		s.OS.ServicePack = *d.os.ServicePack
 	}
-	if why := windowsProblem(s.Product, s.OS); why != "" {
+	if why := windowsProblem(s.Product, p.windows, s.OS); why != "" {
 		v.add("%s: os: %s", at, why)
 	}
 	s.SystemStateBackupTool = v.systemStateTool(at, d.SystemStateBackupTool, s.OS)
