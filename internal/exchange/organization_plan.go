@@ -190,6 +190,7 @@ func PlanOrganization(facts []Facts, ordering Ordering, req OrganizationRequest,
 					refusals = appendRefusals(refusals, err)
 					continue
 				}
+				o.addWarnings(u)
 				if len(u.Plans) > 0 {
 					o.Units = append(o.Units, u)
 				}
@@ -200,11 +201,7 @@ func PlanOrganization(facts []Facts, ordering Ordering, req OrganizationRequest,
 				refusals = appendRefusals(refusals, err)
 				continue
 			}
-			for _, p := range u.Plans {
-				for _, w := range p.Warnings {
-					o.Warnings = append(o.Warnings, Warning{Server: f.Server, Text: w})
-				}
-			}
+			o.addWarnings(u)
 			if len(u.Plans) > 0 {
 				o.Units = append(o.Units, u)
 			}
@@ -226,6 +223,20 @@ func PlanOrganization(facts []Facts, ordering Ordering, req OrganizationRequest,
 	o.groupFrontEnds(groups, defaulted)
 	o.preflightFirst()
 	return o, nil
+}
+
+// addWarnings takes a unit's warnings (a server's, or a cluster's under its name), each
+// text once for the unit: a server's service pack and rollup plans may give the same one.
+func (o *OrganizationPlan) addWarnings(u OrganizationUnit) {
+	var seen []string
+	for _, p := range u.Plans {
+		for _, text := range p.Warnings {
+			if !slices.Contains(seen, text) {
+				seen = append(seen, text)
+				o.Warnings = append(o.Warnings, Warning{Server: u.Server, Text: text})
+			}
+		}
+	}
 }
 
 // preflightFirst sets Preflight: the preflight steps of every unit's plans, one for each
@@ -285,15 +296,16 @@ func planServerUnit(f Facts, tg OrganizationTarget, opts Options, wave int, cat 
 	// A front-end left offline is the organisation's to bring back (groupFrontEnds), not a
 	// refusal as for a single-server resource (checkFrontEndOffline).
 	f.Leftovers.FrontEndOffline = false
+	rollup := (tg.Latest || tg.UpdateRollup > 0) && f.Product == "2007"
 	spPlan, err := PlanServicePack(f, ServicePackRequest{Server: f.Server, ServicePack: tg.ServicePack,
-		MediaPath: tg.MediaPath, UMLanguagePackPath: tg.UMLanguagePackPath, Options: opts}, cat)
+		MediaPath: tg.MediaPath, UMLanguagePackPath: tg.UMLanguagePackPath, RollupFollows: rollup, Options: opts}, cat)
 	if err != nil {
 		return u, err
 	}
 	if !spPlan.Empty() {
 		u.Plans = append(u.Plans, spPlan)
 	}
-	if (tg.Latest || tg.UpdateRollup > 0) && f.Product == "2007" {
+	if rollup {
 		ruPlan, err := PlanUpdateRollup(spPlan.After, UpdateRollupRequest{Server: f.Server, ServicePack: tg.ServicePack,
 			PackagePath: tg.PackagePath, KB: tg.KB, Options: opts,
 			Latest: tg.Latest, Rollup: tg.UpdateRollup, ReRelease: tg.ReRelease}, cat)

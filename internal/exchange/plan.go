@@ -283,6 +283,9 @@ type ServicePackRequest struct {
 	// UMLanguagePackPath is the folder with the UM language packs for the new SP; needed
 	// when the server has UM language packs (they are removed before and re-added after).
 	UMLanguagePackPath string
+	// RollupFollows says a rollup is planned right after the service pack (as an
+	// organisation upgrade does): the plan does not advise adding one.
+	RollupFollows bool
 	Options
 }
 

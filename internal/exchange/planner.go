@@ -33,6 +33,7 @@ func LiveLevel(f Facts, cat *Catalog) (Release, bool) {
 // error, when not nil, is Refusals.
 func PlanServicePack(f Facts, r ServicePackRequest, cat *Catalog) (Plan, error) {
 	p := newPlanning(f, r.Server, r.Options, cat)
+	p.rollupFollows = r.RollupFollows
 	empty := Plan{Server: p.server, After: f}
 	info, live, ok := p.serviceable()
 	if !ok {
@@ -159,7 +160,7 @@ func (p *planning) servicePackWarnings(liveSP int, target Release) {
 		if liveSP < 2 && sp >= 2 {
 			p.warn("Exchange 2007 SP2 and later create the \"Exchange Trusted Subsystem\" group and add it to the server's local Administrators group")
 		}
-		if newest, err := p.cat.Newest("2007", sp); err == nil && newest.Level.UpdateRollup > 0 && !p.clusterNode {
+		if newest, err := p.cat.Newest("2007", sp); err == nil && newest.Level.UpdateRollup > 0 && !p.clusterNode && !p.rollupFollows {
 			p.warn("after %s the rollup level starts again from zero: the server runs %s without update rollups; the newest for %s is %s (%s): install it with an exchange_update_rollup resource that references this one",
 				spName(sp), target.Level, spName(sp), rollupName(newest.Level.UpdateRollup, newest.Level.ReRelease), newest.Build)
 		}

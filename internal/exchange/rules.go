@@ -32,6 +32,9 @@ type planning struct {
 	// sequences the nodes): checkCluster does not refuse it, the stale CMS key is the cluster
 	// plan's check, and its installer jobs are recorded under ClusterJobID.
 	clusterNode bool
+	// rollupFollows: a rollup is planned right after the service pack (an organisation's
+	// unit), so the plan does not advise adding one.
+	rollupFollows bool
 	// offersClearWatermark: the request runs setup and offers clear_setup_watermark (a
 	// service pack); clearWatermarks are the watermarks the plan clears on that opt-in.
 	offersClearWatermark bool
