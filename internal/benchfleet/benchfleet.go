@@ -206,10 +206,11 @@ const (
 	OrganizationUpgr = "exchange_organization_upgrade"
 	ServerForEach    = "exchange_server for_each"
 	ServicingWaves   = "exchange_service_pack + exchange_update_rollup (waves by depends_on)"
+	ServicingGated   = "exchange_service_pack + exchange_update_rollup (waves through a terraform_data gate)"
 )
 
 // Configurations lists the configuration names in order.
-var Configurations = []string{OrganizationList, OrganizationUpgr, ServerForEach, ServicingWaves}
+var Configurations = []string{OrganizationList, OrganizationUpgr, ServerForEach, ServicingWaves, ServicingGated}
 
 // Config is the Terraform configuration name plans for the organisation. The provider block
 // sets the addresses (every server, and each CMS at its active node), probe_concurrency and
@@ -245,7 +246,9 @@ func (f Fleet) Config(name string, probeConcurrency int) (string, error) {
 		}
 		b.WriteString("  ])\n  server = each.key\n}\n\noutput \"levels\" {\n  value = length([for s in data.exchange_server.all : s.level])\n}\n")
 	case ServicingWaves:
-		f.servicingWaves(&b)
+		f.servicingWaves(&b, false)
+	case ServicingGated:
+		f.servicingWaves(&b, true)
 	default:
 		return "", fmt.Errorf("benchfleet: no configuration %q", name)
 	}
@@ -288,9 +291,13 @@ func (f Fleet) evidenceBlock() string {
 // servicingWaves writes, per wave of the order, an exchange_service_pack for each of its
 // servers (and an exchange_update_rollup after it on Exchange 2007) or an
 // exchange_cluster_upgrade for each of its clusters, each wave depending on the one
-// before it of its product: the way the order check asks users to write it.
-func (f Fleet) servicingWaves(b *strings.Builder) {
-	prev := map[string][]string{} // product -> the resources of its last wave
+// before it of its product: the way the order check asks users to write it. gated: each wave
+// depends on one terraform_data resource that depends on the wave before, so Terraform's
+// graph has an edge per instance, not one per pair of instances of two waves
+// (docs/guides/organisations-at-scale.md).
+func (f Fleet) servicingWaves(b *strings.Builder, gated bool) {
+	prev := map[string][]string{}   // product -> the resources of its last wave
+	prevWave := map[string]string{} // product -> the name of its last wave
 	for w, wave := range waveNames {
 		var servers, clusters []string
 		product := ""
@@ -318,6 +325,11 @@ func (f Fleet) servicingWaves(b *strings.Builder) {
 		if len(prev[product]) > 0 {
 			dependsOn = "  depends_on = [" + strings.Join(prev[product], ", ") + "]\n"
 		}
+		if gated && len(prev[product]) > 0 {
+			gate := "after_" + prevWave[product]
+			fmt.Fprintf(b, "resource \"terraform_data\" %q {\n%s}\n\n", gate, dependsOn)
+			dependsOn = "  depends_on = [terraform_data." + gate + "]\n"
+		}
 		var mine []string
 		if len(servers) > 0 {
 			fmt.Fprintf(b, "resource \"exchange_service_pack\" %q {\n  for_each = toset(%s)\n  server = each.key\n  service_pack = %d\n  media_path = \"%s\"\n%s%s}\n\n",
@@ -342,7 +354,7 @@ func (f Fleet) servicingWaves(b *strings.Builder) {
 				wave, hclList(clusters), sp, media, ru, f.backupBlock(), dependsOn)
 			mine = append(mine, "exchange_cluster_upgrade."+wave)
 		}
-		prev[product] = mine
+		prev[product], prevWave[product] = mine, wave
 	}
 }
 

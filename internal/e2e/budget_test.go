@@ -43,7 +43,7 @@ func TestPlanBudgetPerServer(t *testing.T) {
 	}
 
 	for _, config := range benchfleet.Configurations {
-		t.Run(strings.Fields(config)[0], func(t *testing.T) {
+		t.Run(config, func(t *testing.T) {
 			text, err := fleet.Config(config, 16)
 			must(t, err)
 			w := newWorkspace(t, providerDir, sim, header,
@@ -60,7 +60,7 @@ func TestPlanBudgetPerServer(t *testing.T) {
 			// server: Terraform shows the warnings of one summary once, counting the others,
 			// and renders each one it shows with the configuration around it (a parse of the
 			// whole file each: half of its CPU in a plan of 500 servers).
-			if config == benchfleet.OrganizationUpgr || config == benchfleet.ServicingWaves {
+			if config == benchfleet.OrganizationUpgr || perServer(config) {
 				if n := shownWarnings(out, `"Exchange Trusted Subsystem" group`); n != 1 {
 					t.Errorf("the Exchange Trusted Subsystem warning is shown %d times, want once:\n%s", n, out)
 				}
@@ -71,7 +71,7 @@ func TestPlanBudgetPerServer(t *testing.T) {
 				discovers += per[s.Name].Operations["discover"]
 			}
 			wantDiscovers := 0
-			if config == benchfleet.ServicingWaves {
+			if perServer(config) {
 				wantDiscovers = 1 // every resource's order check shares one discovery
 			}
 			if discovers != wantDiscovers {
@@ -127,6 +127,11 @@ func describe(per map[string]*benchfleet.PerServer) string {
 		fmt.Fprintf(&b, "\n  %s: ops %v, %d HTTP, %d processes", name, p.Operations, p.HTTPRequests, p.Processes)
 	}
 	return b.String()
+}
+
+// perServer reports whether config has a resource per server (the servicing ones).
+func perServer(config string) bool {
+	return config == benchfleet.ServicingWaves || config == benchfleet.ServicingGated
 }
 
 // An apply of a saved plan of the servicing configuration. The apply discovers the
