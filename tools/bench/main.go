@@ -188,6 +188,10 @@ type result struct {
 	// terraformCPU is terraform's with its children's (the provider processes).
 	terraformCPU float64
 	processes    int // provider processes terraform started
+	// firstOp and lastOp are when the servers saw the plan's first and last operation, from
+	// the start of terraform: before the first and after the last, the time is Terraform's
+	// and the provider's alone.
+	firstOp, lastOp time.Duration
 	perServer    map[string]*benchfleet.PerServer
 	servers      int
 }
@@ -201,8 +205,8 @@ func (b *bench) size(n int) error {
 	defer sim.Close()
 	fmt.Printf("\n## N = %d (%d clusters); one probe %.2fs; floor ceil(%d/%d) x probe = %.1fs\n\n",
 		n, len(fleet.Clusters), probe.Seconds(), n, b.o.concurrency, floor.Seconds())
-	fmt.Println("| configuration | wall | × floor | remote ops per server | WinRM HTTP requests per server | PowerShell processes per server | provider peak RSS | provider CPU | terraform + provider CPU |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|")
+	fmt.Println("| configuration | wall | × floor | remote operations from–to | remote ops per server | WinRM HTTP requests per server | PowerShell processes per server | provider peak RSS | provider CPU | terraform + provider CPU |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
 	for _, c := range b.o.configs {
 		r, err := b.plan(sim, fleet, c, "plan")
 		if err != nil {
@@ -236,15 +240,16 @@ func (b *bench) refreshOnly(n int) error {
 		return err
 	}
 	fmt.Printf("\n## plan -refresh-only, N = %d, on the applied state of %q (every server at its target); floor %.1fs\n\n", n, benchfleet.ServicingWaves, floor.Seconds())
-	fmt.Println("| wall | × floor | remote ops per server | WinRM HTTP requests per server | PowerShell processes per server | provider peak RSS | provider CPU | terraform + provider CPU |")
-	fmt.Println("|---|---|---|---|---|---|---|---|")
+	fmt.Println("| wall | × floor | remote operations from–to | remote ops per server | WinRM HTTP requests per server | PowerShell processes per server | provider peak RSS | provider CPU | terraform + provider CPU |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|")
 	fmt.Printf("%s\n", r.row(floor))
 	return nil
 }
 
 // row is the measurements of r as a Markdown table row, from its wall column on.
 func (r *result) row(floor time.Duration) string {
-	return fmt.Sprintf("| %.1f s | %.2f | %s | %s | %s | %.0f MB | %.1f s | %.1f s |", r.wall.Seconds(), r.wall.Seconds()/floor.Seconds(),
+	return fmt.Sprintf("| %.1f s | %.2f | %.1f–%.1f s | %s | %s | %s | %.0f MB | %.1f s | %.1f s |", r.wall.Seconds(), r.wall.Seconds()/floor.Seconds(),
+		r.firstOp.Seconds(), r.lastOp.Seconds(),
 		opsSummary(r.perServer), spread(r.perServer, func(p *benchfleet.PerServer) int { return p.HTTPRequests }),
 		spread(r.perServer, func(p *benchfleet.PerServer) int { return p.Processes }), float64(r.maxRSSKB)/1024, r.cpu, r.terraformCPU)
 }
@@ -339,6 +344,13 @@ func (b *bench) timed(dir string, sim *simulator.Simulator, fleet benchfleet.Fle
 		return nil, err
 	}
 	r := &result{wall: wall, terraformCPU: tfCPU, perServer: benchfleet.Measure(sim, fleet, from), servers: len(fleet.Servers)}
+	for i, e := range sim.Journal()[from:] {
+		at := e.Time.Sub(start)
+		if i == 0 {
+			r.firstOp = at
+		}
+		r.lastOp = at
+	}
 	raw, _ := os.ReadFile(rusage)
 	for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
 		var kb int64
