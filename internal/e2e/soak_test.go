@@ -126,6 +126,21 @@ func soakRun(t *testing.T, rng *rand.Rand, run int, st *soakStats) {
 	violate := func(format string, args ...any) {
 		st.violations = append(st.violations, fmt.Sprintf("run %d: ", run)+fmt.Sprintf(format, args...))
 	}
+	// A run that breaks an invariant leaves what it did for whoever debugs it: every apply's
+	// output and the simulator's journal, in a folder named by the run.
+	defer func() {
+		if len(st.violations) == 0 {
+			return
+		}
+		dir, err := os.MkdirTemp("", fmt.Sprintf("soak-run-%d-", run))
+		if err != nil {
+			return
+		}
+		j, _ := json.MarshalIndent(sim.Journal(), "", " ")
+		_ = os.WriteFile(filepath.Join(dir, "journal.json"), j, 0o600)
+		_ = os.WriteFile(filepath.Join(dir, "applies.txt"), []byte(strings.Join(outputs, "\n\n==== next apply ====\n\n")), 0o600)
+		t.Logf("run %d: its applies' output and the simulator's journal are in %s", run, dir)
+	}()
 	deadline := time.Now().Add(3 * time.Minute)
 	converged := false
 	for i := 0; i < *soakApplies && time.Now().Before(deadline); i++ {
