@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -360,6 +361,68 @@ func TestFaultSIGINTMidInstall(t *testing.T) {
 		t.Errorf("the plan must say it attaches to the running setup:\n%s", second)
 	}
 	r.serviced()
+}
+
+// Ctrl-C during setup, and setup finishes before anyone applies again: setup leaves
+// MSExchangeTransport Disabled, as a silent service pack install does. The next apply puts
+// it back as it was before the first apply (Automatic, running) by the services record the
+// interrupted apply kept when it released its lock; a record taken anew by the next apply
+// would have said Disabled, and Disabled it would have stayed: Hub Transport down.
+func TestFaultSetupFinishesAfterInterrupt(t *testing.T) {
+	r := newFaultRun(t, "SIGINT of Terraform mid-install, then apply again", simulator.Options{InstallDuration: 2 * time.Second}, "2m")
+	before := exchangeServices(r.sim.Host("EXS").Facts())
+	if before["MSExchangeTransport"] != "Running" {
+		t.Fatalf("EXS must run MSExchangeTransport before the apply: %v", before)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, r.tf, "apply", "-auto-approve", "-input=false", "-no-color")
+	var out strings.Builder
+	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = r.dir, r.env, &out, &out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	must(t, cmd.Start())
+	for deadline := time.Now().Add(time.Minute); r.setupRuns() == 0 && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	must(t, syscall.Kill(-cmd.Process.Pid, syscall.SIGINT))
+	if err := cmd.Wait(); err == nil {
+		t.Fatalf("an interrupted apply must fail:\n%s", out.String())
+	}
+	r.outputs = append(r.outputs, out.String())
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if f := r.sim.Host("EXS").Facts(); len(f.Jobs) == 1 && f.Jobs[0].State != exchange.JobRunning {
+			break
+		}
+	}
+	f := r.sim.Host("EXS").Facts()
+	if len(f.Jobs) != 1 || f.Jobs[0].State != exchange.JobSucceeded || f.Lock != nil {
+		t.Fatalf("setup must have finished with no apply watching and no lock held: jobs %+v, lock %+v", f.Jobs, f.Lock)
+	}
+	if got := exchangeServices(f)["MSExchangeTransport"]; got != "Stopped/Disabled" {
+		t.Fatalf("setup must have left MSExchangeTransport Disabled (the scenario), got %s", got)
+	}
+	second := r.mustApply("the apply after setup finished")
+	if !strings.Contains(second, "finished while no apply watched") {
+		t.Errorf("the plan must continue after the finished setup:\n%s", second)
+	}
+	if after := exchangeServices(r.sim.Host("EXS").Facts()); !maps.Equal(after, before) {
+		t.Errorf("the Exchange services after the apply differ from before it:\nbefore %v\nafter  %v", before, after)
+	}
+	r.serviced()
+}
+
+// exchangeServices are f's Exchange services as "Running", or "State/StartMode" when not
+// running or Disabled.
+func exchangeServices(f exchange.Facts) map[string]string {
+	out := map[string]string{}
+	for _, s := range f.Services {
+		v := s.State
+		if s.State != "Running" || s.StartMode == "Disabled" {
+			v = s.State + "/" + s.StartMode
+		}
+		out[s.Name] = v
+	}
+	return out
 }
 
 func TestFaultSimulatorRestarted(t *testing.T) {

@@ -164,7 +164,10 @@ func soakRun(t *testing.T, rng *rand.Rand, run int, st *soakStats) {
 		for _, v := range checkInvariants(sim, initial) {
 			violate("after apply %d: %s", i+1, v)
 		}
-		if err == nil && atTarget(sim) {
+		// An apply that did every step but could not clean up after itself says so (a
+		// warning naming the server: its job records or lock are left); like an operator,
+		// the soak applies again before it checks that nothing is left.
+		if err == nil && atTarget(sim) && !strings.Contains(out, "could not clean up after itself") {
 			converged = true
 			break
 		}

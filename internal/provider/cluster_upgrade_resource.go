@@ -399,9 +399,10 @@ func (r *clusterUpgradeResource) apply(ctx context.Context, m *clusterUpgradeMod
 			names = append(names, n)
 		}
 		unlock := r.data.lockServers(names)
-		_, err := servicing.ApplyCluster(ctx, r.data.client, targets,
+		rep, err := servicing.ApplyCluster(ctx, r.data.client, targets,
 			exchange.Plan{Server: p.Cluster, Steps: p.Steps, Target: p.Target}, r.data.executorOptions(ctx, p.Cluster))
 		unlock()
+		addUnfinished(diags, rep.Unfinished...)
 		for _, t := range targets {
 			r.data.probes.Forget(t)
 		}

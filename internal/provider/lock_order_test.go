@@ -24,7 +24,8 @@ func TestOrganizationUpgradeLocksClusterNodesInSortedOrder(t *testing.T) {
 	go func() {
 		plan := exchange.OrganizationPlan{Units: []exchange.OrganizationUnit{{Wave: 1, Server: "CMS1", Nodes: []string{"NODE2", "NODE1"},
 			Plans: []exchange.Plan{{Server: "CMS1", Steps: []exchange.Step{{Kind: exchange.StopClusteredServer{Group: "CMS1"}, Server: "NODE1"}}}}}}}
-		done <- r.runWaves(context.Background(), &organizationUpgradeModel{Parallelism: types.Int64Value(1)}, orgPlan{OrganizationPlan: plan})
+		_, err := r.runWaves(context.Background(), &organizationUpgradeModel{Parallelism: types.Int64Value(1)}, orgPlan{OrganizationPlan: plan})
+		done <- err
 	}()
 	time.Sleep(200 * time.Millisecond) // the organisation apply takes what it can and waits
 	got := make(chan func(), 1)

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
@@ -484,7 +485,9 @@ func (r *organizationUpgradeResource) apply(ctx context.Context, m *organization
 		r.data.refuseEndedWindow(ctx, "The organisation", orgFirstDowntime(now) != "", diags) {
 		return
 	}
-	if err := r.runWaves(ctx, m, o); err != nil {
+	unfinished, err := r.runWaves(ctx, m, o)
+	addUnfinished(diags, unfinished...)
+	if err != nil {
 		diags.AddError("The organisation upgrade stopped", err.Error())
 		return
 	}
@@ -503,15 +506,27 @@ func (r *organizationUpgradeResource) apply(ctx context.Context, m *organization
 }
 
 // runWaves runs the waves (servicing.ApplyOrganization), each server or cluster under the
-// provider's in-process lock of its servers.
-func (r *organizationUpgradeResource) runWaves(ctx context.Context, m *organizationUpgradeModel, o orgPlan) error {
-	return servicing.ApplyOrganization(ctx, r.data.client, o.OrganizationPlan, servicing.OrganizationOptions{
+// provider's in-process lock of its servers. It returns, sorted, what the ends of the
+// servers' and clusters' applies could not do (servicing.Report.Unfinished).
+func (r *organizationUpgradeResource) runWaves(ctx context.Context, m *organizationUpgradeModel, o orgPlan) ([]string, error) {
+	var (
+		mu         sync.Mutex
+		unfinished []string
+	)
+	err := servicing.ApplyOrganization(ctx, r.data.client, o.OrganizationPlan, servicing.OrganizationOptions{
 		Parallelism: int(m.Parallelism.ValueInt64()),
 		Target:      r.data.targetOfServer,
 		Lock:        r.data.lockServer,
 		Options:     func(server string) servicing.Options { return r.data.executorOptions(ctx, server) },
 		Serviced:    r.data.probes.Forget,
+		Unfinished: func(msg string) {
+			mu.Lock()
+			defer mu.Unlock()
+			unfinished = append(unfinished, msg)
+		},
 	})
+	slices.Sort(unfinished)
+	return unfinished, err
 }
 
 // Read refreshes live_builds and below_target, so that `terraform plan -refresh-only` shows

@@ -51,7 +51,8 @@ func (d *providerData) applySteps(ctx context.Context, t remote.Target, planned 
 	if diags.HasError() {
 		return facts, false
 	}
-	_, err = servicing.Apply(ctx, d.client, t, plan, d.executorOptions(ctx, t.Server))
+	rep, err := servicing.Apply(ctx, d.client, t, plan, d.executorOptions(ctx, t.Server))
+	addUnfinished(diags, rep.Unfinished...)
 	// Whatever happened, the server is not what the cache says any more.
 	d.probes.Forget(t)
 	if err != nil {
@@ -67,6 +68,18 @@ func (d *providerData) applySteps(ctx context.Context, t remote.Target, planned 
 	return after, true
 }
 
+// unfinishedSummary is the summary of the warning an apply gives when it did every step but
+// could not clean up after itself (servicing.Report.Unfinished): the same text for every
+// server, so that Terraform shows it once; each detail names its server.
+const unfinishedSummary = "Apply finished, but could not clean up after itself"
+
+// addUnfinished adds one warning per message of servicing.Report.Unfinished.
+func addUnfinished(diags *diag.Diagnostics, msgs ...string) {
+	for _, msg := range msgs {
+		diags.AddWarning(unfinishedSummary, msg)
+	}
+}
+
 // applyFresh runs a plan made moments ago from fresh facts (destroy has no reviewed steps
 // to compare with; its plan was shown as a warning).
 func (d *providerData) applyFresh(ctx context.Context, t remote.Target, plan exchange.Plan, diags *diag.Diagnostics) {
@@ -74,7 +87,8 @@ func (d *providerData) applyFresh(ctx context.Context, t remote.Target, plan exc
 		return
 	}
 	defer d.serverLock(t)()
-	_, err := servicing.Apply(ctx, d.client, t, plan, d.executorOptions(ctx, t.Server))
+	rep, err := servicing.Apply(ctx, d.client, t, plan, d.executorOptions(ctx, t.Server))
+	addUnfinished(diags, rep.Unfinished...)
 	d.probes.Forget(t)
 	if err != nil {
 		diags.AddError(fmt.Sprintf("Servicing server %s stopped", t.Server), err.Error())

@@ -52,7 +52,7 @@ var Scenarios = []Scenario{
 	{ID: "the password never leaks",
 		Checks: "the fleet's password, a wrong one and ones of 1, 2 and 3 characters are in no output, TF_LOG=trace log or journal of plans reading a reachable, a misnamed and an unreachable server"},
 	{ID: "seeded fault soak",
-		Checks: "an organisation upgrade with a CCR cluster applied again and again under a seeded random schedule of the faults above (resets, 401s, quota faults, slow replies, overrunning reboots, installer failures, Terraform killed or interrupted, two applies at once, the simulator restarted) until every server reaches its target; after every apply: no installer ran twice for one step, no two nodes of one cluster down at once, nothing stopped left stopped without a record; at the end no lock, job or leftover, the state agrees with the servers, the plan is empty, the password in no output or journal"},
+		Checks: "an organisation upgrade with a CCR cluster applied again and again under a seeded random schedule of the faults above (resets, 401s, quota faults, slow replies, overrunning reboots, installer failures, Terraform killed or interrupted, two applies at once, the simulator restarted) until every server reaches its target in an apply that left nothing to clean up (one that could not clear a server's job records or release its lock says so in a warning naming the server, and the soak applies again); after every apply: no installer ran twice for one step, no two nodes of one cluster down at once, nothing stopped left stopped without a record; at the end no lock, job or leftover, the state agrees with the servers, the plan is empty, the password in no output or journal"},
 }
 
 // Find returns the scenario with id.

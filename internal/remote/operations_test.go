@@ -79,11 +79,11 @@ func TestOperationWrappers(t *testing.T) {
 	}
 	for _, c := range []call{
 		{"Lock", func() (any, error) { return f.client.Lock(ctx, tg, "apply-1", 90*time.Minute) },
-			wire.OpLock, map[string]any{"Owner": "apply-1", "TTLSeconds": int64(5400), "Release": false, "TakeOver": ""}},
+			wire.OpLock, map[string]any{"Owner": "apply-1", "TTLSeconds": int64(5400), "Release": false, "TakeOver": "", "KeepServiceRecord": false}},
 		{"Lock rounds a fraction of a second up", func() (any, error) { return f.client.Lock(ctx, tg, "apply-1", 1500*time.Millisecond) },
-			wire.OpLock, map[string]any{"Owner": "apply-1", "TTLSeconds": int64(2), "Release": false, "TakeOver": ""}},
+			wire.OpLock, map[string]any{"Owner": "apply-1", "TTLSeconds": int64(2), "Release": false, "TakeOver": "", "KeepServiceRecord": false}},
 		{"Unlock", func() (any, error) { return nil, f.client.Unlock(ctx, tg, "apply-1") },
-			wire.OpLock, map[string]any{"Owner": "apply-1", "TTLSeconds": int64(0), "Release": true, "TakeOver": ""}},
+			wire.OpLock, map[string]any{"Owner": "apply-1", "TTLSeconds": int64(0), "Release": true, "TakeOver": "", "KeepServiceRecord": false}},
 		{"Service", func() (any, error) { return f.client.Service(ctx, tg, "BackupExecRPCService", wire.ActionStop) },
 			wire.OpService, map[string]any{"Name": "BackupExecRPCService", "Action": "stop"}},
 		{"ExchangeServices", func() (any, error) { return f.client.ExchangeServices(ctx, tg) },

@@ -28,6 +28,9 @@ type OrganizationOptions struct {
 	// Serviced is told of every server a unit serviced (the provider forgets what it read
 	// of it). May be nil.
 	Serviced func(remote.Target)
+	// Unfinished is told what the end of a server's or cluster's successful apply could not
+	// do (Report.Unfinished), from the units' goroutines. May be nil.
+	Unfinished func(string)
 }
 
 // ApplyOrganization runs an organisation plan: the waves in order; within one, up to
@@ -115,8 +118,7 @@ func applyPreflights(ctx context.Context, r Remote, plan exchange.OrganizationPl
 				defer LockAll(u.Servers(), o.Lock)()
 			}
 			for _, p := range u.Plans {
-				t := o.Target(p.Server)
-				if _, err := Apply(ctx, r, t, p, o.Options(t.Server)); err != nil {
+				if err := o.apply(ctx, r, o.Target(p.Server), p); err != nil {
 					mu.Lock()
 					failed = append(failed, fmt.Sprintf("%s (wave %d)", u.Server, u.Wave))
 					reasons[i] = err.Error()
@@ -185,7 +187,9 @@ func runUnit(ctx context.Context, r Remote, u exchange.OrganizationUnit, o Organ
 			targets[strings.ToLower(n)] = o.Target(n)
 		}
 		for _, p := range u.Plans {
-			if _, err := ApplyCluster(ctx, r, targets, p, o.Options(u.Server)); err != nil {
+			rep, err := ApplyCluster(ctx, r, targets, p, o.Options(u.Server))
+			o.tell(rep)
+			if err != nil {
 				return err
 			}
 		}
@@ -196,12 +200,29 @@ func runUnit(ctx context.Context, r Remote, u exchange.OrganizationUnit, o Organ
 	}
 	t := o.Target(u.Server)
 	for _, p := range u.Plans {
-		if _, err := Apply(ctx, r, t, p, o.Options(t.Server)); err != nil {
+		if err := o.apply(ctx, r, t, p); err != nil {
 			return err
 		}
 		o.serviced(t)
 	}
 	return nil
+}
+
+// apply runs one server's plan (Apply) and passes on what its end could not do.
+func (o OrganizationOptions) apply(ctx context.Context, r Remote, t remote.Target, p exchange.Plan) error {
+	rep, err := Apply(ctx, r, t, p, o.Options(t.Server))
+	o.tell(rep)
+	return err
+}
+
+// tell passes on a report's Unfinished.
+func (o OrganizationOptions) tell(rep Report) {
+	if o.Unfinished == nil {
+		return
+	}
+	for _, msg := range rep.Unfinished {
+		o.Unfinished(msg)
+	}
 }
 
 // applyFrontEnds is the downtime window of a group of load-balanced front-ends (KB 328839):
@@ -215,7 +236,7 @@ func applyFrontEnds(ctx context.Context, r Remote, g *exchange.FrontEndGroup, o 
 	runPlans := func(plans []exchange.Plan, what string) error {
 		for _, p := range plans {
 			t := o.Target(p.Server)
-			_, err := Apply(ctx, r, t, p, o.Options(t.Server))
+			err := o.apply(ctx, r, t, p)
 			o.serviced(t)
 			if err != nil {
 				return fmt.Errorf("%s of the load-balanced front-ends %s stopped at %s: %w", what, group, t.Server, err)

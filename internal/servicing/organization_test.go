@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -207,5 +208,35 @@ func TestApplyOrganizationPreflightsOutsideWindowCallNothing(t *testing.T) {
 	}
 	if calls := f.callsOn(); len(calls) > 0 {
 		t.Errorf("outside the window a server was touched:\n%s", strings.Join(calls, "\n"))
+	}
+}
+
+// An organisation upgrade passes on what a server's apply could not clean up: SRV2's job
+// records cannot be cleared (its WinRM gone after its last step), every wave still runs and
+// the apply succeeds, and Unfinished is told of SRV2 once.
+func TestApplyOrganizationTellsUnfinishedCleanUp(t *testing.T) {
+	f, clk := newFake(t)
+	f.targets = []remote.Target{{Server: "SRV1"}, {Server: "SRV2"}, {Server: "SRV3"}}
+	f.hook = func(_ context.Context, _ int, op string, _ map[string]any) error {
+		if op == wire.OpJobClear && f.cur == "SRV2" {
+			return &remote.Error{Server: "SRV2", Operation: op, Kind: remote.KindUnreachable, Err: syscall.ECONNREFUSED}
+		}
+		return nil
+	}
+	var told []string
+	err := ApplyOrganization(context.Background(), f, threeWaves(), OrganizationOptions{
+		Parallelism: 1,
+		Target:      func(s string) remote.Target { return remote.Target{Server: s} },
+		Options:     func(string) Options { return Options{Owner: "test", clock: clk} },
+		Unfinished:  func(msg string) { told = append(told, msg) },
+	})
+	if err != nil {
+		t.Fatalf("ApplyOrganization: %v", err)
+	}
+	if len(told) != 1 || !strings.Contains(told[0], "server SRV2: every step is done, but its job records could not be cleared") {
+		t.Errorf("Unfinished was told %q, want SRV2's job records once", told)
+	}
+	if n := strings.Count(strings.Join(f.callsOn(), "\n"), "SRV3: service stop VirusScan"); n != 1 {
+		t.Errorf("wave 3 ran %d times, want once:\n%s", n, strings.Join(f.callsOn(), "\n"))
 	}
 }

@@ -123,6 +123,10 @@ type Report struct {
 	// Stopped are the services stop_service steps stopped; Restarted the services started
 	// again, by start_service steps or by recovery.
 	Stopped, Restarted []string
+	// Unfinished says, per server, what the end of a successful apply could not do after
+	// every step was done (clear the job records, release the lock), what that means and
+	// what to do: the caller shows each as a warning. The apply itself succeeded.
+	Unfinished []string
 }
 
 // Apply runs plan on server t, in order, under the server's servicing lock.
@@ -187,6 +191,9 @@ type node struct {
 
 	locked        bool      // the lock was taken (to release it)
 	lockRefreshed time.Time // when the lock was last taken or refreshed (local clock)
+	// touched: a step of this run that is not a check started here, so the server may
+	// differ from before the apply (releaseLock keeps the services record then).
+	touched bool
 
 	// What this run changed and has not yet put back, for recovery.
 	stopped       []string // services stopped by stop_service and not started since, in order
@@ -239,6 +246,9 @@ func (x *executor) run(ctx context.Context) (Report, error) {
 				what = s.Action()
 			}
 			x.logf(s, "starting: %s", what)
+			if !exchange.IsCheck(s.Action()) {
+				x.node.touched = true
+			}
 			err = x.runStep(ctx, s)
 		}
 		if err != nil {
@@ -257,13 +267,18 @@ func (x *executor) run(ctx context.Context) (Report, error) {
 		}
 		if _, err := remote.Call(ctx, x.r, n.t, wire.JobClearRequest{}); err != nil {
 			x.logf(x.applyStep(), "could not clear the finished job records (%v); the next plan may repeat the steps after them", err)
+			x.report.Unfinished = append(x.report.Unfinished, fmt.Sprintf("server %s: every step is done, but its job records could not be cleared (%v). "+
+				"The next plan shows the steps after its last install again; they check the server and change nothing that is done. Run terraform apply again to clear them.", n.t.Server, err))
 		}
 	}
 	for _, n := range x.nodes {
 		x.node = n
-		if err := x.releaseLock(ctx, n); err != nil {
-			// The lock expires by itself; the work is done, so this is not a failure.
+		if err := x.releaseLock(ctx, n, false); err != nil {
+			// The lock expires by itself; the work is done, so this is not a failure, but
+			// another apply is refused until then: the caller says so.
 			x.logf(x.applyStep(), "could not release the servicing lock (%v); it expires by itself within %s", err, x.o.LockTTL)
+			x.report.Unfinished = append(x.report.Unfinished, fmt.Sprintf("server %s: every step is done, but its servicing lock could not be released (%v). "+
+				"It expires by itself within %s; until then an apply from another host is refused, and one from this host takes it over (this process has ended).", n.t.Server, err, x.o.LockTTL))
 		}
 	}
 	if x.cluster && x.o.Log != nil {
@@ -314,7 +329,7 @@ func (x *executor) takeLocks(ctx context.Context) error {
 		if err := x.takeLock(ctx); err != nil {
 			for _, m := range x.nodes[:i] {
 				x.node = m
-				if rerr := x.releaseLock(ctx, m); rerr != nil {
+				if rerr := x.releaseLock(ctx, m, false); rerr != nil {
 					x.logf(x.applyStep(), "could not release the servicing lock (%v); it expires by itself within %s", rerr, x.o.LockTTL)
 				}
 			}
@@ -401,9 +416,10 @@ func (x *executor) refreshNode(ctx context.Context, s exchange.Step, n *node) er
 	return nil
 }
 
-// releaseLock releases n's lock, with a fresh context when ctx has ended. Its log message
-// names the current node: callers make n current.
-func (x *executor) releaseLock(ctx context.Context, n *node) error {
+// releaseLock releases n's lock, with a fresh context when ctx has ended; keepRecord keeps
+// the record of n's services from before the first lock (wire.LockRequest.KeepServiceRecord).
+// Its log message names the current node: callers make n current.
+func (x *executor) releaseLock(ctx context.Context, n *node, keepRecord bool) error {
 	if ctx.Err() != nil && n.down {
 		// Out of time, and the node does not answer since its restart: trying would only
 		// keep the apply past its time. The lock expires by itself.
@@ -414,7 +430,9 @@ func (x *executor) releaseLock(ctx context.Context, n *node) error {
 		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), releaseBudget)
 		defer cancel()
 	}
-	if _, err := remote.Call(ctx, x.r, n.t, x.lockRequest(true)); err != nil {
+	req := x.lockRequest(true)
+	req.KeepServiceRecord = keepRecord
+	if _, err := remote.Call(ctx, x.r, n.t, req); err != nil {
 		return err
 	}
 	n.locked = false
@@ -480,7 +498,9 @@ func (x *executor) fail(ctx context.Context, i int, s exchange.Step, err error) 
 			continue
 		}
 		x.node = n
-		if err := x.releaseLock(ctx, n); err != nil {
+		// A node this run changed keeps the record of its services as they were before it:
+		// the next apply puts them back by it, not by what this run or its installer left.
+		if err := x.releaseLock(ctx, n, n.touched); err != nil {
 			se.Recovery = append(se.Recovery, fmt.Sprintf("could not release the servicing lock%s (%v); it expires by itself within %s", x.on(n), err, x.o.LockTTL))
 		}
 	}

@@ -835,3 +835,97 @@ func TestRebootAnswerLost(t *testing.T) {
 		t.Errorf("logs:\n%s", strings.Join(logs.msgs, "\n"))
 	}
 }
+
+// Every step done, then the server stops accepting the account (a lock-out, a changed
+// password) before the end of the apply: the job records stay and the lock is not released.
+// The apply succeeded (nothing is undone), and its report says what is left and what to do,
+// for the caller to show: the next plan shows the steps after the last install again, and
+// the lock holds off other applies until it expires.
+func TestUnfinishedCleanUpIsReported(t *testing.T) {
+	f, clk := newFake(t)
+	f.scripts[iuJob] = jobScript{}
+	denied := func(op string) error {
+		return &remote.Error{Server: "EX01", Address: "ex01.contoso.local:5985", Operation: op, Kind: remote.KindAuth, Err: errors.New("HTTP 401")}
+	}
+	f.hook = func(ctx context.Context, _ int, op string, p map[string]any) error {
+		if op == wire.OpJobClear || (op == wire.OpLock && p["Release"] == true) {
+			return denied(op)
+		}
+		return nil
+	}
+	logs := &logRecorder{}
+	plan := exchange.Plan{Server: "EX01", Steps: []exchange.Step{spPlan().Steps[2]}}
+	rep, err := Apply(context.Background(), f, target, plan, opts(clk, logs))
+	if err != nil {
+		t.Fatalf("Apply failed after every step was done: %v", err)
+	}
+	if len(rep.Done) != 1 {
+		t.Errorf("steps done: %d, want 1", len(rep.Done))
+	}
+	if len(rep.Unfinished) != 2 {
+		t.Fatalf("Unfinished = %q, want the job records and the lock", rep.Unfinished)
+	}
+	wantContains(t, "job records", rep.Unfinished[0], "server EX01", "job records could not be cleared", "Run terraform apply again")
+	wantContains(t, "lock", rep.Unfinished[1], "server EX01", "servicing lock could not be released", "expires by itself within 10m0s")
+	// Done in full, the report says nothing.
+	f2, clk2 := newFake(t)
+	f2.scripts[iuJob] = jobScript{}
+	if rep, err := Apply(context.Background(), f2, target, plan, opts(clk2, logs)); err != nil || len(rep.Unfinished) != 0 {
+		t.Errorf("a clean apply: %v, Unfinished %q", err, rep.Unfinished)
+	}
+}
+
+// wantContains fails the test for each part what does not contain.
+func wantContains(t *testing.T, name, what string, parts ...string) {
+	t.Helper()
+	for _, p := range parts {
+		if !strings.Contains(what, p) {
+			t.Errorf("%s: %q does not say %q", name, what, p)
+		}
+	}
+}
+
+// An apply that stops after it changed the server releases its lock keeping the record of
+// the Exchange services as they were before it (KeepServiceRecord): setup may still run, and
+// it leaves services Disabled; the next apply must put them back by the record from before
+// this one, not take a new one of what setup left. An apply that stops at a check (nothing
+// changed) and one that finished drop the record as before.
+func TestReleaseKeepsTheServicesRecordAfterAChange(t *testing.T) {
+	release := func(f *fakeRemote) (bool, bool) {
+		for i := len(f.calls) - 1; i >= 0; i-- {
+			if f.calls[i] == "lock release" {
+				return f.params[i]["KeepServiceRecord"] == true, true
+			}
+		}
+		return false, false
+	}
+	// The installer fails: the server was changed (services stopped, the check off).
+	f, clk := newFake(t)
+	f.scripts[spJob] = jobScript{polls: 1, state: exchange.JobFailed, exitCode: 1603, err: "FileInUse: STORE.EXE"}
+	if _, err := Apply(context.Background(), f, target, spPlan(), opts(clk, &logRecorder{})); err == nil {
+		t.Fatal("the failing installer did not fail the apply")
+	}
+	if keep, ok := release(f); !ok || !keep {
+		t.Errorf("after a change: released %v, keeping the services record %v; want it kept", ok, keep)
+	}
+	// The preflight finds the media missing: nothing changed.
+	f, clk = newFake(t)
+	f.missing = map[string]bool{"EX01": true}
+	preflight := exchange.Step{Kind: exchange.Preflight{Checks: []exchange.PreflightCheck{{JobID: spJob,
+		Action: exchange.ActionInstallServicePack, MediaPath: `D:\SP3`}}}, Server: "EX01"}
+	if _, err := Apply(context.Background(), f, target, exchange.Plan{Server: "EX01", Steps: []exchange.Step{preflight, spPlan().Steps[4]}}, opts(clk, &logRecorder{})); err == nil {
+		t.Fatal("the failing preflight did not fail the apply")
+	}
+	if keep, ok := release(f); !ok || keep {
+		t.Errorf("after a check only: released %v, keeping the services record %v; want it dropped", ok, keep)
+	}
+	// Every step done.
+	f, clk = newFake(t)
+	f.scripts[iuJob] = jobScript{}
+	if _, err := Apply(context.Background(), f, target, exchange.Plan{Server: "EX01", Steps: []exchange.Step{spPlan().Steps[2]}}, opts(clk, &logRecorder{})); err != nil {
+		t.Fatal(err)
+	}
+	if keep, ok := release(f); !ok || keep {
+		t.Errorf("after every step: released %v, keeping the services record %v; want it dropped", ok, keep)
+	}
+}

@@ -31,7 +31,7 @@ func TestFrontEndOfflineAndOnline(t *testing.T) {
 	lock := func(release bool) {
 		var res wire.LockResult
 		r.ok("FE01", wire.OpLock, &res, wire.Param{Name: "Owner", Value: "a"}, wire.Param{Name: "TTLSeconds", Value: 60},
-			wire.Param{Name: "Release", Value: release}, wire.Param{Name: "TakeOver", Value: ""})
+			wire.Param{Name: "Release", Value: release}, wire.Param{Name: "TakeOver", Value: ""}, wire.Param{Name: "KeepServiceRecord", Value: false})
 	}
 	lock(false)
 	var fix wire.ExchangeServicesResult

@@ -153,7 +153,8 @@ type State struct {
 	Lock *exchange.Lock
 	// LockServices are the Exchange services as they were when the lock was first taken
 	// (lock.ps1's ServiceStartModes): exchange_services puts services back by them. Kept
-	// while the lock is expired, dropped when it is released.
+	// while the lock is expired and when it is released with KeepServiceRecord, dropped
+	// when it is released otherwise.
 	LockServices []exchange.ServiceFacts
 }
 

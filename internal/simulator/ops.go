@@ -43,9 +43,15 @@ func opLock(h *Handler, c *call, req wire.LockRequest) (any, *wire.Fault) {
 	}
 	if release {
 		if mine {
-			// Releasing removes the key, and the services record with it.
-			host.state.Lock, host.state.LockServices, cur = nil, nil, nil
+			// As lock.ps1: releasing removes the lock, and the services record with it
+			// unless the caller keeps it (an apply that stopped after changing the server).
+			host.state.Lock, cur = nil, nil
 			c.detail = "released"
+			if req.KeepServiceRecord {
+				c.detail = "released, services record kept"
+			} else {
+				host.state.LockServices = nil
+			}
 		}
 		if cur == nil {
 			if c.detail == "" {

@@ -230,7 +230,7 @@ func TestServicePackInstall(t *testing.T) {
 	ex01 := r.host("EX01")
 
 	var lock wire.LockResult
-	r.ok("EX01", wire.OpLock, &lock, wire.Param{Name: "Owner", Value: "apply-1"}, wire.Param{Name: "TTLSeconds", Value: 7200}, wire.Param{Name: "Release", Value: false}, wire.Param{Name: "TakeOver", Value: ""})
+	r.ok("EX01", wire.OpLock, &lock, wire.Param{Name: "Owner", Value: "apply-1"}, wire.Param{Name: "TTLSeconds", Value: 7200}, wire.Param{Name: "Release", Value: false}, wire.Param{Name: "TakeOver", Value: ""}, wire.Param{Name: "KeepServiceRecord", Value: false})
 	var saved wire.CustomizationsResult
 	r.ok("EX01", wire.OpCustomizations, &saved, wire.Param{Name: "Action", Value: "save"}, wire.Param{Name: "LogonFile", Value: ""})
 	if !slices.Equal(saved.Items, []string{"owa_logon"}) || ex01.Facts().OWALogonCustomized {
@@ -678,7 +678,7 @@ func TestLockSemantics(t *testing.T) {
 	lock := func(owner string, ttl int, release bool) wire.LockResult {
 		t.Helper()
 		var res wire.LockResult
-		r.ok("EX01", wire.OpLock, &res, wire.Param{Name: "Owner", Value: owner}, wire.Param{Name: "TTLSeconds", Value: ttl}, wire.Param{Name: "Release", Value: release}, wire.Param{Name: "TakeOver", Value: ""})
+		r.ok("EX01", wire.OpLock, &res, wire.Param{Name: "Owner", Value: owner}, wire.Param{Name: "TTLSeconds", Value: ttl}, wire.Param{Name: "Release", Value: release}, wire.Param{Name: "TakeOver", Value: ""}, wire.Param{Name: "KeepServiceRecord", Value: false})
 		return res
 	}
 	ex01 := r.host("EX01")
@@ -717,7 +717,7 @@ func TestLockSemantics(t *testing.T) {
 		ttl   int
 		msg   string
 	}{{" ", 60, "the lock owner must not be empty"}, {"apply-C", 0, "the lock TTL must be a positive number of seconds, got 0"}} {
-		f := r.fault("EX01", wire.OpLock, wire.Param{Name: "Owner", Value: bad.owner}, wire.Param{Name: "TTLSeconds", Value: bad.ttl}, wire.Param{Name: "Release", Value: false}, wire.Param{Name: "TakeOver", Value: ""})
+		f := r.fault("EX01", wire.OpLock, wire.Param{Name: "Owner", Value: bad.owner}, wire.Param{Name: "TTLSeconds", Value: bad.ttl}, wire.Param{Name: "Release", Value: false}, wire.Param{Name: "TakeOver", Value: ""}, wire.Param{Name: "KeepServiceRecord", Value: false})
 		if f.Code != "invalid" || f.Message != bad.msg {
 			t.Errorf("owner %q ttl %d: %+v", bad.owner, bad.ttl, f)
 		}
@@ -741,7 +741,7 @@ func TestLockTakeOver(t *testing.T) {
 		t.Helper()
 		var res wire.LockResult
 		r.ok("EX01", wire.OpLock, &res, wire.Param{Name: "Owner", Value: owner}, wire.Param{Name: "TTLSeconds", Value: 60},
-			wire.Param{Name: "Release", Value: false}, wire.Param{Name: "TakeOver", Value: takeOver})
+			wire.Param{Name: "Release", Value: false}, wire.Param{Name: "TakeOver", Value: takeOver}, wire.Param{Name: "KeepServiceRecord", Value: false})
 		return res
 	}
 	ex01 := r.host("EX01")
@@ -817,15 +817,27 @@ func TestExchangeServicesKeepsWhatTheLockRecorded(t *testing.T) {
 	// EX55's MSExchangeMTA is Disabled in the fleet: an administrator's choice the lock
 	// records, so the fix-up leaves it.
 	var lock wire.LockResult
-	r.ok("EX55", wire.OpLock, &lock, wire.Param{Name: "Owner", Value: "a"}, wire.Param{Name: "TTLSeconds", Value: 60}, wire.Param{Name: "Release", Value: false}, wire.Param{Name: "TakeOver", Value: ""})
+	r.ok("EX55", wire.OpLock, &lock, wire.Param{Name: "Owner", Value: "a"}, wire.Param{Name: "TTLSeconds", Value: 60}, wire.Param{Name: "Release", Value: false}, wire.Param{Name: "TakeOver", Value: ""}, wire.Param{Name: "KeepServiceRecord", Value: false})
 	r.host("EX55").Update(func(s *State) { s.Services[0].State = "Stopped" })
 	var res wire.ExchangeServicesResult
 	r.ok("EX55", wire.OpExchangeServices, &res)
 	if len(res.Enabled) != 0 || !slices.Equal(res.Started, []string{"MSExchangeIS"}) {
 		t.Errorf("with the lock's record: %+v", res)
 	}
+	// Released keeping the record (an apply that stopped after changing the server): the
+	// next lock finds it and takes no new one, so the fix-up still leaves MSExchangeMTA.
+	r.ok("EX55", wire.OpLock, &lock, wire.Param{Name: "Owner", Value: "a"}, wire.Param{Name: "TTLSeconds", Value: 0}, wire.Param{Name: "Release", Value: true}, wire.Param{Name: "TakeOver", Value: ""}, wire.Param{Name: "KeepServiceRecord", Value: true})
+	if r.host("EX55").Facts().Lock != nil {
+		t.Error("released keeping the record, the lock is still held")
+	}
+	r.host("EX55").Update(func(s *State) { s.Services[0].State = "Stopped" })
+	r.ok("EX55", wire.OpLock, &lock, wire.Param{Name: "Owner", Value: "b"}, wire.Param{Name: "TTLSeconds", Value: 60}, wire.Param{Name: "Release", Value: false}, wire.Param{Name: "TakeOver", Value: ""}, wire.Param{Name: "KeepServiceRecord", Value: false})
+	r.ok("EX55", wire.OpExchangeServices, &res)
+	if len(res.Enabled) != 0 || !slices.Equal(res.Started, []string{"MSExchangeIS"}) {
+		t.Errorf("with the record kept from the first lock: %+v", res)
+	}
 	// Released: no record, so a Disabled service is enabled.
-	r.ok("EX55", wire.OpLock, &lock, wire.Param{Name: "Owner", Value: "a"}, wire.Param{Name: "TTLSeconds", Value: 0}, wire.Param{Name: "Release", Value: true}, wire.Param{Name: "TakeOver", Value: ""})
+	r.ok("EX55", wire.OpLock, &lock, wire.Param{Name: "Owner", Value: "b"}, wire.Param{Name: "TTLSeconds", Value: 0}, wire.Param{Name: "Release", Value: true}, wire.Param{Name: "TakeOver", Value: ""}, wire.Param{Name: "KeepServiceRecord", Value: false})
 	r.ok("EX55", wire.OpExchangeServices, &res)
 	if !slices.Equal(res.Enabled, []string{"MSExchangeMTA"}) || !slices.Equal(res.Started, []string{"MSExchangeMTA"}) || len(res.Services) != 4 ||
 		res.Services[0].Name != "MSExchangeDS" {

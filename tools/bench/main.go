@@ -192,8 +192,8 @@ type result struct {
 	// the start of terraform: before the first and after the last, the time is Terraform's
 	// and the provider's alone.
 	firstOp, lastOp time.Duration
-	perServer    map[string]*benchfleet.PerServer
-	servers      int
+	perServer       map[string]*benchfleet.PerServer
+	servers         int
 }
 
 func (b *bench) size(n int) error {

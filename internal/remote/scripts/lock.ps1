@@ -3,7 +3,8 @@
 #
 # Parameters: $Param_Owner (string, who takes or releases), $Param_TTLSeconds (int, how long
 # a taken lock lasts), $Param_Release (bool), $Param_TakeOver (string, '' or the owner of a
-# lock the caller proved dead: its process is gone).
+# lock the caller proved dead: its process is gone), $Param_KeepServiceRecord (bool, with
+# Release: keep the services record).
 # Result: wire.LockResult, keys held, owner, expires.
 # Faults: invalid (empty owner, TTL not positive), busy (the mutex, see prelude.ps1).
 #
@@ -20,7 +21,10 @@
 #   exchange_services reads it to put services back as they were instead of enabling services
 #   an administrator keeps disabled (e.g. POP3/IMAP4, disabled by default on Exchange 2003).
 #   An expired lock keeps its record: it shows the server before the unfinished apply.
-#   Releasing removes the key and so the record.
+#   Releasing removes the key and so the record, except with KeepServiceRecord (an apply that
+#   stopped after it changed the server, perhaps with setup still running): then only the
+#   lock's values go, and the record stays for the next apply, which must put the services
+#   back as they were before this one, not as setup left them (Disabled).
 # The read-check-write runs under the provider's mutex (Enter-ExMutex): two applies taking
 # the lock at once cannot both win.
 
@@ -29,6 +33,7 @@ $ExOperation = 'lock'
 $owner = [string]$Param_Owner
 $release = [bool]$Param_Release
 $takeOver = [string]$Param_TakeOver
+$keepRecord = [bool]$Param_KeepServiceRecord
 $ttlSeconds = 0
 try { $ttlSeconds = [long]$Param_TTLSeconds } catch { $ttlSeconds = 0 }
 
@@ -53,7 +58,18 @@ try {
     }
 
     if ($release) {
-        if ($ownedByCaller) {
+        if ($ownedByCaller -and $keepRecord) {
+            # The lock's values only: without Owner, Read-ExLock (and the probe) sees no lock.
+            $key = $HKLM.OpenSubKey($lockPath, $true)
+            if ($null -ne $key) {
+                try {
+                    foreach ($name in @('Owner', 'Acquired', 'Expires')) { $key.DeleteValue($name, $false) }
+                } finally {
+                    $key.Close()
+                }
+            }
+            $current = $null
+        } elseif ($ownedByCaller) {
             # DeleteSubKeyTree: the key and its values; absent already is fine.
             try { $HKLM.DeleteSubKeyTree($lockPath) } catch { if ($null -ne (Read-ExLock)) { throw } }
             $current = $null

@@ -15,9 +15,9 @@ const (
 	OpProbe = "probe"
 
 	// OpLock takes or releases the servicing lock. Params: Owner (string), TTLSeconds
-	// (int), Release (bool), TakeOver (string). Taking succeeds when the lock is free,
-	// expired, already Owner's, or still TakeOver's (an owner the caller proved dead);
-	// result LockResult.
+	// (int), Release (bool), TakeOver (string), KeepServiceRecord (bool, with Release).
+	// Taking succeeds when the lock is free, expired, already Owner's, or still TakeOver's
+	// (an owner the caller proved dead); result LockResult.
 	OpLock = "lock"
 
 	// OpService stops or starts one service and waits for it. Params: Name (string),

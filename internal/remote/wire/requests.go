@@ -37,6 +37,11 @@ type LockRequest struct {
 	// is gone): taking succeeds when the lock is still exactly TakeOver's, as if it had
 	// expired. Any other owner's unexpired lock still refuses.
 	TakeOver string `wire:"TakeOver"`
+	// KeepServiceRecord, with Release, keeps the record of the Exchange services as they
+	// were before the first lock (exchange_services puts them back by it): the apply stopped
+	// after it changed the server, so the next one must put the services back as they were
+	// before this one, not as this one (or an installer it left running) left them.
+	KeepServiceRecord bool `wire:"KeepServiceRecord"`
 }
 
 // ServiceRequest stops or starts (Action ActionStop, ActionStart) the service Name.

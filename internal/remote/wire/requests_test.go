@@ -29,7 +29,7 @@ func TestRequestsDecodeAsSent(t *testing.T) {
 	}
 	lock := LockRequest{Owner: "o", TTLSeconds: 600, TakeOver: "dead"}
 	var lockBack LockRequest
-	if err := DecodeParams(map[string]any{"Owner": "o", "TTLSeconds": int64(600), "Release": false, "TakeOver": "dead"}, &lockBack); err != nil || lockBack != lock {
+	if err := DecodeParams(map[string]any{"Owner": "o", "TTLSeconds": int64(600), "Release": false, "TakeOver": "dead", "KeepServiceRecord": false}, &lockBack); err != nil || lockBack != lock {
 		t.Errorf("lock decoded %+v, %v", lockBack, err)
 	}
 }
