@@ -141,20 +141,9 @@ func perServer(config string) bool {
 // which is always a new one (applySteps: a read of moments ago would miss what another
 // apply did since). Nothing but reads before the lock. Counts only.
 func TestApplyBudgetPerServer(t *testing.T) {
-	const n = 40
-	fleet := benchfleet.New(n, 33)
-	f, err := fleet.SimulatorFleet()
-	must(t, err)
-	sim, err := simulator.Start(f, simulator.Options{DisableHTTP: true, ReceiveTimeout: time.Minute,
-		InstallDuration: 20 * time.Millisecond, RebootDuration: 20 * time.Millisecond})
-	must(t, err)
-	t.Cleanup(func() { _ = sim.Close() })
-	must(t, benchfleet.RegisterMedia(sim))
+	fleet, sim, w := benchApplyRig(t, 40, 33)
 	text, err := fleet.Config(benchfleet.ServicingWaves, 16)
 	must(t, err)
-	w := newWorkspace(t, buildProvider(t), sim, header,
-		"EXCHANGE_USERNAME="+benchfleet.Username, "EXCHANGE_PASSWORD="+benchfleet.Password,
-		"EXCHANGE_CA_CERTIFICATE="+string(sim.CACertPEM()), "EXCHANGE_POLL_INTERVAL=100ms")
 	must(t, os.WriteFile(filepath.Join(w.dir, "main.tf"), []byte(text), 0o600))
 	if out, err := w.run("plan", "-input=false", "-no-color", "-parallelism=16", "-out=tfplan"); err != nil {
 		t.Fatalf("terraform plan failed: %v\n%s", err, out)

@@ -327,30 +327,39 @@ func TestFaultTwoHosts(t *testing.T) {
 	r.serviced()
 }
 
-func TestFaultSIGINTMidInstall(t *testing.T) {
-	r := newFaultRun(t, "SIGINT of Terraform mid-install, then apply again", simulator.Options{InstallDuration: 4 * time.Second}, "2m")
+// interruptDuringSetup starts an apply, sends Ctrl-C to it (SIGINT to its process group, as
+// a terminal does) once setup has started on EXS, and returns its output; the apply must fail.
+func (r *faultRun) interruptDuringSetup() string {
+	r.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, r.tf, "apply", "-auto-approve", "-input=false", "-no-color")
 	var out strings.Builder
 	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = r.dir, r.env, &out, &out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	must(t, cmd.Start())
+	must(r.t, cmd.Start())
 	for deadline := time.Now().Add(time.Minute); r.setupRuns() == 0 && time.Now().Before(deadline); {
 		time.Sleep(50 * time.Millisecond)
 	}
 	if r.setupRuns() != 1 {
-		t.Fatalf("setup never started")
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+		r.t.Fatalf("setup never started:\n%s", out.String())
 	}
-	// Ctrl-C in a terminal signals the whole foreground process group.
-	must(t, syscall.Kill(-cmd.Process.Pid, syscall.SIGINT))
+	must(r.t, syscall.Kill(-cmd.Process.Pid, syscall.SIGINT))
 	err := cmd.Wait()
 	r.outputs = append(r.outputs, out.String())
 	if err == nil {
-		t.Fatalf("an interrupted apply must fail:\n%s", out.String())
+		r.t.Fatalf("an interrupted apply must fail:\n%s", out.String())
 	}
-	if !regexp.MustCompile(`(?is)EXS.*(stopped|interrupt|cancel)`).MatchString(out.String()) {
-		t.Errorf("the interrupted apply must say where it stopped:\n%s", out.String())
+	return out.String()
+}
+
+func TestFaultSIGINTMidInstall(t *testing.T) {
+	r := newFaultRun(t, "SIGINT of Terraform mid-install, then apply again", simulator.Options{InstallDuration: 4 * time.Second}, "2m")
+	out := r.interruptDuringSetup()
+	if !regexp.MustCompile(`(?is)EXS.*(stopped|interrupt|cancel)`).MatchString(out) {
+		t.Errorf("the interrupted apply must say where it stopped:\n%s", out)
 	}
 	if f := r.sim.Host("EXS").Facts(); len(f.Jobs) != 1 || f.Jobs[0].State != exchange.JobRunning {
 		t.Fatalf("setup must still run on EXS: %+v", f.Jobs)
@@ -374,21 +383,7 @@ func TestFaultSetupFinishesAfterInterrupt(t *testing.T) {
 	if before["MSExchangeTransport"] != "Running" {
 		t.Fatalf("EXS must run MSExchangeTransport before the apply: %v", before)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, r.tf, "apply", "-auto-approve", "-input=false", "-no-color")
-	var out strings.Builder
-	cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr = r.dir, r.env, &out, &out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	must(t, cmd.Start())
-	for deadline := time.Now().Add(time.Minute); r.setupRuns() == 0 && time.Now().Before(deadline); {
-		time.Sleep(50 * time.Millisecond)
-	}
-	must(t, syscall.Kill(-cmd.Process.Pid, syscall.SIGINT))
-	if err := cmd.Wait(); err == nil {
-		t.Fatalf("an interrupted apply must fail:\n%s", out.String())
-	}
-	r.outputs = append(r.outputs, out.String())
+	r.interruptDuringSetup()
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if f := r.sim.Host("EXS").Facts(); len(f.Jobs) == 1 && f.Jobs[0].State != exchange.JobRunning {
 			break

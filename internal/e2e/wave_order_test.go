@@ -23,15 +23,7 @@ import (
 func TestServicingWavesApplyInOrder(t *testing.T) {
 	for _, config := range []string{benchfleet.ServicingWaves, benchfleet.ServicingGated} {
 		t.Run(config, func(t *testing.T) {
-			const n = 30
-			fleet := benchfleet.New(n, 34)
-			f, err := fleet.SimulatorFleet()
-			must(t, err)
-			sim, err := simulator.Start(f, simulator.Options{DisableHTTP: true, ReceiveTimeout: time.Minute,
-				InstallDuration: 20 * time.Millisecond, RebootDuration: 20 * time.Millisecond})
-			must(t, err)
-			t.Cleanup(func() { _ = sim.Close() })
-			must(t, benchfleet.RegisterMedia(sim))
+			fleet, sim, w := benchApplyRig(t, 30, 34)
 			const ru22 = `\\files\media\E2007SP3-RU22-x64.msp`
 			must(t, sim.RegisterPackage(ru22, simulator.Package{Kind: simulator.PackageUpdateRollup, Product: "2007", ServicePack: 3, UpdateRollup: 22}))
 			newest, err := fleet.Config(config, 16)
@@ -41,9 +33,6 @@ func TestServicingWavesApplyInOrder(t *testing.T) {
 			if first == newest {
 				t.Fatal("the configuration names no rollup to replace")
 			}
-			w := newWorkspace(t, buildProvider(t), sim, header,
-				"EXCHANGE_USERNAME="+benchfleet.Username, "EXCHANGE_PASSWORD="+benchfleet.Password,
-				"EXCHANGE_CA_CERTIFICATE="+string(sim.CACertPEM()), "EXCHANGE_POLL_INTERVAL=100ms")
 			for i, text := range []string{first, newest} {
 				must(t, os.WriteFile(filepath.Join(w.dir, "main.tf"), []byte(text), 0o600))
 				from := len(sim.Journal())
@@ -56,6 +45,24 @@ func TestServicingWavesApplyInOrder(t *testing.T) {
 			}
 		})
 	}
+}
+
+// benchApplyRig is a bench fleet of n servers (seed) on a fast simulator with the bench
+// configurations' media registered, so that they apply, and a workspace for it.
+func benchApplyRig(t *testing.T, n, seed int) (benchfleet.Fleet, *simulator.Simulator, *workspace) {
+	t.Helper()
+	fleet := benchfleet.New(n, seed)
+	f, err := fleet.SimulatorFleet()
+	must(t, err)
+	sim, err := simulator.Start(f, simulator.Options{DisableHTTP: true, ReceiveTimeout: time.Minute,
+		InstallDuration: 20 * time.Millisecond, RebootDuration: 20 * time.Millisecond})
+	must(t, err)
+	t.Cleanup(func() { _ = sim.Close() })
+	must(t, benchfleet.RegisterMedia(sim))
+	w := newWorkspace(t, buildProvider(t), sim, header,
+		"EXCHANGE_USERNAME="+benchfleet.Username, "EXCHANGE_PASSWORD="+benchfleet.Password,
+		"EXCHANGE_CA_CERTIFICATE="+string(sim.CACertPEM()), "EXCHANGE_POLL_INTERVAL=100ms")
+	return fleet, sim, w
 }
 
 // waveOrder checks the journal of one apply: per product, every server of a wave takes its
