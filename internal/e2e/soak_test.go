@@ -132,7 +132,7 @@ func soakRun(t *testing.T, rng *rand.Rand, run int, st *soakStats) {
 		if len(st.violations) == 0 {
 			return
 		}
-		dir, err := os.MkdirTemp("", fmt.Sprintf("soak-run-%d-", run))
+		dir, err := os.MkdirTemp("", fmt.Sprintf("soak-run-%d-", run)) //nolint:usetesting // kept after the test ends: t.TempDir would remove what it is for
 		if err != nil {
 			return
 		}
