@@ -1,6 +1,7 @@
 package exchange
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 )
@@ -113,8 +114,8 @@ func (c *clusterPlanning) sequence2007() {
 	if c.ru == nil {
 		if installed {
 			if newest, err := c.cat.Newest(c.product, c.sp.Level.ServicePack); err == nil && newest.Level.UpdateRollup > 0 {
-				c.warn("", "after %s the rollup level starts again from zero: the nodes run %s without update rollups; the newest for %s is %s (%s): set update_rollup on this resource to install it after the service pack",
-					spLabel, c.sp.Level, spLabel, rollupName(newest.Level.UpdateRollup, newest.Level.ReRelease), newest.Build)
+				c.warn("", "after %s the rollup level starts again from zero: the nodes run %s without update rollups; the newest for %s is %s (%s): %s",
+					spLabel, c.sp.Level, spLabel, rollupName(newest.Level.UpdateRollup, newest.Level.ReRelease), newest.Build, cmp.Or(c.r.RollupAdvice, clusterRollupAdvice))
 			}
 		}
 		return

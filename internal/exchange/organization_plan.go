@@ -290,6 +290,14 @@ func (r OrganizationRequest) target(product string) OrganizationTarget {
 	return OrganizationTarget{}
 }
 
+// How each resource's warning after a service pack without a rollup says to install the
+// newest one: the resource's own attribute or resource (the names a user writes).
+const (
+	rollupResourceAdvice     = "install it with an exchange_update_rollup resource that references this one"
+	clusterRollupAdvice      = "set update_rollup on this resource to install it after the service pack"
+	organizationRollupAdvice = "set update_rollup in the Exchange 2007 target to install it after the service pack"
+)
+
 // planServerUnit plans one server: its service pack, then (2007) its rollup on top.
 func planServerUnit(f Facts, tg OrganizationTarget, opts Options, wave int, cat *Catalog) (OrganizationUnit, error) {
 	u := OrganizationUnit{Wave: wave, Server: f.Server}
@@ -298,7 +306,8 @@ func planServerUnit(f Facts, tg OrganizationTarget, opts Options, wave int, cat 
 	f.Leftovers.FrontEndOffline = false
 	rollup := (tg.Latest || tg.UpdateRollup > 0) && f.Product == "2007"
 	spPlan, err := PlanServicePack(f, ServicePackRequest{Server: f.Server, ServicePack: tg.ServicePack,
-		MediaPath: tg.MediaPath, UMLanguagePackPath: tg.UMLanguagePackPath, RollupFollows: rollup, Options: opts}, cat)
+		MediaPath: tg.MediaPath, UMLanguagePackPath: tg.UMLanguagePackPath, RollupFollows: rollup,
+		RollupAdvice: organizationRollupAdvice, Options: opts}, cat)
 	if err != nil {
 		return u, err
 	}
@@ -339,7 +348,7 @@ func planClusterUnit(c *ClusterFacts, byName map[string]Facts, tg OrganizationTa
 	}
 	req := ClusterRequest{Cluster: c.Title(), ServicePack: tg.ServicePack, MediaPath: tg.MediaPath,
 		PackagePath: tg.PackagePath, KB: tg.KB, Options: opts,
-		Latest: tg.Latest, Rollup: tg.UpdateRollup, ReRelease: tg.ReRelease}
+		Latest: tg.Latest, Rollup: tg.UpdateRollup, ReRelease: tg.ReRelease, RollupAdvice: organizationRollupAdvice}
 	cp, err := PlanCluster(nodes, req, cat)
 	if err != nil {
 		return u, err

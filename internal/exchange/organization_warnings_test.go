@@ -46,3 +46,28 @@ func TestPlanOrganizationKeepsClusterWarnings(t *testing.T) {
 		}
 	}
 }
+
+// Without a rollup in the target, the warning after SP3 says how to add one in the
+// organisation upgrade (its target's update_rollup), for the server and for the cluster,
+// not through a single-server resource's attribute or another resource.
+func TestPlanOrganizationRollupAdviceNamesTheTarget(t *testing.T) {
+	servers := append(ccr().facts(b2007SP2, b2007SP2), server("2007", b2007SP2, func(f *Facts) { f.Server, f.Roles = "MBX1", []string{"Mailbox"} }))
+	target := Target{Product: "2007", ServicePack: 3}
+	ordering, err := Order(servers, []Target{target}, DefaultCatalog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := PlanOrganization(servers, ordering, OrganizationRequest{Targets: []OrganizationTarget{{Target: target, MediaPath: `D:\E2007SP3`}},
+		Options: options()}, DefaultCatalog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, server := range []string{"MBX1", "CMS1"} {
+		if !slices.ContainsFunc(o.Warnings, func(w Warning) bool {
+			return w.Server == server && strings.Contains(w.Text, "starts again from zero") &&
+				strings.HasSuffix(w.Text, "set update_rollup in the Exchange 2007 target to install it after the service pack")
+		}) {
+			t.Errorf("%s: no advice to set the target's update_rollup: %q", server, o.WarningStrings())
+		}
+	}
+}

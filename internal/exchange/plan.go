@@ -286,6 +286,9 @@ type ServicePackRequest struct {
 	// RollupFollows says a rollup is planned right after the service pack (as an
 	// organisation upgrade does): the plan does not advise adding one.
 	RollupFollows bool
+	// RollupAdvice is how the warning after an Exchange 2007 service pack says to install the
+	// newest rollup; "" is the exchange_service_pack resource's way (rollupResourceAdvice).
+	RollupAdvice string
 	Options
 }
 
@@ -334,5 +337,8 @@ type ClusterRequest struct {
 	NodePackagePaths map[string]string
 	// KB of the rollup where the catalog does not state one.
 	KB string
+	// RollupAdvice is how the warning after a service pack without a rollup says to install
+	// the newest one; "" is the exchange_cluster_upgrade resource's way (clusterRollupAdvice).
+	RollupAdvice string
 	Options
 }

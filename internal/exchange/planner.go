@@ -1,6 +1,7 @@
 package exchange
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"sort"
@@ -34,6 +35,7 @@ func LiveLevel(f Facts, cat *Catalog) (Release, bool) {
 func PlanServicePack(f Facts, r ServicePackRequest, cat *Catalog) (Plan, error) {
 	p := newPlanning(f, r.Server, r.Options, cat)
 	p.rollupFollows = r.RollupFollows
+	p.rollupAdvice = r.RollupAdvice
 	empty := Plan{Server: p.server, After: f}
 	info, live, ok := p.serviceable()
 	if !ok {
@@ -161,8 +163,8 @@ func (p *planning) servicePackWarnings(liveSP int, target Release) {
 			p.warn("Exchange 2007 SP2 and later create the \"Exchange Trusted Subsystem\" group and add it to the server's local Administrators group")
 		}
 		if newest, err := p.cat.Newest("2007", sp); err == nil && newest.Level.UpdateRollup > 0 && !p.clusterNode && !p.rollupFollows {
-			p.warn("after %s the rollup level starts again from zero: the server runs %s without update rollups; the newest for %s is %s (%s): install it with an exchange_update_rollup resource that references this one",
-				spName(sp), target.Level, spName(sp), rollupName(newest.Level.UpdateRollup, newest.Level.ReRelease), newest.Build)
+			p.warn("after %s the rollup level starts again from zero: the server runs %s without update rollups; the newest for %s is %s (%s): %s",
+				spName(sp), target.Level, spName(sp), rollupName(newest.Level.UpdateRollup, newest.Level.ReRelease), newest.Build, cmp.Or(p.rollupAdvice, rollupResourceAdvice))
 		}
 		if p.f.HasRole("ClientAccess") {
 			p.warn("the service pack can reset POP3/IMAP4 authentication settings and custom RPC-proxy registry settings: check them after the install")

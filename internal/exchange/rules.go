@@ -35,6 +35,9 @@ type planning struct {
 	// rollupFollows: a rollup is planned right after the service pack (an organisation's
 	// unit), so the plan does not advise adding one.
 	rollupFollows bool
+	// rollupAdvice: how the warning after a service pack says to install the newest rollup
+	// ("": rollupResourceAdvice).
+	rollupAdvice string
 	// offersClearWatermark: the request runs setup and offers clear_setup_watermark (a
 	// service pack); clearWatermarks are the watermarks the plan clears on that opt-in.
 	offersClearWatermark bool
