@@ -446,3 +446,24 @@ func TestFaultSimulatorRestarted(t *testing.T) {
 	}
 	r.serviced()
 }
+
+// Every step done, then the account is refused for the lock's release only (locked out at
+// that moment): the apply succeeds with the warning that it could not clean up after itself,
+// naming EXS and its lock, and says until when the lock holds; the lock is left on the
+// server, the job records are cleared, and the next plan has nothing to do.
+func TestFaultCleanUpRefusedIsAWarning(t *testing.T) {
+	r := newFaultRun(t, "the clean-up after the last step refused", simulator.Options{}, "2m")
+	r.inject(simulator.Fault{Kind: simulator.FaultRefuseOperation, Operation: "lock", Params: map[string]any{"Release": true}})
+	out := r.mustApply("an apply whose lock release is refused")
+	if !strings.Contains(out, "Apply finished, but could not clean up after itself") ||
+		!regexp.MustCompile(`(?s)server EXS: every step is done, but its servicing lock could not be released.*expires by itself within`).MatchString(out) {
+		t.Errorf("the apply must warn that EXS's lock was left:\n%s", out)
+	}
+	f := r.sim.Host("EXS").Facts()
+	if f.Build != "8.3.83.6" || f.Lock == nil || len(f.Jobs) != 0 {
+		t.Errorf("EXS after the apply: build %s, lock %+v (want it left), jobs %+v (want none)", f.Build, f.Lock, f.Jobs)
+	}
+	if out, err := r.run("plan", "-detailed-exitcode", "-input=false", "-no-color"); err != nil {
+		t.Errorf("the plan after the apply must be empty: %v\n%s", err, out)
+	}
+}

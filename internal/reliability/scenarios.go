@@ -23,6 +23,8 @@ var Scenarios = []Scenario{
 		Checks: "job_start's answer is lost to a TCP reset: the apply succeeds, finding the setup it had started"},
 	{ID: "HTTP 401 mid-run",
 		Checks: "the account is refused (HTTP 401) from the moment setup started: the apply fails naming the server and the authentication error, the stopped backup agent is running or recorded; once the account works the next apply finishes"},
+	{ID: "the clean-up after the last step refused",
+		Checks: "every step done, the lock's release refused (HTTP 401 for that request only): the apply succeeds with the warning \"Apply finished, but could not clean up after itself\" naming the server, its lock and when it expires; the job records are cleared, the lock is left, the next plan is empty"},
 	{ID: "MaxShellsPerUser quota fault",
 		Checks: "three shell creations refused with the MaxShellsPerUser fault after setup started (a reset forcing a new shell): the apply rides them out"},
 	{ID: "operation timeout faults",

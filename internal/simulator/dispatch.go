@@ -154,6 +154,9 @@ func (h *Handler) Run(ctx context.Context, cmd wsman.Command) wsman.Result {
 	if err != nil {
 		return h.reject(script.Operation, params, err.Error())
 	}
+	if h.host.refuses(script.Operation, params) {
+		return wsman.Result{Unauthorized: true} // FaultRefuseOperation: nothing runs
+	}
 
 	if h.latency > 0 {
 		select {

@@ -194,7 +194,7 @@ func TestParseFleetProblems(t *testing.T) {
 		{"cluster name taken by a server", func(d map[string]any) { cls(d, 0)["name"] = "ex01" },
 			`clusters[0] ("ex01"): name "ex01" is already used by servers[0] ("EX01"): a cluster's network name differs from every server and cluster name`},
 		{"unknown fault", func(d map[string]any) { srv(d, 0)["faults"] = []any{map[string]any{"kind": "disk_full"}} },
-			`servers[0] ("EX01"): faults[0]: fault kind "disk_full" is not known: use one of file_in_use, setup_abort, drop_connection, no_reboot_return, evs_wont_come_online, upgradecms_abort, reset_connection, unauthorized, shell_quota, slow_reply`},
+			`servers[0] ("EX01"): faults[0]: fault kind "disk_full" is not known: use one of file_in_use, setup_abort, drop_connection, no_reboot_return, evs_wont_come_online, upgradecms_abort, reset_connection, unauthorized, shell_quota, slow_reply, refuse_operation`},
 		{"fault count where none is taken", func(d map[string]any) {
 			srv(d, 0)["faults"] = []any{map[string]any{"kind": "drop_connection", "count": 2}, map[string]any{"kind": "file_in_use", "count": 2}}
 		}, `servers[0] ("EX01"): faults[1]: fault file_in_use takes no count`},

@@ -169,18 +169,25 @@ const (
 	// FaultSlowReply: the next Count runs (default 1) of Operation (any operation when
 	// empty) answer Delay after they ran, as a loaded server does.
 	FaultSlowReply = "slow_reply"
+	// FaultRefuseOperation: the next Count runs (default 1) of Operation (required) whose
+	// parameters include Params are refused before they run: the command is answered HTTP
+	// 401, as when the account is locked out at that moment. Nothing runs and nothing is
+	// journaled (the journal lists what happened to hosts). Unlike unauthorized, it picks
+	// one operation's request whatever the requests before it, so a test can refuse, say,
+	// only the lock's release.
+	FaultRefuseOperation = "refuse_operation"
 )
 
 var faultKinds = []string{FaultFileInUse, FaultSetupAbort, FaultDropConnection, FaultNoRebootReturn,
 	FaultEVSWontComeOnline, FaultUpgradeCMSAbort, FaultResetConnection, FaultUnauthorized, FaultShellQuota,
-	FaultSlowReply}
+	FaultSlowReply, FaultRefuseOperation}
 
 // requestFaults are the kinds that fail the host's next requests once it has run their
 // Operation.
 var requestFaults = []string{FaultResetConnection, FaultUnauthorized, FaultShellQuota}
 
 // countedFaults take a count.
-var countedFaults = append([]string{FaultDropConnection, FaultSlowReply}, requestFaults...)
+var countedFaults = append([]string{FaultDropConnection, FaultSlowReply, FaultRefuseOperation}, requestFaults...)
 
 // defaultDropCount is how many requests drop_connection fails when no count is given.
 const defaultDropCount = 3
@@ -199,6 +206,9 @@ type Fault struct {
 	// Delay is, for slow_reply (required), how late the answer comes, as a Go duration
 	// ("30s").
 	Delay string `json:"delay"`
+	// Params are, for refuse_operation, parameters the refused run must have (e.g.
+	// {"Release": true} refuses only a lock's release); none: any run of Operation.
+	Params map[string]any `json:"params"`
 
 	delay time.Duration
 }
@@ -226,7 +236,11 @@ func (f Fault) normalize() (Fault, error) {
 	switch {
 	case request && f.Operation == "":
 		return f, fmt.Errorf("fault %s needs operation: the operation after which requests fail, e.g. probe or job_start", f.Kind)
-	case !request && f.Kind != FaultSlowReply && f.Operation != "":
+	case f.Kind == FaultRefuseOperation && f.Operation == "":
+		return f, fmt.Errorf("fault %s needs operation: the operation to refuse, e.g. lock or job_clear", f.Kind)
+	case f.Kind != FaultRefuseOperation && len(f.Params) > 0:
+		return f, fmt.Errorf("fault %s takes no params", f.Kind)
+	case !request && f.Kind != FaultSlowReply && f.Kind != FaultRefuseOperation && f.Operation != "":
 		return f, fmt.Errorf("fault %s takes no operation", f.Kind)
 	case f.Kind != FaultSlowReply && f.Delay != "":
 		return f, fmt.Errorf("fault %s takes no delay", f.Kind)
@@ -324,6 +338,32 @@ func (h *Host) takeFaultLocked(kind string) (Fault, bool) {
 		}
 	}
 	return Fault{}, false
+}
+
+// refuses uses up a refuse_operation fault that matches a run of op with params, and
+// reports whether it did (the run is then refused before it runs).
+func (h *Host) refuses(op string, params map[string]any) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for i, f := range h.faults {
+		if f.Kind != FaultRefuseOperation || f.Operation != op {
+			continue
+		}
+		matches := true
+		for k, v := range f.Params {
+			matches = matches && fmt.Sprint(params[k]) == fmt.Sprint(v)
+		}
+		if !matches {
+			continue
+		}
+		if f.Count--; f.Count > 0 {
+			h.faults[i] = f
+		} else {
+			h.faults = slices.Delete(h.faults, i, i+1)
+		}
+		return true
+	}
+	return false
 }
 
 // afterOperation uses up the faults that wait for op, now that the host has run it: the

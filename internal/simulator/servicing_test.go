@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -918,7 +919,7 @@ func TestFaultsAndPackagesFromTheFleet(t *testing.T) {
 	}
 	s := fleet.Servers[0]
 	if len(fleet.Packages) != 2 || fleet.Packages[`D:\Exchange2007SP3`].ServicePack != 3 ||
-		!slices.Equal(s.Faults, []Fault{{Kind: "file_in_use"}, {Kind: "drop_connection", Count: 3}}) ||
+		!reflect.DeepEqual(s.Faults, []Fault{{Kind: "file_in_use"}, {Kind: "drop_connection", Count: 3}}) ||
 		!slices.Equal(s.MissingPaths, []string{`\\files\SP3-RU5.msp`}) || !slices.Equal(s.DisabledAfterInstall, []string{"MSExchangeEdgeSync"}) {
 		t.Fatalf("fleet %+v, server %+v", fleet.Packages, s)
 	}

@@ -26,6 +26,9 @@ type Command struct {
 type Result struct {
 	Stdout, Stderr []byte
 	ExitCode       int
+	// Unauthorized answers the command's Receive with HTTP 401, as WinRM does once the
+	// account is refused (locked out, its password changed); the handler ran nothing.
+	Unauthorized bool
 }
 
 // Handler runs commands. Run is called once per command, in its own goroutine, as soon as

@@ -90,6 +90,7 @@ type command struct {
 	done           bool
 	exitCode       int
 	signalled      bool
+	unauthorized   bool // Result.Unauthorized: the Receive answers HTTP 401
 }
 
 // NewServer returns an endpoint configured by o.
@@ -521,6 +522,7 @@ func (s *Server) run(ctx context.Context, c *command, cmd Command) {
 	s.mu.Lock()
 	c.stdout, c.stderr = res.Stdout, res.Stderr
 	c.exitCode = res.ExitCode
+	c.unauthorized = res.Unauthorized
 	c.done = true
 	s.stats.CommandsRunning--
 	s.running[cmd.User]--
@@ -602,9 +604,17 @@ func (s *Server) receiveOutput(w http.ResponseWriter, r *http.Request, req *requ
 		s.resetN--
 		s.stats.InjectedResets++
 	}
+	refused := c.unauthorized
+	if refused {
+		s.stats.InjectedFailures++
+	}
 	s.mu.Unlock()
 	if lost {
 		reset(w)
+		return nil
+	}
+	if refused {
+		s.unauthorized(w, r)
 		return nil
 	}
 
