@@ -958,3 +958,21 @@ func TestFaultsAndPackagesFromTheFleet(t *testing.T) {
 		t.Errorf("registering a rollup that does not exist: %v", err)
 	}
 }
+
+// refuse_operation needs the operation it refuses; params belong to it alone.
+func TestRefuseOperationFaultIsChecked(t *testing.T) {
+	for _, tc := range []struct {
+		f    Fault
+		want string
+	}{
+		{Fault{Kind: FaultRefuseOperation}, "fault refuse_operation needs operation"},
+		{Fault{Kind: FaultUnauthorized, Operation: "probe", Params: map[string]any{"Release": true}}, "fault unauthorized takes no params"},
+	} {
+		if _, err := tc.f.normalize(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want %q", tc.f, err, tc.want)
+		}
+	}
+	if f, err := (Fault{Kind: FaultRefuseOperation, Operation: "lock", Params: map[string]any{"Release": true}}).normalize(); err != nil || f.Count != 1 {
+		t.Errorf("a lock release refused once: %+v, %v", f, err)
+	}
+}
