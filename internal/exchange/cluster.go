@@ -2,6 +2,7 @@ package exchange
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -1186,6 +1187,16 @@ func (c *clusterPlanning) finishNode(n *clusterNode) {
 		plan.Steps = withFirewallRestored(plan.Steps)
 	}
 	c.absorb(n, p)
+	if slices.ContainsFunc(plan.Steps, func(s Step) bool { return s.Action() == ActionReboot }) {
+		for _, g := range n.f.Cluster.GroupsOf() {
+			if SameHost(g.Owner, n.name) && (g.State == "Online" || g.State == "PartialOnline" || g.State == "Pending") {
+				// The executor refuses that restart (servicing: servedGroup); the reviewer
+				// should know before the window.
+				c.warn(n.name, "%s runs %s now: the reboot after the earlier install runs only if one is pending, and then the apply stops instead of restarting %s; move %s to another node first to let it run",
+					n.name, g.Name, n.name, g.Name)
+			}
+		}
+	}
 	for _, s := range plan.Steps {
 		c.changed = c.changed || s.Action() == ActionVerifyBuild // an install is being finished
 	}

@@ -1164,3 +1164,40 @@ func TestPlanClusterGroupListRefusals(t *testing.T) {
 		t.Errorf("a CCR with two CMSs: err = %v", err)
 	}
 }
+
+// A node at the target with its service pack's job record left runs the CMS now (an
+// apply's last clean-up failed after the CMS moved to it): the plan finishes the install
+// there (a reboot only if one is pending) and warns that such a reboot stops the apply
+// instead of restarting the node that runs CMS1.
+func TestClusterResumeWarnsOfARebootOnTheNodeThatRunsTheCMS(t *testing.T) {
+	spJob := func(f *Facts) {
+		f.Jobs = []Job{{ID: ClusterJobID(Step{Kind: InstallServicePack{Build: MustParseBuild(b2007SP2)}, Server: "NODE2"}),
+			Action: ActionInstallServicePack, State: JobSucceeded, Started: time.Now().Add(-2 * time.Hour)}}
+	}
+	tc := testCluster{product: "2007", typ: "ccr", owners: [][2]string{{"CMS1", "NODE2"}}, nodes: []string{"NODE1", "NODE2"}}
+	nodes := on(tc.facts(b2007SP2, b2007SP2), "NODE2", spJob)
+	p, err := PlanCluster(nodes, clusterRequest(2), DefaultCatalog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := pairs(p); len(got) == 0 || got[0] != "NODE2 reboot" {
+		t.Fatalf("steps %v, want NODE2's install finished first", got)
+	}
+	found := false
+	for _, w := range p.Warnings {
+		found = found || strings.Contains(w, "NODE2 runs CMS1 now") && strings.Contains(w, "move CMS1 to another node first")
+	}
+	if !found {
+		t.Errorf("no warning that NODE2 runs CMS1: %q", p.Warnings)
+	}
+	// The same resume with CMS1 on NODE1: no such warning.
+	nodes = on(ccr().facts(b2007SP2, b2007SP2), "NODE2", spJob)
+	if p, err = PlanCluster(nodes, clusterRequest(2), DefaultCatalog()); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range p.Warnings {
+		if strings.Contains(w, "runs CMS1 now") {
+			t.Errorf("NODE2 is passive, yet: %q", w)
+		}
+	}
+}

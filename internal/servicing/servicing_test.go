@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -927,5 +928,37 @@ func TestReleaseKeepsTheServicesRecordAfterAChange(t *testing.T) {
 	}
 	if keep, ok := release(f); !ok || keep {
 		t.Errorf("after every step: released %v, keeping the services record %v; want it dropped", ok, keep)
+	}
+}
+
+// A reboot is pending on a node that runs the clustered mailbox server now (an apply
+// resumed after CMS01 moved to it): the reboot step restarts nothing, fails naming the
+// clustered server and saying to move it first; the stopped service is started again. Once
+// CMS01 runs elsewhere, the reboot runs.
+func TestRebootRefusedOnTheNodeThatRunsTheClusteredServer(t *testing.T) {
+	f, clk := newFake(t)
+	f.pending = []string{"PendingFileRenameOperations"}
+	f.groups = map[string]*fakeGroup{"cms01": {name: "CMS01", owner: "EX01", state: "Online"}}
+	f.clusterOnline = "CMS01"
+	_, err := Apply(context.Background(), f, target, rebootPlan(exchange.RebootIfRequired), opts(clk, &logRecorder{}))
+	if err == nil || !strings.Contains(err.Error(), "a reboot is due, but EX01 runs the clustered server CMS01 (Online)") ||
+		!strings.Contains(err.Error(), "Move CMS01 to another node") {
+		t.Fatalf("Apply = %v, want the reboot refused naming CMS01", err)
+	}
+	for _, c := range f.calls {
+		if c == "reboot" {
+			t.Fatalf("the node that runs CMS01 was restarted: %v", f.calls)
+		}
+	}
+	if f.services[bexec] != "Running" {
+		t.Errorf("%s left %s after the refused reboot", bexec, f.services[bexec])
+	}
+	f.groups["cms01"].owner = "NODE2"
+	f.calls, f.nodes, f.params = nil, nil, nil
+	if _, err := Apply(context.Background(), f, target, rebootPlan(exchange.RebootIfRequired), opts(clk, &logRecorder{})); err != nil {
+		t.Fatalf("with CMS01 on NODE2: %v", err)
+	}
+	if !slices.Contains(f.calls, "reboot") {
+		t.Errorf("with CMS01 on NODE2 the pending reboot did not run: %v", f.calls)
 	}
 }

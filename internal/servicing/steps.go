@@ -465,6 +465,17 @@ func isFault(err error) bool {
 	return errors.As(err, &f)
 }
 
+// servedGroup is the Exchange clustered server (CMS, EVS) that node owns and that is up,
+// by its facts; false when it owns none, or only ones that are offline or failed.
+func servedGroup(f exchange.Facts, node string) (exchange.ClusterGroupFacts, bool) {
+	for _, g := range f.Cluster.GroupsOf() {
+		if exchange.SameHost(g.Owner, node) && (g.State == "Online" || g.State == "PartialOnline" || g.State == "Pending") {
+			return g, true
+		}
+	}
+	return exchange.ClusterGroupFacts{}, false
+}
+
 // reboot restarts the server when the step says so and waits until it answers with a newer
 // boot time.
 func (x *executor) reboot(ctx context.Context, s exchange.Step, when exchange.RebootWhen) error {
@@ -483,6 +494,16 @@ func (x *executor) reboot(ctx context.Context, s exchange.Step, when exchange.Re
 		x.logf(s, "a reboot is pending (%s)", strings.Join(f.PendingReboot, ", "))
 	} else if x.rebootRequired {
 		x.logf(s, "the installer asked for a reboot")
+	}
+	if g, ok := servedGroup(f, x.t.Server); ok {
+		// The procedures restart a node only while it serves no clustered server; one that
+		// serves one now (an apply resumed after the clustered server moved to this node)
+		// would take it down with the restart: mail is down until the cluster fails it over.
+		return &stepFailure{
+			err: fmt.Errorf("a reboot is due, but %s runs the clustered server %s (%s): restarting it would take %s down", x.t.Server, g.Name, g.State, g.Name),
+			next: fmt.Sprintf("Move %s to another node of the cluster (Move-ClusteredMailboxServer on Exchange 2007, Cluster Administrator on 2000/2003) in a maintenance window, "+
+				"then run terraform apply again: the reboot runs then. Nothing was restarted.", g.Name),
+		}
 	}
 
 	res, err := remote.Call(ctx, x.r, x.t, wire.RebootRequest{})
