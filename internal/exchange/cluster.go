@@ -101,6 +101,7 @@ const (
 	groupOffline       = "Offline"
 	groupPartialOnline = "PartialOnline"
 	groupFailed        = "Failed"
+	groupPending       = "Pending"
 )
 
 // ClusterJobID is the id under which the executor records the job of an installing step of
@@ -1188,13 +1189,11 @@ func (c *clusterPlanning) finishNode(n *clusterNode) {
 	}
 	c.absorb(n, p)
 	if slices.ContainsFunc(plan.Steps, func(s Step) bool { return s.Action() == ActionReboot }) {
-		for _, g := range n.f.Cluster.GroupsOf() {
-			if SameHost(g.Owner, n.name) && (g.State == "Online" || g.State == "PartialOnline" || g.State == "Pending") {
-				// The executor refuses that restart (servicing: servedGroup); the reviewer
-				// should know before the window.
-				c.warn(n.name, "%s runs %s now: the reboot after the earlier install runs only if one is pending, and then the apply stops instead of restarting %s; move %s to another node first to let it run",
-					n.name, g.Name, n.name, g.Name)
-			}
+		if g, ok := n.f.Cluster.ServedBy(n.name); ok {
+			// The executor refuses that restart (servicing's reboot); the reviewer should
+			// know before the window.
+			c.warn(n.name, "%s runs %s now: the reboot after the earlier install runs only if one is pending, and then the apply stops instead of restarting %s; move %s to another node first to let it run",
+				n.name, g.Name, n.name, g.Name)
 		}
 	}
 	for _, s := range plan.Steps {

@@ -311,6 +311,18 @@ func (cf *ClusterFacts) GroupsOf() []ClusterGroupFacts {
 	return []ClusterGroupFacts{{Name: cf.Name, Owner: cf.ActiveNode, State: cf.GroupState, Resources: cf.Resources, FailoverBlocked: cf.FailoverBlocked}}
 }
 
+// ServedBy is the Exchange group (CMS, EVS) node owns that is up (Online, PartialOnline or
+// Pending: restarting node takes it down); false when node owns none, or only ones offline
+// or failed.
+func (cf *ClusterFacts) ServedBy(node string) (ClusterGroupFacts, bool) {
+	for _, g := range cf.GroupsOf() {
+		if SameHost(g.Owner, node) && (g.State == groupOnline || g.State == groupPartialOnline || g.State == groupPending) {
+			return g, true
+		}
+	}
+	return ClusterGroupFacts{}, false
+}
+
 // Names reports whether name is one of the cluster's Exchange groups or its own name: what
 // a user may call the cluster by. Names are compared by their first DNS label, ignoring case.
 func (cf *ClusterFacts) Names(name string) bool {

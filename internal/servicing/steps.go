@@ -465,17 +465,6 @@ func isFault(err error) bool {
 	return errors.As(err, &f)
 }
 
-// servedGroup is the Exchange clustered server (CMS, EVS) that node owns and that is up,
-// by its facts; false when it owns none, or only ones that are offline or failed.
-func servedGroup(f exchange.Facts, node string) (exchange.ClusterGroupFacts, bool) {
-	for _, g := range f.Cluster.GroupsOf() {
-		if exchange.SameHost(g.Owner, node) && (g.State == "Online" || g.State == "PartialOnline" || g.State == "Pending") {
-			return g, true
-		}
-	}
-	return exchange.ClusterGroupFacts{}, false
-}
-
 // reboot restarts the server when the step says so and waits until it answers with a newer
 // boot time.
 func (x *executor) reboot(ctx context.Context, s exchange.Step, when exchange.RebootWhen) error {
@@ -495,7 +484,7 @@ func (x *executor) reboot(ctx context.Context, s exchange.Step, when exchange.Re
 	} else if x.rebootRequired {
 		x.logf(s, "the installer asked for a reboot")
 	}
-	if g, ok := servedGroup(f, x.t.Server); ok {
+	if g, ok := f.Cluster.ServedBy(x.t.Server); ok {
 		// The procedures restart a node only while it serves no clustered server; one that
 		// serves one now (an apply resumed after the clustered server moved to this node)
 		// would take it down with the restart: mail is down until the cluster fails it over.
